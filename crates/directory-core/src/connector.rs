@@ -1,0 +1,164 @@
+//! The connector traits: how the engine reads from and writes to a remote directory without
+//! knowing which one it is. Both are object-safe (`Arc<dyn DirectorySource>`).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Debug;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    Authorization, Email, Error, KeyOwnership, ObjectKind, ObjectKinds, RemoteChanges, Scope,
+    ScopeFilter, Snapshot,
+};
+
+/// What to fetch: which kinds, within which scope.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FetchRequest {
+    /// The kinds to fetch.
+    pub kinds: ObjectKinds,
+    /// The scope filter.
+    pub filter: ScopeFilter,
+}
+
+/// Figures of one fetch, for the run record.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FetchStats {
+    /// Requests sent, by route (e.g. `GET /admin/directory/v1/users`).
+    pub requests: BTreeMap<String, u64>,
+    /// Retries, all routes together.
+    pub retries: u64,
+    /// Response bytes received (after decompression).
+    pub bytes: u64,
+    /// Wall time, in milliseconds.
+    pub elapsed_ms: u64,
+    /// The most requests in flight at once.
+    pub max_in_flight: u32,
+}
+
+impl FetchStats {
+    /// Requests over all routes.
+    pub fn total_requests(&self) -> u64 {
+        self.requests.values().sum()
+    }
+}
+
+/// A complete snapshot and the figures of the fetch that made it.
+#[derive(Debug, Clone)]
+pub struct Fetched {
+    /// The snapshot.
+    pub snapshot: Snapshot,
+    /// The figures.
+    pub stats: FetchStats,
+}
+
+/// Progress of a fetch, reported as pages arrive (for progress bars and frontends).
+pub trait FetchProgress: Send + Sync {
+    /// A page of `items` objects of `kind` arrived.
+    fn page(&self, kind: ObjectKind, items: usize);
+}
+
+/// A [`FetchProgress`] that ignores everything.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoProgress;
+
+impl FetchProgress for NoProgress {
+    fn page(&self, _kind: ObjectKind, _items: usize) {}
+}
+
+/// The outcome of checking an integration's access, scope by scope.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccessReport {
+    /// The delegated subject that was checked.
+    pub subject: Email,
+    /// The service account's client id.
+    pub client_id: String,
+    /// The service account's email.
+    pub client_email: Email,
+    /// Scopes for which a token was issued.
+    pub granted: BTreeSet<Scope>,
+    /// Scopes the token endpoint refused.
+    pub missing: BTreeSet<Scope>,
+}
+
+impl AccessReport {
+    /// The authorization record, if every scope was granted.
+    ///
+    /// # Errors
+    /// [`Error::MissingScopes`] naming every missing scope.
+    pub fn into_authorization(
+        self,
+        ownership: KeyOwnership,
+        verified_at: DateTime<Utc>,
+    ) -> Result<Authorization, Error> {
+        if !self.missing.is_empty() {
+            return Err(Error::MissingScopes {
+                scopes: self.missing.into_iter().collect(),
+            });
+        }
+        Ok(Authorization {
+            subject: self.subject,
+            client_id: self.client_id,
+            client_email: self.client_email,
+            ownership,
+            scopes: self.granted,
+            verified_at,
+        })
+    }
+}
+
+/// A remote directory the engine reads from.
+#[async_trait]
+pub trait DirectorySource: Send + Sync + Debug {
+    /// Checks every required scope with its own token request, then calls each API once.
+    /// Missing scopes are reported in the [`AccessReport`]; a bad key or subject is an error.
+    ///
+    /// # Errors
+    /// [`Error::Unauthorized`] for a bad key, subject or delegation; [`Error::Remote`] when the
+    /// remote cannot be reached.
+    async fn validate_access(&self) -> Result<AccessReport, Error>;
+
+    /// Fetches a complete snapshot of `request`, reporting progress as pages arrive.
+    ///
+    /// # Errors
+    /// Any failure after retries: then no snapshot exists, and nothing may be deleted.
+    async fn fetch(
+        &self,
+        request: &FetchRequest,
+        progress: &dyn FetchProgress,
+    ) -> Result<Fetched, Error>;
+}
+
+/// What happened to one remote operation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum RemoteOpOutcome {
+    /// Done now.
+    Done,
+    /// The remote was already in the wanted state (e.g. the member existed).
+    AlreadyDone,
+    /// Not done; the next run will try again.
+    Failed {
+        /// Why.
+        reason: String,
+    },
+}
+
+/// The outcome of applying remote changes, one entry per operation, in order.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RemoteApplyReport {
+    /// Per operation.
+    pub outcomes: Vec<RemoteOpOutcome>,
+}
+
+/// A remote directory the engine writes to (outbound integrations).
+#[async_trait]
+pub trait DirectoryTarget: Send + Sync + Debug {
+    /// Applies the operations idempotently and reports each one's outcome.
+    ///
+    /// # Errors
+    /// A failure that stops the whole apply (e.g. [`Error::Unauthorized`]); per-operation
+    /// failures are reported in the [`RemoteApplyReport`] instead.
+    async fn apply(&self, changes: &RemoteChanges) -> Result<RemoteApplyReport, Error>;
+}

@@ -1,0 +1,102 @@
+//! Who authorized an integration, with which service account, for which scopes, and when.
+
+use std::collections::BTreeSet;
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::Email;
+use crate::error::{Error, clip};
+
+/// An OAuth scope string, exactly as granted in the Workspace admin console
+/// (domain-wide delegation matches scopes by exact string).
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Scope(String);
+
+impl Scope {
+    /// Validates a scope: non-empty, no whitespace or control characters.
+    ///
+    /// # Errors
+    /// [`Error::InvalidValue`] otherwise.
+    pub fn new(value: impl Into<String>) -> Result<Self, Error> {
+        let value = value.into();
+        if value.is_empty() || value.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(Error::InvalidValue {
+                kind: "scope",
+                value: clip(&value),
+                reason: "must be non-empty, without whitespace".to_owned(),
+            });
+        }
+        Ok(Self(value))
+    }
+
+    /// The scope string.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for Scope {
+    type Error = Error;
+    fn try_from(value: String) -> Result<Self, Error> {
+        Self::new(value)
+    }
+}
+
+impl From<Scope> for String {
+    fn from(scope: Scope) -> Self {
+        scope.0
+    }
+}
+
+impl fmt::Debug for Scope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Scope({:?})", self.0)
+    }
+}
+
+impl fmt::Display for Scope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Who owns the service account an integration authenticates with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KeyOwnership {
+    /// A service account the embedding provider created and manages on the customer's behalf.
+    ProviderManaged,
+    /// A service account in the customer's own cloud project, with a key they supplied.
+    CustomerOwned,
+}
+
+impl fmt::Display for KeyOwnership {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::ProviderManaged => "provider-managed",
+            Self::CustomerOwned => "customer-owned",
+        })
+    }
+}
+
+/// The record of a verified authorization ("who authorized it and when").
+///
+/// Written when an integration is activated or reauthorized, after every scope was checked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Authorization {
+    /// The Workspace admin the service account acts as (domain-wide delegation subject).
+    pub subject: Email,
+    /// The service account's OAuth client id (what the admin enters in the admin console).
+    pub client_id: String,
+    /// The service account's email.
+    pub client_email: Email,
+    /// Who owns the service account.
+    pub ownership: KeyOwnership,
+    /// The scopes verified, one token request each.
+    pub scopes: BTreeSet<Scope>,
+    /// When the verification succeeded.
+    pub verified_at: DateTime<Utc>,
+}

@@ -1,0 +1,560 @@
+//! Integrations and their typed invariants.
+//!
+//! An [`Integration<D, R>`] is one connection to one remote system in one direction `D`
+//! ([`Inbound`] or [`Outbound`]) with one role `R` ([`Primary`] or [`Secondary`]). The type
+//! parameters carry the rules of DESIGN §3, so breaking one is a compile error:
+//!
+//! - **Direction is fixed at creation**: no method changes `D`, and an outbound integration is
+//!   not accepted where an inbound one is required.
+//! - **The primary is chosen by the store and never changes**: `Integration<Inbound, Primary>`
+//!   has no public constructor and no method that changes its role; `Integration<Outbound,
+//!   Primary>` is not even a type, because [`Primary`] is a [`Role`] of [`Inbound`] only.
+//! - **Only the primary writes profiles and lifecycles**: the [`ProfileAuthority`] that every
+//!   profile or lifecycle change needs is handed out only by
+//!   [`Integration::<Inbound, Primary>::profile_authority`](Integration::profile_authority).
+//!
+//! Integrations read back from storage arrive as [`AnyIntegration`], parsed once at the store
+//! boundary, then matched into their typed form.
+
+mod authorization;
+mod markers;
+mod settings;
+mod state;
+
+use std::fmt;
+use std::marker::PhantomData;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+pub use authorization::{Authorization, KeyOwnership, Scope};
+pub use markers::{
+    Direction, DirectionKind, Inbound, Outbound, Primary, Role, RoleKind, Secondary,
+};
+pub use settings::{
+    GoogleSettings, KeyReference, RemoteSettings, System, google_required_scopes, google_scopes,
+};
+pub use state::{IntegrationState, Transition};
+
+use crate::changes::ProfileAuthority;
+use crate::error::{Error, clip};
+use crate::{IntegrationId, RuleId, Schedule, SyncRule};
+
+/// Everything an integration holds, as plain data: the form stores persist and read back.
+///
+/// Application code works with [`Integration`] and [`AnyIntegration`]; a record becomes one only
+/// through [`AnyIntegration::from_record`], which store backends call when they load.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IntegrationRecord {
+    /// Identifier.
+    pub id: IntegrationId,
+    /// Human title ("Google Workspace (acme.com)").
+    pub title: String,
+    /// Direction, fixed at creation.
+    pub direction: DirectionKind,
+    /// Role, decided by the store at creation.
+    pub role: RoleKind,
+    /// How to reach the remote system.
+    pub settings: RemoteSettings,
+    /// Lifecycle state.
+    pub state: IntegrationState,
+    /// When scheduled rules run.
+    pub schedule: Schedule,
+    /// What to sync.
+    pub rules: Vec<SyncRule>,
+    /// The last verified authorization, if any.
+    pub authorization: Option<Authorization>,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+    /// Optimistic-concurrency revision, bumped by the store on every save.
+    pub revision: u64,
+}
+
+/// What a caller asks the store to create. The store decides the role (the first inbound
+/// integration becomes the primary) and returns the stored [`AnyIntegration`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewIntegration {
+    id: IntegrationId,
+    title: String,
+    direction: DirectionKind,
+    settings: RemoteSettings,
+    schedule: Schedule,
+    created_at: DateTime<Utc>,
+}
+
+impl NewIntegration {
+    /// A new integration request with a fresh id, in state `Staged`, with no rules.
+    ///
+    /// # Errors
+    /// [`Error::InvalidValue`] for an empty or overlong title.
+    pub fn new(
+        title: impl Into<String>,
+        direction: DirectionKind,
+        settings: RemoteSettings,
+        schedule: Schedule,
+        created_at: DateTime<Utc>,
+    ) -> Result<Self, Error> {
+        Ok(Self {
+            id: IntegrationId::random(),
+            title: validate_title(title.into())?,
+            direction,
+            settings,
+            schedule,
+            created_at,
+        })
+    }
+
+    /// The id the integration will have.
+    pub fn id(&self) -> IntegrationId {
+        self.id
+    }
+
+    /// The requested direction.
+    pub fn direction(&self) -> DirectionKind {
+        self.direction
+    }
+
+    /// For store backends: the record to persist, with the role the store decided.
+    pub fn into_record(self, role: RoleKind) -> IntegrationRecord {
+        IntegrationRecord {
+            id: self.id,
+            title: self.title,
+            direction: self.direction,
+            role,
+            settings: self.settings,
+            state: IntegrationState::Staged,
+            schedule: self.schedule,
+            rules: Vec::new(),
+            authorization: None,
+            created_at: self.created_at,
+            revision: 0,
+        }
+    }
+}
+
+fn validate_title(title: String) -> Result<String, Error> {
+    let reason = if title.trim().is_empty() {
+        Some("must not be empty")
+    } else if title.chars().count() > 200 {
+        Some("longer than 200 characters")
+    } else if title.chars().any(char::is_control) {
+        Some("contains control characters")
+    } else {
+        None
+    };
+    match reason {
+        Some(reason) => Err(Error::InvalidValue {
+            kind: "title",
+            value: clip(&title),
+            reason: reason.to_owned(),
+        }),
+        None => Ok(title),
+    }
+}
+
+/// An integration whose direction `D` and role `R` are known to the compiler.
+///
+/// See the [module documentation](self) for the invariants the parameters hold. Obtain one from
+/// a store (as [`AnyIntegration`]) and match on it.
+pub struct Integration<D: Direction, R: Role<D> = Secondary> {
+    record: IntegrationRecord,
+    _marker: PhantomData<fn() -> (D, R)>,
+}
+
+impl<D: Direction, R: Role<D>> Integration<D, R> {
+    fn wrap(record: IntegrationRecord) -> Self {
+        Self {
+            record,
+            _marker: PhantomData,
+        }
+    }
+
+    /// Identifier.
+    pub fn id(&self) -> IntegrationId {
+        self.record.id
+    }
+
+    /// Human title.
+    pub fn title(&self) -> &str {
+        &self.record.title
+    }
+
+    /// The direction (always `D`).
+    pub fn direction(&self) -> DirectionKind {
+        D::KIND
+    }
+
+    /// The role (always `R`).
+    pub fn role(&self) -> RoleKind {
+        R::KIND
+    }
+
+    /// The remote system.
+    pub fn system(&self) -> System {
+        self.record.settings.system()
+    }
+
+    /// Connection settings.
+    pub fn settings(&self) -> &RemoteSettings {
+        &self.record.settings
+    }
+
+    /// Lifecycle state.
+    pub fn state(&self) -> &IntegrationState {
+        &self.record.state
+    }
+
+    /// The sync interval.
+    pub fn schedule(&self) -> &Schedule {
+        &self.record.schedule
+    }
+
+    /// The sync rules.
+    pub fn rules(&self) -> &[SyncRule] {
+        &self.record.rules
+    }
+
+    /// One rule by id.
+    pub fn rule(&self, id: RuleId) -> Option<&SyncRule> {
+        self.record.rules.iter().find(|r| r.id == id)
+    }
+
+    /// The last verified authorization ("who authorized it and when").
+    pub fn authorization(&self) -> Option<&Authorization> {
+        self.record.authorization.as_ref()
+    }
+
+    /// When it was created.
+    pub fn created_at(&self) -> DateTime<Utc> {
+        self.record.created_at
+    }
+
+    /// The revision the store last saved.
+    pub fn revision(&self) -> u64 {
+        self.record.revision
+    }
+
+    /// The plain-data form, for persistence and display.
+    pub fn record(&self) -> &IntegrationRecord {
+        &self.record
+    }
+
+    /// Renames the integration.
+    ///
+    /// # Errors
+    /// [`Error::InvalidValue`] for an empty or overlong title.
+    pub fn set_title(&mut self, title: impl Into<String>) -> Result<(), Error> {
+        self.record.title = validate_title(title.into())?;
+        Ok(())
+    }
+
+    /// Changes the sync interval.
+    pub fn set_schedule(&mut self, schedule: Schedule) {
+        self.record.schedule = schedule;
+    }
+
+    /// Adds a rule.
+    ///
+    /// # Errors
+    /// [`Error::InvalidValue`] if a rule with the same id exists.
+    pub fn add_rule(&mut self, rule: SyncRule) -> Result<(), Error> {
+        if self.rule(rule.id).is_some() {
+            return Err(Error::InvalidValue {
+                kind: "rule",
+                value: rule.id.to_string(),
+                reason: "a rule with this id already exists".to_owned(),
+            });
+        }
+        self.record.rules.push(rule);
+        Ok(())
+    }
+
+    /// Removes a rule and returns it.
+    ///
+    /// # Errors
+    /// [`Error::InvalidValue`] if there is no such rule.
+    pub fn remove_rule(&mut self, id: RuleId) -> Result<SyncRule, Error> {
+        match self.record.rules.iter().position(|r| r.id == id) {
+            Some(i) => Ok(self.record.rules.remove(i)),
+            None => Err(unknown_rule(id)),
+        }
+    }
+
+    /// Records that a rule ran at `at` (the anchor of its next scheduled run).
+    ///
+    /// # Errors
+    /// [`Error::InvalidValue`] if there is no such rule.
+    pub fn record_rule_run(&mut self, id: RuleId, at: DateTime<Utc>) -> Result<(), Error> {
+        let rule = self
+            .record
+            .rules
+            .iter_mut()
+            .find(|r| r.id == id)
+            .ok_or_else(|| unknown_rule(id))?;
+        rule.last_run_at = Some(at);
+        Ok(())
+    }
+
+    /// The scheduled rules due at `now`; never a manual rule, and none unless the integration is
+    /// [`IntegrationState::Active`].
+    pub fn due_rules(&self, now: DateTime<Utc>) -> Vec<&SyncRule> {
+        if !self.record.state.can_sync() {
+            return Vec::new();
+        }
+        crate::due_rules(&self.record.schedule, &self.record.rules, now)
+    }
+
+    fn transition(&mut self, transition: Transition, reason: &str) -> Result<(), Error> {
+        self.record.state = self.record.state.after(transition, reason)?;
+        Ok(())
+    }
+
+    /// `Staged → Active`, recording the verified authorization.
+    ///
+    /// # Errors
+    /// [`Error::IllegalTransition`] unless staged.
+    pub fn activate(&mut self, authorization: Authorization) -> Result<(), Error> {
+        self.transition(Transition::Activate, "")?;
+        self.record.authorization = Some(authorization);
+        Ok(())
+    }
+
+    /// `Active | Failed → Inactive`.
+    ///
+    /// # Errors
+    /// [`Error::IllegalTransition`] from any other state.
+    pub fn deactivate(&mut self) -> Result<(), Error> {
+        self.transition(Transition::Deactivate, "")
+    }
+
+    /// `Inactive → Active`.
+    ///
+    /// # Errors
+    /// [`Error::IllegalTransition`] from any other state.
+    pub fn reactivate(&mut self) -> Result<(), Error> {
+        self.transition(Transition::Reactivate, "")
+    }
+
+    /// `Active → Failed{reason}`: a configuration error (e.g. revoked authorization) stops it.
+    ///
+    /// # Errors
+    /// [`Error::IllegalTransition`] unless active.
+    pub fn fail(&mut self, reason: impl Into<String>) -> Result<(), Error> {
+        self.transition(Transition::Fail, &reason.into())
+    }
+
+    /// New credentials or subject, verified: `Failed → Active`; active and inactive
+    /// integrations keep their state. This is also how a provider-managed service account is
+    /// replaced by a customer-owned one. The system of the settings cannot change.
+    ///
+    /// # Errors
+    /// [`Error::IllegalTransition`] when staged (activate it instead);
+    /// [`Error::InvalidValue`] if `settings` is for another system.
+    pub fn reauthorize(
+        &mut self,
+        settings: RemoteSettings,
+        authorization: Authorization,
+    ) -> Result<(), Error> {
+        self.check_same_system(&settings)?;
+        self.transition(Transition::Reauthorize, "")?;
+        self.record.settings = settings;
+        self.record.authorization = Some(authorization);
+        Ok(())
+    }
+
+    /// Replaces the connection settings of a staged integration (before activation).
+    ///
+    /// # Errors
+    /// [`Error::IllegalTransition`] once it was activated (use [`Self::reauthorize`]);
+    /// [`Error::InvalidValue`] if `settings` is for another system.
+    pub fn update_settings(&mut self, settings: RemoteSettings) -> Result<(), Error> {
+        self.check_same_system(&settings)?;
+        if self.record.state != IntegrationState::Staged {
+            return Err(Error::IllegalTransition {
+                from: self.record.state.clone(),
+                transition: Transition::Reauthorize,
+            });
+        }
+        self.record.settings = settings;
+        Ok(())
+    }
+
+    fn check_same_system(&self, settings: &RemoteSettings) -> Result<(), Error> {
+        if settings.system() != self.system() {
+            return Err(Error::InvalidValue {
+                kind: "settings",
+                value: settings.system().to_string(),
+                reason: format!("this integration connects to {}", self.system()),
+            });
+        }
+        Ok(())
+    }
+}
+
+fn unknown_rule(id: RuleId) -> Error {
+    Error::InvalidValue {
+        kind: "rule",
+        value: id.to_string(),
+        reason: "no such rule on this integration".to_owned(),
+    }
+}
+
+impl Integration<Inbound, Primary> {
+    /// The capability to write unified profiles and lifecycles. Only the primary has it.
+    pub fn profile_authority(&self) -> ProfileAuthority<'_> {
+        ProfileAuthority::new(self.id())
+    }
+}
+
+impl<D: Direction, R: Role<D>> Clone for Integration<D, R> {
+    fn clone(&self) -> Self {
+        Self::wrap(self.record.clone())
+    }
+}
+
+impl<D: Direction, R: Role<D>> PartialEq for Integration<D, R> {
+    fn eq(&self, other: &Self) -> bool {
+        self.record == other.record
+    }
+}
+
+impl<D: Direction, R: Role<D>> fmt::Debug for Integration<D, R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Integration")
+            .field("direction", &D::KIND)
+            .field("role", &R::KIND)
+            .field("record", &self.record)
+            .finish()
+    }
+}
+
+/// An integration whose direction and role are known only at runtime, parsed once at the store
+/// boundary. Match on it to get the typed form.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AnyIntegration {
+    /// The primary (first inbound) integration.
+    Primary(Integration<Inbound, Primary>),
+    /// A secondary inbound integration.
+    Inbound(Integration<Inbound, Secondary>),
+    /// An outbound integration.
+    Outbound(Integration<Outbound, Secondary>),
+}
+
+macro_rules! each {
+    ($self:expr, $i:ident => $e:expr) => {
+        match $self {
+            AnyIntegration::Primary($i) => $e,
+            AnyIntegration::Inbound($i) => $e,
+            AnyIntegration::Outbound($i) => $e,
+        }
+    };
+}
+
+impl AnyIntegration {
+    /// For store backends: the typed form of a persisted record. This is the one door through
+    /// which a primary enters the program, so only stores call it, and every store re-checks on
+    /// write that profile changes come from the integration it recorded as primary.
+    ///
+    /// # Errors
+    /// [`Error::InvalidValue`] for an outbound record with the primary role.
+    pub fn from_record(record: IntegrationRecord) -> Result<Self, Error> {
+        match (record.direction, record.role) {
+            (DirectionKind::Inbound, RoleKind::Primary) => {
+                Ok(Self::Primary(Integration::wrap(record)))
+            }
+            (DirectionKind::Inbound, RoleKind::Secondary) => {
+                Ok(Self::Inbound(Integration::wrap(record)))
+            }
+            (DirectionKind::Outbound, RoleKind::Secondary) => {
+                Ok(Self::Outbound(Integration::wrap(record)))
+            }
+            (DirectionKind::Outbound, RoleKind::Primary) => Err(Error::InvalidValue {
+                kind: "integration record",
+                value: record.id.to_string(),
+                reason: "an outbound integration cannot be primary".to_owned(),
+            }),
+        }
+    }
+
+    /// The plain-data form.
+    pub fn record(&self) -> &IntegrationRecord {
+        each!(self, i => i.record())
+    }
+
+    /// The plain-data form, by value.
+    pub fn into_record(self) -> IntegrationRecord {
+        each!(self, i => i.record)
+    }
+
+    /// Identifier.
+    pub fn id(&self) -> IntegrationId {
+        self.record().id
+    }
+
+    /// Human title.
+    pub fn title(&self) -> &str {
+        &self.record().title
+    }
+
+    /// Direction.
+    pub fn direction(&self) -> DirectionKind {
+        self.record().direction
+    }
+
+    /// Role.
+    pub fn role(&self) -> RoleKind {
+        self.record().role
+    }
+
+    /// Whether this is the primary.
+    pub fn is_primary(&self) -> bool {
+        matches!(self, Self::Primary(_))
+    }
+
+    /// Lifecycle state.
+    pub fn state(&self) -> &IntegrationState {
+        &self.record().state
+    }
+
+    /// The primary, if this is it.
+    pub fn into_primary(self) -> Option<Integration<Inbound, Primary>> {
+        match self {
+            Self::Primary(p) => Some(p),
+            _ => None,
+        }
+    }
+
+    /// The outbound integration, if this is one.
+    pub fn into_outbound(self) -> Option<Integration<Outbound, Secondary>> {
+        match self {
+            Self::Outbound(o) => Some(o),
+            _ => None,
+        }
+    }
+
+    /// The secondary inbound integration, if this is one.
+    pub fn into_secondary_inbound(self) -> Option<Integration<Inbound, Secondary>> {
+        match self {
+            Self::Inbound(i) => Some(i),
+            _ => None,
+        }
+    }
+}
+
+impl From<Integration<Inbound, Primary>> for AnyIntegration {
+    fn from(i: Integration<Inbound, Primary>) -> Self {
+        Self::Primary(i)
+    }
+}
+
+impl From<Integration<Inbound, Secondary>> for AnyIntegration {
+    fn from(i: Integration<Inbound, Secondary>) -> Self {
+        Self::Inbound(i)
+    }
+}
+
+impl From<Integration<Outbound, Secondary>> for AnyIntegration {
+    fn from(i: Integration<Outbound, Secondary>) -> Self {
+        Self::Outbound(i)
+    }
+}

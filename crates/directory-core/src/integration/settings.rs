@@ -1,0 +1,126 @@
+//! How an integration reaches its remote system (everything but secrets).
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use super::authorization::{KeyOwnership, Scope};
+use super::markers::DirectionKind;
+use crate::{Email, ObjectKind};
+
+/// The remote systems an integration can connect to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum System {
+    /// Google Workspace, through the Admin SDK Directory API.
+    GoogleWorkspace,
+}
+
+impl fmt::Display for System {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::GoogleWorkspace => "Google Workspace",
+        })
+    }
+}
+
+/// Connection settings, per system.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "system", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum RemoteSettings {
+    /// Settings of a Google Workspace integration.
+    GoogleWorkspace(GoogleSettings),
+}
+
+impl RemoteSettings {
+    /// The system these settings connect to.
+    pub fn system(&self) -> System {
+        match self {
+            Self::GoogleWorkspace(_) => System::GoogleWorkspace,
+        }
+    }
+}
+
+/// Where a service-account key is found. The store never holds the private key itself: a key
+/// is a file the admin controls, or a name the embedding application resolves from its own
+/// secret manager.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "value", rename_all = "snake_case")]
+pub enum KeyReference {
+    /// A key file on disk.
+    File(PathBuf),
+    /// A key the embedding application holds under this name.
+    Named(String),
+}
+
+/// How a Google Workspace integration authenticates and which API it talks to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GoogleSettings {
+    /// The customer (`my_customer` for the subject's own account).
+    pub customer: String,
+    /// The Workspace admin the service account acts as.
+    pub subject: Email,
+    /// Where the service-account key is.
+    pub key: KeyReference,
+    /// Who owns the service account.
+    pub ownership: KeyOwnership,
+    /// The Directory API base URL; `None` means `https://admin.googleapis.com`.
+    pub api_base: Option<String>,
+    /// Client-side pacing: requests per minute for the subject (Google's default quota: 2,400).
+    pub quota_per_minute: u32,
+}
+
+impl GoogleSettings {
+    /// Google's default per-user Directory API quota, requests per minute.
+    pub const DEFAULT_QUOTA_PER_MINUTE: u32 = 2_400;
+
+    /// Settings with the defaults: customer `my_customer`, Google's API, 2,400 requests a minute.
+    pub fn new(subject: Email, key: KeyReference, ownership: KeyOwnership) -> Self {
+        Self {
+            customer: "my_customer".to_owned(),
+            subject,
+            key,
+            ownership,
+            api_base: None,
+            quota_per_minute: Self::DEFAULT_QUOTA_PER_MINUTE,
+        }
+    }
+}
+
+/// The OAuth scopes of the Admin SDK Directory API that directory-sync uses.
+pub mod google_scopes {
+    /// Read users.
+    pub const USER_READONLY: &str = "https://www.googleapis.com/auth/admin.directory.user.readonly";
+    /// Read groups and their members.
+    pub const GROUP_READONLY: &str =
+        "https://www.googleapis.com/auth/admin.directory.group.readonly";
+    /// Manage group members (insert and delete).
+    pub const GROUP_MEMBER: &str = "https://www.googleapis.com/auth/admin.directory.group.member";
+    /// Read organizational units.
+    pub const ORGUNIT_READONLY: &str =
+        "https://www.googleapis.com/auth/admin.directory.orgunit.readonly";
+}
+
+/// The exact scope strings a Google integration needs, for the admin to grant by domain-wide
+/// delegation: reading users and groups always, org units when they are synced, and managing
+/// members for outbound integrations (which also read groups to know the current state).
+pub fn google_required_scopes(
+    direction: DirectionKind,
+    kinds: impl IntoIterator<Item = ObjectKind>,
+) -> BTreeSet<Scope> {
+    let mut names = vec![google_scopes::USER_READONLY, google_scopes::GROUP_READONLY];
+    if kinds.into_iter().any(|k| k == ObjectKind::OrgUnits) {
+        names.push(google_scopes::ORGUNIT_READONLY);
+    }
+    if direction == DirectionKind::Outbound {
+        names.push(google_scopes::GROUP_MEMBER);
+    }
+    names
+        .into_iter()
+        .filter_map(|n| Scope::new(n).ok())
+        .collect()
+}
