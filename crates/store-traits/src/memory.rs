@@ -569,3 +569,16 @@ impl Store for InMemoryStore {
         self.transact(|tx| transaction::release_lease(tx, lease))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::InMemoryStore;
+    use crate::{Store, conformance};
+
+    #[tokio::test]
+    async fn passes_the_conformance_suite() {
+        conformance::run_all(|| async { Arc::new(InMemoryStore::new()) as Arc<dyn Store> }).await;
+    }
+}

@@ -506,6 +506,11 @@ impl AnyIntegration {
         self.record().role
     }
 
+    /// The revision the store last saved.
+    pub fn revision(&self) -> u64 {
+        self.record().revision
+    }
+
     /// Whether this is the primary.
     pub fn is_primary(&self) -> bool {
         matches!(self, Self::Primary(_))
