@@ -49,7 +49,7 @@ pub enum MemberRole {
 
 impl fmt::Display for MemberRole {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+        f.pad(match self {
             Self::Owner => "owner",
             Self::Manager => "manager",
             Self::Member => "member",

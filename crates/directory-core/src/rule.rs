@@ -238,7 +238,7 @@ pub enum Trigger {
 
 impl fmt::Display for Trigger {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+        f.pad(match self {
             Self::Manual => "manual",
             Self::Scheduled => "scheduled",
         })

@@ -379,7 +379,11 @@ impl SnapshotBuilder {
         let incomplete = |missing: String| Err(Error::IncompleteSnapshot { missing });
         for (chain, state) in &self.chains {
             if !state.done {
-                return incomplete(format!("{chain}: stopped after {} pages", state.pages));
+                let pages = state.pages;
+                let plural = if pages == 1 { "" } else { "s" };
+                return incomplete(format!(
+                    "{chain}: stopped after {pages} page{plural}; the next page was never fetched"
+                ));
             }
         }
         let done = |c: &Chain| self.chains.get(c).is_some_and(|s| s.done);

@@ -19,7 +19,7 @@ pub enum EmploymentType {
 
 impl fmt::Display for EmploymentType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+        f.pad(match self {
             Self::Employee => "employee",
             Self::Contractor => "contractor",
         })
@@ -96,7 +96,7 @@ pub enum UserStatus {
 
 impl fmt::Display for UserStatus {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+        f.pad(match self {
             Self::Active => "active",
             Self::Suspended => "suspended",
             Self::Deprovisioned => "deprovisioned",
@@ -142,7 +142,7 @@ impl LifecycleKind {
 
 impl fmt::Display for LifecycleKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+        f.pad(match self {
             Self::Provisioned => "provisioned",
             Self::Suspended => "suspended",
             Self::Reactivated => "reactivated",

@@ -75,7 +75,7 @@ pub enum KeyOwnership {
 
 impl fmt::Display for KeyOwnership {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+        f.pad(match self {
             Self::ProviderManaged => "provider-managed",
             Self::CustomerOwned => "customer-owned",
         })

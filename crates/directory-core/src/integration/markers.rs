@@ -75,7 +75,7 @@ pub enum RoleKind {
 
 impl fmt::Display for DirectionKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+        f.pad(match self {
             Self::Inbound => "inbound",
             Self::Outbound => "outbound",
         })
@@ -84,7 +84,7 @@ impl fmt::Display for DirectionKind {
 
 impl fmt::Display for RoleKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+        f.pad(match self {
             Self::Primary => "primary",
             Self::Secondary => "secondary",
         })

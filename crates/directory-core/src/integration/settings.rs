@@ -21,7 +21,7 @@ pub enum System {
 
 impl fmt::Display for System {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+        f.pad(match self {
             Self::GoogleWorkspace => "Google Workspace",
         })
     }

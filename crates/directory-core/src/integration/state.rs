@@ -104,7 +104,7 @@ impl fmt::Display for IntegrationState {
 
 impl fmt::Display for Transition {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+        f.pad(match self {
             Self::Activate => "activate",
             Self::Deactivate => "deactivate",
             Self::Reactivate => "reactivate",
