@@ -272,3 +272,100 @@ impl<S: Store> Store for FaultyStore<S> {
             .await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::Utc;
+    use directory_core::{
+        DirectionKind, DirectoryChanges, DirectoryOp, Email, GoogleSettings, Group, GroupId,
+        KeyOwnership, KeyReference, NewIntegration, RemoteSettings, Schedule, Version,
+    };
+
+    use super::*;
+    use crate::InMemoryStore;
+
+    async fn setup() -> (FaultyStore<InMemoryStore>, DirectoryChanges) {
+        let store = FaultyStore::new(InMemoryStore::new());
+        let settings = RemoteSettings::GoogleWorkspace(GoogleSettings::new(
+            Email::new("admin@example.com").unwrap(),
+            KeyReference::File("k.json".into()),
+            KeyOwnership::CustomerOwned,
+        ));
+        let new = NewIntegration::new(
+            "g",
+            DirectionKind::Inbound,
+            settings,
+            Schedule::Manual,
+            Utc::now(),
+        )
+        .unwrap();
+        let primary = store
+            .create_integration(new)
+            .await
+            .unwrap()
+            .into_primary()
+            .unwrap();
+        let mut changes = DirectoryChanges::new(&primary, Version::ZERO);
+        changes.push(DirectoryOp::UpsertGroup(Group {
+            id: GroupId::random(),
+            integration: primary.id(),
+            external_id: directory_core::ExternalId::new("g1").unwrap(),
+            email: Email::new("g1@example.com").unwrap(),
+            name: "g1".into(),
+            description: String::new(),
+        }));
+        (store, changes)
+    }
+
+    #[tokio::test]
+    async fn a_fault_before_writes_nothing() {
+        let (store, changes) = setup().await;
+        store.fail(Operation::Apply, FaultPoint::Before, 0, Some(1));
+        let err = store.apply(&changes).await.unwrap_err();
+        assert!(matches!(
+            err,
+            Error::Unavailable {
+                backend: "faulty",
+                ..
+            }
+        ));
+        assert_eq!(
+            store.version(changes.integration()).await.unwrap(),
+            Version::ZERO
+        );
+        // The fault was used up: the retry goes through.
+        assert_eq!(store.apply(&changes).await.unwrap().version, Version(1));
+    }
+
+    #[tokio::test]
+    async fn a_fault_after_writes_but_reports_failure() {
+        let (store, changes) = setup().await;
+        store.fail(Operation::Apply, FaultPoint::After, 0, None);
+        assert!(store.apply(&changes).await.is_err());
+        assert_eq!(
+            store.inner().version(changes.integration()).await.unwrap(),
+            Version(1)
+        );
+        // A blind retry of the same change set is now a conflict, not a double write.
+        store.heal();
+        assert!(matches!(
+            store.apply(&changes).await.unwrap_err(),
+            Error::Conflict { .. }
+        ));
+    }
+
+    #[tokio::test]
+    async fn skip_and_times_count_calls_of_one_operation_only() {
+        let (store, changes) = setup().await;
+        store.fail(Operation::View, FaultPoint::Before, 1, Some(2));
+        let id = changes.integration();
+        assert!(store.view(id).await.is_ok());
+        assert!(store.view(id).await.is_err());
+        assert!(store.version(id).await.is_err());
+        assert!(store.view(id).await.is_ok());
+        assert!(
+            store.users().await.is_ok(),
+            "other operations are untouched"
+        );
+    }
+}

@@ -46,6 +46,8 @@
 mod error;
 mod faulty;
 mod memory;
+#[cfg(test)]
+mod memory_props;
 mod store;
 pub mod transaction;
 
