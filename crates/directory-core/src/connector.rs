@@ -162,3 +162,106 @@ pub trait DirectoryTarget: Send + Sync + Debug {
     /// failures are reported in the [`RemoteApplyReport`] instead.
     async fn apply(&self, changes: &RemoteChanges) -> Result<RemoteApplyReport, Error>;
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+    use crate::{ExternalId, RemoteOp, RemoteUser, SnapshotBuilder};
+
+    /// A fake source: two pages of users.
+    #[derive(Debug)]
+    struct TwoPages;
+
+    #[async_trait]
+    impl DirectorySource for TwoPages {
+        async fn validate_access(&self) -> Result<AccessReport, Error> {
+            Ok(AccessReport {
+                subject: Email::new("admin@example.com")?,
+                client_id: "1".into(),
+                client_email: Email::new("sa@p.iam.gserviceaccount.com")?,
+                granted: BTreeSet::from([Scope::new(crate::google_scopes::USER_READONLY)?]),
+                missing: BTreeSet::from([Scope::new(crate::google_scopes::ORGUNIT_READONLY)?]),
+            })
+        }
+
+        async fn fetch(
+            &self,
+            request: &FetchRequest,
+            progress: &dyn FetchProgress,
+        ) -> Result<Fetched, Error> {
+            let mut b =
+                SnapshotBuilder::new(request.kinds.clone(), request.filter.clone(), Utc::now());
+            for (page, next) in [("1", Some("t")), ("2", None)] {
+                let user = RemoteUser::new(
+                    ExternalId::new(page)?,
+                    Email::new(format!("u{page}@example.com"))?,
+                );
+                b.users_page(vec![user], next)?;
+                progress.page(ObjectKind::Users, 1);
+            }
+            Ok(Fetched {
+                snapshot: b.finish()?,
+                stats: FetchStats::default(),
+            })
+        }
+    }
+
+    #[derive(Debug)]
+    struct AlwaysDone;
+
+    #[async_trait]
+    impl DirectoryTarget for AlwaysDone {
+        async fn apply(&self, changes: &RemoteChanges) -> Result<RemoteApplyReport, Error> {
+            Ok(RemoteApplyReport {
+                outcomes: changes
+                    .ops()
+                    .iter()
+                    .map(|_| RemoteOpOutcome::Done)
+                    .collect(),
+            })
+        }
+    }
+
+    struct Counter(AtomicUsize);
+
+    impl FetchProgress for Counter {
+        fn page(&self, _kind: ObjectKind, items: usize) {
+            self.0.fetch_add(items, Ordering::Relaxed);
+        }
+    }
+
+    #[tokio::test]
+    async fn connector_traits_are_object_safe_and_report_progress() -> Result<(), Error> {
+        let source: Arc<dyn DirectorySource> = Arc::new(TwoPages);
+        let request = FetchRequest {
+            kinds: ObjectKinds::only(ObjectKind::Users),
+            filter: ScopeFilter::everything(),
+        };
+        let counter = Counter(AtomicUsize::new(0));
+        let fetched = source.fetch(&request, &counter).await?;
+        assert_eq!(fetched.snapshot.users().len(), 2);
+        assert_eq!(counter.0.load(Ordering::Relaxed), 2);
+        let _: Arc<dyn DirectoryTarget> = Arc::new(AlwaysDone);
+        let _ = RemoteOp::DeleteMember {
+            group: ExternalId::new("g")?,
+            member: Email::new("a@b.co")?,
+        };
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn missing_scopes_block_the_authorization_and_are_named() -> Result<(), Error> {
+        let report = TwoPages.validate_access().await?;
+        match report.into_authorization(KeyOwnership::CustomerOwned, Utc::now()) {
+            Err(Error::MissingScopes { scopes }) => {
+                assert_eq!(scopes.len(), 1);
+                assert_eq!(scopes[0].as_str(), crate::google_scopes::ORGUNIT_READONLY);
+            }
+            other => panic!("expected MissingScopes, got {other:?}"),
+        }
+        Ok(())
+    }
+}
