@@ -59,6 +59,7 @@ cases!(
     outbound_created_first_never_becomes_primary,
     later_inbound_integrations_are_secondary,
     concurrent_creations_elect_exactly_one_primary,
+    creating_an_integration_twice_is_refused,
     primary_cannot_be_removed_while_it_owns_data,
     primary_without_data_can_be_removed_and_the_next_inbound_is_primary,
     role_is_immutable,
@@ -90,6 +91,7 @@ cases!(
     accounts_of_lists_links_across_integrations,
     removing_an_integration_removes_exactly_what_it_owns,
     run_records_persist_newest_first,
+    recording_a_run_again_replaces_it,
     held_plans_persist_until_released,
     leases_are_exclusive_until_released_or_expired,
 );
@@ -433,6 +435,28 @@ pub async fn concurrent_creations_elect_exactly_one_primary(store: Arc<dyn Store
     assert_eq!(
         store.primary().await.unwrap().map(|p| p.id()),
         Some(primaries[0].id())
+    );
+}
+
+/// Creating the same integration twice is refused and changes nothing (the primary stays).
+pub async fn creating_an_integration_twice_is_refused(store: Arc<dyn Store>) {
+    let new = new_integration("primary", DirectionKind::Inbound, t(0));
+    let created = store.create_integration(new.clone()).await.unwrap();
+    let err = store.create_integration(new).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::AlreadyExists {
+                kind: "integration",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert_eq!(store.integrations().await.unwrap(), vec![created.clone()]);
+    assert_eq!(
+        store.primary().await.unwrap().map(|p| p.id()),
+        Some(created.id())
     );
 }
 
@@ -1469,6 +1493,20 @@ pub async fn run_records_persist_newest_first(store: Arc<dyn Store>) {
     assert_eq!(listed, expected);
     assert_eq!(store.runs(p.id(), 2).await.unwrap(), expected[..2].to_vec());
     assert_eq!(store.runs(o.id(), 10).await.unwrap().len(), 1);
+}
+
+/// Recording a run with an id recorded before replaces it: no duplicate, the latest content.
+pub async fn recording_a_run_again_replaces_it(store: Arc<dyn Store>) {
+    let p = primary(&*store).await;
+    let mut r = run(p.id(), 1);
+    store.record_run(&r).await.unwrap();
+    store.record_run(&run(p.id(), 2)).await.unwrap();
+    r.outcome = RunOutcome::Succeeded;
+    r.finished_at = t(30);
+    store.record_run(&r).await.unwrap();
+    let runs = store.runs(p.id(), 10).await.unwrap();
+    assert_eq!(runs.len(), 2);
+    assert_eq!(runs.iter().find(|x| x.id == r.id), Some(&r));
 }
 
 /// Held plans persist, list oldest first, and are gone once released.

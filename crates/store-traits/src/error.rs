@@ -19,6 +19,16 @@ pub enum Error {
         id: String,
     },
 
+    /// An object with this id already exists (e.g. the same `NewIntegration` created twice).
+    /// Nothing was written; use the existing object.
+    #[error("{kind} {id} already exists")]
+    AlreadyExists {
+        /// What was created, e.g. `"integration"`.
+        kind: &'static str,
+        /// Its id.
+        id: String,
+    },
+
     /// Someone else changed the data first: re-read, re-plan, and try again.
     #[error(
         "conflict on integration {integration}: planned against {expected}, store is at {actual}"

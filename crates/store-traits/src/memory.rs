@@ -498,7 +498,9 @@ impl Store for InMemoryStore {
     }
 
     async fn record_run(&self, run: &SyncRun) -> Result<()> {
-        self.lock()?.runs.push(run.clone());
+        let mut state = self.lock()?;
+        state.runs.retain(|r| r.id != run.id);
+        state.runs.push(run.clone());
         Ok(())
     }
 

@@ -94,6 +94,7 @@ pub struct Lease {
 #[async_trait]
 pub trait Store: Send + Sync + Debug {
     /// Creates an integration, `Staged`, deciding its role (the first inbound one is primary).
+    /// `AlreadyExists` if its id is taken.
     async fn create_integration(&self, new: NewIntegration) -> Result<AnyIntegration>;
 
     /// One integration. `NotFound` if there is none.
@@ -133,7 +134,9 @@ pub trait Store: Send + Sync + Debug {
     /// The accounts linked to a directory user, across integrations.
     async fn accounts_of(&self, user: UserId) -> Result<Vec<Account>>;
 
-    /// Records a sync run.
+    /// Records a sync run. Recording a run whose id was recorded before replaces it (so a run
+    /// can be recorded when it starts and again when it ends, and a retried write does not
+    /// duplicate it).
     async fn record_run(&self, run: &SyncRun) -> Result<()>;
 
     /// An integration's runs, newest first, at most `limit`.

@@ -83,11 +83,17 @@ pub trait Transaction {
 /// Creates an integration: the first inbound integration becomes the primary.
 ///
 /// # Errors
-/// Whatever the backend's primitives return.
+/// `AlreadyExists` if an integration with the same id exists.
 pub fn create_integration(
     tx: &mut impl Transaction,
     new: NewIntegration,
 ) -> Result<AnyIntegration> {
+    if tx.integration(new.id())?.is_some() {
+        return Err(Error::AlreadyExists {
+            kind: "integration",
+            id: new.id().to_string(),
+        });
+    }
     let role = if new.direction() == DirectionKind::Inbound && tx.primary_id()?.is_none() {
         RoleKind::Primary
     } else {

@@ -154,7 +154,7 @@ fn validate_title(title: String) -> Result<String, Error> {
 
 /// An integration whose direction `D` and role `R` are known to the compiler.
 ///
-/// See the [module documentation](self) for the invariants the parameters hold. Obtain one from
+/// See [the invariants in types](crate#the-invariants-in-types) for what the parameters hold. Obtain one from
 /// a store (as [`AnyIntegration`]) and match on it.
 pub struct Integration<D: Direction, R: Role<D> = Secondary> {
     record: IntegrationRecord,
