@@ -9,12 +9,53 @@ use directory_core::{
     Account, AnyIntegration, DirectoryUser, Email, ExternalId, Group, HeldPlan, IntegrationId,
     IntegrationRecord, Member, Membership, OrgUnit, PlanId, SyncRun, UserId, Version,
 };
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension, Params, Row, params};
 use store_traits::{Error, Lease};
 
 use crate::codec::{
     Db, corrupt, from_instant, from_json, kind_from_code, role_from_code, version_from_sql,
 };
+
+/// Runs `sql` (a cached statement) with `params`, reads each row's columns with `extract`
+/// (a driver error is mapped by [`Db`]), and turns them into a domain value with `decode`
+/// (which reports `Corrupt`). Rows come in the statement's order; the first failure ends it.
+fn all<P: Params, R, T>(
+    conn: &Connection,
+    sql: &str,
+    params: P,
+    extract: impl FnMut(&Row<'_>) -> rusqlite::Result<R>,
+    mut decode: impl FnMut(R) -> Result<T, Error>,
+) -> Result<Vec<T>, Error> {
+    let mut stmt = conn.prepare_cached(sql).db()?;
+    let rows = stmt.query_map(params, extract).db()?;
+    rows.map(|row| decode(row.db()?)).collect()
+}
+
+/// [`all`] for at most one row: the first row's columns, if there is one, decoded.
+fn one<P: Params, R, T>(
+    conn: &Connection,
+    sql: &str,
+    params: P,
+    extract: impl FnOnce(&Row<'_>) -> rusqlite::Result<R>,
+    decode: impl FnOnce(R) -> Result<T, Error>,
+) -> Result<Option<T>, Error> {
+    conn.prepare_cached(sql)
+        .db()?
+        .query_row(params, extract)
+        .optional()
+        .db()?
+        .map(decode)
+        .transpose()
+}
+
+/// The first `N` columns of a row, as text.
+fn texts<const N: usize>(r: &Row<'_>) -> rusqlite::Result<[String; N]> {
+    let mut out: [String; N] = std::array::from_fn(|_| String::new());
+    for (i, column) in out.iter_mut().enumerate() {
+        *column = r.get(i)?;
+    }
+    Ok(out)
+}
 
 /// `Corrupt` unless `ok`.
 fn check(ok: bool, table: &str, key: &dyn Display, what: &str) -> Result<(), Error> {
@@ -25,13 +66,8 @@ fn check(ok: bool, table: &str, key: &dyn Display, what: &str) -> Result<(), Err
     }
 }
 
-fn integration_row(
-    id: &str,
-    direction: &str,
-    role: &str,
-    record: &str,
-) -> Result<IntegrationRecord, Error> {
-    let parsed: IntegrationRecord = from_json("integrations", &id, record)?;
+fn integration_row([id, direction, role, record]: [String; 4]) -> Result<IntegrationRecord, Error> {
+    let parsed: IntegrationRecord = from_json("integrations", &id, &record)?;
     check(
         parsed.id.to_string() == id,
         "integrations",
@@ -58,16 +94,13 @@ pub(crate) fn integration(
     conn: &Connection,
     id: IntegrationId,
 ) -> Result<Option<IntegrationRecord>, Error> {
-    let row = conn
-        .prepare_cached("SELECT id, direction, role, record FROM integrations WHERE id = ?1")
-        .db()?
-        .query_row([id.to_string()], |r| {
-            Ok((r.get::<_, String>(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-        })
-        .optional()
-        .db()?;
-    row.map(|(id, d, r, rec): (String, String, String, String)| integration_row(&id, &d, &r, &rec))
-        .transpose()
+    one(
+        conn,
+        "SELECT id, direction, role, record FROM integrations WHERE id = ?1",
+        [id.to_string()],
+        texts,
+        integration_row,
+    )
 }
 
 /// Whether the integration exists.
@@ -89,73 +122,52 @@ pub(crate) fn require_integration(conn: &Connection, id: IntegrationId) -> Resul
 
 /// Every integration, oldest first (creation time, then creation order).
 pub(crate) fn integrations(conn: &Connection) -> Result<Vec<IntegrationRecord>, Error> {
-    let mut stmt = conn
-        .prepare_cached(
-            "SELECT id, direction, role, record FROM integrations \
-             ORDER BY created_s, created_ns, seq",
-        )
-        .db()?;
-    let rows = stmt
-        .query_map([], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, String>(3)?,
-            ))
-        })
-        .db()?;
-    let mut out = Vec::new();
-    for row in rows {
-        let (id, d, r, rec) = row.db()?;
-        out.push(integration_row(&id, &d, &r, &rec)?);
-    }
-    Ok(out)
+    all(
+        conn,
+        "SELECT id, direction, role, record FROM integrations \
+         ORDER BY created_s, created_ns, seq",
+        [],
+        texts,
+        integration_row,
+    )
 }
 
 /// The primary's record.
 pub(crate) fn primary(conn: &Connection) -> Result<Option<IntegrationRecord>, Error> {
-    let row = conn
-        .prepare_cached(
-            "SELECT id, direction, role, record FROM integrations WHERE role = 'primary'",
-        )
-        .db()?
-        .query_row([], |r| {
-            Ok((r.get::<_, String>(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-        })
-        .optional()
-        .db()?;
-    row.map(|(id, d, r, rec): (String, String, String, String)| integration_row(&id, &d, &r, &rec))
-        .transpose()
+    one(
+        conn,
+        "SELECT id, direction, role, record FROM integrations WHERE role = 'primary'",
+        [],
+        texts,
+        integration_row,
+    )
 }
 
 /// The primary's id.
 pub(crate) fn primary_id(conn: &Connection) -> Result<Option<IntegrationId>, Error> {
-    let id: Option<String> = conn
-        .prepare_cached("SELECT id FROM integrations WHERE role = 'primary'")
-        .db()?
-        .query_row([], |r| r.get(0))
-        .optional()
-        .db()?;
-    id.map(|id| {
-        IntegrationId::parse(&id).map_err(|e| corrupt(format!("integrations row {id}: {e}")))
-    })
-    .transpose()
+    one(
+        conn,
+        "SELECT id FROM integrations WHERE role = 'primary'",
+        [],
+        |r| r.get::<_, String>(0),
+        |id| IntegrationId::parse(&id).map_err(|e| corrupt(format!("integrations row {id}: {e}"))),
+    )
 }
 
 /// The version of an integration's data (zero before its first apply).
 pub(crate) fn version(conn: &Connection, id: IntegrationId) -> Result<Version, Error> {
-    let v: Option<i64> = conn
-        .prepare_cached("SELECT version FROM versions WHERE integration = ?1")
-        .db()?
-        .query_row([id.to_string()], |r| r.get(0))
-        .optional()
-        .db()?;
-    Ok(v.map(version_from_sql).unwrap_or_default())
+    let v = one(
+        conn,
+        "SELECT version FROM versions WHERE integration = ?1",
+        [id.to_string()],
+        |r| r.get::<_, i64>(0),
+        |v| Ok(version_from_sql(v)),
+    )?;
+    Ok(v.unwrap_or_default())
 }
 
-fn user_row(id: &str, email_key: &str, record: &str) -> Result<DirectoryUser, Error> {
-    let user: DirectoryUser = from_json("users", &id, record)?;
+fn user_row([id, email_key, record]: [String; 3]) -> Result<DirectoryUser, Error> {
+    let user: DirectoryUser = from_json("users", &id, &record)?;
     check(
         user.id.to_string() == id,
         "users",
@@ -173,26 +185,24 @@ fn user_row(id: &str, email_key: &str, record: &str) -> Result<DirectoryUser, Er
 
 /// One directory user.
 pub(crate) fn user(conn: &Connection, id: UserId) -> Result<Option<DirectoryUser>, Error> {
-    let row: Option<(String, String, String)> = conn
-        .prepare_cached("SELECT id, email_key, record FROM users WHERE id = ?1")
-        .db()?
-        .query_row([id.to_string()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-        .optional()
-        .db()?;
-    row.map(|(id, key, rec)| user_row(&id, &key, &rec))
-        .transpose()
+    one(
+        conn,
+        "SELECT id, email_key, record FROM users WHERE id = ?1",
+        [id.to_string()],
+        texts,
+        user_row,
+    )
 }
 
 /// The id of the user with this email (ASCII case ignored).
 pub(crate) fn user_id_by_email(conn: &Connection, email: &Email) -> Result<Option<UserId>, Error> {
-    let id: Option<String> = conn
-        .prepare_cached("SELECT id FROM users WHERE email_key = ?1")
-        .db()?
-        .query_row([email.key()], |r| r.get(0))
-        .optional()
-        .db()?;
-    id.map(|id| UserId::parse(&id).map_err(|e| corrupt(format!("users row {id}: {e}"))))
-        .transpose()
+    one(
+        conn,
+        "SELECT id FROM users WHERE email_key = ?1",
+        [email.key()],
+        |r| r.get::<_, String>(0),
+        |id| UserId::parse(&id).map_err(|e| corrupt(format!("users row {id}: {e}"))),
+    )
 }
 
 /// The user with this email (ASCII case ignored).
@@ -200,47 +210,32 @@ pub(crate) fn user_by_email(
     conn: &Connection,
     email: &Email,
 ) -> Result<Option<DirectoryUser>, Error> {
-    let row: Option<(String, String, String)> = conn
-        .prepare_cached("SELECT id, email_key, record FROM users WHERE email_key = ?1")
-        .db()?
-        .query_row([email.key()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-        .optional()
-        .db()?;
-    row.map(|(id, key, rec)| user_row(&id, &key, &rec))
-        .transpose()
+    one(
+        conn,
+        "SELECT id, email_key, record FROM users WHERE email_key = ?1",
+        [email.key()],
+        texts,
+        user_row,
+    )
 }
 
 /// Every directory user, by id (the text order of lowercase hyphenated UUIDs is their byte
 /// order, which is `UserId`'s order).
 pub(crate) fn users(conn: &Connection) -> Result<Vec<DirectoryUser>, Error> {
-    let mut stmt = conn
-        .prepare_cached("SELECT id, email_key, record FROM users ORDER BY id")
-        .db()?;
-    let rows = stmt
-        .query_map([], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-            ))
-        })
-        .db()?;
-    let mut out = Vec::new();
-    for row in rows {
-        let (id, key, rec) = row.db()?;
-        out.push(user_row(&id, &key, &rec)?);
-    }
-    Ok(out)
+    all(
+        conn,
+        "SELECT id, email_key, record FROM users ORDER BY id",
+        [],
+        texts,
+        user_row,
+    )
 }
 
 fn account_row(
-    integration: &str,
-    external_id: &str,
-    user_id: Option<&str>,
-    record: &str,
+    (integration, external_id, user_id, record): (String, String, Option<String>, String),
 ) -> Result<Account, Error> {
     let key = format!("({integration}, {external_id})");
-    let account: Account = from_json("accounts", &key, record)?;
+    let account: Account = from_json("accounts", &key, &record)?;
     check(
         account.integration.to_string() == integration
             && account.external_id.as_str() == external_id,
@@ -249,7 +244,7 @@ fn account_row(
         "the record has another key",
     )?;
     check(
-        account.link.map(|l| l.user.to_string()).as_deref() == user_id,
+        account.link.map(|l| l.user.to_string()) == user_id,
         "accounts",
         &key,
         "the record's link differs from the row's user",
@@ -258,23 +253,13 @@ fn account_row(
 }
 
 fn accounts_where(conn: &Connection, sql: &str, param: &str) -> Result<Vec<Account>, Error> {
-    let mut stmt = conn.prepare_cached(sql).db()?;
-    let rows = stmt
-        .query_map([param], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, Option<String>>(2)?,
-                r.get::<_, String>(3)?,
-            ))
-        })
-        .db()?;
-    let mut out = Vec::new();
-    for row in rows {
-        let (integration, ext, user, rec) = row.db()?;
-        out.push(account_row(&integration, &ext, user.as_deref(), &rec)?);
-    }
-    Ok(out)
+    all(
+        conn,
+        sql,
+        [param],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        account_row,
+    )
 }
 
 /// An integration's accounts, by remote id.
@@ -308,15 +293,7 @@ fn keyed_records<T: serde::de::DeserializeOwned>(
     let sql = format!(
         "SELECT external_id, record FROM {table} WHERE integration = ?1 ORDER BY external_id"
     );
-    let mut stmt = conn.prepare_cached(&sql).db()?;
-    let rows = stmt
-        .query_map([id.to_string()], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
-        })
-        .db()?;
-    let mut out = Vec::new();
-    for row in rows {
-        let (ext, rec) = row.db()?;
+    all(conn, &sql, [id.to_string()], texts, |[ext, rec]| {
         let key = format!("({id}, {ext})");
         let value: T = from_json(table, &key, &rec)?;
         let (integration, external_id) = key_of(&value);
@@ -326,9 +303,8 @@ fn keyed_records<T: serde::de::DeserializeOwned>(
             &key,
             "the record has another key",
         )?;
-        out.push(value);
-    }
-    Ok(out)
+        Ok(value)
+    })
 }
 
 /// An integration's groups, by remote id.
@@ -347,48 +323,41 @@ pub(crate) fn org_units(conn: &Connection, id: IntegrationId) -> Result<Vec<OrgU
 
 /// An integration's memberships, by (group, member kind, member id): the primary key's order.
 pub(crate) fn memberships(conn: &Connection, id: IntegrationId) -> Result<Vec<Membership>, Error> {
-    let mut stmt = conn
-        .prepare_cached(
-            "SELECT group_ext, member_kind, member_ext, member_email, role FROM memberships \
-             WHERE integration = ?1 ORDER BY group_ext, member_kind, member_ext",
-        )
-        .db()?;
-    let mut rows = stmt.query([id.to_string()]).db()?;
-    let mut out = Vec::new();
-    while let Some(row) = rows.next().db()? {
-        let group: String = row.get(0).db()?;
-        let kind: i64 = row.get(1).db()?;
-        let member: String = row.get(2).db()?;
-        let email: Option<String> = row.get(3).db()?;
-        let role: i64 = row.get(4).db()?;
-        let bad = |key: &dyn Display, what: &dyn Display| {
-            corrupt(format!("memberships row ({id}, {key}): {what}"))
-        };
-        let group = ExternalId::new(group).map_err(|e| bad(&"?", &e))?;
-        let member = ExternalId::new(member).map_err(|e| bad(&group, &e))?;
-        let key = || format!("{group}, {kind}, {member}");
-        let member_kind = kind_from_code(kind).ok_or_else(|| bad(&key(), &"unknown kind"))?;
-        let member_role = role_from_code(role).ok_or_else(|| bad(&key(), &"unknown role"))?;
-        let email = email
-            .map(Email::new)
-            .transpose()
-            .map_err(|e| bad(&key(), &e))?;
-        out.push(Membership {
-            integration: id,
-            group,
-            member: Member {
-                kind: member_kind,
-                external_id: member,
-                email,
-            },
-            role: member_role,
-        });
-    }
-    Ok(out)
+    all(
+        conn,
+        "SELECT group_ext, member_kind, member_ext, member_email, role FROM memberships \
+         WHERE integration = ?1 ORDER BY group_ext, member_kind, member_ext",
+        [id.to_string()],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+        |(group, kind, member, email, role): (String, i64, String, Option<String>, i64)| {
+            let bad = |key: &dyn Display, what: &dyn Display| {
+                corrupt(format!("memberships row ({id}, {key}): {what}"))
+            };
+            let group = ExternalId::new(group).map_err(|e| bad(&"?", &e))?;
+            let member = ExternalId::new(member).map_err(|e| bad(&group, &e))?;
+            let key = || format!("{group}, {kind}, {member}");
+            let member_kind = kind_from_code(kind).ok_or_else(|| bad(&key(), &"unknown kind"))?;
+            let member_role = role_from_code(role).ok_or_else(|| bad(&key(), &"unknown role"))?;
+            let email = email
+                .map(Email::new)
+                .transpose()
+                .map_err(|e| bad(&key(), &e))?;
+            Ok(Membership {
+                integration: id,
+                group,
+                member: Member {
+                    kind: member_kind,
+                    external_id: member,
+                    email,
+                },
+                role: member_role,
+            })
+        },
+    )
 }
 
-fn run_row(id: &str, integration: &str, record: &str) -> Result<SyncRun, Error> {
-    let run: SyncRun = from_json("runs", &id, record)?;
+fn run_row([id, integration, record]: [String; 3]) -> Result<SyncRun, Error> {
+    let run: SyncRun = from_json("runs", &id, &record)?;
     check(
         run.id.to_string() == id && run.integration.to_string() == integration,
         "runs",
@@ -405,31 +374,18 @@ pub(crate) fn runs(
     limit: usize,
 ) -> Result<Vec<SyncRun>, Error> {
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-    let mut stmt = conn
-        .prepare_cached(
-            "SELECT id, integration, record FROM runs WHERE integration = ?1 \
-             ORDER BY started_s DESC, started_ns DESC, seq DESC LIMIT ?2",
-        )
-        .db()?;
-    let rows = stmt
-        .query_map(params![integration.to_string(), limit], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-            ))
-        })
-        .db()?;
-    let mut out = Vec::new();
-    for row in rows {
-        let (id, integration, rec) = row.db()?;
-        out.push(run_row(&id, &integration, &rec)?);
-    }
-    Ok(out)
+    all(
+        conn,
+        "SELECT id, integration, record FROM runs WHERE integration = ?1 \
+         ORDER BY started_s DESC, started_ns DESC, seq DESC LIMIT ?2",
+        params![integration.to_string(), limit],
+        texts,
+        run_row,
+    )
 }
 
-fn held_row(id: &str, integration: &str, record: &str) -> Result<HeldPlan, Error> {
-    let plan: HeldPlan = from_json("held_plans", &id, record)?;
+fn held_row([id, integration, record]: [String; 3]) -> Result<HeldPlan, Error> {
+    let plan: HeldPlan = from_json("held_plans", &id, &record)?;
     check(
         plan.id.as_str() == id && plan.integration.to_string() == integration,
         "held_plans",
@@ -441,14 +397,13 @@ fn held_row(id: &str, integration: &str, record: &str) -> Result<HeldPlan, Error
 
 /// One held plan.
 pub(crate) fn held_plan(conn: &Connection, id: &PlanId) -> Result<Option<HeldPlan>, Error> {
-    let row: Option<(String, String, String)> = conn
-        .prepare_cached("SELECT id, integration, record FROM held_plans WHERE id = ?1")
-        .db()?
-        .query_row([id.as_str()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-        .optional()
-        .db()?;
-    row.map(|(id, integration, rec)| held_row(&id, &integration, &rec))
-        .transpose()
+    one(
+        conn,
+        "SELECT id, integration, record FROM held_plans WHERE id = ?1",
+        [id.as_str()],
+        texts,
+        held_row,
+    )
 }
 
 /// An integration's held plans, oldest first (hold time, then hold order).
@@ -456,50 +411,34 @@ pub(crate) fn held_plans(
     conn: &Connection,
     integration: IntegrationId,
 ) -> Result<Vec<HeldPlan>, Error> {
-    let mut stmt = conn
-        .prepare_cached(
-            "SELECT id, integration, record FROM held_plans WHERE integration = ?1 \
-             ORDER BY held_s, held_ns, seq",
-        )
-        .db()?;
-    let rows = stmt
-        .query_map([integration.to_string()], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-            ))
-        })
-        .db()?;
-    let mut out = Vec::new();
-    for row in rows {
-        let (id, integration, rec) = row.db()?;
-        out.push(held_row(&id, &integration, &rec)?);
-    }
-    Ok(out)
+    all(
+        conn,
+        "SELECT id, integration, record FROM held_plans WHERE integration = ?1 \
+         ORDER BY held_s, held_ns, seq",
+        [integration.to_string()],
+        texts,
+        held_row,
+    )
 }
 
 /// An integration's lease, expired or not.
 pub(crate) fn lease(conn: &Connection, integration: IntegrationId) -> Result<Option<Lease>, Error> {
-    let row: Option<(String, i64, i64)> = conn
-        .prepare_cached("SELECT holder, until_s, until_ns FROM leases WHERE integration = ?1")
-        .db()?
-        .query_row([integration.to_string()], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-        })
-        .optional()
-        .db()?;
-    row.map(|(holder, s, ns)| {
-        let until: DateTime<Utc> = from_instant(s, ns).ok_or_else(|| {
-            corrupt(format!(
-                "leases row {integration}: instant ({s}, {ns}) is out of range"
-            ))
-        })?;
-        Ok(Lease {
-            integration,
-            holder,
-            until,
-        })
-    })
-    .transpose()
+    one(
+        conn,
+        "SELECT holder, until_s, until_ns FROM leases WHERE integration = ?1",
+        [integration.to_string()],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        |(holder, s, ns): (String, i64, i64)| {
+            let until: DateTime<Utc> = from_instant(s, ns).ok_or_else(|| {
+                corrupt(format!(
+                    "leases row {integration}: instant ({s}, {ns}) is out of range"
+                ))
+            })?;
+            Ok(Lease {
+                integration,
+                holder,
+                until,
+            })
+        },
+    )
 }

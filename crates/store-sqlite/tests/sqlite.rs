@@ -6,21 +6,21 @@
 // allow-*-in-tests covers `#[test]` functions, not the helpers of an integration-test file.)
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use chrono::{DateTime, Duration, TimeZone, Utc};
+use chrono::Duration;
 use directory_core::{
-    Account, AccountLink, AnyIntegration, AttributeValue, DirectionKind, DirectoryChanges,
-    DirectoryOp, Email, EmploymentType, ExternalId, GoogleSettings, Group, GroupId, HeldPlan,
-    Inbound, Integration, IntegrationId, KeyOwnership, KeyReference, LifecycleEvent, LifecycleKind,
-    LinkedBy, Member, MemberKind, MemberRole, Membership, MembershipKey, NewIntegration, OrgUnit,
-    OrgUnitPath, PlanId, Primary, RemoteSettings, RunId, RunOutcome, Schedule, SyncRun, UserId,
-    UserProfile, Version,
+    AnyIntegration, DirectionKind, DirectoryChanges, DirectoryOp, HeldPlan, Inbound, Integration,
+    IntegrationId, LifecycleEvent, LifecycleKind, LinkedBy, MemberKind, MemberRole, Membership,
+    MembershipKey, PlanId, Primary, RunId, SyncRun, UserId, UserProfile, Version,
 };
 use rusqlite::Connection;
 use store_sqlite::SqliteStore;
+use store_traits::conformance::fixtures::{
+    account, create_user, email, group, held_plan, membership, new_integration, org_unit, primary,
+    run, t, xid,
+};
 use store_traits::{Error, InMemoryStore, Store, conformance};
 use tempfile::TempDir;
 
@@ -52,27 +52,6 @@ async fn conformance_file_backed() {
 // ---------------------------------------------------------------------------------------------
 // Fixtures
 
-fn t(hour: i64) -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 3, 1, 0, 0, 0).single().unwrap() + Duration::hours(hour)
-}
-
-fn email(s: &str) -> Email {
-    Email::new(s).unwrap()
-}
-
-fn xid(s: &str) -> ExternalId {
-    ExternalId::new(s).unwrap()
-}
-
-fn new_integration(title: &str, direction: DirectionKind, at: DateTime<Utc>) -> NewIntegration {
-    let settings = RemoteSettings::GoogleWorkspace(GoogleSettings::new(
-        email("admin@example.com"),
-        KeyReference::File("key.json".into()),
-        KeyOwnership::CustomerOwned,
-    ));
-    NewIntegration::new(title, direction, settings, Schedule::Manual, at).unwrap()
-}
-
 fn db_path(dir: &TempDir) -> PathBuf {
     dir.path().join("directory.db")
 }
@@ -86,123 +65,6 @@ fn user_version(conn: &Connection) -> i64 {
         .unwrap()
 }
 
-async fn primary_of(store: &dyn Store) -> Integration<Inbound, Primary> {
-    store
-        .create_integration(new_integration("primary", DirectionKind::Inbound, t(0)))
-        .await
-        .unwrap()
-        .into_primary()
-        .unwrap()
-}
-
-fn create_user(p: &Integration<Inbound, Primary>, id: UserId, address: &str) -> DirectoryOp {
-    let mut profile = UserProfile::new(email(address));
-    profile.employee_id = Some(format!("E-{address}"));
-    profile.org_unit = Some(OrgUnitPath::new("/Engineering").unwrap());
-    DirectoryOp::Profile(p.profile_authority().create_user(
-        id,
-        profile,
-        t(1),
-        Some(EmploymentType::Employee),
-    ))
-}
-
-fn account(integration: IntegrationId, ext: &str, address: &str, user: Option<UserId>) -> Account {
-    let mut attributes = BTreeMap::new();
-    attributes.insert("fte".to_owned(), AttributeValue::Int(100));
-    attributes.insert(
-        "badges".to_owned(),
-        AttributeValue::List(vec!["a".into(), "b".into()]),
-    );
-    Account {
-        integration,
-        external_id: xid(ext),
-        email: email(address),
-        link: user.map(|user| AccountLink {
-            user,
-            by: LinkedBy::Provisioned,
-            at: t(1),
-        }),
-        attributes,
-        first_seen: t(1),
-        last_seen: t(2),
-        missing_since: None,
-        missing_runs: 0,
-    }
-}
-
-fn group(integration: IntegrationId, ext: &str) -> Group {
-    Group {
-        id: GroupId::derived(integration.as_uuid(), ext.as_bytes()),
-        integration,
-        external_id: xid(ext),
-        email: mail_for(ext),
-        name: format!("Group {ext}"),
-        description: String::new(),
-    }
-}
-
-/// An email derived from any remote id (hex of its bytes, so that it is always valid).
-fn mail_for(ext: &str) -> Email {
-    let hex: String = ext.bytes().map(|b| format!("{b:02x}")).collect();
-    email(&format!("x{hex}@example.com"))
-}
-
-fn membership(
-    integration: IntegrationId,
-    group: &str,
-    member: &str,
-    kind: MemberKind,
-    role: MemberRole,
-) -> Membership {
-    Membership {
-        integration,
-        group: xid(group),
-        member: Member {
-            kind,
-            external_id: xid(member),
-            email: (kind != MemberKind::Customer).then(|| mail_for(member)),
-        },
-        role,
-    }
-}
-
-fn org_unit(integration: IntegrationId, ext: &str, path: &str) -> OrgUnit {
-    let path = OrgUnitPath::new(path).unwrap();
-    OrgUnit {
-        integration,
-        external_id: xid(ext),
-        name: path.name().to_owned(),
-        parent: None,
-        path,
-        description: String::new(),
-    }
-}
-
-fn run(integration: IntegrationId, started_at: DateTime<Utc>) -> SyncRun {
-    SyncRun {
-        id: RunId::random(),
-        integration,
-        rule: None,
-        started_at,
-        finished_at: started_at + Duration::minutes(1),
-        outcome: RunOutcome::Succeeded,
-        counts: BTreeMap::from([("users_created".to_owned(), 2)]),
-        quarantined: Vec::new(),
-        fetch: None,
-    }
-}
-
-fn held_plan(integration: IntegrationId, content: &[u8], at: DateTime<Utc>) -> HeldPlan {
-    HeldPlan {
-        id: PlanId::digest(content),
-        integration,
-        held_at: at,
-        reason: "too many deprovisions".into(),
-        plan: serde_json::json!({ "ops": [1, 2, 3] }),
-    }
-}
-
 /// What `seed` wrote.
 struct Seed {
     primary: Integration<Inbound, Primary>,
@@ -213,15 +75,25 @@ struct Seed {
 /// A primary with two users, their accounts, two groups (one nested in the other) with
 /// memberships of every kind, and an org unit; a run, a held plan and a lease.
 async fn seed(store: &dyn Store) -> Seed {
-    let p = primary_of(store).await;
+    let p = primary(store).await;
     let id = p.id();
     let (ada, bob) = (UserId::random(), UserId::random());
     let mut changes = DirectoryChanges::new(&p, Version::ZERO);
     changes.extend([
         create_user(&p, ada, "Ada@Example.com"),
         create_user(&p, bob, "bob@example.com"),
-        DirectoryOp::UpsertAccount(account(id, "100", "ada@example.com", Some(ada))),
-        DirectoryOp::UpsertAccount(account(id, "200", "bob@example.com", Some(bob))),
+        DirectoryOp::UpsertAccount(account(
+            id,
+            "100",
+            "ada@example.com",
+            Some((ada, LinkedBy::Provisioned)),
+        )),
+        DirectoryOp::UpsertAccount(account(
+            id,
+            "200",
+            "bob@example.com",
+            Some((bob, LinkedBy::Provisioned)),
+        )),
         DirectoryOp::UpsertAccount(account(id, "300", "nobody@example.com", None)),
         DirectoryOp::UpsertGroup(group(id, "eng")),
         DirectoryOp::UpsertGroup(group(id, "all")),
@@ -253,7 +125,7 @@ async fn seed(store: &dyn Store) -> Seed {
             MemberKind::User,
             MemberRole::Manager,
         )),
-        DirectoryOp::UpsertOrgUnit(org_unit(id, "ou1", "/Engineering")),
+        DirectoryOp::UpsertOrgUnit(org_unit(id, "ou1", "/Engineering", None)),
     ]);
     store.apply(&changes).await.unwrap();
     store.record_run(&run(id, t(3))).await.unwrap();
@@ -441,7 +313,7 @@ async fn file_stores_use_wal_and_in_memory_stores_work() {
     let dir = TempDir::new().unwrap();
     let path = db_path(&dir);
     let store = SqliteStore::open(&path).unwrap();
-    primary_of(&store).await;
+    primary(&store).await;
     let journal: String = raw(&path)
         .pragma_query_value(None, "journal_mode", |r| r.get(0))
         .unwrap();
@@ -450,7 +322,7 @@ async fn file_stores_use_wal_and_in_memory_stores_work() {
     assert!(format!("{store:?}").contains("directory.db"));
 
     let memory = SqliteStore::open_in_memory().unwrap();
-    assert!(primary_of(&memory).await.id() != IntegrationId::random());
+    assert!(primary(&memory).await.id() != IntegrationId::random());
     assert!(format!("{memory:?}").contains(":memory:"));
 }
 
@@ -604,7 +476,7 @@ async fn the_database_allows_at_most_one_primary() {
     let dir = TempDir::new().unwrap();
     let path = db_path(&dir);
     let store = SqliteStore::open(&path).unwrap();
-    let p = primary_of(&store).await;
+    let p = primary(&store).await;
     let second = store
         .create_integration(new_integration("second", DirectionKind::Inbound, t(1)))
         .await
@@ -766,7 +638,7 @@ async fn removing_an_integration_counts_exactly_and_keeps_runs() {
     let dir = TempDir::new().unwrap();
     let path = db_path(&dir);
     let store = SqliteStore::open(&path).unwrap();
-    primary_of(&store).await;
+    primary(&store).await;
     let secondary = store
         .create_integration(new_integration("second", DirectionKind::Inbound, t(1)))
         .await
@@ -793,8 +665,8 @@ async fn removing_an_integration_counts_exactly_and_keeps_runs() {
         "x@example.com",
         None,
     )));
-    changes.push(DirectoryOp::UpsertOrgUnit(org_unit(id, "o1", "/A")));
-    changes.push(DirectoryOp::UpsertOrgUnit(org_unit(id, "o2", "/B")));
+    changes.push(DirectoryOp::UpsertOrgUnit(org_unit(id, "o1", "/A", None)));
+    changes.push(DirectoryOp::UpsertOrgUnit(org_unit(id, "o2", "/B", None)));
     store.apply(&changes).await.unwrap();
     store.hold_plan(&held_plan(id, b"1", t(2))).await.unwrap();
     store.hold_plan(&held_plan(id, b"2", t(2))).await.unwrap();
@@ -846,7 +718,7 @@ async fn two_stores_on_one_file_serialize_their_writes() {
     let path = db_path(&dir);
     let a: Arc<dyn Store> = Arc::new(SqliteStore::open(&path).unwrap());
     let b: Arc<dyn Store> = Arc::new(SqliteStore::open(&path).unwrap());
-    let p = primary_of(&*a).await;
+    let p = primary(&*a).await;
     let id = p.id();
     // Both race to apply on version 0: exactly one wins, the other gets Conflict.
     let mut tasks = Vec::new();
@@ -928,13 +800,14 @@ async fn answers_and_orderings_match_the_in_memory_store() {
                 p.id(),
                 ext,
                 &format!("a{i}@example.com"),
-                Some(user),
+                Some((user, LinkedBy::Provisioned)),
             )));
             changes.push(DirectoryOp::UpsertGroup(group(p.id(), ext)));
             changes.push(DirectoryOp::UpsertOrgUnit(org_unit(
                 p.id(),
                 ext,
                 &format!("/U{i}"),
+                None,
             )));
         }
         for g in &ids {
@@ -965,7 +838,7 @@ async fn answers_and_orderings_match_the_in_memory_store() {
                 second.id(),
                 ext,
                 &format!("s{i}@example.com"),
-                Some(users[0]),
+                Some((users[0], LinkedBy::Provisioned)),
             )));
         }
         store.apply(&linked).await.unwrap();
@@ -1020,7 +893,7 @@ async fn answers_and_orderings_match_the_in_memory_store() {
 #[tokio::test]
 async fn a_large_apply_round_trips() {
     let store = SqliteStore::open_in_memory().unwrap();
-    let p = primary_of(&store).await;
+    let p = primary(&store).await;
     let id = p.id();
     let mut changes = DirectoryChanges::new(&p, Version::ZERO);
     for g in 0..50 {

@@ -16,26 +16,27 @@
 // This module is test code shipped as a library: asserting is its job.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
-use chrono::{DateTime, Duration, TimeZone, Utc};
 use directory_core::{
-    Account, AccountLink, AnyIntegration, AttributeValue, Authorization, DirectionKind,
-    DirectoryChanges, DirectoryOp, DirectoryUser, Email, EmploymentType, ExternalId, FetchStats,
-    GoogleSettings, Group, GroupId, HeldPlan, Inbound, Integration, IntegrationId,
+    AnyIntegration, AttributeValue, Authorization, DirectionKind, DirectoryChanges, DirectoryOp,
+    DirectoryUser, EmploymentType, GoogleSettings, Inbound, Integration, IntegrationId,
     IntegrationState, KeyOwnership, KeyReference, LifecycleEvent, LifecycleKind, LinkedBy, Manager,
-    Member, MemberKind, MemberRole, Membership, NewIntegration, ObjectKind, ObjectKinds, OrgUnit,
-    OrgUnitPath, PersonName, PlanId, Primary, QuarantinedRecord, RemoteSettings, RoleKind, RunId,
-    RunOutcome, Schedule, Scope, ScopeFilter, SyncRule, SyncRun, TimeOfDay, Trigger, UserId,
-    UserProfile, UserStatus, Version,
+    MemberKind, MemberRole, Membership, ObjectKind, ObjectKinds, OrgUnitPath, Primary,
+    RemoteSettings, RoleKind, RunOutcome, Schedule, Scope, ScopeFilter, SyncRule, SyncRun,
+    TimeOfDay, Trigger, UserId, UserStatus, Version,
 };
 use futures::FutureExt;
 use futures::future::BoxFuture;
 
 use crate::{Error, Store};
+
+pub mod fixtures;
+
+use fixtures::*;
 
 /// One named case.
 pub struct Case {
@@ -123,177 +124,6 @@ where
         all.len(),
         failures.join("\n  ")
     );
-}
-
-// ----------------------------------------------------------------------------------------------
-// Fixtures
-
-fn t(hour: i64) -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 3, 1, 0, 0, 0).single().unwrap() + Duration::hours(hour)
-}
-
-fn email(s: &str) -> Email {
-    Email::new(s).unwrap()
-}
-
-fn xid(s: &str) -> ExternalId {
-    ExternalId::new(s).unwrap()
-}
-
-fn settings() -> RemoteSettings {
-    RemoteSettings::GoogleWorkspace(GoogleSettings::new(
-        email("admin@example.com"),
-        KeyReference::File("key.json".into()),
-        KeyOwnership::ProviderManaged,
-    ))
-}
-
-fn new_integration(title: &str, direction: DirectionKind, at: DateTime<Utc>) -> NewIntegration {
-    NewIntegration::new(title, direction, settings(), Schedule::Manual, at).unwrap()
-}
-
-async fn create(store: &dyn Store, title: &str, direction: DirectionKind) -> AnyIntegration {
-    store
-        .create_integration(new_integration(title, direction, t(0)))
-        .await
-        .unwrap()
-}
-
-async fn primary(store: &dyn Store) -> Integration<Inbound, Primary> {
-    let created = create(store, "primary", DirectionKind::Inbound).await;
-    created
-        .into_primary()
-        .expect("the first inbound integration is the primary")
-}
-
-async fn secondary(store: &dyn Store) -> Integration<Inbound> {
-    create(store, "secondary", DirectionKind::Inbound)
-        .await
-        .into_secondary_inbound()
-        .expect("a later inbound integration is a secondary")
-}
-
-/// An integration's record with some field changed, as a forged typed value.
-fn forged(
-    integration: &AnyIntegration,
-    change: impl FnOnce(&mut directory_core::IntegrationRecord),
-) -> AnyIntegration {
-    let mut record = integration.record().clone();
-    change(&mut record);
-    AnyIntegration::from_record(record).unwrap()
-}
-
-fn profile(address: &str) -> UserProfile {
-    UserProfile {
-        primary_email: email(address),
-        name: PersonName {
-            given: "Ada".into(),
-            family: "Lovelace".into(),
-            display: "Ada Lovelace".into(),
-        },
-        manager: Some(Manager::Unresolved(email("boss@example.com"))),
-        employee_id: Some("E-1".into()),
-        employment_type: Some(EmploymentType::Employee),
-        org_unit: Some(OrgUnitPath::new("/Engineering").unwrap()),
-        is_admin: false,
-    }
-}
-
-fn create_user(p: &Integration<Inbound, Primary>, id: UserId, address: &str) -> DirectoryOp {
-    DirectoryOp::Profile(p.profile_authority().create_user(
-        id,
-        profile(address),
-        t(1),
-        Some(EmploymentType::Employee),
-    ))
-}
-
-fn lifecycle(
-    p: &Integration<Inbound, Primary>,
-    user: UserId,
-    kind: LifecycleKind,
-    at: DateTime<Utc>,
-) -> DirectoryOp {
-    DirectoryOp::Profile(p.profile_authority().lifecycle(
-        user,
-        LifecycleEvent {
-            at,
-            kind,
-            employment_type: None,
-        },
-    ))
-}
-
-fn account(
-    integration: IntegrationId,
-    ext: &str,
-    address: &str,
-    link: Option<(UserId, LinkedBy)>,
-) -> Account {
-    let mut attributes = BTreeMap::new();
-    attributes.insert(
-        "department".to_owned(),
-        AttributeValue::Text("Engineering".into()),
-    );
-    attributes.insert("fte".to_owned(), AttributeValue::Int(100));
-    attributes.insert("contractor".to_owned(), AttributeValue::Bool(false));
-    attributes.insert(
-        "badges".to_owned(),
-        AttributeValue::List(vec!["a".into(), "b".into()]),
-    );
-    Account {
-        integration,
-        external_id: xid(ext),
-        email: email(address),
-        link: link.map(|(user, by)| AccountLink { user, by, at: t(1) }),
-        attributes,
-        first_seen: t(1),
-        last_seen: t(2),
-        missing_since: None,
-        missing_runs: 0,
-    }
-}
-
-fn group(integration: IntegrationId, ext: &str) -> Group {
-    Group {
-        id: GroupId::derived(integration.as_uuid(), ext.as_bytes()),
-        integration,
-        external_id: xid(ext),
-        email: email(&format!("{ext}@example.com")),
-        name: format!("Group {ext}"),
-        description: "a group".into(),
-    }
-}
-
-fn membership(
-    integration: IntegrationId,
-    group: &str,
-    member: &str,
-    kind: MemberKind,
-    role: MemberRole,
-) -> Membership {
-    Membership {
-        integration,
-        group: xid(group),
-        member: Member {
-            kind,
-            external_id: xid(member),
-            email: Some(email(&format!("{member}@example.com"))),
-        },
-        role,
-    }
-}
-
-fn org_unit(integration: IntegrationId, ext: &str, path: &str, parent: Option<&str>) -> OrgUnit {
-    let path = OrgUnitPath::new(path).unwrap();
-    OrgUnit {
-        integration,
-        external_id: xid(ext),
-        name: path.name().to_owned(),
-        path,
-        description: String::new(),
-        parent: parent.map(xid),
-    }
 }
 
 /// What `seed` wrote.
@@ -679,7 +509,7 @@ pub async fn unknown_ids_are_not_found(store: Arc<dyn Store>) {
         .acquire_lease(ghost, "me", t(1), t(0))
         .await
         .unwrap_err()));
-    let plan = held_plan(ghost, b"x");
+    let plan = held_plan(ghost, b"x", t(7));
     assert!(nf(store.hold_plan(&plan).await.unwrap_err()));
     assert!(nf(store.release_plan(&plan.id).await.unwrap_err()));
     // A saved integration that the store does not have.
@@ -734,16 +564,6 @@ pub async fn integrations_are_listed_oldest_first(store: Arc<dyn Store>) {
 
 // ----------------------------------------------------------------------------------------------
 // Apply
-
-fn held_plan(integration: IntegrationId, content: &[u8]) -> HeldPlan {
-    HeldPlan {
-        id: PlanId::digest(content),
-        integration,
-        held_at: t(7),
-        reason: "users to deprovision: 40 > 10".into(),
-        plan: serde_json::json!({ "ops": [{ "op": "deprovision", "user": "ada@example.com" }] }),
-    }
-}
 
 /// Every field of users, accounts, groups, memberships and org units survives an apply and a view.
 pub async fn directory_data_round_trips(store: Arc<dyn Store>) {
@@ -1401,9 +1221,15 @@ pub async fn removing_an_integration_removes_exactly_what_it_owns(store: Arc<dyn
         DirectoryOp::UpsertOrgUnit(org_unit(s.id(), "ou-eng", "/Engineering", None)),
     ]);
     store.apply(&changes).await.unwrap();
-    store.hold_plan(&held_plan(s.id(), b"s")).await.unwrap();
-    store.hold_plan(&held_plan(p.id(), b"p")).await.unwrap();
-    store.record_run(&run(s.id(), 1)).await.unwrap();
+    store
+        .hold_plan(&held_plan(s.id(), b"s", t(7)))
+        .await
+        .unwrap();
+    store
+        .hold_plan(&held_plan(p.id(), b"p", t(7)))
+        .await
+        .unwrap();
+    store.record_run(&run(s.id(), t(1))).await.unwrap();
     let primary_view = store.view(p.id()).await.unwrap();
     let users = store.users().await.unwrap();
 
@@ -1438,55 +1264,18 @@ pub async fn removing_an_integration_removes_exactly_what_it_owns(store: Arc<dyn
 // ----------------------------------------------------------------------------------------------
 // Runs, held plans, leases
 
-fn run(integration: IntegrationId, hour: i64) -> SyncRun {
-    let mut requests = BTreeMap::new();
-    requests.insert("GET /admin/directory/v1/users".to_owned(), 3);
-    requests.insert("GET /admin/directory/v1/groups".to_owned(), 1);
-    SyncRun {
-        id: RunId::random(),
-        integration,
-        rule: Some(directory_core::RuleId::random()),
-        started_at: t(hour),
-        finished_at: t(hour) + Duration::seconds(42),
-        outcome: match hour % 4 {
-            0 => RunOutcome::Succeeded,
-            1 => RunOutcome::NoChange,
-            2 => RunOutcome::Failed {
-                reason: "token revoked".into(),
-            },
-            _ => RunOutcome::Held {
-                plan: PlanId::digest(b"held"),
-            },
-        },
-        counts: BTreeMap::from([
-            ("users_created".to_owned(), 12),
-            ("memberships_removed".to_owned(), 3),
-        ]),
-        quarantined: vec![QuarantinedRecord {
-            kind: ObjectKind::Users,
-            external_id: Some(xid("999")),
-            label: "bad@example.com".into(),
-            reason: "duplicate email".into(),
-        }],
-        fetch: Some(FetchStats {
-            requests,
-            retries: 2,
-            bytes: 123_456,
-            elapsed_ms: 789,
-            max_in_flight: 4,
-        }),
-    }
-}
-
 /// Run records round-trip and list newest first, per integration, up to the limit.
 pub async fn run_records_persist_newest_first(store: Arc<dyn Store>) {
     let p = primary(&*store).await;
     let o = create(&*store, "out", DirectionKind::Outbound).await;
-    let runs: Vec<SyncRun> = [2, 0, 3, 1].into_iter().map(|h| run(p.id(), h)).collect();
+    let runs: Vec<SyncRun> = [2, 0, 3, 1]
+        .into_iter()
+        .map(|h| run(p.id(), t(h)))
+        .collect();
     for r in &runs {
         store.record_run(r).await.unwrap();
     }
-    store.record_run(&run(o.id(), 9)).await.unwrap();
+    store.record_run(&run(o.id(), t(9))).await.unwrap();
     let listed = store.runs(p.id(), 10).await.unwrap();
     let mut expected = runs.clone();
     expected.sort_by_key(|r| std::cmp::Reverse(r.started_at));
@@ -1498,9 +1287,9 @@ pub async fn run_records_persist_newest_first(store: Arc<dyn Store>) {
 /// Recording a run with an id recorded before replaces it: no duplicate, the latest content.
 pub async fn recording_a_run_again_replaces_it(store: Arc<dyn Store>) {
     let p = primary(&*store).await;
-    let mut r = run(p.id(), 1);
+    let mut r = run(p.id(), t(1));
     store.record_run(&r).await.unwrap();
-    store.record_run(&run(p.id(), 2)).await.unwrap();
+    store.record_run(&run(p.id(), t(2))).await.unwrap();
     r.outcome = RunOutcome::Succeeded;
     r.finished_at = t(30);
     store.record_run(&r).await.unwrap();
@@ -1512,8 +1301,8 @@ pub async fn recording_a_run_again_replaces_it(store: Arc<dyn Store>) {
 /// Held plans persist, list oldest first, and are gone once released.
 pub async fn held_plans_persist_until_released(store: Arc<dyn Store>) {
     let p = primary(&*store).await;
-    let first = held_plan(p.id(), b"first");
-    let mut second = held_plan(p.id(), b"second");
+    let first = held_plan(p.id(), b"first", t(7));
+    let mut second = held_plan(p.id(), b"second", t(7));
     second.held_at = t(8);
     store.hold_plan(&second).await.unwrap();
     store.hold_plan(&first).await.unwrap();
