@@ -1,0 +1,227 @@
+//! `cargo run --release --example bench -- store [--users N] [--groups G] [--memberships M] [--backend B]`
+//!
+//! Prints figures for the store: one initial apply of a whole tenant (users with accounts,
+//! groups, memberships), a full read of the integration's view, and a re-apply with no change
+//! (which must write nothing). Figures, not assertions: compare runs, don't gate on them. The
+//! performance issue extends this example with planning and fetching benchmarks.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use chrono::Utc;
+use clap::{Parser, Subcommand, ValueEnum};
+use directory_sync::core::*;
+use directory_sync::sqlite::SqliteStore;
+use directory_sync::store::{InMemoryStore, Store};
+
+#[derive(Parser)]
+#[command(about = "Figures for directory-sync's building blocks")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Initial apply, view and no-change apply of a synthetic tenant.
+    Store {
+        /// Users (each with an account).
+        #[arg(long, default_value_t = 100_000)]
+        users: u32,
+        /// Groups.
+        #[arg(long, default_value_t = 10_000)]
+        groups: u32,
+        /// Memberships, spread evenly over the groups.
+        #[arg(long, default_value_t = 1_000_000)]
+        memberships: u32,
+        /// Which store.
+        #[arg(long, value_enum, default_value_t = Backend::SqliteFile)]
+        backend: Backend,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Backend {
+    /// SQLite in a file in a temporary directory (the embedded default).
+    SqliteFile,
+    /// SQLite in memory.
+    SqliteMemory,
+    /// The in-memory reference store.
+    Memory,
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    match Cli::parse().command {
+        Command::Store {
+            users,
+            groups,
+            memberships,
+            backend,
+        } => store(users, groups.max(1), memberships, backend).await,
+    }
+}
+
+fn peak_rss_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024.0)
+}
+
+async fn store(users: u32, groups: u32, memberships: u32, backend: Backend) -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("bench.db");
+    let store: Arc<dyn Store> = match backend {
+        Backend::SqliteFile => Arc::new(SqliteStore::open(&path)?),
+        Backend::SqliteMemory => Arc::new(SqliteStore::open_in_memory()?),
+        Backend::Memory => Arc::new(InMemoryStore::new()),
+    };
+    let settings = RemoteSettings::GoogleWorkspace(GoogleSettings::new(
+        Email::new("admin@example.com")?,
+        KeyReference::File("key.json".into()),
+        KeyOwnership::CustomerOwned,
+    ));
+    let now = Utc::now();
+    let new = NewIntegration::new(
+        "bench",
+        DirectionKind::Inbound,
+        settings,
+        Schedule::Manual,
+        now,
+    )?;
+    let primary = store
+        .create_integration(new)
+        .await?
+        .into_primary()
+        .context("the primary")?;
+    let id = primary.id();
+
+    let started = Instant::now();
+    let authority = primary.profile_authority();
+    let mut changes = DirectoryChanges::new(&primary, Version::ZERO);
+    let account_id = |u: u32| ExternalId::new(format!("1{u:011}"));
+    for u in 0..users {
+        let user = UserId::derived(id.as_uuid(), &u.to_be_bytes());
+        let email = Email::new(format!("user{u}@example.com"))?;
+        changes.push(DirectoryOp::Profile(authority.create_user(
+            user,
+            UserProfile::new(email.clone()),
+            now,
+            None,
+        )));
+        changes.push(DirectoryOp::UpsertAccount(Account {
+            integration: id,
+            external_id: account_id(u)?,
+            email,
+            link: Some(AccountLink {
+                user,
+                by: LinkedBy::Provisioned,
+                at: now,
+            }),
+            attributes: Attributes::new(),
+            first_seen: now,
+            last_seen: now,
+            missing_since: None,
+            missing_runs: 0,
+        }));
+    }
+    let group_id = |g: u32| ExternalId::new(format!("0{g:011}"));
+    for g in 0..groups {
+        changes.push(DirectoryOp::UpsertGroup(Group {
+            id: GroupId::derived(id.as_uuid(), &g.to_be_bytes()),
+            integration: id,
+            external_id: group_id(g)?,
+            email: Email::new(format!("group{g}@example.com"))?,
+            name: format!("group {g}"),
+            description: String::new(),
+        }));
+    }
+    let per_group = memberships.div_ceil(groups).min(users.max(1));
+    let mut written = 0;
+    'groups: for g in 0..groups {
+        for k in 0..per_group {
+            if written == memberships {
+                break 'groups;
+            }
+            let member = (g.wrapping_mul(7919).wrapping_add(k)) % users.max(1);
+            changes.push(DirectoryOp::UpsertMembership(Membership {
+                integration: id,
+                group: group_id(g)?,
+                member: Member {
+                    kind: MemberKind::User,
+                    external_id: account_id(member)?,
+                    email: None,
+                },
+                role: MemberRole::Member,
+            }));
+            written += 1;
+        }
+    }
+    let built = started.elapsed();
+    let ops = changes.ops().len();
+
+    let started = Instant::now();
+    let applied = store.apply(&changes).await?;
+    let apply = started.elapsed();
+
+    let started = Instant::now();
+    let view = store.view(id).await?;
+    let read = started.elapsed();
+
+    let started = Instant::now();
+    let noop = store
+        .apply(&DirectoryChanges::new(&primary, applied.version))
+        .await?;
+    let nothing = started.elapsed();
+    anyhow::ensure!(
+        noop.ops == 0 && noop.version == applied.version,
+        "a no-change apply wrote"
+    );
+
+    let size = ["", "-wal"]
+        .iter()
+        .filter_map(|s| std::fs::metadata(format!("{}{s}", path.display())).ok())
+        .map(|m| m.len())
+        .sum::<u64>();
+    println!(
+        "store benchmark ({} backend)",
+        match backend {
+            Backend::SqliteFile => "sqlite file",
+            Backend::SqliteMemory => "sqlite memory",
+            Backend::Memory => "in-memory",
+        }
+    );
+    println!(
+        "  tenant          {users} users + accounts, {groups} groups, {written} memberships = {ops} operations"
+    );
+    println!("  build changes   {:>8.2} s", built.as_secs_f64());
+    println!(
+        "  initial apply   {:>8.2} s  ({:.0} ops/s)",
+        apply.as_secs_f64(),
+        ops as f64 / apply.as_secs_f64()
+    );
+    println!(
+        "  full view       {:>8.2} s  ({} users, {} accounts, {} memberships)",
+        read.as_secs_f64(),
+        view.users.len(),
+        view.accounts.len(),
+        view.memberships.len()
+    );
+    println!(
+        "  no-change apply {:>8.4} s  (wrote nothing: version stays {})",
+        nothing.as_secs_f64(),
+        noop.version
+    );
+    if matches!(backend, Backend::SqliteFile) {
+        println!(
+            "  file size       {:>8.1} MiB (db + wal)",
+            size as f64 / 1048576.0
+        );
+    }
+    if let Some(rss) = peak_rss_mib() {
+        println!("  peak RSS        {rss:>8.0} MiB (whole process, change set and view included)");
+    }
+    Ok(())
+}
