@@ -103,7 +103,7 @@ pub use run::{HeldPlan, PlanId, RunOutcome, SyncRun};
 pub use schedule::*;
 pub use secret::{AccessToken, ChannelToken, ServiceAccountKey};
 pub use snapshot::{
-    Chain, Completeness, DeletedUser, QuarantinedRecord, RemoteGroup, RemoteMember, RemoteOrgUnit,
+    Completeness, DeletedUser, QuarantinedRecord, RemoteGroup, RemoteMember, RemoteOrgUnit,
     RemoteUser, Snapshot, SnapshotBuilder,
 };
 pub use user::{

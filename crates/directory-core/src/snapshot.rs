@@ -150,7 +150,7 @@ pub struct QuarantinedRecord {
 
 /// A page chain: one paginated listing.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Chain {
+pub(crate) enum Chain {
     /// Org units (a single, unpaginated response).
     OrgUnits,
     /// Users.
