@@ -1,30 +1,66 @@
 //! # sync-engine
 //!
-//! The pure planner and the safe applier of directory-sync. **Not built yet**: this crate is
-//! filled by the sync-engine issue. It will hold:
+//! The planner and the applier of directory-sync.
 //!
-//! - `plan`: from a complete [`Snapshot`](directory_core::Snapshot), a store's
-//!   [`LocalView`](store_traits::LocalView) and a policy, a deterministic, serialisable plan with
-//!   a stable id — no IO, time passed in; profile and lifecycle changes only for the primary
-//!   (through [`ProfileAuthority`](directory_core::ProfileAuthority));
-//! - safeguards per object type (count and percentage), grace before deprovisioning, held
-//!   plans applied only by approving their id;
-//! - `apply`: one [`Store::apply`](store_traits::Store::apply) with the version check, and the
-//!   [`SyncRun`](directory_core::SyncRun) record of every run;
-//! - the scheduler that picks due rules ([`directory_core::due_rules`] never returns a manual
-//!   rule).
+//! - **Planning is pure** ([`plan_primary`], [`plan_secondary`], [`plan_inbound`]): from a complete
+//!   [`Snapshot`](directory_core::Snapshot), the store's [`LocalView`](store_traits::LocalView), a
+//!   [`Policy`] and the instant passed in, it produces a [`Plan<ToDirectory>`]: a deterministic,
+//!   serialisable value whose [`PlanId`](directory_core::PlanId) is the hash of its changes and
+//!   the version they are based on. No IO, no clock.
+//! - **Safety is part of the plan**: an empty snapshot where the store has data is refused;
+//!   users missing from the source wait out a [`Grace`] (a deletion reported by the source is
+//!   evidence enough); administrators are protected unless the policy says otherwise; duplicate
+//!   emails are quarantined and never cause a delete; and [`Safeguards`] on users, groups and
+//!   memberships to remove hold the plan ([`Plan::trips`]) until an approval names its id.
+//! - **Running** ([`sync_inbound`], [`approve`]) is the only async part: take the integration's
+//!   lease, fetch, plan, then apply in one store transaction with a version check — or hold the
+//!   plan — and record a [`SyncRun`](directory_core::SyncRun) for every run.
 //!
-//! What exists today is the foundation it builds on: the domain types and invariants in
-//! `directory-core` and the store contract in `store-traits`.
+//! Only the primary writes profiles and lifecycles: [`plan_primary`] takes an
+//! `Integration<Inbound, Primary>`, the only type with a `profile_authority()`, and
+//! [`plan_secondary`] cannot produce a profile operation at all.
 //!
 //! ```
-//! // The engine will consume these types; they exist and are usable now.
-//! use directory_core::{DirectoryChanges, Snapshot};
-//! use store_traits::{LocalView, Store};
-//! # fn _uses(_: Option<(&DirectoryChanges, &Snapshot, &LocalView, &dyn Store)>) {}
+//! use chrono::Utc;
+//! use directory_core::*;
+//! use store_traits::{InMemoryStore, Store};
+//! use sync_engine::{Policy, plan_primary};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let store = InMemoryStore::new();
+//! let settings = RemoteSettings::GoogleWorkspace(GoogleSettings::new(
+//!     Email::new("admin@example.com")?, KeyReference::File("key.json".into()), KeyOwnership::CustomerOwned));
+//! let new = NewIntegration::new("Google", DirectionKind::Inbound, settings, Schedule::Manual, Utc::now())?;
+//! let primary = store.create_integration(new).await?.into_primary().ok_or("not primary")?;
+//!
+//! // A complete snapshot with one user.
+//! let mut b = SnapshotBuilder::new(ObjectKinds::only(ObjectKind::Users), ScopeFilter::everything(), Utc::now());
+//! b.users_page(vec![RemoteUser::new(ExternalId::new("1")?, Email::new("ada@example.com")?)], None)?;
+//! let snapshot = b.finish()?;
+//!
+//! let now = Utc::now();
+//! let plan = plan_primary(&primary, &snapshot, &store.view(primary.id()).await?, &Policy::default(), now)?;
+//! println!("{plan}"); // the dry run
+//! assert!(!plan.is_held());
+//! store.apply(plan.changes()).await?;
+//!
+//! // Planning again on the same snapshot finds nothing to do.
+//! let again = plan_primary(&primary, &snapshot, &store.view(primary.id()).await?, &Policy::default(), now)?;
+//! assert!(again.is_empty());
+//! # Ok(()) }
 //! ```
 
 #![warn(missing_docs)]
 
-pub use directory_core;
-pub use store_traits;
+mod error;
+mod inbound;
+mod plan;
+mod policy;
+mod run;
+
+pub use error::Error;
+pub use inbound::{plan_inbound, plan_primary, plan_secondary};
+pub use plan::{Counts, Destination, OpKind, Plan, PlanReport, ToDirectory, ToRemote, Trip};
+pub use policy::{Grace, OnMissing, OnSuspended, Policy, Safeguards, Threshold, percent};
+pub use run::{Clock, RunContext, approve, sync_inbound};

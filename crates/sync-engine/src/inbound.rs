@@ -1,0 +1,962 @@
+//! The inbound planner: pure, deterministic, linear in the size of the tenant.
+//!
+//! Everything is decided from the snapshot, the store's view, the policy and the instant passed
+//! in. Lookups are hash joins on remote ids and emails; output order follows the snapshot's and
+//! the view's (both sorted by key), so the same inputs give the same plan.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, Utc};
+use directory_core::{
+    Account, AccountLink, AnyIntegration, DirectoryChanges, DirectoryOp, DirectoryUser, Email,
+    ExternalId, Group, GroupId, Inbound, Integration, IntegrationId, LifecycleEvent, LifecycleKind,
+    LinkedBy, Manager, Membership, MembershipKey, ObjectKind, OrgUnit, Primary, ProfileAuthority,
+    QuarantinedRecord, RemoteUser, Role, Secondary, Snapshot, UserId, UserProfile, UserStatus,
+};
+use store_traits::LocalView;
+
+use crate::plan::{Counts, OpKind, Plan, PlanReport, ToDirectory, Trip};
+use crate::{Error, Policy};
+
+/// Plans an inbound integration of either role; outbound integrations are refused.
+///
+/// # Errors
+/// See [`plan_primary`]; [`Error::WrongDirection`] for an outbound integration.
+pub fn plan_inbound(
+    integration: &AnyIntegration,
+    snapshot: &Snapshot,
+    view: &LocalView,
+    policy: &Policy,
+    now: DateTime<Utc>,
+) -> Result<Plan<ToDirectory>, Error> {
+    match integration {
+        AnyIntegration::Primary(p) => plan_primary(p, snapshot, view, policy, now),
+        AnyIntegration::Inbound(s) => plan_secondary(s, snapshot, view, policy, now),
+        AnyIntegration::Outbound(o) => Err(Error::WrongDirection {
+            integration: o.id(),
+        }),
+    }
+}
+
+/// Plans the primary integration: accounts, the unified profiles and lifecycles, groups,
+/// memberships and org units.
+///
+/// # Errors
+/// [`Error::EmptySnapshot`] when the snapshot is empty but the store holds data in its scope;
+/// [`Error::Scope`] when the view is of another integration.
+pub fn plan_primary(
+    primary: &Integration<Inbound, Primary>,
+    snapshot: &Snapshot,
+    view: &LocalView,
+    policy: &Policy,
+    now: DateTime<Utc>,
+) -> Result<Plan<ToDirectory>, Error> {
+    let mut planner = Planner::new(primary, snapshot, view, policy, now)?;
+    planner.org_units();
+    if snapshot.kinds().contains(ObjectKind::Users) {
+        planner.primary_users(&primary.profile_authority());
+    }
+    planner.groups_and_memberships();
+    planner.finish()
+}
+
+/// Plans a secondary inbound integration: it links accounts (by remote id, else by exact
+/// email to an existing directory user) and keeps their per-vendor attributes, and keeps its
+/// own groups, memberships and org units. It cannot write profiles or lifecycles: it has no
+/// [`ProfileAuthority`].
+///
+/// # Errors
+/// As [`plan_primary`].
+pub fn plan_secondary(
+    secondary: &Integration<Inbound, Secondary>,
+    snapshot: &Snapshot,
+    view: &LocalView,
+    policy: &Policy,
+    now: DateTime<Utc>,
+) -> Result<Plan<ToDirectory>, Error> {
+    let mut planner = Planner::new(secondary, snapshot, view, policy, now)?;
+    planner.org_units();
+    if snapshot.kinds().contains(ObjectKind::Users) {
+        planner.secondary_accounts();
+    }
+    planner.groups_and_memberships();
+    planner.finish()
+}
+
+struct Planner<'a> {
+    id: IntegrationId,
+    snapshot: &'a Snapshot,
+    view: &'a LocalView,
+    policy: &'a Policy,
+    now: DateTime<Utc>,
+    changes: DirectoryChanges,
+    counts: Counts,
+    report: PlanReport,
+    /// Remote ids that count as present although not usable (quarantined).
+    present: HashSet<ExternalId>,
+    users_removed: u64,
+    groups_removed: u64,
+    memberships_removed: u64,
+}
+
+/// One usable remote user and who they are in the directory.
+struct Live<'a> {
+    remote: &'a RemoteUser,
+    user: UserId,
+    account: Option<&'a Account>,
+    existing: Option<&'a DirectoryUser>,
+}
+
+impl<'a> Planner<'a> {
+    fn new<R: Role<Inbound>>(
+        integration: &Integration<Inbound, R>,
+        snapshot: &'a Snapshot,
+        view: &'a LocalView,
+        policy: &'a Policy,
+        now: DateTime<Utc>,
+    ) -> Result<Self, Error> {
+        let id = integration.id();
+        if view.integration != id {
+            return Err(Error::Scope {
+                what: format!("the view is of integration {}, not {id}", view.integration),
+            });
+        }
+        let kinds = snapshot.kinds();
+        let held = [
+            (ObjectKind::Users, view.accounts.len()),
+            (ObjectKind::Groups, view.groups.len()),
+            (ObjectKind::Memberships, view.memberships.len()),
+            (ObjectKind::OrgUnits, view.org_units.len()),
+        ]
+        .iter()
+        .filter(|(k, _)| kinds.contains(*k))
+        .map(|(_, n)| n)
+        .sum::<usize>();
+        let fetched = snapshot.users().len()
+            + snapshot.groups().len()
+            + snapshot.members().len()
+            + snapshot.org_units().len()
+            + snapshot.quarantined().len();
+        if fetched == 0 && held > 0 {
+            return Err(Error::EmptySnapshot {
+                integration: id,
+                held,
+            });
+        }
+        Ok(Self {
+            id,
+            snapshot,
+            view,
+            policy,
+            now,
+            changes: DirectoryChanges::new(integration, view.version),
+            counts: Counts::new(),
+            report: PlanReport {
+                quarantined: snapshot.quarantined().to_vec(),
+                ..PlanReport::default()
+            },
+            present: snapshot.quarantined_ids().into_iter().cloned().collect(),
+            users_removed: 0,
+            groups_removed: 0,
+            memberships_removed: 0,
+        })
+    }
+
+    fn count(&mut self, kind: OpKind) {
+        *self.counts.entry(kind).or_default() += 1;
+    }
+
+    fn quarantine(&mut self, kind: ObjectKind, id: &ExternalId, label: &str, reason: String) {
+        self.present.insert(id.clone());
+        self.report.quarantined.push(QuarantinedRecord {
+            kind,
+            external_id: Some(id.clone()),
+            label: label.to_owned(),
+            reason,
+        });
+    }
+
+    /// The remote users in scope whose email is unique in the snapshot; the others are
+    /// quarantined (never acted on, never counted missing).
+    fn usable_users(&mut self) -> Vec<&'a RemoteUser> {
+        let filter = self.snapshot.filter();
+        let in_scope: Vec<&'a RemoteUser> = self
+            .snapshot
+            .users()
+            .iter()
+            .filter(|u| {
+                u.org_unit
+                    .as_ref()
+                    .is_none_or(|o| filter.includes_org_unit(o))
+            })
+            .collect();
+        let mut per_email: HashMap<String, usize> = HashMap::new();
+        for u in &in_scope {
+            *per_email.entry(u.primary_email.key()).or_default() += 1;
+        }
+        let mut usable = Vec::with_capacity(in_scope.len());
+        for u in in_scope {
+            let n = per_email.get(&u.primary_email.key()).copied().unwrap_or(0);
+            if n > 1 {
+                let reason = format!("{n} users share this email in one snapshot");
+                self.quarantine(
+                    ObjectKind::Users,
+                    &u.external_id,
+                    u.primary_email.as_str(),
+                    reason,
+                );
+            } else {
+                usable.push(u);
+            }
+        }
+        usable
+    }
+
+    /// Whether a stored account is inside the snapshot's scope (so its absence means something).
+    fn account_in_scope(&self, account: &Account, users: &HashMap<UserId, &DirectoryUser>) -> bool {
+        let filter = self.snapshot.filter();
+        if filter.org_unit.is_none() {
+            return true;
+        }
+        let org_unit = account
+            .link
+            .and_then(|l| users.get(&l.user))
+            .and_then(|u| u.profile.org_unit.as_ref());
+        org_unit.is_some_and(|o| filter.includes_org_unit(o))
+    }
+
+    fn desired_account(
+        &self,
+        remote: &RemoteUser,
+        current: Option<&Account>,
+        link: Option<AccountLink>,
+    ) -> Account {
+        Account {
+            integration: self.id,
+            external_id: remote.external_id.clone(),
+            email: remote.primary_email.clone(),
+            link,
+            attributes: remote.attributes.clone(),
+            first_seen: current.map_or(self.now, |a| a.first_seen),
+            last_seen: current.map_or(self.now, |a| a.last_seen),
+            missing_since: None,
+            missing_runs: 0,
+        }
+    }
+
+    /// Writes an account if it differs from the stored one (its `last_seen` then becomes now).
+    fn put_account(&mut self, mut desired: Account, current: Option<&Account>) {
+        match current {
+            Some(c) if *c == desired => {}
+            Some(c) => {
+                self.count(if c.missing_since.is_some() {
+                    OpKind::AccountsReturned
+                } else {
+                    OpKind::AccountsUpdated
+                });
+                desired.last_seen = self.now;
+                self.changes.push(DirectoryOp::UpsertAccount(desired));
+            }
+            None => {
+                self.count(OpKind::AccountsAdded);
+                self.changes.push(DirectoryOp::UpsertAccount(desired));
+            }
+        }
+    }
+
+    /// Marks a stored account missing for one more run; returns (runs, since).
+    fn mark_missing(&mut self, account: &Account, count_run: bool) -> (u32, DateTime<Utc>) {
+        let since = account.missing_since.unwrap_or(self.now);
+        let runs = if count_run {
+            account.missing_runs.saturating_add(1)
+        } else {
+            account.missing_runs.max(1)
+        };
+        if account.missing_since.is_none() || runs != account.missing_runs {
+            let mut marked = account.clone();
+            marked.missing_since = Some(since);
+            marked.missing_runs = runs;
+            if account.missing_since.is_none() {
+                self.count(OpKind::AccountsMissing);
+            }
+            self.changes.push(DirectoryOp::UpsertAccount(marked));
+        }
+        (runs, since)
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Primary: profiles and lifecycle
+
+    fn primary_users(&mut self, authority: &ProfileAuthority<'_>) {
+        let view = self.view;
+        let users: HashMap<UserId, &DirectoryUser> = view.users.iter().map(|u| (u.id, u)).collect();
+        let by_email: HashMap<String, UserId> = view
+            .users
+            .iter()
+            .map(|u| (u.profile.primary_email.key(), u.id))
+            .collect();
+        let accounts: HashMap<&ExternalId, &Account> =
+            view.accounts.iter().map(|a| (&a.external_id, a)).collect();
+        let usable = self.usable_users();
+        let live_ids: HashSet<&ExternalId> = usable.iter().map(|u| &u.external_id).collect();
+        let deleted: HashSet<&ExternalId> = self
+            .snapshot
+            .deleted_users()
+            .iter()
+            .map(|d| &d.external_id)
+            .collect();
+
+        // Who is who: linked accounts first, then email matches to users no live account holds
+        // (a rehire or a recreated Google account), else a new user.
+        let mut claimed: HashSet<UserId> = HashSet::new();
+        let mut live: Vec<Live<'a>> = Vec::with_capacity(usable.len());
+        let mut unlinked: Vec<&'a RemoteUser> = Vec::new();
+        for remote in usable {
+            match accounts
+                .get(&remote.external_id)
+                .and_then(|a| a.link.map(|l| (*a, l.user)))
+            {
+                Some((account, user)) => {
+                    claimed.insert(user);
+                    live.push(Live {
+                        remote,
+                        user,
+                        account: Some(account),
+                        existing: users.get(&user).copied(),
+                    });
+                }
+                None => unlinked.push(remote),
+            }
+        }
+        for remote in unlinked {
+            let matched = by_email
+                .get(&remote.primary_email.key())
+                .filter(|u| !claimed.contains(u))
+                .copied();
+            let user = matched.unwrap_or_else(|| {
+                UserId::derived(self.id.as_uuid(), remote.external_id.as_str().as_bytes())
+            });
+            claimed.insert(user);
+            live.push(Live {
+                remote,
+                user,
+                account: accounts.get(&remote.external_id).copied(),
+                existing: users.get(&user).copied(),
+            });
+        }
+        live.sort_by(|a, b| a.remote.external_id.cmp(&b.remote.external_id));
+
+        // Managers resolve against the directory as it will be after this plan.
+        let mut resolve: HashMap<String, UserId> = view
+            .users
+            .iter()
+            .filter(|u| !claimed.contains(&u.id))
+            .map(|u| (u.profile.primary_email.key(), u.id))
+            .collect();
+        for l in &live {
+            resolve.insert(l.remote.primary_email.key(), l.user);
+        }
+        let mut desired: Vec<UserProfile> = Vec::with_capacity(live.len());
+        for l in &live {
+            let r = l.remote;
+            let manager = r
+                .manager_email
+                .as_ref()
+                .map(|m| match resolve.get(&m.key()) {
+                    Some(id) => Manager::Resolved(*id),
+                    None => {
+                        self.report
+                            .unresolved_managers
+                            .push((r.primary_email.clone(), m.clone()));
+                        Manager::Unresolved(m.clone())
+                    }
+                });
+            desired.push(UserProfile {
+                primary_email: r.primary_email.clone(),
+                name: r.name.clone(),
+                manager,
+                employee_id: r.employee_id.clone(),
+                employment_type: r.employment_type,
+                org_unit: r.org_unit.clone(),
+                is_admin: r.is_admin,
+            });
+        }
+        self.report.manager_cycles = manager_cycles(&live, &desired);
+
+        // Profile updates, ordered so that an email is released before it is taken.
+        let updates: Vec<usize> = (0..live.len())
+            .filter(|&i| live[i].existing.is_some_and(|u| u.profile != desired[i]))
+            .collect();
+        let (ordered, stuck) = order_email_changes(&updates, &live, &desired, &by_email);
+        let mut skip: HashSet<usize> = HashSet::new();
+        for i in stuck {
+            let r = live[i].remote;
+            self.quarantine(ObjectKind::Users, &r.external_id, r.primary_email.as_str(),
+                "its new email is held by another user whose email changes too (a swap); left unchanged".to_owned());
+            skip.insert(i);
+        }
+        for i in ordered {
+            self.count(OpKind::UsersUpdated);
+            self.changes.push(DirectoryOp::Profile(
+                authority.update_profile(live[i].user, desired[i].clone()),
+            ));
+        }
+
+        // Creations and lifecycle.
+        for (i, l) in live.iter().enumerate() {
+            if skip.contains(&i) {
+                continue;
+            }
+            let employment = desired[i].employment_type;
+            let source_suspended = l.remote.suspended || l.remote.archived;
+            let admin = desired[i].is_admin || l.existing.is_some_and(|u| u.profile.is_admin);
+            let email = &l.remote.primary_email;
+            match l.existing.map(|u| u.status) {
+                None => {
+                    self.count(OpKind::UsersCreated);
+                    self.changes
+                        .push(DirectoryOp::Profile(authority.create_user(
+                            l.user,
+                            desired[i].clone(),
+                            self.now,
+                            employment,
+                        )));
+                    if source_suspended {
+                        self.source_suspension(authority, l.user, email, admin, UserStatus::Active);
+                    }
+                }
+                Some(UserStatus::Deprovisioned) => {
+                    self.lifecycle(authority, l.user, LifecycleKind::Provisioned, employment);
+                    self.count(OpKind::UsersReprovisioned);
+                    if source_suspended {
+                        self.source_suspension(authority, l.user, email, admin, UserStatus::Active);
+                    }
+                }
+                Some(UserStatus::Suspended) if !source_suspended => {
+                    self.lifecycle(authority, l.user, LifecycleKind::Reactivated, employment);
+                    self.count(OpKind::UsersReactivated);
+                }
+                Some(status) if source_suspended => {
+                    self.source_suspension(authority, l.user, email, admin, status)
+                }
+                Some(_) => {}
+            }
+        }
+
+        // Accounts of live users.
+        for l in &live {
+            let link = l
+                .account
+                .and_then(|a| a.link)
+                .filter(|k| k.user == l.user)
+                .unwrap_or(AccountLink {
+                    user: l.user,
+                    by: LinkedBy::Provisioned,
+                    at: self.now,
+                });
+            let desired = self.desired_account(l.remote, l.account, Some(link));
+            self.put_account(desired, l.account);
+        }
+
+        // Accounts missing from the source.
+        for account in &view.accounts {
+            if live_ids.contains(&account.external_id)
+                || self.present.contains(&account.external_id)
+            {
+                continue;
+            }
+            if !self.account_in_scope(account, &users) {
+                continue;
+            }
+            let Some(user) = account.link.and_then(|l| users.get(&l.user).copied()) else {
+                self.mark_missing(account, true);
+                continue;
+            };
+            if claimed.contains(&user.id) {
+                // The person is present under another remote id: this account is just gone.
+                self.mark_missing(account, false);
+                continue;
+            }
+            let admin = user.profile.is_admin;
+            let email = user.profile.primary_email.clone();
+            if deleted.contains(&account.external_id) {
+                self.mark_missing(account, false);
+                if user.status != UserStatus::Deprovisioned {
+                    self.act(
+                        authority,
+                        user.id,
+                        &email,
+                        admin,
+                        LifecycleKind::Deprovisioned,
+                        "the source deleted them",
+                    );
+                }
+                continue;
+            }
+            let target = match self.policy.on_missing {
+                crate::OnMissing::Deprovision => UserStatus::Deprovisioned,
+                crate::OnMissing::Suspend => UserStatus::Suspended,
+            };
+            let done = user.status == target || user.status == UserStatus::Deprovisioned;
+            let (runs, since) = self.mark_missing(account, !done);
+            if done {
+                continue;
+            }
+            if self.policy.grace.expired(runs, self.now - since) {
+                let kind = if target == UserStatus::Deprovisioned {
+                    LifecycleKind::Deprovisioned
+                } else {
+                    LifecycleKind::Suspended
+                };
+                if user.status == UserStatus::Suspended && kind == LifecycleKind::Suspended {
+                    continue;
+                }
+                self.act(
+                    authority,
+                    user.id,
+                    &email,
+                    admin,
+                    kind,
+                    "missing from the source after the grace",
+                );
+            } else {
+                self.report.in_grace.push((email, runs));
+            }
+        }
+    }
+
+    fn lifecycle(
+        &mut self,
+        authority: &ProfileAuthority<'_>,
+        user: UserId,
+        kind: LifecycleKind,
+        employment_type: Option<directory_core::EmploymentType>,
+    ) {
+        let event = LifecycleEvent {
+            at: self.now,
+            kind,
+            employment_type,
+        };
+        self.changes
+            .push(DirectoryOp::Profile(authority.lifecycle(user, event)));
+    }
+
+    /// Suspends or deprovisions a user unless the policy protects administrators.
+    fn act(
+        &mut self,
+        authority: &ProfileAuthority<'_>,
+        user: UserId,
+        email: &Email,
+        admin: bool,
+        kind: LifecycleKind,
+        why: &str,
+    ) {
+        if admin && !self.policy.act_on_admins {
+            self.report
+                .protected
+                .push((email.clone(), format!("administrator not {kind} ({why})")));
+            return;
+        }
+        self.lifecycle(authority, user, kind, None);
+        self.users_removed += 1;
+        self.count(if kind == LifecycleKind::Deprovisioned {
+            OpKind::UsersDeprovisioned
+        } else {
+            OpKind::UsersSuspended
+        });
+    }
+
+    /// Mirrors a suspension by the source, per policy, from the user's current `status`.
+    fn source_suspension(
+        &mut self,
+        authority: &ProfileAuthority<'_>,
+        user: UserId,
+        email: &Email,
+        admin: bool,
+        status: UserStatus,
+    ) {
+        let why = "suspended in the source";
+        match (self.policy.on_suspended, status) {
+            (crate::OnSuspended::Suspend, UserStatus::Active) => {
+                self.act(authority, user, email, admin, LifecycleKind::Suspended, why);
+            }
+            (crate::OnSuspended::Deprovision, UserStatus::Active | UserStatus::Suspended) => {
+                self.act(
+                    authority,
+                    user,
+                    email,
+                    admin,
+                    LifecycleKind::Deprovisioned,
+                    why,
+                );
+            }
+            _ => {}
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Secondary: accounts and attributes only
+
+    fn secondary_accounts(&mut self) {
+        let view = self.view;
+        let users: HashMap<UserId, &DirectoryUser> = view.users.iter().map(|u| (u.id, u)).collect();
+        let by_email: HashMap<String, UserId> = view
+            .users
+            .iter()
+            .map(|u| (u.profile.primary_email.key(), u.id))
+            .collect();
+        let accounts: HashMap<&ExternalId, &Account> =
+            view.accounts.iter().map(|a| (&a.external_id, a)).collect();
+        let usable = self.usable_users();
+        let live_ids: HashSet<&ExternalId> = usable.iter().map(|u| &u.external_id).collect();
+        let deleted: HashSet<&ExternalId> = self
+            .snapshot
+            .deleted_users()
+            .iter()
+            .map(|d| &d.external_id)
+            .collect();
+        for remote in usable {
+            let current = accounts.get(&remote.external_id).copied();
+            let link = match current.and_then(|a| a.link) {
+                Some(link) => Some(link),
+                None => by_email.get(&remote.primary_email.key()).map(|user| {
+                    self.count(OpKind::AccountsLinked);
+                    AccountLink {
+                        user: *user,
+                        by: LinkedBy::EmailMatch,
+                        at: self.now,
+                    }
+                }),
+            };
+            let desired = self.desired_account(remote, current, link);
+            self.put_account(desired, current);
+        }
+        for account in &view.accounts {
+            if live_ids.contains(&account.external_id)
+                || self.present.contains(&account.external_id)
+            {
+                continue;
+            }
+            if !self.account_in_scope(account, &users) {
+                continue;
+            }
+            // The source reporting a deletion is positive evidence: no grace.
+            let runs = account.missing_runs.saturating_add(1);
+            let since = account.missing_since.unwrap_or(self.now);
+            if deleted.contains(&account.external_id)
+                || self.policy.grace.expired(runs, self.now - since)
+            {
+                self.count(OpKind::AccountsRemoved);
+                self.users_removed += 1;
+                self.changes.push(DirectoryOp::RemoveAccount {
+                    external_id: account.external_id.clone(),
+                });
+            } else {
+                self.mark_missing(account, true);
+                self.report.in_grace.push((account.email.clone(), runs));
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Org units, groups and memberships (any inbound integration, its own objects)
+
+    fn org_units(&mut self) {
+        if !self.snapshot.kinds().contains(ObjectKind::OrgUnits) {
+            return;
+        }
+        let filter = self.snapshot.filter();
+        let current: HashMap<&ExternalId, &OrgUnit> = self
+            .view
+            .org_units
+            .iter()
+            .map(|o| (&o.external_id, o))
+            .collect();
+        let mut seen: HashSet<&ExternalId> = HashSet::new();
+        for remote in self
+            .snapshot
+            .org_units()
+            .iter()
+            .filter(|o| filter.includes_org_unit(&o.path))
+        {
+            seen.insert(&remote.external_id);
+            let desired = OrgUnit {
+                integration: self.id,
+                external_id: remote.external_id.clone(),
+                path: remote.path.clone(),
+                name: remote.name.clone(),
+                description: remote.description.clone(),
+                parent: remote.parent.clone(),
+            };
+            match current.get(&remote.external_id) {
+                Some(c) if **c == desired => {}
+                Some(_) => {
+                    self.count(OpKind::OrgUnitsUpdated);
+                    self.changes.push(DirectoryOp::UpsertOrgUnit(desired));
+                }
+                None => {
+                    self.count(OpKind::OrgUnitsCreated);
+                    self.changes.push(DirectoryOp::UpsertOrgUnit(desired));
+                }
+            }
+        }
+        let view = self.view;
+        for unit in &view.org_units {
+            if !seen.contains(&unit.external_id)
+                && !self.present.contains(&unit.external_id)
+                && filter.includes_org_unit(&unit.path)
+            {
+                self.count(OpKind::OrgUnitsRemoved);
+                self.changes.push(DirectoryOp::RemoveOrgUnit {
+                    external_id: unit.external_id.clone(),
+                });
+            }
+        }
+    }
+
+    fn groups_and_memberships(&mut self) {
+        let kinds = self.snapshot.kinds();
+        let with_members = kinds.contains(ObjectKind::Memberships);
+        if !kinds.contains(ObjectKind::Groups) && !with_members {
+            return;
+        }
+        let filter = self.snapshot.filter();
+        let view = self.view;
+        let current: HashMap<&ExternalId, &Group> =
+            view.groups.iter().map(|g| (&g.external_id, g)).collect();
+        let mut kept: HashSet<&ExternalId> = HashSet::new();
+        for remote in self
+            .snapshot
+            .groups()
+            .iter()
+            .filter(|g| filter.includes_group(&g.email))
+        {
+            kept.insert(&remote.external_id);
+            let existing = current.get(&remote.external_id);
+            let desired = Group {
+                id: existing.map_or_else(
+                    || GroupId::derived(self.id.as_uuid(), remote.external_id.as_str().as_bytes()),
+                    |g| g.id,
+                ),
+                integration: self.id,
+                external_id: remote.external_id.clone(),
+                email: remote.email.clone(),
+                name: remote.name.clone(),
+                description: remote.description.clone(),
+            };
+            match existing {
+                Some(c) if **c == desired => {}
+                Some(_) => {
+                    self.count(OpKind::GroupsUpdated);
+                    self.changes.push(DirectoryOp::UpsertGroup(desired));
+                }
+                None => {
+                    self.count(OpKind::GroupsCreated);
+                    self.changes.push(DirectoryOp::UpsertGroup(desired));
+                }
+            }
+        }
+        let removed: HashSet<&ExternalId> = view
+            .groups
+            .iter()
+            .filter(|g| {
+                !kept.contains(&g.external_id)
+                    && !self.present.contains(&g.external_id)
+                    && filter.includes_group(&g.email)
+            })
+            .map(|g| &g.external_id)
+            .collect();
+
+        if with_members {
+            let in_scope = |group: &ExternalId| {
+                kept.contains(group)
+                    || removed.contains(group)
+                    || current
+                        .get(group)
+                        .is_some_and(|g| filter.includes_group(&g.email))
+            };
+            let desired: HashMap<MembershipKey, Membership> = self
+                .snapshot
+                .members()
+                .iter()
+                .filter(|m| kept.contains(&m.group))
+                .map(|m| {
+                    let membership = Membership {
+                        integration: self.id,
+                        group: m.group.clone(),
+                        member: m.member.clone(),
+                        role: m.role,
+                    };
+                    (membership.key(), membership)
+                })
+                .collect();
+            let stored: HashMap<MembershipKey, &Membership> =
+                view.memberships.iter().map(|m| (m.key(), m)).collect();
+            for m in &view.memberships {
+                let key = m.key();
+                if desired.contains_key(&key) || !in_scope(&m.group) {
+                    continue;
+                }
+                self.memberships_removed += 1;
+                let cascaded = removed.contains(&m.group)
+                    || (m.member.kind == directory_core::MemberKind::Group
+                        && removed.contains(&m.member.external_id));
+                if !cascaded {
+                    self.count(OpKind::MembershipsRemoved);
+                    self.changes.push(DirectoryOp::RemoveMembership(key));
+                }
+            }
+            for remote in self
+                .snapshot
+                .members()
+                .iter()
+                .filter(|m| kept.contains(&m.group))
+            {
+                let key = MembershipKey {
+                    group: remote.group.clone(),
+                    kind: remote.member.kind,
+                    member: remote.member.external_id.clone(),
+                };
+                let Some(wanted) = desired.get(&key) else {
+                    continue;
+                };
+                match stored.get(&key) {
+                    Some(s) if *s == wanted => {}
+                    Some(_) => {
+                        self.count(OpKind::MembershipsUpdated);
+                        self.changes
+                            .push(DirectoryOp::UpsertMembership(wanted.clone()));
+                    }
+                    None => {
+                        self.count(OpKind::MembershipsAdded);
+                        self.changes
+                            .push(DirectoryOp::UpsertMembership(wanted.clone()));
+                    }
+                }
+            }
+        }
+        for group in &view.groups {
+            if removed.contains(&group.external_id) {
+                self.groups_removed += 1;
+                self.count(OpKind::GroupsRemoved);
+                self.changes.push(DirectoryOp::RemoveGroup {
+                    external_id: group.external_id.clone(),
+                });
+            }
+        }
+    }
+
+    fn finish(mut self) -> Result<Plan<ToDirectory>, Error> {
+        let s = &self.policy.safeguards;
+        let view = self.view;
+        let checks = [
+            ("users", &s.users, self.users_removed, view.accounts.len()),
+            ("groups", &s.groups, self.groups_removed, view.groups.len()),
+            (
+                "memberships",
+                &s.memberships,
+                self.memberships_removed,
+                view.memberships.len(),
+            ),
+        ];
+        let trips: Vec<Trip> = checks
+            .iter()
+            .filter(|(_, t, count, total)| t.trips(*count, *total as u64))
+            .map(|(name, _, count, total)| Trip {
+                safeguard: (*name).to_owned(),
+                count: *count,
+                total: *total as u64,
+            })
+            .collect();
+        self.counts.retain(|_, n| *n > 0);
+        Ok(Plan::new(
+            self.id,
+            view.version,
+            self.now,
+            self.changes,
+            self.counts,
+            self.report,
+            trips,
+        )?)
+    }
+}
+
+/// Orders profile updates so that a user's old email is released before another user takes
+/// it. Returns the order and the updates stuck in a cycle (an email swap).
+fn order_email_changes(
+    updates: &[usize],
+    live: &[Live<'_>],
+    desired: &[UserProfile],
+    by_email: &HashMap<String, UserId>,
+) -> (Vec<usize>, Vec<usize>) {
+    // `update i` waits for `update j` when i's new email is currently j's.
+    let index_of: HashMap<UserId, usize> = updates.iter().map(|&i| (live[i].user, i)).collect();
+    let waits_for = |i: usize| -> Option<usize> {
+        let new = desired[i].primary_email.key();
+        let holder = by_email.get(&new)?;
+        if *holder == live[i].user {
+            return None;
+        }
+        let j = *index_of.get(holder)?;
+        (desired[j].primary_email.key() != new).then_some(j)
+    };
+    let mut done: HashSet<usize> = HashSet::new();
+    let mut order = Vec::with_capacity(updates.len());
+    let mut pending: Vec<usize> = updates.to_vec();
+    loop {
+        let before = pending.len();
+        pending.retain(|&i| match waits_for(i) {
+            Some(j) if !done.contains(&j) => true,
+            _ => {
+                done.insert(i);
+                order.push(i);
+                false
+            }
+        });
+        if pending.is_empty() || pending.len() == before {
+            break;
+        }
+    }
+    (order, pending)
+}
+
+/// The cycles in the manager graph of the live users, each reported once, as emails.
+fn manager_cycles(live: &[Live<'_>], desired: &[UserProfile]) -> Vec<Vec<Email>> {
+    let index: HashMap<UserId, usize> = live.iter().enumerate().map(|(i, l)| (l.user, i)).collect();
+    let next = |i: usize| match &desired[i].manager {
+        Some(Manager::Resolved(m)) => index.get(m).copied(),
+        _ => None,
+    };
+    // 0 = unvisited, 1 = on the current path, 2 = finished.
+    let mut state = vec![0u8; live.len()];
+    let mut cycles = Vec::new();
+    for start in 0..live.len() {
+        let mut path = Vec::new();
+        let mut at = Some(start);
+        while let Some(i) = at {
+            match state[i] {
+                0 => {
+                    state[i] = 1;
+                    path.push(i);
+                    at = next(i);
+                }
+                1 => {
+                    if let Some(pos) = path.iter().position(|&p| p == i) {
+                        cycles.push(
+                            path[pos..]
+                                .iter()
+                                .map(|&p| desired[p].primary_email.clone())
+                                .collect(),
+                        );
+                    }
+                    break;
+                }
+                _ => break,
+            }
+        }
+        for p in path {
+            state[p] = 2;
+        }
+    }
+    cycles
+}

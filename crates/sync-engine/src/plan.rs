@@ -1,0 +1,312 @@
+//! Plans: deterministic, serialisable values with a stable id.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use directory_core::{
+    DirectoryChanges, Email, IntegrationId, PlanId, QuarantinedRecord, RemoteChanges, Version,
+};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for super::ToDirectory {}
+    impl Sealed for super::ToRemote {}
+}
+
+/// Where a plan's changes go. Implemented by [`ToDirectory`] and [`ToRemote`] only.
+pub trait Destination: sealed::Sealed {
+    /// The change set type applied there.
+    type Changes: Clone + fmt::Debug + PartialEq + Serialize + DeserializeOwned;
+}
+
+/// Inbound plans: changes to the store.
+#[derive(Debug)]
+pub enum ToDirectory {}
+
+/// Outbound plans: changes to the remote system.
+#[derive(Debug)]
+pub enum ToRemote {}
+
+impl Destination for ToDirectory {
+    type Changes = DirectoryChanges;
+}
+
+impl Destination for ToRemote {
+    type Changes = RemoteChanges;
+}
+
+/// What happened to one kind of object, for summaries and run records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum OpKind {
+    /// Directory users provisioned.
+    UsersCreated,
+    /// Directory user profiles updated.
+    UsersUpdated,
+    /// Directory users suspended.
+    UsersSuspended,
+    /// Directory users reactivated.
+    UsersReactivated,
+    /// Directory users deprovisioned.
+    UsersDeprovisioned,
+    /// Deprovisioned users provisioned again (a rehire).
+    UsersReprovisioned,
+    /// Accounts seen for the first time.
+    AccountsAdded,
+    /// Accounts changed (email, attributes, link).
+    AccountsUpdated,
+    /// Accounts newly linked to a directory user by email.
+    AccountsLinked,
+    /// Accounts marked missing (grace running).
+    AccountsMissing,
+    /// Accounts back before their grace ended.
+    AccountsReturned,
+    /// Accounts removed.
+    AccountsRemoved,
+    /// Groups created.
+    GroupsCreated,
+    /// Groups updated.
+    GroupsUpdated,
+    /// Groups removed.
+    GroupsRemoved,
+    /// Memberships added.
+    MembershipsAdded,
+    /// Membership roles changed.
+    MembershipsUpdated,
+    /// Memberships removed.
+    MembershipsRemoved,
+    /// Org units created.
+    OrgUnitsCreated,
+    /// Org units updated.
+    OrgUnitsUpdated,
+    /// Org units removed.
+    OrgUnitsRemoved,
+}
+
+impl OpKind {
+    /// The snake_case name (as in run records).
+    pub fn name(self) -> String {
+        serde_json::to_value(self)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default()
+    }
+}
+
+/// Operations per kind.
+pub type Counts = BTreeMap<OpKind, u64>;
+
+/// What the planner noticed besides the operations: records it could not use, managers it
+/// could not resolve, cycles, users it protected, users in grace.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanReport {
+    /// Records left out (from the fetch and from planning), with reasons.
+    pub quarantined: Vec<QuarantinedRecord>,
+    /// Users whose manager's email matches no directory user: (user, manager email).
+    pub unresolved_managers: Vec<(Email, Email)>,
+    /// Manager cycles, each as the emails around the cycle.
+    pub manager_cycles: Vec<Vec<Email>>,
+    /// Users the policy protected from a suspension or deprovisioning: (user, reason).
+    pub protected: Vec<(Email, String)>,
+    /// Users missing from the source whose grace is still running: (user, runs missing).
+    pub in_grace: Vec<(Email, u32)>,
+}
+
+/// One tripped safeguard.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Trip {
+    /// Which safeguard (`users`, `groups`, `memberships`).
+    pub safeguard: String,
+    /// How many destructive changes of that kind the plan holds.
+    pub count: u64,
+    /// Out of how many in the store.
+    pub total: u64,
+}
+
+impl fmt::Display for Trip {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} to remove: {} of {} ({:.1} %)",
+            self.safeguard,
+            self.count,
+            self.total,
+            crate::policy::percent(self.count, self.total)
+        )
+    }
+}
+
+/// A plan: the changes to apply, what they were planned against, and why they may be held.
+///
+/// Deterministic: planning the same inputs at the same instant gives the same plan and the same
+/// [`PlanId`], the SHA-256 of the canonical JSON of its integration, base version and changes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(bound = "")]
+pub struct Plan<D: Destination> {
+    id: PlanId,
+    integration: IntegrationId,
+    based_on: Version,
+    planned_at: DateTime<Utc>,
+    changes: D::Changes,
+    counts: Counts,
+    report: PlanReport,
+    trips: Vec<Trip>,
+}
+
+#[derive(Serialize)]
+struct Identity<'a, C> {
+    integration: IntegrationId,
+    based_on: Version,
+    changes: &'a C,
+}
+
+/// The id of a plan's content.
+pub(crate) fn plan_id<C: Serialize>(
+    integration: IntegrationId,
+    based_on: Version,
+    changes: &C,
+) -> Result<PlanId, serde_json::Error> {
+    let bytes = serde_json::to_vec(&Identity {
+        integration,
+        based_on,
+        changes,
+    })?;
+    Ok(PlanId::digest(&bytes))
+}
+
+impl<D: Destination> Plan<D> {
+    /// Assembles a plan and computes its id.
+    pub(crate) fn new(
+        integration: IntegrationId,
+        based_on: Version,
+        planned_at: DateTime<Utc>,
+        changes: D::Changes,
+        counts: Counts,
+        report: PlanReport,
+        trips: Vec<Trip>,
+    ) -> Result<Self, serde_json::Error> {
+        Ok(Self {
+            id: plan_id(integration, based_on, &changes)?,
+            integration,
+            based_on,
+            planned_at,
+            changes,
+            counts,
+            report,
+            trips,
+        })
+    }
+
+    /// The plan's id (what an approval names).
+    pub fn id(&self) -> &PlanId {
+        &self.id
+    }
+
+    /// The integration.
+    pub fn integration(&self) -> IntegrationId {
+        self.integration
+    }
+
+    /// The store version it was planned against.
+    pub fn based_on(&self) -> Version {
+        self.based_on
+    }
+
+    /// When it was planned.
+    pub fn planned_at(&self) -> DateTime<Utc> {
+        self.planned_at
+    }
+
+    /// The changes.
+    pub fn changes(&self) -> &D::Changes {
+        &self.changes
+    }
+
+    /// Operations per kind.
+    pub fn counts(&self) -> &Counts {
+        &self.counts
+    }
+
+    /// What the planner noticed.
+    pub fn report(&self) -> &PlanReport {
+        &self.report
+    }
+
+    /// The safeguards this plan trips; empty when it may be applied without approval.
+    pub fn trips(&self) -> &[Trip] {
+        &self.trips
+    }
+
+    /// Whether a safeguard holds it for approval.
+    pub fn is_held(&self) -> bool {
+        !self.trips.is_empty()
+    }
+
+    /// Whether it changes nothing.
+    pub fn is_empty(&self) -> bool {
+        self.counts.values().all(|&c| c == 0)
+    }
+
+    /// Whether its content still hashes to its id (a deserialized plan may have been altered).
+    pub fn verify(&self) -> bool {
+        plan_id(self.integration, self.based_on, &self.changes).is_ok_and(|id| id == self.id)
+    }
+
+    /// The plan as JSON (the dry run, and what a held plan stores).
+    ///
+    /// # Errors
+    /// Serialization failure (not expected for these types).
+    pub fn to_json(&self) -> Result<serde_json::Value, serde_json::Error> {
+        serde_json::to_value(self)
+    }
+
+    /// Counts as `name → n` for a run record.
+    pub fn count_names(&self) -> BTreeMap<String, u64> {
+        self.counts.iter().map(|(k, v)| (k.name(), *v)).collect()
+    }
+}
+
+impl<D: Destination> fmt::Display for Plan<D> {
+    /// A human summary: one line per kind of change, then what was noticed and what holds it.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "plan {} (integration {}, based on {})",
+            self.id, self.integration, self.based_on
+        )?;
+        if self.is_empty() {
+            writeln!(f, "  no changes")?;
+        }
+        for (kind, count) in self.counts.iter().filter(|(_, c)| **c > 0) {
+            writeln!(f, "  {:<22} {count}", kind.name().replace('_', " "))?;
+        }
+        let r = &self.report;
+        if !r.quarantined.is_empty() {
+            writeln!(f, "  quarantined            {}", r.quarantined.len())?;
+            for q in r.quarantined.iter().take(10) {
+                writeln!(f, "    {} {}: {}", q.kind, q.label, q.reason)?;
+            }
+        }
+        for (user, manager) in r.unresolved_managers.iter().take(10) {
+            writeln!(f, "  manager of {user} not found: {manager}")?;
+        }
+        for cycle in &r.manager_cycles {
+            let names: Vec<&str> = cycle.iter().map(Email::as_str).collect();
+            writeln!(f, "  manager cycle: {}", names.join(" -> "))?;
+        }
+        for (user, why) in &r.protected {
+            writeln!(f, "  protected {user}: {why}")?;
+        }
+        if !r.in_grace.is_empty() {
+            writeln!(f, "  missing, in grace      {}", r.in_grace.len())?;
+        }
+        for trip in &self.trips {
+            writeln!(f, "  HELD by safeguard: {trip}")?;
+        }
+        Ok(())
+    }
+}
