@@ -144,7 +144,7 @@ impl fmt::Display for Trip {
 ///
 /// Deterministic: planning the same inputs at the same instant gives the same plan and the same
 /// [`PlanId`], the SHA-256 of the canonical JSON of its integration, base version and changes.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize)]
 #[serde(bound = "")]
 pub struct Plan<D: Destination> {
     id: PlanId,
@@ -155,6 +155,34 @@ pub struct Plan<D: Destination> {
     counts: Counts,
     report: PlanReport,
     trips: Vec<Trip>,
+}
+
+impl<D: Destination> Clone for Plan<D> {
+    fn clone(&self) -> Self {
+        Self {
+            id: self.id.clone(),
+            integration: self.integration,
+            based_on: self.based_on,
+            planned_at: self.planned_at,
+            changes: self.changes.clone(),
+            counts: self.counts.clone(),
+            report: self.report.clone(),
+            trips: self.trips.clone(),
+        }
+    }
+}
+
+impl<D: Destination> PartialEq for Plan<D> {
+    fn eq(&self, other: &Self) -> bool {
+        self.id == other.id
+            && self.integration == other.integration
+            && self.based_on == other.based_on
+            && self.planned_at == other.planned_at
+            && self.changes == other.changes
+            && self.counts == other.counts
+            && self.report == other.report
+            && self.trips == other.trips
+    }
 }
 
 #[derive(Serialize)]
