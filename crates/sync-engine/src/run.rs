@@ -91,7 +91,8 @@ impl Outcome {
 /// - a safeguard trips → the plan is held (replacing older held plans of the integration),
 ///   outcome `Held { plan }`, nothing applied;
 /// - otherwise → applied in one transaction against the version it was planned on
-///   (`Succeeded`), or nothing at all (`Failed`).
+///   (`Succeeded`; older held plans are released, as they can never apply any more), or
+///   nothing at all (`Failed`).
 ///
 /// A failed fetch or plan is recorded as `Failed` with its reason, and nothing is written; an
 /// authorization failure also moves the integration to `Failed` until it is reauthorized.
@@ -185,7 +186,10 @@ async fn plan_and_apply(
         }
     } else {
         match ctx.store.apply(plan.changes()).await {
-            Ok(_) => RunOutcome::Succeeded,
+            Ok(_) => {
+                release_superseded(ctx.store, any.id(), None).await?;
+                RunOutcome::Succeeded
+            }
             Err(e) => RunOutcome::Failed {
                 reason: e.to_string(),
             },
@@ -199,17 +203,28 @@ async fn plan_and_apply(
     })
 }
 
+/// Releases an integration's held plans other than `keep`: a newer plan (held or applied)
+/// supersedes them, and they could never apply again (their base version is gone).
+async fn release_superseded(
+    store: &dyn Store,
+    integration: IntegrationId,
+    keep: Option<&PlanId>,
+) -> Result<(), Error> {
+    for old in store.held_plans(integration).await? {
+        if Some(&old.id) != keep {
+            store.release_plan(&old.id).await?;
+        }
+    }
+    Ok(())
+}
+
 /// Holds a plan, releasing the integration's older held plans (this one supersedes them).
 async fn hold(
     store: &dyn Store,
     plan: &Plan<ToDirectory>,
     now: DateTime<Utc>,
 ) -> Result<(), Error> {
-    for old in store.held_plans(plan.integration()).await? {
-        if &old.id != plan.id() {
-            store.release_plan(&old.id).await?;
-        }
-    }
+    release_superseded(store, plan.integration(), Some(plan.id())).await?;
     let reason = plan
         .trips()
         .iter()
