@@ -1,5 +1,10 @@
 //! The sync engine's tests: one binary (link time on 2 cores), one module per concern.
 
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+// Tenants are built up field by field, as the story of each test goes.
+#![allow(clippy::field_reassign_with_default)]
+
 mod common;
 mod props;
 mod rules;
