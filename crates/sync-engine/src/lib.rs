@@ -18,7 +18,17 @@
 //!
 //! Only the primary writes profiles and lifecycles: [`plan_primary`] takes an
 //! `Integration<Inbound, Primary>`, the only type with a `profile_authority()`, and
-//! [`plan_secondary`] cannot produce a profile operation at all.
+//! [`plan_secondary`] cannot produce a profile operation at all. Planning a secondary as if it
+//! were the primary does not compile:
+//!
+//! ```compile_fail,E0308
+//! use chrono::Utc;
+//! use directory_core::*;
+//! use store_traits::LocalView;
+//! fn as_primary(secondary: &Integration<Inbound, Secondary>, s: &Snapshot, v: &LocalView) {
+//!     let _ = sync_engine::plan_primary(secondary, s, v, &sync_engine::Policy::default(), Utc::now());
+//! }
+//! ```
 //!
 //! ```
 //! use chrono::Utc;
