@@ -1,9 +1,10 @@
 //! `cargo run --release --example bench -- store [--users N] [--groups G] [--memberships M] [--backend B]`
+//! `cargo run --release --example bench -- plan [--users N] [--groups G] [--memberships M] [--churn PERCENT]`
 //!
-//! Prints figures for the store: one initial apply of a whole tenant (users with accounts,
-//! groups, memberships), a full read of the integration's view, and a re-apply with no change
-//! (which must write nothing). Figures, not assertions: compare runs, don't gate on them. The
-//! performance issue extends this example with planning and fetching benchmarks.
+//! Prints figures. `store`: one initial apply of a whole tenant (users with accounts, groups,
+//! memberships), a full read of the integration's view, and a re-apply with no change (which
+//! must write nothing). `plan`: the planner on a tenant against an equal store with some churn.
+//! Figures, not assertions: compare runs, don't gate on them.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -39,6 +40,21 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Backend::SqliteFile)]
         backend: Backend,
     },
+    /// Planning a tenant against an equal store with some churn.
+    Plan {
+        /// Users.
+        #[arg(long, default_value_t = 100_000)]
+        users: u32,
+        /// Groups.
+        #[arg(long, default_value_t = 10_000)]
+        groups: u32,
+        /// Memberships, spread evenly over the groups.
+        #[arg(long, default_value_t = 1_000_000)]
+        memberships: u32,
+        /// Percent of users, groups and memberships changed between the store and the snapshot.
+        #[arg(long, default_value_t = 1.0)]
+        churn: f64,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -60,6 +76,12 @@ async fn main() -> Result<()> {
             memberships,
             backend,
         } => store(users, groups.max(1), memberships, backend).await,
+        Command::Plan {
+            users,
+            groups,
+            memberships,
+            churn,
+        } => plan(users, groups.max(1), memberships, churn).await,
     }
 }
 
@@ -222,6 +244,143 @@ async fn store(users: u32, groups: u32, memberships: u32, backend: Backend) -> R
     }
     if let Some(rss) = peak_rss_mib() {
         println!("  peak RSS        {rss:>8.0} MiB (whole process, change set and view included)");
+    }
+    Ok(())
+}
+
+/// A synthetic remote tenant as a complete snapshot; `salt` changes the names of the users
+/// whose index is below `changed_users`, and drops the memberships whose index is below
+/// `dropped_memberships`.
+fn tenant(
+    users: u32,
+    groups: u32,
+    memberships: u32,
+    changed_users: u32,
+    dropped_memberships: u32,
+) -> Result<Snapshot> {
+    let mut b = SnapshotBuilder::new(ObjectKinds::all(), ScopeFilter::everything(), Utc::now());
+    b.org_units(Vec::new())?;
+    let mut page = Vec::with_capacity(users as usize);
+    for u in 0..users {
+        let mut r = RemoteUser::new(
+            ExternalId::new(format!("1{u:011}"))?,
+            Email::new(format!("user{u}@example.com"))?,
+        );
+        r.name.display = if u < changed_users {
+            format!("User {u} (renamed)")
+        } else {
+            format!("User {u}")
+        };
+        r.org_unit = Some(OrgUnitPath::new(format!("/OU{}", u % 50))?);
+        if u > 0 {
+            r.manager_email = Some(Email::new(format!("user{}@example.com", u / 10))?);
+        }
+        page.push(r);
+    }
+    b.users_page(page, None)?;
+    let mut all = Vec::with_capacity(groups as usize);
+    for g in 0..groups {
+        all.push(RemoteGroup {
+            external_id: ExternalId::new(format!("0{g:011}"))?,
+            email: Email::new(format!("group{g}@example.com"))?,
+            name: format!("group {g}"),
+            description: String::new(),
+            direct_members_count: None,
+        });
+    }
+    b.groups_page(all, None)?;
+    let per_group = memberships.div_ceil(groups).min(users.max(1));
+    let mut index = 0;
+    for g in 0..groups {
+        let group = ExternalId::new(format!("0{g:011}"))?;
+        let mut members = Vec::new();
+        for k in 0..per_group {
+            if index >= memberships {
+                break;
+            }
+            if index >= dropped_memberships {
+                let member = (g.wrapping_mul(7919).wrapping_add(k)) % users.max(1);
+                members.push(RemoteMember {
+                    group: group.clone(),
+                    member: Member {
+                        kind: MemberKind::User,
+                        external_id: ExternalId::new(format!("1{member:011}"))?,
+                        email: None,
+                    },
+                    role: MemberRole::Member,
+                });
+            }
+            index += 1;
+        }
+        b.members_page(&group, members, None)?;
+    }
+    Ok(b.finish()?)
+}
+
+async fn plan(users: u32, groups: u32, memberships: u32, churn: f64) -> Result<()> {
+    use directory_sync::engine::{Policy, plan_primary};
+    let store = InMemoryStore::new();
+    let settings = RemoteSettings::GoogleWorkspace(GoogleSettings::new(
+        Email::new("admin@example.com")?,
+        KeyReference::File("key.json".into()),
+        KeyOwnership::CustomerOwned,
+    ));
+    let now = Utc::now();
+    let new = NewIntegration::new(
+        "bench",
+        DirectionKind::Inbound,
+        settings,
+        Schedule::Manual,
+        now,
+    )?;
+    let primary = store
+        .create_integration(new)
+        .await?
+        .into_primary()
+        .context("the primary")?;
+    let started = Instant::now();
+    let base = tenant(users, groups, memberships, 0, 0)?;
+    let built = started.elapsed();
+    let policy = Policy::default();
+    let first = plan_primary(
+        &primary,
+        &base,
+        &store.view(primary.id()).await?,
+        &policy,
+        now,
+    )?;
+    store.apply(first.changes()).await?;
+    let view = store.view(primary.id()).await?;
+
+    let changed = (f64::from(users) * churn / 100.0) as u32;
+    let dropped = (f64::from(memberships) * churn / 100.0) as u32;
+    let churned = tenant(users, groups, memberships, changed, dropped)?;
+    let started = Instant::now();
+    let same = plan_primary(&primary, &base, &view, &policy, now)?;
+    let unchanged = started.elapsed();
+    let started = Instant::now();
+    let plan = plan_primary(&primary, &churned, &view, &policy, now)?;
+    let planned = started.elapsed();
+    println!("plan benchmark (in-memory view)");
+    println!(
+        "  tenant           {users} users, {groups} groups, {memberships} memberships (snapshot built in {:.2} s)",
+        built.as_secs_f64()
+    );
+    println!(
+        "  plan, no change  {:>8.3} s  ({} operations)",
+        unchanged.as_secs_f64(),
+        same.changes().ops().len()
+    );
+    println!(
+        "  plan, {churn}% churn {:>7.3} s  ({} operations; held: {})",
+        planned.as_secs_f64(),
+        plan.changes().ops().len(),
+        plan.is_held()
+    );
+    if let Some(rss) = peak_rss_mib() {
+        println!(
+            "  peak RSS         {rss:>8.0} MiB (whole process: two snapshots, the store, the view, the plans)"
+        );
     }
     Ok(())
 }
