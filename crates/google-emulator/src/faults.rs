@@ -1,0 +1,138 @@
+//! Fault injection and request statistics.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::time::{Duration, Instant};
+
+use crate::rng::Rng;
+
+/// A page that fails every time it is requested.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FailingPage {
+    /// Route label as in [`Stats::requests_by_route`], e.g. `GET /admin/directory/v1/users`.
+    pub route: String,
+    /// Zero-based page index in its page chain (0 = the request without `pageToken`).
+    pub page_index: usize,
+    /// HTTP status to answer: 500 (`backendError`), 502 (`badGateway`), 503 (`backendError`)
+    /// or 504 (`gatewayTimeout`); anything else is answered as 503.
+    pub status: u16,
+}
+
+/// Faults applied to Directory API requests (the token endpoint only gets `latency`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Faults {
+    /// Added before every request (token endpoint included).
+    pub latency: Duration,
+    /// Probability in `[0, 1]` that an API request fails with a transient error, chosen uniformly
+    /// from 503 `backendError`, 429 `rateLimitExceeded` and 403 `userRateLimitExceeded`.
+    pub error_rate: f64,
+    /// Seed of the RNG that decides transient errors (reset whenever faults are set).
+    pub seed: u64,
+    /// Pages that always fail.
+    pub failing_pages: Vec<FailingPage>,
+    /// Per-subject quota in requests per minute (sliding 60 s window) answered with 403
+    /// `userRateLimitExceeded`; `None` = unlimited.
+    pub quota_per_minute: Option<u32>,
+}
+
+impl Default for Faults {
+    fn default() -> Self {
+        Self {
+            latency: Duration::ZERO,
+            error_rate: 0.0,
+            seed: 1,
+            failing_pages: Vec::new(),
+            quota_per_minute: None,
+        }
+    }
+}
+
+/// A snapshot of the emulator's counters.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Requests per route label (`METHOD /path/template`, e.g.
+    /// `GET /admin/directory/v1/groups/{group_key}/members`, `POST /token`).
+    pub requests_by_route: BTreeMap<String, u64>,
+    /// All requests.
+    pub requests_total: u64,
+    /// Requests being served now.
+    pub in_flight: u64,
+    /// Highest `in_flight` seen.
+    pub max_in_flight: u64,
+    /// Access tokens issued.
+    pub tokens_issued: u64,
+    /// Token requests refused.
+    pub token_requests_refused: u64,
+    /// Injected errors (transient + failing pages).
+    pub errors_injected: u64,
+    /// Requests refused by the per-subject quota.
+    pub quota_rejections: u64,
+}
+
+impl Stats {
+    /// Requests counted for one route label (0 if none).
+    pub fn requests(&self, route: &str) -> u64 {
+        self.requests_by_route.get(route).copied().unwrap_or(0)
+    }
+}
+
+/// Mutable fault state: config, RNG, quota windows.
+pub(crate) struct FaultState {
+    pub(crate) faults: Faults,
+    pub(crate) rng: Rng,
+    pub(crate) windows: HashMap<String, VecDeque<Instant>>,
+}
+
+/// What to inject for one request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Injected {
+    Quota,
+    Page(u16),
+    Transient(u16),
+}
+
+impl FaultState {
+    pub(crate) fn new(faults: Faults) -> Self {
+        let rng = Rng::new(faults.seed);
+        Self {
+            faults,
+            rng,
+            windows: HashMap::new(),
+        }
+    }
+
+    pub(crate) fn set(&mut self, faults: Faults) {
+        self.rng = Rng::new(faults.seed);
+        self.faults = faults;
+    }
+
+    /// Decides the fault (if any) for an authorized request of `subject` on `route`/`page`.
+    pub(crate) fn decide(&mut self, subject: &str, route: &str, page: usize) -> Option<Injected> {
+        if let Some(limit) = self.faults.quota_per_minute {
+            let now = Instant::now();
+            let window = self.windows.entry(subject.to_owned()).or_default();
+            while window
+                .front()
+                .is_some_and(|t| now.duration_since(*t) >= Duration::from_secs(60))
+            {
+                window.pop_front();
+            }
+            if window.len() >= limit as usize {
+                return Some(Injected::Quota);
+            }
+            window.push_back(now);
+        }
+        if let Some(p) = self
+            .faults
+            .failing_pages
+            .iter()
+            .find(|p| p.route == route && p.page_index == page)
+        {
+            return Some(Injected::Page(p.status));
+        }
+        if self.faults.error_rate > 0.0 && self.rng.chance(self.faults.error_rate) {
+            let status = [503, 429, 403][self.rng.below(3)];
+            return Some(Injected::Transient(status));
+        }
+        None
+    }
+}
