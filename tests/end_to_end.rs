@@ -67,16 +67,17 @@ type UserRow = (
     bool,
 );
 
-/// The tenant, as the rows a snapshot of it must hold.
-fn expected(
-    t: &Tenant,
-) -> (
+/// Users, deleted user ids, groups, memberships and org units, as comparable rows.
+type Rows = (
     BTreeSet<UserRow>,
     BTreeSet<String>,
     BTreeSet<(String, String, String)>,
     BTreeSet<(String, MemberKind, String, MemberRole)>,
     BTreeSet<(String, String)>,
-) {
+);
+
+/// The tenant, as the rows a snapshot of it must hold.
+fn expected(t: &Tenant) -> Rows {
     let users = t
         .live_users()
         .map(|u| {
@@ -136,15 +137,7 @@ fn expected(
 }
 
 /// The same rows, read from a snapshot.
-fn actual(
-    s: &Snapshot,
-) -> (
-    BTreeSet<UserRow>,
-    BTreeSet<String>,
-    BTreeSet<(String, String, String)>,
-    BTreeSet<(String, MemberKind, String, MemberRole)>,
-    BTreeSet<(String, String)>,
-) {
+fn actual(s: &Snapshot) -> Rows {
     let users = s
         .users()
         .iter()
