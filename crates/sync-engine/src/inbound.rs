@@ -99,6 +99,18 @@ struct Planner<'a> {
     memberships_removed: u64,
 }
 
+/// Hash indexes over the view and the snapshot.
+struct Lookups<'a> {
+    /// Directory users by id.
+    users: HashMap<UserId, &'a DirectoryUser>,
+    /// Directory users by email key.
+    by_email: HashMap<String, UserId>,
+    /// This integration's stored accounts by remote id.
+    accounts: HashMap<&'a ExternalId, &'a Account>,
+    /// Remote ids the source reports deleted.
+    deleted: HashSet<&'a ExternalId>,
+}
+
 /// One usable remote user and who they are in the directory.
 struct Live<'a> {
     remote: &'a RemoteUser,
@@ -160,6 +172,26 @@ impl<'a> Planner<'a> {
             groups_removed: 0,
             memberships_removed: 0,
         })
+    }
+
+    /// The lookups both account planners join on.
+    fn lookups(&self) -> Lookups<'a> {
+        let view = self.view;
+        Lookups {
+            users: view.users.iter().map(|u| (u.id, u)).collect(),
+            by_email: view
+                .users
+                .iter()
+                .map(|u| (u.profile.primary_email.key(), u.id))
+                .collect(),
+            accounts: view.accounts.iter().map(|a| (&a.external_id, a)).collect(),
+            deleted: self
+                .snapshot
+                .deleted_users()
+                .iter()
+                .map(|d| &d.external_id)
+                .collect(),
+        }
     }
 
     fn count(&mut self, kind: OpKind) {
@@ -289,22 +321,14 @@ impl<'a> Planner<'a> {
 
     fn primary_users(&mut self, authority: &ProfileAuthority<'_>) {
         let view = self.view;
-        let users: HashMap<UserId, &DirectoryUser> = view.users.iter().map(|u| (u.id, u)).collect();
-        let by_email: HashMap<String, UserId> = view
-            .users
-            .iter()
-            .map(|u| (u.profile.primary_email.key(), u.id))
-            .collect();
-        let accounts: HashMap<&ExternalId, &Account> =
-            view.accounts.iter().map(|a| (&a.external_id, a)).collect();
+        let Lookups {
+            users,
+            by_email,
+            accounts,
+            deleted,
+        } = self.lookups();
         let usable = self.usable_users();
         let live_ids: HashSet<&ExternalId> = usable.iter().map(|u| &u.external_id).collect();
-        let deleted: HashSet<&ExternalId> = self
-            .snapshot
-            .deleted_users()
-            .iter()
-            .map(|d| &d.external_id)
-            .collect();
 
         // Who is who: linked accounts first, then email matches to users no live account holds
         // (a rehire or a recreated Google account), else a new user.
@@ -599,22 +623,14 @@ impl<'a> Planner<'a> {
 
     fn secondary_accounts(&mut self) {
         let view = self.view;
-        let users: HashMap<UserId, &DirectoryUser> = view.users.iter().map(|u| (u.id, u)).collect();
-        let by_email: HashMap<String, UserId> = view
-            .users
-            .iter()
-            .map(|u| (u.profile.primary_email.key(), u.id))
-            .collect();
-        let accounts: HashMap<&ExternalId, &Account> =
-            view.accounts.iter().map(|a| (&a.external_id, a)).collect();
+        let Lookups {
+            users,
+            by_email,
+            accounts,
+            deleted,
+        } = self.lookups();
         let usable = self.usable_users();
         let live_ids: HashSet<&ExternalId> = usable.iter().map(|u| &u.external_id).collect();
-        let deleted: HashSet<&ExternalId> = self
-            .snapshot
-            .deleted_users()
-            .iter()
-            .map(|d| &d.external_id)
-            .collect();
         for remote in usable {
             let current = accounts.get(&remote.external_id).copied();
             let link = match current.and_then(|a| a.link) {
