@@ -193,6 +193,23 @@ fn route_label(method: &Method, path: Option<&MatchedPath>) -> String {
 }
 
 impl Shared {
+    /// [`Shared::gate`] for a list request: the page the token asks for counts for quota and
+    /// faults, and a bad token is reported only after the credentials were checked, as Google
+    /// does. Returns the page index and the sort key to continue after.
+    fn gate_page(
+        &self,
+        headers: &HeaderMap,
+        op: Op,
+        route: &str,
+        params: &HashMap<String, String>,
+        fingerprint: &str,
+    ) -> Result<(usize, Option<String>), ApiError> {
+        let requested = page_of(params, fingerprint);
+        let page = requested.as_ref().map_or(0, |(index, _)| *index);
+        self.gate(headers, op, route, page)?;
+        requested
+    }
+
     /// Authentication, scope, subject, quota and injected faults — in Google's order.
     fn gate(
         &self,
@@ -551,13 +568,7 @@ async fn users_list(
         get("orderBy"),
         get("sortOrder"),
     ]);
-    let page_res = page_of(&p, &fp);
-    let (page, after) = match &page_res {
-        Ok(v) => v.clone(),
-        Err(_) => (0, None),
-    };
-    sh.gate(&headers, Op::UsersList, &route("GET", &mp), page)?;
-    page_res?;
+    let (page, after) = sh.gate_page(&headers, Op::UsersList, &route("GET", &mp), &p, &fp)?;
     let size = max_results(&p, 100, 500)?;
     let t = read(&sh.tenant);
     match (p.get("customer"), p.get("domain")) {
@@ -643,13 +654,7 @@ async fn groups_list(
         get("userKey"),
         get("sortOrder"),
     ]);
-    let page_res = page_of(&p, &fp);
-    let (page, after) = match &page_res {
-        Ok(v) => v.clone(),
-        Err(_) => (0, None),
-    };
-    sh.gate(&headers, Op::GroupsRead, &route("GET", &mp), page)?;
-    page_res?;
+    let (page, after) = sh.gate_page(&headers, Op::GroupsRead, &route("GET", &mp), &p, &fp)?;
     let size = max_results(&p, 200, 200)?;
     if p.contains_key("query") {
         return Err(
@@ -764,13 +769,7 @@ async fn members_list(
         get("roles"),
         get("includeDerivedMembership"),
     ]);
-    let page_res = page_of(&p, &fp);
-    let (page, after) = match &page_res {
-        Ok(v) => v.clone(),
-        Err(_) => (0, None),
-    };
-    sh.gate(&headers, Op::MembersRead, &route("GET", &mp), page)?;
-    page_res?;
+    let (page, after) = sh.gate_page(&headers, Op::MembersRead, &route("GET", &mp), &p, &fp)?;
     let size = max_results(&p, 200, 200)?;
     let t = read(&sh.tenant);
     let gi = t
