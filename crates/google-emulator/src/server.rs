@@ -449,13 +449,18 @@ fn max_results(p: &HashMap<String, String>, default: usize, max: usize) -> Resul
     }
 }
 
-/// Takes one page from key-sorted items; returns the page and the key to continue after.
+/// Sorts items by key (descending when asked) and takes the page after `after`; returns the
+/// page and the key to continue after.
 fn take_page<T>(
-    items: Vec<(String, T)>,
+    mut items: Vec<(String, T)>,
     after: Option<&str>,
     descending: bool,
     size: usize,
 ) -> (Vec<T>, Option<String>) {
+    items.sort_by(|a, b| a.0.cmp(&b.0));
+    if descending {
+        items.reverse();
+    }
     let mut rest = items.into_iter().filter(|(k, _)| match after {
         None => true,
         Some(a) if descending => k.as_str() < a,
@@ -598,7 +603,7 @@ async fn users_list(
             );
         }
     };
-    let mut items: Vec<(String, &User)> = t
+    let items: Vec<(String, &User)> = t
         .users()
         .iter()
         .filter(|u| u.is_deleted() == show_deleted && filters.iter().all(|f| f(u)))
@@ -612,10 +617,6 @@ async fn users_list(
             (key, u)
         })
         .collect();
-    items.sort_by(|a, b| a.0.cmp(&b.0));
-    if descending {
-        items.reverse();
-    }
     let (users, next) = take_page(items, after.as_deref(), descending, size);
     let users: Vec<Value> = users.into_iter().map(|u| render::user(&t, u)).collect();
     let next = next.map(|k| encode_token(&fp, page + 1, &k));
@@ -689,7 +690,7 @@ async fn groups_list(
             );
         }
     };
-    let mut items: Vec<(String, _)> = t
+    let items: Vec<(String, _)> = t
         .groups()
         .iter()
         .filter(|g| {
@@ -699,10 +700,6 @@ async fn groups_list(
         })
         .map(|g| (g.email.to_ascii_lowercase(), g))
         .collect();
-    items.sort_by(|a, b| a.0.cmp(&b.0));
-    if descending {
-        items.reverse();
-    }
     let (groups, next) = take_page(items, after.as_deref(), descending, size);
     let groups: Vec<Value> = groups.into_iter().map(|g| render::group(&t, g)).collect();
     let next = next.map(|k| encode_token(&fp, page + 1, &k));
@@ -795,12 +792,11 @@ async fn members_list(
             .map(|g| g.members.clone())
             .unwrap_or_default()
     };
-    let mut items: Vec<(String, Membership)> = members
+    let items: Vec<(String, Membership)> = members
         .into_iter()
         .filter(|m| roles.as_ref().is_none_or(|r| r.contains(&m.role)))
         .map(|m| (m.id.to_ascii_lowercase(), m))
         .collect();
-    items.sort_by(|a, b| a.0.cmp(&b.0));
     let (members, next) = take_page(items, after.as_deref(), false, size);
     let members: Vec<Value> = members.iter().map(|m| render::member(&t, m)).collect();
     let next = next.map(|k| encode_token(&fp, page + 1, &k));
