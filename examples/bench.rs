@@ -85,6 +85,30 @@ async fn main() -> Result<()> {
     }
 }
 
+/// The benchmark's primary integration, created in `store`.
+async fn create_primary(
+    store: &dyn Store,
+    now: chrono::DateTime<Utc>,
+) -> Result<Integration<Inbound, Primary>> {
+    let settings = RemoteSettings::GoogleWorkspace(GoogleSettings::new(
+        Email::new("admin@example.com")?,
+        KeyReference::File("key.json".into()),
+        KeyOwnership::CustomerOwned,
+    ));
+    let new = NewIntegration::new(
+        "bench",
+        DirectionKind::Inbound,
+        settings,
+        Schedule::Manual,
+        now,
+    )?;
+    store
+        .create_integration(new)
+        .await?
+        .into_primary()
+        .context("the primary")
+}
+
 fn peak_rss_mib() -> Option<f64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
@@ -100,24 +124,8 @@ async fn store(users: u32, groups: u32, memberships: u32, backend: Backend) -> R
         Backend::SqliteMemory => Arc::new(SqliteStore::open_in_memory()?),
         Backend::Memory => Arc::new(InMemoryStore::new()),
     };
-    let settings = RemoteSettings::GoogleWorkspace(GoogleSettings::new(
-        Email::new("admin@example.com")?,
-        KeyReference::File("key.json".into()),
-        KeyOwnership::CustomerOwned,
-    ));
     let now = Utc::now();
-    let new = NewIntegration::new(
-        "bench",
-        DirectionKind::Inbound,
-        settings,
-        Schedule::Manual,
-        now,
-    )?;
-    let primary = store
-        .create_integration(new)
-        .await?
-        .into_primary()
-        .context("the primary")?;
+    let primary = create_primary(&*store, now).await?;
     let id = primary.id();
 
     let started = Instant::now();
@@ -320,24 +328,8 @@ fn tenant(
 async fn plan(users: u32, groups: u32, memberships: u32, churn: f64) -> Result<()> {
     use directory_sync::engine::{Policy, plan_primary};
     let store = InMemoryStore::new();
-    let settings = RemoteSettings::GoogleWorkspace(GoogleSettings::new(
-        Email::new("admin@example.com")?,
-        KeyReference::File("key.json".into()),
-        KeyOwnership::CustomerOwned,
-    ));
     let now = Utc::now();
-    let new = NewIntegration::new(
-        "bench",
-        DirectionKind::Inbound,
-        settings,
-        Schedule::Manual,
-        now,
-    )?;
-    let primary = store
-        .create_integration(new)
-        .await?
-        .into_primary()
-        .context("the primary")?;
+    let primary = create_primary(&store, now).await?;
     let started = Instant::now();
     let base = tenant(users, groups, memberships, 0, 0)?;
     let built = started.elapsed();
