@@ -73,4 +73,4 @@ pub use error::Error;
 pub use inbound::{plan_inbound, plan_primary, plan_secondary};
 pub use plan::{Counts, Destination, OpKind, Plan, PlanReport, ToDirectory, ToRemote, Trip};
 pub use policy::{Grace, OnMissing, OnSuspended, Policy, Safeguards, Threshold, percent};
-pub use run::{Clock, RunContext, approve, sync_inbound};
+pub use run::{Clock, RunContext, approve, dry_run_inbound, sync_inbound};

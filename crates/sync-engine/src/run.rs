@@ -108,26 +108,7 @@ pub async fn sync_inbound(
 ) -> Result<SyncRun, Error> {
     ctx.with_lease(integration, async {
         let started_at = ctx.clock.now();
-        let any = ctx.store.integration(integration).await?;
-        if !any.state().can_sync() {
-            return Err(Error::NotActive {
-                integration,
-                state: any.state().to_string(),
-            });
-        }
-        if matches!(any, AnyIntegration::Outbound(_)) {
-            return Err(Error::WrongDirection { integration });
-        }
-        let request = match rule.and_then(|r| any.record().rules.iter().find(|x| x.id == r)) {
-            Some(r) => FetchRequest {
-                kinds: r.kinds.clone(),
-                filter: r.scope.clone(),
-            },
-            None => FetchRequest {
-                kinds: ObjectKinds::all(),
-                filter: ScopeFilter::everything(),
-            },
-        };
+        let (any, request) = inbound_request(ctx.store, integration, rule).await?;
         let outcome = match source.fetch(&request, ctx.progress).await {
             Err(e) => {
                 if matches!(
@@ -161,6 +142,69 @@ pub async fn sync_inbound(
         Ok(run)
     })
     .await
+}
+
+/// Loads an inbound integration that may sync and what a run of `rule` (or of everything) fetches.
+async fn inbound_request(
+    store: &dyn Store,
+    integration: IntegrationId,
+    rule: Option<RuleId>,
+) -> Result<(AnyIntegration, FetchRequest), Error> {
+    let any = store.integration(integration).await?;
+    if !any.state().can_sync() {
+        return Err(Error::NotActive {
+            integration,
+            state: any.state().to_string(),
+        });
+    }
+    if matches!(any, AnyIntegration::Outbound(_)) {
+        return Err(Error::WrongDirection { integration });
+    }
+    let request = match rule {
+        None => FetchRequest {
+            kinds: ObjectKinds::all(),
+            filter: ScopeFilter::everything(),
+        },
+        Some(r) => {
+            let rule = any
+                .record()
+                .rules
+                .iter()
+                .find(|x| x.id == r)
+                .ok_or_else(|| {
+                    Error::Source(directory_core::Error::InvalidValue {
+                        kind: "rule",
+                        value: r.to_string(),
+                        reason: "no such rule on this integration".to_owned(),
+                    })
+                })?;
+            FetchRequest {
+                kinds: rule.kinds.clone(),
+                filter: rule.scope.clone(),
+            }
+        }
+    };
+    Ok((any, request))
+}
+
+/// A dry run: fetches and plans exactly as [`sync_inbound`] would, and returns the plan without
+/// applying or holding it. It writes nothing (no run record, no lease), so it can run beside a
+/// real sync; the plan it shows is what a sync started now would do.
+///
+/// # Errors
+/// The integration is unknown, not active or outbound; the rule is unknown; the fetch failed
+/// (nothing is written, and the integration's state is left alone); or planning refused the
+/// snapshot.
+pub async fn dry_run_inbound(
+    ctx: &RunContext<'_>,
+    source: &dyn DirectorySource,
+    integration: IntegrationId,
+    rule: Option<RuleId>,
+) -> Result<Plan<ToDirectory>, Error> {
+    let (any, request) = inbound_request(ctx.store, integration, rule).await?;
+    let fetched = source.fetch(&request, ctx.progress).await?;
+    let view = ctx.store.view(integration).await?;
+    plan_inbound(&any, &fetched.snapshot, &view, ctx.policy, ctx.clock.now())
 }
 
 async fn plan_and_apply(
@@ -292,12 +336,7 @@ pub async fn approve(ctx: &RunContext<'_>, id: &PlanId) -> Result<SyncRun, Error
 async fn fail_integration(store: &dyn Store, id: IntegrationId, reason: &str) {
     let result = async {
         let mut any = store.integration(id).await?;
-        let failed = match &mut any {
-            AnyIntegration::Primary(i) => i.fail(reason),
-            AnyIntegration::Inbound(i) => i.fail(reason),
-            AnyIntegration::Outbound(i) => i.fail(reason),
-        };
-        if failed.is_ok() {
+        if any.fail(reason).is_ok() {
             store.save_integration(&any).await?;
         }
         Ok::<(), store_traits::Error>(())
@@ -312,12 +351,7 @@ async fn fail_integration(store: &dyn Store, id: IntegrationId, reason: &str) {
 async fn record_rule_run(store: &dyn Store, id: IntegrationId, rule: RuleId, at: DateTime<Utc>) {
     let result = async {
         let mut any = store.integration(id).await?;
-        let recorded = match &mut any {
-            AnyIntegration::Primary(i) => i.record_rule_run(rule, at),
-            AnyIntegration::Inbound(i) => i.record_rule_run(rule, at),
-            AnyIntegration::Outbound(i) => i.record_rule_run(rule, at),
-        };
-        if recorded.is_ok() {
+        if any.record_rule_run(rule, at).is_ok() {
             store.save_integration(&any).await?;
         }
         Ok::<(), store_traits::Error>(())

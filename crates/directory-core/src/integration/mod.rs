@@ -544,6 +544,109 @@ impl AnyIntegration {
             _ => None,
         }
     }
+
+    /// The connection settings.
+    pub fn settings(&self) -> &RemoteSettings {
+        &self.record().settings
+    }
+
+    // The lifecycle and rule edits below are the same for every direction and role (they never
+    // touch either), so they are offered here too, for code that holds an integration loaded
+    // from a store. Each delegates to the typed method of the same name.
+
+    /// See [`Integration::set_title`].
+    ///
+    /// # Errors
+    /// As [`Integration::set_title`].
+    pub fn set_title(&mut self, title: impl Into<String>) -> Result<(), Error> {
+        each!(self, i => i.set_title(title))
+    }
+
+    /// See [`Integration::set_schedule`].
+    pub fn set_schedule(&mut self, schedule: Schedule) {
+        each!(self, i => i.set_schedule(schedule))
+    }
+
+    /// See [`Integration::add_rule`].
+    ///
+    /// # Errors
+    /// As [`Integration::add_rule`].
+    pub fn add_rule(&mut self, rule: SyncRule) -> Result<(), Error> {
+        each!(self, i => i.add_rule(rule))
+    }
+
+    /// See [`Integration::remove_rule`].
+    ///
+    /// # Errors
+    /// As [`Integration::remove_rule`].
+    pub fn remove_rule(&mut self, id: RuleId) -> Result<SyncRule, Error> {
+        each!(self, i => i.remove_rule(id))
+    }
+
+    /// See [`Integration::record_rule_run`].
+    ///
+    /// # Errors
+    /// As [`Integration::record_rule_run`].
+    pub fn record_rule_run(&mut self, id: RuleId, at: DateTime<Utc>) -> Result<(), Error> {
+        each!(self, i => i.record_rule_run(id, at))
+    }
+
+    /// See [`Integration::due_rules`].
+    pub fn due_rules(&self, now: DateTime<Utc>) -> Vec<&SyncRule> {
+        each!(self, i => i.due_rules(now))
+    }
+
+    /// See [`Integration::activate`].
+    ///
+    /// # Errors
+    /// As [`Integration::activate`].
+    pub fn activate(&mut self, authorization: Authorization) -> Result<(), Error> {
+        each!(self, i => i.activate(authorization))
+    }
+
+    /// See [`Integration::deactivate`].
+    ///
+    /// # Errors
+    /// As [`Integration::deactivate`].
+    pub fn deactivate(&mut self) -> Result<(), Error> {
+        each!(self, i => i.deactivate())
+    }
+
+    /// See [`Integration::reactivate`].
+    ///
+    /// # Errors
+    /// As [`Integration::reactivate`].
+    pub fn reactivate(&mut self) -> Result<(), Error> {
+        each!(self, i => i.reactivate())
+    }
+
+    /// See [`Integration::fail`].
+    ///
+    /// # Errors
+    /// As [`Integration::fail`].
+    pub fn fail(&mut self, reason: impl Into<String>) -> Result<(), Error> {
+        each!(self, i => i.fail(reason))
+    }
+
+    /// See [`Integration::reauthorize`].
+    ///
+    /// # Errors
+    /// As [`Integration::reauthorize`].
+    pub fn reauthorize(
+        &mut self,
+        settings: RemoteSettings,
+        authorization: Authorization,
+    ) -> Result<(), Error> {
+        each!(self, i => i.reauthorize(settings, authorization))
+    }
+
+    /// See [`Integration::update_settings`].
+    ///
+    /// # Errors
+    /// As [`Integration::update_settings`].
+    pub fn update_settings(&mut self, settings: RemoteSettings) -> Result<(), Error> {
+        each!(self, i => i.update_settings(settings))
+    }
 }
 
 impl From<Integration<Inbound, Primary>> for AnyIntegration {

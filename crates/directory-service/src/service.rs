@@ -1,0 +1,242 @@
+//! The [`Service`]: one entry point over a store and connectors. Its operations are split by
+//! concern: integration lifecycle (`lifecycle.rs`), rules and the scheduler (`rules.rs`), and
+//! runs, dry runs and approvals (here).
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
+use directory_core::{
+    AnyIntegration, DirectionKind, FetchProgress, HeldPlan, IntegrationId, NoProgress, ObjectKind,
+    ObjectKinds, PlanId, RemoteSettings, RuleId, Scope, SyncRun, google_required_scopes,
+};
+use store_traits::Store;
+use sync_engine::{Clock, Plan, Policy, RunContext, ToDirectory};
+
+use crate::Error;
+use crate::connectors::{ConnectorRequest, Connectors};
+use crate::progress::{PageCounter, Progress, ProgressSink};
+
+/// The service API that frontends and command-line tools build on. Cheap to share behind an
+/// `Arc`; every method takes `&self`.
+pub struct Service {
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) connectors: Arc<dyn Connectors>,
+    pub(crate) policy: Policy,
+    pub(crate) clock: Arc<dyn Clock>,
+    holder: String,
+    lease: Duration,
+    pub(crate) concurrency: usize,
+}
+
+impl std::fmt::Debug for Service {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Service")
+            .field("policy", &self.policy)
+            .field("holder", &self.holder)
+            .field("lease", &self.lease)
+            .field("concurrency", &self.concurrency)
+            .finish_non_exhaustive()
+    }
+}
+
+fn system_clock() -> DateTime<Utc> {
+    Utc::now()
+}
+
+impl Service {
+    /// A service over `store`, building connectors with `connectors`, with the default
+    /// [`Policy`], the system clock, a 30-minute lease named after this process, and up to
+    /// four integrations synced at once by [`run_due`](Self::run_due).
+    pub fn new(store: Arc<dyn Store>, connectors: Arc<dyn Connectors>) -> Self {
+        Self {
+            store,
+            connectors,
+            policy: Policy::default(),
+            clock: Arc::new(system_clock),
+            holder: format!("directory-sync:{}", std::process::id()),
+            lease: Duration::minutes(30),
+            concurrency: 4,
+        }
+    }
+
+    /// Uses this safety policy (safeguards, grace, admins).
+    pub fn with_policy(mut self, policy: Policy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    /// Uses this clock (tests pass a controllable one).
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Names this runner in integration leases (e.g. `host:pid`), for operators reading a
+    /// "leased by" error.
+    pub fn with_holder(mut self, holder: impl Into<String>) -> Self {
+        self.holder = holder.into();
+        self
+    }
+
+    /// How long a run's lease lasts before another runner may take the integration over (a run
+    /// that crashed leaves its lease behind until then).
+    pub fn with_lease(mut self, lease: Duration) -> Self {
+        self.lease = lease;
+        self
+    }
+
+    /// How many integrations [`run_due`](Self::run_due) syncs at once (at least one).
+    pub fn with_concurrency(mut self, n: usize) -> Self {
+        self.concurrency = n.max(1);
+        self
+    }
+
+    /// The store (for reading the directory: users, accounts, views).
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// The safety policy.
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    /// Every integration, oldest first.
+    ///
+    /// # Errors
+    /// A store error.
+    pub async fn integrations(&self) -> Result<Vec<AnyIntegration>, Error> {
+        Ok(self.store.integrations().await?)
+    }
+
+    /// One integration.
+    ///
+    /// # Errors
+    /// A store error (`NotFound` for an unknown id).
+    pub async fn integration(&self, id: IntegrationId) -> Result<AnyIntegration, Error> {
+        Ok(self.store.integration(id).await?)
+    }
+
+    pub(crate) fn context<'a>(&'a self, progress: &'a dyn FetchProgress) -> RunContext<'a> {
+        RunContext {
+            store: self.store.as_ref(),
+            policy: &self.policy,
+            clock: self.clock.as_ref(),
+            holder: self.holder.clone(),
+            lease: self.lease,
+            progress,
+        }
+    }
+
+    /// Syncs the whole directory of an integration now and returns the run's record (see
+    /// [`sync_engine::sync_inbound`]): applied, unchanged, held by a safeguard (approve it with
+    /// [`approve`](Self::approve)), or failed with its reason.
+    ///
+    /// # Errors
+    /// Only when no run could be recorded: unknown or inactive integration, another run holds
+    /// its lease, or the store failed.
+    pub async fn sync(
+        &self,
+        id: IntegrationId,
+        progress: &dyn ProgressSink,
+    ) -> Result<SyncRun, Error> {
+        self.run(id, None, progress).await
+    }
+
+    pub(crate) async fn run(
+        &self,
+        id: IntegrationId,
+        rule: Option<RuleId>,
+        progress: &dyn ProgressSink,
+    ) -> Result<SyncRun, Error> {
+        let any = self.store.integration(id).await?;
+        if any.direction() == DirectionKind::Outbound {
+            return Err(Error::Unsupported {
+                integration: id,
+                direction: DirectionKind::Outbound,
+                action: "syncing",
+            });
+        }
+        let source = self.source_for(&any, any.settings())?;
+        progress.report(Progress::Started {
+            integration: id,
+            rule,
+        });
+        let pages = PageCounter::new(id, progress);
+        let run =
+            sync_engine::sync_inbound(&self.context(&pages), source.as_ref(), id, rule).await?;
+        progress.report(Progress::Finished {
+            run: Box::new(run.clone()),
+        });
+        Ok(run)
+    }
+
+    /// A dry run of the whole directory: the plan a sync started now would apply or hold,
+    /// without writing anything. Its `Display` is a readable summary.
+    ///
+    /// # Errors
+    /// Unknown, inactive or outbound integration; a failed fetch; a refused snapshot.
+    pub async fn dry_run(
+        &self,
+        id: IntegrationId,
+        progress: &dyn ProgressSink,
+    ) -> Result<Plan<ToDirectory>, Error> {
+        let any = self.store.integration(id).await?;
+        let source = self.source_for(&any, any.settings())?;
+        let pages = PageCounter::new(id, progress);
+        let plan =
+            sync_engine::dry_run_inbound(&self.context(&pages), source.as_ref(), id, None).await?;
+        Ok(plan)
+    }
+
+    /// Applies a plan a safeguard held, exactly as it was held, and returns the run's record.
+    ///
+    /// # Errors
+    /// No such held plan, a plan that no longer matches the store (sync again), or a store error.
+    pub async fn approve(&self, plan: &PlanId) -> Result<SyncRun, Error> {
+        Ok(sync_engine::approve(&self.context(&NoProgress), plan).await?)
+    }
+
+    /// The plans of an integration waiting for approval.
+    ///
+    /// # Errors
+    /// A store error.
+    pub async fn held_plans(&self, id: IntegrationId) -> Result<Vec<HeldPlan>, Error> {
+        Ok(self.store.held_plans(id).await?)
+    }
+
+    /// The integration's most recent runs, newest first, at most `limit`.
+    ///
+    /// # Errors
+    /// A store error.
+    pub async fn runs(&self, id: IntegrationId, limit: usize) -> Result<Vec<SyncRun>, Error> {
+        Ok(self.store.runs(id, limit).await?)
+    }
+
+    /// A source for `any`, connected with `settings` (its own, or new ones being verified).
+    pub(crate) fn source_for(
+        &self,
+        any: &AnyIntegration,
+        settings: &RemoteSettings,
+    ) -> Result<Arc<dyn directory_core::DirectorySource>, Error> {
+        let scopes = required_scopes(any.direction());
+        self.connectors.source(&ConnectorRequest {
+            integration: any.id(),
+            direction: any.direction(),
+            settings,
+            scopes: &scopes,
+        })
+    }
+}
+
+/// The exact scopes a Google integration of `direction` needs: inbound reads users, groups,
+/// members and org units; outbound reads the managed groups and manages their members.
+pub fn required_scopes(direction: DirectionKind) -> BTreeSet<Scope> {
+    match direction {
+        DirectionKind::Outbound => {
+            google_required_scopes(direction, [ObjectKind::Groups, ObjectKind::Memberships])
+        }
+        _ => google_required_scopes(direction, ObjectKinds::all().iter()),
+    }
+}
