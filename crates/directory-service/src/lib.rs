@@ -15,7 +15,8 @@
 //!   [`remove_rule`](Service::remove_rule), [`run_rule`](Service::run_rule), and
 //!   [`run_due`](Service::run_due), which runs the scheduled rules that are due and never a
 //!   manual one.
-//! - **Runs**: [`sync`](Service::sync), [`dry_run`](Service::dry_run), [`runs`](Service::runs),
+//! - **Runs**: [`sync`](Service::sync), [`dry_run`](Service::dry_run) (and
+//!   [`explain`](Service::explain) to name what a plan does), [`runs`](Service::runs),
 //!   [`held_plans`](Service::held_plans) and [`approve`](Service::approve) for a plan a
 //!   safeguard held.
 //! - **Progress** goes to a [`ProgressSink`]: a closure, a tokio channel, or [`Silent`].
@@ -61,6 +62,7 @@
 
 mod connectors;
 mod error;
+mod explain;
 mod instructions;
 mod lifecycle;
 mod progress;
@@ -69,6 +71,7 @@ mod service;
 
 pub use connectors::{ConnectorRequest, Connectors, Credentials, GoogleConnectors, SecretStore};
 pub use error::Error;
+pub use explain::{Action, PlannedChange};
 pub use instructions::AdminInstructions;
 pub use lifecycle::{Activated, CreateGoogle, Created, Reauthorize};
 pub use progress::{Progress, ProgressSink, Silent};

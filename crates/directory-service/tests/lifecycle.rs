@@ -14,7 +14,7 @@ use directory_core::{
     ObjectKinds, RunOutcome, Schedule, ScopeFilter, TimeOfDay, Trigger, UserStatus, google_scopes,
 };
 use directory_service::{
-    CreateGoogle, Error, GoogleConnectors, NewRule, Progress, Reauthorize, Service, Silent,
+    Action, CreateGoogle, Error, GoogleConnectors, NewRule, Progress, Reauthorize, Service, Silent,
 };
 use google_connector::RetryConfig;
 use google_emulator::{
@@ -220,9 +220,19 @@ async fn the_whole_lifecycle_of_an_inbound_integration() {
     let plan = service.dry_run(id, &Silent).await.unwrap();
     assert!(!plan.is_empty());
     assert_eq!(f.status_of(&leaver).await, UserStatus::Active);
+    let explained = service.explain(&plan).await.unwrap();
+    let has = |action: Action, subject: &str| {
+        explained
+            .iter()
+            .any(|c| c.action == action && c.subject.eq_ignore_ascii_case(subject))
+    };
+    assert!(has(Action::DeprovisionUser, &leaver), "{explained:#?}");
+    assert!(has(Action::SuspendUser, &suspended), "{explained:#?}");
     assert!(
-        plan.to_string().contains("deprovision") || plan.to_string().contains("Deprovision"),
-        "{plan}"
+        explained.iter().any(|c| c.action == Action::AddMember
+            && c.subject.eq_ignore_ascii_case(&joiner)
+            && c.detail.contains(&group)),
+        "{explained:#?}"
     );
 
     // The scheduler: a manual rule is never run by run_due; the scheduled default rule is.
