@@ -9,8 +9,9 @@
 //! | [`core`] | `directory-core` | domain types and the typed invariants |
 //! | [`store`] | `store-traits` | the `Store` contract, in-memory backend, conformance suite |
 //! | [`sqlite`] | `store-sqlite` | the embedded SQLite backend |
-//! | [`engine`] | `sync-engine` | the planner and applier (in progress) |
-//! | [`google`] | `google-connector` | the Directory API connector (in progress) |
+//! | [`engine`] | `sync-engine` | the planner, safeguards and runner |
+//! | [`google`] | `google-connector` | the Directory API connector |
+//! | [`service`] | `directory-service` | the service API: lifecycle, rules, scheduler, runs |
 //!
 //! ```
 //! use directory_sync::core::{Email, OrgUnitPath};
@@ -22,6 +23,7 @@
 #![warn(missing_docs)]
 
 pub use directory_core as core;
+pub use directory_service as service;
 pub use google_connector as google;
 pub use store_sqlite as sqlite;
 pub use store_traits as store;

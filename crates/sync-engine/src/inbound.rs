@@ -446,14 +446,14 @@ impl<'a> Planner<'a> {
                             employment,
                         )));
                     if source_suspended {
-                        self.source_suspension(authority, l.user, email, admin, UserStatus::Active);
+                        self.arrives_suspended(authority, l.user, email, admin);
                     }
                 }
                 Some(UserStatus::Deprovisioned) => {
                     self.lifecycle(authority, l.user, LifecycleKind::Provisioned, employment);
                     self.count(OpKind::UsersReprovisioned);
                     if source_suspended {
-                        self.source_suspension(authority, l.user, email, admin, UserStatus::Active);
+                        self.arrives_suspended(authority, l.user, email, admin);
                     }
                 }
                 Some(UserStatus::Suspended) if !source_suspended => {
@@ -588,6 +588,22 @@ impl<'a> Planner<'a> {
         } else {
             OpKind::UsersSuspended
         });
+    }
+
+    /// A user who enters the directory (or returns to it) already suspended in the source: the
+    /// suspension is mirrored, but nobody active here is taken away, so it does not count
+    /// towards the users safeguard (an initial sync of a tenant with many suspended users must
+    /// not be held).
+    fn arrives_suspended(
+        &mut self,
+        authority: &ProfileAuthority<'_>,
+        user: UserId,
+        email: &Email,
+        admin: bool,
+    ) {
+        let removed = self.users_removed;
+        self.source_suspension(authority, user, email, admin, UserStatus::Active);
+        self.users_removed = removed;
     }
 
     /// Mirrors a suspension by the source, per policy, from the user's current `status`.

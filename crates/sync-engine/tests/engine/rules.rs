@@ -512,3 +512,31 @@ async fn safeguards_hold_plans_exactly_above_their_thresholds() {
     );
     let _ = Duration::zero();
 }
+
+#[tokio::test]
+async fn users_who_arrive_suspended_are_mirrored_but_are_no_removal() {
+    // Many suspended users in the initial sync (more than the users safeguard's count) must
+    // not hold it: nobody active in the directory is taken away.
+    let store = fresh();
+    let p = active(&store, DirectionKind::Inbound).await;
+    let mut tenant = Tenant::default();
+    tenant.users = (0..200)
+        .map(|i| {
+            let mut u = user(&format!("{i}"), &format!("u{i}"));
+            u.suspended = i < 80;
+            u
+        })
+        .collect();
+    let policy = Policy::default();
+    let initial = plan(&store, &p, &tenant.snapshot(), &policy, t(0)).await;
+    assert!(!initial.is_held(), "{initial}");
+    sync(&store, &p, &tenant.snapshot(), &policy, t(0)).await;
+    assert_eq!(user_by(&store, "u0").await.status, UserStatus::Suspended);
+    assert_eq!(user_by(&store, "u100").await.status, UserStatus::Active);
+    // Suspending 80 active users later is a removal, and is held.
+    for u in &mut tenant.users {
+        u.suspended = !u.suspended;
+    }
+    let later = plan(&store, &p, &tenant.snapshot(), &policy, t(1)).await;
+    assert!(later.is_held(), "{later}");
+}
