@@ -123,7 +123,7 @@ pub(crate) fn integration(any: &AnyIntegration) -> Value {
         "direction": r.direction.to_string(),
         "primary": any.is_primary(),
         "state": state(&r.state),
-        "schedule": serde_json::to_value(&r.schedule).unwrap_or(Value::Null),
+        "schedule": serde_json::to_value(r.schedule).unwrap_or(Value::Null),
         "schedule_text": r.schedule.to_string(),
         "rules": r.rules.iter().map(rule).collect::<Vec<_>>(),
         "authorization": authorization,
