@@ -100,3 +100,49 @@ impl FetchProgress for PageCounter<'_> {
         });
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::panic)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pages_become_running_totals_on_a_channel() {
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let integration = IntegrationId::random();
+        let counter = PageCounter::new(integration, &tx);
+        counter.page(ObjectKind::Users, 500);
+        counter.page(ObjectKind::Groups, 200);
+        counter.page(ObjectKind::Users, 120);
+        let mut seen = Vec::new();
+        while let Ok(event) = rx.try_recv() {
+            seen.push(event);
+        }
+        assert_eq!(
+            seen,
+            vec![
+                Progress::Fetched {
+                    integration,
+                    kind: ObjectKind::Users,
+                    pages: 1,
+                    items: 500
+                },
+                Progress::Fetched {
+                    integration,
+                    kind: ObjectKind::Groups,
+                    pages: 1,
+                    items: 200
+                },
+                Progress::Fetched {
+                    integration,
+                    kind: ObjectKind::Users,
+                    pages: 2,
+                    items: 620
+                },
+            ]
+        );
+        // A receiver that went away does not break the fetch.
+        drop(rx);
+        counter.page(ObjectKind::Users, 1);
+    }
+}
