@@ -63,6 +63,7 @@
 #![warn(missing_docs)]
 
 mod account;
+mod assignment;
 mod changes;
 mod connector;
 mod email;
@@ -79,6 +80,7 @@ mod snapshot;
 mod user;
 
 pub use account::{Account, AccountLink, AttributeValue, Attributes, LinkedBy};
+pub use assignment::{GroupAssignment, OwnedMembership, OwnershipChange, Person, Selector};
 pub use changes::{
     DirectoryChanges, DirectoryOp, ProfileAuthority, ProfileChange, ProfileOp, RemoteChanges,
     RemoteOp, Version,

@@ -26,7 +26,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::clip;
 use crate::schedule::Schedule;
-use crate::{Email, Error, OrgUnitPath, RuleId};
+use crate::{Email, Error, GroupAssignment, OrgUnitPath, RuleId};
 
 /// A kind of directory object a rule syncs.
 ///
@@ -263,6 +263,10 @@ pub struct SyncRule {
     /// When it last ran (manually or on schedule), if ever.
     #[serde(default)]
     pub last_run_at: Option<DateTime<Utc>>,
+    /// For outbound integrations: the managed group and who should be in it. Every outbound
+    /// rule has one; inbound rules never do.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assignment: Option<GroupAssignment>,
 }
 
 impl SyncRule {
@@ -282,6 +286,31 @@ impl SyncRule {
             trigger,
             created_at,
             last_run_at: None,
+            assignment: None,
+        }
+    }
+
+    /// A new outbound rule managing the membership of `assignment.group`: it covers that
+    /// group's memberships only.
+    pub fn assigning(
+        name: impl Into<String>,
+        assignment: GroupAssignment,
+        trigger: Trigger,
+        created_at: DateTime<Utc>,
+    ) -> Self {
+        let scope = ScopeFilter {
+            org_unit: None,
+            groups: Some(BTreeSet::from([assignment.group.clone()])),
+        };
+        Self {
+            assignment: Some(assignment),
+            ..Self::new(
+                name,
+                ObjectKinds::only(ObjectKind::Memberships),
+                scope,
+                trigger,
+                created_at,
+            )
         }
     }
 

@@ -257,13 +257,42 @@ impl<D: Direction, R: Role<D>> Integration<D, R> {
     ///
     /// # Errors
     /// [`Error::InvalidValue`] if a rule with the same id exists.
+    ///
+    /// An outbound integration's rules each manage one remote group ([`SyncRule::assigning`]),
+    /// and no two manage the same group (they would undo each other); an inbound rule cannot
+    /// manage remote groups.
     pub fn add_rule(&mut self, rule: SyncRule) -> Result<(), Error> {
+        let refuse = |reason: &str| Error::InvalidValue {
+            kind: "rule",
+            value: rule.name.clone(),
+            reason: reason.to_owned(),
+        };
         if self.rule(rule.id).is_some() {
-            return Err(Error::InvalidValue {
-                kind: "rule",
-                value: rule.id.to_string(),
-                reason: "a rule with this id already exists".to_owned(),
-            });
+            return Err(refuse("a rule with this id already exists"));
+        }
+        match (D::KIND, &rule.assignment) {
+            (DirectionKind::Outbound, None) => {
+                return Err(refuse(
+                    "an outbound rule names the group it manages and who should be in it",
+                ));
+            }
+            (DirectionKind::Inbound, Some(_)) => {
+                return Err(refuse("an inbound rule cannot manage remote groups"));
+            }
+            (_, Some(new)) => {
+                if let Some(other) = self
+                    .record
+                    .rules
+                    .iter()
+                    .find(|r| r.assignment.as_ref().is_some_and(|a| a.group == new.group))
+                {
+                    return Err(refuse(&format!(
+                        "group {} is already managed by rule {} ({})",
+                        new.group, other.id, other.name
+                    )));
+                }
+            }
+            _ => {}
         }
         self.record.rules.push(rule);
         Ok(())
@@ -664,5 +693,69 @@ impl From<Integration<Inbound, Secondary>> for AnyIntegration {
 impl From<Integration<Outbound, Secondary>> for AnyIntegration {
     fn from(i: Integration<Outbound, Secondary>) -> Self {
         Self::Outbound(i)
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::panic)]
+mod tests {
+    use super::*;
+    use crate::{Email, GroupAssignment, ObjectKinds, ScopeFilter, Selector, Trigger};
+
+    fn integration(direction: DirectionKind) -> AnyIntegration {
+        let settings = RemoteSettings::GoogleWorkspace(GoogleSettings::new(
+            Email::new("admin@example.com").unwrap(),
+            KeyReference::File("key.json".into()),
+            KeyOwnership::CustomerOwned,
+        ));
+        let new =
+            NewIntegration::new("t", direction, settings, Schedule::Manual, Utc::now()).unwrap();
+        AnyIntegration::from_record(new.into_record(RoleKind::Secondary)).unwrap()
+    }
+
+    fn assigning(group: &str) -> SyncRule {
+        let a = GroupAssignment::new(Email::new(group).unwrap(), Selector::Everyone);
+        SyncRule::assigning("managed", a, Trigger::Scheduled, Utc::now())
+    }
+
+    #[test]
+    fn outbound_rules_manage_one_group_each_and_inbound_rules_none() {
+        let plain = || {
+            SyncRule::new(
+                "all",
+                ObjectKinds::all(),
+                ScopeFilter::everything(),
+                Trigger::Scheduled,
+                Utc::now(),
+            )
+        };
+        let mut outbound = integration(DirectionKind::Outbound);
+        assert!(outbound.add_rule(plain()).is_err());
+        outbound.add_rule(assigning("eng@example.com")).unwrap();
+        let again = outbound.add_rule(assigning("ENG@example.com"));
+        assert!(
+            matches!(&again, Err(Error::InvalidValue { reason, .. }) if reason.contains("already managed")),
+            "{again:?}"
+        );
+        outbound.add_rule(assigning("sales@example.com")).unwrap();
+        assert_eq!(outbound.record().rules.len(), 2);
+        let rule = &outbound.record().rules[0];
+        assert_eq!(
+            rule.kinds,
+            ObjectKinds::only(crate::ObjectKind::Memberships)
+        );
+        assert!(
+            rule.scope
+                .includes_group(&Email::new("eng@example.com").unwrap())
+        );
+        assert!(
+            !rule
+                .scope
+                .includes_group(&Email::new("sales@example.com").unwrap())
+        );
+
+        let mut inbound = integration(DirectionKind::Inbound);
+        assert!(inbound.add_rule(assigning("eng@example.com")).is_err());
+        inbound.add_rule(plain()).unwrap();
     }
 }
