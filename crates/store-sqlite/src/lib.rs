@@ -105,7 +105,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use directory_core::{
     Account, AnyIntegration, DirectoryChanges, DirectoryUser, Email, HeldPlan, Inbound,
-    Integration, IntegrationId, NewIntegration, PlanId, Primary, SyncRun, UserId, Version,
+    Integration, IntegrationId, NewIntegration, OwnedMembership, OwnershipChange, PlanId, Primary,
+    SyncRun, UserId, Version,
 };
 use rusqlite::{Connection, TransactionBehavior, params};
 use store_traits::{Applied, Error, Lease, LocalView, Removed, Result, Store, transaction};
@@ -448,6 +449,25 @@ impl Store for SqliteStore {
     async fn release_lease(&self, lease: &Lease) -> Result<()> {
         let lease = lease.clone();
         self.write(move |tx| transaction::release_lease(tx, &lease))
+            .await
+    }
+
+    async fn owned_memberships(&self, integration: IntegrationId) -> Result<Vec<OwnedMembership>> {
+        self.read(move |conn| {
+            read::require_integration(conn, integration)?;
+            read::owned_memberships(conn, integration)
+        })
+        .await
+    }
+
+    async fn record_ownership(
+        &self,
+        integration: IntegrationId,
+        base: Version,
+        changes: &[OwnershipChange],
+    ) -> Result<Applied> {
+        let changes = changes.to_vec();
+        self.write(move |tx| transaction::record_ownership(tx, integration, base, &changes))
             .await
     }
 }

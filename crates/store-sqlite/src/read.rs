@@ -7,7 +7,8 @@ use std::fmt::Display;
 use chrono::{DateTime, Utc};
 use directory_core::{
     Account, AnyIntegration, DirectoryUser, Email, ExternalId, Group, HeldPlan, IntegrationId,
-    IntegrationRecord, Member, Membership, OrgUnit, PlanId, SyncRun, UserId, Version,
+    IntegrationRecord, Member, Membership, OrgUnit, OwnedMembership, PlanId, SyncRun, UserId,
+    Version,
 };
 use rusqlite::{Connection, OptionalExtension, Params, Row, params};
 use store_traits::{Error, Lease};
@@ -319,6 +320,33 @@ pub(crate) fn org_units(conn: &Connection, id: IntegrationId) -> Result<Vec<OrgU
     keyed_records(conn, "org_units", id, |u: &OrgUnit| {
         (u.integration, &u.external_id)
     })
+}
+
+/// An outbound integration's ownership records, by (group id, member email key).
+pub(crate) fn owned_memberships(
+    conn: &Connection,
+    id: IntegrationId,
+) -> Result<Vec<OwnedMembership>, Error> {
+    all(
+        conn,
+        "SELECT group_ext, member_key, record FROM owned_memberships \
+         WHERE integration = ?1 ORDER BY group_ext, member_key",
+        [id.to_string()],
+        texts,
+        |[group, member, rec]| {
+            let key = format!("({id}, {group}, {member})");
+            let value: OwnedMembership = from_json("owned_memberships", &key, &rec)?;
+            check(
+                value.integration == id
+                    && value.group.as_str() == group
+                    && value.member.key() == member,
+                "owned_memberships",
+                &key,
+                "the record has another key",
+            )?;
+            Ok(value)
+        },
+    )
 }
 
 /// An integration's memberships, by (group, member kind, member id): the primary key's order.

@@ -29,11 +29,18 @@ struct Migration {
 }
 
 /// Every migration, in order. Versions are 1, 2, 3, ... (checked at compile time below).
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "0001_initial.sql",
-    sql: include_str!("../migrations/0001_initial.sql"),
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "0001_initial.sql",
+        sql: include_str!("../migrations/0001_initial.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "0002_ownership.sql",
+        sql: include_str!("../migrations/0002_ownership.sql"),
+    },
+];
 
 /// The newest schema version this build knows.
 pub(crate) const LATEST: i64 = MIGRATIONS.len() as i64;

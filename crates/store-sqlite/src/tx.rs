@@ -4,7 +4,7 @@
 
 use directory_core::{
     Account, DirectoryUser, Email, ExternalId, Group, IntegrationId, IntegrationRecord, Membership,
-    MembershipKey, OrgUnit, UserId, Version,
+    MembershipKey, OrgUnit, OwnedMembership, UserId, Version,
 };
 use rusqlite::{Connection, params};
 use store_traits::transaction::Transaction;
@@ -92,6 +92,10 @@ impl Transaction for SqlTx<'_> {
         let accounts = self.exec("DELETE FROM accounts WHERE integration = ?1", [&id])?;
         let org_units = self.exec("DELETE FROM org_units WHERE integration = ?1", [&id])?;
         let held_plans = self.exec("DELETE FROM held_plans WHERE integration = ?1", [&id])?;
+        let owned = self.exec(
+            "DELETE FROM owned_memberships WHERE integration = ?1",
+            [&id],
+        )?;
         self.exec("DELETE FROM versions WHERE integration = ?1", [&id])?;
         self.exec("DELETE FROM leases WHERE integration = ?1", [&id])?;
         // The primary mark is the row's role: it goes with the row.
@@ -102,6 +106,7 @@ impl Transaction for SqlTx<'_> {
             memberships: count(memberships),
             org_units: count(org_units),
             held_plans: count(held_plans),
+            owned_memberships: count(owned),
         })
     }
 
@@ -311,5 +316,34 @@ impl Transaction for SqlTx<'_> {
             [integration.to_string()],
         )?;
         Ok(())
+    }
+
+    fn put_owned(&mut self, owned: &OwnedMembership) -> Result<(), Error> {
+        self.exec(
+            "INSERT INTO owned_memberships (integration, group_ext, member_key, record) \
+             VALUES (?1, ?2, ?3, ?4) \
+             ON CONFLICT (integration, group_ext, member_key) DO UPDATE SET record = excluded.record",
+            params![
+                owned.integration.to_string(),
+                owned.group.as_str(),
+                owned.member.key(),
+                to_json("ownership record", owned)?,
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn delete_owned(
+        &mut self,
+        integration: IntegrationId,
+        group: &ExternalId,
+        member: &Email,
+    ) -> Result<bool, Error> {
+        let n = self.exec(
+            "DELETE FROM owned_memberships \
+             WHERE integration = ?1 AND group_ext = ?2 AND member_key = ?3",
+            params![integration.to_string(), group.as_str(), member.key()],
+        )?;
+        Ok(n > 0)
     }
 }

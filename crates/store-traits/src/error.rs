@@ -82,6 +82,14 @@ pub enum Error {
         integration: IntegrationId,
     },
 
+    /// Ownership records were written for an integration that is not outbound: only outbound
+    /// integrations create memberships in a remote.
+    #[error("integration {integration} is inbound: it owns no remote memberships")]
+    NotOutbound {
+        /// The integration.
+        integration: IntegrationId,
+    },
+
     /// Profile or lifecycle changes came from an integration that is not the primary.
     #[error("integration {integration} is not the primary: it cannot write profiles or lifecycles")]
     NotPrimary {

@@ -6,7 +6,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use directory_core::{
     Account, AnyIntegration, DirectoryChanges, DirectoryUser, Email, HeldPlan, Inbound,
-    Integration, IntegrationId, NewIntegration, PlanId, Primary, SyncRun, UserId, Version,
+    Integration, IntegrationId, NewIntegration, OwnedMembership, OwnershipChange, PlanId, Primary,
+    SyncRun, UserId, Version,
 };
 
 use crate::{Applied, Error, Lease, LocalView, Removed, Result, Store};
@@ -39,6 +40,10 @@ pub enum Operation {
     ReadPlans,
     /// [`Store::acquire_lease`], [`Store::release_lease`]
     Lease,
+    /// [`Store::owned_memberships`]
+    ReadOwnership,
+    /// [`Store::record_ownership`]
+    RecordOwnership,
 }
 
 /// When an injected fault strikes relative to the real operation.
@@ -270,6 +275,27 @@ impl<S: Store> Store for FaultyStore<S> {
     async fn release_lease(&self, lease: &Lease) -> Result<()> {
         self.run(Operation::Lease, self.inner.release_lease(lease))
             .await
+    }
+
+    async fn owned_memberships(&self, integration: IntegrationId) -> Result<Vec<OwnedMembership>> {
+        self.run(
+            Operation::ReadOwnership,
+            self.inner.owned_memberships(integration),
+        )
+        .await
+    }
+
+    async fn record_ownership(
+        &self,
+        integration: IntegrationId,
+        base: Version,
+        changes: &[OwnershipChange],
+    ) -> Result<Applied> {
+        self.run(
+            Operation::RecordOwnership,
+            self.inner.record_ownership(integration, base, changes),
+        )
+        .await
     }
 }
 

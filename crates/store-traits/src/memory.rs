@@ -8,7 +8,8 @@ use chrono::{DateTime, Utc};
 use directory_core::{
     Account, AnyIntegration, DirectoryChanges, DirectoryUser, Email, ExternalId, Group, HeldPlan,
     Inbound, Integration, IntegrationId, IntegrationRecord, Membership, MembershipKey,
-    NewIntegration, OrgUnit, PlanId, Primary, SyncRun, UserId, Version,
+    NewIntegration, OrgUnit, OwnedMembership, OwnershipChange, PlanId, Primary, SyncRun, UserId,
+    Version,
 };
 
 use crate::transaction::{self, Transaction};
@@ -32,6 +33,8 @@ struct State {
     runs: Vec<SyncRun>,
     held: BTreeMap<PlanId, (u64, HeldPlan)>,
     leases: HashMap<IntegrationId, Lease>,
+    /// Outbound ownership records by (integration, (group id, member email key)).
+    owned: Keyed<(ExternalId, String), OwnedMembership>,
 }
 
 /// A previous value, restored if the transaction fails.
@@ -47,6 +50,10 @@ enum Undo {
     OrgUnit((IntegrationId, ExternalId), Option<OrgUnit>),
     Held(PlanId, Option<(u64, HeldPlan)>),
     Lease(IntegrationId, Option<Lease>),
+    Owned(
+        (IntegrationId, (ExternalId, String)),
+        Option<OwnedMembership>,
+    ),
 }
 
 fn set<K: Ord, V>(map: &mut BTreeMap<K, V>, key: K, value: Option<V>) -> Option<V> {
@@ -89,6 +96,7 @@ impl Tx<'_> {
                 Undo::OrgUnit(k, v) => drop(set(&mut s.org_units, k, v)),
                 Undo::Held(k, v) => drop(set(&mut s.held, k, v)),
                 Undo::Lease(k, v) => drop(set_hashed(&mut s.leases, k, v)),
+                Undo::Owned(k, v) => drop(set(&mut s.owned, k, v)),
             }
         }
     }
@@ -174,6 +182,7 @@ impl Transaction for Tx<'_> {
                 Undo::Membership(k, Some(v))
             }),
             org_units: Self::purge(&mut s.org_units, undo, id, |k, v| Undo::OrgUnit(k, Some(v))),
+            owned_memberships: Self::purge(&mut s.owned, undo, id, |k, v| Undo::Owned(k, Some(v))),
             held_plans: {
                 let ids: Vec<PlanId> = s
                     .held
@@ -199,6 +208,26 @@ impl Transaction for Tx<'_> {
             s.primary = None;
         }
         Ok(removed)
+    }
+
+    fn put_owned(&mut self, owned: &OwnedMembership) -> Result<()> {
+        let key = (owned.integration, (owned.group.clone(), owned.member.key()));
+        let old = self.state.owned.insert(key.clone(), owned.clone());
+        self.undo.push(Undo::Owned(key, old));
+        Ok(())
+    }
+
+    fn delete_owned(
+        &mut self,
+        integration: IntegrationId,
+        group: &ExternalId,
+        member: &Email,
+    ) -> Result<bool> {
+        let key = (integration, (group.clone(), member.key()));
+        let old = self.state.owned.remove(&key);
+        let existed = old.is_some();
+        self.undo.push(Undo::Owned(key, old));
+        Ok(existed)
     }
 
     fn owns_objects(&mut self, id: IntegrationId) -> Result<bool> {
@@ -569,6 +598,28 @@ impl Store for InMemoryStore {
 
     async fn release_lease(&self, lease: &Lease) -> Result<()> {
         self.transact(|tx| transaction::release_lease(tx, lease))
+    }
+
+    async fn owned_memberships(&self, integration: IntegrationId) -> Result<Vec<OwnedMembership>> {
+        let state = self.lock()?;
+        if !state.integrations.contains_key(&integration) {
+            return Err(Error::integration_not_found(integration));
+        }
+        Ok(state
+            .owned
+            .iter()
+            .filter(|((i, _), _)| *i == integration)
+            .map(|(_, v)| v.clone())
+            .collect())
+    }
+
+    async fn record_ownership(
+        &self,
+        integration: IntegrationId,
+        base: Version,
+        changes: &[OwnershipChange],
+    ) -> Result<Applied> {
+        self.transact(|tx| transaction::record_ownership(tx, integration, base, changes))
     }
 }
 

@@ -6,8 +6,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use directory_core::{
     Account, AnyIntegration, DirectoryChanges, DirectoryUser, Email, Group, HeldPlan, Inbound,
-    Integration, IntegrationId, Membership, NewIntegration, OrgUnit, PlanId, Primary, SyncRun,
-    UserId, Version,
+    Integration, IntegrationId, Membership, NewIntegration, OrgUnit, OwnedMembership,
+    OwnershipChange, PlanId, Primary, SyncRun, UserId, Version,
 };
 use serde::{Deserialize, Serialize};
 
@@ -55,6 +55,10 @@ pub struct Removed {
     pub org_units: u64,
     /// Held plans.
     pub held_plans: u64,
+    /// Ownership records of an outbound integration (the remote memberships stay in the
+    /// remote; only the record that this integration created them goes).
+    #[serde(default)]
+    pub owned_memberships: u64,
 }
 
 /// A per-integration lease: while held and unexpired, no other holder gets one. Syncs take it
@@ -166,4 +170,20 @@ pub trait Store: Send + Sync + Debug {
 
     /// Gives a lease back. Releasing a lease that is no longer held by its holder does nothing.
     async fn release_lease(&self, lease: &Lease) -> Result<()>;
+
+    /// The remote memberships an outbound integration created (its ownership records), by
+    /// (group id, member email).
+    async fn owned_memberships(&self, integration: IntegrationId) -> Result<Vec<OwnedMembership>>;
+
+    /// Records what an outbound apply did in the remote, in one transaction: `Claim`s for the
+    /// members it inserted, `Release`s for the members it removed (releasing a record that does
+    /// not exist is not an error: the member is gone either way). Refused with `NotOutbound`
+    /// for an inbound integration and `Conflict` unless `base` is the integration's version;
+    /// a non-empty record bumps the version by one.
+    async fn record_ownership(
+        &self,
+        integration: IntegrationId,
+        base: Version,
+        changes: &[OwnershipChange],
+    ) -> Result<Applied>;
 }

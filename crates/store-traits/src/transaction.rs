@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use directory_core::{
     Account, AnyIntegration, DirectionKind, DirectoryChanges, DirectoryOp, DirectoryUser, Email,
     ExternalId, Group, IntegrationId, IntegrationRecord, Membership, MembershipKey, NewIntegration,
-    OrgUnit, ProfileChange, RoleKind, UserId, Version,
+    OrgUnit, OwnedMembership, OwnershipChange, ProfileChange, RoleKind, UserId, Version,
 };
 
 use crate::{Applied, Error, Lease, Removed, Result};
@@ -78,6 +78,18 @@ pub trait Transaction {
     fn put_lease(&mut self, lease: &Lease) -> Result<()>;
     /// Deletes the integration's lease.
     fn delete_lease(&mut self, integration: IntegrationId) -> Result<()>;
+
+    /// Writes an ownership record (replacing the one for the same integration, group and
+    /// member, whose email compares ignoring ASCII case).
+    fn put_owned(&mut self, owned: &OwnedMembership) -> Result<()>;
+
+    /// Deletes an ownership record.
+    fn delete_owned(
+        &mut self,
+        integration: IntegrationId,
+        group: &ExternalId,
+        member: &Email,
+    ) -> Result<bool>;
 }
 
 /// Creates an integration: the first inbound integration becomes the primary.
@@ -200,6 +212,64 @@ pub fn apply_changes(tx: &mut impl Transaction, changes: &DirectoryChanges) -> R
     Ok(Applied {
         version,
         ops: changes.ops().len(),
+    })
+}
+
+/// Records an outbound apply's ownership changes: outbound check, version check, every change,
+/// then the version bump.
+///
+/// # Errors
+/// `NotFound`, `NotOutbound`, `Conflict`, `InvalidChange` (a claim for another integration).
+pub fn record_ownership(
+    tx: &mut impl Transaction,
+    id: IntegrationId,
+    base: Version,
+    changes: &[OwnershipChange],
+) -> Result<Applied> {
+    let record = tx
+        .integration(id)?
+        .ok_or_else(|| Error::integration_not_found(id))?;
+    if record.direction != DirectionKind::Outbound {
+        return Err(Error::NotOutbound { integration: id });
+    }
+    let actual = tx.version(id)?;
+    if actual != base {
+        return Err(Error::Conflict {
+            integration: id,
+            expected: base,
+            actual,
+        });
+    }
+    if changes.is_empty() {
+        return Ok(Applied {
+            version: actual,
+            ops: 0,
+        });
+    }
+    for (index, change) in changes.iter().enumerate() {
+        match change {
+            OwnershipChange::Claim(owned) => {
+                if owned.integration != id {
+                    return Err(Error::InvalidChange {
+                        index,
+                        reason: format!(
+                            "ownership record of integration {} in a change of {id}",
+                            owned.integration
+                        ),
+                    });
+                }
+                tx.put_owned(owned)?;
+            }
+            OwnershipChange::Release { group, member } => {
+                tx.delete_owned(id, group, member)?;
+            }
+        }
+    }
+    let version = actual.next();
+    tx.set_version(id, version)?;
+    Ok(Applied {
+        version,
+        ops: changes.len(),
     })
 }
 
