@@ -201,8 +201,6 @@ pub struct OwnedMembership {
     pub integration: IntegrationId,
     /// The remote group's id.
     pub group: ExternalId,
-    /// The remote group's address (for people reading the record).
-    pub group_email: Email,
     /// The member's email.
     pub member: Email,
     /// The role it was given.

@@ -19,6 +19,18 @@ pub enum Error {
         held: usize,
     },
 
+    /// The directory holds no users, so an outbound plan would remove every member it may
+    /// remove: refused (sync the primary first).
+    #[error(
+        "refused: the directory is empty, so integration {integration} would remove {removals} members from its managed groups; sync the primary integration first"
+    )]
+    EmptyDirectory {
+        /// The outbound integration.
+        integration: IntegrationId,
+        /// The removals it would have planned.
+        removals: u64,
+    },
+
     /// The snapshot does not cover a kind the plan needs (e.g. groups without org units is
     /// fine, memberships without groups is not).
     #[error("the snapshot does not cover {what}")]

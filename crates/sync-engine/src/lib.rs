@@ -65,12 +65,17 @@
 
 mod error;
 mod inbound;
+mod outbound;
 mod plan;
 mod policy;
 mod run;
 
 pub use error::Error;
 pub use inbound::{plan_inbound, plan_primary, plan_secondary};
+pub use outbound::{DirectoryFacts, OutboundState, plan_outbound, stale_ownership};
 pub use plan::{Counts, Destination, OpKind, Plan, PlanReport, ToDirectory, ToRemote, Trip};
 pub use policy::{Grace, OnMissing, OnSuspended, Policy, Safeguards, Threshold, percent};
-pub use run::{Clock, RunContext, approve, dry_run_inbound, sync_inbound};
+pub use run::{
+    Clock, RunContext, approve, approve_outbound, dry_run_inbound, dry_run_outbound, sync_inbound,
+    sync_outbound,
+};

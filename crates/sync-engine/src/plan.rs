@@ -85,6 +85,10 @@ pub enum OpKind {
     OrgUnitsUpdated,
     /// Org units removed.
     OrgUnitsRemoved,
+    /// Members inserted into managed remote groups (outbound).
+    RemoteMembersAdded,
+    /// Members removed from managed remote groups (outbound).
+    RemoteMembersRemoved,
 }
 
 impl OpKind {

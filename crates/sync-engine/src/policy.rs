@@ -49,6 +49,18 @@ pub struct Safeguards {
     pub groups: Threshold,
     /// Memberships to remove.
     pub memberships: Threshold,
+    /// Members to remove from one managed remote group (outbound), relative to its current
+    /// members; checked group by group.
+    #[serde(default = "default_remote_members")]
+    pub remote_members: Threshold,
+}
+
+fn default_remote_members() -> Threshold {
+    Threshold {
+        max_count: 100,
+        max_percent: 20.0,
+        min_count: 5,
+    }
 }
 
 impl Default for Safeguards {
@@ -69,6 +81,7 @@ impl Default for Safeguards {
                 max_percent: 20.0,
                 min_count: 10,
             },
+            remote_members: default_remote_members(),
         }
     }
 }

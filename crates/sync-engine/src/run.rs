@@ -2,17 +2,19 @@
 //! and records a [`SyncRun`] for every run. It decides nothing itself: the planner and the
 //! policy do.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Duration, Utc};
 use directory_core::{
-    AnyIntegration, DirectorySource, FetchProgress, FetchRequest, FetchStats, HeldPlan,
-    IntegrationId, ObjectKinds, PlanId, QuarantinedRecord, RuleId, RunId, RunOutcome, ScopeFilter,
-    SyncRun,
+    AnyIntegration, DirectionKind, DirectorySource, DirectoryTarget, Email, ExternalId,
+    FetchProgress, FetchRequest, FetchStats, GroupAssignment, HeldPlan, Integration, IntegrationId,
+    ObjectKind, ObjectKinds, Outbound, OwnedMembership, OwnershipChange, PlanId, QuarantinedRecord,
+    RemoteOp, RemoteOpOutcome, RuleId, RunId, RunOutcome, ScopeFilter, Secondary, SyncRun,
 };
 use store_traits::{Lease, Store};
 
-use crate::plan::{Plan, ToDirectory};
+use crate::outbound::{DirectoryFacts, OutboundState, plan_outbound, stale_ownership};
+use crate::plan::{OpKind, Plan, ToDirectory, ToRemote, Trip};
 use crate::{Error, Policy, plan_inbound};
 
 /// Where the current instant comes from: the engine never reads the clock itself.
@@ -268,20 +270,39 @@ async fn hold(
     plan: &Plan<ToDirectory>,
     now: DateTime<Utc>,
 ) -> Result<(), Error> {
-    release_superseded(store, plan.integration(), Some(plan.id())).await?;
-    let reason = plan
-        .trips()
+    hold_plan_value(
+        store,
+        plan.integration(),
+        plan.id(),
+        plan.trips(),
+        plan.to_json()?,
+        now,
+    )
+    .await
+}
+
+/// Holds a plan of either direction by its id, trips and JSON form.
+async fn hold_plan_value(
+    store: &dyn Store,
+    integration: IntegrationId,
+    id: &PlanId,
+    trips: &[Trip],
+    plan: serde_json::Value,
+    now: DateTime<Utc>,
+) -> Result<(), Error> {
+    release_superseded(store, integration, Some(id)).await?;
+    let reason = trips
         .iter()
         .map(ToString::to_string)
         .collect::<Vec<_>>()
         .join("; ");
     store
         .hold_plan(&HeldPlan {
-            id: plan.id().clone(),
-            integration: plan.integration(),
+            id: id.clone(),
+            integration,
             held_at: now,
             reason,
-            plan: plan.to_json()?,
+            plan,
         })
         .await?;
     Ok(())
@@ -360,4 +381,424 @@ async fn record_rule_run(store: &dyn Store, id: IntegrationId, rule: RuleId, at:
     if let Err(e) = result {
         tracing::warn!(integration = %id, %rule, error = %e, "could not record the rule's run");
     }
+}
+
+/// Loads an outbound integration that may sync and the assignments a run of `rule` (or of all
+/// its rules) covers.
+async fn outbound_assignments(
+    store: &dyn Store,
+    integration: IntegrationId,
+    rule: Option<RuleId>,
+) -> Result<(Integration<Outbound, Secondary>, Vec<GroupAssignment>), Error> {
+    let any = store.integration(integration).await?;
+    if !any.state().can_sync() {
+        return Err(Error::NotActive {
+            integration,
+            state: any.state().to_string(),
+        });
+    }
+    let Some(outbound) = any.into_outbound() else {
+        return Err(Error::WrongDirection { integration });
+    };
+    let rules: Vec<&directory_core::SyncRule> = match rule {
+        None => outbound.rules().iter().collect(),
+        Some(r) => vec![outbound.rule(r).ok_or_else(|| {
+            Error::Source(directory_core::Error::InvalidValue {
+                kind: "rule",
+                value: r.to_string(),
+                reason: "no such rule on this integration".to_owned(),
+            })
+        })?],
+    };
+    let assignments = rules
+        .into_iter()
+        .filter_map(|r| r.assignment.clone())
+        .collect();
+    Ok((outbound, assignments))
+}
+
+/// What an outbound plan is made from, read from the remote and the store.
+struct OutboundInputs {
+    snapshot: directory_core::Snapshot,
+    stats: FetchStats,
+    directory: DirectoryFacts,
+    owned: Vec<OwnedMembership>,
+    base: directory_core::Version,
+}
+
+/// Fetches the managed groups and reads the directory and the ownership records. The outer
+/// error is the store's (no run can be recorded); the inner one the remote's (a failed run).
+async fn outbound_inputs(
+    ctx: &RunContext<'_>,
+    source: &dyn DirectorySource,
+    integration: IntegrationId,
+    assignments: &[GroupAssignment],
+) -> Result<Result<OutboundInputs, directory_core::Error>, Error> {
+    let request = FetchRequest {
+        kinds: ObjectKinds::new([ObjectKind::Groups, ObjectKind::Memberships])?,
+        filter: ScopeFilter {
+            org_unit: None,
+            groups: Some(assignments.iter().map(|a| a.group.clone()).collect()),
+        },
+    };
+    let fetched = match source.fetch(&request, ctx.progress).await {
+        Ok(fetched) => fetched,
+        Err(e) => return Ok(Err(e)),
+    };
+    let referenced: BTreeSet<Email> = assignments
+        .iter()
+        .flat_map(|a| a.select.groups())
+        .cloned()
+        .collect();
+    let mut views = Vec::new();
+    for any in ctx.store.integrations().await? {
+        if any.direction() == DirectionKind::Inbound {
+            views.push(ctx.store.view(any.id()).await?);
+        }
+    }
+    Ok(Ok(OutboundInputs {
+        snapshot: fetched.snapshot,
+        stats: fetched.stats,
+        directory: DirectoryFacts::from_views(&views, &referenced),
+        owned: ctx.store.owned_memberships(integration).await?,
+        base: ctx.store.version(integration).await?,
+    }))
+}
+
+fn plan_from(
+    outbound: &Integration<Outbound, Secondary>,
+    assignments: &[GroupAssignment],
+    inputs: &OutboundInputs,
+    policy: &Policy,
+    now: DateTime<Utc>,
+) -> Result<Plan<ToRemote>, Error> {
+    let refs: Vec<&GroupAssignment> = assignments.iter().collect();
+    plan_outbound(
+        outbound,
+        &refs,
+        OutboundState {
+            snapshot: &inputs.snapshot,
+            directory: &inputs.directory,
+            owned: &inputs.owned,
+            base: inputs.base,
+        },
+        policy,
+        now,
+    )
+}
+
+/// Runs one outbound sync of `integration` (for one rule, or all its rules) and returns its
+/// record: under the lease, fetch a complete snapshot of the managed groups, plan from the
+/// directory, then
+/// - nothing to do → `NoChange` (ownership records of members removed by someone else are
+///   forgotten);
+/// - a safeguard trips → the plan is held, nothing is written to the remote;
+/// - otherwise → the target applies it; every insert it made is recorded as ours and every
+///   removal forgets its record, in one store transaction. If some operations failed the run is
+///   `Failed` naming them, what succeeded is recorded, and the next run plans only what is
+///   still missing (inserts of members already present count as done, not as ours).
+///
+/// # Errors
+/// Only when no run could be recorded (lease taken, unknown or inactive integration, store).
+pub async fn sync_outbound(
+    ctx: &RunContext<'_>,
+    source: &dyn DirectorySource,
+    target: &dyn DirectoryTarget,
+    integration: IntegrationId,
+    rule: Option<RuleId>,
+) -> Result<SyncRun, Error> {
+    ctx.with_lease(integration, async {
+        let started_at = ctx.clock.now();
+        let (outbound, assignments) = outbound_assignments(ctx.store, integration, rule).await?;
+        let outcome = if assignments.is_empty() {
+            Outcome {
+                outcome: RunOutcome::NoChange,
+                counts: BTreeMap::new(),
+                quarantined: Vec::new(),
+                fetch: None,
+            }
+        } else {
+            match outbound_inputs(ctx, source, integration, &assignments).await? {
+                Err(e) => {
+                    if matches!(
+                        e,
+                        directory_core::Error::Unauthorized { .. }
+                            | directory_core::Error::MissingScopes { .. }
+                    ) {
+                        fail_integration(ctx.store, integration, &e.to_string()).await;
+                    }
+                    Outcome::failed(e, None)
+                }
+                Ok(inputs) => {
+                    match plan_from(&outbound, &assignments, &inputs, ctx.policy, started_at) {
+                        Err(e) => Outcome::failed(e, Some(inputs.stats.clone())),
+                        Ok(plan) => {
+                            let managed: BTreeSet<&ExternalId> = inputs
+                                .snapshot
+                                .groups()
+                                .iter()
+                                .map(|g| &g.external_id)
+                                .collect();
+                            let stale = stale_ownership(&inputs.owned, &inputs.snapshot, &managed);
+                            let mut outcome =
+                                hold_or_apply_remote(ctx, target, &plan, stale, started_at).await?;
+                            outcome.fetch = Some(inputs.stats);
+                            outcome
+                        }
+                    }
+                }
+            }
+        };
+        if let Some(rule) = rule {
+            record_rule_run(ctx.store, integration, rule, started_at).await;
+        }
+        let run = SyncRun {
+            id: RunId::random(),
+            integration,
+            rule,
+            started_at,
+            finished_at: ctx.clock.now(),
+            outcome: outcome.outcome,
+            counts: outcome.counts,
+            quarantined: outcome.quarantined,
+            fetch: outcome.fetch,
+        };
+        ctx.store.record_run(&run).await?;
+        Ok(run)
+    })
+    .await
+}
+
+async fn hold_or_apply_remote(
+    ctx: &RunContext<'_>,
+    target: &dyn DirectoryTarget,
+    plan: &Plan<ToRemote>,
+    stale: Vec<OwnershipChange>,
+    now: DateTime<Utc>,
+) -> Result<Outcome, Error> {
+    let quarantined = plan.report().quarantined.clone();
+    if plan.is_empty() {
+        if !stale.is_empty() {
+            ctx.store
+                .record_ownership(plan.integration(), plan.based_on(), &stale)
+                .await?;
+        }
+        return Ok(Outcome {
+            outcome: RunOutcome::NoChange,
+            counts: BTreeMap::new(),
+            quarantined,
+            fetch: None,
+        });
+    }
+    if plan.is_held() {
+        hold_plan_value(
+            ctx.store,
+            plan.integration(),
+            plan.id(),
+            plan.trips(),
+            plan.to_json()?,
+            now,
+        )
+        .await?;
+        return Ok(Outcome {
+            outcome: RunOutcome::Held {
+                plan: plan.id().clone(),
+            },
+            counts: plan.count_names(),
+            quarantined,
+            fetch: None,
+        });
+    }
+    let (outcome, counts) = apply_remote(ctx, target, plan, stale, now).await?;
+    if matches!(outcome, RunOutcome::Succeeded) {
+        release_superseded(ctx.store, plan.integration(), None).await?;
+    }
+    Ok(Outcome {
+        outcome,
+        counts,
+        quarantined,
+        fetch: None,
+    })
+}
+
+/// Applies a remote plan and records what it did; returns the outcome and the counts of what
+/// actually happened.
+async fn apply_remote(
+    ctx: &RunContext<'_>,
+    target: &dyn DirectoryTarget,
+    plan: &Plan<ToRemote>,
+    mut ownership: Vec<OwnershipChange>,
+    now: DateTime<Utc>,
+) -> Result<(RunOutcome, BTreeMap<String, u64>), Error> {
+    let integration = plan.integration();
+    let report = match target.apply(plan.changes()).await {
+        Ok(report) => report,
+        Err(e) => {
+            if matches!(
+                e,
+                directory_core::Error::Unauthorized { .. }
+                    | directory_core::Error::MissingScopes { .. }
+            ) {
+                fail_integration(ctx.store, integration, &e.to_string()).await;
+            }
+            return Ok((
+                RunOutcome::Failed {
+                    reason: e.to_string(),
+                },
+                BTreeMap::new(),
+            ));
+        }
+    };
+    let mut counts: BTreeMap<String, u64> = BTreeMap::new();
+    let mut failures = Vec::new();
+    for (op, outcome) in plan.changes().ops().iter().zip(&report.outcomes) {
+        let (name, change) = match (op, outcome) {
+            (
+                RemoteOp::InsertMember {
+                    group,
+                    member,
+                    role,
+                },
+                RemoteOpOutcome::Done,
+            ) => (
+                OpKind::RemoteMembersAdded.name(),
+                Some(OwnershipChange::Claim(OwnedMembership {
+                    integration,
+                    group: group.clone(),
+                    member: member.clone(),
+                    role: *role,
+                    created_at: now,
+                })),
+            ),
+            (RemoteOp::DeleteMember { group, member }, RemoteOpOutcome::Done) => (
+                OpKind::RemoteMembersRemoved.name(),
+                Some(OwnershipChange::Release {
+                    group: group.clone(),
+                    member: member.clone(),
+                }),
+            ),
+            // A member that was already there is not ours; one already gone is forgotten.
+            (RemoteOp::InsertMember { .. }, RemoteOpOutcome::AlreadyDone) => {
+                ("remote_members_already_present".to_owned(), None)
+            }
+            (RemoteOp::DeleteMember { group, member }, RemoteOpOutcome::AlreadyDone) => (
+                "remote_members_already_absent".to_owned(),
+                Some(OwnershipChange::Release {
+                    group: group.clone(),
+                    member: member.clone(),
+                }),
+            ),
+            (op, RemoteOpOutcome::Failed { reason }) => {
+                failures.push(format!("{}: {reason}", describe(op)));
+                ("remote_ops_failed".to_owned(), None)
+            }
+        };
+        *counts.entry(name).or_default() += 1;
+        ownership.extend(change);
+    }
+    let unreported = plan
+        .changes()
+        .ops()
+        .len()
+        .saturating_sub(report.outcomes.len());
+    if unreported > 0 {
+        failures.push(format!("{unreported} operation(s) without an outcome"));
+        *counts.entry("remote_ops_failed".to_owned()).or_default() += unreported as u64;
+    }
+    if !ownership.is_empty() {
+        ctx.store
+            .record_ownership(integration, plan.based_on(), &ownership)
+            .await?;
+    }
+    let outcome = if failures.is_empty() {
+        RunOutcome::Succeeded
+    } else {
+        let total = plan.changes().ops().len();
+        RunOutcome::Failed {
+            reason: format!(
+                "{} of {total} remote operations failed; what succeeded is recorded and the next \
+                 run finishes the rest. First: {}",
+                failures.len(),
+                failures.first().map(String::as_str).unwrap_or_default()
+            ),
+        }
+    };
+    Ok((outcome, counts))
+}
+
+fn describe(op: &RemoteOp) -> String {
+    match op {
+        RemoteOp::InsertMember { group, member, .. } => format!("insert {member} into {group}"),
+        RemoteOp::DeleteMember { group, member } => format!("remove {member} from {group}"),
+    }
+}
+
+/// An outbound dry run: fetches and plans exactly as [`sync_outbound`] would and returns the
+/// plan, writing nothing.
+///
+/// # Errors
+/// As [`dry_run_inbound`], for an outbound integration.
+pub async fn dry_run_outbound(
+    ctx: &RunContext<'_>,
+    source: &dyn DirectorySource,
+    integration: IntegrationId,
+    rule: Option<RuleId>,
+) -> Result<Plan<ToRemote>, Error> {
+    let (outbound, assignments) = outbound_assignments(ctx.store, integration, rule).await?;
+    let inputs = outbound_inputs(ctx, source, integration, &assignments).await??;
+    plan_from(
+        &outbound,
+        &assignments,
+        &inputs,
+        ctx.policy,
+        ctx.clock.now(),
+    )
+}
+
+/// Applies a held outbound plan, exactly as it was held, through `target`, if the ownership
+/// records are still at the version it was planned on. Records the run.
+///
+/// # Errors
+/// As [`approve`].
+pub async fn approve_outbound(
+    ctx: &RunContext<'_>,
+    target: &dyn DirectoryTarget,
+    id: &PlanId,
+) -> Result<SyncRun, Error> {
+    let held = ctx
+        .store
+        .held_plan(id)
+        .await?
+        .ok_or_else(|| Error::NoHeldPlan { plan: id.clone() })?;
+    ctx.with_lease(held.integration, async {
+        let started_at = ctx.clock.now();
+        let plan: Plan<ToRemote> = serde_json::from_value(held.plan.clone())?;
+        if plan.id() != id || !plan.verify() || plan.integration() != held.integration {
+            return Err(Error::TamperedPlan { plan: id.clone() });
+        }
+        let current = ctx.store.version(plan.integration()).await?;
+        if current != plan.based_on() {
+            return Err(Error::StalePlan {
+                plan: id.clone(),
+                planned: plan.based_on(),
+                current,
+            });
+        }
+        let (outcome, counts) = apply_remote(ctx, target, &plan, Vec::new(), started_at).await?;
+        ctx.store.release_plan(id).await?;
+        let run = SyncRun {
+            id: RunId::random(),
+            integration: plan.integration(),
+            rule: None,
+            started_at,
+            finished_at: ctx.clock.now(),
+            outcome,
+            counts,
+            quarantined: plan.report().quarantined.clone(),
+            fetch: None,
+        };
+        ctx.store.record_run(&run).await?;
+        Ok(run)
+    })
+    .await
 }

@@ -1389,7 +1389,6 @@ fn owned(integration: IntegrationId, group: &str, member: &str) -> OwnedMembersh
     OwnedMembership {
         integration,
         group: xid(group),
-        group_email: email(&format!("{group}@example.com")),
         member: email(member),
         role: MemberRole::Member,
         created_at: t(1),

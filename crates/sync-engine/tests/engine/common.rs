@@ -140,6 +140,7 @@ pub(crate) fn lenient() -> Policy {
             users: off,
             groups: off,
             memberships: off,
+            remote_members: off,
         },
         grace: Grace {
             runs: 0,
