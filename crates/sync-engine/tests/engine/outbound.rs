@@ -15,11 +15,14 @@ use sync_engine::{
 
 use crate::common::*;
 
+/// Members of each group: group id → email key → (email, role).
+type Members = BTreeMap<String, BTreeMap<String, (Email, MemberRole)>>;
+
 /// A remote with groups and their members (by email), reading and writing like Google.
 #[derive(Debug, Default)]
 struct FakeGoogle {
     groups: Vec<RemoteGroup>,
-    members: Mutex<BTreeMap<String, BTreeMap<String, (Email, MemberRole)>>>,
+    members: Mutex<Members>,
     /// Operations on these member emails fail (per-operation failures).
     failing: Mutex<BTreeSet<String>>,
     /// Operations applied, all runs together.
