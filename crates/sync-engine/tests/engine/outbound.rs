@@ -147,7 +147,10 @@ impl DirectoryTarget for FakeGoogle {
                 RemoteOpOutcome::AlreadyDone
             });
         }
-        Ok(RemoteApplyReport { outcomes })
+        Ok(RemoteApplyReport {
+            outcomes,
+            ..RemoteApplyReport::default()
+        })
     }
 }
 
