@@ -88,14 +88,15 @@ pub mod mapping;
 pub mod pacer;
 pub mod retry;
 pub mod wire;
+mod write;
 
 use std::collections::BTreeSet;
 use std::fmt;
 
 use async_trait::async_trait;
 use directory_core::{
-    AccessReport, DirectorySource, Email, FetchProgress, FetchRequest, Fetched, KeyOwnership,
-    Scope, google_scopes,
+    AccessReport, DirectorySource, DirectoryTarget, Email, FetchProgress, FetchRequest, Fetched,
+    KeyOwnership, RemoteApplyReport, RemoteChanges, Scope, google_scopes,
 };
 use url::Url;
 
@@ -216,6 +217,7 @@ impl GoogleConnector {
                 query: vec![("type", "children")],
             },
         ];
+        let mut some_group = None;
         for Probe {
             scope,
             route,
@@ -229,12 +231,38 @@ impl GoogleConnector {
             }
             let req = ApiRequest::new(&self.api_base, route, &segments, &query, &scope)?;
             match self.client.get_json(&req, &counters).await {
+                Ok(page) if route == fetch_routes::GROUPS => {
+                    some_group = page
+                        .pointer("/groups/0/id")
+                        .and_then(serde_json::Value::as_str)
+                        .map(str::to_owned);
+                }
                 Ok(_) => {}
                 Err(Error::MissingScopes { scopes }) => {
                     for s in scopes {
                         granted.remove(&s);
                         missing.insert(s);
                     }
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        // `group.member` (outbound writes) is proven without writing: it authorizes
+        // `members.list`, so one group's first member is read with its token.
+        let member_scope = Scope::new(google_scopes::GROUP_MEMBER)?;
+        if let (true, Some(group)) = (granted.contains(&member_scope), some_group) {
+            let req = ApiRequest::new(
+                &self.api_base,
+                fetch_routes::MEMBERS,
+                &["groups", &group, "members"],
+                &[("maxResults", "1")],
+                &member_scope,
+            )?;
+            match self.client.get_json(&req, &counters).await {
+                Ok(_) => {}
+                Err(Error::MissingScopes { .. }) => {
+                    granted.remove(&member_scope);
+                    missing.insert(member_scope);
                 }
                 Err(e) => return Err(e),
             }
@@ -257,6 +285,16 @@ struct Probe<'a> {
     route: &'static str,
     segments: Vec<&'a str>,
     query: Vec<(&'a str, &'a str)>,
+}
+
+#[async_trait]
+impl DirectoryTarget for GoogleConnector {
+    async fn apply(
+        &self,
+        changes: &RemoteChanges,
+    ) -> Result<RemoteApplyReport, directory_core::Error> {
+        Ok(self.apply_changes(changes).await?)
+    }
 }
 
 #[async_trait]
