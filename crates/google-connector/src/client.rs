@@ -226,10 +226,7 @@ impl Client {
     }
 
     /// A token for `scope`, within the token timeout.
-    pub(crate) async fn token(
-        &self,
-        scope: &Scope,
-    ) -> Result<directory_core::AccessToken, Error> {
+    pub(crate) async fn token(&self, scope: &Scope) -> Result<directory_core::AccessToken, Error> {
         match tokio::time::timeout(self.token_timeout, self.tokens.token(scope)).await {
             Ok(t) => t,
             Err(_) => Err(Error::Token {
@@ -306,8 +303,9 @@ impl Client {
     }
 
     /// [`send`](Self::send), setting `uncertain` when an attempt before the last one may have
-    /// reached the API and been applied without us seeing the answer (a timeout, a dropped
-    /// connection, a 5xx): a write retried after one may find its own effect.
+    /// been applied without us seeing the answer — no response at all (a timeout, a dropped
+    /// connection) or a gateway's 502/504 — so a retried write may find its own effect. Any other
+    /// error response (429, 403 rate limits, 500, 503) is taken as "not applied".
     pub(crate) async fn send_traced(
         &self,
         req: &ApiRequest,
@@ -365,7 +363,7 @@ impl Client {
             };
             match decision {
                 Decision::Retry(wait) => {
-                    *uncertain |= status.is_none_or(|s| s >= 500);
+                    *uncertain |= matches!(status, None | Some(502 | 504));
                     let wait = after.map_or(wait, |a| a.min(self.retry.max_delay).max(wait));
                     tracing::warn!(route = req.route, ?status, reason = ?reason, attempt, ?wait, "retrying");
                     counters.retries.fetch_add(1, Ordering::Relaxed);

@@ -7,9 +7,12 @@
 //!   percent-encoded.
 //! - Idempotent: 409 `duplicate` on an insert and 404 `notFound` naming `memberKey` on a delete
 //!   are [`RemoteOpOutcome::AlreadyDone`]; a 404 naming `groupKey` is a per-operation failure.
-//!   When an earlier attempt of the same call may have been applied unseen (a timeout, a dropped
-//!   connection, a 5xx) and the retry then answers 409/404, the outcome is
-//!   [`RemoteOpOutcome::Done`]: our own first attempt most likely wrote it.
+//!   When an earlier attempt of the same call may have been applied unseen (no response: a
+//!   timeout or a dropped connection; or a gateway's 502/504) and the retry then answers 409/404,
+//!   the outcome is [`RemoteOpOutcome::Done`]: our own first attempt most likely wrote it (so an
+//!   engine that records ownership of what it wrote keeps it). After any other error answer
+//!   (429, 403 rate limits, 500, 503: not applied) a 409/404 is
+//!   [`RemoteOpOutcome::AlreadyDone`]: someone else made the change, and it is not ours.
 //! - Tokens for `admin.directory.group.member`, the same retry policy, pacer and concurrency
 //!   bound as reads. Operations on the same (group, member) run in their given order; different
 //!   ones run concurrently. After an operation on a (group, member) fails, the later ones on it
@@ -269,7 +272,10 @@ mod tests {
         assert_eq!(decided(&insert, dup(), false), RemoteOpOutcome::AlreadyDone);
         assert_eq!(decided(&insert, dup(), true), RemoteOpOutcome::Done);
         let gone = || http(404, "notFound", "Resource Not Found: memberKey");
-        assert_eq!(decided(&delete, gone(), false), RemoteOpOutcome::AlreadyDone);
+        assert_eq!(
+            decided(&delete, gone(), false),
+            RemoteOpOutcome::AlreadyDone
+        );
         assert_eq!(decided(&delete, gone(), true), RemoteOpOutcome::Done);
         // A missing group, a 409 on a delete, a 404 on an insert, exhausted retries: failed.
         let no_group = http(404, "notFound", "Resource Not Found: groupKey");
@@ -277,11 +283,19 @@ mod tests {
         assert!(failed(&decided(&insert, no_group, false)));
         assert!(failed(&decided(&delete, dup(), false)));
         assert!(failed(&decided(&insert, gone(), false)));
-        assert!(failed(&decided(&insert, http(503, "backendError", "m"), true)));
+        assert!(failed(&decided(
+            &insert,
+            http(504, "gatewayTimeout", "m"),
+            true
+        )));
         assert!(failed(&decided(&insert, http(400, "invalid", "m"), false)));
         // Configuration failures stop the apply.
         for e in [
-            http(403, "forbidden", "Not Authorized to access this resource/api"),
+            http(
+                403,
+                "forbidden",
+                "Not Authorized to access this resource/api",
+            ),
             Error::Unauthorized { reason: "x".into() },
             Error::MissingScopes { scopes: vec![] },
             Error::Token {

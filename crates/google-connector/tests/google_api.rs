@@ -394,8 +394,7 @@ async fn rule_scopes_keep_the_org_unit_subtree_and_the_allowed_groups() {
         "{routes:?}"
     );
     assert_eq!(
-        fetched.stats.requests["GET /admin/directory/v1/groups/{groupKey}/members"],
-        1,
+        fetched.stats.requests["GET /admin/directory/v1/groups/{groupKey}/members"], 1,
         "only the allowed group's members"
     );
 }

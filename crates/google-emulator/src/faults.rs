@@ -147,11 +147,12 @@ impl FaultState {
     pub(crate) fn decide_write(&mut self, group_keys: &[&str]) -> Option<u16> {
         let index = self.writes;
         self.writes += 1;
-        if let Some(g) = self.faults.failing_groups.iter().find(|g| {
-            group_keys
-                .iter()
-                .any(|k| k.eq_ignore_ascii_case(&g.group))
-        }) {
+        if let Some(g) = self
+            .faults
+            .failing_groups
+            .iter()
+            .find(|g| group_keys.iter().any(|k| k.eq_ignore_ascii_case(&g.group)))
+        {
             return Some(g.status);
         }
         self.faults.failing_writes.contains(&index).then_some(503)
