@@ -426,14 +426,7 @@ async fn the_wire_format_is_exact() {
         .expect(1)
         .create_async()
         .await;
-    let target = GoogleConnector::builder()
-        .api_base(server.url())
-        .subject(Email::new("admin@example.com").unwrap())
-        .token_source(Arc::new(StaticTokenSource::new(["ya29.t"])))
-        .requests_per_minute(0)
-        .retry(RetryConfig::immediate(1))
-        .build()
-        .unwrap();
+    let target = mock_target(&server, "ya29.t");
     let ops = [
         insert(
             "03x8tuzt3hqdv5t",
@@ -448,69 +441,85 @@ async fn the_wire_format_is_exact() {
     deleted.assert_async().await;
 }
 
+/// A connector for a mockito server, with a static token and two quick retries.
+fn mock_target(server: &mockito::ServerGuard, token: &str) -> GoogleConnector {
+    GoogleConnector::builder()
+        .api_base(server.url())
+        .subject(Email::new("admin@example.com").unwrap())
+        .token_source(Arc::new(StaticTokenSource::new([token])))
+        .requests_per_minute(0)
+        .retry(RetryConfig::immediate(2))
+        .build()
+        .unwrap()
+}
+
 fn api_error(status: u16, reason: &str, message: &str) -> String {
     json!({"error": {"code": status, "message": message,
         "errors": [{"message": message, "domain": "global", "reason": reason}]}})
     .to_string()
 }
 
+/// A one-shot answer of Google's error envelope to `method path` (for inserts: of `email`).
+async fn answer(
+    server: &mut mockito::ServerGuard,
+    method: &str,
+    path: &str,
+    email: Option<&str>,
+    (status, reason, message): (u16, &str, &str),
+) -> mockito::Mock {
+    let body = match email {
+        Some(e) => Matcher::PartialJson(json!({ "email": e })),
+        None => Matcher::Any,
+    };
+    server
+        .mock(method, path)
+        .match_body(body)
+        .with_status(usize::from(status))
+        .with_body(api_error(status, reason, message))
+        .expect(1)
+        .create_async()
+        .await
+}
+
 #[tokio::test]
 async fn answers_map_to_outcomes_and_a_retried_insert_that_finds_itself_is_done() {
     let mut server = Server::new_async().await;
+    let s = &mut server;
     let path = "/admin/directory/v1/groups/g1/members";
-    // The first attempt times out at the gateway (it may have been applied), the retry finds
-    // the member: our own first attempt wrote it.
-    let lost = server
-        .mock("POST", path)
-        .match_body(Matcher::PartialJson(json!({"email": "a@example.com"})))
-        .with_status(504)
-        .with_body(api_error(504, "gatewayTimeout", "Gateway Timeout"))
-        .expect(1)
-        .create_async()
-        .await;
-    let found = server
-        .mock("POST", path)
-        .match_body(Matcher::PartialJson(json!({"email": "a@example.com"})))
-        .with_status(409)
-        .with_body(api_error(409, "duplicate", "Member already exists."))
-        .expect(1)
-        .create_async()
-        .await;
-    // Refused for rate (not applied), then 409: someone else added it.
-    let limited = server
-        .mock("POST", path)
-        .match_body(Matcher::PartialJson(json!({"email": "b@example.com"})))
-        .with_status(429)
-        .with_body(api_error(429, "rateLimitExceeded", "Rate Limit Exceeded"))
-        .expect(1)
-        .create_async()
-        .await;
-    let existing = server
-        .mock("POST", path)
-        .match_body(Matcher::PartialJson(json!({"email": "b@example.com"})))
-        .with_status(409)
-        .with_body(api_error(409, "duplicate", "Member already exists."))
-        .expect(1)
-        .create_async()
-        .await;
-    let no_group = server
-        .mock(
+    let duplicate = (409, "duplicate", "Member already exists.");
+    let mocks = [
+        // The first attempt times out at the gateway (it may have been applied), the retry
+        // finds the member: our own first attempt wrote it.
+        answer(
+            s,
+            "POST",
+            path,
+            Some("a@example.com"),
+            (504, "gatewayTimeout", "Gateway Timeout"),
+        )
+        .await,
+        answer(s, "POST", path, Some("a@example.com"), duplicate).await,
+        // Refused for rate (not applied), then 409: someone else added it.
+        answer(
+            s,
+            "POST",
+            path,
+            Some("b@example.com"),
+            (429, "rateLimitExceeded", "Rate Limit Exceeded"),
+        )
+        .await,
+        answer(s, "POST", path, Some("b@example.com"), duplicate).await,
+        // The group is gone: that operation fails.
+        answer(
+            s,
             "DELETE",
             "/admin/directory/v1/groups/gone/members/c%40example.com",
+            None,
+            (404, "notFound", "Resource Not Found: groupKey"),
         )
-        .with_status(404)
-        .with_body(api_error(404, "notFound", "Resource Not Found: groupKey"))
-        .expect(1)
-        .create_async()
-        .await;
-    let target = GoogleConnector::builder()
-        .api_base(server.url())
-        .subject(Email::new("admin@example.com").unwrap())
-        .token_source(Arc::new(StaticTokenSource::new(["t"])))
-        .requests_per_minute(0)
-        .retry(RetryConfig::immediate(2))
-        .build()
-        .unwrap();
+        .await,
+    ];
+    let target = mock_target(&server, "t");
     let report = target
         .apply(&changes(&[
             insert("g1", "a@example.com", MemberRole::Member),
@@ -523,25 +532,23 @@ async fn answers_map_to_outcomes_and_a_retried_insert_that_finds_itself_is_done(
     assert_eq!(report.outcomes[1], RemoteOpOutcome::AlreadyDone);
     assert!(is_failed(&report.outcomes[2]), "{:?}", report.outcomes[2]);
     assert_eq!(report.stats.retries, 2);
-    for m in [lost, found, limited, existing, no_group] {
+    for m in mocks {
         m.assert_async().await;
     }
 
     // 403 forbidden (the subject may not manage groups) stops the whole apply.
-    let forbidden = server
-        .mock(
-            "DELETE",
-            "/admin/directory/v1/groups/g2/members/d%40example.com",
-        )
-        .with_status(403)
-        .with_body(api_error(
+    let forbidden = answer(
+        &mut server,
+        "DELETE",
+        "/admin/directory/v1/groups/g2/members/d%40example.com",
+        None,
+        (
             403,
             "forbidden",
             "Not Authorized to access this resource/api",
-        ))
-        .expect(1)
-        .create_async()
-        .await;
+        ),
+    )
+    .await;
     match target
         .apply(&changes(&[delete("g2", "d@example.com")]))
         .await
