@@ -150,6 +150,10 @@ pub enum RemoteOpOutcome {
 pub struct RemoteApplyReport {
     /// Per operation.
     pub outcomes: Vec<RemoteOpOutcome>,
+    /// The connector's figures for the writes (requests by route, retries, ...), the same
+    /// shape as a fetch's; all zero from a target that does not count.
+    #[serde(default)]
+    pub stats: FetchStats,
 }
 
 /// A remote directory the engine writes to (outbound integrations).
@@ -221,6 +225,7 @@ mod tests {
                     .iter()
                     .map(|_| RemoteOpOutcome::Done)
                     .collect(),
+                stats: FetchStats::default(),
             })
         }
     }

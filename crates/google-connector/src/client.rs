@@ -1,5 +1,6 @@
 //! The HTTP side: request building (pure), the send loop with retries, pacing, timeouts and the
-//! 401 token refresh, and the figures for [`FetchStats`].
+//! 401 token refresh, and the figures for [`FetchStats`]. Reads (`GET`) and writes (`POST` with
+//! a JSON body, `DELETE`) share the loop, so they share its retries, pacer and concurrency bound.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -23,20 +24,25 @@ use crate::pacer::Pacer;
 use crate::retry::{self, Decision};
 use crate::wire;
 
-/// One GET of the Directory API, ready to send: the route template for errors and stats, the
-/// URL with every query parameter, and the scope whose token authorizes it.
+/// One call of the Directory API, ready to send: the route template for errors and stats, the
+/// method, the URL with every query parameter, the JSON body of a write, and the scope whose
+/// token authorizes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct ApiRequest {
     /// `GET /admin/directory/v1/groups/{groupKey}/members` (templated, no ids).
     pub(crate) route: &'static str,
+    /// The method (`GET` unless [`with_method`](Self::with_method) changed it).
+    pub(crate) method: reqwest::Method,
     /// The full URL.
     pub(crate) url: Url,
+    /// The JSON body, for writes.
+    pub(crate) body: Option<Value>,
     /// The scope to request a token for.
     pub(crate) scope: Scope,
 }
 
 impl ApiRequest {
-    /// Builds a request: `base` + `/admin/directory/v1` + `segments` (each percent-encoded) +
+    /// Builds a `GET`: `base` + `/admin/directory/v1` + `segments` (each percent-encoded) +
     /// `query` (in order).
     pub(crate) fn new(
         base: &Url,
@@ -46,27 +52,50 @@ impl ApiRequest {
         scope: &Scope,
     ) -> Result<Self, Error> {
         let mut url = base.clone();
-        {
-            let mut path = url.path_segments_mut().map_err(|()| Error::Config {
+        if url.cannot_be_a_base() {
+            return Err(Error::Config {
                 reason: "api_base cannot be a base URL".into(),
-            })?;
-            path.pop_if_empty();
-            path.extend(["admin", "directory", "v1"]);
-            path.extend(segments);
+            });
         }
+        let mut path = url.path().trim_end_matches('/').to_owned();
+        path.push_str("/admin/directory/v1");
+        for segment in segments {
+            path.push('/');
+            path.push_str(&encode_segment(segment));
+        }
+        url.set_path(&path);
         url.set_query(None);
         if !query.is_empty() {
             url.query_pairs_mut().extend_pairs(query);
         }
         Ok(Self {
             route,
+            method: reqwest::Method::GET,
             url,
+            body: None,
             scope: scope.clone(),
         })
     }
+
+    /// The same request with another method and an optional JSON body.
+    pub(crate) fn with_method(mut self, method: reqwest::Method, body: Option<Value>) -> Self {
+        self.method = method;
+        self.body = body;
+        self
+    }
 }
 
-/// Counters of one fetch, shared by its tasks.
+/// Percent-encodes one path segment the way Google's client libraries expand `{groupKey}`:
+/// everything but `A-Z a-z 0-9 - . _ *` is encoded, so `@` is `%40`, `+` is `%2B` (never read
+/// as a space) and `/` is `%2F` (never a path separator).
+pub(crate) fn encode_segment(segment: &str) -> String {
+    // `byte_serialize` writes a space as `+` and a literal `+` as `%2B`: every `+` left is a space.
+    url::form_urlencoded::byte_serialize(segment.as_bytes())
+        .collect::<String>()
+        .replace('+', "%20")
+}
+
+/// Counters of one fetch (or one apply), shared by its tasks.
 #[derive(Debug, Default)]
 pub(crate) struct Counters {
     requests: Mutex<BTreeMap<String, u64>>,
@@ -196,7 +225,8 @@ impl Client {
         }
     }
 
-    async fn token(&self, scope: &Scope) -> Result<directory_core::AccessToken, Error> {
+    /// A token for `scope`, within the token timeout.
+    pub(crate) async fn token(&self, scope: &Scope) -> Result<directory_core::AccessToken, Error> {
         match tokio::time::timeout(self.token_timeout, self.tokens.token(scope)).await {
             Ok(t) => t,
             Err(_) => Err(Error::Token {
@@ -215,12 +245,14 @@ impl Client {
         counters.request(req.route);
         let _gauge = InFlight::start(counters);
         tracing::debug!(route = req.route, url = %req.url, "request");
-        let sent = self
+        let mut builder = self
             .http
-            .get(req.url.clone())
-            .bearer_auth(token.expose_secret())
-            .send()
-            .await;
+            .request(req.method.clone(), req.url.clone())
+            .bearer_auth(token.expose_secret());
+        if let Some(body) = &req.body {
+            builder = builder.json(body);
+        }
+        let sent = builder.send().await;
         let response = match sent {
             Ok(r) => r,
             Err(e) => return Ok(Attempt::Transport(transport_message(e))),
@@ -253,16 +285,38 @@ impl Client {
         req: &ApiRequest,
         counters: &Counters,
     ) -> Result<Value, Error> {
+        let body = self.send(req, counters).await?;
+        serde_json::from_slice(&body).map_err(|e| Error::Decode {
+            route: req.route.to_owned(),
+            message: e.to_string(),
+        })
+    }
+
+    /// Sends `req` until it succeeds (any 2xx; the body is returned unparsed), the retry policy
+    /// gives up, or a 401 repeats after one token refresh.
+    pub(crate) async fn send(
+        &self,
+        req: &ApiRequest,
+        counters: &Counters,
+    ) -> Result<bytes::Bytes, Error> {
+        self.send_traced(req, counters, &mut false).await
+    }
+
+    /// [`send`](Self::send), setting `uncertain` when an attempt before the last one may have
+    /// been applied without us seeing the answer — no response at all (a timeout, a dropped
+    /// connection) or a gateway's 502/504 — so a retried write may find its own effect. Any other
+    /// error response (429, 403 rate limits, 500, 503) is taken as "not applied".
+    pub(crate) async fn send_traced(
+        &self,
+        req: &ApiRequest,
+        counters: &Counters,
+        uncertain: &mut bool,
+    ) -> Result<bytes::Bytes, Error> {
         let mut attempt = 0u32;
         let mut refreshed = false;
         loop {
             let (status, reason, message, after) = match self.attempt(req, counters).await? {
-                Attempt::Ok(body) => {
-                    return serde_json::from_slice(&body).map_err(|e| Error::Decode {
-                        route: req.route.to_owned(),
-                        message: e.to_string(),
-                    });
-                }
+                Attempt::Ok(body) => return Ok(body),
                 Attempt::Status {
                     status: 401, body, ..
                 } => {
@@ -309,6 +363,7 @@ impl Client {
             };
             match decision {
                 Decision::Retry(wait) => {
+                    *uncertain |= matches!(status, None | Some(502 | 504));
                     let wait = after.map_or(wait, |a| a.min(self.retry.max_delay).max(wait));
                     tracing::warn!(route = req.route, ?status, reason = ?reason, attempt, ?wait, "retrying");
                     counters.retries.fetch_add(1, Ordering::Relaxed);
@@ -347,7 +402,7 @@ mod tests {
         .unwrap();
         assert_eq!(
             r.url.as_str(),
-            "http://127.0.0.1:9/admin/directory/v1/groups/a%20b%2Fc@x.com/members?maxResults=200&pageToken=t%2B1"
+            "http://127.0.0.1:9/admin/directory/v1/groups/a%20b%2Fc%40x.com/members?maxResults=200&pageToken=t%2B1"
         );
         let base = Url::parse("https://proxy.example.com/google").unwrap();
         let r = ApiRequest::new(
@@ -362,6 +417,13 @@ mod tests {
             r.url.as_str(),
             "https://proxy.example.com/google/admin/directory/v1/users"
         );
+    }
+
+    #[test]
+    fn segments_are_encoded_like_googles_clients() {
+        assert_eq!(encode_segment("a+b@x.com"), "a%2Bb%40x.com");
+        assert_eq!(encode_segment("o'neil/x y%"), "o%27neil%2Fx%20y%25");
+        assert_eq!(encode_segment("03x8tuzt1a-_.z"), "03x8tuzt1a-_.z");
     }
 
     #[test]

@@ -96,6 +96,23 @@ const CONFIG_REASONS: &[&str] = &[
 ];
 
 impl Error {
+    /// Whether the failure is about the setup (settings, key, credentials, scopes, API access)
+    /// rather than one call, so every further call would fail the same way: an apply stops on it.
+    pub fn is_configuration(&self) -> bool {
+        match self {
+            Self::Config { .. }
+            | Self::Key { .. }
+            | Self::Unauthorized { .. }
+            | Self::MissingScopes { .. } => true,
+            Self::Http {
+                status: Some(403),
+                reason: Some(reason),
+                ..
+            } => CONFIG_REASONS.contains(&reason.as_str()),
+            _ => false,
+        }
+    }
+
     /// Whether a later attempt (the next run) may succeed without a configuration change.
     pub fn is_transient(&self) -> bool {
         match self {

@@ -7,16 +7,26 @@
 //! allow-listed groups (by email) are kept and have their members listed. Google's
 //! `query=orgUnitPath='/X'` is deliberately not used: its subtree semantics are not part of the
 //! reference contract, and a wrong server-side filter would look like mass deletion.
+//!
+//! A group allow-list of at most [`GROUPS_GET_MAX`] addresses (an outbound integration's managed
+//! groups, typically) is read with one `groups.get` per address, concurrently, instead of
+//! listing every group: N requests whatever the tenant's size, where the listing costs
+//! ceil(G/200) sequential pages. A 404 means the group does not exist (it is absent from the
+//! snapshot, as it would be from the listing). Above the bound the listing is the better bet
+//! (it is at most N requests while G ≤ 200·N). Either way only the allowed groups' members are
+//! listed.
 
+use std::collections::BTreeSet;
 use std::sync::Mutex;
 use std::time::Instant;
 
 use chrono::Utc;
 use directory_core::{
-    FetchProgress, FetchRequest, Fetched, ObjectKind, QuarantinedRecord, RemoteGroup, ScopeFilter,
-    SnapshotBuilder, google_scopes,
+    Email, FetchProgress, FetchRequest, Fetched, ObjectKind, QuarantinedRecord, RemoteGroup,
+    ScopeFilter, SnapshotBuilder, google_scopes,
 };
 use futures::{StreamExt as _, TryStreamExt as _};
+use serde_json::Value;
 
 use crate::GoogleConnector;
 use crate::client::{ApiRequest, Counters};
@@ -38,12 +48,20 @@ pub(crate) const MEMBER_FIELDS: &str = "nextPageToken,members(id,email,role,type
 pub(crate) const ORG_UNIT_FIELDS: &str =
     "organizationUnits(orgUnitId,orgUnitPath,name,description,parentOrgUnitId,parentOrgUnitPath)";
 
+/// Group allow-lists up to this size are read with `groups.get`, larger ones by listing.
+pub(crate) const GROUPS_GET_MAX: usize = 50;
+
+/// `fields=` of one group (`groups.get`).
+pub(crate) const GROUP_GET_FIELDS: &str = "id,email,name,description,directMembersCount";
+
 /// Routes, as recorded in [`directory_core::FetchStats::requests`].
 pub(crate) mod routes {
     /// users.list
     pub(crate) const USERS: &str = "GET /admin/directory/v1/users";
     /// groups.list
     pub(crate) const GROUPS: &str = "GET /admin/directory/v1/groups";
+    /// groups.get
+    pub(crate) const GROUP: &str = "GET /admin/directory/v1/groups/{groupKey}";
     /// members.list
     pub(crate) const MEMBERS: &str = "GET /admin/directory/v1/groups/{groupKey}/members";
     /// orgunits.list
@@ -270,6 +288,58 @@ impl GoogleConnector {
         Ok(all)
     }
 
+    /// One group by address; `None` when it does not exist (404).
+    async fn group(&self, run: &Run<'_>, email: Email) -> Result<Option<Value>, Error> {
+        let req = self.request(
+            routes::GROUP,
+            &["groups", email.as_str()],
+            &[("fields", GROUP_GET_FIELDS), ("prettyPrint", "false")],
+            google_scopes::GROUP_READONLY,
+            None,
+        )?;
+        match self.client.get_json(&req, &run.counters).await {
+            Ok(v) => Ok(Some(v)),
+            Err(Error::Http {
+                status: Some(404), ..
+            }) => {
+                tracing::info!(group = %email, "allow-listed group does not exist");
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The allowed groups, one `groups.get` each (see the module documentation).
+    async fn allowed_groups(
+        &self,
+        run: &Run<'_>,
+        allowed: &BTreeSet<Email>,
+    ) -> Result<Vec<RemoteGroup>, Error> {
+        let found: Vec<Option<Value>> = futures::stream::iter(allowed.iter().cloned())
+            .map(|email| self.group(run, email))
+            .buffer_unordered(self.concurrency)
+            .try_collect()
+            .await?;
+        let (mut groups, mut bad) = (Vec::new(), Vec::new());
+        for v in found.iter().flatten() {
+            match mapping::map_group(v) {
+                Ok(g) if run.filter.includes_group(&g.email) => groups.push(g),
+                // Asked for by an alias: kept out, as the listing would keep it out.
+                Ok(g) => tracing::warn!(
+                    group = %g.email,
+                    "an allow-listed address is an alias of this group; allow its primary address"
+                ),
+                Err(q) => bad.push(q),
+            }
+        }
+        groups.sort_by(|a, b| a.external_id.cmp(&b.external_id));
+        run.progress.page(ObjectKind::Groups, groups.len());
+        run.quarantine(bad)?;
+        let all = groups.clone();
+        run.with(|b| b.groups_page(groups, None))?;
+        Ok(all)
+    }
+
     async fn members(&self, run: &Run<'_>, group: RemoteGroup) -> Result<(), Error> {
         let gid = group.external_id.as_str();
         let make = |token: Option<&str>| {
@@ -332,7 +402,12 @@ impl GoogleConnector {
         };
         let groups = async {
             if kinds.contains(ObjectKind::Groups) || kinds.contains(ObjectKind::Memberships) {
-                let groups = self.groups(&run).await?;
+                let groups = match &request.filter.groups {
+                    Some(allowed) if allowed.len() <= GROUPS_GET_MAX => {
+                        self.allowed_groups(&run, allowed).await?
+                    }
+                    _ => self.groups(&run).await?,
+                };
                 if kinds.contains(ObjectKind::Memberships) {
                     let run = &run;
                     let todo: Vec<RemoteGroup> = groups

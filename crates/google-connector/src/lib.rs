@@ -1,7 +1,8 @@
 //! # google-connector
 //!
-//! The Google Workspace Admin SDK Directory API connector of directory-sync (read side). It
-//! implements [`DirectorySource`]:
+//! The Google Workspace Admin SDK Directory API connector of directory-sync. It implements
+//! [`DirectorySource`] (reading, for every integration) and [`DirectoryTarget`] (writing group
+//! members, for outbound integrations):
 //!
 //! - [`validate_access`](DirectorySource::validate_access) asks the key's token endpoint for a
 //!   token **per required scope** with its own JWT-bearer exchange, so the endpoint's OAuth
@@ -13,7 +14,19 @@
 //!   (200) and members (200) of many groups concurrently, skipping groups whose
 //!   `directMembersCount` is `"0"`. Every page chain is followed to its end into a
 //!   [`SnapshotBuilder`](directory_core::SnapshotBuilder): the result is a complete
-//!   [`Snapshot`](directory_core::Snapshot) or an error, never a partial snapshot.
+//!   [`Snapshot`](directory_core::Snapshot) or an error, never a partial snapshot. A short
+//!   group allow-list (an outbound integration's managed groups) is read with one `groups.get`
+//!   per group instead of listing the tenant's groups, and only those groups' members are listed.
+//! - [`apply`](DirectoryTarget::apply) writes [`RemoteChanges`] with `members.insert`
+//!   (`POST …/groups/{groupKey}/members`, `{"email", "role"}`) and `members.delete`
+//!   (`DELETE …/groups/{groupKey}/members/{memberKey}`), idempotently: 409 `duplicate` and a
+//!   404 naming `memberKey` are [`AlreadyDone`](directory_core::RemoteOpOutcome::AlreadyDone),
+//!   a 404 naming `groupKey` is that operation's
+//!   [`Failed`](directory_core::RemoteOpOutcome::Failed). Operations on one (group, member) keep
+//!   their order; others run concurrently. A configuration failure (scope not granted, 403
+//!   `forbidden`, credentials refused) stops the apply with an error before or instead of
+//!   writing; any other failure after retries fails only its operation. The report carries one
+//!   outcome per operation, in order, and the write figures (requests by route, retries).
 //! - Retries are decided by Google's error `reason` and status ([`retry::decide`]); a
 //!   client-side [`pacer`] keeps the subject under its per-minute quota; a 401 drops the cached
 //!   token and retries once. Records that cannot be mapped are quarantined, not dropped.
@@ -24,21 +37,31 @@
 //!
 //! ```
 //! use std::sync::Arc;
-//! use directory_core::{DirectorySource, Email, FetchRequest, ObjectKinds, ScopeFilter};
+//! use directory_core::{
+//!     DirectionKind, DirectorySource, DirectoryTarget, Email, FetchRequest, ObjectKind,
+//!     ObjectKinds, ScopeFilter, google_required_scopes,
+//! };
 //! use google_connector::{GoogleConnector, RetryConfig, StaticTokenSource};
 //!
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! let connector = GoogleConnector::builder()
+//! let connector = Arc::new(GoogleConnector::builder()
 //!     .api_base("http://127.0.0.1:8080") // an emulator; plain http only on loopback
 //!     .subject(Email::new("admin@example.com")?)
 //!     .token_source(Arc::new(StaticTokenSource::new(["test-token"])))
 //!     .concurrency(4)
 //!     .requests_per_minute(2_400)
 //!     .retry(RetryConfig::default())
-//!     .build()?;
-//! let source: Arc<dyn DirectorySource> = Arc::new(connector);
+//!     .build()?);
+//! let source: Arc<dyn DirectorySource> = connector.clone();
 //! let _request = FetchRequest { kinds: ObjectKinds::all(), filter: ScopeFilter::everything() };
 //! // source.fetch(&_request, &directory_core::NoProgress).await? → a complete snapshot.
+//!
+//! // An outbound integration: its scopes, and the same connector as a target.
+//! let kinds = [ObjectKind::Groups, ObjectKind::Memberships];
+//! let scopes = google_required_scopes(DirectionKind::Outbound, kinds);
+//! assert_eq!(scopes.len(), 2); // group.readonly (reads) + group.member (writes)
+//! let _target: Arc<dyn DirectoryTarget> = connector;
+//! // _target.apply(&changes).await? → one outcome per operation, in order.
 //!
 //! // Plain http to anything but loopback is refused:
 //! assert!(GoogleConnector::builder()
@@ -54,8 +77,22 @@
 //!
 //! - **Tokens per scope.** Every API call asks its [`TokenSource`] for a token of exactly one
 //!   scope (users → `user.readonly`, groups and members → `group.readonly`, org units →
-//!   `orgunit.readonly`), so a missing grant for one API cannot break the others, and gcp_auth's
-//!   exact-scope-list cache has one canonical key per scope.
+//!   `orgunit.readonly`, member writes → `group.member`), so a missing grant for one API cannot
+//!   break the others, and gcp_auth's exact-scope-list cache has one canonical key per scope.
+//! - **Outbound scopes.** An outbound integration needs `group.readonly` to read its managed
+//!   groups (`group.member` authorizes `members.*` but not `groups.get`/`groups.list`, reference
+//!   §0.13) and `group.member` to write; it needs no user or org-unit scope
+//!   ([`google_required_scopes`](directory_core::google_required_scopes)). Give the builder
+//!   those [`scopes`](GoogleConnectorBuilder::scopes): `validate_access` checks exactly them,
+//!   and proves `group.member` without writing, by listing one member of one group with it.
+//! - **Writes are retried like reads** (same [`retry::decide`], pacer and concurrency bound),
+//!   which is safe because they are idempotent. An insert or delete whose earlier attempt may
+//!   have been applied unseen (a timeout, a dropped connection, a 502/504) and whose retry finds
+//!   the change made is reported [`Done`](directory_core::RemoteOpOutcome::Done), not
+//!   `AlreadyDone`: it was most likely ours. After an operation on a (group, member) fails, the
+//!   later ones on the same pair are not attempted.
+//! - **Path keys are percent-encoded** as Google's client libraries do (`@` → `%40`, `+` →
+//!   `%2B`, `/` → `%2F`), so no server can read a `+` in an address as a space.
 //! - **Rule scopes are applied client-side** over the full listings: users and org units outside
 //!   the filter's subtree (`OrgUnitPath::is_within`) and groups not on the allow-list are left
 //!   out. `query=orgUnitPath='/X'` is not sent: its subtree semantics are not in the contract, and
@@ -88,14 +125,15 @@ pub mod mapping;
 pub mod pacer;
 pub mod retry;
 pub mod wire;
+mod write;
 
 use std::collections::BTreeSet;
 use std::fmt;
 
 use async_trait::async_trait;
 use directory_core::{
-    AccessReport, DirectorySource, Email, FetchProgress, FetchRequest, Fetched, KeyOwnership,
-    Scope, google_scopes,
+    AccessReport, DirectorySource, DirectoryTarget, Email, FetchProgress, FetchRequest, Fetched,
+    KeyOwnership, RemoteApplyReport, RemoteChanges, Scope, google_scopes,
 };
 use url::Url;
 
@@ -216,6 +254,7 @@ impl GoogleConnector {
                 query: vec![("type", "children")],
             },
         ];
+        let mut some_group = None;
         for Probe {
             scope,
             route,
@@ -229,12 +268,38 @@ impl GoogleConnector {
             }
             let req = ApiRequest::new(&self.api_base, route, &segments, &query, &scope)?;
             match self.client.get_json(&req, &counters).await {
+                Ok(page) if route == fetch_routes::GROUPS => {
+                    some_group = page
+                        .pointer("/groups/0/id")
+                        .and_then(serde_json::Value::as_str)
+                        .map(str::to_owned);
+                }
                 Ok(_) => {}
                 Err(Error::MissingScopes { scopes }) => {
                     for s in scopes {
                         granted.remove(&s);
                         missing.insert(s);
                     }
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        // `group.member` (outbound writes) is proven without writing: it authorizes
+        // `members.list`, so one group's first member is read with its token.
+        let member_scope = Scope::new(google_scopes::GROUP_MEMBER)?;
+        if let (true, Some(group)) = (granted.contains(&member_scope), some_group) {
+            let req = ApiRequest::new(
+                &self.api_base,
+                fetch_routes::MEMBERS,
+                &["groups", &group, "members"],
+                &[("maxResults", "1")],
+                &member_scope,
+            )?;
+            match self.client.get_json(&req, &counters).await {
+                Ok(_) => {}
+                Err(Error::MissingScopes { .. }) => {
+                    granted.remove(&member_scope);
+                    missing.insert(member_scope);
                 }
                 Err(e) => return Err(e),
             }
@@ -257,6 +322,16 @@ struct Probe<'a> {
     route: &'static str,
     segments: Vec<&'a str>,
     query: Vec<(&'a str, &'a str)>,
+}
+
+#[async_trait]
+impl DirectoryTarget for GoogleConnector {
+    async fn apply(
+        &self,
+        changes: &RemoteChanges,
+    ) -> Result<RemoteApplyReport, directory_core::Error> {
+        Ok(self.apply_changes(changes).await?)
+    }
 }
 
 #[async_trait]

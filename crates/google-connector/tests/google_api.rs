@@ -345,6 +345,18 @@ async fn fetch_sends_exact_requests_and_follows_every_chain_to_its_last_page() {
 async fn rule_scopes_keep_the_org_unit_subtree_and_the_allowed_groups() {
     let mut server = Server::new_async().await;
     let _mocks = tenant(&mut server, "t").await;
+    // A short allow-list is read with groups.get, not by listing every group.
+    let one_group = get(
+        &mut server,
+        "/admin/directory/v1/groups/Analytics%40example.com",
+        &[
+            ("fields", "id,email,name,description,directMembersCount"),
+            ("prettyPrint", "false"),
+        ],
+        "t",
+        r#"{"id":"01ljsd9m3o2e4kx","email":"analytics@example.com","name":"Analytics","directMembersCount":"3"}"#,
+    )
+    .await;
     let connector = builder(&server, Arc::new(StaticTokenSource::new(["t"])))
         .build()
         .unwrap();
@@ -360,11 +372,11 @@ async fn rule_scopes_keep_the_org_unit_subtree_and_the_allowed_groups() {
             Email::new("Analytics@example.com").unwrap()
         ])),
     };
-    let s = connector
+    let fetched = connector
         .fetch(&request, &directory_core::NoProgress)
         .await
-        .unwrap()
-        .snapshot;
+        .unwrap();
+    let s = fetched.snapshot;
     let emails: Vec<&str> = s.users().iter().map(|u| u.primary_email.as_str()).collect();
     assert_eq!(emails, vec!["ada.lovelace@example.com"]);
     assert_eq!(s.org_units().len(), 2);
@@ -375,6 +387,16 @@ async fn rule_scopes_keep_the_org_unit_subtree_and_the_allowed_groups() {
     let groups: Vec<&str> = s.groups().iter().map(|g| g.email.as_str()).collect();
     assert_eq!(groups, vec!["analytics@example.com"]);
     assert_eq!(s.members().len(), 1);
+    one_group.assert_async().await;
+    let routes: Vec<&str> = fetched.stats.requests.keys().map(String::as_str).collect();
+    assert!(
+        !routes.contains(&"GET /admin/directory/v1/groups"),
+        "{routes:?}"
+    );
+    assert_eq!(
+        fetched.stats.requests["GET /admin/directory/v1/groups/{groupKey}/members"], 1,
+        "only the allowed group's members"
+    );
 }
 
 fn api_error(status: u16, reason: &str) -> String {

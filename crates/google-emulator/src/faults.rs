@@ -17,6 +17,16 @@ pub struct FailingPage {
     pub status: u16,
 }
 
+/// A group every write (`members.insert`, `members.delete`) to which fails.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FailingGroup {
+    /// The group's email or id (case-insensitive); either key of the request matches.
+    pub group: String,
+    /// HTTP status to answer: 400 (`badRequest`), 403 (`userRateLimitExceeded`), 429
+    /// (`rateLimitExceeded`), 500, 502, 503 or 504 as for [`FailingPage`]; anything else is 503.
+    pub status: u16,
+}
+
 /// Faults applied to Directory API requests (the token endpoint only gets `latency`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Faults {
@@ -32,6 +42,12 @@ pub struct Faults {
     /// Per-subject quota in requests per minute (sliding 60 s window) answered with 403
     /// `userRateLimitExceeded`; `None` = unlimited.
     pub quota_per_minute: Option<u32>,
+    /// Groups whose writes always fail (after authorization, quota and transient faults).
+    pub failing_groups: Vec<FailingGroup>,
+    /// Zero-based indices of write requests that fail once with 503 `backendError`. Writes are
+    /// counted from when the faults were last set, among those that passed authorization, quota
+    /// and transient faults (a retry of a failed write is the next index).
+    pub failing_writes: Vec<u64>,
 }
 
 impl Default for Faults {
@@ -42,9 +58,17 @@ impl Default for Faults {
             seed: 1,
             failing_pages: Vec::new(),
             quota_per_minute: None,
+            failing_groups: Vec::new(),
+            failing_writes: Vec::new(),
         }
     }
 }
+
+/// The route label of `members.insert` in [`Stats::requests_by_route`].
+pub const INSERT_MEMBER_ROUTE: &str = "POST /admin/directory/v1/groups/{group_key}/members";
+/// The route label of `members.delete` in [`Stats::requests_by_route`].
+pub const DELETE_MEMBER_ROUTE: &str =
+    "DELETE /admin/directory/v1/groups/{group_key}/members/{member_key}";
 
 /// A snapshot of the emulator's counters.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -66,12 +90,21 @@ pub struct Stats {
     pub errors_injected: u64,
     /// Requests refused by the per-subject quota.
     pub quota_rejections: u64,
+    /// Members added through the API (`members.insert` answered 200).
+    pub members_inserted: u64,
+    /// Members removed through the API (`members.delete` answered 204).
+    pub members_deleted: u64,
 }
 
 impl Stats {
     /// Requests counted for one route label (0 if none).
     pub fn requests(&self, route: &str) -> u64 {
         self.requests_by_route.get(route).copied().unwrap_or(0)
+    }
+
+    /// Write requests (`members.insert` and `members.delete`), whatever their answer.
+    pub fn write_requests(&self) -> u64 {
+        self.requests(INSERT_MEMBER_ROUTE) + self.requests(DELETE_MEMBER_ROUTE)
     }
 }
 
@@ -80,6 +113,8 @@ pub(crate) struct FaultState {
     pub(crate) faults: Faults,
     pub(crate) rng: Rng,
     pub(crate) windows: HashMap<String, VecDeque<Instant>>,
+    /// Writes counted for [`Faults::failing_writes`].
+    pub(crate) writes: u64,
 }
 
 /// What to inject for one request.
@@ -97,12 +132,30 @@ impl FaultState {
             faults,
             rng,
             windows: HashMap::new(),
+            writes: 0,
         }
     }
 
     pub(crate) fn set(&mut self, faults: Faults) {
         self.rng = Rng::new(faults.seed);
         self.faults = faults;
+        self.writes = 0;
+    }
+
+    /// Decides the write fault (if any, a status) for a write to the group with these keys;
+    /// counts the write.
+    pub(crate) fn decide_write(&mut self, group_keys: &[&str]) -> Option<u16> {
+        let index = self.writes;
+        self.writes += 1;
+        if let Some(g) = self
+            .faults
+            .failing_groups
+            .iter()
+            .find(|g| group_keys.iter().any(|k| k.eq_ignore_ascii_case(&g.group)))
+        {
+            return Some(g.status);
+        }
+        self.faults.failing_writes.contains(&index).then_some(503)
     }
 
     /// Decides the fault (if any) for an authorized request of `subject` on `route`/`page`.

@@ -105,7 +105,16 @@
 //! `rateLimitExceeded`, 403 `userRateLimitExceeded`); failing pages by route and page index; a
 //! per-subject quota over a **sliding 60-second window** (refused requests are not counted) answered
 //! with 403 `userRateLimitExceeded`; token revocation and runtime denial of scopes and subjects.
-//! [`Stats`] counts requests by route, in-flight maximum, tokens issued and injected errors.
+//! Writes (`members.insert`/`delete`) get all of these too, plus their own: every write to a
+//! group failing ([`FailingGroup`]) and the N-th write failing once ([`Faults::failing_writes`]).
+//! [`Stats`] counts requests by route, in-flight maximum, tokens issued, injected errors, and
+//! the members actually inserted and deleted.
+//!
+//! Writes behave as Google's (reference §0.15, §4.2): inserting an existing member is 409
+//! `duplicate` `Member already exists.`; deleting a non-member is 404 `notFound`
+//! `Resource Not Found: memberKey`, and either on a missing group is 404 `notFound`
+//! `Resource Not Found: groupKey`. Both need `admin.directory.group.member` or
+//! `admin.directory.group`; `group.member` alone reads members but not `groups.list`/`get`.
 
 #![warn(missing_docs)]
 
@@ -127,7 +136,9 @@ pub use auth::{
     ServiceAccount, TEST_PRIVATE_KEY_PEM, UNAUTHORIZED_CLIENT_DESCRIPTION, sign_jwt,
 };
 pub use error::Error;
-pub use faults::{FailingPage, Faults, Stats};
+pub use faults::{
+    DELETE_MEMBER_ROUTE, FailingGroup, FailingPage, Faults, INSERT_MEMBER_ROUTE, Stats,
+};
 pub use tenant::{
     EmploymentType, Group, MemberType, Membership, NewUser, OrgUnit, Role, Tenant, TenantSpec, User,
 };
@@ -374,6 +385,23 @@ impl RunningEmulator {
     /// Removes all failing pages.
     pub fn clear_failing_pages(&self) {
         lock(&self.shared.faults).faults.failing_pages.clear();
+    }
+
+    /// Makes every write (`members.insert`, `members.delete`) to `group` (email or id) fail
+    /// with `status` ([`FailingGroup`]).
+    pub fn fail_group_writes(&self, group: &str, status: u16) {
+        lock(&self.shared.faults)
+            .faults
+            .failing_groups
+            .push(FailingGroup {
+                group: group.to_owned(),
+                status,
+            });
+    }
+
+    /// Removes all failing groups.
+    pub fn clear_failing_groups(&self) {
+        lock(&self.shared.faults).faults.failing_groups.clear();
     }
 
     /// Sets the per-subject quota (requests per sliding minute); `None` removes it.

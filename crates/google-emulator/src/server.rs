@@ -87,6 +87,7 @@ impl ApiError {
     }
     fn injected(status: u16) -> Self {
         match status {
+            400 => Self::new(400, "badRequest", "Bad Request"),
             429 => Self::new(429, "rateLimitExceeded", "Rate Limit Exceeded"),
             403 => Self::new(403, "userRateLimitExceeded", "User Rate Limit Exceeded"),
             500 => Self::new(500, "backendError", "Backend Error"),
@@ -275,6 +276,29 @@ impl Shared {
             return Err(err);
         }
         Ok(info)
+    }
+}
+
+impl Shared {
+    /// The write faults ([`crate::Faults::failing_groups`], [`crate::Faults::failing_writes`])
+    /// for a write to `group_key`, after [`Shared::gate`].
+    fn gate_write(&self, group_key: &str) -> Result<(), ApiError> {
+        let keys: Vec<String> = {
+            let t = read(&self.tenant);
+            match t.group(group_key) {
+                Some(g) => vec![g.id.clone(), g.email.clone(), group_key.to_owned()],
+                None => vec![group_key.to_owned()],
+            }
+        };
+        let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+        let decided = lock(&self.faults).decide_write(&keys);
+        match decided {
+            Some(status) => {
+                lock(&self.stats).errors_injected += 1;
+                Err(ApiError::injected(status))
+            }
+            None => Ok(()),
+        }
     }
 }
 
@@ -869,6 +893,7 @@ async fn members_insert(
     body: axum::body::Bytes,
 ) -> ApiResult {
     sh.gate(&headers, Op::MembersWrite, &route("POST", &mp), 0)?;
+    sh.gate_write(&group_key)?;
     let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let key = v
         .get("email")
@@ -885,6 +910,7 @@ async fn members_insert(
         return Err(ApiError::not_found("groupKey"));
     }
     let m = t.add_member(&group_key, key, role).map_err(map_mutation)?;
+    lock(&sh.stats).members_inserted += 1;
     ok(&p, render::member(&t, &m))
 }
 
@@ -895,9 +921,11 @@ async fn members_delete(
     Path((group_key, member_key)): Path<(String, String)>,
 ) -> ApiResult {
     sh.gate(&headers, Op::MembersWrite, &route("DELETE", &mp), 0)?;
+    sh.gate_write(&group_key)?;
     write(&sh.tenant)
         .remove_member(&group_key, &member_key)
         .map_err(map_mutation)?;
+    lock(&sh.stats).members_deleted += 1;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 

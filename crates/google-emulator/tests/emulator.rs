@@ -775,6 +775,14 @@ async fn api_authorization_and_scopes() {
     .await;
     assert_eq!(status, 403);
     assert_envelope(&body, 403, "insufficientPermissions");
+    let (status, body) = get(
+        &emu,
+        &tok,
+        "/admin/directory/v1/groups/all-staff%40example.com",
+    )
+    .await;
+    assert_eq!(status, 403, "groups.get needs group(.readonly) too");
+    assert_envelope(&body, 403, "insufficientPermissions");
     let (status, _) = get(
         &emu,
         &tok,
@@ -1213,4 +1221,89 @@ async fn stats_count_routes_and_concurrency() {
     assert!(s.max_in_flight >= 2, "{s:?}");
     assert_eq!(s.in_flight, 0);
     emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn write_faults_apply_to_inserts_and_deletes_and_writes_are_counted() {
+    let emu = start(TenantSpec::small(20)).await;
+    let tok = admin_token(&emu).await;
+    let tenant = emu.tenant();
+    let mut small = tenant.groups().iter().filter(|g| g.members.len() < 20);
+    let (g1, g2) = (small.next().unwrap().clone(), small.next().unwrap().clone());
+    let users: Vec<String> = tenant
+        .live_users()
+        .filter(|u| !g1.members.iter().chain(&g2.members).any(|m| m.id == u.id))
+        .map(|u| u.primary_email.clone())
+        .take(3)
+        .collect();
+    let members = |g: &str| {
+        format!(
+            "{}/admin/directory/v1/groups/{}/members",
+            emu.base_url(),
+            g.replace('@', "%40")
+        )
+    };
+    let insert = |g: &str, u: &str| {
+        client()
+            .post(members(g))
+            .bearer_auth(&tok)
+            .json(&json!({"email": u, "role": "MEMBER"}))
+            .send()
+    };
+    let delete = |g: &str, u: &str| {
+        client()
+            .delete(format!("{}/{}", members(g), u.replace('@', "%40")))
+            .bearer_auth(&tok)
+            .send()
+    };
+    // Every write to g2 (named by email, written by id) fails; g1 is untouched by the fault.
+    emu.fail_group_writes(&g2.email, 400);
+    let r = insert(&g2.id, &users[0]).await.unwrap();
+    assert_eq!(r.status().as_u16(), 400);
+    assert_envelope(&r.json().await.unwrap(), 400, "badRequest");
+    assert_eq!(delete(&g2.email, &users[0]).await.unwrap().status(), 400);
+    assert_eq!(insert(&g1.id, &users[0]).await.unwrap().status(), 200);
+    emu.clear_failing_groups();
+    // The 2nd write from now fails once with 503; the retry (the 3rd write) succeeds.
+    emu.set_faults(Faults {
+        failing_writes: vec![1],
+        ..Faults::default()
+    });
+    assert_eq!(insert(&g1.id, &users[1]).await.unwrap().status(), 200);
+    let r = insert(&g1.id, &users[2]).await.unwrap();
+    assert_eq!(r.status().as_u16(), 503);
+    assert_envelope(&r.json().await.unwrap(), 503, "backendError");
+    assert_eq!(insert(&g1.id, &users[2]).await.unwrap().status(), 200);
+    assert_eq!(delete(&g1.email, &users[0]).await.unwrap().status(), 204);
+    // Transient errors, latency and quota apply to writes as to reads.
+    emu.set_faults(Faults {
+        error_rate: 1.0,
+        ..Faults::default()
+    });
+    let status = delete(&g1.id, &users[1]).await.unwrap().status().as_u16();
+    assert!(matches!(status, 503 | 429 | 403), "{status}");
+    emu.set_faults(Faults {
+        quota_per_minute: Some(0),
+        ..Faults::default()
+    });
+    let r = delete(&g1.id, &users[1]).await.unwrap();
+    assert_eq!(r.status().as_u16(), 403);
+    assert_envelope(&r.json().await.unwrap(), 403, "userRateLimitExceeded");
+    emu.set_faults(Faults::default());
+    let s = emu.stats();
+    assert_eq!((s.members_inserted, s.members_deleted), (3, 1));
+    assert_eq!(s.write_requests(), 9);
+    assert_eq!(s.errors_injected, 4);
+    assert_eq!(s.quota_rejections, 1);
+    let g1_now: HashSet<String> = emu
+        .tenant()
+        .group(&g1.id)
+        .unwrap()
+        .members
+        .iter()
+        .filter_map(|m| m.email.clone())
+        .collect();
+    assert!(g1_now.contains(&users[1]) && g1_now.contains(&users[2]));
+    assert!(!g1_now.contains(&users[0]));
+    assert_eq!(emu.tenant().group(&g2.id).unwrap().members, g2.members);
 }

@@ -106,14 +106,25 @@ pub mod google_scopes {
 }
 
 /// The exact scope strings a Google integration needs, for the admin to grant by domain-wide
-/// delegation: reading users and groups always, org units when they are synced, and managing
-/// members for outbound integrations (which also read groups to know the current state).
+/// delegation and for the connector's access check:
+///
+/// - **inbound**: reading users and groups always (`user.readonly`; `group.readonly`, which
+///   also covers members), org units (`orgunit.readonly`) when they are synced;
+/// - **outbound**: reading the managed groups and their members (`group.readonly`: the
+///   connector reads them with `groups.get`/`groups.list`, which `group.member` does not
+///   authorize) and managing their members (`group.member`, for `members.insert`/`delete`).
+///   The desired state comes from the directory, not from Google's users, so `user.readonly` and
+///   `orgunit.readonly` are asked only when `kinds` names users or org units.
 pub fn google_required_scopes(
     direction: DirectionKind,
     kinds: impl IntoIterator<Item = ObjectKind>,
 ) -> BTreeSet<Scope> {
-    let mut names = vec![google_scopes::USER_READONLY, google_scopes::GROUP_READONLY];
-    if kinds.into_iter().any(|k| k == ObjectKind::OrgUnits) {
+    let kinds: BTreeSet<ObjectKind> = kinds.into_iter().collect();
+    let mut names = vec![google_scopes::GROUP_READONLY];
+    if direction == DirectionKind::Inbound || kinds.contains(&ObjectKind::Users) {
+        names.push(google_scopes::USER_READONLY);
+    }
+    if kinds.contains(&ObjectKind::OrgUnits) {
         names.push(google_scopes::ORGUNIT_READONLY);
     }
     if direction == DirectionKind::Outbound {
@@ -123,4 +134,34 @@ pub fn google_required_scopes(
         .into_iter()
         .filter_map(|n| Scope::new(n).ok())
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(direction: DirectionKind, kinds: &[ObjectKind]) -> Vec<String> {
+        google_required_scopes(direction, kinds.iter().copied())
+            .into_iter()
+            .map(|s| s.as_str().rsplit('/').next().unwrap_or_default().to_owned())
+            .collect()
+    }
+
+    #[test]
+    fn each_direction_asks_exactly_what_it_uses() {
+        use DirectionKind::{Inbound, Outbound};
+        use ObjectKind::{Groups, Memberships, OrgUnits, Users};
+        #[rustfmt::skip]
+        let table: &[(DirectionKind, &[ObjectKind], &[&str])] = &[
+            (Inbound, &ObjectKind::ALL, &["admin.directory.group.readonly", "admin.directory.orgunit.readonly", "admin.directory.user.readonly"]),
+            (Inbound, &[Users], &["admin.directory.group.readonly", "admin.directory.user.readonly"]),
+            // Outbound reads the managed groups (group.member does not authorize groups.get/list)
+            // and writes their members; it needs no users or org units from Google.
+            (Outbound, &[Groups, Memberships], &["admin.directory.group.member", "admin.directory.group.readonly"]),
+            (Outbound, &[Memberships, Users, OrgUnits], &["admin.directory.group.member", "admin.directory.group.readonly", "admin.directory.orgunit.readonly", "admin.directory.user.readonly"]),
+        ];
+        for (direction, kinds, want) in table {
+            assert_eq!(names(*direction, kinds), *want, "{direction} {kinds:?}");
+        }
+    }
 }
