@@ -203,6 +203,46 @@ pub(crate) struct RuleAddArgs {
     /// Run only by hand (`rule:run`), never by the schedule.
     #[arg(long)]
     pub(crate) manual: bool,
+    /// Outbound: the Google group this rule manages (then say who belongs in it with
+    /// --select-* or --select).
+    #[arg(long, value_name = "GROUP_EMAIL")]
+    pub(crate) manage: Option<String>,
+    /// Outbound: users in this org unit or below (repeatable).
+    #[arg(long, value_name = "PATH")]
+    pub(crate) select_org_unit: Vec<String>,
+    /// Outbound: members of this directory group, also through nested groups (repeatable).
+    #[arg(long, value_name = "GROUP_EMAIL")]
+    pub(crate) select_member_of: Vec<String>,
+    /// Outbound: users of this employment type (employee or contractor).
+    #[arg(long, value_name = "TYPE")]
+    pub(crate) select_type: Option<String>,
+    /// Outbound: users with this per-vendor attribute, NAME=VALUE (repeatable).
+    #[arg(long, value_name = "NAME=VALUE")]
+    pub(crate) select_attribute: Vec<String>,
+    /// Outbound: combine the --select-* conditions with "or" instead of "and".
+    #[arg(long)]
+    pub(crate) select_any: bool,
+    /// Outbound: the whole selector as JSON instead, e.g.
+    /// '{"all":[{"org_unit":"/Eng"},{"not":{"employment_type":"contractor"}}]}' or '"everyone"'.
+    #[arg(long, value_name = "JSON")]
+    pub(crate) select: Option<String>,
+    /// Outbound: the role members get.
+    #[arg(long, value_enum, default_value_t = MemberRoleArg::Member)]
+    pub(crate) role: MemberRoleArg,
+    /// Outbound: also select suspended and deprovisioned users.
+    #[arg(long)]
+    pub(crate) include_inactive: bool,
+    /// Outbound: the rule owns the whole group: members nobody selected are removed even if
+    /// added by hand (default: only members this integration added are ever removed).
+    #[arg(long)]
+    pub(crate) fully_managed: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub(crate) enum MemberRoleArg {
+    Member,
+    Manager,
+    Owner,
 }
 
 #[derive(Debug, Args)]

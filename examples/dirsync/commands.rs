@@ -7,9 +7,10 @@ use std::sync::Arc;
 use anyhow::{Context, Result, bail};
 use chrono::{DateTime, Utc, Weekday};
 use directory_sync::core::{
-    AnyIntegration, DayOfMonth, DirectionKind, Email, GoogleSettings, IntegrationId, KeyOwnership,
-    KeyReference, ObjectKind, ObjectKinds, OrgUnitPath, PlanId, RuleId, RunOutcome, Schedule,
-    ScopeFilter, SyncRun, TimeOfDay, Trigger,
+    AnyIntegration, DayOfMonth, DirectionKind, Email, EmploymentType, GoogleSettings,
+    GroupAssignment, IntegrationId, KeyOwnership, KeyReference, MemberRole, ObjectKind,
+    ObjectKinds, OrgUnitPath, PlanId, RuleId, RunOutcome, Schedule, ScopeFilter, Selector, SyncRun,
+    TimeOfDay, Trigger,
 };
 use directory_sync::service::{
     CreateGoogle, Error as ServiceError, GoogleConnectors, NewRule, Reauthorize, Service,
@@ -18,7 +19,9 @@ use directory_sync::sqlite::SqliteStore;
 use directory_sync::store::Error as StoreError;
 use serde_json::{Value, json};
 
-use crate::cli::{Cli, Command, CreateArgs, Direction, Ownership, RuleAddArgs, ScheduleKind};
+use crate::cli::{
+    Cli, Command, CreateArgs, Direction, MemberRoleArg, Ownership, RuleAddArgs, ScheduleKind,
+};
 use crate::progress::Bars;
 use crate::{Code, Output, render};
 
@@ -406,48 +409,104 @@ fn state_change(any: &AnyIntegration, what: &str) -> Output {
 }
 
 async fn add_rule(s: &Service, args: RuleAddArgs) -> Result<Output> {
-    let kinds = if args.kinds.is_empty() {
-        ObjectKinds::all()
+    let trigger = if args.manual {
+        Trigger::Manual
     } else {
-        ObjectKinds::new(
-            args.kinds
-                .iter()
-                .map(|k| k.trim().parse::<ObjectKind>())
-                .collect::<Result<Vec<_>, _>>()?,
-        )?
+        Trigger::Scheduled
     };
-    let scope = ScopeFilter {
-        org_unit: args.org_unit.as_deref().map(OrgUnitPath::new).transpose()?,
-        groups: if args.groups.is_empty() {
-            None
-        } else {
-            Some(
-                args.groups
-                    .iter()
-                    .map(|g| Email::new(g.trim()))
-                    .collect::<Result<_, _>>()?,
-            )
-        },
-    };
-    let rule = s
-        .add_rule(
-            integration_id(&args.id)?,
-            NewRule {
-                name: args.name,
-                kinds,
-                scope,
-                trigger: if args.manual {
-                    Trigger::Manual
-                } else {
-                    Trigger::Scheduled
+    let rule = match &args.manage {
+        Some(group) => {
+            let assignment = GroupAssignment {
+                group: Email::new(group)?,
+                select: selector(&args)?,
+                role: match args.role {
+                    MemberRoleArg::Member => MemberRole::Member,
+                    MemberRoleArg::Manager => MemberRole::Manager,
+                    MemberRoleArg::Owner => MemberRole::Owner,
                 },
-            },
-        )
-        .await?;
+                include_inactive: args.include_inactive,
+                fully_managed: args.fully_managed,
+            };
+            NewRule::assign(args.name, assignment, trigger)
+        }
+        None => {
+            let kinds = if args.kinds.is_empty() {
+                ObjectKinds::all()
+            } else {
+                ObjectKinds::new(
+                    args.kinds
+                        .iter()
+                        .map(|k| k.trim().parse::<ObjectKind>())
+                        .collect::<Result<Vec<_>, _>>()?,
+                )?
+            };
+            let scope = ScopeFilter {
+                org_unit: args.org_unit.as_deref().map(OrgUnitPath::new).transpose()?,
+                groups: if args.groups.is_empty() {
+                    None
+                } else {
+                    Some(
+                        args.groups
+                            .iter()
+                            .map(|g| Email::new(g.trim()))
+                            .collect::<Result<_, _>>()?,
+                    )
+                },
+            };
+            NewRule::sync(args.name, kinds, scope, trigger)
+        }
+    };
+    let rule = s.add_rule(integration_id(&args.id)?, rule).await?;
+    let what = match &rule.assignment {
+        Some(a) => format!("manages {}: {}", a.group, a.select),
+        None => rule.kinds.to_string(),
+    };
     Ok(ok(
         render::rule(&rule),
-        format!("added rule {} ({}, {})", rule.id, rule.name, rule.trigger),
+        format!(
+            "added rule {} ({}, {}): {what}",
+            rule.id, rule.name, rule.trigger
+        ),
     ))
+}
+
+/// Who an outbound rule selects, from --select JSON or the --select-* conditions.
+fn selector(args: &RuleAddArgs) -> Result<Selector> {
+    if let Some(json) = &args.select {
+        return Ok(Selector::from_json(json)?);
+    }
+    let mut terms = Vec::new();
+    for path in &args.select_org_unit {
+        terms.push(Selector::OrgUnit(OrgUnitPath::new(path)?));
+    }
+    for group in &args.select_member_of {
+        terms.push(Selector::Group(Email::new(group)?));
+    }
+    if let Some(t) = &args.select_type {
+        terms.push(Selector::EmploymentType(match t.as_str() {
+            "employee" => EmploymentType::Employee,
+            "contractor" => EmploymentType::Contractor,
+            other => bail!("--select-type {other:?}: employee or contractor"),
+        }));
+    }
+    for pair in &args.select_attribute {
+        let Some((name, value)) = pair.split_once('=') else {
+            bail!("--select-attribute {pair:?}: write NAME=VALUE");
+        };
+        terms.push(Selector::Attribute {
+            name: name.trim().to_owned(),
+            value: value.trim().to_owned(),
+        });
+    }
+    match terms.len() {
+        0 => bail!(
+            "say who belongs in the group: --select-org-unit, --select-member-of, --select-type, \
+             --select-attribute, or --select JSON (e.g. '\"everyone\"')"
+        ),
+        1 => Ok(terms.remove(0)),
+        _ if args.select_any => Ok(Selector::Any(terms)),
+        _ => Ok(Selector::All(terms)),
+    }
 }
 
 fn run_code(run: &SyncRun) -> Code {

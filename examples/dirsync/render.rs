@@ -140,6 +140,7 @@ pub(crate) fn rule(r: &SyncRule) -> Value {
         "kinds": r.kinds.iter().map(|k| k.as_str()).collect::<Vec<_>>(),
         "scope": serde_json::to_value(&r.scope).unwrap_or(Value::Null),
         "trigger": r.trigger.to_string(),
+        "assignment": r.assignment.as_ref().map(|a| serde_json::to_value(a).unwrap_or(Value::Null)),
         "created_at": r.created_at.to_rfc3339(),
         "last_run_at": time(r.last_run_at),
     })

@@ -6,8 +6,8 @@ use std::fmt;
 use std::sync::Arc;
 
 use directory_core::{
-    DirectionKind, DirectorySource, Email, GoogleSettings, IntegrationId, KeyReference,
-    RemoteSettings, Scope, ServiceAccountKey,
+    DirectionKind, DirectorySource, DirectoryTarget, Email, GoogleSettings, IntegrationId,
+    KeyReference, RemoteSettings, Scope, ServiceAccountKey,
 };
 use google_connector::{GoogleConnector, GoogleConnectorBuilder, KeyInfo};
 
@@ -49,11 +49,23 @@ pub trait Connectors: Send + Sync {
     /// [`Error::Key`] when the key cannot be read or is not a service-account key.
     fn credentials(&self, settings: &RemoteSettings) -> Result<Credentials, Error>;
 
-    /// A source that reads the remote directory of `request.integration`.
+    /// A connection to the remote directory of `request.integration`: one connector that
+    /// reads it and (for outbound integrations) writes it, sharing one client-side pacer so
+    /// reads and writes together stay under the integration's quota.
     ///
     /// # Errors
     /// [`Error::Key`] or [`Error::Connector`] when no connector can be built from the settings.
-    fn source(&self, request: &ConnectorRequest<'_>) -> Result<Arc<dyn DirectorySource>, Error>;
+    fn connect(&self, request: &ConnectorRequest<'_>) -> Result<Connection, Error>;
+}
+
+/// One integration's way to a remote directory: the read side and the write side of the same
+/// connector.
+#[derive(Debug, Clone)]
+pub struct Connection {
+    /// Reads (fetches and access checks).
+    pub source: Arc<dyn DirectorySource>,
+    /// Writes (outbound integrations).
+    pub target: Arc<dyn DirectoryTarget>,
 }
 
 /// Resolves [`KeyReference::Named`] keys from the embedding application's secret manager.
@@ -156,7 +168,7 @@ impl Connectors for GoogleConnectors {
         })
     }
 
-    fn source(&self, request: &ConnectorRequest<'_>) -> Result<Arc<dyn DirectorySource>, Error> {
+    fn connect(&self, request: &ConnectorRequest<'_>) -> Result<Connection, Error> {
         let google = google(request.settings)?;
         let mut builder = GoogleConnectorBuilder::from_settings(google)
             .key_json(self.key(&google.key)?)
@@ -164,7 +176,10 @@ impl Connectors for GoogleConnectors {
         if let Some(customize) = &self.customize {
             builder = customize(builder);
         }
-        let connector: GoogleConnector = builder.build()?;
-        Ok(Arc::new(connector))
+        let connector: Arc<GoogleConnector> = Arc::new(builder.build()?);
+        Ok(Connection {
+            source: connector.clone(),
+            target: connector,
+        })
     }
 }

@@ -3,11 +3,11 @@
 
 use std::collections::{HashMap, HashSet};
 
-use directory_core::{DirectoryOp, ExternalId, LifecycleKind, ProfileChange, UserId};
+use directory_core::{DirectoryOp, ExternalId, LifecycleKind, ProfileChange, RemoteOp, UserId};
 use serde::Serialize;
-use sync_engine::{Plan, ToDirectory};
+use sync_engine::{Plan, ToDirectory, ToRemote};
 
-use crate::{Error, Service};
+use crate::{DryRun, Error, Service};
 
 /// What an operation does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -40,6 +40,10 @@ pub enum Action {
     ChangeMemberRole,
     /// A member is removed from a group.
     RemoveMember,
+    /// A member is added to a managed remote group (outbound).
+    AddRemoteMember,
+    /// A member is removed from a managed remote group (outbound).
+    RemoveRemoteMember,
     /// An org unit is created or changed.
     UpsertOrgUnit,
     /// An org unit is removed.
@@ -77,7 +81,17 @@ impl Service {
     ///
     /// # Errors
     /// A store error.
-    pub async fn explain(&self, plan: &Plan<ToDirectory>) -> Result<Vec<PlannedChange>, Error> {
+    pub async fn explain(&self, plan: &DryRun) -> Result<Vec<PlannedChange>, Error> {
+        match plan {
+            DryRun::Directory(plan) => self.explain_directory(plan).await,
+            DryRun::Remote(plan) => Ok(explain_remote(plan)),
+        }
+    }
+
+    async fn explain_directory(
+        &self,
+        plan: &Plan<ToDirectory>,
+    ) -> Result<Vec<PlannedChange>, Error> {
         let view = self.store.view(plan.integration()).await?;
         let mut users: HashMap<UserId, String> = view
             .users
@@ -211,4 +225,33 @@ impl Service {
             .collect();
         Ok(explained)
     }
+}
+
+fn explain_remote(plan: &Plan<ToRemote>) -> Vec<PlannedChange> {
+    let names = &plan.report().group_names;
+    let group = |id: &ExternalId| {
+        names
+            .get(id)
+            .map_or_else(|| format!("group id {id}"), ToString::to_string)
+    };
+    plan.changes()
+        .ops()
+        .iter()
+        .map(|op| match op {
+            RemoteOp::InsertMember {
+                group: g,
+                member,
+                role,
+            } => PlannedChange {
+                action: Action::AddRemoteMember,
+                subject: member.to_string(),
+                detail: format!("{role} of {}", group(g)),
+            },
+            RemoteOp::DeleteMember { group: g, member } => PlannedChange {
+                action: Action::RemoveRemoteMember,
+                subject: member.to_string(),
+                detail: format!("from {}", group(g)),
+            },
+        })
+        .collect()
 }

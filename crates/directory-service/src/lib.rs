@@ -69,11 +69,13 @@ mod progress;
 mod rules;
 mod service;
 
-pub use connectors::{ConnectorRequest, Connectors, Credentials, GoogleConnectors, SecretStore};
+pub use connectors::{
+    Connection, ConnectorRequest, Connectors, Credentials, GoogleConnectors, SecretStore,
+};
 pub use error::Error;
 pub use explain::{Action, PlannedChange};
 pub use instructions::AdminInstructions;
 pub use lifecycle::{Activated, CreateGoogle, Created, Reauthorize};
 pub use progress::{Progress, ProgressSink, Silent};
 pub use rules::{DueRun, NewRule};
-pub use service::{Service, required_scopes};
+pub use service::{DryRun, Service, required_scopes};

@@ -42,7 +42,8 @@ pub struct Created {
 pub struct Activated {
     /// The integration, now `Active`.
     pub integration: AnyIntegration,
-    /// The initial sync (inbound integrations), already recorded.
+    /// The initial sync, already recorded: inbound integrations sync the whole directory;
+    /// outbound ones run the rules they already have (none, right after creation).
     pub initial_run: Option<SyncRun>,
 }
 
@@ -152,10 +153,12 @@ impl Service {
         any.activate(authorization)?;
         let any = self.store.save_integration(&any).await?;
         tracing::info!(integration = %id, "integration activated");
-        let initial_run = match any.direction() {
-            DirectionKind::Inbound => Some(self.run(id, None, progress).await?),
-            _ => None,
-        };
+        let initial_run =
+            if any.direction() == DirectionKind::Inbound || !any.record().rules.is_empty() {
+                Some(self.run(id, None, progress).await?)
+            } else {
+                None
+            };
         Ok(Activated {
             integration: self.store.integration(id).await?,
             initial_run,
@@ -173,8 +176,12 @@ impl Service {
                 system: settings.system().to_string(),
             });
         };
-        let source = self.source_for(any, settings)?;
-        let report = source.validate_access().await.map_err(Error::from_remote)?;
+        let connection = self.connect(any, settings)?;
+        let report = connection
+            .source
+            .validate_access()
+            .await
+            .map_err(Error::from_remote)?;
         report
             .into_authorization(google.ownership, self.clock.now())
             .map_err(Error::from_remote)

@@ -1,7 +1,9 @@
 //! Rules and the scheduler: what to sync, manual vs scheduled, and running the due ones.
 
 use chrono::{DateTime, Utc};
-use directory_core::{IntegrationId, ObjectKinds, RuleId, ScopeFilter, SyncRule, SyncRun, Trigger};
+use directory_core::{
+    GroupAssignment, IntegrationId, ObjectKinds, RuleId, ScopeFilter, SyncRule, SyncRun, Trigger,
+};
 use futures::StreamExt;
 
 use crate::progress::ProgressSink;
@@ -18,6 +20,39 @@ pub struct NewRule {
     pub scope: ScopeFilter,
     /// Run by the schedule, or only by hand.
     pub trigger: Trigger,
+    /// Outbound integrations: the group the rule manages and who should be in it (then
+    /// `kinds` and `scope` are ignored: the rule covers that group's memberships). Inbound
+    /// rules leave it `None`.
+    pub assignment: Option<GroupAssignment>,
+}
+
+impl NewRule {
+    /// An inbound rule: these kinds, in this scope.
+    pub fn sync(
+        name: impl Into<String>,
+        kinds: ObjectKinds,
+        scope: ScopeFilter,
+        trigger: Trigger,
+    ) -> Self {
+        Self {
+            name: name.into(),
+            kinds,
+            scope,
+            trigger,
+            assignment: None,
+        }
+    }
+
+    /// An outbound rule managing `assignment.group`.
+    pub fn assign(name: impl Into<String>, assignment: GroupAssignment, trigger: Trigger) -> Self {
+        Self {
+            name: name.into(),
+            kinds: ObjectKinds::only(directory_core::ObjectKind::Memberships),
+            scope: ScopeFilter::everything(),
+            trigger,
+            assignment: Some(assignment),
+        }
+    }
 }
 
 /// One rule that [`Service::run_due`] ran, and how it went.
@@ -38,13 +73,11 @@ impl Service {
     /// [`Error::Invalid`] for a bad rule; a store error.
     pub async fn add_rule(&self, id: IntegrationId, rule: NewRule) -> Result<SyncRule, Error> {
         let mut any = self.store.integration(id).await?;
-        let rule = SyncRule::new(
-            rule.name,
-            rule.kinds,
-            rule.scope,
-            rule.trigger,
-            self.clock.now(),
-        );
+        let now = self.clock.now();
+        let rule = match rule.assignment {
+            Some(assignment) => SyncRule::assigning(rule.name, assignment, rule.trigger, now),
+            None => SyncRule::new(rule.name, rule.kinds, rule.scope, rule.trigger, now),
+        };
         any.add_rule(rule.clone())?;
         self.store.save_integration(&any).await?;
         Ok(rule)

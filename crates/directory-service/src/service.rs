@@ -11,10 +11,10 @@ use directory_core::{
     ObjectKinds, PlanId, RemoteSettings, RuleId, Scope, SyncRun, google_required_scopes,
 };
 use store_traits::Store;
-use sync_engine::{Clock, Plan, Policy, RunContext, ToDirectory};
+use sync_engine::{Clock, Plan, Policy, RunContext, ToDirectory, ToRemote};
 
 use crate::Error;
-use crate::connectors::{ConnectorRequest, Connectors};
+use crate::connectors::{Connection, ConnectorRequest, Connectors};
 use crate::progress::{PageCounter, Progress, ProgressSink};
 
 /// The service API that frontends and command-line tools build on. Cheap to share behind an
@@ -151,43 +151,53 @@ impl Service {
         progress: &dyn ProgressSink,
     ) -> Result<SyncRun, Error> {
         let any = self.store.integration(id).await?;
-        if any.direction() == DirectionKind::Outbound {
-            return Err(Error::Unsupported {
-                integration: id,
-                direction: DirectionKind::Outbound,
-                action: "syncing",
-            });
-        }
-        let source = self.source_for(&any, any.settings())?;
+        let connection = self.connect(&any, any.settings())?;
         progress.report(Progress::Started {
             integration: id,
             rule,
         });
         let pages = PageCounter::new(id, progress);
-        let run =
-            sync_engine::sync_inbound(&self.context(&pages), source.as_ref(), id, rule).await?;
+        let ctx = self.context(&pages);
+        let run = match any.direction() {
+            DirectionKind::Outbound => {
+                sync_engine::sync_outbound(
+                    &ctx,
+                    connection.source.as_ref(),
+                    connection.target.as_ref(),
+                    id,
+                    rule,
+                )
+                .await?
+            }
+            _ => sync_engine::sync_inbound(&ctx, connection.source.as_ref(), id, rule).await?,
+        };
         progress.report(Progress::Finished {
             run: Box::new(run.clone()),
         });
         Ok(run)
     }
 
-    /// A dry run of the whole directory: the plan a sync started now would apply or hold,
-    /// without writing anything. Its `Display` is a readable summary.
+    /// A dry run: the plan a sync started now would apply or hold, without writing anything.
+    /// Its `Display` is a readable summary; [`explain`](Self::explain) names every operation.
     ///
     /// # Errors
-    /// Unknown, inactive or outbound integration; a failed fetch; a refused snapshot.
+    /// Unknown or inactive integration; a failed fetch; a refused snapshot.
     pub async fn dry_run(
         &self,
         id: IntegrationId,
         progress: &dyn ProgressSink,
-    ) -> Result<Plan<ToDirectory>, Error> {
+    ) -> Result<DryRun, Error> {
         let any = self.store.integration(id).await?;
-        let source = self.source_for(&any, any.settings())?;
+        let connection = self.connect(&any, any.settings())?;
         let pages = PageCounter::new(id, progress);
-        let plan =
-            sync_engine::dry_run_inbound(&self.context(&pages), source.as_ref(), id, None).await?;
-        Ok(plan)
+        let ctx = self.context(&pages);
+        let source = connection.source.as_ref();
+        Ok(match any.direction() {
+            DirectionKind::Outbound => {
+                DryRun::Remote(sync_engine::dry_run_outbound(&ctx, source, id, None).await?)
+            }
+            _ => DryRun::Directory(sync_engine::dry_run_inbound(&ctx, source, id, None).await?),
+        })
     }
 
     /// Applies a plan a safeguard held, exactly as it was held, and returns the run's record.
@@ -195,7 +205,20 @@ impl Service {
     /// # Errors
     /// No such held plan, a plan that no longer matches the store (sync again), or a store error.
     pub async fn approve(&self, plan: &PlanId) -> Result<SyncRun, Error> {
-        Ok(sync_engine::approve(&self.context(&NoProgress), plan).await?)
+        let held = self
+            .store
+            .held_plan(plan)
+            .await?
+            .ok_or_else(|| sync_engine::Error::NoHeldPlan { plan: plan.clone() })?;
+        let any = self.store.integration(held.integration).await?;
+        let ctx = self.context(&NoProgress);
+        Ok(match any.direction() {
+            DirectionKind::Outbound => {
+                let connection = self.connect(&any, any.settings())?;
+                sync_engine::approve_outbound(&ctx, connection.target.as_ref(), plan).await?
+            }
+            _ => sync_engine::approve(&ctx, plan).await?,
+        })
     }
 
     /// The plans of an integration waiting for approval.
@@ -214,14 +237,14 @@ impl Service {
         Ok(self.store.runs(id, limit).await?)
     }
 
-    /// A source for `any`, connected with `settings` (its own, or new ones being verified).
-    pub(crate) fn source_for(
+    /// A connection for `any` with `settings` (its own, or new ones being verified).
+    pub(crate) fn connect(
         &self,
         any: &AnyIntegration,
         settings: &RemoteSettings,
-    ) -> Result<Arc<dyn directory_core::DirectorySource>, Error> {
+    ) -> Result<Connection, Error> {
         let scopes = required_scopes(any.direction());
-        self.connectors.source(&ConnectorRequest {
+        self.connectors.connect(&ConnectorRequest {
             integration: any.id(),
             direction: any.direction(),
             settings,
@@ -238,5 +261,61 @@ pub fn required_scopes(direction: DirectionKind) -> BTreeSet<Scope> {
             google_required_scopes(direction, [ObjectKind::Groups, ObjectKind::Memberships])
         }
         _ => google_required_scopes(direction, ObjectKinds::all().iter()),
+    }
+}
+
+/// A dry run's plan: into the directory (inbound) or out to the remote (outbound).
+#[derive(Debug, Clone)]
+pub enum DryRun {
+    /// An inbound integration's plan.
+    Directory(Plan<ToDirectory>),
+    /// An outbound integration's plan.
+    Remote(Plan<ToRemote>),
+}
+
+macro_rules! both {
+    ($self:expr, $p:ident => $e:expr) => {
+        match $self {
+            DryRun::Directory($p) => $e,
+            DryRun::Remote($p) => $e,
+        }
+    };
+}
+
+impl DryRun {
+    /// The plan's id (what an approval would name, were it held).
+    pub fn id(&self) -> &PlanId {
+        both!(self, p => p.id())
+    }
+
+    /// The version it was planned against.
+    pub fn based_on(&self) -> directory_core::Version {
+        both!(self, p => p.based_on())
+    }
+
+    /// Whether a safeguard would hold it.
+    pub fn is_held(&self) -> bool {
+        both!(self, p => p.is_held())
+    }
+
+    /// Whether it changes nothing.
+    pub fn is_empty(&self) -> bool {
+        both!(self, p => p.is_empty())
+    }
+
+    /// The safeguards it trips.
+    pub fn trips(&self) -> &[sync_engine::Trip] {
+        both!(self, p => p.trips())
+    }
+
+    /// Operations per kind, by name.
+    pub fn count_names(&self) -> std::collections::BTreeMap<String, u64> {
+        both!(self, p => p.count_names())
+    }
+}
+
+impl std::fmt::Display for DryRun {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        both!(self, p => p.fmt(f))
     }
 }

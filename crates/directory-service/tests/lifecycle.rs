@@ -239,12 +239,12 @@ async fn the_whole_lifecycle_of_an_inbound_integration() {
     let manual = service
         .add_rule(
             id,
-            NewRule {
-                name: "Users on demand".into(),
-                kinds: ObjectKinds::only(ObjectKind::Users),
-                scope: ScopeFilter::everything(),
-                trigger: Trigger::Manual,
-            },
+            NewRule::sync(
+                "Users on demand",
+                ObjectKinds::only(ObjectKind::Users),
+                ScopeFilter::everything(),
+                Trigger::Manual,
+            ),
         )
         .await
         .unwrap();

@@ -190,6 +190,9 @@ pub fn plan_outbound(
             });
             continue;
         };
+        report
+            .group_names
+            .insert(group.external_id.clone(), group.email.clone());
         let members = current
             .get(&group.external_id)
             .map(Vec::as_slice)

@@ -5,7 +5,8 @@ use std::fmt;
 
 use chrono::{DateTime, Utc};
 use directory_core::{
-    DirectoryChanges, Email, IntegrationId, PlanId, QuarantinedRecord, RemoteChanges, Version,
+    DirectoryChanges, Email, ExternalId, IntegrationId, PlanId, QuarantinedRecord, RemoteChanges,
+    Version,
 };
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -118,6 +119,10 @@ pub struct PlanReport {
     pub protected: Vec<(Email, String)>,
     /// Users missing from the source whose grace is still running: (user, runs missing).
     pub in_grace: Vec<(Email, u32)>,
+    /// Outbound plans: the address of each managed group an operation names, by remote id
+    /// (operations name groups by id; people read addresses).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub group_names: BTreeMap<ExternalId, Email>,
 }
 
 /// One tripped safeguard.
