@@ -5,7 +5,9 @@
 //! Workspace admin must grant), activates it (showing first how a missing grant is named), runs
 //! the initial sync into a SQLite file with progress, prints the directory, then changes the
 //! tenant (a user leaves, one is suspended, memberships change), shows the dry-run plan, applies
-//! it, and shows a mass removal held by a safeguard until its plan is approved.
+//! it, and shows a mass removal held by a safeguard until its plan is approved. Last, an
+//! outbound integration on the same tenant keeps a Google group's membership in step with the
+//! directory.
 //!
 //! Every step goes through `directory_sync::service::Service`, the API a product's frontend
 //! would call. Nothing leaves the machine.
@@ -14,17 +16,21 @@
 mod progress;
 
 use std::io::IsTerminal;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use directory_sync::core::{
-    DirectionKind, DirectoryUser, Email, GoogleSettings, KeyOwnership, KeyReference, Manager,
-    RunOutcome, Schedule, SyncRun, TimeOfDay, UserStatus, google_scopes,
+    DirectionKind, DirectoryUser, Email, GoogleSettings, GroupAssignment, KeyOwnership,
+    KeyReference, Manager, OrgUnitPath, RunOutcome, Schedule, Selector, SyncRun, TimeOfDay,
+    Trigger, UserStatus, google_scopes,
 };
-use directory_sync::service::{CreateGoogle, Error as ServiceError, GoogleConnectors, Service};
+use directory_sync::service::{
+    CreateGoogle, Error as ServiceError, GoogleConnectors, NewRule, Service,
+};
 use directory_sync::sqlite::SqliteStore;
-use google_emulator::{Emulator, EmulatorConfig, Role, TenantSpec};
+use google_emulator::{Emulator, EmulatorConfig, Role, RunningEmulator, TenantSpec};
 use progress::Bars;
 
 #[tokio::main]
@@ -206,6 +212,9 @@ async fn main() -> Result<()> {
         user(&service, &leaving[0]).await?.status
     );
 
+    section("9. Outbound: a Google group managed from the directory");
+    outbound(&service, &google, &key).await?;
+
     section("Done");
     let stats = google.stats();
     println!(
@@ -226,6 +235,108 @@ async fn main() -> Result<()> {
         db.display()
     );
     google.shutdown().await;
+    Ok(())
+}
+
+/// Creates an outbound integration on the same tenant whose rule keeps a Google group holding
+/// everyone active in the biggest org unit, and shows a directory change reaching the group.
+async fn outbound(service: &Service, google: &RunningEmulator, key: &Path) -> Result<()> {
+    let tenant = google.tenant();
+    let mut sizes = std::collections::BTreeMap::<String, usize>::new();
+    for u in tenant.live_users().filter(|u| !u.suspended) {
+        if let Some(top) = u.org_unit_path.split('/').nth(1).filter(|t| !t.is_empty()) {
+            *sizes.entry(format!("/{top}")).or_default() += 1;
+        }
+    }
+    let ou = sizes
+        .into_iter()
+        .max_by_key(|(_, n)| *n)
+        .map(|(ou, _)| ou)
+        .context("the demo tenant has org units")?;
+    let group = format!(
+        "everyone-{}@{}",
+        ou.trim_start_matches('/').to_lowercase(),
+        tenant.domain()
+    );
+    google.add_group(&group, &format!("Everyone in {ou} (managed)"))?;
+    let mut settings = GoogleSettings::new(
+        Email::new(google.admin_subject())?,
+        KeyReference::File(key.to_path_buf()),
+        KeyOwnership::ProviderManaged,
+    );
+    settings.api_base = Some(google.base_url());
+    settings.quota_per_minute = 12_000;
+    let created = service
+        .create_google(CreateGoogle {
+            title: "Google groups, managed".into(),
+            direction: DirectionKind::Outbound,
+            settings,
+            schedule: Schedule::daily(TimeOfDay::utc(3, 0)?),
+        })
+        .await?;
+    let id = created.integration.id();
+    println!(
+        "  outbound integration {id} ({}); the admin also grants:",
+        created.integration.state()
+    );
+    for scope in &created.instructions.scopes {
+        println!("    {}", scope.as_str());
+    }
+    service.activate(id, &Bars::new(false)).await?;
+    let rule = GroupAssignment::new(
+        Email::new(&group)?,
+        Selector::OrgUnit(OrgUnitPath::new(&ou)?),
+    );
+    println!(
+        "  rule: {group} ← {} (active users only; hand-added members stay)",
+        rule.select
+    );
+    service
+        .add_rule(
+            id,
+            NewRule::assign("Everyone in the org unit", rule, Trigger::Scheduled),
+        )
+        .await?;
+    let plan = service.dry_run(id, &Bars::new(false)).await?;
+    let changes = service.explain(&plan).await?;
+    println!("  dry run: {} change(s)", changes.len());
+    for change in changes.iter().take(3) {
+        println!("    {change}");
+    }
+    if changes.len() > 3 {
+        println!("    … and {} more", changes.len() - 3);
+    }
+    let run = service.sync(id, &Bars::new(false)).await?;
+    print_run("sync", &run);
+    let members =
+        |t: &google_emulator::Tenant| t.group(&group).map(|g| g.members.len()).unwrap_or_default();
+    println!(
+        "  {group} now has {} members in Google",
+        members(&google.tenant())
+    );
+
+    // Someone joins the org unit in Google; the primary brings it into the directory, and the
+    // outbound integration brings it to the group.
+    let joiner = tenant
+        .live_users()
+        .find(|u| !u.suspended && !u.is_admin && !u.org_unit_path.starts_with(&ou))
+        .context("someone outside the org unit")?
+        .primary_email
+        .clone();
+    google.with_tenant(|t| t.move_user(&joiner, &ou))?;
+    let primary = service
+        .store()
+        .primary()
+        .await?
+        .context("the primary exists")?
+        .id();
+    service.sync(primary, &Bars::new(false)).await?;
+    let run = service.sync(id, &Bars::new(false)).await?;
+    println!("  {joiner} moved to {ou} in Google; after the primary's sync:");
+    print_run("outbound sync", &run);
+    println!("  {group} now has {} members", members(&google.tenant()));
+    let again = service.sync(id, &Bars::new(false)).await?;
+    print_run("again, right away", &again);
     Ok(())
 }
 

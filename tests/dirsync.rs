@@ -451,3 +451,103 @@ async fn every_command_has_help_and_bad_input_is_a_clear_error() {
         no_primary.stderr
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_outbound_integration_manages_a_google_group() {
+    let dir = tempfile::tempdir().unwrap();
+    let (google, cli, key) = setup(dir.path()).await;
+    let base = google.base_url();
+    let subject = google.admin_subject();
+    let create = |direction: &'static str| {
+        vec![
+            "google-integration:create".to_owned(),
+            "--title".to_owned(),
+            direction.to_owned(),
+            "--key".to_owned(),
+            key.to_str().unwrap().to_owned(),
+            "--subject".to_owned(),
+            subject.clone(),
+            "--api-base".to_owned(),
+            base.clone(),
+            "--quota-per-minute".to_owned(),
+            "0".to_owned(),
+            "--direction".to_owned(),
+            direction.to_owned(),
+        ]
+    };
+    let args = create("inbound");
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let primary = cli.json(&args, 0).await["id"].as_str().unwrap().to_owned();
+    cli.json(&["google-integration:activate", &primary], 0)
+        .await;
+    let args = create("outbound");
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let created = cli.json(&args, 0).await;
+    assert_eq!(created["primary"], false);
+    assert!(created["scopes"].as_array().unwrap().iter().any(|s| {
+        s.as_str()
+            .unwrap()
+            .ends_with("admin.directory.group.member")
+    }));
+    let id = created["id"].as_str().unwrap().to_owned();
+    let activated = cli.json(&["google-integration:activate", &id], 0).await;
+    assert_eq!(activated["state"]["name"], "active");
+
+    google
+        .add_group("all-people@example.com", "All people")
+        .unwrap();
+    let no_selector = cli
+        .run(&[
+            "--json",
+            "rule:add",
+            &id,
+            "--name",
+            "x",
+            "--manage",
+            "all-people@example.com",
+        ])
+        .await;
+    assert_eq!(no_selector.code, 1, "a rule must say who belongs");
+    let rule = cli
+        .json(
+            &[
+                "rule:add",
+                &id,
+                "--name",
+                "Everyone active",
+                "--manage",
+                "all-people@example.com",
+                "--select",
+                "\"everyone\"",
+            ],
+            0,
+        )
+        .await;
+    assert_eq!(rule["assignment"]["group"], "all-people@example.com");
+    let dry = cli.json(&["sync", &id, "--dry-run"], 0).await;
+    let changes = dry["changes"].as_array().unwrap();
+    let active = cli
+        .json(&["users:list"], 0)
+        .await
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|u| u["status"] == "active")
+        .count();
+    assert_eq!(changes.len(), active);
+    assert!(changes.iter().all(|c| c["action"] == "add_remote_member"));
+    let synced = cli.json(&["sync", &id], 0).await;
+    assert_eq!(synced["outcome"], "succeeded", "{synced}");
+    assert_eq!(synced["counts"]["remote_members_added"], active as u64);
+    assert_eq!(
+        google
+            .tenant()
+            .group("all-people@example.com")
+            .unwrap()
+            .members
+            .len(),
+        active
+    );
+    let again = cli.json(&["sync", &id], 0).await;
+    assert_eq!(again["outcome"], "no_change");
+}

@@ -42,6 +42,18 @@ impl FetchStats {
     pub fn total_requests(&self) -> u64 {
         self.requests.values().sum()
     }
+
+    /// Adds the figures of a later step of the same run (e.g. the writes after the fetch):
+    /// requests, retries, bytes and time add up; the most in flight is the larger.
+    pub fn absorb(&mut self, later: &FetchStats) {
+        for (route, n) in &later.requests {
+            *self.requests.entry(route.clone()).or_default() += n;
+        }
+        self.retries += later.retries;
+        self.bytes += later.bytes;
+        self.elapsed_ms += later.elapsed_ms;
+        self.max_in_flight = self.max_in_flight.max(later.max_in_flight);
+    }
 }
 
 /// A complete snapshot and the figures of the fetch that made it.

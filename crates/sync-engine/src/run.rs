@@ -542,7 +542,11 @@ pub async fn sync_outbound(
                             let stale = stale_ownership(&inputs.owned, &inputs.snapshot, &managed);
                             let mut outcome =
                                 hold_or_apply_remote(ctx, target, &plan, stale, started_at).await?;
-                            outcome.fetch = Some(inputs.stats);
+                            let mut stats = inputs.stats;
+                            if let Some(writes) = &outcome.fetch {
+                                stats.absorb(writes);
+                            }
+                            outcome.fetch = Some(stats);
                             outcome
                         }
                     }
@@ -609,7 +613,7 @@ async fn hold_or_apply_remote(
             fetch: None,
         });
     }
-    let (outcome, counts) = apply_remote(ctx, target, plan, stale, now).await?;
+    let (outcome, counts, writes) = apply_remote(ctx, target, plan, stale, now).await?;
     if matches!(outcome, RunOutcome::Succeeded) {
         release_superseded(ctx.store, plan.integration(), None).await?;
     }
@@ -617,19 +621,19 @@ async fn hold_or_apply_remote(
         outcome,
         counts,
         quarantined,
-        fetch: None,
+        fetch: Some(writes),
     })
 }
 
-/// Applies a remote plan and records what it did; returns the outcome and the counts of what
-/// actually happened.
+/// Applies a remote plan and records what it did; returns the outcome, the counts of what
+/// actually happened and the connector's figures for the writes.
 async fn apply_remote(
     ctx: &RunContext<'_>,
     target: &dyn DirectoryTarget,
     plan: &Plan<ToRemote>,
     mut ownership: Vec<OwnershipChange>,
     now: DateTime<Utc>,
-) -> Result<(RunOutcome, BTreeMap<String, u64>), Error> {
+) -> Result<(RunOutcome, BTreeMap<String, u64>, FetchStats), Error> {
     let integration = plan.integration();
     let report = match target.apply(plan.changes()).await {
         Ok(report) => report,
@@ -646,6 +650,7 @@ async fn apply_remote(
                     reason: e.to_string(),
                 },
                 BTreeMap::new(),
+                FetchStats::default(),
             ));
         }
     };
@@ -723,7 +728,7 @@ async fn apply_remote(
             ),
         }
     };
-    Ok((outcome, counts))
+    Ok((outcome, counts, report.stats))
 }
 
 fn describe(op: &RemoteOp) -> String {
@@ -784,7 +789,8 @@ pub async fn approve_outbound(
                 current,
             });
         }
-        let (outcome, counts) = apply_remote(ctx, target, &plan, Vec::new(), started_at).await?;
+        let (outcome, counts, writes) =
+            apply_remote(ctx, target, &plan, Vec::new(), started_at).await?;
         ctx.store.release_plan(id).await?;
         let run = SyncRun {
             id: RunId::random(),
@@ -795,7 +801,7 @@ pub async fn approve_outbound(
             outcome,
             counts,
             quarantined: plan.report().quarantined.clone(),
-            fetch: None,
+            fetch: Some(writes),
         };
         ctx.store.record_run(&run).await?;
         Ok(run)
