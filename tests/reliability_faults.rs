@@ -89,8 +89,12 @@ fn churn(emu: &RunningEmulator) {
     ))
     .unwrap();
     let group = tenant.groups()[1].email.clone();
-    emu.add_member(&group, "newcomer@example.com", google_emulator::Role::Member)
-        .unwrap();
+    emu.add_member(
+        &group,
+        "newcomer@example.com",
+        google_emulator::Role::Member,
+    )
+    .unwrap();
     emu.add_group("fresh-group@example.com", "Fresh group")
         .unwrap();
 }
@@ -147,7 +151,10 @@ async fn transient_faults_at_5_and_20_percent_end_in_exactly_the_state_of_a_clea
             assert_eq!(got.users, clean.users, "round {round}, rate {rate}: users");
             assert_eq!(got.accounts, clean.accounts, "round {round}, rate {rate}");
             assert_eq!(got.groups, clean.groups, "round {round}, rate {rate}");
-            assert_eq!(got.memberships, clean.memberships, "round {round}, rate {rate}");
+            assert_eq!(
+                got.memberships, clean.memberships,
+                "round {round}, rate {rate}"
+            );
             assert_eq!(got.org_units, clean.org_units, "round {round}, rate {rate}");
             // Everything but the run records is identical, row for row.
             assert_eq!(dump(file, &["runs"]), dump(&files[0], &["runs"]));
@@ -198,7 +205,10 @@ fn failed_reason(run: &SyncRun) -> &str {
     }
 }
 
-async fn integration_state(path: &Path, id: directory_sync::core::IntegrationId) -> IntegrationState {
+async fn integration_state(
+    path: &Path,
+    id: directory_sync::core::IntegrationId,
+) -> IntegrationState {
     let store = SqliteStore::open(path).unwrap();
     store.integration(id).await.unwrap().state().clone()
 }
@@ -225,8 +235,13 @@ async fn a_page_that_always_fails_fails_the_run_and_changes_nothing() {
     let before = dump(&s.path, RUN_RECORDS);
     let gone = deprovisioned(&s.path).await;
     s.emu.fail_page("GET /admin/directory/v1/users", 1, 503);
-    let connector = connector(&s.emu).retry(RetryConfig::immediate(3)).build().unwrap();
-    let run = sync_file(&s.path, s.id, &connector, &NoProgress).await.unwrap();
+    let connector = connector(&s.emu)
+        .retry(RetryConfig::immediate(3))
+        .build()
+        .unwrap();
+    let run = sync_file(&s.path, s.id, &connector, &NoProgress)
+        .await
+        .unwrap();
     let reason = failed_reason(&run);
     assert!(
         reason.contains("GET /admin/directory/v1/users") && reason.contains("status 503"),
@@ -241,7 +256,9 @@ async fn a_page_that_always_fails_fails_the_run_and_changes_nothing() {
     );
     // Once the page answers again, the next run converges.
     s.emu.clear_failing_pages();
-    let run = sync_file(&s.path, s.id, &connector, &NoProgress).await.unwrap();
+    let run = sync_file(&s.path, s.id, &connector, &NoProgress)
+        .await
+        .unwrap();
     assert_eq!(run.outcome, RunOutcome::Succeeded);
     assert!(deprovisioned(&s.path).await > gone);
 }
@@ -294,9 +311,14 @@ async fn a_grant_revoked_mid_run_fails_the_integration_until_it_is_reauthorized(
     let store = SqliteStore::open(&s.path).unwrap();
     reauthorize(&store, emu, s.id).await;
     drop(store);
-    let run = sync_file(&s.path, s.id, &connector, &NoProgress).await.unwrap();
+    let run = sync_file(&s.path, s.id, &connector, &NoProgress)
+        .await
+        .unwrap();
     assert_eq!(run.outcome, RunOutcome::Succeeded);
-    assert_eq!(integration_state(&s.path, s.id).await, IntegrationState::Active);
+    assert_eq!(
+        integration_state(&s.path, s.id).await,
+        IntegrationState::Active
+    );
     assert!(deprovisioned(&s.path).await > gone);
 }
 
@@ -395,7 +417,10 @@ async fn two_syncs_of_one_integration_started_at_once_never_interleave() {
     // Two workers (two store handles on one file, as two processes would have), and twice the
     // same worker name (two tasks of one process).
     for (a, b) in [("worker-a", "worker-b"), ("worker", "worker")] {
-        let (one, two) = (SqliteStore::open(&path).unwrap(), SqliteStore::open(&path).unwrap());
+        let (one, two) = (
+            SqliteStore::open(&path).unwrap(),
+            SqliteStore::open(&path).unwrap(),
+        );
         let (c1, c2) = (
             context(&one, &policy, a, &NoProgress),
             context(&two, &policy, b, &NoProgress),
@@ -413,7 +438,10 @@ async fn two_syncs_of_one_integration_started_at_once_never_interleave() {
             "{ran:?}"
         );
         assert!(
-            matches!(refused, Error::Store(directory_sync::store::Error::Leased { .. })),
+            matches!(
+                refused,
+                Error::Store(directory_sync::store::Error::Leased { .. })
+            ),
             "{refused:?}"
         );
         let message = refused.to_string();
@@ -422,7 +450,9 @@ async fn two_syncs_of_one_integration_started_at_once_never_interleave() {
         assert_eq!(one.runs(id, 10).await.unwrap()[0].id, ran.id);
     }
     // The result is the state of one clean run.
-    let run = sync_file(&clean, id, &connector, &NoProgress).await.unwrap();
+    let run = sync_file(&clean, id, &connector, &NoProgress)
+        .await
+        .unwrap();
     assert_eq!(run.outcome, RunOutcome::Succeeded);
     assert_eq!(state(&path, id).await, state(&clean, id).await);
     assert_eq!(dump(&path, &["runs"]), dump(&clean, &["runs"]));

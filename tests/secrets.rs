@@ -72,7 +72,10 @@ impl Captured {
 /// (`ya29.` or one of `tokens`) or a JWT (`eyJ`: base64url of `{"`).
 fn assert_no_secret(what: &str, text: &str, tokens: &[String]) {
     for pem in [TEST_PRIVATE_KEY_PEM, OTHER_TEST_PRIVATE_KEY_PEM] {
-        for line in pem.lines().filter(|l| !l.starts_with("-----") && l.len() > 16) {
+        for line in pem
+            .lines()
+            .filter(|l| !l.starts_with("-----") && l.len() > 16)
+        {
             assert!(!text.contains(line), "{what}: private key material leaked");
         }
     }
@@ -99,8 +102,8 @@ async fn no_key_token_or_jwt_appears_in_logs_errors_or_debug_output_of_a_full_ru
     let key = ServiceAccountKey::new(emu.service_account_key_json());
     let info = KeyInfo::parse(key.clone()).unwrap();
     let subject = Email::new(emu.admin_subject()).unwrap();
-    let source = GcpAuthTokenSource::new(info.clone(), subject.clone(), Duration::from_secs(20))
-        .unwrap();
+    let source =
+        GcpAuthTokenSource::new(info.clone(), subject.clone(), Duration::from_secs(20)).unwrap();
     let scope = Scope::new(google_scopes::USER_READONLY).unwrap();
     let token = source.token(&scope).await.unwrap();
     tokens.push(token.expose_secret().to_owned());
@@ -146,10 +149,7 @@ async fn no_key_token_or_jwt_appears_in_logs_errors_or_debug_output_of_a_full_ru
         "the signature check refused the key: {e}"
     );
     printed.push_str(&format!("{e} {e:?} {refused:?}"));
-    let e = refused
-        .fetch(&everything(), &NoProgress)
-        .await
-        .unwrap_err();
+    let e = refused.fetch(&everything(), &NoProgress).await.unwrap_err();
     printed.push_str(&format!("{e} {e:?}"));
 
     // A withdrawn scope: validation names it, and a sync fails the integration.
@@ -176,7 +176,12 @@ async fn no_key_token_or_jwt_appears_in_logs_errors_or_debug_output_of_a_full_ru
     // An expired access token: the API refuses it (401 authError), twice with a "fresh" one.
     emu.set_token_lifetime(Duration::from_secs(1));
     let short = GcpAuthTokenSource::new(info, subject, Duration::from_secs(20)).unwrap();
-    let expired = short.token(&scope).await.unwrap().expose_secret().to_owned();
+    let expired = short
+        .token(&scope)
+        .await
+        .unwrap()
+        .expose_secret()
+        .to_owned();
     tokens.push(expired.clone());
     tokio::time::sleep(Duration::from_millis(1_100)).await;
     let stale = GoogleConnector::builder()
@@ -194,7 +199,10 @@ async fn no_key_token_or_jwt_appears_in_logs_errors_or_debug_output_of_a_full_ru
     printed.push_str(&format!("{e} {e:?} {stale:?}"));
 
     // The patterns do match the secrets of this run (so their absence means something).
-    assert!(tokens.iter().all(|t| t.starts_with("ya29.")), "emulator tokens");
+    assert!(
+        tokens.iter().all(|t| t.starts_with("ya29.")),
+        "emulator tokens"
+    );
     let jwt = google_emulator::sign_jwt(TEST_PRIVATE_KEY_PEM, &serde_json::json!({"a": 1}));
     assert!(jwt.unwrap().starts_with("eyJ"), "a JWT starts with eyJ");
 
@@ -280,7 +288,8 @@ fn plain_http_endpoints_are_refused_unless_on_loopback() {
     ] {
         let e = build(remote).unwrap_err();
         assert!(
-            e.to_string().contains("plain http:// to a non-loopback host"),
+            e.to_string()
+                .contains("plain http:// to a non-loopback host"),
             "{remote}: {e}"
         );
     }

@@ -166,7 +166,10 @@ pub(crate) fn dump(path: &Path, skip: &[&str]) -> BTreeMap<String, Vec<String>> 
         let mut rows: Vec<String> = stmt
             .query_map([], |r| {
                 (0..width)
-                    .map(|i| r.get::<_, rusqlite::types::Value>(i).map(|v| format!("{v:?}")))
+                    .map(|i| {
+                        r.get::<_, rusqlite::types::Value>(i)
+                            .map(|v| format!("{v:?}"))
+                    })
                     .collect::<Result<Vec<_>, _>>()
                     .map(|cols| cols.join(" | "))
             })
