@@ -208,7 +208,7 @@ async fn parent(users: u64) {
     println!("crash_safety: the reference apply took {apply_time:?} ({changed} rows after)");
 
     let exe = std::env::current_exe().unwrap();
-    let (mut saw_old, mut saw_new, mut killed) = (0, 0, 0);
+    let (mut saw_old, mut saw_new, mut killed, mut torn) = (0, 0, 0, 0);
     for i in 0..iterations {
         let path = dir.path().join(format!("crash-{i}.db"));
         support::copy_store(&old, &path);
@@ -238,11 +238,17 @@ async fn parent(users: u64) {
             killed += 1;
         }
 
+        // What the kill left in the write-ahead log (uncommitted frames when it hit the
+        // transaction), before anything opens the file and recovers it.
+        let wal = std::fs::metadata(format!("{}-wal", path.display())).map_or(0, |m| m.len());
         assert_eq!(integrity(&path), "ok", "iteration {i}: integrity_check");
         let rows = dump(&path, &[]);
         let state = if rows == old_rows {
             assert_eq!(view(&path).await, old_view);
             saw_old += 1;
+            if wal > 0 {
+                torn += 1;
+            }
             "old"
         } else if rows == new_rows {
             assert_eq!(view(&path).await, new_view);
@@ -261,11 +267,11 @@ async fn parent(users: u64) {
             "iteration {i}: the rerun converges"
         );
         println!(
-            "crash_safety: iteration {i}: killed after {delay:?} ({status}), found the {state} state, rerun converged"
+            "crash_safety: iteration {i}: killed after {delay:?} ({status}, WAL {wal} bytes), found the {state} state, rerun converged"
         );
     }
     println!(
-        "crash_safety: ok: {killed} of {iterations} killed mid-apply; found {saw_old} old, {saw_new} new, 0 other"
+        "crash_safety: ok: {killed} of {iterations} killed mid-apply ({torn} with uncommitted writes in the WAL); found {saw_old} old, {saw_new} new, 0 other"
     );
 }
 
