@@ -101,7 +101,7 @@ fn churn(emu: &RunningEmulator) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn transient_faults_at_5_and_20_percent_end_in_exactly_the_state_of_a_clean_run() {
-    let emu = emulator(81, 1_500).await;
+    let emu = emulator(81, 1_000).await;
     let dir = tempfile::tempdir().unwrap();
     let base = dir.path().join("base.db");
     let id = store_file(&base, &emu).await;
@@ -144,7 +144,7 @@ async fn transient_faults_at_5_and_20_percent_end_in_exactly_the_state_of_a_clea
         }
         emu.set_error_rate(0.0);
         let clean = state(&files[0], id).await;
-        assert!(clean.accounts.len() >= 1_500 && !clean.memberships.is_empty());
+        assert!(clean.accounts.len() >= 1_000 && !clean.memberships.is_empty());
         for (rate, file) in rates.iter().zip(&files).skip(1) {
             let got = state(file, id).await;
             assert_eq!(got.version, clean.version, "round {round}, rate {rate}");
@@ -181,7 +181,7 @@ struct Synced {
 }
 
 async fn synced(seed: u64) -> Synced {
-    let emu = emulator(seed, 1_200).await;
+    let emu = emulator(seed, 800).await;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("store.db");
     let id = store_file(&path, &emu).await;
@@ -385,7 +385,7 @@ async fn responses_slower_than_the_timeout_fail_the_run_and_change_nothing() {
         .retry(RetryConfig::immediate(2))
         .build()
         .unwrap();
-    s.emu.set_latency(Duration::from_millis(1_500));
+    s.emu.set_latency(Duration::from_millis(800));
     let started = Instant::now();
     let run = sync_file(&s.path, s.id, &connector, &NoProgress)
         .await
@@ -406,7 +406,7 @@ async fn responses_slower_than_the_timeout_fail_the_run_and_change_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_syncs_of_one_integration_started_at_once_never_interleave() {
-    let emu = emulator(88, 600).await;
+    let emu = emulator(88, 400).await;
     emu.set_latency(Duration::from_millis(10));
     let dir = tempfile::tempdir().unwrap();
     let (path, clean) = (dir.path().join("a.db"), dir.path().join("clean.db"));
@@ -472,7 +472,7 @@ impl FetchProgress for Span {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn syncs_of_different_integrations_run_in_parallel() {
-    let (first, second) = (emulator(89, 600).await, emulator(90, 600).await);
+    let (first, second) = (emulator(89, 300).await, emulator(90, 300).await);
     for emu in [&first, &second] {
         emu.set_latency(Duration::from_millis(10));
     }
@@ -506,5 +506,5 @@ async fn syncs_of_different_integrations_run_in_parallel() {
         sa.0 < sb.1 && sb.0 < sa.1,
         "the two fetches overlapped in time: {sa:?} {sb:?}"
     );
-    assert_eq!(store.view(a).await.unwrap().accounts.len(), 600);
+    assert_eq!(store.view(a).await.unwrap().accounts.len(), 300);
 }
