@@ -74,6 +74,8 @@ struct RawKey {
     token_uri: String,
     #[serde(default)]
     private_key: String,
+    #[serde(default, rename = "type")]
+    kind: String,
 }
 
 impl KeyInfo {
@@ -81,7 +83,8 @@ impl KeyInfo {
     ///
     /// # Errors
     /// [`Error::Key`] when the JSON is not an object with `client_email`, `token_uri` and a
-    /// PEM `private_key` (the messages never quote the key).
+    /// PEM `private_key`, or its `type` is not `service_account` (the messages never quote the
+    /// key).
     pub fn parse(key: ServiceAccountKey) -> Result<Self, Error> {
         let raw: RawKey = serde_json::from_str(key.expose_secret()).map_err(|e| Error::Key {
             // serde_json's message names the position and expected type, never the content.
@@ -94,6 +97,14 @@ impl KeyInfo {
         let missing = |field: &str| Error::Key {
             reason: format!("field {field} is missing or empty"),
         };
+        if !raw.kind.is_empty() && raw.kind != "service_account" {
+            return Err(Error::Key {
+                reason: format!(
+                    "type is {:?}, not \"service_account\" (create a key for a service account in the Cloud console)",
+                    crate::wire::clip(&raw.kind)
+                ),
+            });
+        }
         if raw.token_uri.is_empty() {
             return Err(missing("token_uri"));
         }
@@ -122,7 +133,10 @@ impl KeyInfo {
         let sa =
             gcp_auth::CustomServiceAccount::from_json(self.key.expose_secret()).map_err(|e| {
                 Error::Key {
-                    reason: gcp_error_text(&e),
+                    reason: format!(
+                        "{} (the private key must be an RSA key of at least 2048 bits in PKCS#8 PEM, as Google issues)",
+                        gcp_error_text(&e)
+                    ),
                 }
             })?;
         Ok(sa.with_subject(subject.as_str().to_owned()))

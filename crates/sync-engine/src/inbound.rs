@@ -407,19 +407,21 @@ impl<'a> Planner<'a> {
         }
         self.report.manager_cycles = manager_cycles(&live, &desired);
 
-        // Profile updates, ordered so that an email is released before it is taken.
+        // Profile updates, ordered so that an email is released before it is taken. A new
+        // user's email must be free as well, so creations take part in the ordering (they are
+        // written after every update).
         let updates: Vec<usize> = (0..live.len())
-            .filter(|&i| live[i].existing.is_some_and(|u| u.profile != desired[i]))
+            .filter(|&i| live[i].existing.is_none_or(|u| u.profile != desired[i]))
             .collect();
         let (ordered, stuck) = order_email_changes(&updates, &live, &desired, &by_email);
         let mut skip: HashSet<usize> = HashSet::new();
         for i in stuck {
             let r = live[i].remote;
             self.quarantine(ObjectKind::Users, &r.external_id, r.primary_email.as_str(),
-                "its new email is held by another user whose email changes too (a swap); left unchanged".to_owned());
+                "its new email is held by another directory user (one who keeps it, or a swap); left unchanged".to_owned());
             skip.insert(i);
         }
-        for i in ordered {
+        for i in ordered.into_iter().filter(|&i| live[i].existing.is_some()) {
             self.count(OpKind::UsersUpdated);
             self.changes.push(DirectoryOp::Profile(
                 authority.update_profile(live[i].user, desired[i].clone()),
@@ -467,8 +469,11 @@ impl<'a> Planner<'a> {
             }
         }
 
-        // Accounts of live users.
-        for l in &live {
+        // Accounts of live users (not of a user left uncreated above).
+        for (i, l) in live.iter().enumerate() {
+            if l.existing.is_none() && skip.contains(&i) {
+                continue;
+            }
             let link = l
                 .account
                 .and_then(|a| a.link)
@@ -914,7 +919,8 @@ impl<'a> Planner<'a> {
 }
 
 /// Orders profile updates so that a user's old email is released before another user takes
-/// it. Returns the order and the updates stuck in a cycle (an email swap).
+/// it. Returns the order and the updates that cannot be made: stuck in a cycle (an email
+/// swap), or taking an email that a user who keeps it holds (such as a user who left).
 fn order_email_changes(
     updates: &[usize],
     live: &[Live<'_>],
@@ -929,7 +935,11 @@ fn order_email_changes(
         if *holder == live[i].user {
             return None;
         }
-        let j = *index_of.get(holder)?;
+        let Some(&j) = index_of.get(holder) else {
+            // Held by a user whose email does not change (e.g. one who left and keeps it):
+            // this update can never go first, so it stays pending (stuck).
+            return Some(usize::MAX);
+        };
         (desired[j].primary_email.key() != new).then_some(j)
     };
     let mut done: HashSet<usize> = HashSet::new();

@@ -38,7 +38,9 @@ pub struct RunContext<'a> {
     pub policy: &'a Policy,
     /// The clock.
     pub clock: &'a dyn Clock,
-    /// This runner's name in the integration's lease (e.g. `host:pid`).
+    /// This runner's name in the integration's lease (e.g. `host:pid`). Each run holds the
+    /// lease under this name plus a suffix of its own, so two runs of one integration never
+    /// share a lease, even when started by the same runner.
     pub holder: String,
     /// How long a lease lasts before another runner may take over.
     pub lease: Duration,
@@ -53,9 +55,12 @@ impl RunContext<'_> {
         work: impl Future<Output = Result<T, Error>>,
     ) -> Result<T, Error> {
         let now = self.clock.now();
+        // A holder the store has seen renews its lease: a name per run, so that a second run
+        // started by the same runner is refused instead of sharing (and releasing) the lease.
+        let holder = format!("{}#{}", self.holder, RunId::random());
         let lease: Lease = self
             .store
-            .acquire_lease(integration, &self.holder, now + self.lease, now)
+            .acquire_lease(integration, &holder, now + self.lease, now)
             .await?;
         let result = work.await;
         if let Err(e) = self.store.release_lease(&lease).await {

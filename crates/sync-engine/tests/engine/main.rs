@@ -6,6 +6,7 @@
 #![allow(clippy::field_reassign_with_default)]
 
 mod common;
+mod hostile;
 mod outbound;
 mod props;
 mod rules;
