@@ -3,6 +3,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -10,25 +12,6 @@ use google_emulator::{Emulator, EmulatorConfig, Role, RunningEmulator, TenantSpe
 use serde_json::Value;
 
 const ORGUNIT_SCOPE: &str = "https://www.googleapis.com/auth/admin.directory.orgunit.readonly";
-
-/// The built example: next to this test's executable (`target/<profile>/deps/..`), built first
-/// if this test was run on its own.
-fn dirsync_binary() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let profile_dir = exe.parent().unwrap().parent().unwrap();
-    let binary = profile_dir
-        .join("examples")
-        .join(format!("dirsync{}", std::env::consts::EXE_SUFFIX));
-    if !binary.exists() {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let status = Command::new(cargo)
-            .args(["build", "--example", "dirsync"])
-            .status()
-            .unwrap();
-        assert!(status.success(), "building the dirsync example failed");
-    }
-    binary
-}
 
 struct Outcome {
     code: i32,
@@ -94,7 +77,7 @@ async fn setup(dir: &Path) -> (RunningEmulator, Cli, PathBuf) {
     let key = dir.join("key.json");
     std::fs::write(&key, google.service_account_key_json()).unwrap();
     let cli = Cli {
-        binary: dirsync_binary(),
+        binary: support::dirsync_binary(),
         db: dir.join("directory.db"),
     };
     (google, cli, key)
@@ -381,7 +364,7 @@ async fn every_command_with_its_json_and_exit_code() {
 async fn every_command_has_help_and_bad_input_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
     let cli = Cli {
-        binary: dirsync_binary(),
+        binary: support::dirsync_binary(),
         db: dir.path().join("directory.db"),
     };
     for command in [

@@ -64,6 +64,7 @@ mod connectors;
 mod error;
 mod explain;
 mod instructions;
+mod lease;
 mod lifecycle;
 mod progress;
 mod rules;

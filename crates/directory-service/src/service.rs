@@ -46,15 +46,17 @@ fn system_clock() -> DateTime<Utc> {
 
 impl Service {
     /// A service over `store`, building connectors with `connectors`, with the default
-    /// [`Policy`], the system clock, a 30-minute lease named after this process, and up to
-    /// four integrations synced at once by [`run_due`](Self::run_due).
+    /// [`Policy`], the system clock, a 30-minute lease named after this machine's boot and this
+    /// process (so that the lease of a run that crashed on this machine is taken back at once,
+    /// not after 30 minutes), and up to four integrations synced at once by
+    /// [`run_due`](Self::run_due).
     pub fn new(store: Arc<dyn Store>, connectors: Arc<dyn Connectors>) -> Self {
         Self {
             store,
             connectors,
             policy: Policy::default(),
             clock: Arc::new(system_clock),
-            holder: format!("directory-sync:{}", std::process::id()),
+            holder: crate::lease::local_holder(),
             lease: Duration::minutes(30),
             concurrency: 4,
         }
@@ -150,6 +152,49 @@ impl Service {
         rule: Option<RuleId>,
         progress: &dyn ProgressSink,
     ) -> Result<SyncRun, Error> {
+        match self.run_once(id, rule, progress).await {
+            Err(e) if self.reclaim(&e).await => self.run_once(id, rule, progress).await,
+            other => other,
+        }
+    }
+
+    /// If `e` says a run that crashed on this machine still holds the lease, releases it and
+    /// says so (the caller tries once more).
+    async fn reclaim(&self, e: &Error) -> bool {
+        let Error::Engine(sync_engine::Error::Store(store_traits::Error::Leased {
+            integration,
+            holder,
+            until,
+        })) = e
+        else {
+            return false;
+        };
+        if !crate::lease::holder_is_dead(holder) {
+            return false;
+        }
+        let lease = store_traits::Lease {
+            integration: *integration,
+            holder: holder.clone(),
+            until: *until,
+        };
+        match self.store.release_lease(&lease).await {
+            Ok(()) => {
+                tracing::warn!(%integration, %holder, "took back the lease of a run that crashed on this machine");
+                true
+            }
+            Err(e) => {
+                tracing::warn!(%integration, error = %e, "could not take back a crashed run's lease");
+                false
+            }
+        }
+    }
+
+    async fn run_once(
+        &self,
+        id: IntegrationId,
+        rule: Option<RuleId>,
+        progress: &dyn ProgressSink,
+    ) -> Result<SyncRun, Error> {
         let any = self.store.integration(id).await?;
         let connection = self.connect(&any, any.settings())?;
         progress.report(Progress::Started {
@@ -205,6 +250,13 @@ impl Service {
     /// # Errors
     /// No such held plan, a plan that no longer matches the store (sync again), or a store error.
     pub async fn approve(&self, plan: &PlanId) -> Result<SyncRun, Error> {
+        match self.approve_once(plan).await {
+            Err(e) if self.reclaim(&e).await => self.approve_once(plan).await,
+            other => other,
+        }
+    }
+
+    async fn approve_once(&self, plan: &PlanId) -> Result<SyncRun, Error> {
         let held = self
             .store
             .held_plan(plan)
