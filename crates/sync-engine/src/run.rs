@@ -117,36 +117,12 @@ pub async fn sync_inbound(
         let started_at = ctx.clock.now();
         let (any, request) = inbound_request(ctx.store, integration, rule).await?;
         let outcome = match source.fetch(&request, ctx.progress).await {
-            Err(e) => {
-                if matches!(
-                    e,
-                    directory_core::Error::Unauthorized { .. }
-                        | directory_core::Error::MissingScopes { .. }
-                ) {
-                    fail_integration(ctx.store, integration, &e.to_string()).await;
-                }
-                Outcome::failed(e, None)
-            }
+            Err(e) => remote_failure(ctx.store, integration, e).await,
             Ok(fetched) => {
                 plan_and_apply(ctx, &any, &fetched.snapshot, started_at, fetched.stats).await?
             }
         };
-        if let Some(rule) = rule {
-            record_rule_run(ctx.store, integration, rule, started_at).await;
-        }
-        let run = SyncRun {
-            id: RunId::random(),
-            integration,
-            rule,
-            started_at,
-            finished_at: ctx.clock.now(),
-            outcome: outcome.outcome,
-            counts: outcome.counts,
-            quarantined: outcome.quarantined,
-            fetch: outcome.fetch,
-        };
-        ctx.store.record_run(&run).await?;
-        Ok(run)
+        record(ctx, integration, rule, started_at, outcome).await
     })
     .await
 }
@@ -358,6 +334,48 @@ pub async fn approve(ctx: &RunContext<'_>, id: &PlanId) -> Result<SyncRun, Error
     .await
 }
 
+/// Records a run: when its rule ran (the anchor of its next scheduled run) and its record.
+async fn record(
+    ctx: &RunContext<'_>,
+    integration: IntegrationId,
+    rule: Option<RuleId>,
+    started_at: DateTime<Utc>,
+    outcome: Outcome,
+) -> Result<SyncRun, Error> {
+    if let Some(rule) = rule {
+        record_rule_run(ctx.store, integration, rule, started_at).await;
+    }
+    let run = SyncRun {
+        id: RunId::random(),
+        integration,
+        rule,
+        started_at,
+        finished_at: ctx.clock.now(),
+        outcome: outcome.outcome,
+        counts: outcome.counts,
+        quarantined: outcome.quarantined,
+        fetch: outcome.fetch,
+    };
+    ctx.store.record_run(&run).await?;
+    Ok(run)
+}
+
+/// A remote call failed: the run fails with its reason, and a configuration error (a revoked
+/// authorization, a withdrawn scope) also fails the integration until it is reauthorized.
+async fn remote_failure(
+    store: &dyn Store,
+    integration: IntegrationId,
+    e: directory_core::Error,
+) -> Outcome {
+    if matches!(
+        e,
+        directory_core::Error::Unauthorized { .. } | directory_core::Error::MissingScopes { .. }
+    ) {
+        fail_integration(store, integration, &e.to_string()).await;
+    }
+    Outcome::failed(e, None)
+}
+
 /// Moves an integration to `Failed` (a configuration error such as a revoked authorization).
 async fn fail_integration(store: &dyn Store, id: IntegrationId, reason: &str) {
     let result = async {
@@ -524,16 +542,7 @@ pub async fn sync_outbound(
             }
         } else {
             match outbound_inputs(ctx, source, integration, &assignments).await? {
-                Err(e) => {
-                    if matches!(
-                        e,
-                        directory_core::Error::Unauthorized { .. }
-                            | directory_core::Error::MissingScopes { .. }
-                    ) {
-                        fail_integration(ctx.store, integration, &e.to_string()).await;
-                    }
-                    Outcome::failed(e, None)
-                }
+                Err(e) => remote_failure(ctx.store, integration, e).await,
                 Ok(inputs) => {
                     match plan_from(&outbound, &assignments, &inputs, ctx.policy, started_at) {
                         Err(e) => Outcome::failed(e, Some(inputs.stats.clone())),
@@ -558,22 +567,7 @@ pub async fn sync_outbound(
                 }
             }
         };
-        if let Some(rule) = rule {
-            record_rule_run(ctx.store, integration, rule, started_at).await;
-        }
-        let run = SyncRun {
-            id: RunId::random(),
-            integration,
-            rule,
-            started_at,
-            finished_at: ctx.clock.now(),
-            outcome: outcome.outcome,
-            counts: outcome.counts,
-            quarantined: outcome.quarantined,
-            fetch: outcome.fetch,
-        };
-        ctx.store.record_run(&run).await?;
-        Ok(run)
+        record(ctx, integration, rule, started_at, outcome).await
     })
     .await
 }
@@ -643,20 +637,8 @@ async fn apply_remote(
     let report = match target.apply(plan.changes()).await {
         Ok(report) => report,
         Err(e) => {
-            if matches!(
-                e,
-                directory_core::Error::Unauthorized { .. }
-                    | directory_core::Error::MissingScopes { .. }
-            ) {
-                fail_integration(ctx.store, integration, &e.to_string()).await;
-            }
-            return Ok((
-                RunOutcome::Failed {
-                    reason: e.to_string(),
-                },
-                BTreeMap::new(),
-                FetchStats::default(),
-            ));
+            let failed = remote_failure(ctx.store, integration, e).await;
+            return Ok((failed.outcome, failed.counts, FetchStats::default()));
         }
     };
     let mut counts: BTreeMap<String, u64> = BTreeMap::new();
