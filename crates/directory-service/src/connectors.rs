@@ -1,9 +1,9 @@
 //! How the service gets a connector for an integration: the [`Connectors`] seam, and
 //! [`GoogleConnectors`], the default that builds a [`GoogleConnector`] from the stored settings.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use directory_core::{
     DirectionKind, DirectorySource, DirectoryTarget, Email, GoogleSettings, IntegrationId,
@@ -80,12 +80,26 @@ pub trait SecretStore: Send + Sync {
 type Customize = dyn Fn(GoogleConnectorBuilder) -> GoogleConnectorBuilder + Send + Sync;
 
 /// The default [`Connectors`]: a [`GoogleConnector`] per integration, from its
-/// [`GoogleSettings`](directory_core::GoogleSettings). Key files are read when a connector is
-/// built; named keys come from the [`SecretStore`] given with [`with_secrets`](Self::with_secrets).
+/// [`GoogleSettings`](directory_core::GoogleSettings). Named keys come from the [`SecretStore`]
+/// given with [`with_secrets`](Self::with_secrets).
+///
+/// Connectors are kept per integration and reused while its settings, scopes and key stay the
+/// same (the key is read again on every use, so a rotated key file takes effect at once): runs
+/// of one integration then share gcp_auth's token cache and one client-side pacer, so a process
+/// running many syncs stays under the subject's quota across runs, not only within one.
 #[derive(Clone, Default)]
 pub struct GoogleConnectors {
     secrets: Option<Arc<dyn SecretStore>>,
     customize: Option<Arc<Customize>>,
+    cache: Arc<Mutex<HashMap<IntegrationId, Cached>>>,
+}
+
+/// A built connector and what it was built from.
+struct Cached {
+    settings: RemoteSettings,
+    scopes: BTreeSet<Scope>,
+    key: ServiceAccountKey,
+    connector: Arc<GoogleConnector>,
 }
 
 impl fmt::Debug for GoogleConnectors {
@@ -93,7 +107,7 @@ impl fmt::Debug for GoogleConnectors {
         f.debug_struct("GoogleConnectors")
             .field("secrets", &self.secrets.is_some())
             .field("customized", &self.customize.is_some())
-            .finish()
+            .finish_non_exhaustive()
     }
 }
 
@@ -170,13 +184,39 @@ impl Connectors for GoogleConnectors {
 
     fn connect(&self, request: &ConnectorRequest<'_>) -> Result<Connection, Error> {
         let google = google(request.settings)?;
-        let mut builder = GoogleConnectorBuilder::from_settings(google)
-            .key_json(self.key(&google.key)?)
-            .scopes(request.scopes.iter().cloned());
-        if let Some(customize) = &self.customize {
-            builder = customize(builder);
-        }
-        let connector: Arc<GoogleConnector> = Arc::new(builder.build()?);
+        let key = self.key(&google.key)?;
+        let mut cache = self
+            .cache
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let connector = match cache.get(&request.integration) {
+            Some(c)
+                if c.settings == *request.settings
+                    && c.scopes == *request.scopes
+                    && c.key.expose_secret() == key.expose_secret() =>
+            {
+                Arc::clone(&c.connector)
+            }
+            _ => {
+                let mut builder = GoogleConnectorBuilder::from_settings(google)
+                    .key_json(key.clone())
+                    .scopes(request.scopes.iter().cloned());
+                if let Some(customize) = &self.customize {
+                    builder = customize(builder);
+                }
+                let connector = Arc::new(builder.build()?);
+                cache.insert(
+                    request.integration,
+                    Cached {
+                        settings: request.settings.clone(),
+                        scopes: request.scopes.clone(),
+                        key,
+                        connector: Arc::clone(&connector),
+                    },
+                );
+                connector
+            }
+        };
         Ok(Connection {
             source: connector.clone(),
             target: connector,

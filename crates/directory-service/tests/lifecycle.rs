@@ -278,6 +278,10 @@ async fn the_whole_lifecycle_of_an_inbound_integration() {
     let manual_run = service.run_rule(id, manual.id, &Silent).await.unwrap();
     assert_eq!(manual_run.rule, Some(manual.id));
     assert_eq!(manual_run.outcome, RunOutcome::NoChange);
+    // Runs of one integration reuse its connector: no new token is issued.
+    let tokens = f.google.stats().tokens_issued;
+    service.sync(id, &Silent).await.unwrap();
+    assert_eq!(f.google.stats().tokens_issued, tokens);
 
     // A mass removal is held by the users safeguard; nothing changes until approved.
     let leavers: Vec<String> = f
@@ -315,7 +319,10 @@ async fn the_whole_lifecycle_of_an_inbound_integration() {
     service.reactivate(id).await.unwrap();
 
     // A revoked delegation fails the run and the integration, until it is reauthorized.
+    // Tokens already issued are revoked too (Google's stay valid until they expire; the
+    // connector keeps its tokens between runs).
     f.google.deny_subject(&f.google.admin_subject());
+    f.google.revoke_subject_tokens(&f.google.admin_subject());
     let failed = service.sync(id, &Silent).await.unwrap();
     assert!(matches!(failed.outcome, RunOutcome::Failed { .. }));
     assert!(matches!(
