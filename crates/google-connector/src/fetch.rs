@@ -335,10 +335,15 @@ impl GoogleConnector {
                 let groups = self.groups(&run).await?;
                 if kinds.contains(ObjectKind::Memberships) {
                     let run = &run;
-                    let todo: Vec<RemoteGroup> = groups
+                    let mut todo: Vec<RemoteGroup> = groups
                         .into_iter()
                         .filter(|g| g.direct_members_count != Some(0))
                         .collect();
+                    // Longest chains first (unknown counts count as long): the biggest group's
+                    // pages bound the wall time, so they must not wait behind small groups.
+                    todo.sort_by_key(|g| {
+                        std::cmp::Reverse(g.direct_members_count.unwrap_or(u64::MAX))
+                    });
                     futures::stream::iter(todo)
                         .map(|g| self.members(run, g))
                         .buffer_unordered(self.concurrency)

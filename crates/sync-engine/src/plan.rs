@@ -9,6 +9,7 @@ use directory_core::{
 };
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use sha2::{Digest as _, Sha256};
 
 mod sealed {
     pub trait Sealed {}
@@ -192,18 +193,43 @@ struct Identity<'a, C> {
     changes: &'a C,
 }
 
-/// The id of a plan's content.
+/// The id of a plan's content: the SHA-256 of its canonical JSON, streamed into the hash so
+/// that a large plan is never held as text.
 pub(crate) fn plan_id<C: Serialize>(
     integration: IntegrationId,
     based_on: Version,
     changes: &C,
 ) -> Result<PlanId, serde_json::Error> {
-    let bytes = serde_json::to_vec(&Identity {
-        integration,
-        based_on,
-        changes,
-    })?;
-    Ok(PlanId::digest(&bytes))
+    let mut hasher = Digest(Sha256::new());
+    serde_json::to_writer(
+        std::io::BufWriter::with_capacity(64 * 1024, &mut hasher),
+        &Identity {
+            integration,
+            based_on,
+            changes,
+        },
+    )?;
+    let hex: String = hasher
+        .0
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    PlanId::parse(&hex).map_err(serde::ser::Error::custom)
+}
+
+/// Feeds what is written into the hash.
+struct Digest(Sha256);
+
+impl std::io::Write for Digest {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.update(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 impl<D: Destination> Plan<D> {
