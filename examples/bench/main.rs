@@ -136,7 +136,13 @@ enum Backend {
 
 #[tokio::main]
 async fn main() -> Result<()> {
-    match Cli::parse().command {
+    let outcome = run(Cli::parse().command).await;
+    println!("  load average    {:>8}  (1 min, at the end)", load_average());
+    outcome
+}
+
+async fn run(command: Command) -> Result<()> {
+    match command {
         Command::Store {
             users,
             groups,
@@ -215,6 +221,14 @@ fn status_mib(field: &str) -> Option<f64> {
     let line = status.lines().find(|l| l.starts_with(field))?;
     let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kib / 1024.0)
+}
+
+/// The machine's 1-minute load average (other processes share the 2 cores the figures need).
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|l| l.split_whitespace().next().map(str::to_owned))
+        .unwrap_or_else(|| "unknown".to_owned())
 }
 
 fn peak_rss_mib() -> Option<f64> {

@@ -106,11 +106,7 @@ impl GoogleConnector {
         let mut token: Option<String> = None;
         loop {
             let req = make(token.as_deref())?;
-            let value = self.client.get_json(&req, &run.counters).await?;
-            let page: Page = serde_json::from_value(value).map_err(|e| Error::Decode {
-                route: req.route.to_owned(),
-                message: e.to_string(),
-            })?;
+            let page: Page = self.client.get(&req, &run.counters).await?;
             let next = page.next_page_token.clone().filter(|t| !t.is_empty());
             on_page(page, next.as_deref())?;
             match next {
@@ -132,11 +128,7 @@ impl GoogleConnector {
             google_scopes::ORGUNIT_READONLY,
             None,
         )?;
-        let value = self.client.get_json(&req, &run.counters).await?;
-        let page: Page = serde_json::from_value(value).map_err(|e| Error::Decode {
-            route: req.route.to_owned(),
-            message: e.to_string(),
-        })?;
+        let page: Page = self.client.get(&req, &run.counters).await?;
         let (mut units, mut bad) = (Vec::new(), Vec::new());
         for v in &page.organization_units {
             match mapping::map_org_unit(v) {

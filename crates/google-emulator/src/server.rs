@@ -449,31 +449,39 @@ fn max_results(p: &HashMap<String, String>, default: usize, max: usize) -> Resul
     }
 }
 
-/// Sorts items by key (descending when asked) and takes the page after `after`; returns the
-/// page and the key to continue after.
+/// Takes the page after `after` of items ordered by their (unique) key, descending when
+/// asked; returns the page and the key to continue after. Linear in the items (a selection,
+/// not a sort of them all), so that paging through a big listing is not quadratic.
 fn take_page<T>(
-    mut items: Vec<(String, T)>,
+    items: Vec<(String, T)>,
     after: Option<&str>,
     descending: bool,
     size: usize,
 ) -> (Vec<T>, Option<String>) {
-    items.sort_by(|a, b| a.0.cmp(&b.0));
-    if descending {
-        items.reverse();
+    let order = |a: &(String, T), b: &(String, T)| {
+        let o = a.0.cmp(&b.0);
+        if descending { o.reverse() } else { o }
+    };
+    let mut rest: Vec<(String, T)> = items
+        .into_iter()
+        .filter(|(k, _)| match after {
+            None => true,
+            Some(a) if descending => k.as_str() < a,
+            Some(a) => k.as_str() > a,
+        })
+        .collect();
+    let more = rest.len() > size;
+    if more {
+        rest.select_nth_unstable_by(size, order);
+        rest.truncate(size);
     }
-    let mut rest = items.into_iter().filter(|(k, _)| match after {
-        None => true,
-        Some(a) if descending => k.as_str() < a,
-        Some(a) => k.as_str() > a,
-    });
-    let mut page = Vec::with_capacity(size);
-    let mut last = None;
-    for (k, v) in rest.by_ref().take(size) {
-        last = Some(k);
-        page.push(v);
-    }
-    let more = rest.next().is_some();
-    (page, if more { last } else { None })
+    rest.sort_by(order);
+    let last = if more {
+        rest.last().map(|(k, _)| k.clone())
+    } else {
+        None
+    };
+    (rest.into_iter().map(|(_, v)| v).collect(), last)
 }
 
 fn check_customer(t: &Tenant, customer: &str) -> Result<(), ApiError> {
@@ -784,16 +792,16 @@ async fn members_list(
                 .collect::<Result<_, _>>()?,
         ),
     };
-    let members = if get("includeDerivedMembership") == "true" {
-        derived_members(&t, gi)
+    let members: std::borrow::Cow<'_, [Membership]> = if get("includeDerivedMembership") == "true" {
+        derived_members(&t, gi).into()
     } else {
         t.groups()
             .get(gi)
-            .map(|g| g.members.clone())
-            .unwrap_or_default()
+            .map_or(&[][..], |g| &g.members[..])
+            .into()
     };
-    let items: Vec<(String, Membership)> = members
-        .into_iter()
+    let items: Vec<(String, &Membership)> = members
+        .iter()
         .filter(|m| roles.as_ref().is_none_or(|r| r.contains(&m.role)))
         .map(|m| (m.id.to_ascii_lowercase(), m))
         .collect();
