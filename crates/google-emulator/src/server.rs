@@ -1,5 +1,6 @@
 //! The axum app: routes, authorization gate, pagination and error envelopes.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
@@ -453,21 +454,21 @@ fn max_results(p: &HashMap<String, String>, default: usize, max: usize) -> Resul
 /// asked; returns the page and the key to continue after. Linear in the items (a selection,
 /// not a sort of them all), so that paging through a big listing is not quadratic.
 fn take_page<T>(
-    items: Vec<(String, T)>,
+    items: Vec<(Cow<'_, str>, T)>,
     after: Option<&str>,
     descending: bool,
     size: usize,
 ) -> (Vec<T>, Option<String>) {
-    let order = |a: &(String, T), b: &(String, T)| {
+    let order = |a: &(Cow<'_, str>, T), b: &(Cow<'_, str>, T)| {
         let o = a.0.cmp(&b.0);
         if descending { o.reverse() } else { o }
     };
-    let mut rest: Vec<(String, T)> = items
+    let mut rest: Vec<(Cow<'_, str>, T)> = items
         .into_iter()
         .filter(|(k, _)| match after {
             None => true,
-            Some(a) if descending => k.as_str() < a,
-            Some(a) => k.as_str() > a,
+            Some(a) if descending => k.as_ref() < a,
+            Some(a) => k.as_ref() > a,
         })
         .collect();
     let more = rest.len() > size;
@@ -477,11 +478,21 @@ fn take_page<T>(
     }
     rest.sort_by(order);
     let last = if more {
-        rest.last().map(|(k, _)| k.clone())
+        rest.last().map(|(k, _)| k.clone().into_owned())
     } else {
         None
     };
     (rest.into_iter().map(|(_, v)| v).collect(), last)
+}
+
+/// `s` ASCII-lowercased, borrowed when it already is (listing keys, built for every item of
+/// every page).
+fn lowercase(s: &str) -> Cow<'_, str> {
+    if s.bytes().any(|b| b.is_ascii_uppercase()) {
+        Cow::Owned(s.to_ascii_lowercase())
+    } else {
+        Cow::Borrowed(s)
+    }
 }
 
 fn check_customer(t: &Tenant, customer: &str) -> Result<(), ApiError> {
@@ -611,15 +622,15 @@ async fn users_list(
             );
         }
     };
-    let items: Vec<(String, &User)> = t
+    let items: Vec<(Cow<'_, str>, &User)> = t
         .users()
         .iter()
         .filter(|u| u.is_deleted() == show_deleted && filters.iter().all(|f| f(u)))
         .map(|u| {
-            let email = u.primary_email.to_ascii_lowercase();
+            let email = lowercase(&u.primary_email);
             let key = match order {
-                1 => format!("{}\u{1}{email}", u.given_name.to_lowercase()),
-                2 => format!("{}\u{1}{email}", u.family_name.to_lowercase()),
+                1 => Cow::Owned(format!("{}\u{1}{email}", u.given_name.to_lowercase())),
+                2 => Cow::Owned(format!("{}\u{1}{email}", u.family_name.to_lowercase())),
                 _ => email,
             };
             (key, u)
@@ -698,7 +709,7 @@ async fn groups_list(
             );
         }
     };
-    let items: Vec<(String, _)> = t
+    let items: Vec<(Cow<'_, str>, _)> = t
         .groups()
         .iter()
         .filter(|g| {
@@ -706,7 +717,7 @@ async fn groups_list(
                 .as_ref()
                 .is_none_or(|id| g.members.iter().any(|m| &m.id == id))
         })
-        .map(|g| (g.email.to_ascii_lowercase(), g))
+        .map(|g| (lowercase(&g.email), g))
         .collect();
     let (groups, next) = take_page(items, after.as_deref(), descending, size);
     let groups: Vec<Value> = groups.into_iter().map(|g| render::group(&t, g)).collect();
@@ -792,7 +803,7 @@ async fn members_list(
                 .collect::<Result<_, _>>()?,
         ),
     };
-    let members: std::borrow::Cow<'_, [Membership]> = if get("includeDerivedMembership") == "true" {
+    let members: Cow<'_, [Membership]> = if get("includeDerivedMembership") == "true" {
         derived_members(&t, gi).into()
     } else {
         t.groups()
@@ -800,10 +811,10 @@ async fn members_list(
             .map_or(&[][..], |g| &g.members[..])
             .into()
     };
-    let items: Vec<(String, &Membership)> = members
+    let items: Vec<(Cow<'_, str>, &Membership)> = members
         .iter()
         .filter(|m| roles.as_ref().is_none_or(|r| r.contains(&m.role)))
-        .map(|m| (m.id.to_ascii_lowercase(), m))
+        .map(|m| (lowercase(&m.id), m))
         .collect();
     let (members, next) = take_page(items, after.as_deref(), false, size);
     let members: Vec<Value> = members.iter().map(|m| render::member(&t, m)).collect();
