@@ -137,7 +137,10 @@ enum Backend {
 #[tokio::main]
 async fn main() -> Result<()> {
     let outcome = run(Cli::parse().command).await;
-    println!("  load average    {:>8}  (1 min, at the end)", load_average());
+    println!(
+        "  load average    {:>8}  (1 min, at the end)",
+        load_average()
+    );
     outcome
 }
 
@@ -557,7 +560,7 @@ async fn plan(users: u32, groups: u32, memberships: u32, churn: f64) -> Result<(
     }
     if let Some(rss) = setup_peak {
         println!(
-            "  setup peak RSS   {rss:>8.0} MiB (building the store the view is read from; not planning)"
+            "  setup peak RSS   {rss:>8.0} MiB (snapshot, initial plan and view being built; not planning)"
         );
     }
     Ok(())
