@@ -54,11 +54,15 @@ fn connector(
         .build()?)
 }
 
-fn everything() -> FetchRequest {
-    FetchRequest {
+/// Fetches everything, timed.
+async fn fetch_all(source: &GoogleConnector) -> Result<(Fetched, Duration)> {
+    let request = FetchRequest {
         kinds: ObjectKinds::all(),
         filter: ScopeFilter::everything(),
-    }
+    };
+    let started = Instant::now();
+    let fetched = source.fetch(&request, &NoProgress).await?;
+    Ok((fetched, started.elapsed()))
 }
 
 /// What reading a tenant must cost at the maximum page sizes (DESIGN §9).
@@ -137,10 +141,7 @@ pub(crate) async fn fetch(tenant: TenantArgs, latency_ms: u64, concurrency: usiz
     let floor = floor(&t);
     let latency = Duration::from_millis(latency_ms);
     emu.set_latency(latency);
-    let source = connector(&emu, concurrency, 0)?;
-    let started = Instant::now();
-    let fetched = source.fetch(&everything(), &NoProgress).await?;
-    let wall = started.elapsed();
+    let (fetched, wall) = fetch_all(&connector(&emu, concurrency, 0)?).await?;
     let critical = latency * floor.longest_chain as u32;
     let dependent = latency * floor.dependent_chain as u32;
     println!(
@@ -187,10 +188,7 @@ pub(crate) async fn quota(
     let floor = floor(&t);
     emu.set_latency(Duration::from_millis(latency_ms));
     emu.set_quota_per_minute(Some(quota));
-    let source = connector(&emu, concurrency, quota)?;
-    let started = Instant::now();
-    let fetched = source.fetch(&everything(), &NoProgress).await?;
-    let wall = started.elapsed();
+    let (fetched, wall) = fetch_all(&connector(&emu, concurrency, quota)?).await?;
     let calls = fetched.stats.total_requests();
     let bound = Duration::from_secs_f64(calls as f64 * 60.0 / f64::from(quota));
     println!(
@@ -240,9 +238,7 @@ pub(crate) async fn sync(
         generated.as_secs_f64()
     );
     for pass in ["initial sync", "resync, no change"] {
-        let started = Instant::now();
-        let fetched = source.fetch(&everything(), &NoProgress).await?;
-        let fetch = started.elapsed();
+        let (fetched, fetch) = fetch_all(&source).await?;
         let started = Instant::now();
         let view = store.view(primary.id()).await?;
         let read = started.elapsed();

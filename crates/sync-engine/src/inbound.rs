@@ -1080,3 +1080,49 @@ fn manager_cycles(live: &[Live<'_>], desired: &[Desired<'_>]) -> Vec<Vec<Email>>
     }
     cycles
 }
+
+#[cfg(test)]
+mod tests {
+    use directory_core::{Member, MemberRole};
+
+    use super::*;
+
+    fn membership(
+        integration: IntegrationId,
+        group: &str,
+        kind: MemberKind,
+        member: &str,
+    ) -> Membership {
+        Membership {
+            integration,
+            group: ExternalId::new(group).unwrap_or_else(|e| panic!("{e}")),
+            member: Member {
+                kind,
+                external_id: ExternalId::new(member).unwrap_or_else(|e| panic!("{e}")),
+                email: None,
+            },
+            role: MemberRole::Member,
+        }
+    }
+
+    #[test]
+    fn the_merge_join_input_is_sorted_by_key_whatever_order_it_came_in() {
+        let id = IntegrationId::random();
+        let rows = [
+            membership(id, "g2", MemberKind::User, "a"),
+            membership(id, "g1", MemberKind::Group, "b"),
+            membership(id, "g1", MemberKind::User, "c"),
+            membership(id, "g1", MemberKind::User, "a"),
+        ];
+        let keys = |list: &[&Membership]| -> Vec<directory_core::MembershipKey> {
+            list.iter().map(|m| m.key()).collect()
+        };
+        let mut expected: Vec<&Membership> = rows.iter().collect();
+        expected.sort_by_key(|m| m.key());
+        let shuffled = sorted_by_key(rows.iter().collect(), stored_key);
+        assert_eq!(keys(&shuffled), keys(&expected));
+        // Already sorted: left as it is.
+        let again = sorted_by_key(expected.clone(), stored_key);
+        assert_eq!(keys(&again), keys(&expected));
+    }
+}
