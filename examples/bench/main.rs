@@ -75,8 +75,8 @@ enum Command {
         /// Emulated latency of every request, in milliseconds.
         #[arg(long, default_value_t = 20)]
         latency_ms: u64,
-        /// Member listings in flight at once.
-        #[arg(long, default_value_t = 128)]
+        /// Member listings in flight at once (the best measured; the connector's default is 8).
+        #[arg(long, default_value_t = 32)]
         concurrency: usize,
     },
     /// The same read under the emulator's per-subject quota, paced by the connector.
@@ -89,8 +89,8 @@ enum Command {
         /// Requests a minute the emulator allows the subject (and the connector paces to).
         #[arg(long, default_value_t = 2_400)]
         quota: u32,
-        /// Member listings in flight at once.
-        #[arg(long, default_value_t = 128)]
+        /// Member listings in flight at once (the best measured; the connector's default is 8).
+        #[arg(long, default_value_t = 32)]
         concurrency: usize,
     },
     /// A whole sync (fetch, plan, apply into a SQLite file), then a resync with no change.
