@@ -1,8 +1,11 @@
 //! The inbound planner: pure, deterministic, linear in the size of the tenant.
 //!
 //! Everything is decided from the snapshot, the store's view, the policy and the instant passed
-//! in. Lookups are hash joins on remote ids and emails; output order follows the snapshot's and
-//! the view's (both sorted by key), so the same inputs give the same plan.
+//! in. Users and accounts are joined by hash on remote ids and emails, memberships by a merge
+//! join of the snapshot's and the view's lists (both sorted by key; checked, and sorted if a
+//! backend broke that promise). Profiles and accounts are compared with the snapshot in place,
+//! so only what is written gets copied. Output order follows the snapshot's and the view's, so
+//! the same inputs give the same plan.
 
 use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 

@@ -201,14 +201,17 @@ pub(crate) fn plan_id<C: Serialize>(
     changes: &C,
 ) -> Result<PlanId, serde_json::Error> {
     let mut hasher = Digest(Sha256::new());
+    let mut buffered = std::io::BufWriter::with_capacity(64 * 1024, &mut hasher);
     serde_json::to_writer(
-        std::io::BufWriter::with_capacity(64 * 1024, &mut hasher),
+        &mut buffered,
         &Identity {
             integration,
             based_on,
             changes,
         },
     )?;
+    std::io::Write::flush(&mut buffered).map_err(serde_json::Error::io)?;
+    drop(buffered);
     let hex: String = hasher
         .0
         .finalize()
@@ -362,5 +365,35 @@ impl<D: Destination> fmt::Display for Plan<D> {
             writeln!(f, "  HELD by safeguard: {trip}")?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use directory_core::{ExternalId, MemberKind, MembershipKey};
+
+    use super::*;
+
+    #[test]
+    fn the_streamed_id_is_the_digest_of_the_whole_json() {
+        // Large enough to cross the write buffer several times.
+        let changes: Vec<MembershipKey> = (0..20_000)
+            .map(|i| MembershipKey {
+                group: ExternalId::new(format!("g{}", i % 7)).unwrap_or_else(|e| panic!("{e}")),
+                kind: MemberKind::User,
+                member: ExternalId::new(format!("u{i}")).unwrap_or_else(|e| panic!("{e}")),
+            })
+            .collect();
+        let integration = IntegrationId::random();
+        let based_on = Version(3);
+        let whole = serde_json::to_vec(&Identity {
+            integration,
+            based_on,
+            changes: &changes,
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert!(whole.len() > 3 * 64 * 1024);
+        let id = plan_id(integration, based_on, &changes).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(id, PlanId::digest(&whole));
     }
 }
