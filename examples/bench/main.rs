@@ -553,6 +553,14 @@ async fn plan(users: u32, groups: u32, memberships: u32, churn: f64) -> Result<(
         plan.changes().ops().len(),
         plan.is_held()
     );
+    println!(
+        "  inline sizes     RemoteMember {} B, Membership {} B, RemoteUser {} B, DirectoryUser {} B, Account {} B (heap strings extra)",
+        std::mem::size_of::<RemoteMember>(),
+        std::mem::size_of::<Membership>(),
+        std::mem::size_of::<RemoteUser>(),
+        std::mem::size_of::<DirectoryUser>(),
+        std::mem::size_of::<Account>(),
+    );
     if let (Some(inputs), Some(peak), true) = (inputs, planning_peak, reset) {
         println!(
             "  RSS at planning  {inputs:>8.0} MiB inputs (snapshot + view), {peak:.0} MiB peak while planning"
