@@ -119,8 +119,9 @@ struct TenantArgs {
     /// Groups (the first is all-staff; the others have skewed, Zipf-like sizes).
     #[arg(long, default_value_t = 2_000)]
     groups: usize,
-    /// User memberships spread over the groups other than all-staff.
-    #[arg(long, default_value_t = 180_000)]
+    /// User memberships spread over the groups other than all-staff (192,000 gives the issue's
+    /// ~200,000 memberships in all, with all-staff and nested groups).
+    #[arg(long, default_value_t = 192_000)]
     memberships: usize,
 }
 
