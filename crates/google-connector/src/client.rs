@@ -278,13 +278,22 @@ impl Client {
         }
     }
 
-    /// Sends `req` until it succeeds, the retry policy gives up, or a 401 repeats after one
-    /// token refresh; parses the JSON body.
+    /// [`get`](Self::get) as untyped JSON.
     pub(crate) async fn get_json(
         &self,
         req: &ApiRequest,
         counters: &Counters,
     ) -> Result<Value, Error> {
+        self.get(req, counters).await
+    }
+
+    /// Sends `req` until it succeeds, the retry policy gives up, or a 401 repeats after one
+    /// token refresh; parses the JSON body straight into `T`.
+    pub(crate) async fn get<T: serde::de::DeserializeOwned>(
+        &self,
+        req: &ApiRequest,
+        counters: &Counters,
+    ) -> Result<T, Error> {
         let body = self.send(req, counters).await?;
         serde_json::from_slice(&body).map_err(|e| Error::Decode {
             route: req.route.to_owned(),

@@ -124,11 +124,7 @@ impl GoogleConnector {
         let mut token: Option<String> = None;
         loop {
             let req = make(token.as_deref())?;
-            let value = self.client.get_json(&req, &run.counters).await?;
-            let page: Page = serde_json::from_value(value).map_err(|e| Error::Decode {
-                route: req.route.to_owned(),
-                message: e.to_string(),
-            })?;
+            let page: Page = self.client.get(&req, &run.counters).await?;
             let next = page.next_page_token.clone().filter(|t| !t.is_empty());
             on_page(page, next.as_deref())?;
             match next {
@@ -150,11 +146,7 @@ impl GoogleConnector {
             google_scopes::ORGUNIT_READONLY,
             None,
         )?;
-        let value = self.client.get_json(&req, &run.counters).await?;
-        let page: Page = serde_json::from_value(value).map_err(|e| Error::Decode {
-            route: req.route.to_owned(),
-            message: e.to_string(),
-        })?;
+        let page: Page = self.client.get(&req, &run.counters).await?;
         let (mut units, mut bad) = (Vec::new(), Vec::new());
         for v in &page.organization_units {
             match mapping::map_org_unit(v) {
@@ -410,10 +402,15 @@ impl GoogleConnector {
                 };
                 if kinds.contains(ObjectKind::Memberships) {
                     let run = &run;
-                    let todo: Vec<RemoteGroup> = groups
+                    let mut todo: Vec<RemoteGroup> = groups
                         .into_iter()
                         .filter(|g| g.direct_members_count != Some(0))
                         .collect();
+                    // Longest chains first (unknown counts count as long): the biggest group's
+                    // pages bound the wall time, so they must not wait behind small groups.
+                    todo.sort_by_key(|g| {
+                        std::cmp::Reverse(g.direct_members_count.unwrap_or(u64::MAX))
+                    });
                     futures::stream::iter(todo)
                         .map(|g| self.members(run, g))
                         .buffer_unordered(self.concurrency)

@@ -1,5 +1,6 @@
 //! The axum app: routes, authorization gate, pagination and error envelopes.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
@@ -473,31 +474,49 @@ fn max_results(p: &HashMap<String, String>, default: usize, max: usize) -> Resul
     }
 }
 
-/// Sorts items by key (descending when asked) and takes the page after `after`; returns the
-/// page and the key to continue after.
+/// Takes the page after `after` of items ordered by their (unique) key, descending when
+/// asked; returns the page and the key to continue after. Linear in the items (a selection,
+/// not a sort of them all), so that paging through a big listing is not quadratic.
 fn take_page<T>(
-    mut items: Vec<(String, T)>,
+    items: Vec<(Cow<'_, str>, T)>,
     after: Option<&str>,
     descending: bool,
     size: usize,
 ) -> (Vec<T>, Option<String>) {
-    items.sort_by(|a, b| a.0.cmp(&b.0));
-    if descending {
-        items.reverse();
+    let order = |a: &(Cow<'_, str>, T), b: &(Cow<'_, str>, T)| {
+        let o = a.0.cmp(&b.0);
+        if descending { o.reverse() } else { o }
+    };
+    let mut rest: Vec<(Cow<'_, str>, T)> = items
+        .into_iter()
+        .filter(|(k, _)| match after {
+            None => true,
+            Some(a) if descending => k.as_ref() < a,
+            Some(a) => k.as_ref() > a,
+        })
+        .collect();
+    let more = rest.len() > size;
+    if more {
+        rest.select_nth_unstable_by(size, order);
+        rest.truncate(size);
     }
-    let mut rest = items.into_iter().filter(|(k, _)| match after {
-        None => true,
-        Some(a) if descending => k.as_str() < a,
-        Some(a) => k.as_str() > a,
-    });
-    let mut page = Vec::with_capacity(size);
-    let mut last = None;
-    for (k, v) in rest.by_ref().take(size) {
-        last = Some(k);
-        page.push(v);
+    rest.sort_by(order);
+    let last = if more {
+        rest.last().map(|(k, _)| k.clone().into_owned())
+    } else {
+        None
+    };
+    (rest.into_iter().map(|(_, v)| v).collect(), last)
+}
+
+/// `s` ASCII-lowercased, borrowed when it already is (listing keys, built for every item of
+/// every page).
+fn lowercase(s: &str) -> Cow<'_, str> {
+    if s.bytes().any(|b| b.is_ascii_uppercase()) {
+        Cow::Owned(s.to_ascii_lowercase())
+    } else {
+        Cow::Borrowed(s)
     }
-    let more = rest.next().is_some();
-    (page, if more { last } else { None })
 }
 
 fn check_customer(t: &Tenant, customer: &str) -> Result<(), ApiError> {
@@ -627,15 +646,15 @@ async fn users_list(
             );
         }
     };
-    let items: Vec<(String, &User)> = t
+    let items: Vec<(Cow<'_, str>, &User)> = t
         .users()
         .iter()
         .filter(|u| u.is_deleted() == show_deleted && filters.iter().all(|f| f(u)))
         .map(|u| {
-            let email = u.primary_email.to_ascii_lowercase();
+            let email = lowercase(&u.primary_email);
             let key = match order {
-                1 => format!("{}\u{1}{email}", u.given_name.to_lowercase()),
-                2 => format!("{}\u{1}{email}", u.family_name.to_lowercase()),
+                1 => Cow::Owned(format!("{}\u{1}{email}", u.given_name.to_lowercase())),
+                2 => Cow::Owned(format!("{}\u{1}{email}", u.family_name.to_lowercase())),
                 _ => email,
             };
             (key, u)
@@ -714,7 +733,7 @@ async fn groups_list(
             );
         }
     };
-    let items: Vec<(String, _)> = t
+    let items: Vec<(Cow<'_, str>, _)> = t
         .groups()
         .iter()
         .filter(|g| {
@@ -722,7 +741,7 @@ async fn groups_list(
                 .as_ref()
                 .is_none_or(|id| g.members.iter().any(|m| &m.id == id))
         })
-        .map(|g| (g.email.to_ascii_lowercase(), g))
+        .map(|g| (lowercase(&g.email), g))
         .collect();
     let (groups, next) = take_page(items, after.as_deref(), descending, size);
     let groups: Vec<Value> = groups.into_iter().map(|g| render::group(&t, g)).collect();
@@ -808,18 +827,18 @@ async fn members_list(
                 .collect::<Result<_, _>>()?,
         ),
     };
-    let members = if get("includeDerivedMembership") == "true" {
-        derived_members(&t, gi)
+    let members: Cow<'_, [Membership]> = if get("includeDerivedMembership") == "true" {
+        derived_members(&t, gi).into()
     } else {
         t.groups()
             .get(gi)
-            .map(|g| g.members.clone())
-            .unwrap_or_default()
+            .map_or(&[][..], |g| &g.members[..])
+            .into()
     };
-    let items: Vec<(String, Membership)> = members
-        .into_iter()
+    let items: Vec<(Cow<'_, str>, &Membership)> = members
+        .iter()
         .filter(|m| roles.as_ref().is_none_or(|r| r.contains(&m.role)))
-        .map(|m| (m.id.to_ascii_lowercase(), m))
+        .map(|m| (lowercase(&m.id), m))
         .collect();
     let (members, next) = take_page(items, after.as_deref(), false, size);
     let members: Vec<Value> = members.iter().map(|m| render::member(&t, m)).collect();

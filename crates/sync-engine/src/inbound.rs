@@ -1,17 +1,23 @@
 //! The inbound planner: pure, deterministic, linear in the size of the tenant.
 //!
 //! Everything is decided from the snapshot, the store's view, the policy and the instant passed
-//! in. Lookups are hash joins on remote ids and emails; output order follows the snapshot's and
-//! the view's (both sorted by key), so the same inputs give the same plan.
+//! in. Users and accounts are joined by hash on remote ids and emails, memberships by a merge
+//! join of the snapshot's and the view's lists (both sorted by key; checked, and sorted if a
+//! backend broke that promise). Profiles and accounts are compared with the snapshot in place,
+//! so only what is written gets copied. Output order follows the snapshot's and the view's, so
+//! the same inputs give the same plan.
 
-use std::collections::{HashMap, HashSet};
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
+
+use std::cmp::Ordering;
 
 use chrono::{DateTime, Utc};
 use directory_core::{
     Account, AccountLink, AnyIntegration, DirectoryChanges, DirectoryOp, DirectoryUser, Email,
     ExternalId, Group, GroupId, Inbound, Integration, IntegrationId, LifecycleEvent, LifecycleKind,
-    LinkedBy, Manager, Membership, MembershipKey, ObjectKind, OrgUnit, Primary, ProfileAuthority,
-    QuarantinedRecord, RemoteUser, Role, Secondary, Snapshot, UserId, UserProfile, UserStatus,
+    LinkedBy, Manager, MemberKind, Membership, ObjectKind, OrgUnit, Primary, ProfileAuthority,
+    QuarantinedRecord, RemoteMember, RemoteUser, Role, Secondary, Snapshot, UserId, UserProfile,
+    UserStatus,
 };
 use store_traits::LocalView;
 
@@ -104,11 +110,54 @@ struct Lookups<'a> {
     /// Directory users by id.
     users: HashMap<UserId, &'a DirectoryUser>,
     /// Directory users by email key.
-    by_email: HashMap<String, UserId>,
+    by_email: HashMap<&'a Email, UserId>,
     /// This integration's stored accounts by remote id.
     accounts: HashMap<&'a ExternalId, &'a Account>,
     /// Remote ids the source reports deleted.
     deleted: HashSet<&'a ExternalId>,
+}
+
+/// The profile the source wants for one live user, borrowed from the snapshot.
+struct Desired<'a> {
+    remote: &'a RemoteUser,
+    manager: Option<Manager>,
+}
+
+impl Desired<'_> {
+    /// Whether `current` differs from it (what `current != self.profile()` says, without
+    /// building the profile; the destructuring fails to compile if a field is added).
+    fn differs(&self, current: &UserProfile) -> bool {
+        let UserProfile {
+            primary_email,
+            name,
+            manager,
+            employee_id,
+            employment_type,
+            org_unit,
+            is_admin,
+        } = current;
+        let r = self.remote;
+        *primary_email != r.primary_email
+            || *name != r.name
+            || *manager != self.manager
+            || *employee_id != r.employee_id
+            || *employment_type != r.employment_type
+            || *org_unit != r.org_unit
+            || *is_admin != r.is_admin
+    }
+
+    fn profile(&self) -> UserProfile {
+        let r = self.remote;
+        UserProfile {
+            primary_email: r.primary_email.clone(),
+            name: r.name.clone(),
+            manager: self.manager.clone(),
+            employee_id: r.employee_id.clone(),
+            employment_type: r.employment_type,
+            org_unit: r.org_unit.clone(),
+            is_admin: r.is_admin,
+        }
+    }
 }
 
 /// One usable remote user and who they are in the directory.
@@ -182,7 +231,7 @@ impl<'a> Planner<'a> {
             by_email: view
                 .users
                 .iter()
-                .map(|u| (u.profile.primary_email.key(), u.id))
+                .map(|u| (&u.profile.primary_email, u.id))
                 .collect(),
             accounts: view.accounts.iter().map(|a| (&a.external_id, a)).collect(),
             deleted: self
@@ -222,13 +271,13 @@ impl<'a> Planner<'a> {
                     .is_none_or(|o| filter.includes_org_unit(o))
             })
             .collect();
-        let mut per_email: HashMap<String, usize> = HashMap::new();
+        let mut per_email: HashMap<&Email, usize> = HashMap::with_capacity(in_scope.len());
         for u in &in_scope {
-            *per_email.entry(u.primary_email.key()).or_default() += 1;
+            *per_email.entry(&u.primary_email).or_default() += 1;
         }
         let mut usable = Vec::with_capacity(in_scope.len());
         for u in in_scope {
-            let n = per_email.get(&u.primary_email.key()).copied().unwrap_or(0);
+            let n = per_email.get(&u.primary_email).copied().unwrap_or(0);
             if n > 1 {
                 let reason = format!("{n} users share this email in one snapshot");
                 self.quarantine(
@@ -276,11 +325,46 @@ impl<'a> Planner<'a> {
         }
     }
 
-    /// Writes an account if it differs from the stored one (its `last_seen` then becomes now).
-    fn put_account(&mut self, mut desired: Account, current: Option<&Account>) {
+    /// Whether `current` is what [`desired_account`](Self::desired_account) would build (the
+    /// comparison without the copies; the destructuring fails to compile if a field is added).
+    fn account_matches(
+        &self,
+        current: &Account,
+        remote: &RemoteUser,
+        wanted: Option<AccountLink>,
+    ) -> bool {
+        let Account {
+            integration,
+            external_id,
+            email,
+            link,
+            attributes,
+            first_seen: _,
+            last_seen: _,
+            missing_since,
+            missing_runs,
+        } = current;
+        *integration == self.id
+            && *external_id == remote.external_id
+            && *email == remote.primary_email
+            && *link == wanted
+            && *attributes == remote.attributes
+            && missing_since.is_none()
+            && *missing_runs == 0
+    }
+
+    /// Writes the account of `remote` if it differs from the stored one (its `last_seen` then
+    /// becomes now).
+    fn put_account(
+        &mut self,
+        remote: &RemoteUser,
+        current: Option<&Account>,
+        link: Option<AccountLink>,
+    ) {
         match current {
-            Some(c) if *c == desired => {}
+            Some(c) if self.account_matches(c, remote, link) => {}
             Some(c) => {
+                let mut desired = self.desired_account(remote, current, link);
                 self.count(if c.missing_since.is_some() {
                     OpKind::AccountsReturned
                 } else {
@@ -291,6 +375,7 @@ impl<'a> Planner<'a> {
             }
             None => {
                 self.count(OpKind::AccountsAdded);
+                let desired = self.desired_account(remote, None, link);
                 self.changes.push(DirectoryOp::UpsertAccount(desired));
             }
         }
@@ -332,7 +417,7 @@ impl<'a> Planner<'a> {
 
         // Who is who: linked accounts first, then email matches to users no live account holds
         // (a rehire or a recreated Google account), else a new user.
-        let mut claimed: HashSet<UserId> = HashSet::new();
+        let mut claimed: HashSet<UserId> = HashSet::with_capacity(usable.len());
         let mut live: Vec<Live<'a>> = Vec::with_capacity(usable.len());
         let mut unlinked: Vec<&'a RemoteUser> = Vec::new();
         for remote in usable {
@@ -354,7 +439,7 @@ impl<'a> Planner<'a> {
         }
         for remote in unlinked {
             let matched = by_email
-                .get(&remote.primary_email.key())
+                .get(&remote.primary_email)
                 .filter(|u| !claimed.contains(u))
                 .copied();
             let user = matched.unwrap_or_else(|| {
@@ -371,39 +456,30 @@ impl<'a> Planner<'a> {
         live.sort_by(|a, b| a.remote.external_id.cmp(&b.remote.external_id));
 
         // Managers resolve against the directory as it will be after this plan.
-        let mut resolve: HashMap<String, UserId> = view
+        let mut resolve: HashMap<&Email, UserId> = view
             .users
             .iter()
             .filter(|u| !claimed.contains(&u.id))
-            .map(|u| (u.profile.primary_email.key(), u.id))
+            .map(|u| (&u.profile.primary_email, u.id))
             .collect();
+        resolve.reserve(live.len());
         for l in &live {
-            resolve.insert(l.remote.primary_email.key(), l.user);
+            resolve.insert(&l.remote.primary_email, l.user);
         }
-        let mut desired: Vec<UserProfile> = Vec::with_capacity(live.len());
+        // The desired profiles stay borrowed from the snapshot; only written ones are built.
+        let mut desired: Vec<Desired<'a>> = Vec::with_capacity(live.len());
         for l in &live {
             let r = l.remote;
-            let manager = r
-                .manager_email
-                .as_ref()
-                .map(|m| match resolve.get(&m.key()) {
-                    Some(id) => Manager::Resolved(*id),
-                    None => {
-                        self.report
-                            .unresolved_managers
-                            .push((r.primary_email.clone(), m.clone()));
-                        Manager::Unresolved(m.clone())
-                    }
-                });
-            desired.push(UserProfile {
-                primary_email: r.primary_email.clone(),
-                name: r.name.clone(),
-                manager,
-                employee_id: r.employee_id.clone(),
-                employment_type: r.employment_type,
-                org_unit: r.org_unit.clone(),
-                is_admin: r.is_admin,
+            let manager = r.manager_email.as_ref().map(|m| match resolve.get(m) {
+                Some(id) => Manager::Resolved(*id),
+                None => {
+                    self.report
+                        .unresolved_managers
+                        .push((r.primary_email.clone(), m.clone()));
+                    Manager::Unresolved(m.clone())
+                }
             });
+            desired.push(Desired { remote: r, manager });
         }
         self.report.manager_cycles = manager_cycles(&live, &desired);
 
@@ -411,7 +487,11 @@ impl<'a> Planner<'a> {
         // user's email must be free as well, so creations take part in the ordering (they are
         // written after every update).
         let updates: Vec<usize> = (0..live.len())
-            .filter(|&i| live[i].existing.is_none_or(|u| u.profile != desired[i]))
+            .filter(|&i| {
+                live[i]
+                    .existing
+                    .is_none_or(|u| desired[i].differs(&u.profile))
+            })
             .collect();
         let (ordered, stuck) = order_email_changes(&updates, &live, &desired, &by_email);
         let mut skip: HashSet<usize> = HashSet::new();
@@ -424,7 +504,7 @@ impl<'a> Planner<'a> {
         for i in ordered.into_iter().filter(|&i| live[i].existing.is_some()) {
             self.count(OpKind::UsersUpdated);
             self.changes.push(DirectoryOp::Profile(
-                authority.update_profile(live[i].user, desired[i].clone()),
+                authority.update_profile(live[i].user, desired[i].profile()),
             ));
         }
 
@@ -433,9 +513,9 @@ impl<'a> Planner<'a> {
             if skip.contains(&i) {
                 continue;
             }
-            let employment = desired[i].employment_type;
+            let employment = l.remote.employment_type;
             let source_suspended = l.remote.suspended || l.remote.archived;
-            let admin = desired[i].is_admin || l.existing.is_some_and(|u| u.profile.is_admin);
+            let admin = l.remote.is_admin || l.existing.is_some_and(|u| u.profile.is_admin);
             let email = &l.remote.primary_email;
             match l.existing.map(|u| u.status) {
                 None => {
@@ -443,7 +523,7 @@ impl<'a> Planner<'a> {
                     self.changes
                         .push(DirectoryOp::Profile(authority.create_user(
                             l.user,
-                            desired[i].clone(),
+                            desired[i].profile(),
                             self.now,
                             employment,
                         )));
@@ -483,8 +563,7 @@ impl<'a> Planner<'a> {
                     by: LinkedBy::Provisioned,
                     at: self.now,
                 });
-            let desired = self.desired_account(l.remote, l.account, Some(link));
-            self.put_account(desired, l.account);
+            self.put_account(l.remote, l.account, Some(link));
         }
 
         // Accounts missing from the source.
@@ -656,7 +735,7 @@ impl<'a> Planner<'a> {
             let current = accounts.get(&remote.external_id).copied();
             let link = match current.and_then(|a| a.link) {
                 Some(link) => Some(link),
-                None => by_email.get(&remote.primary_email.key()).map(|user| {
+                None => by_email.get(&remote.primary_email).map(|user| {
                     self.count(OpKind::AccountsLinked);
                     AccountLink {
                         user: *user,
@@ -665,8 +744,7 @@ impl<'a> Planner<'a> {
                     }
                 }),
             };
-            let desired = self.desired_account(remote, current, link);
-            self.put_account(desired, current);
+            self.put_account(remote, current, link);
         }
         for account in &view.accounts {
             if live_ids.contains(&account.external_id)
@@ -812,64 +890,73 @@ impl<'a> Planner<'a> {
                         .get(group)
                         .is_some_and(|g| filter.includes_group(&g.email))
             };
-            let desired: HashMap<MembershipKey, Membership> = self
-                .snapshot
-                .members()
-                .iter()
-                .filter(|m| kept.contains(&m.group))
-                .map(|m| {
-                    let membership = Membership {
-                        integration: self.id,
-                        group: m.group.clone(),
-                        member: m.member.clone(),
-                        role: m.role,
-                    };
-                    (membership.key(), membership)
-                })
-                .collect();
-            let stored: HashMap<MembershipKey, &Membership> =
-                view.memberships.iter().map(|m| (m.key(), m)).collect();
-            for m in &view.memberships {
-                let key = m.key();
-                if desired.contains_key(&key) || !in_scope(&m.group) {
-                    continue;
-                }
-                self.memberships_removed += 1;
-                let cascaded = removed.contains(&m.group)
-                    || (m.member.kind == directory_core::MemberKind::Group
-                        && removed.contains(&m.member.external_id));
-                if !cascaded {
-                    self.count(OpKind::MembershipsRemoved);
-                    self.changes.push(DirectoryOp::RemoveMembership(key));
+            let wanted: Vec<&'a RemoteMember> = sorted_by_key(
+                self.snapshot
+                    .members()
+                    .iter()
+                    .filter(|m| kept.contains(&m.group))
+                    .collect(),
+                remote_key,
+            );
+            let stored: Vec<&'a Membership> =
+                sorted_by_key(view.memberships.iter().collect(), stored_key);
+            // A merge join of two lists sorted by key: no map, no key copied.
+            let mut upserts: Vec<(OpKind, &'a RemoteMember)> = Vec::new();
+            let (mut w, mut s) = (0, 0);
+            // The group of the last stored membership looked at, and whether it is in scope.
+            let mut scope: Option<(&ExternalId, bool)> = None;
+            while w < wanted.len() || s < stored.len() {
+                let order = match (wanted.get(w), stored.get(s)) {
+                    (Some(r), Some(m)) => remote_key(r).cmp(&stored_key(m)),
+                    (Some(_), None) => Ordering::Less,
+                    _ => Ordering::Greater,
+                };
+                match order {
+                    Ordering::Equal => {
+                        let (r, m) = (wanted[w], stored[s]);
+                        if m.integration != self.id || m.member != r.member || m.role != r.role {
+                            upserts.push((OpKind::MembershipsUpdated, r));
+                        }
+                        w += 1;
+                        s += 1;
+                    }
+                    Ordering::Less => {
+                        upserts.push((OpKind::MembershipsAdded, wanted[w]));
+                        w += 1;
+                    }
+                    Ordering::Greater => {
+                        let m = stored[s];
+                        s += 1;
+                        let group_in_scope = match scope {
+                            Some((g, yes)) if *g == m.group => yes,
+                            _ => {
+                                let yes = in_scope(&m.group);
+                                scope = Some((&m.group, yes));
+                                yes
+                            }
+                        };
+                        if !group_in_scope {
+                            continue;
+                        }
+                        self.memberships_removed += 1;
+                        let cascaded = removed.contains(&m.group)
+                            || (m.member.kind == directory_core::MemberKind::Group
+                                && removed.contains(&m.member.external_id));
+                        if !cascaded {
+                            self.count(OpKind::MembershipsRemoved);
+                            self.changes.push(DirectoryOp::RemoveMembership(m.key()));
+                        }
+                    }
                 }
             }
-            for remote in self
-                .snapshot
-                .members()
-                .iter()
-                .filter(|m| kept.contains(&m.group))
-            {
-                let key = MembershipKey {
-                    group: remote.group.clone(),
-                    kind: remote.member.kind,
-                    member: remote.member.external_id.clone(),
-                };
-                let Some(wanted) = desired.get(&key) else {
-                    continue;
-                };
-                match stored.get(&key) {
-                    Some(s) if *s == wanted => {}
-                    Some(_) => {
-                        self.count(OpKind::MembershipsUpdated);
-                        self.changes
-                            .push(DirectoryOp::UpsertMembership(wanted.clone()));
-                    }
-                    None => {
-                        self.count(OpKind::MembershipsAdded);
-                        self.changes
-                            .push(DirectoryOp::UpsertMembership(wanted.clone()));
-                    }
-                }
+            for (kind, r) in upserts {
+                self.count(kind);
+                self.changes.push(DirectoryOp::UpsertMembership(Membership {
+                    integration: self.id,
+                    group: r.group.clone(),
+                    member: r.member.clone(),
+                    role: r.role,
+                }));
             }
         }
         for group in &view.groups {
@@ -918,20 +1005,40 @@ impl<'a> Planner<'a> {
     }
 }
 
+/// A membership's identity, borrowed: (group, member kind, member id).
+type KeyRef<'k> = (&'k ExternalId, MemberKind, &'k ExternalId);
+
+fn remote_key(m: &RemoteMember) -> KeyRef<'_> {
+    (&m.group, m.member.kind, &m.member.external_id)
+}
+
+fn stored_key(m: &Membership) -> KeyRef<'_> {
+    (&m.group, m.member.kind, &m.member.external_id)
+}
+
+/// `items` sorted by `key`: left as they are when they already are (the snapshot and the view
+/// promise it, so this is one linear check), sorted otherwise.
+fn sorted_by_key<T>(mut items: Vec<&T>, key: fn(&T) -> KeyRef<'_>) -> Vec<&T> {
+    if !items.is_sorted_by(|a, b| key(a) <= key(b)) {
+        items.sort_by(|a, b| key(a).cmp(&key(b)));
+    }
+    items
+}
+
 /// Orders profile updates so that a user's old email is released before another user takes
 /// it. Returns the order and the updates that cannot be made: stuck in a cycle (an email
 /// swap), or taking an email that a user who keeps it holds (such as a user who left).
 fn order_email_changes(
     updates: &[usize],
     live: &[Live<'_>],
-    desired: &[UserProfile],
-    by_email: &HashMap<String, UserId>,
+    desired: &[Desired<'_>],
+    by_email: &HashMap<&Email, UserId>,
 ) -> (Vec<usize>, Vec<usize>) {
     // `update i` waits for `update j` when i's new email is currently j's.
     let index_of: HashMap<UserId, usize> = updates.iter().map(|&i| (live[i].user, i)).collect();
     let waits_for = |i: usize| -> Option<usize> {
-        let new = desired[i].primary_email.key();
-        let holder = by_email.get(&new)?;
+        let new = &desired[i].remote.primary_email;
+        let holder = by_email.get(new)?;
         if *holder == live[i].user {
             return None;
         }
@@ -940,7 +1047,7 @@ fn order_email_changes(
             // this update can never go first, so it stays pending (stuck).
             return Some(usize::MAX);
         };
-        (desired[j].primary_email.key() != new).then_some(j)
+        (desired[j].remote.primary_email != *new).then_some(j)
     };
     let mut done: HashSet<usize> = HashSet::new();
     let mut order = Vec::with_capacity(updates.len());
@@ -963,7 +1070,7 @@ fn order_email_changes(
 }
 
 /// The cycles in the manager graph of the live users, each reported once, as emails.
-fn manager_cycles(live: &[Live<'_>], desired: &[UserProfile]) -> Vec<Vec<Email>> {
+fn manager_cycles(live: &[Live<'_>], desired: &[Desired<'_>]) -> Vec<Vec<Email>> {
     let index: HashMap<UserId, usize> = live.iter().enumerate().map(|(i, l)| (l.user, i)).collect();
     let next = |i: usize| match &desired[i].manager {
         Some(Manager::Resolved(m)) => index.get(m).copied(),
@@ -987,7 +1094,7 @@ fn manager_cycles(live: &[Live<'_>], desired: &[UserProfile]) -> Vec<Vec<Email>>
                         cycles.push(
                             path[pos..]
                                 .iter()
-                                .map(|&p| desired[p].primary_email.clone())
+                                .map(|&p| desired[p].remote.primary_email.clone())
                                 .collect(),
                         );
                     }
@@ -1001,4 +1108,50 @@ fn manager_cycles(live: &[Live<'_>], desired: &[UserProfile]) -> Vec<Vec<Email>>
         }
     }
     cycles
+}
+
+#[cfg(test)]
+mod tests {
+    use directory_core::{Member, MemberRole};
+
+    use super::*;
+
+    fn membership(
+        integration: IntegrationId,
+        group: &str,
+        kind: MemberKind,
+        member: &str,
+    ) -> Membership {
+        Membership {
+            integration,
+            group: ExternalId::new(group).unwrap_or_else(|e| panic!("{e}")),
+            member: Member {
+                kind,
+                external_id: ExternalId::new(member).unwrap_or_else(|e| panic!("{e}")),
+                email: None,
+            },
+            role: MemberRole::Member,
+        }
+    }
+
+    #[test]
+    fn the_merge_join_input_is_sorted_by_key_whatever_order_it_came_in() {
+        let id = IntegrationId::random();
+        let rows = [
+            membership(id, "g2", MemberKind::User, "a"),
+            membership(id, "g1", MemberKind::Group, "b"),
+            membership(id, "g1", MemberKind::User, "c"),
+            membership(id, "g1", MemberKind::User, "a"),
+        ];
+        let keys = |list: &[&Membership]| -> Vec<directory_core::MembershipKey> {
+            list.iter().map(|m| m.key()).collect()
+        };
+        let mut expected: Vec<&Membership> = rows.iter().collect();
+        expected.sort_by_key(|m| m.key());
+        let shuffled = sorted_by_key(rows.iter().collect(), stored_key);
+        assert_eq!(keys(&shuffled), keys(&expected));
+        // Already sorted: left as it is.
+        let again = sorted_by_key(expected.clone(), stored_key);
+        assert_eq!(keys(&again), keys(&expected));
+    }
 }

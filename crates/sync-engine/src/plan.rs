@@ -10,6 +10,7 @@ use directory_core::{
 };
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use sha2::{Digest as _, Sha256};
 
 mod sealed {
     pub trait Sealed {}
@@ -201,18 +202,46 @@ struct Identity<'a, C> {
     changes: &'a C,
 }
 
-/// The id of a plan's content.
+/// The id of a plan's content: the SHA-256 of its canonical JSON, streamed into the hash so
+/// that a large plan is never held as text.
 pub(crate) fn plan_id<C: Serialize>(
     integration: IntegrationId,
     based_on: Version,
     changes: &C,
 ) -> Result<PlanId, serde_json::Error> {
-    let bytes = serde_json::to_vec(&Identity {
-        integration,
-        based_on,
-        changes,
-    })?;
-    Ok(PlanId::digest(&bytes))
+    let mut hasher = Digest(Sha256::new());
+    let mut buffered = std::io::BufWriter::with_capacity(64 * 1024, &mut hasher);
+    serde_json::to_writer(
+        &mut buffered,
+        &Identity {
+            integration,
+            based_on,
+            changes,
+        },
+    )?;
+    std::io::Write::flush(&mut buffered).map_err(serde_json::Error::io)?;
+    drop(buffered);
+    let hex: String = hasher
+        .0
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    PlanId::parse(&hex).map_err(serde::ser::Error::custom)
+}
+
+/// Feeds what is written into the hash.
+struct Digest(Sha256);
+
+impl std::io::Write for Digest {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.update(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 impl<D: Destination> Plan<D> {
@@ -345,5 +374,35 @@ impl<D: Destination> fmt::Display for Plan<D> {
             writeln!(f, "  HELD by safeguard: {trip}")?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use directory_core::{ExternalId, MemberKind, MembershipKey};
+
+    use super::*;
+
+    #[test]
+    fn the_streamed_id_is_the_digest_of_the_whole_json() {
+        // Large enough to cross the write buffer several times.
+        let changes: Vec<MembershipKey> = (0..20_000)
+            .map(|i| MembershipKey {
+                group: ExternalId::new(format!("g{}", i % 7)).unwrap_or_else(|e| panic!("{e}")),
+                kind: MemberKind::User,
+                member: ExternalId::new(format!("u{i}")).unwrap_or_else(|e| panic!("{e}")),
+            })
+            .collect();
+        let integration = IntegrationId::random();
+        let based_on = Version(3);
+        let whole = serde_json::to_vec(&Identity {
+            integration,
+            based_on,
+            changes: &changes,
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert!(whole.len() > 3 * 64 * 1024);
+        let id = plan_id(integration, based_on, &changes).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(id, PlanId::digest(&whole));
     }
 }

@@ -1,10 +1,19 @@
 //! `cargo run --release --example bench -- store [--users N] [--groups G] [--memberships M] [--backend B]`
-//! `cargo run --release --example bench -- plan [--users N] [--groups G] [--memberships M] [--churn PERCENT]`
+//! `cargo run --release --example bench -- plan [--users N] [--groups G] [--memberships M] [--churn PERCENT] [--scale]`
+//! `cargo run --release --example bench -- fetch [--users N] [--groups G] [--memberships M] [--latency-ms L] [--concurrency C]`
+//! `cargo run --release --example bench -- quota [--users N] [--groups G] [--memberships M] [--quota Q]`
+//! `cargo run --release --example bench -- sync [--users N] [--groups G] [--memberships M]`
 //!
 //! Prints figures. `store`: one initial apply of a whole tenant (users with accounts, groups,
 //! memberships), a full read of the integration's view, and a re-apply with no change (which
-//! must write nothing). `plan`: the planner on a tenant against an equal store with some churn.
-//! Figures, not assertions: compare runs, don't gate on them.
+//! must write nothing). `plan`: the planner on a tenant against an equal store with some churn;
+//! `--scale` runs it at 10k, 100k and 1M users, each in its own process. `fetch`: the Google
+//! connector reading an emulated tenant under latency, against the call floor and the critical
+//! path. `quota`: the same under the emulator's per-subject quota. `sync`: fetch, plan and apply
+//! of a whole tenant into SQLite, then a resync with no change, with peak memory.
+//! Figures, not assertions: compare runs, don't gate on them. `BENCHMARKS.md` records them.
+
+mod remote;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -14,7 +23,7 @@ use chrono::Utc;
 use clap::{Parser, Subcommand, ValueEnum};
 use directory_sync::core::*;
 use directory_sync::sqlite::SqliteStore;
-use directory_sync::store::{InMemoryStore, Store};
+use directory_sync::store::{InMemoryStore, LocalView, Store};
 
 #[derive(Parser)]
 #[command(about = "Figures for directory-sync's building blocks")]
@@ -54,7 +63,66 @@ enum Command {
         /// Percent of users, groups and memberships changed between the store and the snapshot.
         #[arg(long, default_value_t = 1.0)]
         churn: f64,
+        /// Run at 10k, 100k and 1M users (groups = users / 10, memberships = users × 10), each
+        /// in a child process so that each peak RSS is its own.
+        #[arg(long)]
+        scale: bool,
     },
+    /// The connector reading an emulated tenant under latency, with no quota and no pacing.
+    Fetch {
+        #[command(flatten)]
+        tenant: TenantArgs,
+        /// Emulated latency of every request, in milliseconds.
+        #[arg(long, default_value_t = 20)]
+        latency_ms: u64,
+        /// Member listings in flight at once (the best measured; the connector's default is 8).
+        #[arg(long, default_value_t = 32)]
+        concurrency: usize,
+    },
+    /// The same read under the emulator's per-subject quota, paced by the connector.
+    Quota {
+        #[command(flatten)]
+        tenant: TenantArgs,
+        /// Emulated latency of every request, in milliseconds.
+        #[arg(long, default_value_t = 20)]
+        latency_ms: u64,
+        /// Requests a minute the emulator allows the subject (and the connector paces to).
+        #[arg(long, default_value_t = 2_400)]
+        quota: u32,
+        /// Member listings in flight at once (the best measured; the connector's default is 8).
+        #[arg(long, default_value_t = 32)]
+        concurrency: usize,
+    },
+    /// A whole sync (fetch, plan, apply into a SQLite file), then a resync with no change.
+    Sync {
+        /// Users.
+        #[arg(long, default_value_t = 100_000)]
+        users: usize,
+        /// Groups.
+        #[arg(long, default_value_t = 10_000)]
+        groups: usize,
+        /// User memberships spread over the groups other than all-staff.
+        #[arg(long, default_value_t = 900_000)]
+        memberships: usize,
+        /// Member listings in flight at once.
+        #[arg(long, default_value_t = 64)]
+        concurrency: usize,
+    },
+}
+
+/// The emulated tenant of `fetch` and `quota`.
+#[derive(clap::Args, Clone, Copy)]
+struct TenantArgs {
+    /// Users.
+    #[arg(long, default_value_t = 20_000)]
+    users: usize,
+    /// Groups (the first is all-staff; the others have skewed, Zipf-like sizes).
+    #[arg(long, default_value_t = 2_000)]
+    groups: usize,
+    /// User memberships spread over the groups other than all-staff (192,000 gives the issue's
+    /// ~200,000 memberships in all, with all-staff and nested groups).
+    #[arg(long, default_value_t = 192_000)]
+    memberships: usize,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -69,20 +137,62 @@ enum Backend {
 
 #[tokio::main]
 async fn main() -> Result<()> {
-    match Cli::parse().command {
+    let outcome = run(Cli::parse().command).await;
+    println!(
+        "  load average    {:>8}  (1 min, at the end)",
+        load_average()
+    );
+    outcome
+}
+
+async fn run(command: Command) -> Result<()> {
+    match command {
         Command::Store {
             users,
             groups,
             memberships,
             backend,
         } => store(users, groups.max(1), memberships, backend).await,
+        Command::Plan { scale: true, .. } => plan_scale(),
         Command::Plan {
             users,
             groups,
             memberships,
             churn,
+            scale: false,
         } => plan(users, groups.max(1), memberships, churn).await,
+        Command::Fetch {
+            tenant,
+            latency_ms,
+            concurrency,
+        } => remote::fetch(tenant, latency_ms, concurrency).await,
+        Command::Quota {
+            tenant,
+            latency_ms,
+            quota,
+            concurrency,
+        } => remote::quota(tenant, latency_ms, quota, concurrency).await,
+        Command::Sync {
+            users,
+            groups,
+            memberships,
+            concurrency,
+        } => remote::sync(users, groups, memberships, concurrency).await,
     }
+}
+
+/// Runs `plan` at three sizes, each in a child process (its own peak RSS).
+fn plan_scale() -> Result<()> {
+    let exe = std::env::current_exe()?;
+    for users in [10_000u32, 100_000, 1_000_000] {
+        let status = std::process::Command::new(&exe)
+            .args(["plan", "--users", &users.to_string()])
+            .args(["--groups", &(users / 10).to_string()])
+            .args(["--memberships", &(users * 10).to_string()])
+            .status()?;
+        anyhow::ensure!(status.success(), "plan at {users} users failed");
+    }
+    Ok(())
 }
 
 /// The benchmark's primary integration, created in `store`.
@@ -109,11 +219,34 @@ async fn create_primary(
         .context("the primary")
 }
 
-fn peak_rss_mib() -> Option<f64> {
+/// A `/proc/self/status` figure in MiB (`VmHWM` is the peak RSS, `VmRSS` the current one).
+fn status_mib(field: &str) -> Option<f64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let line = status.lines().find(|l| l.starts_with(field))?;
     let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kib / 1024.0)
+}
+
+/// The machine's 1-minute load average (other processes share the 2 cores the figures need).
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|l| l.split_whitespace().next().map(str::to_owned))
+        .unwrap_or_else(|| "unknown".to_owned())
+}
+
+fn peak_rss_mib() -> Option<f64> {
+    status_mib("VmHWM:")
+}
+
+fn rss_mib() -> Option<f64> {
+    status_mib("VmRSS:")
+}
+
+/// Resets the peak RSS to the current RSS (Linux `clear_refs` 5), so that a later
+/// [`peak_rss_mib`] is the peak of what ran since.
+fn reset_peak_rss() -> bool {
+    std::fs::write("/proc/self/clear_refs", "5").is_ok()
 }
 
 async fn store(users: u32, groups: u32, memberships: u32, backend: Backend) -> Result<()> {
@@ -325,43 +458,95 @@ fn tenant(
     Ok(b.finish()?)
 }
 
+/// The view of a store that applied `changes` (creations and upserts only) onto `empty`.
+fn view_of(empty: LocalView, changes: &DirectoryChanges) -> Result<LocalView> {
+    let mut view = LocalView {
+        version: empty.version.next(),
+        ..empty
+    };
+    for op in changes.ops() {
+        match op {
+            DirectoryOp::UpsertAccount(a) => view.accounts.push(a.clone()),
+            DirectoryOp::UpsertGroup(g) => view.groups.push(g.clone()),
+            DirectoryOp::UpsertMembership(m) => view.memberships.push(m.clone()),
+            DirectoryOp::UpsertOrgUnit(o) => view.org_units.push(o.clone()),
+            DirectoryOp::Profile(p) => match p.change() {
+                ProfileChange::CreateUser {
+                    user,
+                    profile,
+                    event,
+                } => view.users.push(DirectoryUser::provisioned(
+                    *user,
+                    profile.clone(),
+                    event.clone(),
+                )?),
+                other => anyhow::bail!("unexpected in an initial plan: {other:?}"),
+            },
+            other => anyhow::bail!("unexpected in an initial plan: {other:?}"),
+        }
+    }
+    view.accounts
+        .sort_by(|a, b| a.external_id.cmp(&b.external_id));
+    view.groups
+        .sort_by(|a, b| a.external_id.cmp(&b.external_id));
+    view.memberships.sort_by(|a, b| {
+        (&a.group, a.member.kind, &a.member.external_id).cmp(&(
+            &b.group,
+            b.member.kind,
+            &b.member.external_id,
+        ))
+    });
+    view.org_units
+        .sort_by(|a, b| a.external_id.cmp(&b.external_id));
+    view.users.sort_by_key(|u| u.id);
+    Ok(view)
+}
+
 async fn plan(users: u32, groups: u32, memberships: u32, churn: f64) -> Result<()> {
     use directory_sync::engine::{Policy, plan_primary};
-    let store = InMemoryStore::new();
     let now = Utc::now();
-    let primary = create_primary(&store, now).await?;
+    let policy = Policy::default();
     let started = Instant::now();
     let base = tenant(users, groups, memberships, 0, 0)?;
     let built = started.elapsed();
-    let policy = Policy::default();
-    let first = plan_primary(
-        &primary,
-        &base,
-        &store.view(primary.id()).await?,
-        &policy,
-        now,
-    )?;
-    store.apply(first.changes()).await?;
-    let view = store.view(primary.id()).await?;
+    // The view is what the base snapshot plans into an empty store (built from the plan's
+    // operations, as a store would apply them, to keep the setup's memory down at 1M users).
+    let store = InMemoryStore::new();
+    let primary = create_primary(&store, now).await?;
+    let empty = store.view(primary.id()).await?;
+    drop(store);
+    let first = plan_primary(&primary, &base, &empty, &policy, now)?;
+    let view = view_of(empty, first.changes())?;
+    drop(first);
+    let setup_peak = peak_rss_mib();
+
+    let started = Instant::now();
+    let same = plan_primary(&primary, &base, &view, &policy, now)?;
+    let unchanged = started.elapsed();
+    let same_ops = same.changes().ops().len();
+    anyhow::ensure!(
+        same_ops == 0,
+        "the view does not match the snapshot: {same}"
+    );
+    drop((same, base));
 
     let changed = (f64::from(users) * churn / 100.0) as u32;
     let dropped = (f64::from(memberships) * churn / 100.0) as u32;
     let churned = tenant(users, groups, memberships, changed, dropped)?;
-    let started = Instant::now();
-    let same = plan_primary(&primary, &base, &view, &policy, now)?;
-    let unchanged = started.elapsed();
+    let inputs = rss_mib();
+    let reset = reset_peak_rss();
     let started = Instant::now();
     let plan = plan_primary(&primary, &churned, &view, &policy, now)?;
     let planned = started.elapsed();
+    let planning_peak = peak_rss_mib();
     println!("plan benchmark (in-memory view)");
     println!(
         "  tenant           {users} users, {groups} groups, {memberships} memberships (snapshot built in {:.2} s)",
         built.as_secs_f64()
     );
     println!(
-        "  plan, no change  {:>8.3} s  ({} operations)",
+        "  plan, no change  {:>8.3} s  ({same_ops} operations)",
         unchanged.as_secs_f64(),
-        same.changes().ops().len()
     );
     println!(
         "  plan, {churn}% churn {:>7.3} s  ({} operations; held: {})",
@@ -369,9 +554,22 @@ async fn plan(users: u32, groups: u32, memberships: u32, churn: f64) -> Result<(
         plan.changes().ops().len(),
         plan.is_held()
     );
-    if let Some(rss) = peak_rss_mib() {
+    println!(
+        "  inline sizes     RemoteMember {} B, Membership {} B, RemoteUser {} B, DirectoryUser {} B, Account {} B (heap strings extra)",
+        std::mem::size_of::<RemoteMember>(),
+        std::mem::size_of::<Membership>(),
+        std::mem::size_of::<RemoteUser>(),
+        std::mem::size_of::<DirectoryUser>(),
+        std::mem::size_of::<Account>(),
+    );
+    if let (Some(inputs), Some(peak), true) = (inputs, planning_peak, reset) {
         println!(
-            "  peak RSS         {rss:>8.0} MiB (whole process: two snapshots, the store, the view, the plans)"
+            "  RSS at planning  {inputs:>8.0} MiB inputs (snapshot + view), {peak:.0} MiB peak while planning"
+        );
+    }
+    if let Some(rss) = setup_peak {
+        println!(
+            "  setup peak RSS   {rss:>8.0} MiB (snapshot, initial plan and view being built; not planning)"
         );
     }
     Ok(())
