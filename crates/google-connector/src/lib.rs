@@ -107,7 +107,8 @@
 //!   `insufficientPermissions`** to [`directory_core::Error::MissingScopes`] naming the scope the
 //!   call used; other HTTP failures to [`directory_core::Error::Remote`] with route, status,
 //!   reason and whether they were transient.
-//! - The [`pacer`] spaces request starts `60 s / N` apart for the whole connector (one subject);
+//! - The [`pacer`] spaces request starts evenly, 2 % under `N` a minute, for the whole connector
+//!   (one subject; exact spacing let one start too many into a sliding minute);
 //!   the concurrency bound caps requests in flight, across all page chains.
 //!
 //! With a real key: `.key_file("key.json")` (or `.key_json(ServiceAccountKey::new(json))`) instead
