@@ -462,3 +462,51 @@ async fn an_unknown_rule_is_named_and_a_staged_integration_never_syncs() {
     f.service.remove_rule(id, default_rule).await.unwrap();
     assert!(f.service.rules(id).await.unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn no_key_material_or_token_in_the_debug_output_of_service_values() {
+    let f = Fixture::new(5).await;
+    let connectors = GoogleConnectors::new();
+    let created = f
+        .service
+        .create_google(CreateGoogle {
+            title: "Debug".into(),
+            direction: DirectionKind::Inbound,
+            settings: f.settings(),
+            schedule: Schedule::Manual,
+        })
+        .await
+        .unwrap();
+    let activated = f
+        .service
+        .activate(created.integration.id(), &Silent)
+        .await
+        .unwrap();
+    let scopes = directory_service::required_scopes(DirectionKind::Inbound);
+    let settings = created.integration.settings().clone();
+    use directory_service::Connectors;
+    let connection = connectors
+        .connect(&directory_service::ConnectorRequest {
+            integration: created.integration.id(),
+            direction: DirectionKind::Inbound,
+            settings: &settings,
+            scopes: &scopes,
+        })
+        .unwrap();
+    let rendered = [
+        format!("{:?}", f.service),
+        format!("{created:?}"),
+        format!("{activated:?}"),
+        format!("{connectors:?}"),
+        format!("{connection:?}"),
+        created.instructions.to_string(),
+    ]
+    .join("\n");
+    let key = google_emulator::TEST_PRIVATE_KEY_PEM;
+    for line in key.lines().filter(|l| l.len() > 20) {
+        assert!(!rendered.contains(line), "key material in debug output");
+    }
+    for needle in ["PRIVATE KEY", "ya29.", "eyJ"] {
+        assert!(!rendered.contains(needle), "{needle} in debug output");
+    }
+}
