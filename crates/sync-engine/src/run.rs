@@ -14,7 +14,7 @@ use directory_core::{
 use store_traits::{Lease, Store};
 
 use crate::outbound::{DirectoryFacts, OutboundState, plan_outbound, stale_ownership};
-use crate::plan::{OpKind, Plan, ToDirectory, ToRemote, Trip};
+use crate::plan::{Destination, OpKind, Plan, ToDirectory, ToRemote, Trip};
 use crate::{Error, Policy, plan_inbound};
 
 /// Where the current instant comes from: the engine never reads the clock itself.
@@ -303,35 +303,40 @@ pub async fn approve(ctx: &RunContext<'_>, id: &PlanId) -> Result<SyncRun, Error
         .ok_or_else(|| Error::NoHeldPlan { plan: id.clone() })?;
     ctx.with_lease(held.integration, async {
         let started_at = ctx.clock.now();
-        let plan: Plan<ToDirectory> = serde_json::from_value(held.plan.clone())?;
-        if plan.id() != id || !plan.verify() || plan.integration() != held.integration {
-            return Err(Error::TamperedPlan { plan: id.clone() });
-        }
-        let current = ctx.store.version(plan.integration()).await?;
-        if current != plan.based_on() {
-            return Err(Error::StalePlan {
-                plan: id.clone(),
-                planned: plan.based_on(),
-                current,
-            });
-        }
+        let plan: Plan<ToDirectory> = approvable(ctx, id, &held).await?;
         ctx.store.apply(plan.changes()).await?;
         ctx.store.release_plan(id).await?;
-        let run = SyncRun {
-            id: RunId::random(),
-            integration: plan.integration(),
-            rule: None,
-            started_at,
-            finished_at: ctx.clock.now(),
+        let outcome = Outcome {
             outcome: RunOutcome::Succeeded,
             counts: plan.count_names(),
             quarantined: plan.report().quarantined.clone(),
             fetch: None,
         };
-        ctx.store.record_run(&run).await?;
-        Ok(run)
+        record(ctx, plan.integration(), None, started_at, outcome).await
     })
     .await
+}
+
+/// The held plan, if it may still be applied: its content hashes to its id and belongs to the
+/// integration it was held for, and the store is still at the version it was planned on.
+async fn approvable<D: Destination>(
+    ctx: &RunContext<'_>,
+    id: &PlanId,
+    held: &HeldPlan,
+) -> Result<Plan<D>, Error> {
+    let plan: Plan<D> = serde_json::from_value(held.plan.clone())?;
+    if plan.id() != id || !plan.verify() || plan.integration() != held.integration {
+        return Err(Error::TamperedPlan { plan: id.clone() });
+    }
+    let current = ctx.store.version(plan.integration()).await?;
+    if current != plan.based_on() {
+        return Err(Error::StalePlan {
+            plan: id.clone(),
+            planned: plan.based_on(),
+            current,
+        });
+    }
+    Ok(plan)
 }
 
 /// Records a run: when its rule ran (the anchor of its next scheduled run) and its record.
@@ -764,34 +769,17 @@ pub async fn approve_outbound(
         .ok_or_else(|| Error::NoHeldPlan { plan: id.clone() })?;
     ctx.with_lease(held.integration, async {
         let started_at = ctx.clock.now();
-        let plan: Plan<ToRemote> = serde_json::from_value(held.plan.clone())?;
-        if plan.id() != id || !plan.verify() || plan.integration() != held.integration {
-            return Err(Error::TamperedPlan { plan: id.clone() });
-        }
-        let current = ctx.store.version(plan.integration()).await?;
-        if current != plan.based_on() {
-            return Err(Error::StalePlan {
-                plan: id.clone(),
-                planned: plan.based_on(),
-                current,
-            });
-        }
+        let plan: Plan<ToRemote> = approvable(ctx, id, &held).await?;
         let (outcome, counts, writes) =
             apply_remote(ctx, target, &plan, Vec::new(), started_at).await?;
         ctx.store.release_plan(id).await?;
-        let run = SyncRun {
-            id: RunId::random(),
-            integration: plan.integration(),
-            rule: None,
-            started_at,
-            finished_at: ctx.clock.now(),
+        let outcome = Outcome {
             outcome,
             counts,
             quarantined: plan.report().quarantined.clone(),
             fetch: Some(writes),
         };
-        ctx.store.record_run(&run).await?;
-        Ok(run)
+        record(ctx, plan.integration(), None, started_at, outcome).await
     })
     .await
 }
