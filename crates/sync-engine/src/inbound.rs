@@ -527,25 +527,31 @@ impl<'a> Planner<'a> {
                             self.now,
                             employment,
                         )));
-                    if source_suspended {
-                        self.arrives_suspended(authority, l.user, email, admin);
-                    }
                 }
                 Some(UserStatus::Deprovisioned) => {
                     self.lifecycle(authority, l.user, LifecycleKind::Provisioned, employment);
                     self.count(OpKind::UsersReprovisioned);
-                    if source_suspended {
-                        self.arrives_suspended(authority, l.user, email, admin);
-                    }
                 }
                 Some(UserStatus::Suspended) if !source_suspended => {
                     self.lifecycle(authority, l.user, LifecycleKind::Reactivated, employment);
                     self.count(OpKind::UsersReactivated);
                 }
                 Some(status) if source_suspended => {
-                    self.source_suspension(authority, l.user, email, admin, status)
+                    if self.source_suspension(authority, l.user, email, admin, status) {
+                        self.users_removed += 1;
+                    }
                 }
                 Some(_) => {}
+            }
+            // Arriving (or returning) suspended takes nobody active here away: mirrored, but no
+            // removal for the users safeguard (an initial sync of a tenant with many suspended
+            // users is not held).
+            let arriving = matches!(
+                l.existing.map(|u| u.status),
+                None | Some(UserStatus::Deprovisioned)
+            );
+            if arriving && source_suspended {
+                let _ = self.source_suspension(authority, l.user, email, admin, UserStatus::Active);
             }
         }
 
@@ -589,15 +595,17 @@ impl<'a> Planner<'a> {
             let email = user.profile.primary_email.clone();
             if deleted.contains(&account.external_id) {
                 self.mark_missing(account, false);
-                if user.status != UserStatus::Deprovisioned {
-                    self.act(
+                if user.status != UserStatus::Deprovisioned
+                    && self.act(
                         authority,
                         user.id,
                         &email,
                         admin,
                         LifecycleKind::Deprovisioned,
                         "the source deleted them",
-                    );
+                    )
+                {
+                    self.users_removed += 1;
                 }
                 continue;
             }
@@ -619,14 +627,16 @@ impl<'a> Planner<'a> {
                 if user.status == UserStatus::Suspended && kind == LifecycleKind::Suspended {
                     continue;
                 }
-                self.act(
+                if self.act(
                     authority,
                     user.id,
                     &email,
                     admin,
                     kind,
                     "missing from the source after the grace",
-                );
+                ) {
+                    self.users_removed += 1;
+                }
             } else {
                 self.report.in_grace.push((email, runs));
             }
@@ -649,7 +659,10 @@ impl<'a> Planner<'a> {
             .push(DirectoryOp::Profile(authority.lifecycle(user, event)));
     }
 
-    /// Suspends or deprovisions a user unless the policy protects administrators.
+    /// Suspends or deprovisions a user unless the policy protects administrators; says whether
+    /// it did. The caller counts it towards the users safeguard when it takes an active user
+    /// of the directory away.
+    #[must_use]
     fn act(
         &mut self,
         authority: &ProfileAuthority<'_>,
@@ -658,39 +671,25 @@ impl<'a> Planner<'a> {
         admin: bool,
         kind: LifecycleKind,
         why: &str,
-    ) {
+    ) -> bool {
         if admin && !self.policy.act_on_admins {
             self.report
                 .protected
                 .push((email.clone(), format!("administrator not {kind} ({why})")));
-            return;
+            return false;
         }
         self.lifecycle(authority, user, kind, None);
-        self.users_removed += 1;
         self.count(if kind == LifecycleKind::Deprovisioned {
             OpKind::UsersDeprovisioned
         } else {
             OpKind::UsersSuspended
         });
+        true
     }
 
-    /// A user who enters the directory (or returns to it) already suspended in the source: the
-    /// suspension is mirrored, but nobody active here is taken away, so it does not count
-    /// towards the users safeguard (an initial sync of a tenant with many suspended users must
-    /// not be held).
-    fn arrives_suspended(
-        &mut self,
-        authority: &ProfileAuthority<'_>,
-        user: UserId,
-        email: &Email,
-        admin: bool,
-    ) {
-        let removed = self.users_removed;
-        self.source_suspension(authority, user, email, admin, UserStatus::Active);
-        self.users_removed = removed;
-    }
-
-    /// Mirrors a suspension by the source, per policy, from the user's current `status`.
+    /// Mirrors a suspension by the source, per policy, from the user's current `status`; says
+    /// whether it acted.
+    #[must_use]
     fn source_suspension(
         &mut self,
         authority: &ProfileAuthority<'_>,
@@ -698,24 +697,16 @@ impl<'a> Planner<'a> {
         email: &Email,
         admin: bool,
         status: UserStatus,
-    ) {
+    ) -> bool {
         let why = "suspended in the source";
-        match (self.policy.on_suspended, status) {
-            (crate::OnSuspended::Suspend, UserStatus::Active) => {
-                self.act(authority, user, email, admin, LifecycleKind::Suspended, why);
-            }
+        let kind = match (self.policy.on_suspended, status) {
+            (crate::OnSuspended::Suspend, UserStatus::Active) => LifecycleKind::Suspended,
             (crate::OnSuspended::Deprovision, UserStatus::Active | UserStatus::Suspended) => {
-                self.act(
-                    authority,
-                    user,
-                    email,
-                    admin,
-                    LifecycleKind::Deprovisioned,
-                    why,
-                );
+                LifecycleKind::Deprovisioned
             }
-            _ => {}
-        }
+            _ => return false,
+        };
+        self.act(authority, user, email, admin, kind, why)
     }
 
     // ------------------------------------------------------------------------------------------
