@@ -102,7 +102,7 @@ pub struct Person<'a> {
     /// The directory groups they belong to, directly or through nested groups.
     pub groups: &'a BTreeSet<Email>,
     /// The attributes of each of their accounts.
-    pub attributes: &'a [&'a Attributes],
+    pub attributes: &'a [Attributes],
 }
 
 impl Selector {
@@ -265,7 +265,7 @@ mod tests {
         let person = Person {
             user: &u,
             groups: &groups,
-            attributes: &[&attrs],
+            attributes: std::slice::from_ref(&attrs),
         };
         let eng = Selector::OrgUnit(OrgUnitPath::new("/Eng").unwrap());
         let sales = Selector::OrgUnit(OrgUnitPath::new("/Sales").unwrap());

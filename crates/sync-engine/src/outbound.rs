@@ -98,15 +98,14 @@ impl DirectoryFacts {
         self.users
             .iter()
             .filter(|user| {
-                let attributes: Vec<&Attributes> = self
-                    .attributes
-                    .get(&user.id)
-                    .map(|v| v.iter().collect())
-                    .unwrap_or_default();
                 let person = Person {
                     user,
                     groups: self.groups.get(&user.id).unwrap_or(&none),
-                    attributes: &attributes,
+                    attributes: self
+                        .attributes
+                        .get(&user.id)
+                        .map(Vec::as_slice)
+                        .unwrap_or_default(),
                 };
                 assignment.selects(&person)
             })
