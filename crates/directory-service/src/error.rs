@@ -58,17 +58,6 @@ pub enum Error {
         rule: RuleId,
     },
 
-    /// This operation is not available for the integration's direction yet.
-    #[error("integration {integration} is {direction}: {action} is not available for it")]
-    Unsupported {
-        /// The integration.
-        integration: IntegrationId,
-        /// Its direction.
-        direction: directory_core::DirectionKind,
-        /// What was asked.
-        action: &'static str,
-    },
-
     /// These connectors cannot connect to this system.
     #[error("no connector for {system}")]
     UnsupportedSystem {

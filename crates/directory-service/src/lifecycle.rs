@@ -143,11 +143,12 @@ impl Service {
     ) -> Result<Activated, Error> {
         let mut any = self.store.integration(id).await?;
         if *any.state() != IntegrationState::Staged {
-            return Err(wrong_state(
-                &any,
-                "activation",
-                "staged (use reauthorize otherwise)",
-            ));
+            return Err(Error::WrongState {
+                integration: id,
+                state: any.state().to_string(),
+                action: "activation",
+                needs: "staged (use reauthorize otherwise)",
+            });
         }
         let authorization = self.verify(&any, any.settings()).await?;
         any.activate(authorization)?;
@@ -254,18 +255,5 @@ impl Service {
     /// A store error (`PrimaryOwnsData`, `NotFound`, `Leased` while a run holds it).
     pub async fn remove(&self, id: IntegrationId) -> Result<Removed, Error> {
         Ok(self.store.remove_integration(id).await?)
-    }
-}
-
-pub(crate) fn wrong_state(
-    any: &AnyIntegration,
-    action: &'static str,
-    needs: &'static str,
-) -> Error {
-    Error::WrongState {
-        integration: any.id(),
-        state: any.state().to_string(),
-        action,
-        needs,
     }
 }
