@@ -12,9 +12,6 @@
 //! Every step goes through `directory_sync::service::Service`, the API a product's frontend
 //! would call. Nothing leaves the machine.
 
-#[path = "support/progress.rs"]
-mod progress;
-
 use std::io::IsTerminal;
 use std::path::Path;
 use std::sync::Arc;
@@ -27,11 +24,11 @@ use directory_sync::core::{
     Trigger, UserStatus, google_scopes,
 };
 use directory_sync::service::{
-    CreateGoogle, Error as ServiceError, GoogleConnectors, NewRule, Service,
+    CreateGoogle, Error as ServiceError, GoogleConnectors, NewRule, Service, Silent,
+    TerminalProgress,
 };
 use directory_sync::sqlite::SqliteStore;
-use google_emulator::{Emulator, EmulatorConfig, Role, RunningEmulator, TenantSpec};
-use progress::Bars;
+use dirsync_google_emulator::{Emulator, EmulatorConfig, Role, RunningEmulator, TenantSpec};
 
 #[tokio::main]
 async fn main() -> Result<()> {
@@ -97,7 +94,7 @@ async fn main() -> Result<()> {
     section("3. Activate");
     // Until the admin grants every scope, activation names what is missing and changes nothing.
     google.deny_scope(google_scopes::ORGUNIT_READONLY);
-    match service.activate(id, &Bars::new(false)).await {
+    match service.activate(id, &Silent).await {
         Err(e @ ServiceError::MissingScopes { .. }) => {
             println!("  before the grant: {e}");
             println!("  state: {}", service.integration(id).await?.state());
@@ -106,7 +103,7 @@ async fn main() -> Result<()> {
     }
     google.allow_scope(google_scopes::ORGUNIT_READONLY);
     println!("  after the grant: checking each scope, then the initial sync…");
-    let bars = Bars::new(std::io::stderr().is_terminal());
+    let bars = TerminalProgress::new(std::io::stderr().is_terminal());
     let activated = service.activate(id, &bars).await?;
     bars.finish();
     let auth = activated
@@ -154,14 +151,14 @@ async fn main() -> Result<()> {
     println!("  {joiner} joined {}", group.email);
 
     section("6. Dry run: what a sync would do (nothing is written)");
-    let plan = service.dry_run(id, &Bars::new(false)).await?;
+    let plan = service.dry_run(id, &Silent).await?;
     for change in service.explain(&plan).await? {
         println!("  {change}");
     }
     println!("  plan {}", plan.id());
 
     section("7. Sync");
-    let run = service.sync(id, &Bars::new(false)).await?;
+    let run = service.sync(id, &Silent).await?;
     print_run("sync", &run);
     for email in [leaver, suspended] {
         let user = user(&service, email).await?;
@@ -175,7 +172,7 @@ async fn main() -> Result<()> {
                 .unwrap_or_default()
         );
     }
-    let again = service.sync(id, &Bars::new(false)).await?;
+    let again = service.sync(id, &Silent).await?;
     print_run("again, right away", &again);
 
     section("8. A safeguard: a mass removal waits for approval");
@@ -190,7 +187,7 @@ async fn main() -> Result<()> {
         google.remove_user(email)?;
     }
     println!("  {} users deleted in Google at once", leaving.len());
-    let held = service.sync(id, &Bars::new(false)).await?;
+    let held = service.sync(id, &Silent).await?;
     print_run("sync", &held);
     let RunOutcome::Held { plan } = &held.outcome else {
         bail!("expected the safeguard to hold the plan");
@@ -227,11 +224,11 @@ async fn main() -> Result<()> {
         db.display()
     );
     println!(
-        "    cargo run --example dirsync -- --db {} users:list",
+        "    cargo run --bin dirsync -- --db {} users:list",
         db.display()
     );
     println!(
-        "    cargo run --example dirsync -- --db {} runs {id}",
+        "    cargo run --bin dirsync -- --db {} runs {id}",
         db.display()
     );
     google.shutdown().await;
@@ -282,7 +279,7 @@ async fn outbound(service: &Service, google: &RunningEmulator, key: &Path) -> Re
     for scope in &created.instructions.scopes {
         println!("    {}", scope.as_str());
     }
-    service.activate(id, &Bars::new(false)).await?;
+    service.activate(id, &Silent).await?;
     let rule = GroupAssignment::new(
         Email::new(&group)?,
         Selector::OrgUnit(OrgUnitPath::new(&ou)?),
@@ -297,7 +294,7 @@ async fn outbound(service: &Service, google: &RunningEmulator, key: &Path) -> Re
             NewRule::assign("Everyone in the org unit", rule, Trigger::Scheduled),
         )
         .await?;
-    let plan = service.dry_run(id, &Bars::new(false)).await?;
+    let plan = service.dry_run(id, &Silent).await?;
     let changes = service.explain(&plan).await?;
     println!("  dry run: {} change(s)", changes.len());
     for change in changes.iter().take(3) {
@@ -306,10 +303,11 @@ async fn outbound(service: &Service, google: &RunningEmulator, key: &Path) -> Re
     if changes.len() > 3 {
         println!("    … and {} more", changes.len() - 3);
     }
-    let run = service.sync(id, &Bars::new(false)).await?;
+    let run = service.sync(id, &Silent).await?;
     print_run("sync", &run);
-    let members =
-        |t: &google_emulator::Tenant| t.group(&group).map(|g| g.members.len()).unwrap_or_default();
+    let members = |t: &dirsync_google_emulator::Tenant| {
+        t.group(&group).map(|g| g.members.len()).unwrap_or_default()
+    };
     println!(
         "  {group} now has {} members in Google",
         members(&google.tenant())
@@ -330,12 +328,12 @@ async fn outbound(service: &Service, google: &RunningEmulator, key: &Path) -> Re
         .await?
         .context("the primary exists")?
         .id();
-    service.sync(primary, &Bars::new(false)).await?;
-    let run = service.sync(id, &Bars::new(false)).await?;
+    service.sync(primary, &Silent).await?;
+    let run = service.sync(id, &Silent).await?;
     println!("  {joiner} moved to {ou} in Google; after the primary's sync:");
     print_run("outbound sync", &run);
     println!("  {group} now has {} members", members(&google.tenant()));
-    let again = service.sync(id, &Bars::new(false)).await?;
+    let again = service.sync(id, &Silent).await?;
     print_run("again, right away", &again);
     Ok(())
 }

@@ -6,12 +6,12 @@
 //!
 //! | module | crate | holds |
 //! |---|---|---|
-//! | [`core`] | `directory-core` | domain types and the typed invariants |
-//! | [`store`] | `store-traits` | the `Store` contract, in-memory backend, conformance suite |
-//! | [`sqlite`] | `store-sqlite` | the embedded SQLite backend |
-//! | [`engine`] | `sync-engine` | the planner, safeguards and runner |
-//! | [`google`] | `google-connector` | the Directory API connector |
-//! | [`service`] | `directory-service` | the service API: lifecycle, rules, scheduler, runs |
+//! | [`core`] | `dirsync-core` | domain types and the typed invariants |
+//! | [`store`] | `dirsync-store` | the `Store` contract, in-memory backend, conformance suite |
+//! | [`sqlite`] | `dirsync-sqlite` | the embedded SQLite backend |
+//! | [`engine`] | `dirsync-engine` | the planner, safeguards and runner |
+//! | [`google`] | `dirsync-google` | the Directory API connector |
+//! | [`service`] | `dirsync-service` | the service API: lifecycle, rules, scheduler, runs |
 //!
 //! ```
 //! use directory_sync::core::{Email, OrgUnitPath};
@@ -22,12 +22,16 @@
 
 #![warn(missing_docs)]
 
-pub use directory_core as core;
-pub use directory_service as service;
-pub use google_connector as google;
-pub use store_sqlite as sqlite;
-pub use store_traits as store;
-pub use sync_engine as engine;
+pub use dirsync_core as core;
+pub use dirsync_engine as engine;
+#[cfg(feature = "google")]
+pub use dirsync_google as google;
+#[cfg(feature = "emulator")]
+pub use dirsync_google_emulator as emulator;
+pub use dirsync_service as service;
+#[cfg(feature = "sqlite")]
+pub use dirsync_sqlite as sqlite;
+pub use dirsync_store as store;
 
 /// The README's code blocks, compiled as doctests so that they stay true.
 #[cfg(doctest)]

@@ -14,7 +14,7 @@ use directory_sync::core::{
     google_required_scopes,
 };
 use directory_sync::google::{GoogleConnector, RetryConfig};
-use google_emulator::{
+use dirsync_google_emulator::{
     Emulator, EmulatorConfig, MemberType, Role, RunningEmulator, Tenant, TenantSpec,
 };
 
@@ -82,8 +82,8 @@ fn expected(t: &Tenant) -> Rows {
         .live_users()
         .map(|u| {
             let employment = match u.employment {
-                google_emulator::EmploymentType::Employee => EmploymentType::Employee,
-                google_emulator::EmploymentType::Contractor => EmploymentType::Contractor,
+                dirsync_google_emulator::EmploymentType::Employee => EmploymentType::Employee,
+                dirsync_google_emulator::EmploymentType::Contractor => EmploymentType::Contractor,
             };
             (
                 u.id.clone(),

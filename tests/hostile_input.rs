@@ -17,7 +17,7 @@ use directory_sync::core::{
 use directory_sync::engine::{Policy, plan_inbound, sync_inbound};
 use directory_sync::sqlite::SqliteStore;
 use directory_sync::store::Store;
-use google_emulator::NewUser;
+use dirsync_google_emulator::NewUser;
 use support::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

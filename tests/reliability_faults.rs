@@ -21,7 +21,7 @@ use directory_sync::engine::{Error, Policy, sync_inbound};
 use directory_sync::google::{GoogleConnector, RetryConfig};
 use directory_sync::sqlite::SqliteStore;
 use directory_sync::store::{LocalView, Store};
-use google_emulator::RunningEmulator;
+use dirsync_google_emulator::RunningEmulator;
 use support::*;
 
 /// Runs `f` once, when the first page of `kind` arrives (a fault injected mid-run).
@@ -82,7 +82,7 @@ fn churn(emu: &RunningEmulator) {
     for email in &live[4..7] {
         emu.suspend_user(email).unwrap();
     }
-    emu.add_user(google_emulator::NewUser::new(
+    emu.add_user(dirsync_google_emulator::NewUser::new(
         "newcomer@example.com",
         "New",
         "Comer",
@@ -92,7 +92,7 @@ fn churn(emu: &RunningEmulator) {
     emu.add_member(
         &group,
         "newcomer@example.com",
-        google_emulator::Role::Member,
+        dirsync_google_emulator::Role::Member,
     )
     .unwrap();
     emu.add_group("fresh-group@example.com", "Fresh group")

@@ -26,7 +26,7 @@ use directory_sync::google::{
 };
 use directory_sync::sqlite::SqliteStore;
 use directory_sync::store::Store;
-use google_emulator::{OTHER_TEST_PRIVATE_KEY_PEM, ServiceAccount, TEST_PRIVATE_KEY_PEM};
+use dirsync_google_emulator::{OTHER_TEST_PRIVATE_KEY_PEM, ServiceAccount, TEST_PRIVATE_KEY_PEM};
 use support::*;
 
 /// Everything every `tracing` subscriber call of this test binary wrote.
@@ -203,7 +203,7 @@ async fn no_key_token_or_jwt_appears_in_logs_errors_or_debug_output_of_a_full_ru
         tokens.iter().all(|t| t.starts_with("ya29.")),
         "emulator tokens"
     );
-    let jwt = google_emulator::sign_jwt(TEST_PRIVATE_KEY_PEM, &serde_json::json!({"a": 1}));
+    let jwt = dirsync_google_emulator::sign_jwt(TEST_PRIVATE_KEY_PEM, &serde_json::json!({"a": 1}));
     assert!(jwt.unwrap().starts_with("eyJ"), "a JWT starts with eyJ");
 
     let logged = logs.text();
@@ -224,7 +224,7 @@ async fn no_key_token_or_jwt_appears_in_logs_errors_or_debug_output_of_a_full_ru
 
 /// Revokes every token once, on the first page of members.
 struct RevokeOnce<'a> {
-    emu: &'a google_emulator::RunningEmulator,
+    emu: &'a dirsync_google_emulator::RunningEmulator,
     done: Mutex<bool>,
 }
 
@@ -238,7 +238,10 @@ impl directory_sync::core::FetchProgress for RevokeOnce<'_> {
     }
 }
 
-fn connector_with_key(emu: &google_emulator::RunningEmulator, key: &str) -> GoogleConnector {
+fn connector_with_key(
+    emu: &dirsync_google_emulator::RunningEmulator,
+    key: &str,
+) -> GoogleConnector {
     connector(emu)
         .key_json(ServiceAccountKey::new(key))
         .retry(RetryConfig::immediate(1))

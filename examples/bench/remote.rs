@@ -10,7 +10,7 @@ use directory_sync::engine::{Policy, plan_primary};
 use directory_sync::google::{GoogleConnector, RetryConfig};
 use directory_sync::sqlite::SqliteStore;
 use directory_sync::store::Store;
-use google_emulator::{Emulator, EmulatorConfig, RunningEmulator, Tenant, TenantSpec};
+use dirsync_google_emulator::{Emulator, EmulatorConfig, RunningEmulator, Tenant, TenantSpec};
 
 use crate::{TenantArgs, create_primary, peak_rss_mib, reset_peak_rss, rss_mib};
 

@@ -18,7 +18,7 @@ use directory_sync::engine::{Policy, RunContext};
 use directory_sync::google::{GoogleConnector, GoogleConnectorBuilder, RetryConfig};
 use directory_sync::sqlite::SqliteStore;
 use directory_sync::store::Store;
-use google_emulator::{Emulator, EmulatorConfig, RunningEmulator, TenantSpec};
+use dirsync_google_emulator::{Emulator, EmulatorConfig, RunningEmulator, TenantSpec};
 
 /// The instant every run of these tests happens at (the engine never reads the clock).
 pub(crate) fn fixed_now() -> DateTime<Utc> {
@@ -180,27 +180,4 @@ pub(crate) fn dump(path: &Path, skip: &[&str]) -> BTreeMap<String, Vec<String>> 
         out.insert(table, rows);
     }
     out
-}
-
-/// The `dirsync` example, built (if it is not up to date) for the profile this test runs in,
-/// next to the test's executable (`target/<profile>/deps/..`). Building here matters when a
-/// single test is run: `cargo test --test x` does not build examples.
-pub(crate) fn dirsync_binary() -> PathBuf {
-    static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
-    BUILT
-        .get_or_init(|| {
-            let exe = std::env::current_exe().unwrap();
-            let profile_dir = exe.parent().unwrap().parent().unwrap();
-            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-            let mut build = std::process::Command::new(cargo);
-            build.args(["build", "--quiet", "--example", "dirsync"]);
-            if profile_dir.file_name().is_some_and(|n| n == "release") {
-                build.arg("--release");
-            }
-            assert!(build.status().unwrap().success(), "building dirsync failed");
-            profile_dir
-                .join("examples")
-                .join(format!("dirsync{}", std::env::consts::EXE_SUFFIX))
-        })
-        .clone()
 }

@@ -1,6 +1,0 @@
-// An outbound primary is not even a type: `Primary` is a role of `Inbound` only.
-use directory_core::*;
-
-fn impossible(_: Integration<Outbound, Primary>) {}
-
-fn main() {}

@@ -1,8 +1,0 @@
-// Directory changes are made only for inbound integrations.
-use directory_core::*;
-
-fn write_directory(outbound: &Integration<Outbound>) -> DirectoryChanges {
-    DirectoryChanges::new(outbound, Version::ZERO)
-}
-
-fn main() {}

@@ -1,6 +1,0 @@
-// Only the store makes a primary: there is no constructor...
-use directory_core::*;
-
-fn main() {
-    let _primary = Integration::<Inbound, Primary>::new("mine");
-}

@@ -1,8 +1,0 @@
-// ...and its fields are private, so it cannot be built by hand either.
-use directory_core::*;
-
-fn forge(record: IntegrationRecord) -> Integration<Inbound, Primary> {
-    Integration { record, _marker: std::marker::PhantomData }
-}
-
-fn main() {}

@@ -1,8 +1,0 @@
-// Only the primary writes profiles and lifecycles: a secondary has no authority to hand out.
-use directory_core::*;
-
-fn write_profiles(secondary: &Integration<Inbound, Secondary>) {
-    let _authority = secondary.profile_authority();
-}
-
-fn main() {}

@@ -1,0 +1,114 @@
+//! # dirsync-core
+//!
+//! The domain of directory-sync: who owns what, which way data flows, and what a complete view
+//! of a remote directory is. No IO here — the types hold the rules that every product built on
+//! directory-sync must get right, so that breaking one is a compile error or a typed error.
+//!
+//! ## Contents
+//! - **Identifiers and values**: [`IntegrationId`], [`UserId`], [`GroupId`], [`ExternalId`],
+//!   [`Email`] (validated, case-insensitive), [`OrgUnitPath`], and secrets
+//!   ([`ServiceAccountKey`], [`AccessToken`]) whose `Debug` is redacted and which have no `Display`.
+//! - **Integrations** ([`Integration<D, R>`], [`AnyIntegration`]): direction and role as sealed
+//!   type parameters, the [`IntegrationState`] machine, the [`Authorization`] record, [`Schedule`]s
+//!   and [`SyncRule`]s.
+//! - **The directory**: [`DirectoryUser`] (profile, lifecycle), per-integration [`Account`]s,
+//!   [`Group`]s, [`Membership`]s, [`OrgUnit`]s.
+//! - **Snapshots** ([`Snapshot`], built only by [`SnapshotBuilder::finish`]) and **change sets**
+//!   ([`DirectoryChanges`] for the store, [`RemoteChanges`] for a remote).
+//! - **Connector traits**: [`DirectorySource`] and [`DirectoryTarget`].
+//! - **Run records**: [`SyncRun`], [`HeldPlan`], [`PlanId`].
+//!
+//! ## The invariants, in types
+//!
+//! Only a store makes integrations; it makes the first inbound one the primary. Application code
+//! then matches on [`AnyIntegration`]:
+//!
+//! ```
+//! use chrono::Utc;
+//! use dirsync_core::*;
+//!
+//! fn plan_for(integration: &AnyIntegration) -> Result<Option<DirectoryChanges>, Error> {
+//!     Ok(match integration {
+//!         // Only the primary can write profiles: it alone has `profile_authority()`.
+//!         AnyIntegration::Primary(primary) => {
+//!             let mut changes = DirectoryChanges::new(primary, Version::ZERO);
+//!             let authority = primary.profile_authority();
+//!             let profile = UserProfile::new(Email::new("ada@example.com")?);
+//!             let op = authority.create_user(UserId::random(), profile, Utc::now(), None);
+//!             changes.push(DirectoryOp::Profile(op));
+//!             Some(changes)
+//!         }
+//!         // A secondary inbound integration may link accounts and contribute attributes.
+//!         AnyIntegration::Inbound(secondary) => Some(DirectoryChanges::new(secondary, Version::ZERO)),
+//!         // An outbound integration never writes the directory: `DirectoryChanges::new`
+//!         // does not accept it, so there is nothing to write here.
+//!         AnyIntegration::Outbound(_) => None,
+//!     })
+//! }
+//! # let key = KeyReference::File("key.json".into());
+//! # let settings = RemoteSettings::GoogleWorkspace(GoogleSettings::new(
+//! #     Email::new("admin@example.com")?, key, KeyOwnership::CustomerOwned));
+//! # let new = NewIntegration::new("Google", DirectionKind::Inbound, settings, Schedule::Manual, Utc::now())?;
+//! # let stored = AnyIntegration::from_record(new.into_record(RoleKind::Primary))?;
+//! # assert_eq!(plan_for(&stored)?.map(|c| c.ops().len()), Some(1));
+//! # Ok::<(), Error>(())
+//! ```
+//!
+//! What does not compile (each is checked by the `compile_fail` tests in `tests/ui`):
+//! making an `Integration<Inbound, Primary>` yourself, turning a primary into a secondary,
+//! changing a direction, naming `Integration<Outbound, Primary>`, passing an outbound
+//! integration where an inbound one is required, and asking a secondary for a
+//! `profile_authority()`.
+
+#![warn(missing_docs)]
+
+mod account;
+mod assignment;
+mod changes;
+mod connector;
+mod email;
+mod error;
+mod group;
+mod ids;
+mod integration;
+mod org_unit;
+mod rule;
+mod run;
+mod schedule;
+mod secret;
+mod snapshot;
+mod user;
+
+pub use account::{Account, AccountLink, AttributeValue, Attributes, LinkedBy};
+pub use assignment::{GroupAssignment, OwnedMembership, OwnershipChange, Person, Selector};
+pub use changes::{
+    DirectoryChanges, DirectoryOp, ProfileAuthority, ProfileChange, ProfileOp, RemoteChanges,
+    RemoteOp, Version,
+};
+pub use connector::{
+    AccessReport, DirectorySource, DirectoryTarget, FetchProgress, FetchRequest, FetchStats,
+    Fetched, NoProgress, RemoteApplyReport, RemoteOpOutcome,
+};
+pub use email::Email;
+pub use error::Error;
+pub use group::{Group, Member, MemberKind, MemberRole, Membership, MembershipKey};
+pub use ids::{ExternalId, GroupId, IntegrationId, RuleId, RunId, UserId};
+pub use integration::{
+    AnyIntegration, Authorization, Direction, DirectionKind, GoogleSettings, Inbound, Integration,
+    IntegrationRecord, IntegrationState, KeyOwnership, KeyReference, NewIntegration, Outbound,
+    Primary, RemoteSettings, Role, RoleKind, Scope, Secondary, System, Transition,
+    google_required_scopes, google_scopes,
+};
+pub use org_unit::{OrgUnit, OrgUnitPath};
+pub use rule::*;
+pub use run::{HeldPlan, PlanId, RunOutcome, SyncRun};
+pub use schedule::*;
+pub use secret::{AccessToken, ChannelToken, ServiceAccountKey};
+pub use snapshot::{
+    Completeness, DeletedUser, QuarantinedRecord, RemoteGroup, RemoteMember, RemoteOrgUnit,
+    RemoteUser, Snapshot, SnapshotBuilder,
+};
+pub use user::{
+    DirectoryUser, EmploymentType, Lifecycle, LifecycleEvent, LifecycleKind, Manager, PersonName,
+    UserProfile, UserStatus,
+};

@@ -1,0 +1,711 @@
+//! Sync rules: what an integration syncs (object kinds, scope) and when (manually or on the
+//! integration's [`Schedule`]).
+//!
+//! ```
+//! use chrono::{TimeZone, Utc};
+//! use dirsync_core::{due_rules, ObjectKind, ObjectKinds, Schedule, ScopeFilter, SyncRule, TimeOfDay, Trigger};
+//!
+//! let schedule = Schedule::daily(TimeOfDay::utc(2, 0)?);
+//! let created = Utc.with_ymd_and_hms(2026, 5, 10, 12, 0, 0).single().ok_or("time")?;
+//! let users = SyncRule::new("users", ObjectKinds::new([ObjectKind::Users])?, ScopeFilter::everything(),
+//!                           Trigger::Scheduled, created);
+//! let adhoc = SyncRule::new("ad hoc", ObjectKinds::all(), ScopeFilter::everything(), Trigger::Manual, created);
+//! let rules = [users, adhoc];
+//! let next_morning = Utc.with_ymd_and_hms(2026, 5, 11, 2, 0, 0).single().ok_or("time")?;
+//! let due = due_rules(&schedule, &rules, next_morning);
+//! assert_eq!(due.len(), 1);
+//! assert_eq!(due[0].name, "users");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use std::collections::BTreeSet;
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::error::clip;
+use crate::schedule::Schedule;
+use crate::{Email, Error, GroupAssignment, OrgUnitPath, RuleId};
+
+/// A kind of directory object a rule syncs.
+///
+/// Ordered in sync order ([`ObjectKind::ALL`]): org units first (users live in them), then
+/// users, then groups, then memberships (which need both users and groups).
+///
+/// Spelled `org_units`, `users`, `groups`, `memberships` in text and JSON; `org-units` is
+/// accepted too when parsing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ObjectKind {
+    /// Organizational units.
+    #[serde(alias = "org-units")]
+    OrgUnits,
+    /// Users.
+    Users,
+    /// Groups.
+    Groups,
+    /// Group memberships.
+    Memberships,
+}
+
+impl ObjectKind {
+    /// Every kind, in sync order.
+    pub const ALL: [Self; 4] = [Self::OrgUnits, Self::Users, Self::Groups, Self::Memberships];
+
+    /// The canonical spelling: `org_units`, `users`, `groups` or `memberships`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::OrgUnits => "org_units",
+            Self::Users => "users",
+            Self::Groups => "groups",
+            Self::Memberships => "memberships",
+        }
+    }
+}
+
+impl fmt::Display for ObjectKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for ObjectKind {
+    type Err = Error;
+
+    /// Parses the canonical spelling, or `org-units`. Case-sensitive.
+    fn from_str(s: &str) -> Result<Self, Error> {
+        match s {
+            "org_units" | "org-units" => Ok(Self::OrgUnits),
+            "users" => Ok(Self::Users),
+            "groups" => Ok(Self::Groups),
+            "memberships" => Ok(Self::Memberships),
+            _ => Err(Error::InvalidValue {
+                kind: "object kind",
+                value: clip(s),
+                reason: "expected one of org_units, users, groups, memberships".to_owned(),
+            }),
+        }
+    }
+}
+
+/// A non-empty set of [`ObjectKind`]s, iterated in sync order.
+///
+/// Serialized as a list in sync order (`["users","groups"]`); deserializing refuses an empty
+/// list and ignores duplicates.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "Vec<ObjectKind>", into = "Vec<ObjectKind>")]
+pub struct ObjectKinds(BTreeSet<ObjectKind>);
+
+impl ObjectKinds {
+    /// The kinds in `kinds` (duplicates ignored).
+    ///
+    /// # Errors
+    /// [`Error::InvalidValue`] if `kinds` is empty: a rule must sync something.
+    pub fn new(kinds: impl IntoIterator<Item = ObjectKind>) -> Result<Self, Error> {
+        let set: BTreeSet<ObjectKind> = kinds.into_iter().collect();
+        if set.is_empty() {
+            return Err(Error::InvalidValue {
+                kind: "object kinds",
+                value: "[]".to_owned(),
+                reason: "a rule must sync at least one kind of object".to_owned(),
+            });
+        }
+        Ok(Self(set))
+    }
+
+    /// Every kind.
+    pub fn all() -> Self {
+        Self(ObjectKind::ALL.into_iter().collect())
+    }
+
+    /// Just `kind`.
+    pub fn only(kind: ObjectKind) -> Self {
+        Self(BTreeSet::from([kind]))
+    }
+
+    /// Whether `kind` is in the set.
+    pub fn contains(&self, kind: ObjectKind) -> bool {
+        self.0.contains(&kind)
+    }
+
+    /// The kinds, in sync order.
+    pub fn iter(&self) -> impl Iterator<Item = ObjectKind> + '_ {
+        self.0.iter().copied()
+    }
+}
+
+impl Default for ObjectKinds {
+    /// Every kind.
+    fn default() -> Self {
+        Self::all()
+    }
+}
+
+impl From<ObjectKind> for ObjectKinds {
+    fn from(kind: ObjectKind) -> Self {
+        Self::only(kind)
+    }
+}
+
+impl TryFrom<Vec<ObjectKind>> for ObjectKinds {
+    type Error = Error;
+    fn try_from(kinds: Vec<ObjectKind>) -> Result<Self, Error> {
+        Self::new(kinds)
+    }
+}
+
+impl From<ObjectKinds> for Vec<ObjectKind> {
+    fn from(kinds: ObjectKinds) -> Self {
+        kinds.0.into_iter().collect()
+    }
+}
+
+impl<'a> IntoIterator for &'a ObjectKinds {
+    type Item = ObjectKind;
+    type IntoIter = std::iter::Copied<std::collections::btree_set::Iter<'a, ObjectKind>>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter().copied()
+    }
+}
+
+impl fmt::Display for ObjectKinds {
+    /// `users, groups`, in sync order.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, kind) in self.iter().enumerate() {
+            if i > 0 {
+                f.write_str(", ")?;
+            }
+            f.write_str(kind.as_str())?;
+        }
+        Ok(())
+    }
+}
+
+/// Which part of the directory a rule covers. Each restriction that is `None` does not
+/// restrict; the [`Default`] (both `None`) is everything.
+///
+/// Serialized as an object with the restrictions that are set (`{}` is everything); unknown
+/// fields are refused, so a misspelt restriction can never silently widen a rule to everything.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScopeFilter {
+    /// Only that org unit and its subtree (its descendants at any depth); users elsewhere are
+    /// out of scope.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub org_unit: Option<OrgUnitPath>,
+    /// Only these groups (by email) and their memberships. An empty set means no groups at all,
+    /// not every group.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub groups: Option<BTreeSet<Email>>,
+}
+
+impl ScopeFilter {
+    /// No restriction: the whole directory.
+    pub fn everything() -> Self {
+        Self::default()
+    }
+
+    /// Whether nothing is restricted.
+    pub fn is_everything(&self) -> bool {
+        self.org_unit.is_none() && self.groups.is_none()
+    }
+
+    /// Whether an object in org unit `path` is in scope (it is within the filter's org unit).
+    pub fn includes_org_unit(&self, path: &OrgUnitPath) -> bool {
+        self.org_unit
+            .as_ref()
+            .is_none_or(|root| path.is_within(root))
+    }
+
+    /// Whether the group with address `group` (and its memberships) is in scope.
+    pub fn includes_group(&self, group: &Email) -> bool {
+        self.groups
+            .as_ref()
+            .is_none_or(|groups| groups.contains(group))
+    }
+}
+
+/// When a rule runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Trigger {
+    /// Only when started by hand; never by the schedule.
+    Manual,
+    /// On the integration's [`Schedule`] (and by hand).
+    Scheduled,
+}
+
+impl fmt::Display for Trigger {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad(match self {
+            Self::Manual => "manual",
+            Self::Scheduled => "scheduled",
+        })
+    }
+}
+
+/// One sync rule of an integration: which kinds of object, in which scope, triggered how.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncRule {
+    /// The rule's identity.
+    pub id: RuleId,
+    /// A name for humans.
+    pub name: String,
+    /// What it syncs.
+    pub kinds: ObjectKinds,
+    /// Which part of the directory.
+    pub scope: ScopeFilter,
+    /// Whether the schedule runs it.
+    pub trigger: Trigger,
+    /// When it was created; a scheduled rule's first run is the first occurrence after this.
+    pub created_at: DateTime<Utc>,
+    /// When it last ran (manually or on schedule), if ever.
+    #[serde(default)]
+    pub last_run_at: Option<DateTime<Utc>>,
+    /// For outbound integrations: the managed group and who should be in it. Every outbound
+    /// rule has one; inbound rules never do.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assignment: Option<GroupAssignment>,
+}
+
+impl SyncRule {
+    /// A new rule with a random id that has never run.
+    pub fn new(
+        name: impl Into<String>,
+        kinds: ObjectKinds,
+        scope: ScopeFilter,
+        trigger: Trigger,
+        created_at: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            id: RuleId::random(),
+            name: name.into(),
+            kinds,
+            scope,
+            trigger,
+            created_at,
+            last_run_at: None,
+            assignment: None,
+        }
+    }
+
+    /// A new outbound rule managing the membership of `assignment.group`: it covers that
+    /// group's memberships only.
+    pub fn assigning(
+        name: impl Into<String>,
+        assignment: GroupAssignment,
+        trigger: Trigger,
+        created_at: DateTime<Utc>,
+    ) -> Self {
+        let scope = ScopeFilter {
+            org_unit: None,
+            groups: Some(BTreeSet::from([assignment.group.clone()])),
+        };
+        Self {
+            assignment: Some(assignment),
+            ..Self::new(
+                name,
+                ObjectKinds::only(ObjectKind::Memberships),
+                scope,
+                trigger,
+                created_at,
+            )
+        }
+    }
+
+    /// When `schedule` next runs this rule: the first occurrence strictly after its last run
+    /// (or its creation, if it never ran). `None` for a manual rule or a manual schedule.
+    pub fn next_run(&self, schedule: &Schedule) -> Option<DateTime<Utc>> {
+        match self.trigger {
+            Trigger::Manual => None,
+            Trigger::Scheduled => schedule.next_after(self.last_run_at.unwrap_or(self.created_at)),
+        }
+    }
+
+    /// Whether `schedule` should run this rule at `now`: it is scheduled and an occurrence has
+    /// come (at or before `now`) since its last run, or since its creation if it never ran.
+    /// Several missed occurrences still mean one run. Pure: `now` is the caller's clock.
+    pub fn is_due(&self, schedule: &Schedule, now: DateTime<Utc>) -> bool {
+        self.next_run(schedule).is_some_and(|next| next <= now)
+    }
+}
+
+/// The scheduled rules of `rules` that `schedule` should run at `now`, in the order given.
+///
+/// Never a [`Trigger::Manual`] rule, and nothing at all when `schedule` is
+/// [`Schedule::Manual`]. See [`SyncRule::is_due`].
+pub fn due_rules<'a>(
+    schedule: &Schedule,
+    rules: &'a [SyncRule],
+    now: DateTime<Utc>,
+) -> Vec<&'a SyncRule> {
+    if schedule.is_manual() {
+        return Vec::new();
+    }
+    rules
+        .iter()
+        .filter(|rule| rule.trigger == Trigger::Scheduled && rule.is_due(schedule, now))
+        .collect()
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use chrono::Duration;
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::schedule::{DayOfMonth, TimeOfDay};
+
+    fn utc(s: &str) -> DateTime<Utc> {
+        s.parse().unwrap()
+    }
+
+    fn daily_0200() -> Schedule {
+        Schedule::daily(TimeOfDay::utc(2, 0).unwrap())
+    }
+
+    fn rule(name: &str, trigger: Trigger, created_at: &str, last_run_at: Option<&str>) -> SyncRule {
+        SyncRule {
+            last_run_at: last_run_at.map(utc),
+            ..SyncRule::new(
+                name,
+                ObjectKinds::all(),
+                ScopeFilter::everything(),
+                trigger,
+                utc(created_at),
+            )
+        }
+    }
+
+    #[test]
+    fn object_kind_text_forms() {
+        for kind in ObjectKind::ALL {
+            assert_eq!(kind.to_string().parse::<ObjectKind>(), Ok(kind));
+            let json = serde_json::to_string(&kind).unwrap();
+            assert_eq!(json, format!("\"{kind}\""));
+            assert_eq!(serde_json::from_str::<ObjectKind>(&json).unwrap(), kind);
+        }
+        assert_eq!("org-units".parse::<ObjectKind>(), Ok(ObjectKind::OrgUnits));
+        assert_eq!(
+            serde_json::from_str::<ObjectKind>("\"org-units\"").unwrap(),
+            ObjectKind::OrgUnits
+        );
+        for bad in ["", "Users", "user", "org units", "orgunits"] {
+            assert!(
+                matches!(
+                    bad.parse::<ObjectKind>(),
+                    Err(Error::InvalidValue {
+                        kind: "object kind",
+                        ..
+                    })
+                ),
+                "{bad:?}"
+            );
+        }
+        assert!(serde_json::from_str::<ObjectKind>("\"OrgUnits\"").is_err());
+        let mut sorted = ObjectKind::ALL;
+        sorted.sort();
+        assert_eq!(sorted, ObjectKind::ALL);
+    }
+
+    #[test]
+    fn object_kinds_are_a_non_empty_set_in_sync_order() {
+        assert!(ObjectKinds::new([]).is_err());
+        let kinds = ObjectKinds::new([
+            ObjectKind::Memberships,
+            ObjectKind::Users,
+            ObjectKind::OrgUnits,
+            ObjectKind::Users,
+        ])
+        .unwrap();
+        assert_eq!(
+            kinds.iter().collect::<Vec<_>>(),
+            [
+                ObjectKind::OrgUnits,
+                ObjectKind::Users,
+                ObjectKind::Memberships
+            ]
+        );
+        assert!(kinds.contains(ObjectKind::Users));
+        assert!(!kinds.contains(ObjectKind::Groups));
+        assert_eq!(
+            ObjectKinds::all().iter().collect::<Vec<_>>(),
+            ObjectKind::ALL
+        );
+        assert_eq!(ObjectKinds::default(), ObjectKinds::all());
+        assert_eq!(
+            ObjectKinds::from(ObjectKind::Groups),
+            ObjectKinds::only(ObjectKind::Groups)
+        );
+        assert_eq!(kinds.to_string(), "org_units, users, memberships");
+        assert_eq!((&kinds).into_iter().count(), 3);
+    }
+
+    #[test]
+    fn object_kinds_serde() {
+        let kinds = ObjectKinds::new([ObjectKind::Groups, ObjectKind::Users]).unwrap();
+        let json = serde_json::to_string(&kinds).unwrap();
+        assert_eq!(json, r#"["users","groups"]"#);
+        assert_eq!(serde_json::from_str::<ObjectKinds>(&json).unwrap(), kinds);
+        assert_eq!(
+            serde_json::from_str::<ObjectKinds>(r#"["groups","users","groups"]"#).unwrap(),
+            kinds
+        );
+        for bad in ["[]", r#"["nope"]"#, r#""users""#, "null", "{}"] {
+            assert!(
+                serde_json::from_str::<ObjectKinds>(bad).is_err(),
+                "accepted {bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn scope_filter() {
+        let all = ScopeFilter::everything();
+        assert!(all.is_everything());
+        assert_eq!(all, ScopeFilter::default());
+        assert_eq!(serde_json::to_string(&all).unwrap(), "{}");
+        let eng = OrgUnitPath::new("/Engineering").unwrap();
+        let team = Email::new("team@example.com").unwrap();
+        assert!(all.includes_org_unit(&eng));
+        assert!(all.includes_group(&team));
+
+        let narrow = ScopeFilter {
+            org_unit: Some(eng.clone()),
+            groups: Some(BTreeSet::from([team.clone()])),
+        };
+        assert!(!narrow.is_everything());
+        assert!(narrow.includes_org_unit(&OrgUnitPath::new("/Engineering/Platform").unwrap()));
+        assert!(!narrow.includes_org_unit(&OrgUnitPath::new("/EngineeringOps").unwrap()));
+        assert!(!narrow.includes_org_unit(&OrgUnitPath::root()));
+        assert!(narrow.includes_group(&Email::new("TEAM@example.com").unwrap()));
+        assert!(!narrow.includes_group(&Email::new("other@example.com").unwrap()));
+        let no_groups = ScopeFilter {
+            org_unit: None,
+            groups: Some(BTreeSet::new()),
+        };
+        assert!(!no_groups.includes_group(&team));
+        assert!(!no_groups.is_everything());
+
+        let json = serde_json::to_string(&narrow).unwrap();
+        assert_eq!(
+            json,
+            r#"{"org_unit":"/Engineering","groups":["team@example.com"]}"#
+        );
+        assert_eq!(serde_json::from_str::<ScopeFilter>(&json).unwrap(), narrow);
+        for bad in [
+            r#"{"org_units":"/Engineering"}"#,
+            r#"{"org_unit":"Engineering"}"#,
+            r#"{"groups":["not an email"]}"#,
+        ] {
+            assert!(
+                serde_json::from_str::<ScopeFilter>(bad).is_err(),
+                "accepted {bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn sync_rule_serde_round_trips() {
+        let mut r = rule(
+            "users",
+            Trigger::Scheduled,
+            "2026-05-10T12:00:00Z",
+            Some("2026-05-11T02:00:00Z"),
+        );
+        r.scope.org_unit = Some(OrgUnitPath::new("/Sales").unwrap());
+        let json = serde_json::to_string(&r).unwrap();
+        assert_eq!(serde_json::from_str::<SyncRule>(&json).unwrap(), r);
+        let value = serde_json::to_value(&r).unwrap();
+        assert_eq!(value["trigger"], "scheduled");
+        assert_eq!(
+            value["kinds"],
+            serde_json::json!(["org_units", "users", "groups", "memberships"])
+        );
+        // last_run_at may be absent; kinds may not be empty.
+        let mut v = value.clone();
+        v.as_object_mut().unwrap().remove("last_run_at");
+        assert_eq!(
+            serde_json::from_value::<SyncRule>(v).unwrap().last_run_at,
+            None
+        );
+        let mut v = value;
+        v["kinds"] = serde_json::json!([]);
+        assert!(serde_json::from_value::<SyncRule>(v).is_err());
+        assert!(serde_json::from_str::<Trigger>("\"hourly\"").is_err());
+        assert_eq!(Trigger::Manual.to_string(), "manual");
+    }
+
+    #[test]
+    fn manual_schedule_runs_nothing() {
+        let rules = [
+            rule("a", Trigger::Scheduled, "2020-01-01T00:00:00Z", None),
+            rule("b", Trigger::Manual, "2020-01-01T00:00:00Z", None),
+        ];
+        assert!(due_rules(&Schedule::Manual, &rules, utc("2030-01-01T00:00:00Z")).is_empty());
+        assert!(!rules[0].is_due(&Schedule::Manual, utc("2030-01-01T00:00:00Z")));
+        assert_eq!(rules[0].next_run(&Schedule::Manual), None);
+    }
+
+    #[test]
+    fn manual_rules_are_never_due() {
+        let r = rule("m", Trigger::Manual, "2020-01-01T00:00:00Z", None);
+        assert!(!r.is_due(&daily_0200(), utc("2030-01-01T00:00:00Z")));
+        assert_eq!(r.next_run(&daily_0200()), None);
+        assert!(
+            due_rules(
+                &daily_0200(),
+                std::slice::from_ref(&r),
+                utc("2030-01-01T00:00:00Z")
+            )
+            .is_empty()
+        );
+    }
+
+    #[test]
+    fn a_rule_created_just_after_the_time_waits_for_the_next_occurrence() {
+        let s = daily_0200();
+        let r = rule("late", Trigger::Scheduled, "2026-05-10T02:00:30Z", None);
+        for (now, due) in [
+            ("2026-05-10T02:00:30Z", false),
+            ("2026-05-10T23:59:59Z", false),
+            ("2026-05-11T01:59:59Z", false),
+            ("2026-05-11T02:00:00Z", true),
+            ("2026-05-20T00:00:00Z", true),
+        ] {
+            assert_eq!(r.is_due(&s, utc(now)), due, "now {now}");
+        }
+        // Created exactly at the time: that occurrence is not after creation, so it is skipped.
+        let exact = rule("exact", Trigger::Scheduled, "2026-05-10T02:00:00Z", None);
+        assert!(!exact.is_due(&s, utc("2026-05-10T12:00:00Z")));
+        assert_eq!(exact.next_run(&s), Some(utc("2026-05-11T02:00:00Z")));
+    }
+
+    #[test]
+    fn a_rule_that_ran_after_the_latest_occurrence_is_not_due() {
+        let s = daily_0200();
+        let ran_after = rule(
+            "r",
+            Trigger::Scheduled,
+            "2026-05-01T00:00:00Z",
+            Some("2026-05-10T02:05:00Z"),
+        );
+        assert!(!ran_after.is_due(&s, utc("2026-05-10T23:00:00Z")));
+        assert!(ran_after.is_due(&s, utc("2026-05-11T02:00:00Z")));
+        let ran_before = rule(
+            "r",
+            Trigger::Scheduled,
+            "2026-05-01T00:00:00Z",
+            Some("2026-05-10T01:00:00Z"),
+        );
+        assert!(ran_before.is_due(&s, utc("2026-05-10T03:00:00Z")));
+        // A last run reported in the future (clock skew) is not due either.
+        let future = rule(
+            "f",
+            Trigger::Scheduled,
+            "2026-05-01T00:00:00Z",
+            Some("2026-06-01T00:00:00Z"),
+        );
+        assert!(!future.is_due(&s, utc("2026-05-15T00:00:00Z")));
+        // Missing many occurrences still means due (once).
+        let stale = rule(
+            "s",
+            Trigger::Scheduled,
+            "2026-01-01T00:00:00Z",
+            Some("2026-01-02T00:00:00Z"),
+        );
+        assert!(stale.is_due(
+            &Schedule::first_of_month(TimeOfDay::utc(2, 0).unwrap()),
+            utc("2026-05-10T00:00:00Z")
+        ));
+    }
+
+    #[test]
+    fn due_rules_keeps_the_given_order_and_only_due_scheduled_rules() {
+        let s = Schedule::every_monday(TimeOfDay::utc(2, 0).unwrap());
+        // Monday 8 June 2026, 02:00 UTC.
+        let now = utc("2026-06-08T02:00:00Z");
+        let rules = [
+            rule(
+                "z-due",
+                Trigger::Scheduled,
+                "2026-06-01T00:00:00Z",
+                Some("2026-06-01T02:00:00Z"),
+            ),
+            rule("manual", Trigger::Manual, "2026-01-01T00:00:00Z", None),
+            rule(
+                "ran-today",
+                Trigger::Scheduled,
+                "2026-01-01T00:00:00Z",
+                Some("2026-06-08T02:00:00Z"),
+            ),
+            rule("a-due", Trigger::Scheduled, "2026-06-07T00:00:00Z", None),
+            rule("new", Trigger::Scheduled, "2026-06-08T02:00:00Z", None),
+        ];
+        let names: Vec<&str> = due_rules(&s, &rules, now)
+            .iter()
+            .map(|r| r.name.as_str())
+            .collect();
+        assert_eq!(names, ["z-due", "a-due"]);
+    }
+
+    fn any_rule() -> impl Strategy<Value = SyncRule> {
+        let base = utc("2026-01-01T00:00:00Z");
+        (
+            any::<bool>(),
+            0i64..40_000_000,
+            proptest::option::of(0i64..40_000_000),
+        )
+            .prop_map(move |(scheduled, created, ran)| {
+                let trigger = if scheduled {
+                    Trigger::Scheduled
+                } else {
+                    Trigger::Manual
+                };
+                let created_at = base + Duration::seconds(created);
+                SyncRule {
+                    last_run_at: ran.map(|r| created_at + Duration::seconds(r)),
+                    ..SyncRule::new(
+                        "r",
+                        ObjectKinds::all(),
+                        ScopeFilter::everything(),
+                        trigger,
+                        created_at,
+                    )
+                }
+            })
+    }
+
+    fn any_schedule() -> impl Strategy<Value = Schedule> {
+        (0u8..4, 0u32..24, 0u32..60, 1u8..=31, 0u8..7).prop_map(|(kind, h, m, d, w)| {
+            let at = TimeOfDay::new(h, m, chrono_tz::Europe::Berlin).unwrap();
+            match kind {
+                0 => Schedule::Manual,
+                1 => Schedule::daily(at),
+                2 => Schedule::weekly(chrono::Weekday::try_from(w).unwrap(), at),
+                _ => Schedule::monthly(DayOfMonth::new(d).unwrap(), at),
+            }
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn due_rules_never_returns_manual_rules(
+            s in any_schedule(),
+            rules in proptest::collection::vec(any_rule(), 0..20),
+            now in 0i64..120_000_000,
+        ) {
+            let now = utc("2026-01-01T00:00:00Z") + Duration::seconds(now);
+            let due = due_rules(&s, &rules, now);
+            prop_assert!(due.iter().all(|r| r.trigger == Trigger::Scheduled));
+            if s.is_manual() {
+                prop_assert!(due.is_empty());
+            }
+            // Exactly the due rules, in order.
+            let expected: Vec<&SyncRule> = rules.iter().filter(|r| r.is_due(&s, now)).collect();
+            prop_assert_eq!(due, expected);
+        }
+    }
+}

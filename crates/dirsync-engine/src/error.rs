@@ -1,0 +1,96 @@
+//! The one error type of `dirsync-engine`.
+
+use dirsync_core::{IntegrationId, PlanId};
+
+/// What can stop a plan or a run. Each variant says what the caller should do.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The snapshot is empty while the store holds data for this integration: a fetch that
+    /// returned nothing is not evidence that everything is gone. Nothing was planned; check the
+    /// source (scope, permissions) and run again.
+    #[error(
+        "refused: the snapshot of integration {integration} is empty but the store holds {held} objects for it"
+    )]
+    EmptySnapshot {
+        /// The integration.
+        integration: IntegrationId,
+        /// How many objects the store holds for it in the snapshot's scope.
+        held: usize,
+    },
+
+    /// The directory holds no users, so an outbound plan would remove every member it may
+    /// remove: refused (sync the primary first).
+    #[error(
+        "refused: the directory is empty, so integration {integration} would remove {removals} members from its managed groups; sync the primary integration first"
+    )]
+    EmptyDirectory {
+        /// The outbound integration.
+        integration: IntegrationId,
+        /// The removals it would have planned.
+        removals: u64,
+    },
+
+    /// The snapshot does not cover a kind the plan needs (e.g. groups without org units is
+    /// fine, memberships without groups is not).
+    #[error("the snapshot does not cover {what}")]
+    Scope {
+        /// What is missing.
+        what: String,
+    },
+
+    /// The integration is not in a state that syncs (staged, inactive or failed).
+    #[error("integration {integration} is {state}: only active integrations sync")]
+    NotActive {
+        /// The integration.
+        integration: IntegrationId,
+        /// Its state.
+        state: String,
+    },
+
+    /// Outbound integrations are planned with the outbound planner.
+    #[error("integration {integration} is outbound: use the outbound planner")]
+    WrongDirection {
+        /// The integration.
+        integration: IntegrationId,
+    },
+
+    /// No held plan has this id. It may have been applied or discarded already.
+    #[error("no held plan {plan}")]
+    NoHeldPlan {
+        /// The id named.
+        plan: PlanId,
+    },
+
+    /// A held plan's content does not hash to its id (it was altered). It is not applied.
+    #[error("held plan {plan} does not match its id; refusing to apply it")]
+    TamperedPlan {
+        /// The id.
+        plan: PlanId,
+    },
+
+    /// The store moved on since the plan was made: approve nothing, run the sync again and
+    /// review the new plan.
+    #[error("plan {plan} was made against {planned} but the store is at {current}; run again")]
+    StalePlan {
+        /// The plan.
+        plan: PlanId,
+        /// The version it was planned on.
+        planned: dirsync_core::Version,
+        /// The store's version now.
+        current: dirsync_core::Version,
+    },
+
+    /// A plan could not be (de)serialized.
+    #[error("plan encoding: {0}")]
+    Encoding(#[from] serde_json::Error),
+
+    /// The connector failed (after its retries). Nothing was applied.
+    #[error(transparent)]
+    Source(#[from] dirsync_core::Error),
+
+    /// The store failed. Nothing was applied, or the whole change set was (the store is
+    /// transactional).
+    #[error(transparent)]
+    Store(#[from] dirsync_store::Error),
+}

@@ -1,0 +1,284 @@
+//! The outbound planner: from the desired state (who the directory says should be in each
+//! managed group) and the current state (a complete snapshot of those groups in the remote),
+//! the members to insert and to remove. Pure: no IO, no clock.
+//!
+//! Removals touch only memberships the integration created (its ownership records), unless the
+//! rule declares the group fully managed; members added by hand stay. Each group's removals
+//! pass the [`remote_members`](crate::Safeguards::remote_members) safeguard.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+
+use chrono::{DateTime, Utc};
+use dirsync_core::{
+    Attributes, DirectoryUser, Email, ExternalId, GroupAssignment, Integration, MemberKind,
+    ObjectKind, Outbound, OwnedMembership, OwnershipChange, Person, QuarantinedRecord,
+    RemoteChanges, RemoteOp, Secondary, Snapshot, UserId, Version,
+};
+use dirsync_store::LocalView;
+
+use crate::plan::{Counts, OpKind, Plan, PlanReport, ToRemote, Trip};
+use crate::{Error, Policy};
+
+/// What outbound selectors can see of the directory: every user, the directory groups they
+/// belong to (of the groups the rules name), and the attributes of their accounts.
+#[derive(Debug, Clone, Default)]
+pub struct DirectoryFacts {
+    users: Vec<DirectoryUser>,
+    groups: HashMap<UserId, BTreeSet<Email>>,
+    attributes: HashMap<UserId, Vec<Attributes>>,
+}
+
+impl DirectoryFacts {
+    /// Gathers the facts from the store's views of the inbound integrations (each view carries
+    /// the whole directory's users). Only the directory groups in `groups` are resolved, through
+    /// nested groups, to the users in them.
+    pub fn from_views(views: &[LocalView], groups: &BTreeSet<Email>) -> Self {
+        let users = views.first().map(|v| v.users.clone()).unwrap_or_default();
+        let mut facts = Self {
+            users,
+            ..Self::default()
+        };
+        for view in views {
+            let owner: HashMap<&ExternalId, UserId> = view
+                .accounts
+                .iter()
+                .filter_map(|a| a.link.map(|l| (&a.external_id, l.user)))
+                .collect();
+            for account in &view.accounts {
+                if let Some(link) = account.link
+                    && !account.attributes.is_empty()
+                {
+                    facts
+                        .attributes
+                        .entry(link.user)
+                        .or_default()
+                        .push(account.attributes.clone());
+                }
+            }
+            let mut children: HashMap<&ExternalId, Vec<(MemberKind, &ExternalId)>> = HashMap::new();
+            for m in &view.memberships {
+                children
+                    .entry(&m.group)
+                    .or_default()
+                    .push((m.member.kind, &m.member.external_id));
+            }
+            for group in view.groups.iter().filter(|g| groups.contains(&g.email)) {
+                // Every user under the group, through nested groups; cycles end at `seen`.
+                let mut seen: HashSet<&ExternalId> = HashSet::from([&group.external_id]);
+                let mut stack = vec![&group.external_id];
+                while let Some(g) = stack.pop() {
+                    for (kind, id) in children.get(g).map(Vec::as_slice).unwrap_or_default() {
+                        match kind {
+                            MemberKind::User => {
+                                if let Some(user) = owner.get(id) {
+                                    facts
+                                        .groups
+                                        .entry(*user)
+                                        .or_default()
+                                        .insert(group.email.clone());
+                                }
+                            }
+                            MemberKind::Group => {
+                                if seen.insert(id) {
+                                    stack.push(id);
+                                }
+                            }
+                            MemberKind::Customer => {}
+                        }
+                    }
+                }
+            }
+        }
+        facts
+    }
+
+    /// The users `assignment` selects, by email key, with their primary email.
+    fn selected(&self, assignment: &GroupAssignment) -> BTreeMap<String, Email> {
+        let none = BTreeSet::new();
+        self.users
+            .iter()
+            .filter(|user| {
+                let person = Person {
+                    user,
+                    groups: self.groups.get(&user.id).unwrap_or(&none),
+                    attributes: self
+                        .attributes
+                        .get(&user.id)
+                        .map(Vec::as_slice)
+                        .unwrap_or_default(),
+                };
+                assignment.selects(&person)
+            })
+            .map(|u| {
+                (
+                    u.profile.primary_email.key(),
+                    u.profile.primary_email.clone(),
+                )
+            })
+            .collect()
+    }
+}
+
+/// The current state an outbound plan starts from.
+#[derive(Debug, Clone, Copy)]
+pub struct OutboundState<'a> {
+    /// A complete snapshot of the managed groups and their members in the remote.
+    pub snapshot: &'a Snapshot,
+    /// The directory the rules select from.
+    pub directory: &'a DirectoryFacts,
+    /// The memberships this integration created (its ownership records).
+    pub owned: &'a [OwnedMembership],
+    /// The version of the ownership records (what the plan is based on).
+    pub base: Version,
+}
+
+/// Plans the remote changes that make each assigned group hold the members its rule selects.
+///
+/// - A member the rule selects and the group lacks is inserted, with the rule's role.
+/// - A user member the rule does not select is removed if this integration created it
+///   (`owned`), or if the rule declares the group fully managed; otherwise it stays. Nested
+///   groups and the customer member are never removed.
+/// - A managed group missing from the snapshot is reported (quarantined) and left alone.
+/// - Each group's removals pass the `remote_members` safeguard against its current size.
+///
+/// # Errors
+/// [`Error::Scope`] when the snapshot does not cover groups and memberships;
+/// [`Error::EmptyDirectory`] when the directory has no users but removals were planned.
+pub fn plan_outbound(
+    integration: &Integration<Outbound, Secondary>,
+    assignments: &[&GroupAssignment],
+    state: OutboundState<'_>,
+    policy: &Policy,
+    now: DateTime<Utc>,
+) -> Result<Plan<ToRemote>, Error> {
+    let OutboundState {
+        snapshot,
+        directory,
+        owned,
+        base,
+    } = state;
+    for kind in [ObjectKind::Groups, ObjectKind::Memberships] {
+        if !snapshot.kinds().contains(kind) {
+            return Err(Error::Scope {
+                what: format!("{kind} (an outbound plan needs the managed groups' members)"),
+            });
+        }
+    }
+    let owned: HashSet<(&ExternalId, String)> =
+        owned.iter().map(|o| (&o.group, o.member.key())).collect();
+    let mut current: HashMap<&ExternalId, Vec<&dirsync_core::RemoteMember>> = HashMap::new();
+    for m in snapshot.members() {
+        current.entry(&m.group).or_default().push(m);
+    }
+    let mut changes = RemoteChanges::new(integration, base);
+    let mut counts = Counts::new();
+    let mut report = PlanReport::default();
+    let mut trips = Vec::new();
+    for assignment in assignments {
+        let Some(group) = snapshot
+            .groups()
+            .iter()
+            .find(|g| g.email == assignment.group)
+        else {
+            report.quarantined.push(QuarantinedRecord {
+                kind: ObjectKind::Groups,
+                external_id: None,
+                label: assignment.group.to_string(),
+                reason: "the managed group does not exist in the remote (or is out of reach)"
+                    .to_owned(),
+            });
+            continue;
+        };
+        report
+            .group_names
+            .insert(group.external_id.clone(), group.email.clone());
+        let members = current
+            .get(&group.external_id)
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        let present: HashSet<String> = members
+            .iter()
+            .filter_map(|m| m.member.email.as_ref().map(Email::key))
+            .collect();
+        let wanted = directory.selected(assignment);
+        for (key, email) in &wanted {
+            if !present.contains(key) {
+                changes.push(RemoteOp::InsertMember {
+                    group: group.external_id.clone(),
+                    member: email.clone(),
+                    role: assignment.role,
+                });
+                *counts.entry(OpKind::RemoteMembersAdded).or_default() += 1;
+            }
+        }
+        let mut removals: Vec<&Email> = members
+            .iter()
+            .filter(|m| m.member.kind == MemberKind::User)
+            .filter_map(|m| m.member.email.as_ref())
+            .filter(|email| !wanted.contains_key(&email.key()))
+            .filter(|email| {
+                assignment.fully_managed || owned.contains(&(&group.external_id, email.key()))
+            })
+            .collect();
+        removals.sort_by_key(|e| e.key());
+        let threshold = policy.safeguards.remote_members;
+        let removing = removals.len() as u64;
+        if threshold.trips(removing, members.len() as u64) {
+            trips.push(Trip {
+                safeguard: format!("members of {}", group.email),
+                count: removing,
+                total: members.len() as u64,
+            });
+        }
+        for email in removals {
+            changes.push(RemoteOp::DeleteMember {
+                group: group.external_id.clone(),
+                member: email.clone(),
+            });
+            *counts.entry(OpKind::RemoteMembersRemoved).or_default() += 1;
+        }
+    }
+    let removals = counts
+        .get(&OpKind::RemoteMembersRemoved)
+        .copied()
+        .unwrap_or(0);
+    if directory.users.is_empty() && removals > 0 {
+        return Err(Error::EmptyDirectory {
+            integration: integration.id(),
+            removals,
+        });
+    }
+    Ok(Plan::new(
+        integration.id(),
+        base,
+        now,
+        changes,
+        counts,
+        report,
+        trips,
+    )?)
+}
+
+/// The ownership records that no longer match the remote: members this integration created in
+/// one of `groups` that the snapshot no longer shows (removed by someone else). Forgetting them
+/// keeps a later re-add by hand from being mistaken for ours.
+pub fn stale_ownership(
+    owned: &[OwnedMembership],
+    snapshot: &Snapshot,
+    groups: &BTreeSet<&ExternalId>,
+) -> Vec<OwnershipChange> {
+    let present: HashSet<(&ExternalId, String)> = snapshot
+        .members()
+        .iter()
+        .filter_map(|m| m.member.email.as_ref().map(|e| (&m.group, e.key())))
+        .collect();
+    owned
+        .iter()
+        .filter(|o| groups.contains(&o.group))
+        .filter(|o| !present.contains(&(&o.group, o.member.key())))
+        .map(|o| OwnershipChange::Release {
+            group: o.group.clone(),
+            member: o.member.clone(),
+        })
+        .collect()
+}

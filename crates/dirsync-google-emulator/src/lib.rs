@@ -1,0 +1,501 @@
+//! # dirsync-google-emulator
+//!
+//! A stateful fake of the Google Workspace Admin SDK **Directory API** and its **OAuth token
+//! endpoint**, served on `127.0.0.1` (never another interface), for directory-sync's examples,
+//! end-to-end tests and benchmarks. It follows `reference/google-directory-api.md`: the same
+//! paths, JSON shapes, page sizes, error envelope and token-endpoint errors as Google. Library
+//! code never depends on it; it is a dev-dependency.
+//!
+//! ## Quick start
+//!
+//! ```
+//! use dirsync_google_emulator::{Emulator, EmulatorConfig, TenantSpec};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), dirsync_google_emulator::Error> {
+//! let emulator = Emulator::start(EmulatorConfig::new(TenantSpec::small(7))).await?;
+//! // Point the connector at these:
+//! let api_base = emulator.base_url();          // http://127.0.0.1:PORT
+//! let key_json = emulator.service_account_key_json(); // token_uri = emulator.token_uri()
+//! let subject = emulator.admin_subject();       // a super admin to impersonate
+//! assert!(key_json.contains(&emulator.token_uri()));
+//! assert!(api_base.starts_with("http://127.0.0.1:"));
+//! assert_eq!(emulator.tenant().live_users().count(), 50);
+//! assert!(subject.ends_with("@example.com"));
+//! // Change the tenant while it runs; later listings see it.
+//! let someone = emulator.tenant().users()[3].primary_email.clone();
+//! emulator.suspend_user(&someone)?;
+//! assert!(emulator.tenant().user(&someone).is_some_and(|u| u.suspended));
+//! emulator.shutdown().await;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! ## What is served
+//!
+//! | route | notes |
+//! |---|---|
+//! | `POST /token` | JWT-bearer grant (what gcp_auth's `CustomServiceAccount` sends) |
+//! | `GET /admin/directory/v1/users` | `customer`/`domain`, `maxResults` 1..=500 (default 100), `pageToken`, `showDeleted`, `orderBy` (`email`, `givenName`, `familyName`), `sortOrder`, `query` (subset below) |
+//! | `GET /admin/directory/v1/users/{userKey}` | id, primary email or alias |
+//! | `GET /admin/directory/v1/groups` | `customer`/`domain`/`userKey`, `maxResults` 1..=200 (default 200), `pageToken`, `sortOrder` |
+//! | `GET /admin/directory/v1/groups/{groupKey}` | |
+//! | `GET/POST /admin/directory/v1/groups/{groupKey}/members` | list: `maxResults` 1..=200, `roles`, `includeDerivedMembership`; insert: `{"email"|"id", "role"}` |
+//! | `GET/DELETE /admin/directory/v1/groups/{groupKey}/members/{memberKey}` | delete answers 204 |
+//! | `GET /admin/directory/v1/groups/{groupKey}/hasMember/{memberKey}` | nested membership counts |
+//! | `GET /admin/directory/v1/customer/{customerId}/orgunits` | `type=children` (default) / `all` / `allIncludingParent`, `orgUnitPath`; not paginated |
+//! | `GET /admin/directory/v1/customer/{customerId}/orgunits/{+orgUnitPath}` | path without leading `/`, or `id:…` |
+//! | `GET /admin/directory/v1/customers/{customerKey}` | `my_customer` or the id |
+//!
+//! Every API route takes `fields=` (partial responses: `a,b/c,d(e,f)` — comma lists, `/` paths and
+//! `( )` sub-selections, applied element-wise to arrays; unknown names are dropped silently) and
+//! `prettyPrint` (default `true`, like Google). Empty arrays are omitted, `directMembersCount`
+//! is a string, `nextPageToken` is absent on the last page. Responses are gzip-compressed when
+//! the client sends `Accept-Encoding: gzip`.
+//!
+//! `customer` accepts `my_customer` and the tenant's id (anything else: 403 `forbidden`).
+//! users.list without `customer` or `domain`: 400 `badRequest`. `query` subset (space-separated
+//! terms, AND): `orgUnitPath='/X'` (that unit and everything below it), `isSuspended=true|false`,
+//! `isAdmin=true|false`, `email='a@b'` (exact), `email:prefix*`; anything else is 400 `invalid`.
+//! groups.list `query` is not supported (400 `invalid`). `showDeleted=true` lists **only** deleted
+//! users (with `deletionTime`), as Google does.
+//!
+//! ## Pagination
+//!
+//! Page tokens are opaque (base64url of `v1`, a fingerprint of the listing's parameters, the page
+//! index and the last sort key of the page). Pages continue *after the last key*, so objects added
+//! or removed between pages neither shift nor duplicate the others. A token from another listing
+//! (or garbage) is 400 `invalid` `Invalid Input: pageToken`. `maxResults` outside the range is
+//! 400 `invalid` `Invalid value 'N'. Values must be within the range: [1, MAX]` (Google's ESF
+//! wording; the discovery document gives the bounds). Users are sorted by lower-case primary email
+//! (or the `orderBy` field, then email); groups by email; members by id.
+//!
+//! ## Tokens and authorization
+//!
+//! The token endpoint verifies the RS256 signature against the service account's public key, then
+//! `aud` (the token URI or `https://oauth2.googleapis.com/token`), `iat`/`exp` (at most 3600 s apart,
+//! ±300 s skew), `scope` and `sub`, and answers in the OAuth form
+//! `{"error": …, "error_description": …}` (reference §2.3):
+//!
+//! | condition | status | `error` | `error_description` |
+//! |---|---|---|---|
+//! | `grant_type` not JWT-bearer | 400 | `unsupported_grant_type` | `Invalid grant_type: …` |
+//! | no `assertion` | 400 | `invalid_request` | `Missing required parameter: assertion` |
+//! | malformed JWT / not RS256 | 400 | `invalid_grant` | `Invalid JWT: …` |
+//! | unknown `iss` | 400 | `invalid_grant` | `Invalid JWT: No valid verifier found for issuer.` |
+//! | bad signature (wrong key) | 400 | `invalid_grant` | `Invalid JWT Signature.` |
+//! | wrong `aud` | 400 | `invalid_grant` | `Invalid JWT: Failed audience check. …` |
+//! | expired / too long-lived | 400 | `invalid_grant` | `Invalid JWT: Token must be a short-lived token (60 minutes) …` |
+//! | empty `scope` | 400 | `invalid_scope` | `Empty or missing scope not allowed.` |
+//! | a scope not delegated, or denied at runtime | 401 | `unauthorized_client` | [`UNAUTHORIZED_CLIENT_DESCRIPTION`] |
+//! | `sub` denied at runtime | 401 | `unauthorized_client` | same |
+//! | `sub` malformed | 400 | `invalid_grant` | `Not a valid email.` |
+//! | `sub` not a live, unsuspended user | 400 | `invalid_grant` | `Invalid email or User ID` |
+//!
+//! Success: `{"access_token":"ya29.emu-…","expires_in":<lifetime>,"token_type":"Bearer"}`. Tokens
+//! are random, remembered with subject, scopes and expiry. API calls then check, in order:
+//! `Authorization: Bearer` missing → 401 `required` `Login Required.`; unknown, expired or revoked
+//! → 401 `authError` `Invalid Credentials`; no scope of the method's column in reference §7 → 403
+//! `insufficientPermissions`; no `sub`, or (by default) a `sub` that is not a super admin → 403
+//! `forbidden` `Not Authorized to access this resource/api`; then quota and injected faults.
+//!
+//! ## Injection ([`Faults`], settable while running)
+//!
+//! Latency before every request; a transient error rate (seeded: 503 `backendError`, 429
+//! `rateLimitExceeded`, 403 `userRateLimitExceeded`); failing pages by route and page index; a
+//! per-subject quota over a **sliding 60-second window** (refused requests are not counted) answered
+//! with 403 `userRateLimitExceeded`; token revocation and runtime denial of scopes and subjects.
+//! Writes (`members.insert`/`delete`) get all of these too, plus their own: every write to a
+//! group failing ([`FailingGroup`]) and the N-th write failing once ([`Faults::failing_writes`]).
+//! [`Stats`] counts requests by route, in-flight maximum, tokens issued, injected errors, and
+//! the members actually inserted and deleted.
+//!
+//! Writes behave as Google's (reference §0.15, §4.2): inserting an existing member is 409
+//! `duplicate` `Member already exists.`; deleting a non-member is 404 `notFound`
+//! `Resource Not Found: memberKey`, and either on a missing group is 404 `notFound`
+//! `Resource Not Found: groupKey`. Both need `admin.directory.group.member` or
+//! `admin.directory.group`; `group.member` alone reads members but not `groups.list`/`get`.
+
+#![warn(missing_docs)]
+
+mod auth;
+mod error;
+mod faults;
+mod render;
+mod rng;
+mod server;
+mod tenant;
+
+use std::net::SocketAddr;
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+pub use auth::{
+    DEFAULT_GRANTED_SCOPES, JWT_BEARER_GRANT, OTHER_TEST_PRIVATE_KEY_PEM, SCOPE_PREFIX,
+    ServiceAccount, TEST_PRIVATE_KEY_PEM, UNAUTHORIZED_CLIENT_DESCRIPTION, sign_jwt,
+};
+pub use error::Error;
+pub use faults::{
+    DELETE_MEMBER_ROUTE, FailingGroup, FailingPage, Faults, INSERT_MEMBER_ROUTE, Stats,
+};
+pub use tenant::{
+    EmploymentType, Group, MemberType, Membership, NewUser, OrgUnit, Role, Tenant, TenantSpec, User,
+};
+
+use server::{Shared, lock, read, write};
+
+/// How to start an emulator.
+#[derive(Debug, Clone)]
+pub struct EmulatorConfig {
+    /// The initial tenant.
+    pub tenant: Tenant,
+    /// Accounts the token endpoint accepts; the first is the one
+    /// [`RunningEmulator::service_account_key_json`] returns. Default: [`ServiceAccount::test_default`].
+    pub service_accounts: Vec<ServiceAccount>,
+    /// `expires_in` of issued tokens (default 3599 s, as Google).
+    pub token_lifetime: Duration,
+    /// Initial faults (default: none).
+    pub faults: Faults,
+    /// Refuse API calls (403 `forbidden`) whose token subject is not an active super admin (default true).
+    pub require_admin_subject: bool,
+}
+
+impl EmulatorConfig {
+    /// A config with a tenant generated from `spec` and the defaults otherwise.
+    pub fn new(spec: TenantSpec) -> Self {
+        Self::with_tenant(Tenant::generate(&spec))
+    }
+
+    /// A config serving `tenant`.
+    pub fn with_tenant(tenant: Tenant) -> Self {
+        Self {
+            tenant,
+            service_accounts: vec![ServiceAccount::test_default()],
+            token_lifetime: Duration::from_secs(3599),
+            faults: Faults::default(),
+            require_admin_subject: true,
+        }
+    }
+}
+
+impl Default for EmulatorConfig {
+    fn default() -> Self {
+        Self::new(TenantSpec::default())
+    }
+}
+
+/// Entry point: [`Emulator::start`].
+#[derive(Debug, Clone, Copy)]
+pub struct Emulator;
+
+impl Emulator {
+    /// Binds `127.0.0.1:0`, starts serving in a tokio task and returns its handle.
+    ///
+    /// Errors: [`Error::InvalidKey`] for an unparsable account key, [`Error::Io`] if binding fails.
+    pub async fn start(config: EmulatorConfig) -> Result<RunningEmulator, Error> {
+        let first_account = config
+            .service_accounts
+            .first()
+            .map(|a| a.client_email.clone());
+        let auth = auth::AuthState::new(&config.service_accounts, config.token_lifetime)?;
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
+        let addr = listener.local_addr()?;
+        let token_uri = format!("http://{addr}/token");
+        let shared = Arc::new(Shared {
+            tenant: RwLock::new(config.tenant),
+            auth: Mutex::new(auth),
+            faults: Mutex::new(faults::FaultState::new(config.faults)),
+            stats: Mutex::new(Stats::default()),
+            in_flight: AtomicU64::new(0),
+            token_uri,
+            require_admin_subject: config.require_admin_subject,
+        });
+        let app = server::app(shared.clone());
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let served = axum::serve(listener, app)
+                .with_graceful_shutdown(async move {
+                    let _ = rx.await;
+                })
+                .await;
+            if let Err(e) = served {
+                tracing::warn!(error = %e, "dirsync-google-emulator server stopped with an error");
+            }
+        });
+        Ok(RunningEmulator {
+            addr,
+            shared,
+            first_account,
+            shutdown: Some(tx),
+            task: Some(task),
+        })
+    }
+}
+
+/// A running emulator. Stops when [`shutdown`](Self::shutdown) is awaited or when dropped.
+pub struct RunningEmulator {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    first_account: Option<String>,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for RunningEmulator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunningEmulator")
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RunningEmulator {
+    /// The bound address (`127.0.0.1:PORT`).
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://127.0.0.1:PORT` — the connector's `api_base`.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// `http://127.0.0.1:PORT/token` — the key file's `token_uri`.
+    pub fn token_uri(&self) -> String {
+        self.shared.token_uri.clone()
+    }
+
+    /// The Google-format key JSON of the first configured service account.
+    pub fn service_account_key_json(&self) -> String {
+        let auth = lock(&self.shared.auth);
+        let first = self
+            .first_account
+            .as_deref()
+            .and_then(|e| auth.account(e))
+            .or_else(|| auth.first_account())
+            .cloned()
+            .unwrap_or_else(ServiceAccount::test_default);
+        first.key_json(&self.shared.token_uri)
+    }
+
+    /// The key JSON of a configured account by `client_email`.
+    pub fn service_account_key_json_for(&self, client_email: &str) -> Result<String, Error> {
+        lock(&self.shared.auth)
+            .account(client_email)
+            .map(|a| a.key_json(&self.shared.token_uri))
+            .ok_or_else(|| Error::NotFound(format!("service account {client_email}")))
+    }
+
+    /// The email of an active super admin (the subject to impersonate); empty if none.
+    pub fn admin_subject(&self) -> String {
+        read(&self.shared.tenant)
+            .admin_email()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    /// A copy of the tenant as it is now (compare fetched snapshots with it).
+    pub fn tenant(&self) -> Tenant {
+        read(&self.shared.tenant).clone()
+    }
+
+    /// Runs `f` on the tenant under the write lock (for mutations without a helper below).
+    pub fn with_tenant<R>(&self, f: impl FnOnce(&mut Tenant) -> R) -> R {
+        f(&mut write(&self.shared.tenant))
+    }
+
+    /// Adds a user ([`Tenant::add_user`]).
+    pub fn add_user(&self, user: NewUser) -> Result<User, Error> {
+        self.with_tenant(|t| t.add_user(user))
+    }
+
+    /// Deletes a user; it then appears only with `showDeleted=true` ([`Tenant::delete_user`]).
+    pub fn remove_user(&self, key: &str) -> Result<(), Error> {
+        self.with_tenant(|t| t.delete_user(key))
+    }
+
+    /// Suspends a user.
+    pub fn suspend_user(&self, key: &str) -> Result<(), Error> {
+        self.with_tenant(|t| t.set_suspended(key, true))
+    }
+
+    /// Reactivates a suspended user.
+    pub fn unsuspend_user(&self, key: &str) -> Result<(), Error> {
+        self.with_tenant(|t| t.set_suspended(key, false))
+    }
+
+    /// Adds a group ([`Tenant::add_group`]).
+    pub fn add_group(&self, email: &str, name: &str) -> Result<Group, Error> {
+        self.with_tenant(|t| t.add_group(email, name))
+    }
+
+    /// Deletes a group ([`Tenant::remove_group`]).
+    pub fn remove_group(&self, key: &str) -> Result<(), Error> {
+        self.with_tenant(|t| t.remove_group(key))
+    }
+
+    /// Adds a member to a group ([`Tenant::add_member`]).
+    pub fn add_member(
+        &self,
+        group_key: &str,
+        member_key: &str,
+        role: Role,
+    ) -> Result<Membership, Error> {
+        self.with_tenant(|t| t.add_member(group_key, member_key, role))
+    }
+
+    /// Removes a member from a group ([`Tenant::remove_member`]).
+    pub fn remove_member(&self, group_key: &str, member_key: &str) -> Result<(), Error> {
+        self.with_tenant(|t| t.remove_member(group_key, member_key))
+    }
+
+    /// The current faults.
+    pub fn faults(&self) -> Faults {
+        lock(&self.shared.faults).faults.clone()
+    }
+
+    /// Replaces all faults (resets the transient-error RNG to `faults.seed`; keeps quota windows).
+    pub fn set_faults(&self, faults: Faults) {
+        lock(&self.shared.faults).set(faults);
+    }
+
+    /// Sets the latency added to every request.
+    pub fn set_latency(&self, latency: Duration) {
+        lock(&self.shared.faults).faults.latency = latency;
+    }
+
+    /// Sets the transient error rate (`0.0..=1.0`).
+    pub fn set_error_rate(&self, rate: f64) {
+        lock(&self.shared.faults).faults.error_rate = rate.clamp(0.0, 1.0);
+    }
+
+    /// Makes page `page_index` of `route` (e.g. `GET /admin/directory/v1/users`) fail with `status` every time.
+    pub fn fail_page(&self, route: &str, page_index: usize, status: u16) {
+        lock(&self.shared.faults)
+            .faults
+            .failing_pages
+            .push(FailingPage {
+                route: route.to_owned(),
+                page_index,
+                status,
+            });
+    }
+
+    /// Removes all failing pages.
+    pub fn clear_failing_pages(&self) {
+        lock(&self.shared.faults).faults.failing_pages.clear();
+    }
+
+    /// Makes every write (`members.insert`, `members.delete`) to `group` (email or id) fail
+    /// with `status` ([`FailingGroup`]).
+    pub fn fail_group_writes(&self, group: &str, status: u16) {
+        lock(&self.shared.faults)
+            .faults
+            .failing_groups
+            .push(FailingGroup {
+                group: group.to_owned(),
+                status,
+            });
+    }
+
+    /// Removes all failing groups.
+    pub fn clear_failing_groups(&self) {
+        lock(&self.shared.faults).faults.failing_groups.clear();
+    }
+
+    /// Sets the per-subject quota (requests per sliding minute); `None` removes it.
+    pub fn set_quota_per_minute(&self, quota: Option<u32>) {
+        let mut f = lock(&self.shared.faults);
+        f.faults.quota_per_minute = quota;
+        f.windows.clear();
+    }
+
+    /// Refuses future token requests that ask for `scope` (401 `unauthorized_client`).
+    pub fn deny_scope(&self, scope: &str) {
+        lock(&self.shared.auth)
+            .denied_scopes
+            .insert(scope.to_owned());
+    }
+
+    /// Undoes [`deny_scope`](Self::deny_scope).
+    pub fn allow_scope(&self, scope: &str) {
+        lock(&self.shared.auth).denied_scopes.remove(scope);
+    }
+
+    /// Refuses future token requests impersonating `subject` (401 `unauthorized_client`).
+    pub fn deny_subject(&self, subject: &str) {
+        lock(&self.shared.auth)
+            .denied_subjects
+            .insert(subject.to_ascii_lowercase());
+    }
+
+    /// Undoes [`deny_subject`](Self::deny_subject).
+    pub fn allow_subject(&self, subject: &str) {
+        lock(&self.shared.auth)
+            .denied_subjects
+            .remove(&subject.to_ascii_lowercase());
+    }
+
+    /// Revokes every issued token (API calls with them get 401 `authError`); returns how many.
+    pub fn revoke_all_tokens(&self) -> usize {
+        lock(&self.shared.auth).revoke_all()
+    }
+
+    /// Revokes the tokens issued for `subject`; returns how many.
+    pub fn revoke_subject_tokens(&self, subject: &str) -> usize {
+        lock(&self.shared.auth).revoke_subject(subject)
+    }
+
+    /// Revokes one token; returns whether it was live.
+    pub fn revoke_token(&self, token: &str) -> bool {
+        lock(&self.shared.auth).revoke_token(token)
+    }
+
+    /// Sets the lifetime (`expires_in`) of tokens issued from now on.
+    pub fn set_token_lifetime(&self, lifetime: Duration) {
+        lock(&self.shared.auth).token_lifetime = lifetime;
+    }
+
+    /// A snapshot of the counters.
+    pub fn stats(&self) -> Stats {
+        let mut s = lock(&self.shared.stats).clone();
+        s.in_flight = self
+            .shared
+            .in_flight
+            .load(std::sync::atomic::Ordering::SeqCst);
+        s
+    }
+
+    /// Resets the counters (not `in_flight`).
+    pub fn reset_stats(&self) {
+        *lock(&self.shared.stats) = Stats::default();
+    }
+
+    /// Stops accepting connections, lets in-flight requests finish (at most 5 s) and stops the server.
+    pub async fn shutdown(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let abort = task.abort_handle();
+            if tokio::time::timeout(Duration::from_secs(5), task)
+                .await
+                .is_err()
+            {
+                abort.abort();
+            }
+        }
+    }
+}
+
+impl Drop for RunningEmulator {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+}

@@ -1,0 +1,445 @@
+//! The HTTP side: request building (pure), the send loop with retries, pacing, timeouts and the
+//! 401 token refresh, and the figures for [`FetchStats`]. Reads (`GET`) and writes (`POST` with
+//! a JSON body, `DELETE`) share the loop, so they share its retries, pacer and concurrency bound.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::Arc;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::time::Duration;
+
+use dirsync_core::{FetchStats, Scope};
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use reqwest::header::{HeaderMap, RETRY_AFTER};
+use serde_json::Value;
+use tokio::sync::Semaphore;
+use url::Url;
+
+use crate::auth::TokenSource;
+use crate::config::RetryConfig;
+use crate::error::Error;
+use crate::pacer::Pacer;
+use crate::retry::{self, Decision};
+use crate::wire;
+
+/// One call of the Directory API, ready to send: the route template for errors and stats, the
+/// method, the URL with every query parameter, the JSON body of a write, and the scope whose
+/// token authorizes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ApiRequest {
+    /// `GET /admin/directory/v1/groups/{groupKey}/members` (templated, no ids).
+    pub(crate) route: &'static str,
+    /// The method (`GET` unless [`with_method`](Self::with_method) changed it).
+    pub(crate) method: reqwest::Method,
+    /// The full URL.
+    pub(crate) url: Url,
+    /// The JSON body, for writes.
+    pub(crate) body: Option<Value>,
+    /// The scope to request a token for.
+    pub(crate) scope: Scope,
+}
+
+impl ApiRequest {
+    /// Builds a `GET`: `base` + `/admin/directory/v1` + `segments` (each percent-encoded) +
+    /// `query` (in order).
+    pub(crate) fn new(
+        base: &Url,
+        route: &'static str,
+        segments: &[&str],
+        query: &[(&str, &str)],
+        scope: &Scope,
+    ) -> Result<Self, Error> {
+        let mut url = base.clone();
+        if url.cannot_be_a_base() {
+            return Err(Error::Config {
+                reason: "api_base cannot be a base URL".into(),
+            });
+        }
+        let mut path = url.path().trim_end_matches('/').to_owned();
+        path.push_str("/admin/directory/v1");
+        for segment in segments {
+            path.push('/');
+            path.push_str(&encode_segment(segment));
+        }
+        url.set_path(&path);
+        url.set_query(None);
+        if !query.is_empty() {
+            url.query_pairs_mut().extend_pairs(query);
+        }
+        Ok(Self {
+            route,
+            method: reqwest::Method::GET,
+            url,
+            body: None,
+            scope: scope.clone(),
+        })
+    }
+
+    /// The same request with another method and an optional JSON body.
+    pub(crate) fn with_method(mut self, method: reqwest::Method, body: Option<Value>) -> Self {
+        self.method = method;
+        self.body = body;
+        self
+    }
+}
+
+/// Percent-encodes one path segment the way Google's client libraries expand `{groupKey}`:
+/// everything but `A-Z a-z 0-9 - . _ *` is encoded, so `@` is `%40`, `+` is `%2B` (never read
+/// as a space) and `/` is `%2F` (never a path separator).
+pub(crate) fn encode_segment(segment: &str) -> String {
+    // `byte_serialize` writes a space as `+` and a literal `+` as `%2B`: every `+` left is a space.
+    url::form_urlencoded::byte_serialize(segment.as_bytes())
+        .collect::<String>()
+        .replace('+', "%20")
+}
+
+/// Counters of one fetch (or one apply), shared by its tasks.
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    requests: Mutex<BTreeMap<String, u64>>,
+    retries: AtomicU64,
+    bytes: AtomicU64,
+    in_flight: AtomicU32,
+    max_in_flight: AtomicU32,
+}
+
+impl Counters {
+    fn request(&self, route: &str) {
+        if let Ok(mut r) = self.requests.lock() {
+            *r.entry(route.to_owned()).or_default() += 1;
+        }
+    }
+
+    /// The figures so far, with `elapsed`.
+    pub(crate) fn stats(&self, elapsed: Duration) -> FetchStats {
+        FetchStats {
+            requests: self.requests.lock().map(|r| r.clone()).unwrap_or_default(),
+            retries: self.retries.load(Ordering::Relaxed),
+            bytes: self.bytes.load(Ordering::Relaxed),
+            elapsed_ms: u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
+            max_in_flight: self.max_in_flight.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// Decrements the in-flight gauge when a request ends, however it ends.
+struct InFlight<'a>(&'a Counters);
+
+impl<'a> InFlight<'a> {
+    fn start(c: &'a Counters) -> Self {
+        let now = c.in_flight.fetch_add(1, Ordering::Relaxed) + 1;
+        c.max_in_flight.fetch_max(now, Ordering::Relaxed);
+        Self(c)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// What one attempt produced.
+enum Attempt {
+    Ok(bytes::Bytes),
+    Status {
+        status: u16,
+        body: bytes::Bytes,
+        retry_after: Option<Duration>,
+    },
+    Transport(String),
+}
+
+/// The Directory API client: one per connector (one subject), shared by all fetch tasks.
+pub(crate) struct Client {
+    pub(crate) http: reqwest::Client,
+    pub(crate) tokens: Arc<dyn TokenSource>,
+    pub(crate) token_timeout: Duration,
+    pub(crate) pacer: Pacer,
+    pub(crate) retry: RetryConfig,
+    pub(crate) limit: Semaphore,
+    pub(crate) rng: Mutex<StdRng>,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("tokens", &self.tokens)
+            .field("pace", &self.pacer.interval())
+            .field("retry", &self.retry)
+            .field("concurrency", &self.limit.available_permits())
+            .finish_non_exhaustive()
+    }
+}
+
+/// A transport error as text: its kind and source chain (no URL, which is in the route anyway).
+fn transport_message(e: reqwest::Error) -> String {
+    let kind = if e.is_timeout() {
+        "timeout"
+    } else if e.is_connect() {
+        "connection failed"
+    } else {
+        "transport error"
+    };
+    let e = e.without_url();
+    let mut out = format!("{kind}: {e}");
+    let mut source = std::error::Error::source(&e);
+    while let Some(s) = source {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        source = s.source();
+    }
+    out
+}
+
+fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    headers
+        .get(RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse::<u64>()
+        .ok()
+        .map(Duration::from_secs)
+}
+
+impl Client {
+    pub(crate) fn new(
+        http: reqwest::Client,
+        tokens: Arc<dyn TokenSource>,
+        token_timeout: Duration,
+        pacer: Pacer,
+        retry: RetryConfig,
+        concurrency: usize,
+    ) -> Self {
+        Self {
+            http,
+            tokens,
+            token_timeout,
+            pacer,
+            retry,
+            limit: Semaphore::new(concurrency),
+            rng: Mutex::new(StdRng::from_os_rng()),
+        }
+    }
+
+    /// A token for `scope`, within the token timeout.
+    pub(crate) async fn token(&self, scope: &Scope) -> Result<dirsync_core::AccessToken, Error> {
+        match tokio::time::timeout(self.token_timeout, self.tokens.token(scope)).await {
+            Ok(t) => t,
+            Err(_) => Err(Error::Token {
+                message: format!("no token within {:?}", self.token_timeout),
+                transient: true,
+            }),
+        }
+    }
+
+    async fn attempt(&self, req: &ApiRequest, counters: &Counters) -> Result<Attempt, Error> {
+        let token = self.token(&req.scope).await?;
+        let _permit = self.limit.acquire().await.map_err(|_| Error::Config {
+            reason: "the connector was shut down".into(),
+        })?;
+        self.pacer.acquire().await;
+        counters.request(req.route);
+        let _gauge = InFlight::start(counters);
+        tracing::debug!(route = req.route, url = %req.url, "request");
+        let mut builder = self
+            .http
+            .request(req.method.clone(), req.url.clone())
+            .bearer_auth(token.expose_secret());
+        if let Some(body) = &req.body {
+            builder = builder.json(body);
+        }
+        let sent = builder.send().await;
+        let response = match sent {
+            Ok(r) => r,
+            Err(e) => return Ok(Attempt::Transport(transport_message(e))),
+        };
+        let status = response.status().as_u16();
+        let after = retry_after(response.headers());
+        let body = match response.bytes().await {
+            Ok(b) => b,
+            Err(e) => return Ok(Attempt::Transport(transport_message(e))),
+        };
+        counters.bytes.fetch_add(
+            u64::try_from(body.len()).unwrap_or(u64::MAX),
+            Ordering::Relaxed,
+        );
+        if (200..300).contains(&status) {
+            Ok(Attempt::Ok(body))
+        } else {
+            Ok(Attempt::Status {
+                status,
+                body,
+                retry_after: after,
+            })
+        }
+    }
+
+    /// [`get`](Self::get) as untyped JSON.
+    pub(crate) async fn get_json(
+        &self,
+        req: &ApiRequest,
+        counters: &Counters,
+    ) -> Result<Value, Error> {
+        self.get(req, counters).await
+    }
+
+    /// Sends `req` until it succeeds, the retry policy gives up, or a 401 repeats after one
+    /// token refresh; parses the JSON body straight into `T`.
+    pub(crate) async fn get<T: serde::de::DeserializeOwned>(
+        &self,
+        req: &ApiRequest,
+        counters: &Counters,
+    ) -> Result<T, Error> {
+        let body = self.send(req, counters).await?;
+        serde_json::from_slice(&body).map_err(|e| Error::Decode {
+            route: req.route.to_owned(),
+            message: e.to_string(),
+        })
+    }
+
+    /// Sends `req` until it succeeds (any 2xx; the body is returned unparsed), the retry policy
+    /// gives up, or a 401 repeats after one token refresh.
+    pub(crate) async fn send(
+        &self,
+        req: &ApiRequest,
+        counters: &Counters,
+    ) -> Result<bytes::Bytes, Error> {
+        self.send_traced(req, counters, &mut false).await
+    }
+
+    /// [`send`](Self::send), setting `uncertain` when an attempt before the last one may have
+    /// been applied without us seeing the answer — no response at all (a timeout, a dropped
+    /// connection) or a gateway's 502/504 — so a retried write may find its own effect. Any other
+    /// error response (429, 403 rate limits, 500, 503) is taken as "not applied".
+    pub(crate) async fn send_traced(
+        &self,
+        req: &ApiRequest,
+        counters: &Counters,
+        uncertain: &mut bool,
+    ) -> Result<bytes::Bytes, Error> {
+        let mut attempt = 0u32;
+        let mut refreshed = false;
+        loop {
+            let (status, reason, message, after) = match self.attempt(req, counters).await? {
+                Attempt::Ok(body) => return Ok(body),
+                Attempt::Status {
+                    status: 401, body, ..
+                } => {
+                    let api = wire::parse_error(&body);
+                    if refreshed {
+                        return Err(Error::Unauthorized {
+                            reason: format!(
+                                "{} answered 401 ({}) twice, with a fresh token: {}",
+                                req.route,
+                                api.reason.as_deref().unwrap_or("no reason"),
+                                api.message
+                            ),
+                        });
+                    }
+                    tracing::info!(
+                        route = req.route,
+                        "401: dropping the cached token and retrying once"
+                    );
+                    refreshed = true;
+                    self.tokens.invalidate(&req.scope).await;
+                    counters.retries.fetch_add(1, Ordering::Relaxed);
+                    continue;
+                }
+                Attempt::Status {
+                    status,
+                    body,
+                    retry_after,
+                } => {
+                    let api = wire::parse_error(&body);
+                    (Some(status), api.reason, api.message, retry_after)
+                }
+                Attempt::Transport(message) => (None, None, message, None),
+            };
+            if status == Some(403) && reason.as_deref() == Some("insufficientPermissions") {
+                return Err(Error::MissingScopes {
+                    scopes: vec![req.scope.clone()],
+                });
+            }
+            let decision = match self.rng.lock() {
+                Ok(mut rng) => {
+                    retry::decide(status, reason.as_deref(), attempt, &self.retry, &mut *rng)
+                }
+                Err(_) => Decision::GiveUp,
+            };
+            match decision {
+                Decision::Retry(wait) => {
+                    *uncertain |= matches!(status, None | Some(502 | 504));
+                    let wait = after.map_or(wait, |a| a.min(self.retry.max_delay).max(wait));
+                    tracing::warn!(route = req.route, ?status, reason = ?reason, attempt, ?wait, "retrying");
+                    counters.retries.fetch_add(1, Ordering::Relaxed);
+                    attempt += 1;
+                    tokio::time::sleep(wait).await;
+                }
+                Decision::GiveUp => {
+                    return Err(Error::Http {
+                        route: req.route.to_owned(),
+                        transient: retry::is_transient(status, reason.as_deref()),
+                        status,
+                        reason,
+                        message,
+                    });
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_are_built_with_encoded_segments_and_ordered_query() {
+        let base = Url::parse("http://127.0.0.1:9/").unwrap();
+        let scope = Scope::new(dirsync_core::google_scopes::GROUP_READONLY).unwrap();
+        let r = ApiRequest::new(
+            &base,
+            "GET /admin/directory/v1/groups/{groupKey}/members",
+            &["groups", "a b/c@x.com", "members"],
+            &[("maxResults", "200"), ("pageToken", "t+1")],
+            &scope,
+        )
+        .unwrap();
+        assert_eq!(
+            r.url.as_str(),
+            "http://127.0.0.1:9/admin/directory/v1/groups/a%20b%2Fc%40x.com/members?maxResults=200&pageToken=t%2B1"
+        );
+        let base = Url::parse("https://proxy.example.com/google").unwrap();
+        let r = ApiRequest::new(
+            &base,
+            "GET /admin/directory/v1/users",
+            &["users"],
+            &[],
+            &scope,
+        )
+        .unwrap();
+        assert_eq!(
+            r.url.as_str(),
+            "https://proxy.example.com/google/admin/directory/v1/users"
+        );
+    }
+
+    #[test]
+    fn segments_are_encoded_like_googles_clients() {
+        assert_eq!(encode_segment("a+b@x.com"), "a%2Bb%40x.com");
+        assert_eq!(encode_segment("o'neil/x y%"), "o%27neil%2Fx%20y%25");
+        assert_eq!(encode_segment("03x8tuzt1a-_.z"), "03x8tuzt1a-_.z");
+    }
+
+    #[test]
+    fn retry_after_is_read_in_seconds() {
+        let mut h = HeaderMap::new();
+        h.insert(RETRY_AFTER, "3".parse().unwrap());
+        assert_eq!(retry_after(&h), Some(Duration::from_secs(3)));
+        assert_eq!(retry_after(&HeaderMap::new()), None);
+    }
+}

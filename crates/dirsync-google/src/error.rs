@@ -1,0 +1,240 @@
+//! The one error type of this crate, and its conversion into [`dirsync_core::Error`].
+//!
+//! No variant ever carries an access token, a private key or a signed JWT: messages are built
+//! from status codes, Google's `reason` strings, routes and our own words.
+
+use dirsync_core::Scope;
+
+/// Everything that can go wrong while configuring the connector or talking to Google.
+///
+/// Each variant says what the caller should do. Convert into [`dirsync_core::Error`] with
+/// `From` (the [`DirectorySource`](dirsync_core::DirectorySource) impl does this).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The builder's settings are wrong (missing subject, plain `http://` to a non-loopback
+    /// host, zero concurrency, ...). Fix the configuration; nothing was sent.
+    #[error("invalid connector configuration: {reason}")]
+    Config {
+        /// What is wrong.
+        reason: String,
+    },
+
+    /// The service-account key could not be read or parsed. Supply a Google-issued JSON key
+    /// (PKCS#8, RSA >= 2048 bit, with `client_email` and `token_uri`).
+    #[error("service-account key unusable: {reason}")]
+    Key {
+        /// What is wrong with it (never the key itself).
+        reason: String,
+    },
+
+    /// The token endpoint or the API refused our credentials: a bad key, a bad delegated
+    /// subject, a disabled client, or a subject without admin rights. A configuration error;
+    /// never retried and never a reason to deprovision.
+    #[error("not authorized: {reason}")]
+    Unauthorized {
+        /// What the remote said, without any secret.
+        reason: String,
+    },
+
+    /// The token endpoint refused these scopes for this client (`unauthorized_client`), or the
+    /// API answered 403 `insufficientPermissions`. The admin must grant exactly these strings.
+    #[error("scopes not granted: {}", scopes.iter().map(Scope::as_str).collect::<Vec<_>>().join(", "))]
+    MissingScopes {
+        /// The scopes that are missing.
+        scopes: Vec<Scope>,
+    },
+
+    /// A token could not be obtained for a reason other than a refusal (timeout, connection,
+    /// a 5xx from the token endpoint). Usually transient.
+    #[error("token request failed: {message}")]
+    Token {
+        /// What happened.
+        message: String,
+        /// Whether a later attempt may succeed.
+        transient: bool,
+    },
+
+    /// An API call failed after the retries the policy allows (or was not retryable).
+    #[error("{route} failed{}{}: {message}",
+        status.map(|s| format!(" with status {s}")).unwrap_or_default(),
+        reason.as_deref().map(|r| format!(" ({r})")).unwrap_or_default())]
+    Http {
+        /// The route, e.g. `GET /admin/directory/v1/users`.
+        route: String,
+        /// The HTTP status, if a response arrived.
+        status: Option<u16>,
+        /// Google's error `reason` (or the envelope's `status`), if the body had one.
+        reason: Option<String>,
+        /// A human message (Google's, or the transport error's), without any secret.
+        message: String,
+        /// Whether the failure was transient (retries were exhausted) or permanent.
+        transient: bool,
+    },
+
+    /// A 2xx response body was not the JSON we expect at all (not even leniently).
+    #[error("{route}: response body unreadable: {message}")]
+    Decode {
+        /// The route.
+        route: String,
+        /// The parser's message.
+        message: String,
+    },
+
+    /// A domain rule refused the data (a page chain loop, an incomplete snapshot, ...).
+    #[error(transparent)]
+    Core(#[from] dirsync_core::Error),
+}
+
+/// Google `reason`s that mean "the subject or project may not use this API": configuration
+/// errors, reported as [`dirsync_core::Error::Unauthorized`].
+const CONFIG_REASONS: &[&str] = &[
+    "forbidden",
+    "accessNotConfigured",
+    "domainCannotUseApis",
+    "PERMISSION_DENIED",
+];
+
+impl Error {
+    /// Whether the failure is about the setup (settings, key, credentials, scopes, API access)
+    /// rather than one call, so every further call would fail the same way: an apply stops on it.
+    pub fn is_configuration(&self) -> bool {
+        match self {
+            Self::Config { .. }
+            | Self::Key { .. }
+            | Self::Unauthorized { .. }
+            | Self::MissingScopes { .. } => true,
+            Self::Http {
+                status: Some(403),
+                reason: Some(reason),
+                ..
+            } => CONFIG_REASONS.contains(&reason.as_str()),
+            _ => false,
+        }
+    }
+
+    /// Whether a later attempt (the next run) may succeed without a configuration change.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Self::Token { transient, .. } | Self::Http { transient, .. } => *transient,
+            _ => false,
+        }
+    }
+}
+
+impl From<Error> for dirsync_core::Error {
+    fn from(e: Error) -> Self {
+        match e {
+            Error::Config { reason } => dirsync_core::Error::InvalidValue {
+                kind: "google connector configuration",
+                value: String::new(),
+                reason,
+            },
+            Error::Key { reason } => dirsync_core::Error::Unauthorized {
+                reason: format!("service-account key unusable: {reason}"),
+            },
+            Error::Unauthorized { reason } => dirsync_core::Error::Unauthorized { reason },
+            Error::MissingScopes { scopes } => dirsync_core::Error::MissingScopes { scopes },
+            Error::Token { message, transient } => dirsync_core::Error::Remote {
+                route: "POST token_uri".to_owned(),
+                status: None,
+                reason: None,
+                message,
+                transient,
+            },
+            Error::Http {
+                route,
+                status,
+                reason,
+                message,
+                transient,
+            } => {
+                if status == Some(403)
+                    && reason
+                        .as_deref()
+                        .is_some_and(|r| CONFIG_REASONS.contains(&r))
+                {
+                    dirsync_core::Error::Unauthorized {
+                        reason: format!(
+                            "{route} answered 403 ({}): {message}",
+                            reason.as_deref().unwrap_or_default()
+                        ),
+                    }
+                } else {
+                    dirsync_core::Error::Remote {
+                        route,
+                        status,
+                        reason,
+                        message,
+                        transient,
+                    }
+                }
+            }
+            Error::Decode { route, message } => dirsync_core::Error::Remote {
+                route,
+                status: None,
+                reason: Some("decode".to_owned()),
+                message,
+                transient: true,
+            },
+            Error::Core(e) => e,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn http(status: u16, reason: &str, transient: bool) -> Error {
+        Error::Http {
+            route: "GET /admin/directory/v1/users".into(),
+            status: Some(status),
+            reason: Some(reason.into()),
+            message: "m".into(),
+            transient,
+        }
+    }
+
+    #[test]
+    fn http_failures_keep_route_status_and_reason() {
+        let core: dirsync_core::Error = http(503, "backendError", true).into();
+        assert_eq!(
+            core,
+            dirsync_core::Error::Remote {
+                route: "GET /admin/directory/v1/users".into(),
+                status: Some(503),
+                reason: Some("backendError".into()),
+                message: "m".into(),
+                transient: true,
+            }
+        );
+        assert_eq!(
+            http(404, "notFound", false).to_string(),
+            "GET /admin/directory/v1/users failed with status 404 (notFound): m"
+        );
+    }
+
+    #[test]
+    fn forbidden_is_a_configuration_error_and_scopes_stay_named() -> Result<(), Error> {
+        let core: dirsync_core::Error = http(403, "forbidden", false).into();
+        assert!(
+            matches!(core, dirsync_core::Error::Unauthorized { .. }),
+            "{core:?}"
+        );
+        let scope = Scope::new(dirsync_core::google_scopes::USER_READONLY)?;
+        let core: dirsync_core::Error = Error::MissingScopes {
+            scopes: vec![scope.clone()],
+        }
+        .into();
+        assert_eq!(
+            core,
+            dirsync_core::Error::MissingScopes {
+                scopes: vec![scope]
+            }
+        );
+        let core: dirsync_core::Error = Error::Unauthorized { reason: "x".into() }.into();
+        assert!(matches!(core, dirsync_core::Error::Unauthorized { .. }));
+        Ok(())
+    }
+}

@@ -1,0 +1,440 @@
+//! Page chains into a [`SnapshotBuilder`]: org units, users, deleted users, groups, and the
+//! members of many groups concurrently within the concurrency bound. Calls within one chain are
+//! sequential; every chain is followed to its last page; any failure fails the whole fetch.
+//!
+//! Rule scopes are applied client-side over the full listings (always correct): org units and
+//! users outside the filter's org-unit subtree are left out (`OrgUnitPath::is_within`), and only
+//! allow-listed groups (by email) are kept and have their members listed. Google's
+//! `query=orgUnitPath='/X'` is deliberately not used: its subtree semantics are not part of the
+//! reference contract, and a wrong server-side filter would look like mass deletion.
+//!
+//! A group allow-list of at most [`GROUPS_GET_MAX`] addresses (an outbound integration's managed
+//! groups, typically) is read with one `groups.get` per address, concurrently, instead of
+//! listing every group: N requests whatever the tenant's size, where the listing costs
+//! ceil(G/200) sequential pages. A 404 means the group does not exist (it is absent from the
+//! snapshot, as it would be from the listing). Above the bound the listing is the better bet
+//! (it is at most N requests while G ≤ 200·N). Either way only the allowed groups' members are
+//! listed.
+
+use std::collections::BTreeSet;
+use std::sync::Mutex;
+use std::time::Instant;
+
+use chrono::Utc;
+use dirsync_core::{
+    Email, FetchProgress, FetchRequest, Fetched, ObjectKind, QuarantinedRecord, RemoteGroup,
+    ScopeFilter, SnapshotBuilder, google_scopes,
+};
+use futures::{StreamExt as _, TryStreamExt as _};
+use serde_json::Value;
+
+use crate::GoogleConnector;
+use crate::client::{ApiRequest, Counters};
+use crate::error::Error;
+use crate::mapping;
+use crate::wire::Page;
+
+/// `fields=` of the users listing (keep `nextPageToken`, or paging silently stops).
+pub(crate) const USER_FIELDS: &str = "nextPageToken,users(id,primaryEmail,name,suspended,archived,isAdmin,isDelegatedAdmin,orgUnitPath,creationTime,externalIds,relations,organizations,aliases,customSchemas)";
+/// `fields=` of the deleted-users listing.
+pub(crate) const DELETED_USER_FIELDS: &str =
+    "nextPageToken,users(id,primaryEmail,orgUnitPath,deletionTime)";
+/// `fields=` of the groups listing.
+pub(crate) const GROUP_FIELDS: &str =
+    "nextPageToken,groups(id,email,name,description,directMembersCount)";
+/// `fields=` of a members listing.
+pub(crate) const MEMBER_FIELDS: &str = "nextPageToken,members(id,email,role,type,status)";
+/// `fields=` of the org-unit listing (no paging).
+pub(crate) const ORG_UNIT_FIELDS: &str =
+    "organizationUnits(orgUnitId,orgUnitPath,name,description,parentOrgUnitId,parentOrgUnitPath)";
+
+/// Group allow-lists up to this size are read with `groups.get`, larger ones by listing.
+pub(crate) const GROUPS_GET_MAX: usize = 50;
+
+/// `fields=` of one group (`groups.get`).
+pub(crate) const GROUP_GET_FIELDS: &str = "id,email,name,description,directMembersCount";
+
+/// Routes, as recorded in [`dirsync_core::FetchStats::requests`].
+pub(crate) mod routes {
+    /// users.list
+    pub(crate) const USERS: &str = "GET /admin/directory/v1/users";
+    /// groups.list
+    pub(crate) const GROUPS: &str = "GET /admin/directory/v1/groups";
+    /// groups.get
+    pub(crate) const GROUP: &str = "GET /admin/directory/v1/groups/{groupKey}";
+    /// members.list
+    pub(crate) const MEMBERS: &str = "GET /admin/directory/v1/groups/{groupKey}/members";
+    /// orgunits.list
+    pub(crate) const ORG_UNITS: &str = "GET /admin/directory/v1/customer/{customerId}/orgunits";
+}
+
+struct Run<'a> {
+    builder: Mutex<SnapshotBuilder>,
+    counters: Counters,
+    filter: &'a ScopeFilter,
+    progress: &'a dyn FetchProgress,
+}
+
+impl Run<'_> {
+    fn with<T>(
+        &self,
+        f: impl FnOnce(&mut SnapshotBuilder) -> Result<T, dirsync_core::Error>,
+    ) -> Result<T, Error> {
+        let mut b = self.builder.lock().map_err(|_| Error::Config {
+            reason: "snapshot builder poisoned by an earlier panic".into(),
+        })?;
+        Ok(f(&mut b)?)
+    }
+
+    fn quarantine(&self, records: Vec<QuarantinedRecord>) -> Result<(), Error> {
+        for r in &records {
+            tracing::warn!(kind = %r.kind, label = %r.label, reason = %r.reason, "quarantined");
+        }
+        self.with(|b| {
+            records.into_iter().for_each(|r| b.quarantine(r));
+            Ok(())
+        })
+    }
+}
+
+impl GoogleConnector {
+    fn request(
+        &self,
+        route: &'static str,
+        segments: &[&str],
+        query: &[(&str, &str)],
+        scope: &str,
+        page_token: Option<&str>,
+    ) -> Result<ApiRequest, Error> {
+        let scope = dirsync_core::Scope::new(scope)?;
+        let mut q: Vec<(&str, &str)> = query.to_vec();
+        if let Some(t) = page_token {
+            q.push(("pageToken", t));
+        }
+        ApiRequest::new(&self.api_base, route, segments, &q, &scope)
+    }
+
+    /// Follows one chain to its last page, handing each page and its next token to `on_page`.
+    async fn chain(
+        &self,
+        run: &Run<'_>,
+        make: impl Fn(Option<&str>) -> Result<ApiRequest, Error>,
+        mut on_page: impl FnMut(Page, Option<&str>) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        let mut token: Option<String> = None;
+        loop {
+            let req = make(token.as_deref())?;
+            let page: Page = self.client.get(&req, &run.counters).await?;
+            let next = page.next_page_token.clone().filter(|t| !t.is_empty());
+            on_page(page, next.as_deref())?;
+            match next {
+                Some(t) => token = Some(t),
+                None => return Ok(()),
+            }
+        }
+    }
+
+    async fn org_units(&self, run: &Run<'_>) -> Result<(), Error> {
+        let req = self.request(
+            routes::ORG_UNITS,
+            &["customer", &self.customer, "orgunits"],
+            &[
+                ("type", "all"),
+                ("fields", ORG_UNIT_FIELDS),
+                ("prettyPrint", "false"),
+            ],
+            google_scopes::ORGUNIT_READONLY,
+            None,
+        )?;
+        let page: Page = self.client.get(&req, &run.counters).await?;
+        let (mut units, mut bad) = (Vec::new(), Vec::new());
+        for v in &page.organization_units {
+            match mapping::map_org_unit(v) {
+                Ok(u) if run.filter.includes_org_unit(&u.path) => units.push(u),
+                Ok(_) => {}
+                Err(q) => bad.push(q),
+            }
+        }
+        run.progress.page(ObjectKind::OrgUnits, units.len());
+        run.quarantine(bad)?;
+        run.with(|b| b.org_units(units))
+    }
+
+    async fn users(&self, run: &Run<'_>) -> Result<(), Error> {
+        let projection = if self.mapping.custom_schemas {
+            "full"
+        } else {
+            "basic"
+        };
+        let make = |token: Option<&str>| {
+            self.request(
+                routes::USERS,
+                &["users"],
+                &[
+                    ("customer", &self.customer),
+                    ("maxResults", "500"),
+                    ("projection", projection),
+                    ("fields", USER_FIELDS),
+                    ("prettyPrint", "false"),
+                ],
+                google_scopes::USER_READONLY,
+                token,
+            )
+        };
+        self.chain(run, make, |page, next| {
+            let (mut users, mut bad) = (Vec::new(), Vec::new());
+            for v in &page.users {
+                match mapping::map_user(v, &self.mapping) {
+                    Ok(u) => match (&u.org_unit, &run.filter.org_unit) {
+                        (_, None) => users.push(u),
+                        (Some(ou), Some(_)) => {
+                            if run.filter.includes_org_unit(ou) {
+                                users.push(u);
+                            }
+                        }
+                        // In an org-unit-scoped rule a user without a path cannot be placed:
+                        // quarantined (counted present), never silently dropped.
+                        (None, Some(_)) => bad.push(QuarantinedRecord {
+                            kind: ObjectKind::Users,
+                            external_id: Some(u.external_id.clone()),
+                            label: u.primary_email.to_string(),
+                            reason: "no orgUnitPath, so the org-unit scope cannot be decided"
+                                .into(),
+                        }),
+                    },
+                    Err(q) => bad.push(q),
+                }
+            }
+            run.progress.page(ObjectKind::Users, users.len());
+            run.quarantine(bad)?;
+            run.with(|b| b.users_page(users, next))
+        })
+        .await?;
+        // Deleted users: a second listing, so that a deletion is positive evidence.
+        let make = |token: Option<&str>| {
+            self.request(
+                routes::USERS,
+                &["users"],
+                &[
+                    ("customer", &self.customer),
+                    ("maxResults", "500"),
+                    ("showDeleted", "true"),
+                    ("fields", DELETED_USER_FIELDS),
+                    ("prettyPrint", "false"),
+                ],
+                google_scopes::USER_READONLY,
+                token,
+            )
+        };
+        self.chain(run, make, |page, next| {
+            let (mut users, mut bad) = (Vec::new(), Vec::new());
+            for v in &page.users {
+                match mapping::map_deleted_user(v) {
+                    Ok((d, ou)) => {
+                        // Kept when its org unit is in scope or unknown: deletion evidence is
+                        // keyed by id and never widens what the rule covers.
+                        if ou.as_ref().is_none_or(|o| run.filter.includes_org_unit(o)) {
+                            users.push(d);
+                        }
+                    }
+                    Err(q) => bad.push(q),
+                }
+            }
+            run.quarantine(bad)?;
+            run.with(|b| b.deleted_users_page(users, next))
+        })
+        .await
+    }
+
+    async fn groups(&self, run: &Run<'_>) -> Result<Vec<RemoteGroup>, Error> {
+        let make = |token: Option<&str>| {
+            self.request(
+                routes::GROUPS,
+                &["groups"],
+                &[
+                    ("customer", &self.customer),
+                    ("maxResults", "200"),
+                    ("fields", GROUP_FIELDS),
+                    ("prettyPrint", "false"),
+                ],
+                google_scopes::GROUP_READONLY,
+                token,
+            )
+        };
+        let mut all = Vec::new();
+        self.chain(run, make, |page, next| {
+            let (mut groups, mut bad) = (Vec::new(), Vec::new());
+            for v in &page.groups {
+                match mapping::map_group(v) {
+                    Ok(g) if run.filter.includes_group(&g.email) => groups.push(g),
+                    Ok(_) => {}
+                    Err(q) => bad.push(q),
+                }
+            }
+            run.progress.page(ObjectKind::Groups, groups.len());
+            run.quarantine(bad)?;
+            all.extend(groups.iter().cloned());
+            run.with(|b| b.groups_page(groups, next))
+        })
+        .await?;
+        Ok(all)
+    }
+
+    /// One group by address; `None` when it does not exist (404).
+    async fn group(&self, run: &Run<'_>, email: Email) -> Result<Option<Value>, Error> {
+        let req = self.request(
+            routes::GROUP,
+            &["groups", email.as_str()],
+            &[("fields", GROUP_GET_FIELDS), ("prettyPrint", "false")],
+            google_scopes::GROUP_READONLY,
+            None,
+        )?;
+        match self.client.get_json(&req, &run.counters).await {
+            Ok(v) => Ok(Some(v)),
+            Err(Error::Http {
+                status: Some(404), ..
+            }) => {
+                tracing::info!(group = %email, "allow-listed group does not exist");
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The allowed groups, one `groups.get` each (see the module documentation).
+    async fn allowed_groups(
+        &self,
+        run: &Run<'_>,
+        allowed: &BTreeSet<Email>,
+    ) -> Result<Vec<RemoteGroup>, Error> {
+        let found: Vec<Option<Value>> = futures::stream::iter(allowed.iter().cloned())
+            .map(|email| self.group(run, email))
+            .buffer_unordered(self.concurrency)
+            .try_collect()
+            .await?;
+        let (mut groups, mut bad) = (Vec::new(), Vec::new());
+        for v in found.iter().flatten() {
+            match mapping::map_group(v) {
+                Ok(g) if run.filter.includes_group(&g.email) => groups.push(g),
+                // Asked for by an alias: kept out, as the listing would keep it out.
+                Ok(g) => tracing::warn!(
+                    group = %g.email,
+                    "an allow-listed address is an alias of this group; allow its primary address"
+                ),
+                Err(q) => bad.push(q),
+            }
+        }
+        groups.sort_by(|a, b| a.external_id.cmp(&b.external_id));
+        run.progress.page(ObjectKind::Groups, groups.len());
+        run.quarantine(bad)?;
+        let all = groups.clone();
+        run.with(|b| b.groups_page(groups, None))?;
+        Ok(all)
+    }
+
+    async fn members(&self, run: &Run<'_>, group: RemoteGroup) -> Result<(), Error> {
+        let gid = group.external_id.as_str();
+        let make = |token: Option<&str>| {
+            self.request(
+                routes::MEMBERS,
+                &["groups", gid, "members"],
+                &[
+                    ("maxResults", "200"),
+                    ("fields", MEMBER_FIELDS),
+                    ("prettyPrint", "false"),
+                ],
+                google_scopes::GROUP_READONLY,
+                token,
+            )
+        };
+        self.chain(run, make, |page, next| {
+            let (mut members, mut bad) = (Vec::new(), Vec::new());
+            for v in &page.members {
+                match mapping::map_member(&group.external_id, v) {
+                    Ok(m) => members.push(m),
+                    Err(q) => bad.push(q),
+                }
+            }
+            run.progress.page(ObjectKind::Memberships, members.len());
+            run.quarantine(bad)?;
+            run.with(|b| b.members_page(&group.external_id, members, next))
+        })
+        .await
+    }
+
+    /// Fetches a complete snapshot (see the module documentation).
+    pub(crate) async fn fetch_snapshot(
+        &self,
+        request: &FetchRequest,
+        progress: &dyn FetchProgress,
+    ) -> Result<Fetched, Error> {
+        let started = Instant::now();
+        let kinds = &request.kinds;
+        let run = Run {
+            builder: Mutex::new(SnapshotBuilder::new(
+                kinds.clone(),
+                request.filter.clone(),
+                Utc::now(),
+            )),
+            counters: Counters::default(),
+            filter: &request.filter,
+            progress,
+        };
+        let org_units = async {
+            if kinds.contains(ObjectKind::OrgUnits) {
+                self.org_units(&run).await?;
+            }
+            Ok::<(), Error>(())
+        };
+        let users = async {
+            if kinds.contains(ObjectKind::Users) {
+                self.users(&run).await?;
+            }
+            Ok::<(), Error>(())
+        };
+        let groups = async {
+            if kinds.contains(ObjectKind::Groups) || kinds.contains(ObjectKind::Memberships) {
+                let groups = match &request.filter.groups {
+                    Some(allowed) if allowed.len() <= GROUPS_GET_MAX => {
+                        self.allowed_groups(&run, allowed).await?
+                    }
+                    _ => self.groups(&run).await?,
+                };
+                if kinds.contains(ObjectKind::Memberships) {
+                    let run = &run;
+                    let mut todo: Vec<RemoteGroup> = groups
+                        .into_iter()
+                        .filter(|g| g.direct_members_count != Some(0))
+                        .collect();
+                    // Longest chains first (unknown counts count as long): the biggest group's
+                    // pages bound the wall time, so they must not wait behind small groups.
+                    todo.sort_by_key(|g| {
+                        std::cmp::Reverse(g.direct_members_count.unwrap_or(u64::MAX))
+                    });
+                    futures::stream::iter(todo)
+                        .map(|g| self.members(run, g))
+                        .buffer_unordered(self.concurrency)
+                        .try_collect::<Vec<()>>()
+                        .await?;
+                }
+            }
+            Ok::<(), Error>(())
+        };
+        tokio::try_join!(org_units, users, groups)?;
+        let stats = run.counters.stats(started.elapsed());
+        let builder = run.builder.into_inner().map_err(|_| Error::Config {
+            reason: "snapshot builder poisoned by an earlier panic".into(),
+        })?;
+        let snapshot = builder.finish()?;
+        tracing::info!(
+            users = snapshot.users().len(),
+            groups = snapshot.groups().len(),
+            members = snapshot.members().len(),
+            quarantined = snapshot.quarantined().len(),
+            requests = stats.total_requests(),
+            retries = stats.retries,
+            "fetched a complete snapshot"
+        );
+        Ok(Fetched { snapshot, stats })
+    }
+}

@@ -1,0 +1,309 @@
+//! The write side: [`RemoteChanges`] applied with `members.insert` and `members.delete`
+//! (reference §0.13, §0.15, §3 members, §4.2).
+//!
+//! - `POST /admin/directory/v1/groups/{groupKey}/members` with `{"email": …, "role": …}` and
+//!   `DELETE /admin/directory/v1/groups/{groupKey}/members/{memberKey}` (any 2xx, body ignored);
+//!   `groupKey` is the group's immutable id, `memberKey` the member's email; both are
+//!   percent-encoded.
+//! - Idempotent: 409 `duplicate` on an insert and 404 `notFound` naming `memberKey` on a delete
+//!   are [`RemoteOpOutcome::AlreadyDone`]; a 404 naming `groupKey` is a per-operation failure.
+//!   When an earlier attempt of the same call may have been applied unseen (no response: a
+//!   timeout or a dropped connection; or a gateway's 502/504) and the retry then answers 409/404,
+//!   the outcome is [`RemoteOpOutcome::Done`]: our own first attempt most likely wrote it (so an
+//!   engine that records ownership of what it wrote keeps it). After any other error answer
+//!   (429, 403 rate limits, 500, 503: not applied) a 409/404 is
+//!   [`RemoteOpOutcome::AlreadyDone`]: someone else made the change, and it is not ours.
+//! - Tokens for `admin.directory.group.member`, the same retry policy, pacer and concurrency
+//!   bound as reads. Operations on the same (group, member) run in their given order; different
+//!   ones run concurrently. After an operation on a (group, member) fails, the later ones on it
+//!   are not attempted (they would act on a state we do not know).
+//! - A configuration failure ([`Error::is_configuration`]: 401 twice, 403 `forbidden` or
+//!   `insufficientPermissions`, a refused or unavailable token) stops the whole apply with an
+//!   error; every other failure after retries is [`RemoteOpOutcome::Failed`] for its operation
+//!   and the others go on.
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use dirsync_core::{
+    ExternalId, MemberRole, RemoteApplyReport, RemoteChanges, RemoteOp, RemoteOpOutcome, Scope,
+    google_scopes,
+};
+use futures::{StreamExt as _, TryStreamExt as _};
+use serde_json::json;
+
+use crate::GoogleConnector;
+use crate::client::{ApiRequest, Counters};
+use crate::error::Error;
+
+/// Routes, as recorded in [`RemoteApplyReport::stats`].
+pub(crate) mod routes {
+    /// members.insert
+    pub(crate) const INSERT_MEMBER: &str = "POST /admin/directory/v1/groups/{groupKey}/members";
+    /// members.delete
+    pub(crate) const DELETE_MEMBER: &str =
+        "DELETE /admin/directory/v1/groups/{groupKey}/members/{memberKey}";
+}
+
+/// Google's role name.
+fn role_name(role: MemberRole) -> &'static str {
+    match role {
+        MemberRole::Owner => "OWNER",
+        MemberRole::Manager => "MANAGER",
+        MemberRole::Member => "MEMBER",
+    }
+}
+
+/// What one operation's final answer means (pure). `uncertain`: an earlier attempt may have been
+/// applied unseen.
+///
+/// # Errors
+/// The failure itself when it stops the whole apply (see the module documentation).
+pub(crate) fn outcome(
+    op: &RemoteOp,
+    answer: Result<(), Error>,
+    uncertain: bool,
+) -> Result<RemoteOpOutcome, Error> {
+    let e = match answer {
+        Ok(()) => return Ok(RemoteOpOutcome::Done),
+        Err(e) if e.is_configuration() || matches!(e, Error::Token { .. }) => return Err(e),
+        Err(e) => e,
+    };
+    let already = match (&e, op) {
+        (
+            Error::Http {
+                status: Some(409),
+                reason: Some(reason),
+                ..
+            },
+            RemoteOp::InsertMember { .. },
+        ) => reason == "duplicate",
+        (
+            Error::Http {
+                status: Some(404),
+                message,
+                ..
+            },
+            RemoteOp::DeleteMember { .. },
+        ) => message.contains("memberKey"),
+        _ => false,
+    };
+    Ok(match (already, uncertain) {
+        (true, true) => RemoteOpOutcome::Done,
+        (true, false) => RemoteOpOutcome::AlreadyDone,
+        (false, _) => RemoteOpOutcome::Failed {
+            reason: e.to_string(),
+        },
+    })
+}
+
+/// The outcome of the operations after a failed one on the same (group, member).
+fn skipped(index: usize) -> RemoteOpOutcome {
+    RemoteOpOutcome::Failed {
+        reason: format!(
+            "not attempted: operation {index} on the same group member failed before it"
+        ),
+    }
+}
+
+impl GoogleConnector {
+    fn write_request(&self, op: &RemoteOp, scope: &Scope) -> Result<ApiRequest, Error> {
+        Ok(match op {
+            RemoteOp::InsertMember {
+                group,
+                member,
+                role,
+            } => ApiRequest::new(
+                &self.api_base,
+                routes::INSERT_MEMBER,
+                &["groups", group.as_str(), "members"],
+                &[],
+                scope,
+            )?
+            .with_method(
+                reqwest::Method::POST,
+                Some(json!({"email": member.as_str(), "role": role_name(*role)})),
+            ),
+            RemoteOp::DeleteMember { group, member } => ApiRequest::new(
+                &self.api_base,
+                routes::DELETE_MEMBER,
+                &["groups", group.as_str(), "members", member.as_str()],
+                &[],
+                scope,
+            )?
+            .with_method(reqwest::Method::DELETE, None),
+        })
+    }
+
+    /// Applies one (group, member)'s operations in order; stops attempting after a failure.
+    async fn apply_chain(
+        &self,
+        ops: &[RemoteOp],
+        chain: Vec<usize>,
+        scope: &Scope,
+        counters: &Counters,
+    ) -> Result<Vec<(usize, RemoteOpOutcome)>, Error> {
+        let mut out = Vec::with_capacity(chain.len());
+        let mut failed: Option<usize> = None;
+        for i in chain {
+            let Some(op) = ops.get(i) else { continue };
+            if let Some(first) = failed {
+                out.push((i, skipped(first)));
+                continue;
+            }
+            let req = self.write_request(op, scope)?;
+            let mut uncertain = false;
+            let answer = self
+                .client
+                .send_traced(&req, counters, &mut uncertain)
+                .await
+                .map(drop);
+            let result = outcome(op, answer, uncertain)?;
+            match &result {
+                RemoteOpOutcome::Failed { reason } => {
+                    tracing::warn!(route = req.route, op = i, %reason, "write failed");
+                    failed = Some(i);
+                }
+                done => tracing::debug!(route = req.route, op = i, ?done, "write"),
+            }
+            out.push((i, result));
+        }
+        Ok(out)
+    }
+
+    /// Applies `changes` (see the module documentation).
+    pub(crate) async fn apply_changes(
+        &self,
+        changes: &RemoteChanges,
+    ) -> Result<RemoteApplyReport, Error> {
+        let started = Instant::now();
+        let ops = changes.ops();
+        if ops.is_empty() {
+            return Ok(RemoteApplyReport::default());
+        }
+        let scope = Scope::new(google_scopes::GROUP_MEMBER)?;
+        // One token before any write: a scope that is not delegated stops here, having written
+        // nothing.
+        self.client.token(&scope).await?;
+        let mut chains: Vec<Vec<usize>> = Vec::new();
+        let mut by_key: HashMap<(&ExternalId, String), usize> = HashMap::new();
+        for (i, op) in ops.iter().enumerate() {
+            let (group, member) = match op {
+                RemoteOp::InsertMember { group, member, .. }
+                | RemoteOp::DeleteMember { group, member } => (group, member.key()),
+            };
+            let slot = *by_key.entry((group, member)).or_insert_with(|| {
+                chains.push(Vec::new());
+                chains.len() - 1
+            });
+            if let Some(chain) = chains.get_mut(slot) {
+                chain.push(i);
+            }
+        }
+        let counters = Counters::default();
+        let (scope, counters_ref) = (&scope, &counters);
+        let done: Vec<Vec<(usize, RemoteOpOutcome)>> = futures::stream::iter(chains)
+            .map(|chain| self.apply_chain(ops, chain, scope, counters_ref))
+            .buffer_unordered(self.concurrency)
+            .try_collect()
+            .await?;
+        let mut outcomes: Vec<Option<RemoteOpOutcome>> = vec![None; ops.len()];
+        for (i, o) in done.into_iter().flatten() {
+            if let Some(slot) = outcomes.get_mut(i) {
+                *slot = Some(o);
+            }
+        }
+        let outcomes: Vec<RemoteOpOutcome> = outcomes
+            .into_iter()
+            .map(|o| {
+                o.unwrap_or_else(|| RemoteOpOutcome::Failed {
+                    reason: "not attempted".to_owned(),
+                })
+            })
+            .collect();
+        let stats = counters.stats(started.elapsed());
+        let count = |f: fn(&RemoteOpOutcome) -> bool| outcomes.iter().filter(|o| f(o)).count();
+        tracing::info!(
+            done = count(|o| matches!(o, RemoteOpOutcome::Done)),
+            already_done = count(|o| matches!(o, RemoteOpOutcome::AlreadyDone)),
+            failed = count(|o| matches!(o, RemoteOpOutcome::Failed { .. })),
+            requests = stats.total_requests(),
+            retries = stats.retries,
+            "applied remote changes"
+        );
+        Ok(RemoteApplyReport { outcomes, stats })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use dirsync_core::Email;
+
+    use super::*;
+
+    fn http(status: u16, reason: &str, message: &str) -> Error {
+        Error::Http {
+            route: "r".into(),
+            status: Some(status),
+            reason: Some(reason.into()),
+            message: message.into(),
+            transient: false,
+        }
+    }
+
+    #[test]
+    fn every_answer_maps_to_its_outcome() {
+        let group = ExternalId::new("03x").unwrap();
+        let member = Email::new("a@example.com").unwrap();
+        let insert = RemoteOp::InsertMember {
+            group: group.clone(),
+            member: member.clone(),
+            role: MemberRole::Member,
+        };
+        let delete = RemoteOp::DeleteMember { group, member };
+        let failed = |o: &RemoteOpOutcome| matches!(o, RemoteOpOutcome::Failed { .. });
+        let decided =
+            |op: &RemoteOp, e: Error, uncertain: bool| outcome(op, Err(e), uncertain).unwrap();
+        assert_eq!(
+            outcome(&insert, Ok(()), false).unwrap(),
+            RemoteOpOutcome::Done
+        );
+        let dup = || http(409, "duplicate", "Member already exists.");
+        assert_eq!(decided(&insert, dup(), false), RemoteOpOutcome::AlreadyDone);
+        assert_eq!(decided(&insert, dup(), true), RemoteOpOutcome::Done);
+        let gone = || http(404, "notFound", "Resource Not Found: memberKey");
+        assert_eq!(
+            decided(&delete, gone(), false),
+            RemoteOpOutcome::AlreadyDone
+        );
+        assert_eq!(decided(&delete, gone(), true), RemoteOpOutcome::Done);
+        // A missing group, a 409 on a delete, a 404 on an insert, exhausted retries: failed.
+        let no_group = http(404, "notFound", "Resource Not Found: groupKey");
+        assert!(failed(&decided(&delete, no_group.clone(), false)));
+        assert!(failed(&decided(&insert, no_group, false)));
+        assert!(failed(&decided(&delete, dup(), false)));
+        assert!(failed(&decided(&insert, gone(), false)));
+        assert!(failed(&decided(
+            &insert,
+            http(504, "gatewayTimeout", "m"),
+            true
+        )));
+        assert!(failed(&decided(&insert, http(400, "invalid", "m"), false)));
+        // Configuration failures stop the apply.
+        for e in [
+            http(
+                403,
+                "forbidden",
+                "Not Authorized to access this resource/api",
+            ),
+            Error::Unauthorized { reason: "x".into() },
+            Error::MissingScopes { scopes: vec![] },
+            Error::Token {
+                message: "t".into(),
+                transient: true,
+            },
+        ] {
+            assert_eq!(outcome(&insert, Err(e.clone()), false), Err(e));
+        }
+    }
+}

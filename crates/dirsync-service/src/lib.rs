@@ -1,0 +1,88 @@
+//! # dirsync-service
+//!
+//! The service API of directory-sync: one entry point, [`Service`], over a
+//! [`Store`](dirsync_store::Store) and [`Connectors`], for products to build frontends and
+//! command-line tools on.
+//!
+//! - **Lifecycle**: [`create_google`](Service::create_google) stores an integration `Staged` and
+//!   returns the [`AdminInstructions`] (the service account's client id and the exact scope
+//!   strings); [`activate`](Service::activate) checks each scope, records who authorized it and
+//!   when, sets it `Active` and runs the initial sync; then
+//!   [`deactivate`](Service::deactivate) / [`reactivate`](Service::reactivate),
+//!   [`reauthorize`](Service::reauthorize) (new key or subject, or a provider-managed service
+//!   account replaced by a customer-owned one) and [`remove`](Service::remove).
+//! - **Rules and the scheduler**: [`add_rule`](Service::add_rule), [`rules`](Service::rules),
+//!   [`remove_rule`](Service::remove_rule), [`run_rule`](Service::run_rule), and
+//!   [`run_due`](Service::run_due), which runs the scheduled rules that are due and never a
+//!   manual one.
+//! - **Runs**: [`sync`](Service::sync), [`dry_run`](Service::dry_run) (and
+//!   [`explain`](Service::explain) to name what a plan does), [`runs`](Service::runs),
+//!   [`held_plans`](Service::held_plans) and [`approve`](Service::approve) for a plan a
+//!   safeguard held.
+//! - **Progress** goes to a [`ProgressSink`]: a closure, a tokio channel, or [`Silent`].
+//!
+//! The service decides nothing about data itself: the engine plans and guards, the store
+//! applies atomically, the connector fetches complete snapshots.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use dirsync_core::{DirectionKind, Email, GoogleSettings, KeyOwnership, KeyReference, Schedule};
+//! use dirsync_service::{CreateGoogle, GoogleConnectors, Service, Silent};
+//! use dirsync_google_emulator::{Emulator, EmulatorConfig, TenantSpec};
+//! use dirsync_store::InMemoryStore;
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! // A fake Google tenant on 127.0.0.1, and its service-account key in a file.
+//! let google = Emulator::start(EmulatorConfig::new(TenantSpec::sized(7, 40))).await?;
+//! let dir = tempfile::tempdir()?;
+//! let key = dir.path().join("key.json");
+//! std::fs::write(&key, google.service_account_key_json())?;
+//!
+//! let service = Service::new(Arc::new(InMemoryStore::new()), Arc::new(GoogleConnectors::new()));
+//! let mut settings = GoogleSettings::new(
+//!     Email::new(google.admin_subject())?, KeyReference::File(key), KeyOwnership::CustomerOwned);
+//! settings.api_base = Some(google.base_url());
+//! let created = service.create_google(CreateGoogle {
+//!     title: "Google Workspace".into(),
+//!     direction: DirectionKind::Inbound,
+//!     settings,
+//!     schedule: Schedule::Manual,
+//! }).await?;
+//! println!("{}", created.instructions); // client id and scopes for the admin
+//! assert!(created.integration.is_primary());
+//!
+//! let activated = service.activate(created.integration.id(), &Silent).await?;
+//! assert!(activated.initial_run.is_some());
+//! assert_eq!(service.store().users().await?.len(), google.tenant().live_users().count());
+//! # Ok(()) }
+//! ```
+
+#![warn(missing_docs)]
+
+mod connectors;
+mod error;
+mod explain;
+#[cfg(feature = "google")]
+mod google;
+mod instructions;
+mod lease;
+mod lifecycle;
+mod progress;
+mod rules;
+mod service;
+#[cfg(feature = "terminal")]
+mod terminal;
+
+pub use connectors::{Connection, ConnectorRequest, Connectors, Credentials, SecretStore};
+pub use error::Error;
+pub use explain::{Action, PlannedChange};
+#[cfg(feature = "google")]
+pub use google::GoogleConnectors;
+pub use instructions::AdminInstructions;
+pub use lifecycle::{Activated, CreateGoogle, Created, Reauthorize};
+pub use progress::{Progress, ProgressSink, Silent};
+pub use rules::{DueRun, NewRule};
+pub use service::{DryRun, Service, required_scopes};
+#[cfg(feature = "terminal")]
+pub use terminal::TerminalProgress;

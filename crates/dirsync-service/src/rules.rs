@@ -1,0 +1,173 @@
+//! Rules and the scheduler: what to sync, manual vs scheduled, and running the due ones.
+
+use chrono::{DateTime, Utc};
+use dirsync_core::{
+    GroupAssignment, IntegrationId, ObjectKinds, RuleId, ScopeFilter, SyncRule, SyncRun, Trigger,
+};
+use futures::StreamExt;
+
+use crate::progress::ProgressSink;
+use crate::{Error, Service};
+
+/// A rule to add.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewRule {
+    /// A name for humans.
+    pub name: String,
+    /// What it syncs.
+    pub kinds: ObjectKinds,
+    /// Which part of the directory.
+    pub scope: ScopeFilter,
+    /// Run by the schedule, or only by hand.
+    pub trigger: Trigger,
+    /// Outbound integrations: the group the rule manages and who should be in it (then
+    /// `kinds` and `scope` are ignored: the rule covers that group's memberships). Inbound
+    /// rules leave it `None`.
+    pub assignment: Option<GroupAssignment>,
+}
+
+impl NewRule {
+    /// An inbound rule: these kinds, in this scope.
+    pub fn sync(
+        name: impl Into<String>,
+        kinds: ObjectKinds,
+        scope: ScopeFilter,
+        trigger: Trigger,
+    ) -> Self {
+        Self {
+            name: name.into(),
+            kinds,
+            scope,
+            trigger,
+            assignment: None,
+        }
+    }
+
+    /// An outbound rule managing `assignment.group`.
+    pub fn assign(name: impl Into<String>, assignment: GroupAssignment, trigger: Trigger) -> Self {
+        Self {
+            name: name.into(),
+            kinds: ObjectKinds::only(dirsync_core::ObjectKind::Memberships),
+            scope: ScopeFilter::everything(),
+            trigger,
+            assignment: Some(assignment),
+        }
+    }
+}
+
+/// One rule that [`Service::run_due`] ran, and how it went.
+#[derive(Debug)]
+pub struct DueRun {
+    /// The integration.
+    pub integration: IntegrationId,
+    /// The rule.
+    pub rule: RuleId,
+    /// The run's record, or why none could be made (e.g. another runner holds the lease).
+    pub result: Result<SyncRun, Error>,
+}
+
+impl Service {
+    /// Adds a rule to an integration and returns it.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] for a bad rule; a store error.
+    pub async fn add_rule(&self, id: IntegrationId, rule: NewRule) -> Result<SyncRule, Error> {
+        let mut any = self.store.integration(id).await?;
+        let now = self.clock.now();
+        let rule = match rule.assignment {
+            Some(assignment) => SyncRule::assigning(rule.name, assignment, rule.trigger, now),
+            None => SyncRule::new(rule.name, rule.kinds, rule.scope, rule.trigger, now),
+        };
+        any.add_rule(rule.clone())?;
+        self.store.save_integration(&any).await?;
+        Ok(rule)
+    }
+
+    /// The integration's rules, in the order they were added.
+    ///
+    /// # Errors
+    /// A store error.
+    pub async fn rules(&self, id: IntegrationId) -> Result<Vec<SyncRule>, Error> {
+        Ok(self.store.integration(id).await?.record().rules.clone())
+    }
+
+    /// Removes a rule and returns it.
+    ///
+    /// # Errors
+    /// [`Error::UnknownRule`]; a store error.
+    pub async fn remove_rule(&self, id: IntegrationId, rule: RuleId) -> Result<SyncRule, Error> {
+        let mut any = self.store.integration(id).await?;
+        let removed = any.remove_rule(rule).map_err(|_| Error::UnknownRule {
+            integration: id,
+            rule,
+        })?;
+        self.store.save_integration(&any).await?;
+        Ok(removed)
+    }
+
+    /// Runs one rule now, manual or scheduled, and returns the run's record.
+    ///
+    /// # Errors
+    /// [`Error::UnknownRule`]; otherwise as [`Service::sync`].
+    pub async fn run_rule(
+        &self,
+        id: IntegrationId,
+        rule: RuleId,
+        progress: &dyn ProgressSink,
+    ) -> Result<SyncRun, Error> {
+        let any = self.store.integration(id).await?;
+        if any.record().rules.iter().all(|r| r.id != rule) {
+            return Err(Error::UnknownRule {
+                integration: id,
+                rule,
+            });
+        }
+        self.run(id, Some(rule), progress).await
+    }
+
+    /// Runs every scheduled rule that is due at `now` on every active integration — never a
+    /// manual rule, never a rule of a staged, inactive or failed integration. Integrations run
+    /// concurrently (see [`Service::with_concurrency`]); the rules of one integration run one
+    /// after the other. For cron: call it every few minutes.
+    ///
+    /// # Errors
+    /// Only when the integrations cannot be listed; each rule's own result is in its
+    /// [`DueRun`].
+    pub async fn run_due(
+        &self,
+        now: DateTime<Utc>,
+        progress: &dyn ProgressSink,
+    ) -> Result<Vec<DueRun>, Error> {
+        let due: Vec<(IntegrationId, Vec<RuleId>)> = self
+            .store
+            .integrations()
+            .await?
+            .iter()
+            .map(|any| {
+                let rules = any.due_rules(now).iter().map(|r| r.id).collect::<Vec<_>>();
+                (any.id(), rules)
+            })
+            .filter(|(_, rules)| !rules.is_empty())
+            .collect();
+        let per_integration = futures::stream::iter(due)
+            .map(|(integration, rules)| async move {
+                let mut runs = Vec::with_capacity(rules.len());
+                for rule in rules {
+                    let result = self.run(integration, Some(rule), progress).await;
+                    if let Err(e) = &result {
+                        tracing::warn!(%integration, %rule, error = %e, "scheduled rule did not run");
+                    }
+                    runs.push(DueRun {
+                        integration,
+                        rule,
+                        result,
+                    });
+                }
+                runs
+            })
+            .buffer_unordered(self.concurrency)
+            .collect::<Vec<_>>()
+            .await;
+        Ok(per_integration.into_iter().flatten().collect())
+    }
+}

@@ -1,0 +1,373 @@
+//! The [`Service`]: one entry point over a store and connectors. Its operations are split by
+//! concern: integration lifecycle (`lifecycle.rs`), rules and the scheduler (`rules.rs`), and
+//! runs, dry runs and approvals (here).
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
+use dirsync_core::{
+    AnyIntegration, DirectionKind, FetchProgress, HeldPlan, IntegrationId, NoProgress, ObjectKind,
+    ObjectKinds, PlanId, RemoteSettings, RuleId, Scope, SyncRun, google_required_scopes,
+};
+use dirsync_engine::{Clock, Plan, Policy, RunContext, ToDirectory, ToRemote};
+use dirsync_store::Store;
+
+use crate::Error;
+use crate::connectors::{Connection, ConnectorRequest, Connectors};
+use crate::progress::{PageCounter, Progress, ProgressSink};
+
+/// The service API that frontends and command-line tools build on. Cheap to share behind an
+/// `Arc`; every method takes `&self`.
+pub struct Service {
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) connectors: Arc<dyn Connectors>,
+    pub(crate) policy: Policy,
+    pub(crate) clock: Arc<dyn Clock>,
+    holder: String,
+    lease: Duration,
+    pub(crate) concurrency: usize,
+}
+
+impl std::fmt::Debug for Service {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Service")
+            .field("policy", &self.policy)
+            .field("holder", &self.holder)
+            .field("lease", &self.lease)
+            .field("concurrency", &self.concurrency)
+            .finish_non_exhaustive()
+    }
+}
+
+fn system_clock() -> DateTime<Utc> {
+    Utc::now()
+}
+
+impl Service {
+    /// A service over `store`, building connectors with `connectors`, with the default
+    /// [`Policy`], the system clock, a 30-minute lease named after this machine's boot and this
+    /// process (so that the lease of a run that crashed on this machine is taken back at once,
+    /// not after 30 minutes), and up to four integrations synced at once by
+    /// [`run_due`](Self::run_due).
+    pub fn new(store: Arc<dyn Store>, connectors: Arc<dyn Connectors>) -> Self {
+        Self {
+            store,
+            connectors,
+            policy: Policy::default(),
+            clock: Arc::new(system_clock),
+            holder: crate::lease::local_holder(),
+            lease: Duration::minutes(30),
+            concurrency: 4,
+        }
+    }
+
+    /// Uses this safety policy (safeguards, grace, admins).
+    pub fn with_policy(mut self, policy: Policy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    /// Uses this clock (tests pass a controllable one).
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Names this runner in integration leases (e.g. `host:pid`), for operators reading a
+    /// "leased by" error.
+    pub fn with_holder(mut self, holder: impl Into<String>) -> Self {
+        self.holder = holder.into();
+        self
+    }
+
+    /// How long a run's lease lasts before another runner may take the integration over (a run
+    /// that crashed leaves its lease behind until then).
+    pub fn with_lease(mut self, lease: Duration) -> Self {
+        self.lease = lease;
+        self
+    }
+
+    /// How many integrations [`run_due`](Self::run_due) syncs at once (at least one).
+    pub fn with_concurrency(mut self, n: usize) -> Self {
+        self.concurrency = n.max(1);
+        self
+    }
+
+    /// The store (for reading the directory: users, accounts, views).
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// The safety policy.
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    /// Every integration, oldest first.
+    ///
+    /// # Errors
+    /// A store error.
+    pub async fn integrations(&self) -> Result<Vec<AnyIntegration>, Error> {
+        Ok(self.store.integrations().await?)
+    }
+
+    /// One integration.
+    ///
+    /// # Errors
+    /// A store error (`NotFound` for an unknown id).
+    pub async fn integration(&self, id: IntegrationId) -> Result<AnyIntegration, Error> {
+        Ok(self.store.integration(id).await?)
+    }
+
+    pub(crate) fn context<'a>(&'a self, progress: &'a dyn FetchProgress) -> RunContext<'a> {
+        RunContext {
+            store: self.store.as_ref(),
+            policy: &self.policy,
+            clock: self.clock.as_ref(),
+            holder: self.holder.clone(),
+            lease: self.lease,
+            progress,
+        }
+    }
+
+    /// Syncs the whole directory of an integration now and returns the run's record (see
+    /// [`dirsync_engine::sync_inbound`]): applied, unchanged, held by a safeguard (approve it with
+    /// [`approve`](Self::approve)), or failed with its reason.
+    ///
+    /// # Errors
+    /// Only when no run could be recorded: unknown or inactive integration, another run holds
+    /// its lease, or the store failed.
+    pub async fn sync(
+        &self,
+        id: IntegrationId,
+        progress: &dyn ProgressSink,
+    ) -> Result<SyncRun, Error> {
+        self.run(id, None, progress).await
+    }
+
+    pub(crate) async fn run(
+        &self,
+        id: IntegrationId,
+        rule: Option<RuleId>,
+        progress: &dyn ProgressSink,
+    ) -> Result<SyncRun, Error> {
+        match self.run_once(id, rule, progress).await {
+            Err(e) if self.reclaim(&e).await => self.run_once(id, rule, progress).await,
+            other => other,
+        }
+    }
+
+    /// If `e` says a run that crashed on this machine still holds the lease, releases it and
+    /// says so (the caller tries once more).
+    async fn reclaim(&self, e: &Error) -> bool {
+        let Error::Engine(dirsync_engine::Error::Store(dirsync_store::Error::Leased {
+            integration,
+            holder,
+            until,
+        })) = e
+        else {
+            return false;
+        };
+        if !crate::lease::holder_is_dead(holder) {
+            return false;
+        }
+        let lease = dirsync_store::Lease {
+            integration: *integration,
+            holder: holder.clone(),
+            until: *until,
+        };
+        match self.store.release_lease(&lease).await {
+            Ok(()) => {
+                tracing::warn!(%integration, %holder, "took back the lease of a run that crashed on this machine");
+                true
+            }
+            Err(e) => {
+                tracing::warn!(%integration, error = %e, "could not take back a crashed run's lease");
+                false
+            }
+        }
+    }
+
+    async fn run_once(
+        &self,
+        id: IntegrationId,
+        rule: Option<RuleId>,
+        progress: &dyn ProgressSink,
+    ) -> Result<SyncRun, Error> {
+        let any = self.store.integration(id).await?;
+        let connection = self.connect(&any, any.settings())?;
+        progress.report(Progress::Started {
+            integration: id,
+            rule,
+        });
+        let pages = PageCounter::new(id, progress);
+        let ctx = self.context(&pages);
+        let run = match any.direction() {
+            DirectionKind::Outbound => {
+                dirsync_engine::sync_outbound(
+                    &ctx,
+                    connection.source.as_ref(),
+                    connection.target.as_ref(),
+                    id,
+                    rule,
+                )
+                .await?
+            }
+            _ => dirsync_engine::sync_inbound(&ctx, connection.source.as_ref(), id, rule).await?,
+        };
+        progress.report(Progress::Finished {
+            run: Box::new(run.clone()),
+        });
+        Ok(run)
+    }
+
+    /// A dry run: the plan a sync started now would apply or hold, without writing anything.
+    /// Its `Display` is a readable summary; [`explain`](Self::explain) names every operation.
+    ///
+    /// # Errors
+    /// Unknown or inactive integration; a failed fetch; a refused snapshot.
+    pub async fn dry_run(
+        &self,
+        id: IntegrationId,
+        progress: &dyn ProgressSink,
+    ) -> Result<DryRun, Error> {
+        let any = self.store.integration(id).await?;
+        let connection = self.connect(&any, any.settings())?;
+        let pages = PageCounter::new(id, progress);
+        let ctx = self.context(&pages);
+        let source = connection.source.as_ref();
+        Ok(match any.direction() {
+            DirectionKind::Outbound => {
+                DryRun::Remote(dirsync_engine::dry_run_outbound(&ctx, source, id, None).await?)
+            }
+            _ => DryRun::Directory(dirsync_engine::dry_run_inbound(&ctx, source, id, None).await?),
+        })
+    }
+
+    /// Applies a plan a safeguard held, exactly as it was held, and returns the run's record.
+    ///
+    /// # Errors
+    /// No such held plan, a plan that no longer matches the store (sync again), or a store error.
+    pub async fn approve(&self, plan: &PlanId) -> Result<SyncRun, Error> {
+        match self.approve_once(plan).await {
+            Err(e) if self.reclaim(&e).await => self.approve_once(plan).await,
+            other => other,
+        }
+    }
+
+    async fn approve_once(&self, plan: &PlanId) -> Result<SyncRun, Error> {
+        let held = self
+            .store
+            .held_plan(plan)
+            .await?
+            .ok_or_else(|| dirsync_engine::Error::NoHeldPlan { plan: plan.clone() })?;
+        let any = self.store.integration(held.integration).await?;
+        let ctx = self.context(&NoProgress);
+        Ok(match any.direction() {
+            DirectionKind::Outbound => {
+                let connection = self.connect(&any, any.settings())?;
+                dirsync_engine::approve_outbound(&ctx, connection.target.as_ref(), plan).await?
+            }
+            _ => dirsync_engine::approve(&ctx, plan).await?,
+        })
+    }
+
+    /// The plans of an integration waiting for approval.
+    ///
+    /// # Errors
+    /// A store error.
+    pub async fn held_plans(&self, id: IntegrationId) -> Result<Vec<HeldPlan>, Error> {
+        Ok(self.store.held_plans(id).await?)
+    }
+
+    /// The integration's most recent runs, newest first, at most `limit`.
+    ///
+    /// # Errors
+    /// A store error.
+    pub async fn runs(&self, id: IntegrationId, limit: usize) -> Result<Vec<SyncRun>, Error> {
+        Ok(self.store.runs(id, limit).await?)
+    }
+
+    /// A connection for `any` with `settings` (its own, or new ones being verified).
+    pub(crate) fn connect(
+        &self,
+        any: &AnyIntegration,
+        settings: &RemoteSettings,
+    ) -> Result<Connection, Error> {
+        let scopes = required_scopes(any.direction());
+        self.connectors.connect(&ConnectorRequest {
+            integration: any.id(),
+            direction: any.direction(),
+            settings,
+            scopes: &scopes,
+        })
+    }
+}
+
+/// The exact scopes a Google integration of `direction` needs: inbound reads users, groups,
+/// members and org units; outbound reads the managed groups and manages their members.
+pub fn required_scopes(direction: DirectionKind) -> BTreeSet<Scope> {
+    match direction {
+        DirectionKind::Outbound => {
+            google_required_scopes(direction, [ObjectKind::Groups, ObjectKind::Memberships])
+        }
+        _ => google_required_scopes(direction, ObjectKinds::all().iter()),
+    }
+}
+
+/// A dry run's plan: into the directory (inbound) or out to the remote (outbound).
+#[derive(Debug, Clone)]
+pub enum DryRun {
+    /// An inbound integration's plan.
+    Directory(Plan<ToDirectory>),
+    /// An outbound integration's plan.
+    Remote(Plan<ToRemote>),
+}
+
+macro_rules! both {
+    ($self:expr, $p:ident => $e:expr) => {
+        match $self {
+            DryRun::Directory($p) => $e,
+            DryRun::Remote($p) => $e,
+        }
+    };
+}
+
+impl DryRun {
+    /// The plan's id (what an approval would name, were it held).
+    pub fn id(&self) -> &PlanId {
+        both!(self, p => p.id())
+    }
+
+    /// The version it was planned against.
+    pub fn based_on(&self) -> dirsync_core::Version {
+        both!(self, p => p.based_on())
+    }
+
+    /// Whether a safeguard would hold it.
+    pub fn is_held(&self) -> bool {
+        both!(self, p => p.is_held())
+    }
+
+    /// Whether it changes nothing.
+    pub fn is_empty(&self) -> bool {
+        both!(self, p => p.is_empty())
+    }
+
+    /// The safeguards it trips.
+    pub fn trips(&self) -> &[dirsync_engine::Trip] {
+        both!(self, p => p.trips())
+    }
+
+    /// Operations per kind, by name.
+    pub fn count_names(&self) -> std::collections::BTreeMap<String, u64> {
+        both!(self, p => p.count_names())
+    }
+}
+
+impl std::fmt::Display for DryRun {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        both!(self, p => p.fmt(f))
+    }
+}

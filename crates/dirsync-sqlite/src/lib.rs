@@ -1,0 +1,473 @@
+//! # dirsync-sqlite
+//!
+//! The embedded default [`Store`] of directory-sync: one SQLite file, written in WAL mode,
+//! with its schema migrated on open. [`SqliteStore`] enforces exactly the rules of
+//! [`dirsync_store::transaction`] (the same code the in-memory reference backend runs) and passes
+//! the shared conformance suite.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use chrono::Utc;
+//! use dirsync_core::*;
+//! use dirsync_sqlite::SqliteStore;
+//! use dirsync_store::Store;
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! // `SqliteStore::open("directory.db")` for a file; in memory for this example.
+//! let store: Arc<dyn Store> = Arc::new(SqliteStore::open_in_memory()?);
+//! let settings = RemoteSettings::GoogleWorkspace(GoogleSettings::new(
+//!     Email::new("admin@example.com")?,
+//!     KeyReference::File("service-account.json".into()),
+//!     KeyOwnership::CustomerOwned,
+//! ));
+//! let new = NewIntegration::new("Google in", DirectionKind::Inbound, settings, Schedule::Manual, Utc::now())?;
+//! let created = store.create_integration(new).await?;
+//! assert!(created.is_primary()); // the first inbound integration is the primary
+//!
+//! let read = store.integration(created.id()).await?;
+//! assert_eq!(read.record(), created.record());
+//! assert_eq!(store.primary().await?.map(|p| p.id()), Some(created.id()));
+//! assert_eq!(store.version(created.id()).await?, Version::ZERO);
+//! # Ok(()) }
+//! ```
+//!
+//! ## Concurrency
+//!
+//! A store holds one connection behind a mutex and runs every operation on tokio's blocking
+//! pool (`spawn_blocking`), so the async runtime is never blocked by disk IO or by a large
+//! apply. Operations of one store are serialized. Several processes may open the same file:
+//! every write is a `BEGIN IMMEDIATE` transaction (it takes the write lock up front, so two
+//! writers never deadlock upgrading a read lock), and a writer waits up to 5 seconds
+//! (`busy_timeout`) for another one before the operation fails with [`Error::Unavailable`],
+//! which a caller may retry. Reads such as [`Store::view`] run in one read transaction, so they
+//! see one consistent version even while another process writes.
+//!
+//! ## Durability
+//!
+//! On open, a file store sets:
+//!
+//! - `journal_mode=WAL` (checked: opening fails if SQLite cannot use WAL, e.g. on some network
+//!   filesystems). Readers never block the writer nor the writer the readers. The file is
+//!   accompanied by `-wal` and `-shm` files while open; copy all three, or none, for a backup
+//!   taken while a process has it open.
+//! - `synchronous=NORMAL`: in WAL mode a commit is durable against a crash of the process (the
+//!   operating system has the write), and a power loss or OS crash can lose the last
+//!   transactions committed before it, but never corrupts the database: it always reopens at a
+//!   consistent state, each apply entirely there or entirely absent.
+//! - `foreign_keys=ON` (checked): the schema's foreign keys hold, e.g. a membership cannot
+//!   outlive its group.
+//! - `busy_timeout=5000` ms (see above).
+//! - `journal_size_limit=64 MiB`: after a checkpoint, the `-wal` file is truncated back to at
+//!   most this size (a large apply would otherwise leave it as large as what it wrote).
+//!
+//! An in-memory store ([`SqliteStore::open_in_memory`]) uses SQLite's memory journal and is
+//! gone when dropped; it is for tests.
+//!
+//! ## Schema and migrations
+//!
+//! The schema is embedded (`migrations/NNNN_name.sql`) and applied on open, all pending
+//! migrations in one transaction, the version kept in `PRAGMA user_version`. Opening a file a
+//! second time does nothing more. A file written by a newer build (a higher `user_version`) is
+//! refused with [`Error::SchemaTooNew`] and left untouched.
+//!
+//! Whatever is looked up, ordered by or large in number has typed columns (memberships are
+//! nothing but small columns, in a `WITHOUT ROWID` table); nested values are JSON. Every row is
+//! checked when read: one that fails to parse or disagrees with its key columns is reported as
+//! [`Error::Corrupt`] naming the table and the key, never a panic. The database itself
+//! guarantees at most one primary integration (a partial unique index), in addition to the rule
+//! the store enforces.
+//!
+//! ## Why rusqlite
+//!
+//! SQLite is embedded and synchronous. rusqlite calls it directly: a bulk apply of a million
+//! memberships is a loop over one prepared statement (`prepare_cached`) inside one
+//! transaction, with no per-statement hop to a worker thread and no async machinery around a
+//! library that never waits on a network. The store does the one hop that matters itself:
+//! each whole operation goes to the blocking pool once. Measured on a 2-core machine (release
+//! build, file in WAL mode): a million membership upserts in one transaction took 1.8 s through
+//! a rusqlite cached statement and 86 s through sqlx 0.8 (one await, and one hop to its worker
+//! thread, per statement); a whole apply of a million memberships plus 20,000 users and
+//! accounts through this store takes about 3.5 s, on par with the in-memory store.
+
+#![warn(missing_docs)]
+
+mod codec;
+mod read;
+mod schema;
+mod tx;
+
+use std::fmt;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use dirsync_core::{
+    Account, AnyIntegration, DirectoryChanges, DirectoryUser, Email, HeldPlan, Inbound,
+    Integration, IntegrationId, NewIntegration, OwnedMembership, OwnershipChange, PlanId, Primary,
+    SyncRun, UserId, Version,
+};
+use dirsync_store::{Applied, Error, Lease, LocalView, Removed, Result, Store, transaction};
+use rusqlite::{Connection, TransactionBehavior, params};
+
+use crate::codec::{BACKEND, Db, instant, to_json, unavailable};
+use crate::schema::Mode;
+use crate::tx::SqlTx;
+
+/// The SQLite backend of [`Store`]: one file in WAL mode (or an in-memory database), schema
+/// migrated on open. See the [crate documentation](crate) for pragmas, durability and
+/// concurrency.
+///
+/// Cloning is cheap and shares the connection.
+#[derive(Clone)]
+pub struct SqliteStore {
+    conn: Arc<Mutex<Connection>>,
+    location: Arc<str>,
+}
+
+impl fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SqliteStore")
+            .field("location", &self.location)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SqliteStore {
+    /// The newest schema version (`PRAGMA user_version`) this build writes and reads.
+    pub const SCHEMA_VERSION: i64 = schema::LATEST;
+
+    /// Opens the database file at `path`, creating it if missing, and migrates its schema.
+    ///
+    /// Blocking (it may wait up to 5 seconds for another process's write lock, and runs the
+    /// migrations): call it at startup, or from `spawn_blocking`.
+    ///
+    /// # Errors
+    /// [`Error::SchemaTooNew`] if the file was written by a newer build (it is left untouched);
+    /// [`Error::Corrupt`] if it is not a SQLite database; [`Error::Unavailable`] if it cannot be
+    /// opened or written, or WAL mode cannot be enabled.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref();
+        let mut conn = Connection::open(path).db()?;
+        schema::prepare(&mut conn, Mode::File)?;
+        Ok(Self::wrap(conn, path.display().to_string()))
+    }
+
+    /// A new, empty database in memory (for tests: it is gone when the last clone is dropped).
+    ///
+    /// # Errors
+    /// [`Error::Unavailable`] if SQLite cannot allocate it.
+    pub fn open_in_memory() -> Result<Self> {
+        let mut conn = Connection::open_in_memory().db()?;
+        schema::prepare(&mut conn, Mode::Memory)?;
+        Ok(Self::wrap(conn, ":memory:".to_owned()))
+    }
+
+    fn wrap(conn: Connection, location: String) -> Self {
+        Self {
+            conn: Arc::new(Mutex::new(conn)),
+            location: location.into(),
+        }
+    }
+
+    /// Runs `f` with the connection on the blocking pool.
+    async fn with_conn<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T> + Send + 'static,
+    {
+        let conn = Arc::clone(&self.conn);
+        tokio::task::spawn_blocking(move || {
+            let mut conn = conn.lock().map_err(|_| {
+                unavailable("the connection's lock was poisoned by a panic in another thread")
+            })?;
+            if !conn.is_autocommit() {
+                // A transaction left open (its rollback failed): end it before anything else.
+                conn.execute_batch("ROLLBACK").db()?;
+            }
+            f(&mut conn)
+        })
+        .await
+        .map_err(|e| Error::Unavailable {
+            backend: BACKEND,
+            source: Box::new(e),
+        })?
+    }
+
+    /// Runs `f` in a `BEGIN IMMEDIATE` transaction: committed if it returns `Ok`, rolled back
+    /// otherwise, so an error never leaves a partial write.
+    async fn write<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut SqlTx<'_>) -> Result<T> + Send + 'static,
+    {
+        self.with_conn(move |conn| {
+            let mut tx = SqlTx {
+                tx: conn
+                    .transaction_with_behavior(TransactionBehavior::Immediate)
+                    .db()?,
+            };
+            match f(&mut tx) {
+                Ok(value) => {
+                    tx.tx.commit().db()?;
+                    Ok(value)
+                }
+                Err(e) => {
+                    if let Err(rollback) = tx.tx.rollback() {
+                        tracing::warn!(error = %rollback, "rolling back a failed SQLite transaction failed");
+                    }
+                    Err(e)
+                }
+            }
+        })
+        .await
+    }
+
+    /// Runs `f` in one read transaction, so that everything it reads is one consistent state.
+    async fn read<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T> + Send + 'static,
+    {
+        self.with_conn(move |conn| {
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Deferred)
+                .db()?;
+            let value = f(&tx)?;
+            tx.commit().db()?;
+            Ok(value)
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn create_integration(&self, new: NewIntegration) -> Result<AnyIntegration> {
+        self.write(move |tx| transaction::create_integration(tx, new))
+            .await
+    }
+
+    async fn integration(&self, id: IntegrationId) -> Result<AnyIntegration> {
+        self.with_conn(move |conn| {
+            let record =
+                read::integration(conn, id)?.ok_or_else(|| Error::integration_not_found(id))?;
+            read::typed(record)
+        })
+        .await
+    }
+
+    async fn integrations(&self) -> Result<Vec<AnyIntegration>> {
+        self.with_conn(|conn| {
+            read::integrations(conn)?
+                .into_iter()
+                .map(read::typed)
+                .collect()
+        })
+        .await
+    }
+
+    async fn primary(&self) -> Result<Option<Integration<Inbound, Primary>>> {
+        self.with_conn(|conn| {
+            let Some(record) = read::primary(conn)? else {
+                return Ok(None);
+            };
+            let id = record.id;
+            read::typed(record)?
+                .into_primary()
+                .map(Some)
+                .ok_or_else(|| codec::corrupt(format!("integrations row {id}: not a primary")))
+        })
+        .await
+    }
+
+    async fn save_integration(&self, integration: &AnyIntegration) -> Result<AnyIntegration> {
+        let integration = integration.clone();
+        self.write(move |tx| transaction::save_integration(tx, &integration))
+            .await
+    }
+
+    async fn remove_integration(&self, id: IntegrationId) -> Result<Removed> {
+        self.write(move |tx| transaction::remove_integration(tx, id))
+            .await
+    }
+
+    async fn view(&self, integration: IntegrationId) -> Result<LocalView> {
+        self.read(move |conn| {
+            read::require_integration(conn, integration)?;
+            Ok(LocalView {
+                integration,
+                version: read::version(conn, integration)?,
+                accounts: read::accounts(conn, integration)?,
+                groups: read::groups(conn, integration)?,
+                memberships: read::memberships(conn, integration)?,
+                org_units: read::org_units(conn, integration)?,
+                users: read::users(conn)?,
+            })
+        })
+        .await
+    }
+
+    async fn apply(&self, changes: &DirectoryChanges) -> Result<Applied> {
+        // The blocking pool needs an owned value: one copy of the change set, small next to
+        // the rows it writes.
+        let changes = changes.clone();
+        self.write(move |tx| transaction::apply_changes(tx, &changes))
+            .await
+    }
+
+    async fn version(&self, integration: IntegrationId) -> Result<Version> {
+        self.read(move |conn| {
+            read::require_integration(conn, integration)?;
+            read::version(conn, integration)
+        })
+        .await
+    }
+
+    async fn users(&self) -> Result<Vec<DirectoryUser>> {
+        self.with_conn(|conn| read::users(conn)).await
+    }
+
+    async fn user(&self, id: UserId) -> Result<Option<DirectoryUser>> {
+        self.with_conn(move |conn| read::user(conn, id)).await
+    }
+
+    async fn user_by_email(&self, email: &Email) -> Result<Option<DirectoryUser>> {
+        let email = email.clone();
+        self.with_conn(move |conn| read::user_by_email(conn, &email))
+            .await
+    }
+
+    async fn accounts_of(&self, user: UserId) -> Result<Vec<Account>> {
+        self.with_conn(move |conn| read::accounts_of(conn, user))
+            .await
+    }
+
+    async fn record_run(&self, run: &SyncRun) -> Result<()> {
+        let run = run.clone();
+        self.write(move |tx| {
+            let (s, ns) = instant(run.started_at);
+            // Recording a run with an id already recorded replaces it (and counts as the
+            // newest recording among runs that started at the same instant).
+            tx.tx
+                .prepare_cached(
+                    "INSERT INTO runs (id, integration, started_s, started_ns, seq, record) \
+                     VALUES (?1, ?2, ?3, ?4, (SELECT coalesce(max(seq), 0) + 1 FROM runs), ?5) \
+                     ON CONFLICT (id) DO UPDATE SET integration = excluded.integration, \
+                     started_s = excluded.started_s, started_ns = excluded.started_ns, \
+                     seq = excluded.seq, record = excluded.record",
+                )
+                .db()?
+                .execute(params![
+                    run.id.to_string(),
+                    run.integration.to_string(),
+                    s,
+                    ns,
+                    to_json("run", &run)?,
+                ])
+                .db()?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn runs(&self, integration: IntegrationId, limit: usize) -> Result<Vec<SyncRun>> {
+        self.with_conn(move |conn| read::runs(conn, integration, limit))
+            .await
+    }
+
+    async fn hold_plan(&self, plan: &HeldPlan) -> Result<()> {
+        let plan = plan.clone();
+        self.write(move |tx| {
+            read::require_integration(&tx.tx, plan.integration)?;
+            let (s, ns) = instant(plan.held_at);
+            // Holding a plan again replaces it, as the newest held at its instant.
+            tx.tx
+                .prepare_cached(
+                    "INSERT INTO held_plans (id, integration, held_s, held_ns, seq, record) \
+                     VALUES (?1, ?2, ?3, ?4, \
+                     (SELECT coalesce(max(seq), 0) + 1 FROM held_plans), ?5) \
+                     ON CONFLICT (id) DO UPDATE SET integration = excluded.integration, \
+                     held_s = excluded.held_s, held_ns = excluded.held_ns, \
+                     seq = excluded.seq, record = excluded.record",
+                )
+                .db()?
+                .execute(params![
+                    plan.id.as_str(),
+                    plan.integration.to_string(),
+                    s,
+                    ns,
+                    to_json("held plan", &plan)?,
+                ])
+                .db()?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn held_plan(&self, id: &PlanId) -> Result<Option<HeldPlan>> {
+        let id = id.clone();
+        self.with_conn(move |conn| read::held_plan(conn, &id)).await
+    }
+
+    async fn held_plans(&self, integration: IntegrationId) -> Result<Vec<HeldPlan>> {
+        self.with_conn(move |conn| read::held_plans(conn, integration))
+            .await
+    }
+
+    async fn release_plan(&self, id: &PlanId) -> Result<HeldPlan> {
+        let id = id.clone();
+        self.write(move |tx| {
+            // Read (and check) first: a corrupt row is reported and kept, not deleted.
+            let plan = read::held_plan(&tx.tx, &id)?.ok_or_else(|| Error::NotFound {
+                kind: "held plan",
+                id: id.to_string(),
+            })?;
+            tx.tx
+                .prepare_cached("DELETE FROM held_plans WHERE id = ?1")
+                .db()?
+                .execute([id.as_str()])
+                .db()?;
+            Ok(plan)
+        })
+        .await
+    }
+
+    async fn acquire_lease(
+        &self,
+        integration: IntegrationId,
+        holder: &str,
+        until: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<Lease> {
+        let holder = holder.to_owned();
+        self.write(move |tx| transaction::acquire_lease(tx, integration, &holder, until, now))
+            .await
+    }
+
+    async fn release_lease(&self, lease: &Lease) -> Result<()> {
+        let lease = lease.clone();
+        self.write(move |tx| transaction::release_lease(tx, &lease))
+            .await
+    }
+
+    async fn owned_memberships(&self, integration: IntegrationId) -> Result<Vec<OwnedMembership>> {
+        self.read(move |conn| {
+            read::require_integration(conn, integration)?;
+            read::owned_memberships(conn, integration)
+        })
+        .await
+    }
+
+    async fn record_ownership(
+        &self,
+        integration: IntegrationId,
+        base: Version,
+        changes: &[OwnershipChange],
+    ) -> Result<Applied> {
+        let changes = changes.to_vec();
+        self.write(move |tx| transaction::record_ownership(tx, integration, base, &changes))
+            .await
+    }
+}

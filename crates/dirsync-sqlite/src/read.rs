@@ -1,0 +1,472 @@
+//! Reads, shared by the `Store` methods and the transaction primitives. Every row read is
+//! parsed and checked against its key columns; a row that fails is `Corrupt`, naming the
+//! table and the key.
+
+use std::fmt::Display;
+
+use chrono::{DateTime, Utc};
+use dirsync_core::{
+    Account, AnyIntegration, DirectoryUser, Email, ExternalId, Group, HeldPlan, IntegrationId,
+    IntegrationRecord, Member, Membership, OrgUnit, OwnedMembership, PlanId, SyncRun, UserId,
+    Version,
+};
+use dirsync_store::{Error, Lease};
+use rusqlite::{Connection, OptionalExtension, Params, Row, params};
+
+use crate::codec::{
+    Db, corrupt, from_instant, from_json, kind_from_code, role_from_code, version_from_sql,
+};
+
+/// Runs `sql` (a cached statement) with `params`, reads each row's columns with `extract`
+/// (a driver error is mapped by [`Db`]), and turns them into a domain value with `decode`
+/// (which reports `Corrupt`). Rows come in the statement's order; the first failure ends it.
+fn all<P: Params, R, T>(
+    conn: &Connection,
+    sql: &str,
+    params: P,
+    extract: impl FnMut(&Row<'_>) -> rusqlite::Result<R>,
+    mut decode: impl FnMut(R) -> Result<T, Error>,
+) -> Result<Vec<T>, Error> {
+    let mut stmt = conn.prepare_cached(sql).db()?;
+    let rows = stmt.query_map(params, extract).db()?;
+    rows.map(|row| decode(row.db()?)).collect()
+}
+
+/// [`all`] for at most one row: the first row's columns, if there is one, decoded.
+fn one<P: Params, R, T>(
+    conn: &Connection,
+    sql: &str,
+    params: P,
+    extract: impl FnOnce(&Row<'_>) -> rusqlite::Result<R>,
+    decode: impl FnOnce(R) -> Result<T, Error>,
+) -> Result<Option<T>, Error> {
+    conn.prepare_cached(sql)
+        .db()?
+        .query_row(params, extract)
+        .optional()
+        .db()?
+        .map(decode)
+        .transpose()
+}
+
+/// The first `N` columns of a row, as text.
+fn texts<const N: usize>(r: &Row<'_>) -> rusqlite::Result<[String; N]> {
+    let mut out: [String; N] = std::array::from_fn(|_| String::new());
+    for (i, column) in out.iter_mut().enumerate() {
+        *column = r.get(i)?;
+    }
+    Ok(out)
+}
+
+/// `Corrupt` unless `ok`.
+fn check(ok: bool, table: &str, key: &dyn Display, what: &str) -> Result<(), Error> {
+    if ok {
+        Ok(())
+    } else {
+        Err(corrupt(format!("{table} row {key}: {what}")))
+    }
+}
+
+fn integration_row([id, direction, role, record]: [String; 4]) -> Result<IntegrationRecord, Error> {
+    let parsed: IntegrationRecord = from_json("integrations", &id, &record)?;
+    check(
+        parsed.id.to_string() == id,
+        "integrations",
+        &id,
+        "the record has another id",
+    )?;
+    check(
+        parsed.direction.to_string() == direction && parsed.role.to_string() == role,
+        "integrations",
+        &id,
+        "the record's direction or role differs from the row's",
+    )?;
+    Ok(parsed)
+}
+
+/// The typed form of a stored record; an impossible one (an outbound primary) is `Corrupt`.
+pub(crate) fn typed(record: IntegrationRecord) -> Result<AnyIntegration, Error> {
+    let id = record.id;
+    AnyIntegration::from_record(record).map_err(|e| corrupt(format!("integrations row {id}: {e}")))
+}
+
+/// One integration's record.
+pub(crate) fn integration(
+    conn: &Connection,
+    id: IntegrationId,
+) -> Result<Option<IntegrationRecord>, Error> {
+    one(
+        conn,
+        "SELECT id, direction, role, record FROM integrations WHERE id = ?1",
+        [id.to_string()],
+        texts,
+        integration_row,
+    )
+}
+
+/// Whether the integration exists.
+pub(crate) fn integration_exists(conn: &Connection, id: IntegrationId) -> Result<bool, Error> {
+    conn.prepare_cached("SELECT EXISTS (SELECT 1 FROM integrations WHERE id = ?1)")
+        .db()?
+        .query_row([id.to_string()], |r| r.get(0))
+        .db()
+}
+
+/// `NotFound` unless the integration exists.
+pub(crate) fn require_integration(conn: &Connection, id: IntegrationId) -> Result<(), Error> {
+    if integration_exists(conn, id)? {
+        Ok(())
+    } else {
+        Err(Error::integration_not_found(id))
+    }
+}
+
+/// Every integration, oldest first (creation time, then creation order).
+pub(crate) fn integrations(conn: &Connection) -> Result<Vec<IntegrationRecord>, Error> {
+    all(
+        conn,
+        "SELECT id, direction, role, record FROM integrations \
+         ORDER BY created_s, created_ns, seq",
+        [],
+        texts,
+        integration_row,
+    )
+}
+
+/// The primary's record.
+pub(crate) fn primary(conn: &Connection) -> Result<Option<IntegrationRecord>, Error> {
+    one(
+        conn,
+        "SELECT id, direction, role, record FROM integrations WHERE role = 'primary'",
+        [],
+        texts,
+        integration_row,
+    )
+}
+
+/// The primary's id.
+pub(crate) fn primary_id(conn: &Connection) -> Result<Option<IntegrationId>, Error> {
+    one(
+        conn,
+        "SELECT id FROM integrations WHERE role = 'primary'",
+        [],
+        |r| r.get::<_, String>(0),
+        |id| IntegrationId::parse(&id).map_err(|e| corrupt(format!("integrations row {id}: {e}"))),
+    )
+}
+
+/// The version of an integration's data (zero before its first apply).
+pub(crate) fn version(conn: &Connection, id: IntegrationId) -> Result<Version, Error> {
+    let v = one(
+        conn,
+        "SELECT version FROM versions WHERE integration = ?1",
+        [id.to_string()],
+        |r| r.get::<_, i64>(0),
+        |v| Ok(version_from_sql(v)),
+    )?;
+    Ok(v.unwrap_or_default())
+}
+
+fn user_row([id, email_key, record]: [String; 3]) -> Result<DirectoryUser, Error> {
+    let user: DirectoryUser = from_json("users", &id, &record)?;
+    check(
+        user.id.to_string() == id,
+        "users",
+        &id,
+        "the record has another id",
+    )?;
+    check(
+        user.profile.primary_email.key() == email_key,
+        "users",
+        &id,
+        "the record's email differs from the row's email key",
+    )?;
+    Ok(user)
+}
+
+/// One directory user.
+pub(crate) fn user(conn: &Connection, id: UserId) -> Result<Option<DirectoryUser>, Error> {
+    one(
+        conn,
+        "SELECT id, email_key, record FROM users WHERE id = ?1",
+        [id.to_string()],
+        texts,
+        user_row,
+    )
+}
+
+/// The id of the user with this email (ASCII case ignored).
+pub(crate) fn user_id_by_email(conn: &Connection, email: &Email) -> Result<Option<UserId>, Error> {
+    one(
+        conn,
+        "SELECT id FROM users WHERE email_key = ?1",
+        [email.key()],
+        |r| r.get::<_, String>(0),
+        |id| UserId::parse(&id).map_err(|e| corrupt(format!("users row {id}: {e}"))),
+    )
+}
+
+/// The user with this email (ASCII case ignored).
+pub(crate) fn user_by_email(
+    conn: &Connection,
+    email: &Email,
+) -> Result<Option<DirectoryUser>, Error> {
+    one(
+        conn,
+        "SELECT id, email_key, record FROM users WHERE email_key = ?1",
+        [email.key()],
+        texts,
+        user_row,
+    )
+}
+
+/// Every directory user, by id (the text order of lowercase hyphenated UUIDs is their byte
+/// order, which is `UserId`'s order).
+pub(crate) fn users(conn: &Connection) -> Result<Vec<DirectoryUser>, Error> {
+    all(
+        conn,
+        "SELECT id, email_key, record FROM users ORDER BY id",
+        [],
+        texts,
+        user_row,
+    )
+}
+
+fn account_row(
+    (integration, external_id, user_id, record): (String, String, Option<String>, String),
+) -> Result<Account, Error> {
+    let key = format!("({integration}, {external_id})");
+    let account: Account = from_json("accounts", &key, &record)?;
+    check(
+        account.integration.to_string() == integration
+            && account.external_id.as_str() == external_id,
+        "accounts",
+        &key,
+        "the record has another key",
+    )?;
+    check(
+        account.link.map(|l| l.user.to_string()) == user_id,
+        "accounts",
+        &key,
+        "the record's link differs from the row's user",
+    )?;
+    Ok(account)
+}
+
+fn accounts_where(conn: &Connection, sql: &str, param: &str) -> Result<Vec<Account>, Error> {
+    all(
+        conn,
+        sql,
+        [param],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        account_row,
+    )
+}
+
+/// An integration's accounts, by remote id.
+pub(crate) fn accounts(conn: &Connection, id: IntegrationId) -> Result<Vec<Account>, Error> {
+    accounts_where(
+        conn,
+        "SELECT integration, external_id, user_id, record FROM accounts \
+         WHERE integration = ?1 ORDER BY external_id",
+        &id.to_string(),
+    )
+}
+
+/// The accounts linked to a user, by integration then remote id.
+pub(crate) fn accounts_of(conn: &Connection, user: UserId) -> Result<Vec<Account>, Error> {
+    accounts_where(
+        conn,
+        "SELECT integration, external_id, user_id, record FROM accounts \
+         WHERE user_id = ?1 ORDER BY integration, external_id",
+        &user.to_string(),
+    )
+}
+
+/// The rows of a per-integration table keyed by remote id whose `record` holds a `T`, by
+/// remote id, each checked with `key_of` against its key columns.
+fn keyed_records<T: serde::de::DeserializeOwned>(
+    conn: &Connection,
+    table: &str,
+    id: IntegrationId,
+    key_of: impl Fn(&T) -> (IntegrationId, &ExternalId),
+) -> Result<Vec<T>, Error> {
+    let sql = format!(
+        "SELECT external_id, record FROM {table} WHERE integration = ?1 ORDER BY external_id"
+    );
+    all(conn, &sql, [id.to_string()], texts, |[ext, rec]| {
+        let key = format!("({id}, {ext})");
+        let value: T = from_json(table, &key, &rec)?;
+        let (integration, external_id) = key_of(&value);
+        check(
+            integration == id && external_id.as_str() == ext,
+            table,
+            &key,
+            "the record has another key",
+        )?;
+        Ok(value)
+    })
+}
+
+/// An integration's groups, by remote id.
+pub(crate) fn groups(conn: &Connection, id: IntegrationId) -> Result<Vec<Group>, Error> {
+    keyed_records(conn, "groups", id, |g: &Group| {
+        (g.integration, &g.external_id)
+    })
+}
+
+/// An integration's org units, by remote id.
+pub(crate) fn org_units(conn: &Connection, id: IntegrationId) -> Result<Vec<OrgUnit>, Error> {
+    keyed_records(conn, "org_units", id, |u: &OrgUnit| {
+        (u.integration, &u.external_id)
+    })
+}
+
+/// An outbound integration's ownership records, by (group id, member email key).
+pub(crate) fn owned_memberships(
+    conn: &Connection,
+    id: IntegrationId,
+) -> Result<Vec<OwnedMembership>, Error> {
+    all(
+        conn,
+        "SELECT group_ext, member_key, record FROM owned_memberships \
+         WHERE integration = ?1 ORDER BY group_ext, member_key",
+        [id.to_string()],
+        texts,
+        |[group, member, rec]| {
+            let key = format!("({id}, {group}, {member})");
+            let value: OwnedMembership = from_json("owned_memberships", &key, &rec)?;
+            check(
+                value.integration == id
+                    && value.group.as_str() == group
+                    && value.member.key() == member,
+                "owned_memberships",
+                &key,
+                "the record has another key",
+            )?;
+            Ok(value)
+        },
+    )
+}
+
+/// An integration's memberships, by (group, member kind, member id): the primary key's order.
+pub(crate) fn memberships(conn: &Connection, id: IntegrationId) -> Result<Vec<Membership>, Error> {
+    all(
+        conn,
+        "SELECT group_ext, member_kind, member_ext, member_email, role FROM memberships \
+         WHERE integration = ?1 ORDER BY group_ext, member_kind, member_ext",
+        [id.to_string()],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+        |(group, kind, member, email, role): (String, i64, String, Option<String>, i64)| {
+            let bad = |key: &dyn Display, what: &dyn Display| {
+                corrupt(format!("memberships row ({id}, {key}): {what}"))
+            };
+            let group = ExternalId::new(group).map_err(|e| bad(&"?", &e))?;
+            let member = ExternalId::new(member).map_err(|e| bad(&group, &e))?;
+            let key = || format!("{group}, {kind}, {member}");
+            let member_kind = kind_from_code(kind).ok_or_else(|| bad(&key(), &"unknown kind"))?;
+            let member_role = role_from_code(role).ok_or_else(|| bad(&key(), &"unknown role"))?;
+            let email = email
+                .map(Email::new)
+                .transpose()
+                .map_err(|e| bad(&key(), &e))?;
+            Ok(Membership {
+                integration: id,
+                group,
+                member: Member {
+                    kind: member_kind,
+                    external_id: member,
+                    email,
+                },
+                role: member_role,
+            })
+        },
+    )
+}
+
+fn run_row([id, integration, record]: [String; 3]) -> Result<SyncRun, Error> {
+    let run: SyncRun = from_json("runs", &id, &record)?;
+    check(
+        run.id.to_string() == id && run.integration.to_string() == integration,
+        "runs",
+        &id,
+        "the record has another id or integration",
+    )?;
+    Ok(run)
+}
+
+/// An integration's runs, newest first (start time, then recording order), at most `limit`.
+pub(crate) fn runs(
+    conn: &Connection,
+    integration: IntegrationId,
+    limit: usize,
+) -> Result<Vec<SyncRun>, Error> {
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    all(
+        conn,
+        "SELECT id, integration, record FROM runs WHERE integration = ?1 \
+         ORDER BY started_s DESC, started_ns DESC, seq DESC LIMIT ?2",
+        params![integration.to_string(), limit],
+        texts,
+        run_row,
+    )
+}
+
+fn held_row([id, integration, record]: [String; 3]) -> Result<HeldPlan, Error> {
+    let plan: HeldPlan = from_json("held_plans", &id, &record)?;
+    check(
+        plan.id.as_str() == id && plan.integration.to_string() == integration,
+        "held_plans",
+        &id,
+        "the record has another id or integration",
+    )?;
+    Ok(plan)
+}
+
+/// One held plan.
+pub(crate) fn held_plan(conn: &Connection, id: &PlanId) -> Result<Option<HeldPlan>, Error> {
+    one(
+        conn,
+        "SELECT id, integration, record FROM held_plans WHERE id = ?1",
+        [id.as_str()],
+        texts,
+        held_row,
+    )
+}
+
+/// An integration's held plans, oldest first (hold time, then hold order).
+pub(crate) fn held_plans(
+    conn: &Connection,
+    integration: IntegrationId,
+) -> Result<Vec<HeldPlan>, Error> {
+    all(
+        conn,
+        "SELECT id, integration, record FROM held_plans WHERE integration = ?1 \
+         ORDER BY held_s, held_ns, seq",
+        [integration.to_string()],
+        texts,
+        held_row,
+    )
+}
+
+/// An integration's lease, expired or not.
+pub(crate) fn lease(conn: &Connection, integration: IntegrationId) -> Result<Option<Lease>, Error> {
+    one(
+        conn,
+        "SELECT holder, until_s, until_ns FROM leases WHERE integration = ?1",
+        [integration.to_string()],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        |(holder, s, ns): (String, i64, i64)| {
+            let until: DateTime<Utc> = from_instant(s, ns).ok_or_else(|| {
+                corrupt(format!(
+                    "leases row {integration}: instant ({s}, {ns}) is out of range"
+                ))
+            })?;
+            Ok(Lease {
+                integration,
+                holder,
+                until,
+            })
+        },
+    )
+}

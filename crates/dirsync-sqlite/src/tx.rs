@@ -1,0 +1,349 @@
+//! The store's transaction primitives over one rusqlite transaction. The rules live in
+//! `dirsync_store::transaction`; this is only plain reads and writes. Statements run per row
+//! go through `prepare_cached`, so a bulk apply compiles each statement once.
+
+use dirsync_core::{
+    Account, DirectoryUser, Email, ExternalId, Group, IntegrationId, IntegrationRecord, Membership,
+    MembershipKey, OrgUnit, OwnedMembership, UserId, Version,
+};
+use dirsync_store::transaction::Transaction;
+use dirsync_store::{Error, Lease, Removed};
+use rusqlite::{Connection, params};
+
+use crate::codec::{Db, count, instant, kind_code, role_code, to_json, version_to_sql};
+use crate::read;
+
+/// A write transaction (`BEGIN IMMEDIATE`); committed by the caller if the rule succeeded,
+/// rolled back otherwise.
+pub(crate) struct SqlTx<'c> {
+    /// The driver's transaction.
+    pub(crate) tx: rusqlite::Transaction<'c>,
+}
+
+impl SqlTx<'_> {
+    fn conn(&self) -> &Connection {
+        &self.tx
+    }
+
+    /// Runs a cached statement and returns how many rows it changed.
+    fn exec(&self, sql: &str, params: impl rusqlite::Params) -> Result<usize, Error> {
+        self.conn().prepare_cached(sql).db()?.execute(params).db()
+    }
+
+    fn exists(&self, sql: &str, params: impl rusqlite::Params) -> Result<bool, Error> {
+        self.conn()
+            .prepare_cached(sql)
+            .db()?
+            .query_row(params, |r| r.get(0))
+            .db()
+    }
+
+    fn write_integration(&self, sql: &str, record: &IntegrationRecord) -> Result<usize, Error> {
+        let (s, ns) = instant(record.created_at);
+        self.exec(
+            sql,
+            params![
+                record.id.to_string(),
+                s,
+                ns,
+                record.direction.to_string(),
+                record.role.to_string(),
+                to_json("integration record", record)?,
+            ],
+        )
+    }
+}
+
+impl Transaction for SqlTx<'_> {
+    fn integration(&mut self, id: IntegrationId) -> Result<Option<IntegrationRecord>, Error> {
+        read::integration(self.conn(), id)
+    }
+
+    fn primary_id(&mut self) -> Result<Option<IntegrationId>, Error> {
+        read::primary_id(self.conn())
+    }
+
+    fn insert_integration(&mut self, record: &IntegrationRecord) -> Result<(), Error> {
+        self.write_integration(
+            "INSERT INTO integrations (id, seq, created_s, created_ns, direction, role, record) \
+             VALUES (?1, (SELECT coalesce(max(seq), 0) + 1 FROM integrations), ?2, ?3, ?4, ?5, ?6)",
+            record,
+        )?;
+        Ok(())
+    }
+
+    fn update_integration(&mut self, record: &IntegrationRecord) -> Result<(), Error> {
+        // The rules never change direction, role or creation time; writing them anyway keeps
+        // the columns equal to the record whatever happens (and the primary index checks it).
+        self.write_integration(
+            "UPDATE integrations SET created_s = ?2, created_ns = ?3, direction = ?4, role = ?5, \
+             record = ?6 WHERE id = ?1",
+            record,
+        )?;
+        Ok(())
+    }
+
+    fn delete_integration(&mut self, id: IntegrationId) -> Result<Removed, Error> {
+        let id = id.to_string();
+        // Children first, one statement each, so that the counts are exact (the foreign keys
+        // would cascade them too, but without counting).
+        let memberships = self.exec("DELETE FROM memberships WHERE integration = ?1", [&id])?;
+        let groups = self.exec("DELETE FROM groups WHERE integration = ?1", [&id])?;
+        let accounts = self.exec("DELETE FROM accounts WHERE integration = ?1", [&id])?;
+        let org_units = self.exec("DELETE FROM org_units WHERE integration = ?1", [&id])?;
+        let held_plans = self.exec("DELETE FROM held_plans WHERE integration = ?1", [&id])?;
+        let owned = self.exec(
+            "DELETE FROM owned_memberships WHERE integration = ?1",
+            [&id],
+        )?;
+        self.exec("DELETE FROM versions WHERE integration = ?1", [&id])?;
+        self.exec("DELETE FROM leases WHERE integration = ?1", [&id])?;
+        // The primary mark is the row's role: it goes with the row.
+        self.exec("DELETE FROM integrations WHERE id = ?1", [&id])?;
+        Ok(Removed {
+            accounts: count(accounts),
+            groups: count(groups),
+            memberships: count(memberships),
+            org_units: count(org_units),
+            held_plans: count(held_plans),
+            owned_memberships: count(owned),
+        })
+    }
+
+    fn owns_objects(&mut self, id: IntegrationId) -> Result<bool, Error> {
+        self.exists(
+            "SELECT EXISTS (SELECT 1 FROM accounts WHERE integration = ?1) \
+             OR EXISTS (SELECT 1 FROM groups WHERE integration = ?1) \
+             OR EXISTS (SELECT 1 FROM memberships WHERE integration = ?1) \
+             OR EXISTS (SELECT 1 FROM org_units WHERE integration = ?1)",
+            [id.to_string()],
+        )
+    }
+
+    fn version(&mut self, id: IntegrationId) -> Result<Version, Error> {
+        read::version(self.conn(), id)
+    }
+
+    fn set_version(&mut self, id: IntegrationId, version: Version) -> Result<(), Error> {
+        self.exec(
+            "INSERT INTO versions (integration, version) VALUES (?1, ?2) \
+             ON CONFLICT (integration) DO UPDATE SET version = excluded.version",
+            params![id.to_string(), version_to_sql(version)],
+        )?;
+        Ok(())
+    }
+
+    fn user(&mut self, id: UserId) -> Result<Option<DirectoryUser>, Error> {
+        read::user(self.conn(), id)
+    }
+
+    fn user_id_by_email(&mut self, email: &Email) -> Result<Option<UserId>, Error> {
+        read::user_id_by_email(self.conn(), email)
+    }
+
+    fn put_user(&mut self, user: &DirectoryUser) -> Result<(), Error> {
+        // An upsert on the id, never `INSERT OR REPLACE`: if the email key were taken by
+        // another user (the rules check it first), the UNIQUE constraint refuses the write
+        // instead of silently deleting that other user.
+        self.exec(
+            "INSERT INTO users (id, email_key, record) VALUES (?1, ?2, ?3) \
+             ON CONFLICT (id) DO UPDATE SET email_key = excluded.email_key, \
+             record = excluded.record",
+            params![
+                user.id.to_string(),
+                user.profile.primary_email.key(),
+                to_json("user", user)?,
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn has_users(&mut self) -> Result<bool, Error> {
+        self.exists("SELECT EXISTS (SELECT 1 FROM users)", [])
+    }
+
+    fn put_account(&mut self, account: &Account) -> Result<(), Error> {
+        self.exec(
+            "INSERT INTO accounts (integration, external_id, user_id, record) \
+             VALUES (?1, ?2, ?3, ?4) ON CONFLICT (integration, external_id) DO UPDATE \
+             SET user_id = excluded.user_id, record = excluded.record",
+            params![
+                account.integration.to_string(),
+                account.external_id.as_str(),
+                account.link.map(|l| l.user.to_string()),
+                to_json("account", account)?,
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn delete_account(
+        &mut self,
+        integration: IntegrationId,
+        id: &ExternalId,
+    ) -> Result<bool, Error> {
+        let n = self.exec(
+            "DELETE FROM accounts WHERE integration = ?1 AND external_id = ?2",
+            params![integration.to_string(), id.as_str()],
+        )?;
+        Ok(n > 0)
+    }
+
+    fn has_group(&mut self, integration: IntegrationId, id: &ExternalId) -> Result<bool, Error> {
+        self.exists(
+            "SELECT EXISTS (SELECT 1 FROM groups WHERE integration = ?1 AND external_id = ?2)",
+            params![integration.to_string(), id.as_str()],
+        )
+    }
+
+    fn put_group(&mut self, group: &Group) -> Result<(), Error> {
+        // An upsert, never `INSERT OR REPLACE`: replacing would delete the row and cascade to
+        // the group's memberships.
+        self.exec(
+            "INSERT INTO groups (integration, external_id, record) VALUES (?1, ?2, ?3) \
+             ON CONFLICT (integration, external_id) DO UPDATE SET record = excluded.record",
+            params![
+                group.integration.to_string(),
+                group.external_id.as_str(),
+                to_json("group", group)?,
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn delete_group(&mut self, integration: IntegrationId, id: &ExternalId) -> Result<bool, Error> {
+        let integration = integration.to_string();
+        // The memberships in the group go first (the foreign key would cascade them anyway),
+        // then the memberships of the group as a nested member, then the group.
+        self.exec(
+            "DELETE FROM memberships WHERE integration = ?1 AND group_ext = ?2",
+            params![integration, id.as_str()],
+        )?;
+        let deleted = self.exec(
+            "DELETE FROM groups WHERE integration = ?1 AND external_id = ?2",
+            params![integration, id.as_str()],
+        )?;
+        if deleted > 0 {
+            self.exec(
+                "DELETE FROM memberships \
+                 WHERE integration = ?1 AND member_kind = 1 AND member_ext = ?2",
+                params![integration, id.as_str()],
+            )?;
+        }
+        Ok(deleted > 0)
+    }
+
+    fn put_membership(&mut self, membership: &Membership) -> Result<(), Error> {
+        self.exec(
+            "INSERT INTO memberships \
+             (integration, group_ext, member_kind, member_ext, member_email, role) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
+             ON CONFLICT (integration, group_ext, member_kind, member_ext) DO UPDATE \
+             SET member_email = excluded.member_email, role = excluded.role",
+            params![
+                membership.integration.to_string(),
+                membership.group.as_str(),
+                kind_code(membership.member.kind),
+                membership.member.external_id.as_str(),
+                membership.member.email.as_ref().map(Email::as_str),
+                role_code(membership.role),
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn delete_membership(
+        &mut self,
+        integration: IntegrationId,
+        key: &MembershipKey,
+    ) -> Result<bool, Error> {
+        let n = self.exec(
+            "DELETE FROM memberships WHERE integration = ?1 AND group_ext = ?2 \
+             AND member_kind = ?3 AND member_ext = ?4",
+            params![
+                integration.to_string(),
+                key.group.as_str(),
+                kind_code(key.kind),
+                key.member.as_str(),
+            ],
+        )?;
+        Ok(n > 0)
+    }
+
+    fn put_org_unit(&mut self, unit: &OrgUnit) -> Result<(), Error> {
+        self.exec(
+            "INSERT INTO org_units (integration, external_id, record) VALUES (?1, ?2, ?3) \
+             ON CONFLICT (integration, external_id) DO UPDATE SET record = excluded.record",
+            params![
+                unit.integration.to_string(),
+                unit.external_id.as_str(),
+                to_json("org unit", unit)?,
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn delete_org_unit(
+        &mut self,
+        integration: IntegrationId,
+        id: &ExternalId,
+    ) -> Result<bool, Error> {
+        let n = self.exec(
+            "DELETE FROM org_units WHERE integration = ?1 AND external_id = ?2",
+            params![integration.to_string(), id.as_str()],
+        )?;
+        Ok(n > 0)
+    }
+
+    fn lease(&mut self, integration: IntegrationId) -> Result<Option<Lease>, Error> {
+        read::lease(self.conn(), integration)
+    }
+
+    fn put_lease(&mut self, lease: &Lease) -> Result<(), Error> {
+        let (s, ns) = instant(lease.until);
+        self.exec(
+            "INSERT INTO leases (integration, holder, until_s, until_ns) VALUES (?1, ?2, ?3, ?4) \
+             ON CONFLICT (integration) DO UPDATE SET holder = excluded.holder, \
+             until_s = excluded.until_s, until_ns = excluded.until_ns",
+            params![lease.integration.to_string(), lease.holder, s, ns],
+        )?;
+        Ok(())
+    }
+
+    fn delete_lease(&mut self, integration: IntegrationId) -> Result<(), Error> {
+        self.exec(
+            "DELETE FROM leases WHERE integration = ?1",
+            [integration.to_string()],
+        )?;
+        Ok(())
+    }
+
+    fn put_owned(&mut self, owned: &OwnedMembership) -> Result<(), Error> {
+        self.exec(
+            "INSERT INTO owned_memberships (integration, group_ext, member_key, record) \
+             VALUES (?1, ?2, ?3, ?4) \
+             ON CONFLICT (integration, group_ext, member_key) DO UPDATE SET record = excluded.record",
+            params![
+                owned.integration.to_string(),
+                owned.group.as_str(),
+                owned.member.key(),
+                to_json("ownership record", owned)?,
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn delete_owned(
+        &mut self,
+        integration: IntegrationId,
+        group: &ExternalId,
+        member: &Email,
+    ) -> Result<bool, Error> {
+        let n = self.exec(
+            "DELETE FROM owned_memberships \
+             WHERE integration = ?1 AND group_ext = ?2 AND member_key = ?3",
+            params![integration.to_string(), group.as_str(), member.key()],
+        )?;
+        Ok(n > 0)
+    }
+}

@@ -1,0 +1,637 @@
+//! `InMemoryStore`: the reference backend, for tests and examples.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Mutex, MutexGuard};
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use dirsync_core::{
+    Account, AnyIntegration, DirectoryChanges, DirectoryUser, Email, ExternalId, Group, HeldPlan,
+    Inbound, Integration, IntegrationId, IntegrationRecord, Membership, MembershipKey,
+    NewIntegration, OrgUnit, OwnedMembership, OwnershipChange, PlanId, Primary, SyncRun, UserId,
+    Version,
+};
+
+use crate::transaction::{self, Transaction};
+use crate::{Applied, Error, Lease, LocalView, Removed, Result, Store};
+
+type Keyed<K, V> = BTreeMap<(IntegrationId, K), V>;
+
+#[derive(Debug, Default)]
+struct State {
+    /// Records with their insertion sequence (creation order).
+    integrations: BTreeMap<IntegrationId, (u64, IntegrationRecord)>,
+    next_seq: u64,
+    primary: Option<IntegrationId>,
+    versions: HashMap<IntegrationId, Version>,
+    users: BTreeMap<UserId, DirectoryUser>,
+    emails: HashMap<String, UserId>,
+    accounts: Keyed<ExternalId, Account>,
+    groups: Keyed<ExternalId, Group>,
+    memberships: Keyed<MembershipKey, Membership>,
+    org_units: Keyed<ExternalId, OrgUnit>,
+    runs: Vec<SyncRun>,
+    held: BTreeMap<PlanId, (u64, HeldPlan)>,
+    leases: HashMap<IntegrationId, Lease>,
+    /// Outbound ownership records by (integration, (group id, member email key)).
+    owned: Keyed<(ExternalId, String), OwnedMembership>,
+}
+
+/// A previous value, restored if the transaction fails.
+enum Undo {
+    Integration(IntegrationId, Option<(u64, IntegrationRecord)>),
+    Primary(Option<IntegrationId>),
+    Version(IntegrationId, Option<Version>),
+    User(UserId, Option<DirectoryUser>),
+    Email(String, Option<UserId>),
+    Account((IntegrationId, ExternalId), Option<Account>),
+    Group((IntegrationId, ExternalId), Option<Group>),
+    Membership((IntegrationId, MembershipKey), Option<Membership>),
+    OrgUnit((IntegrationId, ExternalId), Option<OrgUnit>),
+    Held(PlanId, Option<(u64, HeldPlan)>),
+    Lease(IntegrationId, Option<Lease>),
+    Owned(
+        (IntegrationId, (ExternalId, String)),
+        Option<OwnedMembership>,
+    ),
+}
+
+fn set<K: Ord, V>(map: &mut BTreeMap<K, V>, key: K, value: Option<V>) -> Option<V> {
+    match value {
+        Some(v) => map.insert(key, v),
+        None => map.remove(&key),
+    }
+}
+
+fn set_hashed<K: std::hash::Hash + Eq, V>(
+    map: &mut HashMap<K, V>,
+    key: K,
+    value: Option<V>,
+) -> Option<V> {
+    match value {
+        Some(v) => map.insert(key, v),
+        None => map.remove(&key),
+    }
+}
+
+/// A transaction over the state: writes go straight in and are logged; `rollback` restores.
+struct Tx<'a> {
+    state: &'a mut State,
+    undo: Vec<Undo>,
+}
+
+impl Tx<'_> {
+    fn rollback(mut self) {
+        while let Some(entry) = self.undo.pop() {
+            let s = &mut *self.state;
+            match entry {
+                Undo::Integration(k, v) => drop(set(&mut s.integrations, k, v)),
+                Undo::Primary(v) => s.primary = v,
+                Undo::Version(k, v) => drop(set_hashed(&mut s.versions, k, v)),
+                Undo::User(k, v) => drop(set(&mut s.users, k, v)),
+                Undo::Email(k, v) => drop(set_hashed(&mut s.emails, k, v)),
+                Undo::Account(k, v) => drop(set(&mut s.accounts, k, v)),
+                Undo::Group(k, v) => drop(set(&mut s.groups, k, v)),
+                Undo::Membership(k, v) => drop(set(&mut s.memberships, k, v)),
+                Undo::OrgUnit(k, v) => drop(set(&mut s.org_units, k, v)),
+                Undo::Held(k, v) => drop(set(&mut s.held, k, v)),
+                Undo::Lease(k, v) => drop(set_hashed(&mut s.leases, k, v)),
+                Undo::Owned(k, v) => drop(set(&mut s.owned, k, v)),
+            }
+        }
+    }
+
+    fn set_email(&mut self, key: String, value: Option<UserId>) {
+        let old = set_hashed(&mut self.state.emails, key.clone(), value);
+        self.undo.push(Undo::Email(key, old));
+    }
+
+    fn set_membership(
+        &mut self,
+        key: (IntegrationId, MembershipKey),
+        value: Option<Membership>,
+    ) -> bool {
+        let old = set(&mut self.state.memberships, key.clone(), value);
+        let existed = old.is_some();
+        self.undo.push(Undo::Membership(key, old));
+        existed
+    }
+
+    /// Removes every entry of `integration` from a keyed map, logging each.
+    fn purge<K: Ord + Clone, V>(
+        map: &mut Keyed<K, V>,
+        undo: &mut Vec<Undo>,
+        integration: IntegrationId,
+        log: impl Fn((IntegrationId, K), V) -> Undo,
+    ) -> u64 {
+        let keys: Vec<_> = map
+            .keys()
+            .filter(|(i, _)| *i == integration)
+            .cloned()
+            .collect();
+        let count = keys.len() as u64;
+        for key in keys {
+            if let Some(v) = map.remove(&key) {
+                undo.push(log(key, v));
+            }
+        }
+        count
+    }
+}
+
+impl Transaction for Tx<'_> {
+    fn integration(&mut self, id: IntegrationId) -> Result<Option<IntegrationRecord>> {
+        Ok(self.state.integrations.get(&id).map(|(_, r)| r.clone()))
+    }
+
+    fn primary_id(&mut self) -> Result<Option<IntegrationId>> {
+        Ok(self.state.primary)
+    }
+
+    fn insert_integration(&mut self, record: &IntegrationRecord) -> Result<()> {
+        let seq = self.state.next_seq;
+        self.state.next_seq += 1;
+        let old = self
+            .state
+            .integrations
+            .insert(record.id, (seq, record.clone()));
+        self.undo.push(Undo::Integration(record.id, old));
+        if record.role == dirsync_core::RoleKind::Primary {
+            self.undo.push(Undo::Primary(self.state.primary));
+            self.state.primary = Some(record.id);
+        }
+        Ok(())
+    }
+
+    fn update_integration(&mut self, record: &IntegrationRecord) -> Result<()> {
+        if let Some(entry) = self.state.integrations.get_mut(&record.id) {
+            let old = std::mem::replace(&mut entry.1, record.clone());
+            self.undo
+                .push(Undo::Integration(record.id, Some((entry.0, old))));
+        }
+        Ok(())
+    }
+
+    fn delete_integration(&mut self, id: IntegrationId) -> Result<Removed> {
+        let s = &mut *self.state;
+        let undo = &mut self.undo;
+        let removed = Removed {
+            accounts: Self::purge(&mut s.accounts, undo, id, |k, v| Undo::Account(k, Some(v))),
+            groups: Self::purge(&mut s.groups, undo, id, |k, v| Undo::Group(k, Some(v))),
+            memberships: Self::purge(&mut s.memberships, undo, id, |k, v| {
+                Undo::Membership(k, Some(v))
+            }),
+            org_units: Self::purge(&mut s.org_units, undo, id, |k, v| Undo::OrgUnit(k, Some(v))),
+            owned_memberships: Self::purge(&mut s.owned, undo, id, |k, v| Undo::Owned(k, Some(v))),
+            held_plans: {
+                let ids: Vec<PlanId> = s
+                    .held
+                    .iter()
+                    .filter(|(_, (_, p))| p.integration == id)
+                    .map(|(k, _)| k.clone())
+                    .collect();
+                for k in &ids {
+                    let old = s.held.remove(k);
+                    undo.push(Undo::Held(k.clone(), old));
+                }
+                ids.len() as u64
+            },
+        };
+        let old = s.integrations.remove(&id);
+        undo.push(Undo::Integration(id, old));
+        let old = s.versions.remove(&id);
+        undo.push(Undo::Version(id, old));
+        let old = s.leases.remove(&id);
+        undo.push(Undo::Lease(id, old));
+        if s.primary == Some(id) {
+            undo.push(Undo::Primary(s.primary));
+            s.primary = None;
+        }
+        Ok(removed)
+    }
+
+    fn put_owned(&mut self, owned: &OwnedMembership) -> Result<()> {
+        let key = (owned.integration, (owned.group.clone(), owned.member.key()));
+        let old = self.state.owned.insert(key.clone(), owned.clone());
+        self.undo.push(Undo::Owned(key, old));
+        Ok(())
+    }
+
+    fn delete_owned(
+        &mut self,
+        integration: IntegrationId,
+        group: &ExternalId,
+        member: &Email,
+    ) -> Result<bool> {
+        let key = (integration, (group.clone(), member.key()));
+        let old = self.state.owned.remove(&key);
+        let existed = old.is_some();
+        self.undo.push(Undo::Owned(key, old));
+        Ok(existed)
+    }
+
+    fn owns_objects(&mut self, id: IntegrationId) -> Result<bool> {
+        let s = &*self.state;
+        Ok(s.accounts.keys().any(|(i, _)| *i == id)
+            || s.groups.keys().any(|(i, _)| *i == id)
+            || s.memberships.keys().any(|(i, _)| *i == id)
+            || s.org_units.keys().any(|(i, _)| *i == id))
+    }
+
+    fn version(&mut self, id: IntegrationId) -> Result<Version> {
+        Ok(self.state.versions.get(&id).copied().unwrap_or_default())
+    }
+
+    fn set_version(&mut self, id: IntegrationId, version: Version) -> Result<()> {
+        let old = self.state.versions.insert(id, version);
+        self.undo.push(Undo::Version(id, old));
+        Ok(())
+    }
+
+    fn user(&mut self, id: UserId) -> Result<Option<DirectoryUser>> {
+        Ok(self.state.users.get(&id).cloned())
+    }
+
+    fn user_id_by_email(&mut self, email: &Email) -> Result<Option<UserId>> {
+        Ok(self.state.emails.get(&email.key()).copied())
+    }
+
+    fn put_user(&mut self, user: &DirectoryUser) -> Result<()> {
+        let old = self.state.users.insert(user.id, user.clone());
+        if let Some(previous) = &old {
+            let old_key = previous.profile.primary_email.key();
+            if old_key != user.profile.primary_email.key() {
+                self.set_email(old_key, None);
+            }
+        }
+        self.undo.push(Undo::User(user.id, old));
+        self.set_email(user.profile.primary_email.key(), Some(user.id));
+        Ok(())
+    }
+
+    fn has_users(&mut self) -> Result<bool> {
+        Ok(!self.state.users.is_empty())
+    }
+
+    fn put_account(&mut self, account: &Account) -> Result<()> {
+        let key = (account.integration, account.external_id.clone());
+        let old = self.state.accounts.insert(key.clone(), account.clone());
+        self.undo.push(Undo::Account(key, old));
+        Ok(())
+    }
+
+    fn delete_account(&mut self, integration: IntegrationId, id: &ExternalId) -> Result<bool> {
+        let key = (integration, id.clone());
+        let old = self.state.accounts.remove(&key);
+        let existed = old.is_some();
+        self.undo.push(Undo::Account(key, old));
+        Ok(existed)
+    }
+
+    fn has_group(&mut self, integration: IntegrationId, id: &ExternalId) -> Result<bool> {
+        Ok(self.state.groups.contains_key(&(integration, id.clone())))
+    }
+
+    fn put_group(&mut self, group: &Group) -> Result<()> {
+        let key = (group.integration, group.external_id.clone());
+        let old = self.state.groups.insert(key.clone(), group.clone());
+        self.undo.push(Undo::Group(key, old));
+        Ok(())
+    }
+
+    fn delete_group(&mut self, integration: IntegrationId, id: &ExternalId) -> Result<bool> {
+        let key = (integration, id.clone());
+        let old = self.state.groups.remove(&key);
+        let existed = old.is_some();
+        self.undo.push(Undo::Group(key, old));
+        if existed {
+            let cascade: Vec<_> = self
+                .state
+                .memberships
+                .keys()
+                .filter(|(i, k)| {
+                    *i == integration
+                        && (&k.group == id
+                            || (k.kind == dirsync_core::MemberKind::Group && &k.member == id))
+                })
+                .cloned()
+                .collect();
+            for key in cascade {
+                self.set_membership(key, None);
+            }
+        }
+        Ok(existed)
+    }
+
+    fn put_membership(&mut self, membership: &Membership) -> Result<()> {
+        self.set_membership(
+            (membership.integration, membership.key()),
+            Some(membership.clone()),
+        );
+        Ok(())
+    }
+
+    fn delete_membership(
+        &mut self,
+        integration: IntegrationId,
+        key: &MembershipKey,
+    ) -> Result<bool> {
+        Ok(self.set_membership((integration, key.clone()), None))
+    }
+
+    fn put_org_unit(&mut self, unit: &OrgUnit) -> Result<()> {
+        let key = (unit.integration, unit.external_id.clone());
+        let old = self.state.org_units.insert(key.clone(), unit.clone());
+        self.undo.push(Undo::OrgUnit(key, old));
+        Ok(())
+    }
+
+    fn delete_org_unit(&mut self, integration: IntegrationId, id: &ExternalId) -> Result<bool> {
+        let key = (integration, id.clone());
+        let old = self.state.org_units.remove(&key);
+        let existed = old.is_some();
+        self.undo.push(Undo::OrgUnit(key, old));
+        Ok(existed)
+    }
+
+    fn lease(&mut self, integration: IntegrationId) -> Result<Option<Lease>> {
+        Ok(self.state.leases.get(&integration).cloned())
+    }
+
+    fn put_lease(&mut self, lease: &Lease) -> Result<()> {
+        let old = self.state.leases.insert(lease.integration, lease.clone());
+        self.undo.push(Undo::Lease(lease.integration, old));
+        Ok(())
+    }
+
+    fn delete_lease(&mut self, integration: IntegrationId) -> Result<()> {
+        let old = self.state.leases.remove(&integration);
+        self.undo.push(Undo::Lease(integration, old));
+        Ok(())
+    }
+}
+
+/// The in-memory backend: every contract of [`Store`] with nothing persisted. The reference
+/// for other backends, the fake for engine tests, and the store of the examples.
+///
+/// One mutex serializes all operations, so every operation is atomic and isolated; a failed
+/// apply is rolled back from an undo log.
+#[derive(Debug, Default)]
+pub struct InMemoryStore {
+    state: Mutex<State>,
+}
+
+impl InMemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn lock(&self) -> Result<MutexGuard<'_, State>> {
+        self.state.lock().map_err(|_| Error::Unavailable {
+            backend: "memory",
+            source: "the store's lock was poisoned by a panic in another thread".into(),
+        })
+    }
+
+    /// Runs `f` in a transaction: committed if it returns `Ok`, rolled back otherwise.
+    fn transact<T>(&self, f: impl FnOnce(&mut Tx<'_>) -> Result<T>) -> Result<T> {
+        let mut guard = self.lock()?;
+        let mut tx = Tx {
+            state: &mut guard,
+            undo: Vec::new(),
+        };
+        match f(&mut tx) {
+            Ok(value) => Ok(value),
+            Err(e) => {
+                tx.rollback();
+                Err(e)
+            }
+        }
+    }
+}
+
+fn of_integration<K: Clone, V: Clone>(map: &Keyed<K, V>, id: IntegrationId) -> Vec<V> {
+    map.iter()
+        .filter(|((i, _), _)| *i == id)
+        .map(|(_, v)| v.clone())
+        .collect()
+}
+
+#[async_trait]
+impl Store for InMemoryStore {
+    async fn create_integration(&self, new: NewIntegration) -> Result<AnyIntegration> {
+        self.transact(|tx| transaction::create_integration(tx, new))
+    }
+
+    async fn integration(&self, id: IntegrationId) -> Result<AnyIntegration> {
+        let state = self.lock()?;
+        let (_, record) = state
+            .integrations
+            .get(&id)
+            .ok_or_else(|| Error::integration_not_found(id))?;
+        Ok(AnyIntegration::from_record(record.clone())?)
+    }
+
+    async fn integrations(&self) -> Result<Vec<AnyIntegration>> {
+        let state = self.lock()?;
+        let mut records: Vec<&(u64, IntegrationRecord)> = state.integrations.values().collect();
+        records.sort_by_key(|(seq, r)| (r.created_at, *seq));
+        records
+            .into_iter()
+            .map(|(_, r)| AnyIntegration::from_record(r.clone()).map_err(Error::from))
+            .collect()
+    }
+
+    async fn primary(&self) -> Result<Option<Integration<Inbound, Primary>>> {
+        let state = self.lock()?;
+        let Some(id) = state.primary else {
+            return Ok(None);
+        };
+        let (_, record) = state.integrations.get(&id).ok_or_else(|| Error::Corrupt {
+            backend: "memory",
+            detail: format!("primary {id} has no record"),
+        })?;
+        Ok(AnyIntegration::from_record(record.clone())?.into_primary())
+    }
+
+    async fn save_integration(&self, integration: &AnyIntegration) -> Result<AnyIntegration> {
+        self.transact(|tx| transaction::save_integration(tx, integration))
+    }
+
+    async fn remove_integration(&self, id: IntegrationId) -> Result<Removed> {
+        self.transact(|tx| transaction::remove_integration(tx, id))
+    }
+
+    async fn view(&self, integration: IntegrationId) -> Result<LocalView> {
+        let state = self.lock()?;
+        if !state.integrations.contains_key(&integration) {
+            return Err(Error::integration_not_found(integration));
+        }
+        Ok(LocalView {
+            integration,
+            version: state
+                .versions
+                .get(&integration)
+                .copied()
+                .unwrap_or_default(),
+            accounts: of_integration(&state.accounts, integration),
+            groups: of_integration(&state.groups, integration),
+            memberships: of_integration(&state.memberships, integration),
+            org_units: of_integration(&state.org_units, integration),
+            users: state.users.values().cloned().collect(),
+        })
+    }
+
+    async fn apply(&self, changes: &DirectoryChanges) -> Result<Applied> {
+        self.transact(|tx| transaction::apply_changes(tx, changes))
+    }
+
+    async fn version(&self, integration: IntegrationId) -> Result<Version> {
+        let state = self.lock()?;
+        if !state.integrations.contains_key(&integration) {
+            return Err(Error::integration_not_found(integration));
+        }
+        Ok(state
+            .versions
+            .get(&integration)
+            .copied()
+            .unwrap_or_default())
+    }
+
+    async fn users(&self) -> Result<Vec<DirectoryUser>> {
+        Ok(self.lock()?.users.values().cloned().collect())
+    }
+
+    async fn user(&self, id: UserId) -> Result<Option<DirectoryUser>> {
+        Ok(self.lock()?.users.get(&id).cloned())
+    }
+
+    async fn user_by_email(&self, email: &Email) -> Result<Option<DirectoryUser>> {
+        let state = self.lock()?;
+        Ok(state
+            .emails
+            .get(&email.key())
+            .and_then(|id| state.users.get(id))
+            .cloned())
+    }
+
+    async fn accounts_of(&self, user: UserId) -> Result<Vec<Account>> {
+        let state = self.lock()?;
+        Ok(state
+            .accounts
+            .values()
+            .filter(|a| a.link.is_some_and(|l| l.user == user))
+            .cloned()
+            .collect())
+    }
+
+    async fn record_run(&self, run: &SyncRun) -> Result<()> {
+        let mut state = self.lock()?;
+        state.runs.retain(|r| r.id != run.id);
+        state.runs.push(run.clone());
+        Ok(())
+    }
+
+    async fn runs(&self, integration: IntegrationId, limit: usize) -> Result<Vec<SyncRun>> {
+        let state = self.lock()?;
+        let mut runs: Vec<(usize, &SyncRun)> = state
+            .runs
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.integration == integration)
+            .collect();
+        runs.sort_by(|(ia, a), (ib, b)| b.started_at.cmp(&a.started_at).then(ib.cmp(ia)));
+        Ok(runs
+            .into_iter()
+            .take(limit)
+            .map(|(_, r)| r.clone())
+            .collect())
+    }
+
+    async fn hold_plan(&self, plan: &HeldPlan) -> Result<()> {
+        let mut state = self.lock()?;
+        if !state.integrations.contains_key(&plan.integration) {
+            return Err(Error::integration_not_found(plan.integration));
+        }
+        let seq = state.next_seq;
+        state.next_seq += 1;
+        state.held.insert(plan.id.clone(), (seq, plan.clone()));
+        Ok(())
+    }
+
+    async fn held_plan(&self, id: &PlanId) -> Result<Option<HeldPlan>> {
+        Ok(self.lock()?.held.get(id).map(|(_, p)| p.clone()))
+    }
+
+    async fn held_plans(&self, integration: IntegrationId) -> Result<Vec<HeldPlan>> {
+        let state = self.lock()?;
+        let mut plans: Vec<&(u64, HeldPlan)> = state
+            .held
+            .values()
+            .filter(|(_, p)| p.integration == integration)
+            .collect();
+        plans.sort_by_key(|(seq, p)| (p.held_at, *seq));
+        Ok(plans.into_iter().map(|(_, p)| p.clone()).collect())
+    }
+
+    async fn release_plan(&self, id: &PlanId) -> Result<HeldPlan> {
+        self.lock()?
+            .held
+            .remove(id)
+            .map(|(_, p)| p)
+            .ok_or_else(|| Error::NotFound {
+                kind: "held plan",
+                id: id.to_string(),
+            })
+    }
+
+    async fn acquire_lease(
+        &self,
+        integration: IntegrationId,
+        holder: &str,
+        until: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<Lease> {
+        self.transact(|tx| transaction::acquire_lease(tx, integration, holder, until, now))
+    }
+
+    async fn release_lease(&self, lease: &Lease) -> Result<()> {
+        self.transact(|tx| transaction::release_lease(tx, lease))
+    }
+
+    async fn owned_memberships(&self, integration: IntegrationId) -> Result<Vec<OwnedMembership>> {
+        let state = self.lock()?;
+        if !state.integrations.contains_key(&integration) {
+            return Err(Error::integration_not_found(integration));
+        }
+        Ok(state
+            .owned
+            .iter()
+            .filter(|((i, _), _)| *i == integration)
+            .map(|(_, v)| v.clone())
+            .collect())
+    }
+
+    async fn record_ownership(
+        &self,
+        integration: IntegrationId,
+        base: Version,
+        changes: &[OwnershipChange],
+    ) -> Result<Applied> {
+        self.transact(|tx| transaction::record_ownership(tx, integration, base, changes))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::InMemoryStore;
+    use crate::{Store, conformance};
+
+    #[tokio::test]
+    async fn passes_the_conformance_suite() {
+        conformance::run_all(|| async { Arc::new(InMemoryStore::new()) as Arc<dyn Store> }).await;
+    }
+}
