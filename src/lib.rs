@@ -12,6 +12,19 @@
 //! | [`engine`] | `dirsync-engine` | the planner, safeguards and runner |
 //! | [`google`] | `dirsync-google` | the Directory API connector |
 //! | [`service`] | `dirsync-service` | the service API: lifecycle, rules, scheduler, runs |
+//! | `emulator` | `dirsync-google-emulator` | a fake Directory API for tests and demos |
+//!
+//! ## Features
+//!
+//! | feature | default | enables |
+//! |---|---|---|
+//! | `sqlite` | yes | [`sqlite`]: the embedded SQLite store (compiles SQLite in) |
+//! | `google` | yes | [`google`] and `service::GoogleConnectors`: the Google Workspace connector (HTTP, TLS, `gcp_auth`) |
+//! | `emulator` | no | `emulator`: the Google Workspace emulator, for tests and demos |
+//!
+//! With `default-features = false` the facade is the core, the store contract with its
+//! in-memory backend, the engine and the service: bring your own store backend and connectors.
+//! (`postgres`, `scim` and `server` features will come with those crates.)
 //!
 //! ```
 //! use directory_sync::core::{Email, OrgUnitPath};
@@ -21,6 +34,7 @@
 //! ```
 
 #![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub use dirsync_core as core;
 pub use dirsync_engine as engine;

@@ -112,3 +112,8 @@ pub use user::{
     DirectoryUser, EmploymentType, Lifecycle, LifecycleEvent, LifecycleKind, Manager, PersonName,
     UserProfile, UserStatus,
 };
+
+/// The README's example, compiled as a doctest so that it stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -79,3 +79,8 @@ pub use run::{
     Clock, RunContext, approve, approve_outbound, dry_run_inbound, dry_run_outbound, sync_inbound,
     sync_outbound,
 };
+
+/// The README's example, compiled as a doctest so that it stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -499,3 +499,8 @@ impl Drop for RunningEmulator {
         }
     }
 }
+
+/// The README's example, compiled as a doctest so that it stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -349,3 +349,8 @@ impl DirectorySource for GoogleConnector {
         Ok(self.fetch_snapshot(request, progress).await?)
     }
 }
+
+/// The README's example, compiled as a doctest so that it stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -59,6 +59,7 @@
 //! ```
 
 #![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod connectors;
 mod error;
@@ -86,3 +87,8 @@ pub use rules::{DueRun, NewRule};
 pub use service::{DryRun, Service, required_scopes};
 #[cfg(feature = "terminal")]
 pub use terminal::TerminalProgress;
+
+/// The README's example, compiled as a doctest so that it stays true.
+#[cfg(all(doctest, feature = "google"))]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

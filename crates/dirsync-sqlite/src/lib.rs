@@ -471,3 +471,8 @@ impl Store for SqliteStore {
             .await
     }
 }
+
+/// The README's example, compiled as a doctest so that it stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -42,6 +42,7 @@
 //! ```
 
 #![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod error;
 mod faulty;
@@ -58,3 +59,8 @@ pub use error::{BoxError, Error, Result};
 pub use faulty::{FaultPoint, FaultyStore, Operation};
 pub use memory::InMemoryStore;
 pub use store::{Applied, Lease, LocalView, Removed, Store};
+
+/// The README's example, compiled as a doctest so that it stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
