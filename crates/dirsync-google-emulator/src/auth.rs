@@ -3,12 +3,11 @@
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
+use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::signature::{
+    KeyPair as _, RSA_PKCS1_2048_8192_SHA256, RSA_PKCS1_SHA256, RsaKeyPair, UnparsedPublicKey,
+};
 use base64::Engine as _;
-use rsa::pkcs1v15::{Signature, SigningKey, VerifyingKey};
-use rsa::pkcs8::DecodePrivateKey;
-use rsa::signature::{SignatureEncoding, Signer, Verifier};
-use rsa::traits::PublicKeyParts;
-use rsa::{RsaPrivateKey, RsaPublicKey};
 use serde_json::{Value, json};
 use sha2::Sha256;
 
@@ -147,9 +146,26 @@ fn b64url_decode(s: &str) -> Option<Vec<u8>> {
         .ok()
 }
 
-fn parse_private_key(pem: &str) -> Result<RsaPrivateKey, Error> {
-    let key = RsaPrivateKey::from_pkcs8_pem(pem).map_err(|e| Error::InvalidKey(e.to_string()))?;
-    if key.size() * 8 < 2048 {
+/// The DER bytes of a PKCS#8 PEM private key (`-----BEGIN PRIVATE KEY-----`).
+fn pem_to_der(pem: &str) -> Result<Vec<u8>, Error> {
+    let body = pem
+        .trim()
+        .strip_prefix("-----BEGIN PRIVATE KEY-----")
+        .and_then(|rest| rest.strip_suffix("-----END PRIVATE KEY-----"))
+        .ok_or_else(|| Error::InvalidKey("not a PKCS#8 PEM private key".to_owned()))?;
+    let base64: String = body
+        .chars()
+        .filter(|c| !c.is_ascii_whitespace())
+        .collect();
+    base64::engine::general_purpose::STANDARD
+        .decode(base64)
+        .map_err(|e| Error::InvalidKey(format!("PEM body is not base64: {e}")))
+}
+
+fn parse_private_key(pem: &str) -> Result<RsaKeyPair, Error> {
+    let key = RsaKeyPair::from_pkcs8(&pem_to_der(pem)?)
+        .map_err(|e| Error::InvalidKey(e.to_string()))?;
+    if key.public_modulus_len() * 8 < 2048 {
         return Err(Error::InvalidKey(
             "RSA key shorter than 2048 bits".to_owned(),
         ));
@@ -164,9 +180,15 @@ pub fn sign_jwt(private_key_pem: &str, claims: &Value) -> Result<String, Error> 
     let header = b64url(br#"{"alg":"RS256","typ":"JWT"}"#);
     let body = b64url(serde_json::to_string(claims)?.as_bytes());
     let input = format!("{header}.{body}");
-    let signer = SigningKey::<Sha256>::new(key);
-    let sig = signer.sign(input.as_bytes());
-    Ok(format!("{input}.{}", b64url(&sig.to_bytes())))
+    let mut sig = vec![0; key.public_modulus_len()];
+    key.sign(
+        &RSA_PKCS1_SHA256,
+        &SystemRandom::new(),
+        input.as_bytes(),
+        &mut sig,
+    )
+    .map_err(|_| Error::InvalidKey("RS256 signing failed".to_owned()))?;
+    Ok(format!("{input}.{}", b64url(&sig)))
 }
 
 /// A refused token request: HTTP status, OAuth `error` and `error_description`.
@@ -207,7 +229,8 @@ pub(crate) struct TokenInfo {
 
 struct Verifiers {
     account: ServiceAccount,
-    key: VerifyingKey<Sha256>,
+    /// The account's public key, DER `RSAPublicKey` (PKCS#1).
+    public_key: Vec<u8>,
 }
 
 /// Token-endpoint state: accounts, issued tokens, runtime denials.
@@ -230,12 +253,11 @@ impl AuthState {
         let mut map = HashMap::new();
         for a in accounts {
             let key = parse_private_key(&a.private_key_pem)?;
-            let public = RsaPublicKey::from(&key);
             map.insert(
                 a.client_email.clone(),
                 Verifiers {
                     account: a.clone(),
-                    key: VerifyingKey::new(public),
+                    public_key: key.public_key().as_ref().to_vec(),
                 },
             );
         }
@@ -302,11 +324,10 @@ impl AuthState {
                 "Invalid JWT: No valid verifier found for issuer.",
             ));
         };
-        let sig = b64url_decode(s)
-            .and_then(|b| Signature::try_from(b.as_slice()).ok())
-            .ok_or_else(|| TokenError::grant("Invalid JWT Signature."))?;
+        let sig = b64url_decode(s).ok_or_else(|| TokenError::grant("Invalid JWT Signature."))?;
         let signed = format!("{h}.{c}");
-        if verifier.key.verify(signed.as_bytes(), &sig).is_err() {
+        let public_key = UnparsedPublicKey::new(&RSA_PKCS1_2048_8192_SHA256, &verifier.public_key);
+        if public_key.verify(signed.as_bytes(), &sig).is_err() {
             return Err(TokenError::grant("Invalid JWT Signature."));
         }
         let aud = claims.get("aud").and_then(Value::as_str).unwrap_or("");
