@@ -122,10 +122,12 @@ mod client;
 pub mod config;
 pub mod error;
 mod fetch;
-pub mod mapping;
+#[cfg(test)]
+mod hostile_tests;
+mod mapping;
 pub mod pacer;
 pub mod retry;
-pub mod wire;
+mod wire;
 mod write;
 
 use std::collections::BTreeSet;

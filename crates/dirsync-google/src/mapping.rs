@@ -50,7 +50,7 @@ fn parse_time(field: &str, value: Option<&str>) -> Option<DateTime<Utc>> {
 }
 
 /// Matches an employment type case-insensitively: `employee`, `contractor`; else `None`.
-pub fn employment_type(raw: &str) -> Option<EmploymentType> {
+pub(crate) fn employment_type(raw: &str) -> Option<EmploymentType> {
     match raw.trim().to_ascii_lowercase().as_str() {
         "employee" => Some(EmploymentType::Employee),
         "contractor" => Some(EmploymentType::Contractor),
@@ -95,7 +95,7 @@ fn custom_value(v: &Value) -> Option<AttributeValue> {
 /// # Errors
 /// A [`QuarantinedRecord`] (kind users) when the record has no id, an invalid primary email or
 /// an invalid org-unit path.
-pub fn map_user(v: &Value, cfg: &MappingConfig) -> Result<RemoteUser, QuarantinedRecord> {
+pub(crate) fn map_user(v: &Value, cfg: &MappingConfig) -> Result<RemoteUser, QuarantinedRecord> {
     let label = || label_of(v, &["primaryEmail", "id"]);
     let u: wire::User = serde_json::from_value(v.clone()).map_err(|e| {
         quarantine(
@@ -201,7 +201,7 @@ pub fn map_user(v: &Value, cfg: &MappingConfig) -> Result<RemoteUser, Quarantine
 ///
 /// # Errors
 /// A [`QuarantinedRecord`] (kind users) when the record has no usable id.
-pub fn map_deleted_user(
+pub(crate) fn map_deleted_user(
     v: &Value,
 ) -> Result<(DeletedUser, Option<OrgUnitPath>), QuarantinedRecord> {
     let label = || label_of(v, &["primaryEmail", "id"]);
@@ -240,7 +240,7 @@ pub fn map_deleted_user(
 ///
 /// # Errors
 /// A [`QuarantinedRecord`] (kind groups) when the id or email is unusable.
-pub fn map_group(v: &Value) -> Result<RemoteGroup, QuarantinedRecord> {
+pub(crate) fn map_group(v: &Value) -> Result<RemoteGroup, QuarantinedRecord> {
     let label = || label_of(v, &["email", "id"]);
     let g: wire::Group = serde_json::from_value(v.clone()).map_err(|e| {
         quarantine(
@@ -269,7 +269,7 @@ pub fn map_group(v: &Value) -> Result<RemoteGroup, QuarantinedRecord> {
 ///
 /// # Errors
 /// A [`QuarantinedRecord`] (kind memberships) for a missing id, or an unknown type or role.
-pub fn map_member(group: &ExternalId, v: &Value) -> Result<RemoteMember, QuarantinedRecord> {
+pub(crate) fn map_member(group: &ExternalId, v: &Value) -> Result<RemoteMember, QuarantinedRecord> {
     let label = || format!("{} in group {group}", label_of(v, &["email", "id"]));
     let m: wire::Member = serde_json::from_value(v.clone()).map_err(|e| {
         quarantine(
@@ -308,7 +308,7 @@ pub fn map_member(group: &ExternalId, v: &Value) -> Result<RemoteMember, Quarant
 ///
 /// # Errors
 /// A [`QuarantinedRecord`] (kind org units) when the id or path is unusable.
-pub fn map_org_unit(v: &Value) -> Result<RemoteOrgUnit, QuarantinedRecord> {
+pub(crate) fn map_org_unit(v: &Value) -> Result<RemoteOrgUnit, QuarantinedRecord> {
     let label = || label_of(v, &["orgUnitPath", "orgUnitId"]);
     let o: wire::OrgUnit = serde_json::from_value(v.clone()).map_err(|e| {
         quarantine(

@@ -11,257 +11,257 @@ use serde_json::Value;
 /// A list page: the items (raw, mapped one by one) and the next page token.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
-pub struct Page {
+pub(crate) struct Page {
     /// `users` of a `Users` page.
     #[serde(deserialize_with = "lenient_vec")]
-    pub users: Vec<Value>,
+    pub(crate) users: Vec<Value>,
     /// `groups` of a `Groups` page.
     #[serde(deserialize_with = "lenient_vec")]
-    pub groups: Vec<Value>,
+    pub(crate) groups: Vec<Value>,
     /// `members` of a `Members` page.
     #[serde(deserialize_with = "lenient_vec")]
-    pub members: Vec<Value>,
+    pub(crate) members: Vec<Value>,
     /// `organizationUnits` of the (unpaginated) `OrgUnits` response.
     #[serde(deserialize_with = "lenient_vec")]
-    pub organization_units: Vec<Value>,
+    pub(crate) organization_units: Vec<Value>,
     /// The next page's token; absent or empty on the last page.
     #[serde(deserialize_with = "lenient_opt_string")]
-    pub next_page_token: Option<String>,
+    pub(crate) next_page_token: Option<String>,
 }
 
 /// `UserName`.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
-pub struct UserName {
+pub(crate) struct UserName {
     /// Given name.
     #[serde(deserialize_with = "lenient_string")]
-    pub given_name: String,
+    pub(crate) given_name: String,
     /// Family name.
     #[serde(deserialize_with = "lenient_string")]
-    pub family_name: String,
+    pub(crate) family_name: String,
     /// Full name.
     #[serde(deserialize_with = "lenient_string")]
-    pub full_name: String,
+    pub(crate) full_name: String,
     /// Display name.
     #[serde(deserialize_with = "lenient_string")]
-    pub display_name: String,
+    pub(crate) display_name: String,
 }
 
 /// One entry of `externalIds`, `relations`, `emails`, ... (`type` / `customType` / `value`).
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
-pub struct TypedValue {
+pub(crate) struct TypedValue {
     /// The value (an id, an email).
     #[serde(deserialize_with = "lenient_string")]
-    pub value: String,
+    pub(crate) value: String,
     /// The type (`organization`, `manager`, `custom`, ...).
     #[serde(rename = "type", deserialize_with = "lenient_string")]
-    pub kind: String,
+    pub(crate) kind: String,
     /// The custom type, when `type` is `custom`.
     #[serde(deserialize_with = "lenient_string")]
-    pub custom_type: String,
+    pub(crate) custom_type: String,
 }
 
 /// One entry of `organizations`.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
-pub struct Organization {
+pub(crate) struct Organization {
     /// Whether it is the primary organization.
     #[serde(deserialize_with = "lenient_bool")]
-    pub primary: bool,
+    pub(crate) primary: bool,
     /// Job title.
     #[serde(deserialize_with = "lenient_string")]
-    pub title: String,
+    pub(crate) title: String,
     /// Department.
     #[serde(deserialize_with = "lenient_string")]
-    pub department: String,
+    pub(crate) department: String,
     /// Cost center.
     #[serde(deserialize_with = "lenient_string")]
-    pub cost_center: String,
+    pub(crate) cost_center: String,
     /// Description ("Type of employee" in the Admin console).
     #[serde(deserialize_with = "lenient_string")]
-    pub description: String,
+    pub(crate) description: String,
     /// Organization name.
     #[serde(deserialize_with = "lenient_string")]
-    pub name: String,
+    pub(crate) name: String,
     /// Custom type.
     #[serde(deserialize_with = "lenient_string")]
-    pub custom_type: String,
+    pub(crate) custom_type: String,
     /// Location.
     #[serde(deserialize_with = "lenient_string")]
-    pub location: String,
+    pub(crate) location: String,
 }
 
 /// `User` (the fields the sync reads).
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
-pub struct User {
+pub(crate) struct User {
     /// Immutable id.
     #[serde(deserialize_with = "lenient_string")]
-    pub id: String,
+    pub(crate) id: String,
     /// Primary email.
     #[serde(deserialize_with = "lenient_string")]
-    pub primary_email: String,
+    pub(crate) primary_email: String,
     /// Name.
     #[serde(deserialize_with = "lenient_or_default")]
-    pub name: UserName,
+    pub(crate) name: UserName,
     /// Suspended.
     #[serde(deserialize_with = "lenient_bool")]
-    pub suspended: bool,
+    pub(crate) suspended: bool,
     /// Archived.
     #[serde(deserialize_with = "lenient_bool")]
-    pub archived: bool,
+    pub(crate) archived: bool,
     /// Super admin.
     #[serde(deserialize_with = "lenient_bool")]
-    pub is_admin: bool,
+    pub(crate) is_admin: bool,
     /// Delegated admin.
     #[serde(deserialize_with = "lenient_bool")]
-    pub is_delegated_admin: bool,
+    pub(crate) is_delegated_admin: bool,
     /// Org unit path (`/` for the root).
     #[serde(deserialize_with = "lenient_opt_string")]
-    pub org_unit_path: Option<String>,
+    pub(crate) org_unit_path: Option<String>,
     /// Creation time, RFC 3339.
     #[serde(deserialize_with = "lenient_opt_string")]
-    pub creation_time: Option<String>,
+    pub(crate) creation_time: Option<String>,
     /// Deletion time, RFC 3339 (deleted users only).
     #[serde(deserialize_with = "lenient_opt_string")]
-    pub deletion_time: Option<String>,
+    pub(crate) deletion_time: Option<String>,
     /// External ids (`any` in the discovery document).
     #[serde(deserialize_with = "lenient_vec")]
-    pub external_ids: Vec<TypedValue>,
+    pub(crate) external_ids: Vec<TypedValue>,
     /// Relations (`any`).
     #[serde(deserialize_with = "lenient_vec")]
-    pub relations: Vec<TypedValue>,
+    pub(crate) relations: Vec<TypedValue>,
     /// Organizations (`any`).
     #[serde(deserialize_with = "lenient_vec")]
-    pub organizations: Vec<Organization>,
+    pub(crate) organizations: Vec<Organization>,
     /// Aliases.
     #[serde(deserialize_with = "lenient_vec")]
-    pub aliases: Vec<String>,
+    pub(crate) aliases: Vec<String>,
     /// Custom schemas (`projection=full`): schema → field → value.
     #[serde(deserialize_with = "lenient_or_default")]
-    pub custom_schemas: serde_json::Map<String, Value>,
+    pub(crate) custom_schemas: serde_json::Map<String, Value>,
 }
 
 /// `Group`.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
-pub struct Group {
+pub(crate) struct Group {
     /// Immutable id.
     #[serde(deserialize_with = "lenient_string")]
-    pub id: String,
+    pub(crate) id: String,
     /// Email.
     #[serde(deserialize_with = "lenient_string")]
-    pub email: String,
+    pub(crate) email: String,
     /// Name.
     #[serde(deserialize_with = "lenient_string")]
-    pub name: String,
+    pub(crate) name: String,
     /// Description.
     #[serde(deserialize_with = "lenient_string")]
-    pub description: String,
+    pub(crate) description: String,
     /// Direct member count: int64 encoded as a JSON string (a number is accepted too).
     #[serde(deserialize_with = "lenient_opt_string")]
-    pub direct_members_count: Option<String>,
+    pub(crate) direct_members_count: Option<String>,
 }
 
 /// `Member`.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
-pub struct Member {
+pub(crate) struct Member {
     /// The member's id (a customer id for `CUSTOMER`).
     #[serde(deserialize_with = "lenient_string")]
-    pub id: String,
+    pub(crate) id: String,
     /// The member's email (absent for `CUSTOMER`).
     #[serde(deserialize_with = "lenient_opt_string")]
-    pub email: Option<String>,
+    pub(crate) email: Option<String>,
     /// `OWNER`, `MANAGER`, `MEMBER` (absent: `MEMBER`).
     #[serde(deserialize_with = "lenient_opt_string")]
-    pub role: Option<String>,
+    pub(crate) role: Option<String>,
     /// `USER`, `GROUP`, `CUSTOMER`, `EXTERNAL`.
     #[serde(rename = "type", deserialize_with = "lenient_opt_string")]
-    pub kind: Option<String>,
+    pub(crate) kind: Option<String>,
     /// `ACTIVE`, `SUSPENDED`, ... (often absent).
     #[serde(deserialize_with = "lenient_opt_string")]
-    pub status: Option<String>,
+    pub(crate) status: Option<String>,
 }
 
 /// `OrgUnit`.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
-pub struct OrgUnit {
+pub(crate) struct OrgUnit {
     /// Immutable id (`id:03ph8a2z1mnq4x7`).
     #[serde(deserialize_with = "lenient_string")]
-    pub org_unit_id: String,
+    pub(crate) org_unit_id: String,
     /// Path.
     #[serde(deserialize_with = "lenient_string")]
-    pub org_unit_path: String,
+    pub(crate) org_unit_path: String,
     /// Name.
     #[serde(deserialize_with = "lenient_string")]
-    pub name: String,
+    pub(crate) name: String,
     /// Description.
     #[serde(deserialize_with = "lenient_string")]
-    pub description: String,
+    pub(crate) description: String,
     /// Parent's id.
     #[serde(deserialize_with = "lenient_opt_string")]
-    pub parent_org_unit_id: Option<String>,
+    pub(crate) parent_org_unit_id: Option<String>,
     /// Parent's path.
     #[serde(deserialize_with = "lenient_opt_string")]
-    pub parent_org_unit_path: Option<String>,
+    pub(crate) parent_org_unit_path: Option<String>,
 }
 
 /// The Google API error envelope (reference §4.1).
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
-pub struct ErrorEnvelope {
+pub(crate) struct ErrorEnvelope {
     /// The error.
     #[serde(deserialize_with = "lenient_or_default")]
-    pub error: ErrorBody,
+    pub(crate) error: ErrorBody,
 }
 
 /// The body of [`ErrorEnvelope`].
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
-pub struct ErrorBody {
+pub(crate) struct ErrorBody {
     /// The HTTP code repeated.
-    pub code: Option<u16>,
+    pub(crate) code: Option<u16>,
     /// A message.
     #[serde(deserialize_with = "lenient_string")]
-    pub message: String,
+    pub(crate) message: String,
     /// Details; `errors[0].reason` is the classification signal.
     #[serde(deserialize_with = "lenient_vec")]
-    pub errors: Vec<ErrorItem>,
+    pub(crate) errors: Vec<ErrorItem>,
     /// Newer front-ends: `PERMISSION_DENIED`, `RESOURCE_EXHAUSTED`, ...
     #[serde(deserialize_with = "lenient_opt_string")]
-    pub status: Option<String>,
+    pub(crate) status: Option<String>,
 }
 
 /// One entry of [`ErrorBody::errors`].
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
-pub struct ErrorItem {
+pub(crate) struct ErrorItem {
     /// The reason, e.g. `userRateLimitExceeded`.
     #[serde(deserialize_with = "lenient_string")]
-    pub reason: String,
+    pub(crate) reason: String,
     /// Its message.
     #[serde(deserialize_with = "lenient_string")]
-    pub message: String,
+    pub(crate) message: String,
     /// Its domain.
     #[serde(deserialize_with = "lenient_string")]
-    pub domain: String,
+    pub(crate) domain: String,
 }
 
 /// What an error response says, reduced to what the retry decision and the error need.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ApiError {
+pub(crate) struct ApiError {
     /// `errors[0].reason`, else the envelope's `status`, else a reason recognised in a
     /// non-JSON body (`Quota exceeded ...` → `quotaExceeded`).
-    pub reason: Option<String>,
+    pub(crate) reason: Option<String>,
     /// A human message (clipped).
-    pub message: String,
+    pub(crate) message: String,
 }
 
 /// Reads an error response body (JSON envelope or plain text).
-pub fn parse_error(body: &[u8]) -> ApiError {
+pub(crate) fn parse_error(body: &[u8]) -> ApiError {
     if let Ok(env) = serde_json::from_slice::<ErrorEnvelope>(body) {
         let first = env.error.errors.into_iter().find(|e| !e.reason.is_empty());
         let reason = first
