@@ -72,12 +72,12 @@ async fn main() -> Result<()> {
     // default here too); the emulator enforces none, so the demo paces faster.
     settings.quota_per_minute = 12_000;
     let created = service
-        .create_google(CreateGoogle {
-            title: format!("Google Workspace ({})", tenant.domain()),
-            direction: DirectionKind::Inbound,
+        .create_google(CreateGoogle::new(
+            format!("Google Workspace ({})", tenant.domain()),
+            DirectionKind::Inbound,
             settings,
-            schedule: Schedule::daily(TimeOfDay::utc(2, 0)?),
-        })
+            Schedule::daily(TimeOfDay::utc(2, 0)?),
+        ))
         .await?;
     let id = created.integration.id();
     println!(
@@ -264,12 +264,12 @@ async fn outbound(service: &Service, google: &RunningEmulator, key: &Path) -> Re
     settings.api_base = Some(google.base_url());
     settings.quota_per_minute = 12_000;
     let created = service
-        .create_google(CreateGoogle {
-            title: "Google groups, managed".into(),
-            direction: DirectionKind::Outbound,
+        .create_google(CreateGoogle::new(
+            "Google groups, managed",
+            DirectionKind::Outbound,
             settings,
-            schedule: Schedule::daily(TimeOfDay::utc(3, 0)?),
-        })
+            Schedule::daily(TimeOfDay::utc(3, 0)?),
+        ))
         .await?;
     let id = created.integration.id();
     println!(
@@ -348,6 +348,7 @@ fn print_run(what: &str, run: &SyncRun) {
         RunOutcome::NoChange => "no change, nothing written".to_owned(),
         RunOutcome::Held { plan } => format!("HELD by a safeguard (plan {plan})"),
         RunOutcome::Failed { reason } => format!("failed: {reason}"),
+        other => format!("{other:?}"),
     };
     println!("  {what}: {outcome}");
     let counts: Vec<String> = run

@@ -117,24 +117,16 @@ fn g_index(g: &RemoteGroup) -> u64 {
 
 /// No safeguards and no grace: the plan applies at once, whatever it deprovisions.
 fn policy() -> Policy {
-    let off = Threshold {
-        max_count: u64::MAX,
-        max_percent: 100.0,
-        min_count: u64::MAX,
-    };
-    Policy {
-        safeguards: Safeguards {
-            users: off,
-            groups: off,
-            memberships: off,
-            remote_members: off,
-        },
-        grace: Grace {
-            runs: 0,
-            seconds: 0,
-        },
-        ..Policy::default()
-    }
+    let off = Threshold::new(u64::MAX, 100.0, u64::MAX);
+    Policy::default()
+        .with_safeguards(
+            Safeguards::default()
+                .with_users(off)
+                .with_groups(off)
+                .with_memberships(off)
+                .with_remote_members(off),
+        )
+        .with_grace(Grace::new(0, 0))
 }
 
 /// Plans `round` against the store and applies it; returns how long the apply took.

@@ -39,21 +39,18 @@ fn connector(emu: &RunningEmulator) -> GoogleConnector {
         ))
         .concurrency(8)
         .requests_per_minute(0)
-        .retry(RetryConfig {
-            max_retries: 10,
-            base_delay: Duration::from_millis(5),
-            max_delay: Duration::from_millis(100),
-            max_jitter: Duration::from_millis(5),
-        })
+        .retry(
+            RetryConfig::default()
+                .with_max_retries(10)
+                .with_delays(Duration::from_millis(5), Duration::from_millis(100))
+                .with_max_jitter(Duration::from_millis(5)),
+        )
         .build()
         .unwrap()
 }
 
 fn everything() -> FetchRequest {
-    FetchRequest {
-        kinds: ObjectKinds::all(),
-        filter: ScopeFilter::everything(),
-    }
+    FetchRequest::new(ObjectKinds::all(), ScopeFilter::everything())
 }
 
 type UserRow = (

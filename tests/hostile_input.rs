@@ -124,10 +124,7 @@ async fn hostile_records_are_quarantined_or_kept_verbatim_and_the_sync_goes_on()
     // The planner reports both manager cycles; the next run changes nothing.
     let fetched = connector
         .fetch(
-            &FetchRequest {
-                kinds: ObjectKinds::all(),
-                filter: ScopeFilter::everything(),
-            },
+            &FetchRequest::new(ObjectKinds::all(), ScopeFilter::everything()),
             &NoProgress,
         )
         .await

@@ -250,10 +250,10 @@ fn connector_with_key(
 }
 
 fn everything() -> directory_sync::core::FetchRequest {
-    directory_sync::core::FetchRequest {
-        kinds: directory_sync::core::ObjectKinds::all(),
-        filter: directory_sync::core::ScopeFilter::everything(),
-    }
+    directory_sync::core::FetchRequest::new(
+        directory_sync::core::ObjectKinds::all(),
+        directory_sync::core::ScopeFilter::everything(),
+    )
 }
 
 fn settings_with(api_base: &str) -> GoogleSettings {

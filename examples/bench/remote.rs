@@ -45,21 +45,18 @@ fn connector(
         ))
         .concurrency(concurrency)
         .requests_per_minute(per_minute)
-        .retry(RetryConfig {
-            max_retries: 10,
-            base_delay: Duration::from_millis(100),
-            max_delay: Duration::from_secs(10),
-            max_jitter: Duration::from_millis(100),
-        })
+        .retry(
+            RetryConfig::default()
+                .with_max_retries(10)
+                .with_delays(Duration::from_millis(100), Duration::from_secs(10))
+                .with_max_jitter(Duration::from_millis(100)),
+        )
         .build()?)
 }
 
 /// Fetches everything, timed.
 async fn fetch_all(source: &GoogleConnector) -> Result<(Fetched, Duration)> {
-    let request = FetchRequest {
-        kinds: ObjectKinds::all(),
-        filter: ScopeFilter::everything(),
-    };
+    let request = FetchRequest::new(ObjectKinds::all(), ScopeFilter::everything());
     let started = Instant::now();
     let fetched = source.fetch(&request, &NoProgress).await?;
     Ok((fetched, started.elapsed()))

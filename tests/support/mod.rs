@@ -46,12 +46,12 @@ pub(crate) fn connector(emu: &RunningEmulator) -> GoogleConnectorBuilder {
         .key_json(ServiceAccountKey::new(emu.service_account_key_json()))
         .concurrency(8)
         .requests_per_minute(0)
-        .retry(RetryConfig {
-            max_retries: 10,
-            base_delay: Duration::from_millis(2),
-            max_delay: Duration::from_millis(40),
-            max_jitter: Duration::from_millis(2),
-        })
+        .retry(
+            RetryConfig::default()
+                .with_max_retries(10)
+                .with_delays(Duration::from_millis(2), Duration::from_millis(40))
+                .with_max_jitter(Duration::from_millis(2)),
+        )
         .token_timeout(Duration::from_secs(20))
 }
 

@@ -10,6 +10,7 @@ use crate::{Email, ExternalId, IntegrationId, UserId};
 /// A per-vendor attribute value (what secondaries contribute for group and resource assignment).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum AttributeValue {
     /// A boolean.
     Bool(bool),
@@ -27,6 +28,7 @@ pub type Attributes = BTreeMap<String, AttributeValue>;
 /// How an account got linked to its directory user.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum LinkedBy {
     /// The primary integration provisioned the directory user from this account.
     Provisioned,

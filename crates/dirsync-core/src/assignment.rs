@@ -66,6 +66,7 @@ impl GroupAssignment {
 /// `{"attribute": {"name": "department", "value": "Engineering"}}`; unknown keys are refused.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
+#[non_exhaustive]
 pub enum Selector {
     /// Everyone in the directory.
     Everyone,
@@ -212,6 +213,7 @@ pub struct OwnedMembership {
 /// A change to an outbound integration's ownership records, after the remote confirmed it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum OwnershipChange {
     /// The integration created this membership.
     Claim(OwnedMembership),

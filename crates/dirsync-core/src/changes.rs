@@ -135,6 +135,7 @@ impl ProfileOp {
 /// The content of a [`ProfileOp`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum ProfileChange {
     /// Provision a new directory user (status active, one `provisioned` event).
     CreateUser {
@@ -164,6 +165,7 @@ pub enum ProfileChange {
 /// One operation on the store, within one integration's data.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "op", content = "value", rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum DirectoryOp {
     /// Create or replace an account (its link, attributes, seen times, missing marks).
     UpsertAccount(Account),
@@ -255,6 +257,7 @@ impl Extend<DirectoryOp> for DirectoryChanges {
 /// One operation on a remote system.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum RemoteOp {
     /// Add a member to a group (Google: `members.insert`; an existing member counts as done).
     InsertMember {

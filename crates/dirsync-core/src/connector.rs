@@ -13,8 +13,9 @@ use crate::{
     ScopeFilter, Snapshot,
 };
 
-/// What to fetch: which kinds, within which scope.
+/// What to fetch: which kinds, within which scope. Made with [`FetchRequest::new`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct FetchRequest {
     /// The kinds to fetch.
     pub kinds: ObjectKinds,
@@ -22,8 +23,17 @@ pub struct FetchRequest {
     pub filter: ScopeFilter,
 }
 
-/// Figures of one fetch, for the run record.
+impl FetchRequest {
+    /// A request for `kinds` within `filter`.
+    pub fn new(kinds: ObjectKinds, filter: ScopeFilter) -> Self {
+        Self { kinds, filter }
+    }
+}
+
+/// Figures of one fetch, for the run record. Start from [`FetchStats::default`] (all zero) and
+/// set the figures a connector counts.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct FetchStats {
     /// Requests sent, by route (e.g. `GET /admin/directory/v1/users`).
     pub requests: BTreeMap<String, u64>,
@@ -56,13 +66,21 @@ impl FetchStats {
     }
 }
 
-/// A complete snapshot and the figures of the fetch that made it.
+/// A complete snapshot and the figures of the fetch that made it. Made with [`Fetched::new`].
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Fetched {
     /// The snapshot.
     pub snapshot: Snapshot,
     /// The figures.
     pub stats: FetchStats,
+}
+
+impl Fetched {
+    /// A fetch's result: its complete snapshot and its figures.
+    pub fn new(snapshot: Snapshot, stats: FetchStats) -> Self {
+        Self { snapshot, stats }
+    }
 }
 
 /// Progress of a fetch, reported as pages arrive (for progress bars and frontends).
@@ -79,8 +97,10 @@ impl FetchProgress for NoProgress {
     fn page(&self, _kind: ObjectKind, _items: usize) {}
 }
 
-/// The outcome of checking an integration's access, scope by scope.
+/// The outcome of checking an integration's access, scope by scope. Made with
+/// [`AccessReport::new`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct AccessReport {
     /// The delegated subject that was checked.
     pub subject: Email,
@@ -95,6 +115,24 @@ pub struct AccessReport {
 }
 
 impl AccessReport {
+    /// The report for `subject` acting through the service account `client_id` /
+    /// `client_email`: the scopes `granted` and those the token endpoint refused (`missing`).
+    pub fn new(
+        subject: Email,
+        client_id: impl Into<String>,
+        client_email: Email,
+        granted: BTreeSet<Scope>,
+        missing: BTreeSet<Scope>,
+    ) -> Self {
+        Self {
+            subject,
+            client_id: client_id.into(),
+            client_email,
+            granted,
+            missing,
+        }
+    }
+
     /// The authorization record, if every scope was granted.
     ///
     /// # Errors
@@ -145,6 +183,7 @@ pub trait DirectorySource: Send + Sync + Debug {
 /// What happened to one remote operation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum RemoteOpOutcome {
     /// Done now.
     Done,
@@ -157,8 +196,10 @@ pub enum RemoteOpOutcome {
     },
 }
 
-/// The outcome of applying remote changes, one entry per operation, in order.
+/// The outcome of applying remote changes, one entry per operation, in order. Made with
+/// [`RemoteApplyReport::new`].
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct RemoteApplyReport {
     /// Per operation.
     pub outcomes: Vec<RemoteOpOutcome>,
@@ -166,6 +207,13 @@ pub struct RemoteApplyReport {
     /// shape as a fetch's; all zero from a target that does not count.
     #[serde(default)]
     pub stats: FetchStats,
+}
+
+impl RemoteApplyReport {
+    /// One outcome per operation, in order, and the connector's figures for the writes.
+    pub fn new(outcomes: Vec<RemoteOpOutcome>, stats: FetchStats) -> Self {
+        Self { outcomes, stats }
+    }
 }
 
 /// A remote directory the engine writes to (outbound integrations).

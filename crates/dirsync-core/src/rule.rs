@@ -37,6 +37,7 @@ use crate::{Email, Error, GroupAssignment, OrgUnitPath, RuleId};
 /// accepted too when parsing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum ObjectKind {
     /// Organizational units.
     #[serde(alias = "org-units")]
@@ -189,6 +190,7 @@ impl fmt::Display for ObjectKinds {
 /// fields are refused, so a misspelt restriction can never silently widen a rule to everything.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct ScopeFilter {
     /// Only that org unit and its subtree (its descendants at any depth); users elsewhere are
     /// out of scope.
@@ -204,6 +206,18 @@ impl ScopeFilter {
     /// No restriction: the whole directory.
     pub fn everything() -> Self {
         Self::default()
+    }
+
+    /// Restricted to org unit `path` and its subtree.
+    pub fn with_org_unit(mut self, path: OrgUnitPath) -> Self {
+        self.org_unit = Some(path);
+        self
+    }
+
+    /// Restricted to these groups (by email) and their memberships; none at all if empty.
+    pub fn with_groups(mut self, groups: impl IntoIterator<Item = Email>) -> Self {
+        self.groups = Some(groups.into_iter().collect());
+        self
     }
 
     /// Whether nothing is restricted.
@@ -229,6 +243,7 @@ impl ScopeFilter {
 /// When a rule runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Trigger {
     /// Only when started by hand; never by the schedule.
     Manual,

@@ -76,6 +76,7 @@ impl fmt::Display for PlanId {
 /// How a run ended.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum RunOutcome {
     /// Changes were applied.
     Succeeded,

@@ -292,6 +292,7 @@ impl fmt::Display for DayOfMonth {
 /// Deserializing validates every field (day of month, time, zone) and refuses unknown fields.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "ScheduleRepr", into = "ScheduleRepr")]
+#[non_exhaustive]
 pub enum Schedule {
     /// Never runs on its own: only manual runs.
     Manual,

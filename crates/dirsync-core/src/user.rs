@@ -10,6 +10,7 @@ use crate::{Email, Error, OrgUnitPath, UserId};
 /// Whether a person works as an employee or a contractor.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum EmploymentType {
     /// An employee.
     Employee,

@@ -8,7 +8,9 @@ use serde::{Deserialize, Serialize};
 /// It trips when the number of changes is **more than** `max_count`, or when it is more than
 /// `max_percent` of what the store holds **and** at least `min_count` (so that one leaver in a
 /// team of three does not hold a run, while a run that empties a small directory still does).
+/// Made with [`Threshold::new`].
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Threshold {
     /// The most changes allowed, whatever the total.
     pub max_count: u64,
@@ -19,6 +21,16 @@ pub struct Threshold {
 }
 
 impl Threshold {
+    /// At most `max_count` changes, and at most `max_percent` of the total from `min_count`
+    /// changes on.
+    pub fn new(max_count: u64, max_percent: f64, min_count: u64) -> Self {
+        Self {
+            max_count,
+            max_percent,
+            min_count,
+        }
+    }
+
     /// Whether `count` changes out of `total` trip it.
     pub fn trips(&self, count: u64, total: u64) -> bool {
         if count > self.max_count {
@@ -40,8 +52,10 @@ pub fn percent(count: u64, total: u64) -> f64 {
     }
 }
 
-/// Safeguards per kind of destructive change, relative to the current store.
+/// Safeguards per kind of destructive change, relative to the current store. Start from
+/// [`Safeguards::default`] and change thresholds with the `with_*` methods.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Safeguards {
     /// Users to deprovision or suspend (primary), accounts to remove (secondaries).
     pub users: Threshold,
@@ -53,6 +67,32 @@ pub struct Safeguards {
     /// members; checked group by group.
     #[serde(default = "default_remote_members")]
     pub remote_members: Threshold,
+}
+
+impl Safeguards {
+    /// The threshold for users to deprovision or suspend (accounts to remove, for secondaries).
+    pub fn with_users(mut self, threshold: Threshold) -> Self {
+        self.users = threshold;
+        self
+    }
+
+    /// The threshold for groups to remove.
+    pub fn with_groups(mut self, threshold: Threshold) -> Self {
+        self.groups = threshold;
+        self
+    }
+
+    /// The threshold for memberships to remove.
+    pub fn with_memberships(mut self, threshold: Threshold) -> Self {
+        self.memberships = threshold;
+        self
+    }
+
+    /// The threshold for members to remove from one managed remote group.
+    pub fn with_remote_members(mut self, threshold: Threshold) -> Self {
+        self.remote_members = threshold;
+        self
+    }
 }
 
 fn default_remote_members() -> Threshold {
@@ -88,8 +128,9 @@ impl Default for Safeguards {
 
 /// How long a user may be missing from the source before the engine acts. Both conditions
 /// must hold; set one to zero to rely on the other alone. A user the source reports as deleted
-/// needs no grace.
+/// needs no grace. Made with [`Grace::new`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Grace {
     /// Consecutive complete runs the user must be missing from.
     pub runs: u32,
@@ -98,6 +139,11 @@ pub struct Grace {
 }
 
 impl Grace {
+    /// Missing for at least `runs` consecutive complete runs and `seconds` since first missed.
+    pub fn new(runs: u32, seconds: i64) -> Self {
+        Self { runs, seconds }
+    }
+
     /// Whether a user missing for `runs` runs since `elapsed` has used up the grace.
     pub fn expired(&self, runs: u32, elapsed: Duration) -> bool {
         runs >= self.runs && elapsed >= Duration::seconds(self.seconds)
@@ -116,6 +162,7 @@ impl Default for Grace {
 /// What to do with a directory user when the source suspends them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum OnSuspended {
     /// Suspend them too (the default: suspend before delete).
     Suspend,
@@ -126,6 +173,7 @@ pub enum OnSuspended {
 /// What to do with a directory user once their grace has run out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum OnMissing {
     /// Suspend them.
     Suspend,
@@ -133,8 +181,10 @@ pub enum OnMissing {
     Deprovision,
 }
 
-/// Everything the planner and the safeguards need to decide.
+/// Everything the planner and the safeguards need to decide. Start from [`Policy::default`]
+/// and change it with the `with_*` methods.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Policy {
     /// Thresholds that hold a run for approval.
     pub safeguards: Safeguards,
@@ -147,6 +197,38 @@ pub struct Policy {
     /// Whether administrators may be suspended or deprovisioned by a sync (default: no; they
     /// are reported as protected instead).
     pub act_on_admins: bool,
+}
+
+impl Policy {
+    /// These safeguards.
+    pub fn with_safeguards(mut self, safeguards: Safeguards) -> Self {
+        self.safeguards = safeguards;
+        self
+    }
+
+    /// This grace before acting on a missing user.
+    pub fn with_grace(mut self, grace: Grace) -> Self {
+        self.grace = grace;
+        self
+    }
+
+    /// What to do with users the source suspends.
+    pub fn with_on_suspended(mut self, on_suspended: OnSuspended) -> Self {
+        self.on_suspended = on_suspended;
+        self
+    }
+
+    /// What to do with users missing after the grace.
+    pub fn with_on_missing(mut self, on_missing: OnMissing) -> Self {
+        self.on_missing = on_missing;
+        self
+    }
+
+    /// Whether administrators may be suspended or deprovisioned by a sync.
+    pub fn with_act_on_admins(mut self, act_on_admins: bool) -> Self {
+        self.act_on_admins = act_on_admins;
+        self
+    }
 }
 
 impl Default for Policy {

@@ -144,10 +144,7 @@ async fn inbound_request(
         return Err(Error::WrongDirection { integration });
     }
     let request = match rule {
-        None => FetchRequest {
-            kinds: ObjectKinds::all(),
-            filter: ScopeFilter::everything(),
-        },
+        None => FetchRequest::new(ObjectKinds::all(), ScopeFilter::everything()),
         Some(r) => {
             let rule = any
                 .record()
@@ -161,10 +158,7 @@ async fn inbound_request(
                         reason: "no such rule on this integration".to_owned(),
                     })
                 })?;
-            FetchRequest {
-                kinds: rule.kinds.clone(),
-                filter: rule.scope.clone(),
-            }
+            FetchRequest::new(rule.kinds.clone(), rule.scope.clone())
         }
     };
     Ok((any, request))
@@ -462,13 +456,10 @@ async fn outbound_inputs(
     integration: IntegrationId,
     assignments: &[GroupAssignment],
 ) -> Result<Result<OutboundInputs, dirsync_core::Error>, Error> {
-    let request = FetchRequest {
-        kinds: ObjectKinds::new([ObjectKind::Groups, ObjectKind::Memberships])?,
-        filter: ScopeFilter {
-            org_unit: None,
-            groups: Some(assignments.iter().map(|a| a.group.clone()).collect()),
-        },
-    };
+    let request = FetchRequest::new(
+        ObjectKinds::new([ObjectKind::Groups, ObjectKind::Memberships])?,
+        ScopeFilter::everything().with_groups(assignments.iter().map(|a| a.group.clone())),
+    );
     let fetched = match source.fetch(&request, ctx.progress).await {
         Ok(fetched) => fetched,
         Err(e) => return Ok(Err(e)),
@@ -689,6 +680,14 @@ async fn apply_remote(
                 failures.push(format!("{}: {reason}", describe(op)));
                 ("remote_ops_failed".to_owned(), None)
             }
+            // An operation or outcome this engine does not know: failed, nothing claimed.
+            (op, outcome) => {
+                failures.push(format!(
+                    "{}: unrecognised outcome {outcome:?}",
+                    describe(op)
+                ));
+                ("remote_ops_failed".to_owned(), None)
+            }
         };
         *counts.entry(name).or_default() += 1;
         ownership.extend(change);
@@ -727,6 +726,7 @@ fn describe(op: &RemoteOp) -> String {
     match op {
         RemoteOp::InsertMember { group, member, .. } => format!("insert {member} into {group}"),
         RemoteOp::DeleteMember { group, member } => format!("remove {member} from {group}"),
+        other => format!("{other:?}"),
     }
 }
 

@@ -153,18 +153,15 @@ fn pem_to_der(pem: &str) -> Result<Vec<u8>, Error> {
         .strip_prefix("-----BEGIN PRIVATE KEY-----")
         .and_then(|rest| rest.strip_suffix("-----END PRIVATE KEY-----"))
         .ok_or_else(|| Error::InvalidKey("not a PKCS#8 PEM private key".to_owned()))?;
-    let base64: String = body
-        .chars()
-        .filter(|c| !c.is_ascii_whitespace())
-        .collect();
+    let base64: String = body.chars().filter(|c| !c.is_ascii_whitespace()).collect();
     base64::engine::general_purpose::STANDARD
         .decode(base64)
         .map_err(|e| Error::InvalidKey(format!("PEM body is not base64: {e}")))
 }
 
 fn parse_private_key(pem: &str) -> Result<RsaKeyPair, Error> {
-    let key = RsaKeyPair::from_pkcs8(&pem_to_der(pem)?)
-        .map_err(|e| Error::InvalidKey(e.to_string()))?;
+    let key =
+        RsaKeyPair::from_pkcs8(&pem_to_der(pem)?).map_err(|e| Error::InvalidKey(e.to_string()))?;
     if key.public_modulus_len() * 8 < 2048 {
         return Err(Error::InvalidKey(
             "RSA key shorter than 2048 bits".to_owned(),

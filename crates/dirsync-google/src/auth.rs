@@ -300,6 +300,7 @@ impl TokenSource for StaticTokenSource {
 
 /// The outcome of one scope's token request.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ScopeCheck {
     /// A token was issued (and thrown away).
     Granted,

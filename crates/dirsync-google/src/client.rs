@@ -114,13 +114,13 @@ impl Counters {
 
     /// The figures so far, with `elapsed`.
     pub(crate) fn stats(&self, elapsed: Duration) -> FetchStats {
-        FetchStats {
-            requests: self.requests.lock().map(|r| r.clone()).unwrap_or_default(),
-            retries: self.retries.load(Ordering::Relaxed),
-            bytes: self.bytes.load(Ordering::Relaxed),
-            elapsed_ms: u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
-            max_in_flight: self.max_in_flight.load(Ordering::Relaxed),
-        }
+        let mut stats = FetchStats::default();
+        stats.requests = self.requests.lock().map(|r| r.clone()).unwrap_or_default();
+        stats.retries = self.retries.load(Ordering::Relaxed);
+        stats.bytes = self.bytes.load(Ordering::Relaxed);
+        stats.elapsed_ms = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX);
+        stats.max_in_flight = self.max_in_flight.load(Ordering::Relaxed);
+        stats
     }
 }
 

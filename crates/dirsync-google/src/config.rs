@@ -5,8 +5,11 @@ use std::time::Duration;
 /// How failed API calls are retried (see [`crate::retry::decide`]).
 ///
 /// The defaults follow Google's documented backoff (reference §4.4): waits of 1, 2, 4, 8, 16 s
-/// plus up to 1 s of random jitter each, capped at 32 s, at most 5 retries.
+/// plus up to 1 s of random jitter each, capped at 32 s, at most 5 retries. Start from
+/// [`RetryConfig::default`], [`RetryConfig::none`] or [`RetryConfig::immediate`] and change it
+/// with the `with_*` methods.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct RetryConfig {
     /// Retries after the first attempt; `0` disables retries.
     pub max_retries: u32,
@@ -47,6 +50,25 @@ impl RetryConfig {
             max_jitter: Duration::ZERO,
         }
     }
+
+    /// At most `max_retries` retries after the first attempt.
+    pub fn with_max_retries(mut self, max_retries: u32) -> Self {
+        self.max_retries = max_retries;
+        self
+    }
+
+    /// Waits start at `base` and double up to `max` (before jitter).
+    pub fn with_delays(mut self, base: Duration, max: Duration) -> Self {
+        self.base_delay = base;
+        self.max_delay = max;
+        self
+    }
+
+    /// Up to `max_jitter` of random time added to each wait.
+    pub fn with_max_jitter(mut self, max_jitter: Duration) -> Self {
+        self.max_jitter = max_jitter;
+        self
+    }
 }
 
 /// Where a user's employment type (employee or contractor) is read from.
@@ -74,8 +96,10 @@ pub enum EmploymentTypeSource {
     Disabled,
 }
 
-/// How Google records are mapped to `dirsync-core` types.
+/// How Google records are mapped to `dirsync-core` types. Start from
+/// [`MappingConfig::default`] and change it with the `with_*` methods.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct MappingConfig {
     /// Where the employment type comes from.
     pub employment_type: EmploymentTypeSource,
@@ -89,5 +113,19 @@ impl Default for MappingConfig {
             employment_type: EmploymentTypeSource::default(),
             custom_schemas: true,
         }
+    }
+}
+
+impl MappingConfig {
+    /// Where the employment type comes from.
+    pub fn with_employment_type(mut self, source: EmploymentTypeSource) -> Self {
+        self.employment_type = source;
+        self
+    }
+
+    /// Whether custom schemas are requested and copied into attributes.
+    pub fn with_custom_schemas(mut self, custom_schemas: bool) -> Self {
+        self.custom_schemas = custom_schemas;
+        self
     }
 }

@@ -435,6 +435,6 @@ impl GoogleConnector {
             retries = stats.retries,
             "fetched a complete snapshot"
         );
-        Ok(Fetched { snapshot, stats })
+        Ok(Fetched::new(snapshot, stats))
     }
 }

@@ -53,7 +53,7 @@
 //!     .retry(RetryConfig::default())
 //!     .build()?);
 //! let source: Arc<dyn DirectorySource> = connector.clone();
-//! let _request = FetchRequest { kinds: ObjectKinds::all(), filter: ScopeFilter::everything() };
+//! let _request = FetchRequest::new(ObjectKinds::all(), ScopeFilter::everything());
 //! // source.fetch(&_request, &dirsync_core::NoProgress).await? → a complete snapshot.
 //!
 //! // An outbound integration: its scopes, and the same connector as a target.
@@ -307,13 +307,13 @@ impl GoogleConnector {
                 Err(e) => return Err(e),
             }
         }
-        Ok(AccessReport {
-            subject: self.subject.clone(),
-            client_id: key.client_id.clone(),
-            client_email: key.client_email.clone(),
+        Ok(AccessReport::new(
+            self.subject.clone(),
+            key.client_id.clone(),
+            key.client_email.clone(),
             granted,
             missing,
-        })
+        ))
     }
 }
 

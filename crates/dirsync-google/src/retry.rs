@@ -16,6 +16,7 @@ use crate::config::RetryConfig;
 
 /// What to do after a failed attempt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Decision {
     /// Wait this long, then try again.
     Retry(Duration),

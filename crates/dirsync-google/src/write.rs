@@ -107,8 +107,10 @@ fn skipped(index: usize) -> RemoteOpOutcome {
 }
 
 impl GoogleConnector {
-    fn write_request(&self, op: &RemoteOp, scope: &Scope) -> Result<ApiRequest, Error> {
-        Ok(match op {
+    /// The request for `op`; `None` for an operation this connector does not support, which
+    /// then fails alone.
+    fn write_request(&self, op: &RemoteOp, scope: &Scope) -> Result<Option<ApiRequest>, Error> {
+        Ok(Some(match op {
             RemoteOp::InsertMember {
                 group,
                 member,
@@ -132,7 +134,8 @@ impl GoogleConnector {
                 scope,
             )?
             .with_method(reqwest::Method::DELETE, None),
-        })
+            _ => return Ok(None),
+        }))
     }
 
     /// Applies one (group, member)'s operations in order; stops attempting after a failure.
@@ -151,7 +154,16 @@ impl GoogleConnector {
                 out.push((i, skipped(first)));
                 continue;
             }
-            let req = self.write_request(op, scope)?;
+            let Some(req) = self.write_request(op, scope)? else {
+                out.push((
+                    i,
+                    RemoteOpOutcome::Failed {
+                        reason: "not supported by the Google connector".to_owned(),
+                    },
+                ));
+                failed = Some(i);
+                continue;
+            };
             let mut uncertain = false;
             let answer = self
                 .client
@@ -191,6 +203,11 @@ impl GoogleConnector {
             let (group, member) = match op {
                 RemoteOp::InsertMember { group, member, .. }
                 | RemoteOp::DeleteMember { group, member } => (group, member.key()),
+                // An operation this connector does not know: its own chain, where it fails.
+                _ => {
+                    chains.push(vec![i]);
+                    continue;
+                }
             };
             let slot = *by_key.entry((group, member)).or_insert_with(|| {
                 chains.push(Vec::new());
@@ -231,7 +248,7 @@ impl GoogleConnector {
             retries = stats.retries,
             "applied remote changes"
         );
-        Ok(RemoteApplyReport { outcomes, stats })
+        Ok(RemoteApplyReport::new(outcomes, stats))
     }
 }
 

@@ -131,10 +131,10 @@ fn builder(server: &ServerGuard, tokens: Arc<StaticTokenSource>) -> GoogleConnec
 }
 
 fn kinds(k: &[ObjectKind]) -> FetchRequest {
-    FetchRequest {
-        kinds: ObjectKinds::new(k.iter().copied()).unwrap(),
-        filter: ScopeFilter::everything(),
-    }
+    FetchRequest::new(
+        ObjectKinds::new(k.iter().copied()).unwrap(),
+        ScopeFilter::everything(),
+    )
 }
 
 #[derive(Default)]
@@ -366,12 +366,9 @@ async fn rule_scopes_keep_the_org_unit_subtree_and_the_allowed_groups() {
         ObjectKind::Groups,
         ObjectKind::Memberships,
     ]);
-    request.filter = ScopeFilter {
-        org_unit: Some(OrgUnitPath::new("/Engineering").unwrap()),
-        groups: Some(BTreeSet::from([
-            Email::new("Analytics@example.com").unwrap()
-        ])),
-    };
+    request.filter = ScopeFilter::everything()
+        .with_org_unit(OrgUnitPath::new("/Engineering").unwrap())
+        .with_groups([Email::new("Analytics@example.com").unwrap()]);
     let fetched = connector
         .fetch(&request, &dirsync_core::NoProgress)
         .await

@@ -43,12 +43,10 @@ async fn emulator(seed: u64, groups: usize) -> RunningEmulator {
 }
 
 fn quick_retries(max_retries: u32) -> RetryConfig {
-    RetryConfig {
-        max_retries,
-        base_delay: Duration::from_millis(2),
-        max_delay: Duration::from_millis(20),
-        max_jitter: Duration::from_millis(2),
-    }
+    RetryConfig::default()
+        .with_max_retries(max_retries)
+        .with_delays(Duration::from_millis(2), Duration::from_millis(20))
+        .with_max_jitter(Duration::from_millis(2))
 }
 
 fn outbound_scopes() -> BTreeSet<Scope> {
@@ -570,13 +568,10 @@ async fn an_outbound_fetch_reads_only_the_allowed_groups_and_their_members() {
         .map(|(_, email, _)| Email::new(email.as_str()).unwrap())
         .collect();
     emails.insert(Email::new("no-such-group@example.com").unwrap());
-    let request = FetchRequest {
-        kinds: ObjectKinds::new([ObjectKind::Groups, ObjectKind::Memberships]).unwrap(),
-        filter: ScopeFilter {
-            org_unit: None,
-            groups: Some(emails),
-        },
-    };
+    let request = FetchRequest::new(
+        ObjectKinds::new([ObjectKind::Groups, ObjectKind::Memberships]).unwrap(),
+        ScopeFilter::everything().with_groups(emails),
+    );
     let source = connector(&emu, quick_retries(2));
     emu.reset_stats();
     let fetched = source.fetch(&request, &NoProgress).await.unwrap();

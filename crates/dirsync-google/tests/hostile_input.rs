@@ -31,10 +31,10 @@ fn connector(server: &mockito::ServerGuard) -> GoogleConnector {
 }
 
 fn users_only() -> FetchRequest {
-    FetchRequest {
-        kinds: ObjectKinds::new([ObjectKind::Users]).unwrap(),
-        filter: ScopeFilter::everything(),
-    }
+    FetchRequest::new(
+        ObjectKinds::new([ObjectKind::Users]).unwrap(),
+        ScopeFilter::everything(),
+    )
 }
 
 /// Serves `pages` of the users listing by page token (`None` for the first page) and an empty

@@ -12,8 +12,9 @@ use dirsync_core::{
 use crate::Error;
 
 /// What a connector is built for: one integration's settings, direction and the scopes it must
-/// hold.
+/// hold. The service makes these; [`ConnectorRequest::new`] is for tests of a [`Connectors`].
 #[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
 pub struct ConnectorRequest<'a> {
     /// The integration.
     pub integration: IntegrationId,
@@ -26,13 +27,41 @@ pub struct ConnectorRequest<'a> {
 }
 
 /// The public facts of a service account, read from its key without contacting anyone: what
-/// the Workspace admin enters for domain-wide delegation.
+/// the Workspace admin enters for domain-wide delegation. Made with [`Credentials::new`].
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Credentials {
     /// The OAuth client id.
     pub client_id: String,
     /// The service account's email.
     pub client_email: Email,
+}
+
+impl<'a> ConnectorRequest<'a> {
+    /// A request for `integration` in `direction`, with `settings` and the `scopes` it needs.
+    pub fn new(
+        integration: IntegrationId,
+        direction: DirectionKind,
+        settings: &'a RemoteSettings,
+        scopes: &'a BTreeSet<Scope>,
+    ) -> Self {
+        Self {
+            integration,
+            direction,
+            settings,
+            scopes,
+        }
+    }
+}
+
+impl Credentials {
+    /// The service account `client_email` with the OAuth client id `client_id`.
+    pub fn new(client_id: impl Into<String>, client_email: Email) -> Self {
+        Self {
+            client_id: client_id.into(),
+            client_email,
+        }
+    }
 }
 
 /// Builds connectors from stored settings. The service calls it for every operation that talks
@@ -57,13 +86,21 @@ pub trait Connectors: Send + Sync {
 }
 
 /// One integration's way to a remote directory: the read side and the write side of the same
-/// connector.
+/// connector. Made with [`Connection::new`].
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Connection {
     /// Reads (fetches and access checks).
     pub source: Arc<dyn DirectorySource>,
     /// Writes (outbound integrations).
     pub target: Arc<dyn DirectoryTarget>,
+}
+
+impl Connection {
+    /// Reads through `source` and writes through `target`.
+    pub fn new(source: Arc<dyn DirectorySource>, target: Arc<dyn DirectoryTarget>) -> Self {
+        Self { source, target }
+    }
 }
 
 /// Resolves [`KeyReference::Named`] keys from the embedding application's secret manager.

@@ -48,10 +48,13 @@ pub enum Action {
     UpsertOrgUnit,
     /// An org unit is removed.
     RemoveOrgUnit,
+    /// An operation this version cannot name; the subject describes it.
+    Other,
 }
 
 /// One planned operation, named for a human.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct PlannedChange {
     /// What it does.
     pub action: Action,
@@ -161,6 +164,7 @@ impl Service {
                         };
                         change(action, user(id), String::new())
                     }
+                    other => change(Action::Other, format!("{other:?}"), String::new()),
                 },
                 DirectoryOp::UpsertAccount(a) => {
                     let detail = if a.missing_since.is_some() {
@@ -221,6 +225,7 @@ impl Service {
                     name(&org_units, external_id),
                     String::new(),
                 ),
+                other => change(Action::Other, format!("{other:?}"), String::new()),
             })
             .collect();
         Ok(explained)
@@ -251,6 +256,11 @@ fn explain_remote(plan: &Plan<ToRemote>) -> Vec<PlannedChange> {
                 action: Action::RemoveRemoteMember,
                 subject: member.to_string(),
                 detail: format!("from {}", group(g)),
+            },
+            other => PlannedChange {
+                action: Action::Other,
+                subject: format!("{other:?}"),
+                detail: String::new(),
             },
         })
         .collect()

@@ -84,6 +84,10 @@ impl GoogleConnectors {
                         .to_owned(),
                 }),
             },
+            other => Err(Error::Key {
+                reference: key_name(other),
+                reason: "a kind of key reference this service cannot read".to_owned(),
+            }),
         }
     }
 }
@@ -101,6 +105,7 @@ fn key_name(reference: &KeyReference) -> String {
     match reference {
         KeyReference::File(path) => path.display().to_string(),
         KeyReference::Named(name) => name.clone(),
+        other => format!("{other:?}"),
     }
 }
 

@@ -8,6 +8,7 @@ use serde::Serialize;
 /// The domain-wide delegation a Workspace super admin must grant: the service account's client
 /// id and the exact scope strings. Its `Display` is step-by-step text for the admin.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct AdminInstructions {
     /// The service account's OAuth client id (what the admin console asks for).
     pub client_id: String,

@@ -43,12 +43,8 @@
 //! let mut settings = GoogleSettings::new(
 //!     Email::new(google.admin_subject())?, KeyReference::File(key), KeyOwnership::CustomerOwned);
 //! settings.api_base = Some(google.base_url());
-//! let created = service.create_google(CreateGoogle {
-//!     title: "Google Workspace".into(),
-//!     direction: DirectionKind::Inbound,
-//!     settings,
-//!     schedule: Schedule::Manual,
-//! }).await?;
+//! let request = CreateGoogle::new("Google Workspace", DirectionKind::Inbound, settings, Schedule::Manual);
+//! let created = service.create_google(request).await?;
 //! println!("{}", created.instructions); // client id and scopes for the admin
 //! assert!(created.integration.is_primary());
 //!

@@ -13,8 +13,9 @@ use crate::progress::ProgressSink;
 use crate::service::required_scopes;
 use crate::{Error, Service};
 
-/// A new Google Workspace integration.
+/// A new Google Workspace integration. Made with [`CreateGoogle::new`].
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct CreateGoogle {
     /// A title for humans ("Google Workspace (acme.com)").
     pub title: String,
@@ -27,8 +28,27 @@ pub struct CreateGoogle {
     pub schedule: Schedule,
 }
 
+impl CreateGoogle {
+    /// An integration titled `title`, in `direction`, connecting with `settings`, whose
+    /// scheduled rules run on `schedule`.
+    pub fn new(
+        title: impl Into<String>,
+        direction: DirectionKind,
+        settings: GoogleSettings,
+        schedule: Schedule,
+    ) -> Self {
+        Self {
+            title: title.into(),
+            direction,
+            settings,
+            schedule,
+        }
+    }
+}
+
 /// A created integration and what the Workspace admin must grant before activating it.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Created {
     /// The stored integration (`Staged`; [`AnyIntegration::is_primary`] says whether the
     /// store made it the primary).
@@ -39,6 +59,7 @@ pub struct Created {
 
 /// The result of an activation.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Activated {
     /// The integration, now `Active`.
     pub integration: AnyIntegration,
@@ -47,8 +68,11 @@ pub struct Activated {
     pub initial_run: Option<SyncRun>,
 }
 
-/// New credentials or subject for an integration. Fields left `None` keep their value.
+/// New credentials or subject for an integration. Fields left `None` keep their value. Start
+/// from [`Reauthorize::default`] (nothing changes) and set what changes with the `with_*`
+/// methods.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Reauthorize {
     /// A new delegated admin.
     pub subject: Option<Email>,
@@ -58,6 +82,26 @@ pub struct Reauthorize {
     /// to a customer-owned one is a reauthorization with a new key and
     /// [`KeyOwnership::CustomerOwned`].
     pub ownership: Option<KeyOwnership>,
+}
+
+impl Reauthorize {
+    /// A new delegated admin.
+    pub fn with_subject(mut self, subject: Email) -> Self {
+        self.subject = Some(subject);
+        self
+    }
+
+    /// A new service-account key.
+    pub fn with_key(mut self, key: KeyReference) -> Self {
+        self.key = Some(key);
+        self
+    }
+
+    /// Who owns the (new) service account.
+    pub fn with_ownership(mut self, ownership: KeyOwnership) -> Self {
+        self.ownership = Some(ownership);
+        self
+    }
 }
 
 impl Service {

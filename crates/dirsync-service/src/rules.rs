@@ -57,6 +57,7 @@ impl NewRule {
 
 /// One rule that [`Service::run_due`] ran, and how it went.
 #[derive(Debug)]
+#[non_exhaustive]
 pub struct DueRun {
     /// The integration.
     pub integration: IntegrationId,

@@ -318,6 +318,7 @@ pub fn required_scopes(direction: DirectionKind) -> BTreeSet<Scope> {
 
 /// A dry run's plan: into the directory (inbound) or out to the remote (outbound).
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub enum DryRun {
     /// An inbound integration's plan.
     Directory(Plan<ToDirectory>),

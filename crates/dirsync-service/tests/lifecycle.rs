@@ -52,12 +52,15 @@ impl Fixture {
         ));
         let clock = Arc::clone(&now);
         let connectors = GoogleConnectors::new().customize(|b| {
-            b.retry(RetryConfig {
-                max_retries: 2,
-                base_delay: std::time::Duration::from_millis(1),
-                max_delay: std::time::Duration::from_millis(5),
-                max_jitter: std::time::Duration::ZERO,
-            })
+            b.retry(
+                RetryConfig::default()
+                    .with_max_retries(2)
+                    .with_delays(
+                        std::time::Duration::from_millis(1),
+                        std::time::Duration::from_millis(5),
+                    )
+                    .with_max_jitter(std::time::Duration::ZERO),
+            )
         });
         let service = Service::new(Arc::new(store), Arc::new(connectors))
             .with_clock(Arc::new(move || *clock.lock().unwrap()));
@@ -103,12 +106,12 @@ async fn the_whole_lifecycle_of_an_inbound_integration() {
 
     // Create: staged, primary, with the admin's instructions.
     let created = service
-        .create_google(CreateGoogle {
-            title: "Google Workspace (example.com)".into(),
-            direction: DirectionKind::Inbound,
-            settings: f.settings(),
-            schedule: Schedule::daily(TimeOfDay::utc(2, 0).unwrap()),
-        })
+        .create_google(CreateGoogle::new(
+            "Google Workspace (example.com)",
+            DirectionKind::Inbound,
+            f.settings(),
+            Schedule::daily(TimeOfDay::utc(2, 0).unwrap()),
+        ))
         .await
         .unwrap();
     let id = created.integration.id();
@@ -350,11 +353,9 @@ async fn the_whole_lifecycle_of_an_inbound_integration() {
     let reauthorized = service
         .reauthorize(
             id,
-            Reauthorize {
-                key: Some(KeyReference::File(customer_key)),
-                ownership: Some(KeyOwnership::CustomerOwned),
-                subject: None,
-            },
+            Reauthorize::default()
+                .with_key(KeyReference::File(customer_key))
+                .with_ownership(KeyOwnership::CustomerOwned),
         )
         .await
         .unwrap();
@@ -374,12 +375,12 @@ async fn the_whole_lifecycle_of_an_inbound_integration() {
         Err(Error::Store(dirsync_store::Error::PrimaryOwnsData { .. }))
     ));
     let second = service
-        .create_google(CreateGoogle {
-            title: "Second look at the same tenant".into(),
-            direction: DirectionKind::Inbound,
-            settings: f.settings(),
-            schedule: Schedule::Manual,
-        })
+        .create_google(CreateGoogle::new(
+            "Second look at the same tenant",
+            DirectionKind::Inbound,
+            f.settings(),
+            Schedule::Manual,
+        ))
         .await
         .unwrap();
     assert!(!second.integration.is_primary());
@@ -404,12 +405,12 @@ async fn a_key_that_cannot_be_read_is_refused_before_anything_is_stored() {
     settings.key = KeyReference::File(f._dir.path().join("missing.json"));
     let result = f
         .service
-        .create_google(CreateGoogle {
-            title: "Broken".into(),
-            direction: DirectionKind::Inbound,
+        .create_google(CreateGoogle::new(
+            "Broken",
+            DirectionKind::Inbound,
             settings,
-            schedule: Schedule::Manual,
-        })
+            Schedule::Manual,
+        ))
         .await;
     assert!(matches!(result, Err(Error::Key { .. })), "{result:?}");
     std::fs::write(
@@ -421,12 +422,12 @@ async fn a_key_that_cannot_be_read_is_refused_before_anything_is_stored() {
     settings.key = KeyReference::File(f._dir.path().join("bad.json"));
     let result = f
         .service
-        .create_google(CreateGoogle {
-            title: "Broken".into(),
-            direction: DirectionKind::Inbound,
+        .create_google(CreateGoogle::new(
+            "Broken",
+            DirectionKind::Inbound,
             settings,
-            schedule: Schedule::Manual,
-        })
+            Schedule::Manual,
+        ))
         .await;
     assert!(matches!(result, Err(Error::Key { .. })), "{result:?}");
     assert!(f.service.integrations().await.unwrap().is_empty());
@@ -437,12 +438,12 @@ async fn an_unknown_rule_is_named_and_a_staged_integration_never_syncs() {
     let f = Fixture::new(5).await;
     let created = f
         .service
-        .create_google(CreateGoogle {
-            title: "Staged".into(),
-            direction: DirectionKind::Inbound,
-            settings: f.settings(),
-            schedule: Schedule::daily(TimeOfDay::utc(0, 0).unwrap()),
-        })
+        .create_google(CreateGoogle::new(
+            "Staged",
+            DirectionKind::Inbound,
+            f.settings(),
+            Schedule::daily(TimeOfDay::utc(0, 0).unwrap()),
+        ))
         .await
         .unwrap();
     let id = created.integration.id();
@@ -469,12 +470,12 @@ async fn no_key_material_or_token_in_the_debug_output_of_service_values() {
     let connectors = GoogleConnectors::new();
     let created = f
         .service
-        .create_google(CreateGoogle {
-            title: "Debug".into(),
-            direction: DirectionKind::Inbound,
-            settings: f.settings(),
-            schedule: Schedule::Manual,
-        })
+        .create_google(CreateGoogle::new(
+            "Debug",
+            DirectionKind::Inbound,
+            f.settings(),
+            Schedule::Manual,
+        ))
         .await
         .unwrap();
     let activated = f
@@ -486,12 +487,12 @@ async fn no_key_material_or_token_in_the_debug_output_of_service_values() {
     let settings = created.integration.settings().clone();
     use dirsync_service::Connectors;
     let connection = connectors
-        .connect(&dirsync_service::ConnectorRequest {
-            integration: created.integration.id(),
-            direction: DirectionKind::Inbound,
-            settings: &settings,
-            scopes: &scopes,
-        })
+        .connect(&dirsync_service::ConnectorRequest::new(
+            created.integration.id(),
+            DirectionKind::Inbound,
+            &settings,
+            &scopes,
+        ))
         .unwrap();
     let rendered = [
         format!("{:?}", f.service),

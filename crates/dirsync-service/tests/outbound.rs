@@ -34,12 +34,15 @@ async fn world() -> World {
     std::fs::write(&key, google.service_account_key_json()).unwrap();
     let store = SqliteStore::open(dir.path().join("directory.db")).unwrap();
     let connectors = GoogleConnectors::new().customize(|b| {
-        b.retry(RetryConfig {
-            max_retries: 2,
-            base_delay: std::time::Duration::from_millis(1),
-            max_delay: std::time::Duration::from_millis(5),
-            max_jitter: std::time::Duration::ZERO,
-        })
+        b.retry(
+            RetryConfig::default()
+                .with_max_retries(2)
+                .with_delays(
+                    std::time::Duration::from_millis(1),
+                    std::time::Duration::from_millis(5),
+                )
+                .with_max_jitter(std::time::Duration::ZERO),
+        )
     });
     let service = Service::new(Arc::new(store), Arc::new(connectors));
     let settings = || {
@@ -52,12 +55,8 @@ async fn world() -> World {
         s.quota_per_minute = 0;
         s
     };
-    let create = |title: &str, direction| CreateGoogle {
-        title: title.into(),
-        direction,
-        settings: settings(),
-        schedule: Schedule::Manual,
-    };
+    let create =
+        |title: &str, direction| CreateGoogle::new(title, direction, settings(), Schedule::Manual);
     let primary = service
         .create_google(create("In", DirectionKind::Inbound))
         .await

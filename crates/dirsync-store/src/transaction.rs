@@ -263,6 +263,12 @@ pub fn record_ownership(
             OwnershipChange::Release { group, member } => {
                 tx.delete_owned(id, group, member)?;
             }
+            _ => {
+                return Err(Error::InvalidChange {
+                    index,
+                    reason: "an ownership change this store does not know".to_owned(),
+                });
+            }
         }
     }
     let version = actual.next();
@@ -349,6 +355,7 @@ fn apply_op(tx: &mut impl Transaction, id: IntegrationId, op: &DirectoryOp) -> R
             }
         }
         DirectoryOp::Profile(op) => apply_profile(tx, op.change())?,
+        _ => return invalid("an operation this store does not know"),
     }
     Ok(())
 }
@@ -394,6 +401,7 @@ fn apply_profile(tx: &mut impl Transaction, change: &ProfileChange) -> Result<()
                 .map_err(|e| OpError::Invalid(e.to_string()))?;
             tx.put_user(&existing)?;
         }
+        _ => return invalid("a profile change this store does not know"),
     }
     Ok(())
 }

@@ -45,11 +45,10 @@ pub(crate) async fn run(cli: Cli, bars: &Bars) -> Result<Output> {
             Ok(state_change(&any, "reactivated"))
         }
         Command::IntegrationReauthorize(args) => {
-            let change = Reauthorize {
-                subject: args.subject.as_deref().map(Email::new).transpose()?,
-                key: args.key.as_deref().map(key_reference).transpose()?,
-                ownership: args.ownership.map(ownership),
-            };
+            let mut change = Reauthorize::default();
+            change.subject = args.subject.as_deref().map(Email::new).transpose()?;
+            change.key = args.key.as_deref().map(key_reference).transpose()?;
+            change.ownership = args.ownership.map(ownership);
             let any = s.reauthorize(integration_id(&args.id)?, change).await?;
             Ok(state_change(&any, "reauthorized"))
         }
@@ -278,15 +277,15 @@ async fn create(s: &Service, args: CreateArgs) -> Result<Output> {
     settings.api_base.clone_from(&args.api_base);
     settings.quota_per_minute = args.quota_per_minute;
     let created = s
-        .create_google(CreateGoogle {
-            title: args.title.clone(),
-            direction: match args.direction {
+        .create_google(CreateGoogle::new(
+            args.title.clone(),
+            match args.direction {
                 Direction::Inbound => DirectionKind::Inbound,
                 Direction::Outbound => DirectionKind::Outbound,
             },
             settings,
-            schedule: schedule(&args)?,
-        })
+            schedule(&args)?,
+        ))
         .await?;
     let any = &created.integration;
     // The admin's instructions (client id, client email, subject, scopes) and the integration.
@@ -440,18 +439,17 @@ async fn add_rule(s: &Service, args: RuleAddArgs) -> Result<Output> {
                         .collect::<Result<Vec<_>, _>>()?,
                 )?
             };
-            let scope = ScopeFilter {
-                org_unit: args.org_unit.as_deref().map(OrgUnitPath::new).transpose()?,
-                groups: if args.groups.is_empty() {
-                    None
-                } else {
-                    Some(
-                        args.groups
-                            .iter()
-                            .map(|g| Email::new(g.trim()))
-                            .collect::<Result<_, _>>()?,
-                    )
-                },
+            let mut scope = ScopeFilter::everything();
+            scope.org_unit = args.org_unit.as_deref().map(OrgUnitPath::new).transpose()?;
+            scope.groups = if args.groups.is_empty() {
+                None
+            } else {
+                Some(
+                    args.groups
+                        .iter()
+                        .map(|g| Email::new(g.trim()))
+                        .collect::<Result<_, _>>()?,
+                )
             };
             NewRule::sync(args.name, kinds, scope, trigger)
         }
@@ -514,6 +512,7 @@ fn run_code(run: &SyncRun) -> Code {
         RunOutcome::Succeeded | RunOutcome::NoChange => Code::Success,
         RunOutcome::Held { .. } => Code::Held,
         RunOutcome::Failed { .. } => Code::Failure,
+        _ => Code::Failure,
     }
 }
 

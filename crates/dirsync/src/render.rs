@@ -153,6 +153,7 @@ pub(crate) fn outcome(o: &RunOutcome) -> (&'static str, Value) {
         RunOutcome::NoChange => ("no_change", Value::Null),
         RunOutcome::Held { plan } => ("held", Value::String(plan.to_string())),
         RunOutcome::Failed { reason } => ("failed", Value::String(reason.clone())),
+        other => ("unknown", Value::String(format!("{other:?}"))),
     }
 }
 
@@ -219,6 +220,7 @@ pub(crate) fn run_text(r: &SyncRun) -> String {
             format!("HELD by a safeguard; review, then: dirsync plan:approve {plan}")
         }
         RunOutcome::Failed { reason } => format!("FAILED: {reason}"),
+        other => format!("{other:?}"),
     };
     let mut s = format!("run {} {what}", r.id);
     let counts: Vec<String> = r

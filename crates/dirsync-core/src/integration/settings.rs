@@ -50,6 +50,7 @@ impl RemoteSettings {
 /// secret manager.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", content = "value", rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum KeyReference {
     /// A key file on disk.
     File(PathBuf),
@@ -57,8 +58,10 @@ pub enum KeyReference {
     Named(String),
 }
 
-/// How a Google Workspace integration authenticates and which API it talks to.
+/// How a Google Workspace integration authenticates and which API it talks to. Made with
+/// [`GoogleSettings::new`] and the `with_*` methods.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct GoogleSettings {
     /// The customer (`my_customer` for the subject's own account).
     pub customer: String,
@@ -88,6 +91,24 @@ impl GoogleSettings {
             api_base: None,
             quota_per_minute: Self::DEFAULT_QUOTA_PER_MINUTE,
         }
+    }
+
+    /// Another customer than the subject's own (`my_customer`).
+    pub fn with_customer(mut self, customer: impl Into<String>) -> Self {
+        self.customer = customer.into();
+        self
+    }
+
+    /// Another Directory API base URL (e.g. an emulator's).
+    pub fn with_api_base(mut self, api_base: impl Into<String>) -> Self {
+        self.api_base = Some(api_base.into());
+        self
+    }
+
+    /// Client-side pacing in requests per minute; `0` turns pacing off.
+    pub fn with_quota_per_minute(mut self, quota_per_minute: u32) -> Self {
+        self.quota_per_minute = quota_per_minute;
+        self
     }
 }
 

@@ -5,7 +5,7 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use dirsync_core::*;
-use dirsync_engine::{Grace, Plan, Policy, Threshold, ToDirectory, plan_inbound};
+use dirsync_engine::{Grace, Plan, Policy, Safeguards, Threshold, ToDirectory, plan_inbound};
 use dirsync_store::{InMemoryStore, Store};
 
 pub(crate) fn t(hours: i64) -> DateTime<Utc> {
@@ -130,24 +130,16 @@ pub(crate) async fn active(store: &dyn Store, direction: DirectionKind) -> AnyIn
 
 /// A policy without safeguards or grace, for tests that are about something else.
 pub(crate) fn lenient() -> Policy {
-    let off = Threshold {
-        max_count: u64::MAX,
-        max_percent: 100.0,
-        min_count: u64::MAX,
-    };
-    Policy {
-        safeguards: dirsync_engine::Safeguards {
-            users: off,
-            groups: off,
-            memberships: off,
-            remote_members: off,
-        },
-        grace: Grace {
-            runs: 0,
-            seconds: 0,
-        },
-        ..Policy::default()
-    }
+    let off = Threshold::new(u64::MAX, 100.0, u64::MAX);
+    Policy::default()
+        .with_safeguards(
+            Safeguards::default()
+                .with_users(off)
+                .with_groups(off)
+                .with_memberships(off)
+                .with_remote_members(off),
+        )
+        .with_grace(Grace::new(0, 0))
 }
 
 /// Plans `integration` against `snapshot` at `now`.
@@ -225,9 +217,9 @@ impl DirectorySource for FakeSource {
             return Err(e);
         }
         let tenant = self.tenant.lock().unwrap().clone();
-        Ok(Fetched {
-            snapshot: tenant.snapshot_of(request.kinds.clone(), request.filter.clone()),
-            stats: FetchStats::default(),
-        })
+        Ok(Fetched::new(
+            tenant.snapshot_of(request.kinds.clone(), request.filter.clone()),
+            FetchStats::default(),
+        ))
     }
 }

@@ -158,10 +158,7 @@ fn policy(admins: bool, grace: bool) -> Policy {
     let mut p = lenient();
     p.act_on_admins = admins;
     if grace {
-        p.grace = Grace {
-            runs: 1,
-            seconds: 0,
-        };
+        p.grace = Grace::new(1, 0);
     }
     p
 }

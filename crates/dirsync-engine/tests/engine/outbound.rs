@@ -109,10 +109,7 @@ impl DirectorySource for FakeGoogle {
                 .collect();
             b.members_page(&g.external_id, page, None)?;
         }
-        Ok(Fetched {
-            snapshot: b.finish()?,
-            stats: FetchStats::default(),
-        })
+        Ok(Fetched::new(b.finish()?, FetchStats::default()))
     }
 }
 
@@ -126,6 +123,7 @@ impl DirectoryTarget for FakeGoogle {
             let (group, member) = match op {
                 RemoteOp::InsertMember { group, member, .. }
                 | RemoteOp::DeleteMember { group, member } => (group, member),
+                other => panic!("the fake does not know {other:?}"),
             };
             if failing.contains(&member.key()) {
                 outcomes.push(RemoteOpOutcome::Failed {
@@ -140,6 +138,7 @@ impl DirectoryTarget for FakeGoogle {
                     list.insert(member.key(), (member.clone(), *role)).is_none()
                 }
                 RemoteOp::DeleteMember { .. } => list.remove(&member.key()).is_some(),
+                other => panic!("the fake does not know {other:?}"),
             };
             outcomes.push(if done {
                 RemoteOpOutcome::Done
@@ -147,10 +146,7 @@ impl DirectoryTarget for FakeGoogle {
                 RemoteOpOutcome::AlreadyDone
             });
         }
-        Ok(RemoteApplyReport {
-            outcomes,
-            ..RemoteApplyReport::default()
-        })
+        Ok(RemoteApplyReport::new(outcomes, FetchStats::default()))
     }
 }
 

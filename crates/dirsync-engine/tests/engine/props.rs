@@ -214,7 +214,7 @@ proptest! {
             sync(&store, &p, &x.snapshot(), &lenient(), t(0)).await;
             x.users.drain(..k);
             let mut policy = lenient();
-            policy.safeguards.users = Threshold { max_count: max, max_percent: 100.0, min_count: 1 };
+            policy.safeguards.users = Threshold::new(max, 100.0, 1);
             let plan = plan(&store, &p, &x.snapshot(), &policy, t(1)).await;
             prop_assert_eq!(plan.is_held(), k as u64 > max, "{}", plan);
             Ok(())

@@ -105,10 +105,7 @@ async fn source_suspensions_are_mirrored_per_policy() {
     ] {
         let store = fresh();
         let p = active(&store, DirectionKind::Inbound).await;
-        let policy = Policy {
-            on_suspended: on,
-            ..lenient()
-        };
+        let policy = lenient().with_on_suspended(on);
         let mut tenant = Tenant::default();
         tenant.users = vec![user("1", "ada")];
         sync(&store, &p, &tenant.snapshot(), &policy, t(1)).await;
@@ -132,13 +129,7 @@ async fn source_suspensions_are_mirrored_per_policy() {
 async fn missing_users_wait_out_the_grace_and_those_who_return_are_untouched() {
     let store = fresh();
     let p = active(&store, DirectionKind::Inbound).await;
-    let policy = Policy {
-        grace: Grace {
-            runs: 3,
-            seconds: 24 * 3600,
-        },
-        ..Policy::default()
-    };
+    let policy = Policy::default().with_grace(Grace::new(3, 24 * 3600));
     let mut tenant = Tenant::default();
     tenant.users = (0..40)
         .map(|i| user(&format!("{i}"), &format!("u{i}")))
@@ -204,10 +195,7 @@ async fn administrators_are_protected_unless_the_policy_says_otherwise() {
     for act_on_admins in [false, true] {
         let store = fresh();
         let p = active(&store, DirectionKind::Inbound).await;
-        let policy = Policy {
-            act_on_admins,
-            ..lenient()
-        };
+        let policy = lenient().with_act_on_admins(act_on_admins);
         let mut tenant = Tenant::default();
         tenant.users = vec![user("1", "root"), user("2", "ada")];
         tenant.users[0].is_admin = true;
@@ -469,10 +457,7 @@ async fn a_scoped_rule_never_treats_users_outside_its_scope_as_missing() {
     tenant.users = vec![user("1", "ada"), user("2", "bob")];
     tenant.users[1].org_unit = Some(OrgUnitPath::new("/Sales").unwrap());
     sync(&store, &p, &tenant.snapshot(), &lenient(), t(0)).await;
-    let staff = ScopeFilter {
-        org_unit: Some(OrgUnitPath::new("/Staff").unwrap()),
-        groups: None,
-    };
+    let staff = ScopeFilter::everything().with_org_unit(OrgUnitPath::new("/Staff").unwrap());
     let only_staff = Tenant {
         users: vec![tenant.users[0].clone()],
         ..Tenant::default()
@@ -486,11 +471,7 @@ async fn a_scoped_rule_never_treats_users_outside_its_scope_as_missing() {
 #[tokio::test]
 async fn safeguards_hold_plans_exactly_above_their_thresholds() {
     let mut policy = lenient();
-    policy.safeguards.users = Threshold {
-        max_count: 5,
-        max_percent: 100.0,
-        min_count: 1,
-    };
+    policy.safeguards.users = Threshold::new(5, 100.0, 1);
     for (removed, held) in [(5, false), (6, true)] {
         let store = fresh();
         let p = active(&store, DirectionKind::Inbound).await;

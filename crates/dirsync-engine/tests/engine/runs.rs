@@ -68,11 +68,7 @@ async fn a_tripped_safeguard_holds_the_plan_until_its_id_is_approved() {
     let p = active(&store, DirectionKind::Inbound).await;
     let source = FakeSource::new(tenant(20));
     let mut policy = lenient();
-    policy.safeguards.users = Threshold {
-        max_count: 3,
-        max_percent: 100.0,
-        min_count: 1,
-    };
+    policy.safeguards.users = Threshold::new(3, 100.0, 1);
     let clock = clock();
     let c = ctx(&store, &policy, &clock);
     sync_inbound(&c, &source, p.id(), None).await.unwrap();
@@ -117,11 +113,7 @@ async fn a_stale_or_altered_held_plan_is_refused() {
     let p = active(&store, DirectionKind::Inbound).await;
     let source = FakeSource::new(tenant(20));
     let mut policy = lenient();
-    policy.safeguards.users = Threshold {
-        max_count: 1,
-        max_percent: 100.0,
-        min_count: 1,
-    };
+    policy.safeguards.users = Threshold::new(1, 100.0, 1);
     let clock = clock();
     let c = ctx(&store, &policy, &clock);
     sync_inbound(&c, &source, p.id(), None).await.unwrap();

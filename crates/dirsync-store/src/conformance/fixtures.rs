@@ -215,6 +215,12 @@ pub fn run(integration: IntegrationId, started_at: DateTime<Utc>) -> SyncRun {
             plan: PlanId::digest(b"held"),
         },
     };
+    let mut fetch = FetchStats::default();
+    fetch.requests = requests;
+    fetch.retries = 2;
+    fetch.bytes = 123_456;
+    fetch.elapsed_ms = 789;
+    fetch.max_in_flight = 4;
     SyncRun {
         id: RunId::random(),
         integration,
@@ -235,13 +241,7 @@ pub fn run(integration: IntegrationId, started_at: DateTime<Utc>) -> SyncRun {
             label: "bad@example.com".into(),
             reason: "duplicate email".into(),
         }],
-        fetch: Some(FetchStats {
-            requests,
-            retries: 2,
-            bytes: 123_456,
-            elapsed_ms: 789,
-            max_in_flight: 4,
-        }),
+        fetch: Some(fetch),
     }
 }
 

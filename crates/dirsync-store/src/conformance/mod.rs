@@ -16,7 +16,6 @@
 // This module is test code shipped as a library: asserting is its job.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::collections::BTreeSet;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
@@ -412,10 +411,9 @@ pub async fn integration_fields_round_trip(store: Arc<dyn Store>) {
     let mut rule = SyncRule::new(
         "engineering nightly",
         ObjectKinds::new([ObjectKind::Users, ObjectKind::Memberships]).unwrap(),
-        ScopeFilter {
-            org_unit: Some(OrgUnitPath::new("/Engineering").unwrap()),
-            groups: Some(BTreeSet::from([email("eng@example.com")])),
-        },
+        ScopeFilter::everything()
+            .with_org_unit(OrgUnitPath::new("/Engineering").unwrap())
+            .with_groups([email("eng@example.com")]),
         Trigger::Scheduled,
         t(3),
     );
