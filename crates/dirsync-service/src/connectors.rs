@@ -103,7 +103,7 @@ impl Connection {
     }
 }
 
-/// Resolves [`KeyReference::Named`] keys from the embedding application's secret manager.
+/// Resolves [`KeyReference::Named`](dirsync_core::KeyReference::Named) keys from the embedding application's secret manager.
 pub trait SecretStore: Send + Sync {
     /// The service-account key JSON stored under `name`.
     ///
