@@ -71,9 +71,11 @@ mod error;
 mod group;
 mod ids;
 mod integration;
+mod interval;
 mod org_unit;
 mod rule;
 mod run;
+mod safeguards;
 mod schedule;
 mod secret;
 mod snapshot;
@@ -99,9 +101,11 @@ pub use integration::{
     Primary, RemoteSettings, Role, RoleKind, Scope, Secondary, System, Transition,
     google_required_scopes, google_scopes,
 };
+pub use interval::Interval;
 pub use org_unit::{OrgUnit, OrgUnitPath};
 pub use rule::*;
 pub use run::{HeldPlan, PlanId, RunOutcome, SyncRun};
+pub use safeguards::{Safeguards, Threshold, percent};
 pub use schedule::*;
 pub use secret::{AccessToken, ChannelToken, ServiceAccountKey};
 pub use snapshot::{

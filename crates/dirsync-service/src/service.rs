@@ -355,6 +355,11 @@ impl DryRun {
         both!(self, p => p.is_empty())
     }
 
+    /// Whether its content still hashes to its id (see [`Plan::verify`]).
+    pub fn verify(&self) -> bool {
+        both!(self, p => p.verify())
+    }
+
     /// The safeguards it trips.
     pub fn trips(&self) -> &[dirsync_engine::Trip] {
         both!(self, p => p.trips())

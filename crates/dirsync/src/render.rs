@@ -1,5 +1,5 @@
-//! The stable JSON shapes of dirsync's output (documented in the README) and their
-//! human-readable tables.
+//! The stable JSON shapes of dirsync's output (documented in the README) and the human text of
+//! runs.
 
 use std::collections::HashMap;
 use std::fmt::Write;
@@ -7,8 +7,9 @@ use std::fmt::Write;
 use chrono::{DateTime, Utc};
 use dirsync_core::{
     AnyIntegration, DirectoryUser, Group, IntegrationState, Manager, Membership, OrgUnit,
-    RunOutcome, SyncRule, SyncRun, UserId,
+    RunOutcome, Safeguards, SyncRule, SyncRun, Threshold, UserId,
 };
+use dirsync_engine::Policy;
 use dirsync_service::AdminInstructions;
 use serde_json::{Value, json};
 
@@ -17,7 +18,7 @@ fn time(t: Option<DateTime<Utc>>) -> Value {
 }
 
 /// `users:list`: one object per user.
-pub(crate) fn users(users: &[DirectoryUser]) -> Value {
+pub(crate) fn users(users: &[DirectoryUser]) -> Vec<Value> {
     let emails: HashMap<UserId, &str> = users
         .iter()
         .map(|u| (u.id, u.profile.primary_email.as_str()))
@@ -46,11 +47,11 @@ pub(crate) fn users(users: &[DirectoryUser]) -> Value {
             "deprovisioned_at": time(u.lifecycle.deprovisioned_at),
         })
     });
-    Value::Array(rows.collect())
+    rows.collect()
 }
 
 /// `groups:list`: groups with their direct members.
-pub(crate) fn groups(groups: &[Group], memberships: &[Membership]) -> Value {
+pub(crate) fn groups(groups: &[Group], memberships: &[Membership]) -> Vec<Value> {
     let mut by_group: HashMap<&str, Vec<&Membership>> = HashMap::new();
     for m in memberships {
         by_group.entry(m.group.as_str()).or_default().push(m);
@@ -74,26 +75,25 @@ pub(crate) fn groups(groups: &[Group], memberships: &[Membership]) -> Value {
             "email": g.email.as_str(),
             "name": g.name,
             "description": g.description,
+            "member_count": members.len(),
             "members": members,
         })
     });
-    Value::Array(rows.collect())
+    rows.collect()
 }
 
 /// `orgunits:list`.
-pub(crate) fn org_units(units: &[OrgUnit]) -> Value {
-    Value::Array(
-        units
-            .iter()
-            .map(|o| {
-                json!({
-                    "path": o.path.to_string(),
-                    "name": o.name,
-                    "parent_path": o.path.parent().map(|p| p.to_string()),
-                })
+pub(crate) fn org_units(units: &[OrgUnit]) -> Vec<Value> {
+    units
+        .iter()
+        .map(|o| {
+            json!({
+                "path": o.path.to_string(),
+                "name": o.name,
+                "parent_path": o.path.parent().map(|p| p.to_string()),
             })
-            .collect(),
-    )
+        })
+        .collect()
 }
 
 fn state(s: &IntegrationState) -> Value {
@@ -103,8 +103,20 @@ fn state(s: &IntegrationState) -> Value {
     }
 }
 
-/// An integration (`integration:list` rows, `integration:show`).
-pub(crate) fn integration(any: &AnyIntegration) -> Value {
+/// Safeguard thresholds by kind.
+fn safeguards(s: &Safeguards) -> Value {
+    let t = |t: &Threshold| json!({"max_count": t.max_count, "max_percent": t.max_percent, "min_count": t.min_count});
+    json!({
+        "users": t(&s.users),
+        "groups": t(&s.groups),
+        "memberships": t(&s.memberships),
+        "remote_members": t(&s.remote_members),
+    })
+}
+
+/// An integration (`integration:list` rows, `integration:show`), with the safeguards that apply
+/// to it under `policy`.
+pub(crate) fn integration(any: &AnyIntegration, policy: &Policy) -> Value {
     let r = any.record();
     let authorization = r.authorization.as_ref().map(|a| {
         json!({
@@ -123,11 +135,14 @@ pub(crate) fn integration(any: &AnyIntegration) -> Value {
         "direction": r.direction.to_string(),
         "primary": any.is_primary(),
         "state": state(&r.state),
+        "state_name": r.state.name(),
         "schedule": serde_json::to_value(r.schedule).unwrap_or(Value::Null),
         "schedule_text": r.schedule.to_string(),
         "rules": r.rules.iter().map(rule).collect::<Vec<_>>(),
         "authorization": authorization,
         "settings": serde_json::to_value(&r.settings).unwrap_or(Value::Null),
+        "safeguards": safeguards(policy.safeguards_for(r)),
+        "own_safeguards": r.safeguards.is_some(),
         "created_at": r.created_at.to_rfc3339(),
     })
 }
@@ -184,30 +199,6 @@ pub(crate) fn instructions(i: &AdminInstructions) -> Value {
         "subject": i.subject.as_str(),
         "scopes": i.scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
     })
-}
-
-/// A table with a header row; columns as wide as their widest cell.
-pub(crate) fn table(header: &[&str], rows: &[Vec<String>]) -> String {
-    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
-    for row in rows {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
-        }
-    }
-    let mut out = String::new();
-    let mut line = |cells: &mut dyn Iterator<Item = &str>| {
-        let mut l = String::new();
-        for (cell, w) in cells.zip(&widths) {
-            let _ = write!(l, "{cell:<w$}  ");
-        }
-        out.push_str(l.trim_end());
-        out.push('\n');
-    };
-    line(&mut header.iter().copied());
-    for row in rows {
-        line(&mut row.iter().map(String::as_str));
-    }
-    out
 }
 
 /// A run in one human line (plus counts).

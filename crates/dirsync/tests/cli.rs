@@ -200,7 +200,11 @@ async fn every_command_with_its_json_and_exit_code() {
             .all(|o| o["path"].is_string() && o.get("parent_path").is_some())
     );
     let human = cli.run(&["users:list"]).await;
-    assert!(human.stdout.starts_with("email"), "{}", human.stdout);
+    assert!(
+        human.stdout.starts_with("primary_email"),
+        "{}",
+        human.stdout
+    );
 
     // A change in Google: the dry run names it and writes nothing; sync applies it.
     let tenant = google.tenant();
