@@ -278,6 +278,8 @@ fn schedule(args: &ScheduleArgs, current: Option<&Schedule>) -> Result<Option<Sc
     let kind = match (args.schedule, args.every, current) {
         (Some(kind), _, _) => kind,
         (None, Some(_), _) => ScheduleKind::Every,
+        (None, None, Some(Schedule::Every { .. })) => ScheduleKind::Every,
+        (None, None, Some(Schedule::Manual)) => ScheduleKind::Manual,
         (None, None, Some(Schedule::Weekly { .. })) => ScheduleKind::Weekly,
         (None, None, Some(Schedule::Monthly { .. })) => ScheduleKind::Monthly,
         (None, None, _) => ScheduleKind::Daily,
