@@ -78,6 +78,7 @@ mod service;
 #[cfg(feature = "terminal")]
 mod terminal;
 mod update;
+pub mod views;
 
 pub use connectors::{Connection, ConnectorRequest, Connectors, Credentials, SecretStore};
 pub use error::Error;

@@ -340,6 +340,11 @@ impl DryRun {
         both!(self, p => p.id())
     }
 
+    /// The integration it is for.
+    pub fn integration(&self) -> IntegrationId {
+        both!(self, p => p.integration())
+    }
+
     /// The version it was planned against.
     pub fn based_on(&self) -> dirsync_core::Version {
         both!(self, p => p.based_on())

@@ -11,7 +11,6 @@ use anyhow::{Context, Result, bail};
 use dirsync_core::{IntegrationId, PlanId, RuleId};
 use dirsync_service::{Error as ServiceError, GoogleConnectors, Service, TerminalProgress as Bars};
 use dirsync_sqlite::SqliteStore;
-use dirsync_store::Error as StoreError;
 
 use crate::cli::Command;
 use crate::config::{Settings, Source};
@@ -110,22 +109,10 @@ fn matches(query: &str, texts: &[&str]) -> bool {
     texts.iter().any(|t| t.to_lowercase().contains(query))
 }
 
-/// A stable name for the kind of an error, for `--json` error output.
+/// A stable name for the kind of an error, for `--format json` error output.
 pub(crate) fn error_kind(e: &anyhow::Error) -> &'static str {
     if let Some(e) = e.downcast_ref::<ServiceError>() {
-        return match e {
-            ServiceError::MissingScopes { .. } => "missing_scopes",
-            ServiceError::Unauthorized { .. } => "unauthorized",
-            ServiceError::Key { .. } => "key",
-            ServiceError::WrongState { .. } => "wrong_state",
-            ServiceError::UnknownRule { .. } => "unknown_rule",
-            ServiceError::Store(StoreError::NotFound { .. })
-            | ServiceError::Engine(dirsync_engine::Error::NoHeldPlan { .. }) => "not_found",
-            ServiceError::Store(StoreError::Leased { .. }) => "busy",
-            ServiceError::Store(_) => "store",
-            ServiceError::Engine(_) => "run",
-            _ => "invalid",
-        };
+        return e.kind();
     }
     if e.downcast_ref::<dirsync_core::Error>().is_some() {
         return "invalid";

@@ -5,9 +5,10 @@ use std::fmt::Write;
 
 use anyhow::{Context, Result};
 use chrono::{DateTime, Utc};
-use dirsync_core::{IntegrationId, PlanId, RunOutcome, SyncRun};
-use dirsync_service::{DryRun, Service, TerminalProgress as Bars};
-use serde_json::{Value, json};
+use dirsync_core::{PlanId, RunOutcome, SyncRun};
+use dirsync_service::views::{HeldPlanView, PlanView};
+use dirsync_service::{DryRun, PlannedChange, Service, TerminalProgress as Bars};
+use serde_json::json;
 
 use super::integration_id;
 use crate::output::{Code, Output};
@@ -32,17 +33,16 @@ pub(super) async fn sync(s: &Service, id: &str, dry_run: bool, bars: &Bars) -> R
         return Ok(run_output(&s.sync(id, bars).await?));
     }
     let plan = s.dry_run(id, bars).await?;
-    plan_output(s, id, &plan, json!({})).await
+    let changes = s.explain(&plan).await?;
+    let text = plan_text(&plan, &changes);
+    Ok(Output::new(
+        render::json(PlanView::new(&plan, changes)),
+        text,
+    ))
 }
 
-/// A plan, summarized and explained operation by operation; `extra` is merged into the JSON.
-async fn plan_output(
-    s: &Service,
-    id: IntegrationId,
-    plan: &DryRun,
-    extra: Value,
-) -> Result<Output> {
-    let changes = s.explain(plan).await?;
+/// A plan summarized, then explained operation by operation (the first 200).
+fn plan_text(plan: &DryRun, changes: &[PlannedChange]) -> String {
     let mut text = plan.to_string();
     for change in changes.iter().take(200) {
         let _ = write!(text, "\n  {change}");
@@ -54,19 +54,7 @@ async fn plan_output(
             changes.len() - 200
         );
     }
-    let mut json = json!({
-        "plan_id": plan.id().to_string(),
-        "integration": id.to_string(),
-        "based_on": plan.based_on().0,
-        "held": plan.is_held(),
-        "trips": plan.trips().iter().map(|t| t.to_string()).collect::<Vec<_>>(),
-        "counts": plan.count_names(),
-        "changes": changes,
-    });
-    if let (Some(json), Value::Object(extra)) = (json.as_object_mut(), extra) {
-        json.extend(extra);
-    }
-    Ok(Output::new(json, text))
+    text
 }
 
 pub(super) async fn list(s: &Service, id: &str, limit: usize) -> Result<Output> {
@@ -93,12 +81,7 @@ pub(super) async fn plans(s: &Service, integration: Option<&str>) -> Result<Outp
     let mut rows = Vec::new();
     for id in ids {
         for held in s.held_plans(id).await? {
-            rows.push(json!({
-                "plan_id": held.id.to_string(),
-                "integration": held.integration.to_string(),
-                "held_at": held.held_at.to_rfc3339(),
-                "reason": held.reason,
-            }));
+            rows.push(render::json(HeldPlanView::from(&held)));
         }
     }
     let empty = rows.is_empty();
@@ -113,17 +96,16 @@ pub(super) async fn plans(s: &Service, integration: Option<&str>) -> Result<Outp
 pub(super) async fn show_plan(s: &Service, id: &PlanId) -> Result<Output> {
     let detail = s.held_plan(id).await?;
     let held = &detail.held;
-    let extra = json!({"held_at": held.held_at.to_rfc3339(), "reason": held.reason});
-    let mut out = plan_output(s, held.integration, &detail.plan, extra).await?;
-    if let Some(text) = &mut out.text {
-        let _ = write!(
-            text,
-            "\nheld at {}: {}\napprove: dirsync plan:approve {id}\ndiscard: dirsync plan:discard {id}",
-            held.held_at.to_rfc3339(),
-            held.reason
-        );
-    }
-    Ok(out)
+    let changes = s.explain(&detail.plan).await?;
+    let mut text = plan_text(&detail.plan, &changes);
+    let _ = write!(
+        text,
+        "\nheld at {}: {}\napprove: dirsync plan:approve {id}\ndiscard: dirsync plan:discard {id}",
+        held.held_at.to_rfc3339(),
+        held.reason
+    );
+    let view = PlanView::new(&detail.plan, changes).held(held);
+    Ok(Output::new(render::json(view), text))
 }
 
 pub(super) async fn discard(s: &Service, id: &PlanId) -> Result<Output> {
