@@ -63,6 +63,7 @@
 #![warn(missing_docs)]
 
 mod account;
+mod api_token;
 mod assignment;
 mod changes;
 mod connector;
@@ -82,6 +83,7 @@ mod snapshot;
 mod user;
 
 pub use account::{Account, AccountLink, AttributeValue, Attributes, LinkedBy};
+pub use api_token::ApiToken;
 pub use assignment::{GroupAssignment, OwnedMembership, OwnershipChange, Person, Selector};
 pub use changes::{
     DirectoryChanges, DirectoryOp, ProfileAuthority, ProfileChange, ProfileOp, RemoteChanges,
@@ -107,7 +109,7 @@ pub use rule::*;
 pub use run::{HeldPlan, PlanId, RunOutcome, SyncRun};
 pub use safeguards::{Safeguards, Threshold, percent};
 pub use schedule::*;
-pub use secret::{AccessToken, ChannelToken, ServiceAccountKey};
+pub use secret::{AccessToken, ApiTokenSecret, ChannelToken, ServiceAccountKey};
 pub use snapshot::{
     Completeness, DeletedUser, QuarantinedRecord, RemoteGroup, RemoteMember, RemoteOrgUnit,
     RemoteUser, Snapshot, SnapshotBuilder,

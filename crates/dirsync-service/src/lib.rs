@@ -63,6 +63,7 @@
 
 #![warn(missing_docs)]
 
+mod api_tokens;
 mod connectors;
 mod error;
 mod explain;
@@ -80,6 +81,7 @@ mod terminal;
 mod update;
 pub mod views;
 
+pub use api_tokens::NewApiToken;
 pub use connectors::{Connection, ConnectorRequest, Connectors, Credentials, SecretStore};
 pub use error::Error;
 pub use explain::{Action, PlannedChange};

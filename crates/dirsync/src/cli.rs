@@ -186,6 +186,25 @@ pub(crate) enum Command {
     /// Org units (of the primary integration unless --integration).
     #[command(name = "orgunits:list")]
     OrgUnitsList(ViewArgs),
+    /// Create an API token for `dirsync serve`; it is printed this once (only its hash is kept).
+    #[command(name = "api-token:create")]
+    ApiTokenCreate {
+        /// A unique name (letters, digits, '.', '_', '-').
+        #[arg(long)]
+        name: String,
+        /// The token can read but change nothing.
+        #[arg(long)]
+        read_only: bool,
+    },
+    /// List API tokens (names, never the tokens).
+    #[command(name = "api-token:list")]
+    ApiTokenList,
+    /// Revoke an API token: requests presenting it are refused from now on.
+    #[command(name = "api-token:revoke")]
+    ApiTokenRevoke {
+        /// The token's name.
+        name: String,
+    },
     /// Where dirsync reads its settings from, and what they resolve to.
     #[command(name = "config:show")]
     ConfigShow,

@@ -500,3 +500,45 @@ async fn update_settings_and_review_held_plans() {
     let applied = cli.json(&["sync", &id], 0).await;
     assert_eq!(applied["counts"]["users_deprovisioned"], 2);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_tokens_are_shown_once_and_revocable() {
+    let dir = tempfile::tempdir().unwrap();
+    let cli = support::Cli {
+        binary: support::dirsync_binary(),
+        db: dir.path().join("directory.db"),
+    };
+    let made = cli
+        .json(&["api-token:create", "--name", "ci", "--read-only"], 0)
+        .await;
+    let token = made["token"].as_str().unwrap().to_owned();
+    assert!(token.starts_with("dst_"), "{made}");
+    assert_eq!(made["read_only"], true);
+    let human = cli.run(&["api-token:create", "--name", "deploy"]).await;
+    assert!(human.stdout.contains("dst_") && human.stdout.contains("shown this once"));
+    let listed = cli.json(&["api-token:list"], 0).await;
+    assert_eq!(listed.as_array().unwrap().len(), 2);
+    assert!(
+        !listed.to_string().contains(&token[4..]),
+        "the list never shows a token"
+    );
+    let twin = cli
+        .run(&["--json", "api-token:create", "--name", "ci"])
+        .await;
+    assert_eq!(twin.code, 1);
+    let bad = cli
+        .run(&["--json", "api-token:create", "--name", "has space"])
+        .await;
+    assert_eq!(bad.error()["error"]["kind"], "invalid");
+    let revoked = cli.json(&["api-token:revoke", "ci"], 0).await;
+    assert_eq!(revoked["revoked"], true);
+    let again = cli.run(&["--json", "api-token:revoke", "ci"]).await;
+    assert_eq!(again.error()["error"]["kind"], "not_found");
+    // Neither the database nor its write-ahead log holds the token.
+    let mut bytes = std::fs::read(dir.path().join("directory.db")).unwrap();
+    bytes.extend(std::fs::read(dir.path().join("directory.db-wal")).unwrap_or_default());
+    assert!(bytes.len() > 4096);
+    let text = String::from_utf8_lossy(&bytes);
+    assert!(text.contains("deploy"), "the names are there");
+    assert!(!text.contains(&token[4..]), "the tokens are not");
+}

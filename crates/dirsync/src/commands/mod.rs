@@ -4,6 +4,7 @@ mod directory;
 mod integrations;
 mod rules;
 mod runs;
+mod tokens;
 
 use std::sync::Arc;
 
@@ -56,6 +57,9 @@ pub(crate) async fn run(command: Command, settings: &Settings, bars: &Bars) -> R
         Command::PlanApprove { plan } => Ok(runs::run_output(&s.approve(&plan_id(&plan)?).await?)),
         Command::PlanDiscard { plan } => runs::discard(s, &plan_id(&plan)?).await,
         Command::SchedulerRunDue { now } => runs::run_due(s, now.as_deref(), bars).await,
+        Command::ApiTokenCreate { name, read_only } => tokens::create(s, &name, read_only).await,
+        Command::ApiTokenList => tokens::list(s).await,
+        Command::ApiTokenRevoke { name } => tokens::revoke(s, &name).await,
         Command::UsersList(args) => directory::users(s, &args).await,
         Command::GroupsList(args) => directory::groups(s, &args).await,
         Command::OrgUnitsList(args) => directory::org_units(s, &args).await,
