@@ -63,6 +63,7 @@
 #![warn(missing_docs)]
 
 mod account;
+mod api_token;
 mod assignment;
 mod changes;
 mod connector;
@@ -71,15 +72,18 @@ mod error;
 mod group;
 mod ids;
 mod integration;
+mod interval;
 mod org_unit;
 mod rule;
 mod run;
+mod safeguards;
 mod schedule;
 mod secret;
 mod snapshot;
 mod user;
 
 pub use account::{Account, AccountLink, AttributeValue, Attributes, LinkedBy};
+pub use api_token::ApiToken;
 pub use assignment::{GroupAssignment, OwnedMembership, OwnershipChange, Person, Selector};
 pub use changes::{
     DirectoryChanges, DirectoryOp, ProfileAuthority, ProfileChange, ProfileOp, RemoteChanges,
@@ -99,11 +103,13 @@ pub use integration::{
     Primary, RemoteSettings, Role, RoleKind, Scope, Secondary, System, Transition,
     google_required_scopes, google_scopes,
 };
+pub use interval::Interval;
 pub use org_unit::{OrgUnit, OrgUnitPath};
 pub use rule::*;
 pub use run::{HeldPlan, PlanId, RunOutcome, SyncRun};
+pub use safeguards::{Safeguards, Threshold, percent};
 pub use schedule::*;
-pub use secret::{AccessToken, ChannelToken, ServiceAccountKey};
+pub use secret::{AccessToken, ApiTokenSecret, ChannelToken, ServiceAccountKey};
 pub use snapshot::{
     Completeness, DeletedUser, QuarantinedRecord, RemoteGroup, RemoteMember, RemoteOrgUnit,
     RemoteUser, Snapshot, SnapshotBuilder,

@@ -1,8 +1,8 @@
 //! Sync schedules: when an integration's scheduled rules run.
 //!
-//! An integration has one sync interval: never (manual only), every day, every week on one
-//! weekday, or every month on one day of the month, always at a wall-clock [`TimeOfDay`] in an
-//! IANA time zone. Only rules with a scheduled trigger run on the interval (see
+//! An integration has one sync interval: never (manual only), every N minutes or hours (an
+//! [`Interval`]), or every day, every week on one weekday, or every month on one day of the
+//! month, at a wall-clock [`TimeOfDay`] in an IANA time zone. Only rules with a scheduled trigger run on the interval (see
 //! [`crate::rule::due_rules`]).
 //!
 //! ```
@@ -27,8 +27,8 @@ use chrono::{
 use chrono_tz::{GapInfo, Tz};
 use serde::{Deserialize, Serialize};
 
-use crate::Error;
 use crate::error::clip;
+use crate::{Error, Interval};
 
 /// A wall-clock time of day, to the minute, in an IANA time zone: when a scheduled sync starts.
 ///
@@ -122,7 +122,8 @@ impl TimeOfDay {
         utc.map(|naive| naive.and_utc())
     }
 
-    fn hh_mm(&self) -> String {
+    /// The time as `HH:MM` (what [`TimeOfDay::parse`] reads), without the zone.
+    pub fn hh_mm(&self) -> String {
         format!("{:02}:{:02}", self.time.hour(), self.time.minute())
     }
 }
@@ -277,13 +278,14 @@ impl fmt::Display for DayOfMonth {
 
 /// An integration's sync interval: when its scheduled rules run.
 ///
-/// Displayed for humans as `manual`, `daily at 02:00 UTC`,
+/// Displayed for humans as `manual`, `every 15 minutes`, `daily at 02:00 UTC`,
 /// `weekly on Monday at 02:00 Europe/Berlin` or `monthly on day 1 at 02:00 UTC`.
 ///
 /// Serialized as a flat, tagged object:
 ///
 /// ```json
 /// {"kind":"manual"}
+/// {"kind":"every","minutes":15}
 /// {"kind":"daily","at":"02:00","zone":"UTC"}
 /// {"kind":"weekly","day":"Mon","at":"02:00","zone":"Europe/Berlin"}
 /// {"kind":"monthly","day":1,"at":"02:00","zone":"UTC"}
@@ -296,6 +298,12 @@ impl fmt::Display for DayOfMonth {
 pub enum Schedule {
     /// Never runs on its own: only manual runs.
     Manual,
+    /// Every so many minutes, on a grid that starts at the Unix epoch (UTC): every 15 minutes
+    /// runs at :00, :15, :30 and :45, whatever the time zone.
+    Every {
+        /// How often.
+        interval: Interval,
+    },
     /// Every day at a time of day.
     Daily {
         /// When in the day.
@@ -322,6 +330,11 @@ pub enum Schedule {
 const MAX_CANDIDATES: usize = 16;
 
 impl Schedule {
+    /// Every `interval` (see [`Schedule::Every`]).
+    pub fn every(interval: Interval) -> Self {
+        Self::Every { interval }
+    }
+
     /// Every day at `at`.
     pub fn daily(at: TimeOfDay) -> Self {
         Self::Daily { at }
@@ -352,10 +365,10 @@ impl Schedule {
         matches!(self, Self::Manual)
     }
 
-    /// The time of day of the runs; `None` for [`Schedule::Manual`].
+    /// The time of day of the runs; `None` for [`Schedule::Manual`] and [`Schedule::Every`].
     pub fn at(&self) -> Option<TimeOfDay> {
         match self {
-            Self::Manual => None,
+            Self::Manual | Self::Every { .. } => None,
             Self::Daily { at } | Self::Weekly { at, .. } | Self::Monthly { at, .. } => Some(*at),
         }
     }
@@ -382,7 +395,13 @@ impl Schedule {
     /// Pure (no clock is read) and total: it never panics and always terminates. It returns
     /// `None` for a manual schedule and when the next run would lie beyond chrono's
     /// representable range (around the year 262,000).
+    ///
+    /// An [`Schedule::Every`] runs at the next point of its grid (see there); time zones and
+    /// daylight saving do not move it.
     pub fn next_after(&self, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        if let Self::Every { interval } = self {
+            return interval.next_after(after);
+        }
         let at = self.at()?;
         let after_utc = after.naive_utc();
         let offset = at.zone.offset_from_utc_datetime(&after_utc).fix();
@@ -408,7 +427,7 @@ impl Schedule {
     /// The first scheduled local date on or after `from`.
     fn first_date_from(&self, from: NaiveDate) -> Option<NaiveDate> {
         match self {
-            Self::Manual => None,
+            Self::Manual | Self::Every { .. } => None,
             Self::Daily { .. } => Some(from),
             Self::Weekly { day, .. } => {
                 let ahead =
@@ -447,6 +466,7 @@ impl fmt::Display for Schedule {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Manual => f.write_str("manual"),
+            Self::Every { interval } => write!(f, "every {interval}"),
             Self::Daily { at } => write!(f, "daily at {at}"),
             Self::Weekly { day, at } => write!(f, "weekly on {} at {at}", weekday_name(*day)),
             Self::Monthly { day, at } => write!(f, "monthly on day {day} at {at}"),
@@ -459,6 +479,9 @@ impl fmt::Display for Schedule {
 enum ScheduleRepr {
     // A struct variant, so that `deny_unknown_fields` applies to it too.
     Manual {},
+    Every {
+        minutes: u32,
+    },
     Daily {
         at: String,
         zone: String,
@@ -480,6 +503,7 @@ impl TryFrom<ScheduleRepr> for Schedule {
     fn try_from(repr: ScheduleRepr) -> Result<Self, Error> {
         Ok(match repr {
             ScheduleRepr::Manual {} => Self::Manual,
+            ScheduleRepr::Every { minutes } => Self::every(Interval::from_minutes(minutes)?),
             ScheduleRepr::Daily { at, zone } => Self::daily(TimeOfDay::parse(&at, &zone)?),
             ScheduleRepr::Weekly { day, at, zone } => {
                 Self::weekly(day, TimeOfDay::parse(&at, &zone)?)
@@ -496,6 +520,9 @@ impl From<Schedule> for ScheduleRepr {
         let zone = |at: &TimeOfDay| at.zone.name().to_owned();
         match schedule {
             Schedule::Manual => Self::Manual {},
+            Schedule::Every { interval } => Self::Every {
+                minutes: interval.minutes(),
+            },
             Schedule::Daily { at } => Self::Daily {
                 at: at.hh_mm(),
                 zone: zone(&at),
@@ -877,6 +904,10 @@ mod tests {
     fn display_for_humans() {
         assert_eq!(Schedule::Manual.to_string(), "manual");
         assert_eq!(
+            Schedule::every(Interval::from_minutes(15).unwrap()).to_string(),
+            "every 15 minutes"
+        );
+        assert_eq!(
             Schedule::daily(at("02:00", "UTC")).to_string(),
             "daily at 02:00 UTC"
         );
@@ -898,6 +929,10 @@ mod tests {
     fn serde_form_is_stable_and_round_trips() {
         let cases = [
             (Schedule::Manual, r#"{"kind":"manual"}"#),
+            (
+                Schedule::every(Interval::from_hours(2).unwrap()),
+                r#"{"kind":"every","minutes":120}"#,
+            ),
             (
                 Schedule::daily(at("02:00", "UTC")),
                 r#"{"kind":"daily","at":"02:00","zone":"UTC"}"#,
@@ -945,6 +980,10 @@ mod tests {
             r#"{"kind":"weekly","at":"02:00","zone":"UTC"}"#,
             r#"{"kind":"hourly","at":"02:00","zone":"UTC"}"#,
             r#"{"kind":"manual","at":"02:00"}"#,
+            r#"{"kind":"every","minutes":0}"#,
+            r#"{"kind":"every","minutes":44641}"#,
+            r#"{"kind":"every","minutes":15,"zone":"UTC"}"#,
+            r#"{"kind":"every"}"#,
             r#"{"at":"02:00","zone":"UTC"}"#,
             r#""daily""#,
         ] {
@@ -1012,6 +1051,7 @@ mod tests {
     fn any_schedule() -> impl Strategy<Value = Schedule> {
         prop_oneof![
             1 => Just(Schedule::Manual),
+            2 => (1u32..=Interval::MAX_MINUTES).prop_map(|m| Schedule::every(Interval::from_minutes(m).unwrap())),
             3 => any_time().prop_map(Schedule::daily),
             3 => (any_weekday(), any_time()).prop_map(|(d, t)| Schedule::weekly(d, t)),
             3 => (1u8..=31, any_time()).prop_map(|(d, t)| Schedule::monthly(day(d), t)),

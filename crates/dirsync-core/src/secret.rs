@@ -53,6 +53,11 @@ secret_type!(
     /// The token a push-notification channel carries to prove its origin.
     ChannelToken
 );
+secret_type!(
+    /// An API token as its holder presents it (`Authorization: Bearer …`); stores keep only
+    /// its hash ([`ApiToken`](crate::ApiToken)).
+    ApiTokenSecret
+);
 
 #[cfg(test)]
 mod tests {

@@ -22,7 +22,7 @@ use dirsync_core::{
 use dirsync_store::LocalView;
 
 use crate::plan::{Counts, OpKind, Plan, PlanReport, ToDirectory, Trip};
-use crate::{Error, Policy};
+use crate::{Error, Policy, Safeguards};
 
 /// Plans an inbound integration of either role; outbound integrations are refused.
 ///
@@ -94,6 +94,8 @@ struct Planner<'a> {
     snapshot: &'a Snapshot,
     view: &'a LocalView,
     policy: &'a Policy,
+    /// The integration's own thresholds, or the policy's.
+    safeguards: Safeguards,
     now: DateTime<Utc>,
     changes: DirectoryChanges,
     counts: Counts,
@@ -209,6 +211,7 @@ impl<'a> Planner<'a> {
             snapshot,
             view,
             policy,
+            safeguards: *policy.safeguards_for(integration.record()),
             now,
             changes: DirectoryChanges::new(integration, view.version),
             counts: Counts::new(),
@@ -962,7 +965,7 @@ impl<'a> Planner<'a> {
     }
 
     fn finish(mut self) -> Result<Plan<ToDirectory>, Error> {
-        let s = &self.policy.safeguards;
+        let s = &self.safeguards;
         let view = self.view;
         let checks = [
             ("users", &s.users, self.users_removed, view.accounts.len()),

@@ -221,7 +221,7 @@ pub fn plan_outbound(
             })
             .collect();
         removals.sort_by_key(|e| e.key());
-        let threshold = policy.safeguards.remote_members;
+        let threshold = policy.safeguards_for(integration.record()).remote_members;
         let removing = removals.len() as u64;
         if threshold.trips(removing, members.len() as u64) {
             trips.push(Trip {

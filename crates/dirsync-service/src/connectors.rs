@@ -1,5 +1,5 @@
 //! How the service gets a connector for an integration: the [`Connectors`] seam. The default,
-//! [`GoogleConnectors`](crate::GoogleConnectors), is in `google.rs` (feature `google`).
+//! `GoogleConnectors`, is in `google.rs` (feature `google`).
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -67,7 +67,7 @@ impl Credentials {
 /// Builds connectors from stored settings. The service calls it for every operation that talks
 /// to a remote, so an implementation may cache (e.g. by integration id and settings).
 ///
-/// [`GoogleConnectors`](crate::GoogleConnectors) is the real one; tests and embedding products can supply their own
+/// `GoogleConnectors` (feature `google`) is the real one; tests and embedding products can supply their own
 /// (e.g. to route every integration to an emulator, or to resolve keys from a vault).
 pub trait Connectors: Send + Sync {
     /// The public facts of the key `settings` name.

@@ -84,6 +84,25 @@ pub enum Error {
 }
 
 impl Error {
+    /// A stable name for the kind of error, for JSON answers (`{"error": {"kind", "message"}}`):
+    /// `missing_scopes`, `unauthorized`, `key`, `wrong_state`, `unknown_rule`, `not_found`,
+    /// `busy` (another run holds the integration), `store`, `run` or `invalid`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::MissingScopes { .. } => "missing_scopes",
+            Self::Unauthorized { .. } => "unauthorized",
+            Self::Key { .. } => "key",
+            Self::WrongState { .. } => "wrong_state",
+            Self::UnknownRule { .. } => "unknown_rule",
+            Self::Store(dirsync_store::Error::NotFound { .. })
+            | Self::Engine(dirsync_engine::Error::NoHeldPlan { .. }) => "not_found",
+            Self::Store(dirsync_store::Error::Leased { .. }) => "busy",
+            Self::Store(_) => "store",
+            Self::Engine(_) => "run",
+            _ => "invalid",
+        }
+    }
+
     /// Sorts a connector-level error: missing scopes and refused credentials become their own
     /// variants, anything else stays an invalid-value or remote error.
     pub(crate) fn from_remote(error: dirsync_core::Error) -> Self {

@@ -10,14 +10,17 @@
 //!   when, sets it `Active` and runs the initial sync; then
 //!   [`deactivate`](Service::deactivate) / [`reactivate`](Service::reactivate),
 //!   [`reauthorize`](Service::reauthorize) (new key or subject, or a provider-managed service
-//!   account replaced by a customer-owned one) and [`remove`](Service::remove).
+//!   account replaced by a customer-owned one) and [`remove`](Service::remove);
+//!   [`update`](Service::update) edits the title, schedule, activation and the integration's
+//!   own safeguard thresholds.
 //! - **Rules and the scheduler**: [`add_rule`](Service::add_rule), [`rules`](Service::rules),
 //!   [`remove_rule`](Service::remove_rule), [`run_rule`](Service::run_rule), and
 //!   [`run_due`](Service::run_due), which runs the scheduled rules that are due and never a
 //!   manual one.
 //! - **Runs**: [`sync`](Service::sync), [`dry_run`](Service::dry_run) (and
 //!   [`explain`](Service::explain) to name what a plan does), [`runs`](Service::runs),
-//!   [`held_plans`](Service::held_plans) and [`approve`](Service::approve) for a plan a
+//!   [`held_plans`](Service::held_plans), [`held_plan`](Service::held_plan) (review without
+//!   fetching), [`approve`](Service::approve) and [`discard`](Service::discard) for a plan a
 //!   safeguard held.
 //! - **Progress** goes to a [`ProgressSink`]: a closure, a tokio channel, or [`Silent`].
 //!
@@ -57,6 +60,7 @@
 #![warn(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod api_tokens;
 mod connectors;
 mod error;
 mod explain;
@@ -66,11 +70,15 @@ mod instructions;
 mod lease;
 mod lifecycle;
 mod progress;
+mod review;
 mod rules;
 mod service;
 #[cfg(feature = "terminal")]
 mod terminal;
+mod update;
+pub mod views;
 
+pub use api_tokens::NewApiToken;
 pub use connectors::{Connection, ConnectorRequest, Connectors, Credentials, SecretStore};
 pub use error::Error;
 pub use explain::{Action, PlannedChange};
@@ -79,10 +87,12 @@ pub use google::GoogleConnectors;
 pub use instructions::AdminInstructions;
 pub use lifecycle::{Activated, CreateGoogle, Created, Reauthorize};
 pub use progress::{Progress, ProgressSink, Silent};
+pub use review::HeldPlanDetail;
 pub use rules::{DueRun, NewRule};
 pub use service::{DryRun, Service, required_scopes};
 #[cfg(feature = "terminal")]
 pub use terminal::TerminalProgress;
+pub use update::IntegrationUpdate;
 
 /// The README's example, compiled as a doctest so that it stays true.
 #[cfg(all(doctest, feature = "google"))]

@@ -341,6 +341,11 @@ impl DryRun {
         both!(self, p => p.id())
     }
 
+    /// The integration it is for.
+    pub fn integration(&self) -> IntegrationId {
+        both!(self, p => p.integration())
+    }
+
     /// The version it was planned against.
     pub fn based_on(&self) -> dirsync_core::Version {
         both!(self, p => p.based_on())
@@ -354,6 +359,11 @@ impl DryRun {
     /// Whether it changes nothing.
     pub fn is_empty(&self) -> bool {
         both!(self, p => p.is_empty())
+    }
+
+    /// Whether its content still hashes to its id (see [`Plan::verify`]).
+    pub fn verify(&self) -> bool {
+        both!(self, p => p.verify())
     }
 
     /// The safeguards it trips.

@@ -104,7 +104,7 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use dirsync_core::{
-    Account, AnyIntegration, DirectoryChanges, DirectoryUser, Email, HeldPlan, Inbound,
+    Account, AnyIntegration, ApiToken, DirectoryChanges, DirectoryUser, Email, HeldPlan, Inbound,
     Integration, IntegrationId, NewIntegration, OwnedMembership, OwnershipChange, PlanId, Primary,
     SyncRun, UserId, Version,
 };
@@ -414,6 +414,56 @@ impl Store for SqliteStore {
     async fn held_plans(&self, integration: IntegrationId) -> Result<Vec<HeldPlan>> {
         self.with_conn(move |conn| read::held_plans(conn, integration))
             .await
+    }
+
+    async fn create_api_token(&self, token: &ApiToken) -> Result<()> {
+        let token = token.clone();
+        self.write(move |tx| {
+            if read::api_token(&tx.tx, &token.name)?.is_some() {
+                return Err(Error::AlreadyExists {
+                    kind: "API token",
+                    id: token.name.clone(),
+                });
+            }
+            tx.tx
+                .prepare_cached("INSERT INTO api_tokens (name, hash, record) VALUES (?1, ?2, ?3)")
+                .db()?
+                .execute(params![
+                    token.name,
+                    token.hash,
+                    to_json("api_tokens", &token)?
+                ])
+                .db()?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn api_tokens(&self) -> Result<Vec<ApiToken>> {
+        self.with_conn(|conn| read::api_tokens(conn)).await
+    }
+
+    async fn api_token_by_hash(&self, hash: &str) -> Result<Option<ApiToken>> {
+        let hash = hash.to_owned();
+        self.with_conn(move |conn| read::api_token_by_hash(conn, &hash))
+            .await
+    }
+
+    async fn revoke_api_token(&self, name: &str) -> Result<ApiToken> {
+        let name = name.to_owned();
+        self.write(move |tx| {
+            let token = read::api_token(&tx.tx, &name)?.ok_or_else(|| Error::NotFound {
+                kind: "API token",
+                id: name.clone(),
+            })?;
+            tx.tx
+                .prepare_cached("DELETE FROM api_tokens WHERE name = ?1")
+                .db()?
+                .execute([name.as_str()])
+                .db()?;
+            Ok(token)
+        })
+        .await
     }
 
     async fn release_plan(&self, id: &PlanId) -> Result<HeldPlan> {

@@ -6,9 +6,9 @@ use std::fmt::Display;
 
 use chrono::{DateTime, Utc};
 use dirsync_core::{
-    Account, AnyIntegration, DirectoryUser, Email, ExternalId, Group, HeldPlan, IntegrationId,
-    IntegrationRecord, Member, Membership, OrgUnit, OwnedMembership, PlanId, SyncRun, UserId,
-    Version,
+    Account, AnyIntegration, ApiToken, DirectoryUser, Email, ExternalId, Group, HeldPlan,
+    IntegrationId, IntegrationRecord, Member, Membership, OrgUnit, OwnedMembership, PlanId,
+    SyncRun, UserId, Version,
 };
 use dirsync_store::{Error, Lease};
 use rusqlite::{Connection, OptionalExtension, Params, Row, params};
@@ -446,6 +446,50 @@ pub(crate) fn held_plans(
         [integration.to_string()],
         texts,
         held_row,
+    )
+}
+
+fn api_token_row([name, record]: [String; 2]) -> Result<ApiToken, Error> {
+    let token: ApiToken = from_json("api_tokens", &name, &record)?;
+    check(
+        token.name == name,
+        "api_tokens",
+        &name,
+        "the record has another name",
+    )?;
+    Ok(token)
+}
+
+/// Every API token, by name.
+pub(crate) fn api_tokens(conn: &Connection) -> Result<Vec<ApiToken>, Error> {
+    all(
+        conn,
+        "SELECT name, record FROM api_tokens ORDER BY name",
+        [],
+        texts,
+        api_token_row,
+    )
+}
+
+/// The API token with this hash.
+pub(crate) fn api_token_by_hash(conn: &Connection, hash: &str) -> Result<Option<ApiToken>, Error> {
+    one(
+        conn,
+        "SELECT name, record FROM api_tokens WHERE hash = ?1",
+        [hash],
+        texts,
+        api_token_row,
+    )
+}
+
+/// The API token named `name`.
+pub(crate) fn api_token(conn: &Connection, name: &str) -> Result<Option<ApiToken>, Error> {
+    one(
+        conn,
+        "SELECT name, record FROM api_tokens WHERE name = ?1",
+        [name],
+        texts,
+        api_token_row,
     )
 }
 

@@ -40,6 +40,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "0002_ownership.sql",
         sql: include_str!("../migrations/0002_ownership.sql"),
     },
+    Migration {
+        version: 3,
+        name: "0003_api_tokens.sql",
+        sql: include_str!("../migrations/0003_api_tokens.sql"),
+    },
 ];
 
 /// The newest schema version this build knows.

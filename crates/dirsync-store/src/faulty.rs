@@ -5,7 +5,7 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use dirsync_core::{
-    Account, AnyIntegration, DirectoryChanges, DirectoryUser, Email, HeldPlan, Inbound,
+    Account, AnyIntegration, ApiToken, DirectoryChanges, DirectoryUser, Email, HeldPlan, Inbound,
     Integration, IntegrationId, NewIntegration, OwnedMembership, OwnershipChange, PlanId, Primary,
     SyncRun, UserId, Version,
 };
@@ -256,6 +256,24 @@ impl<S: Store> Store for FaultyStore<S> {
     async fn release_plan(&self, id: &PlanId) -> Result<HeldPlan> {
         self.run(Operation::WritePlans, self.inner.release_plan(id))
             .await
+    }
+
+    // API tokens are no part of a sync: no faults are injected into them.
+
+    async fn create_api_token(&self, token: &ApiToken) -> Result<()> {
+        self.inner.create_api_token(token).await
+    }
+
+    async fn api_tokens(&self) -> Result<Vec<ApiToken>> {
+        self.inner.api_tokens().await
+    }
+
+    async fn api_token_by_hash(&self, hash: &str) -> Result<Option<ApiToken>> {
+        self.inner.api_token_by_hash(hash).await
+    }
+
+    async fn revoke_api_token(&self, name: &str) -> Result<ApiToken> {
+        self.inner.revoke_api_token(name).await
     }
 
     async fn acquire_lease(

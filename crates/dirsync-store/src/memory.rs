@@ -6,8 +6,8 @@ use std::sync::{Mutex, MutexGuard};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use dirsync_core::{
-    Account, AnyIntegration, DirectoryChanges, DirectoryUser, Email, ExternalId, Group, HeldPlan,
-    Inbound, Integration, IntegrationId, IntegrationRecord, Membership, MembershipKey,
+    Account, AnyIntegration, ApiToken, DirectoryChanges, DirectoryUser, Email, ExternalId, Group,
+    HeldPlan, Inbound, Integration, IntegrationId, IntegrationRecord, Membership, MembershipKey,
     NewIntegration, OrgUnit, OwnedMembership, OwnershipChange, PlanId, Primary, SyncRun, UserId,
     Version,
 };
@@ -35,6 +35,8 @@ struct State {
     leases: HashMap<IntegrationId, Lease>,
     /// Outbound ownership records by (integration, (group id, member email key)).
     owned: Keyed<(ExternalId, String), OwnedMembership>,
+    /// API token records by name.
+    api_tokens: BTreeMap<String, ApiToken>,
 }
 
 /// A previous value, restored if the transaction fails.
@@ -573,6 +575,41 @@ impl Store for InMemoryStore {
             .collect();
         plans.sort_by_key(|(seq, p)| (p.held_at, *seq));
         Ok(plans.into_iter().map(|(_, p)| p.clone()).collect())
+    }
+
+    async fn create_api_token(&self, token: &ApiToken) -> Result<()> {
+        let mut state = self.lock()?;
+        if state.api_tokens.contains_key(&token.name) {
+            return Err(Error::AlreadyExists {
+                kind: "API token",
+                id: token.name.clone(),
+            });
+        }
+        state.api_tokens.insert(token.name.clone(), token.clone());
+        Ok(())
+    }
+
+    async fn api_tokens(&self) -> Result<Vec<ApiToken>> {
+        Ok(self.lock()?.api_tokens.values().cloned().collect())
+    }
+
+    async fn api_token_by_hash(&self, hash: &str) -> Result<Option<ApiToken>> {
+        Ok(self
+            .lock()?
+            .api_tokens
+            .values()
+            .find(|t| t.hash == hash)
+            .cloned())
+    }
+
+    async fn revoke_api_token(&self, name: &str) -> Result<ApiToken> {
+        self.lock()?
+            .api_tokens
+            .remove(name)
+            .ok_or_else(|| Error::NotFound {
+                kind: "API token",
+                id: name.to_owned(),
+            })
     }
 
     async fn release_plan(&self, id: &PlanId) -> Result<HeldPlan> {

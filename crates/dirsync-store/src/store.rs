@@ -5,8 +5,8 @@ use std::fmt::Debug;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use dirsync_core::{
-    Account, AnyIntegration, DirectoryChanges, DirectoryUser, Email, Group, HeldPlan, Inbound,
-    Integration, IntegrationId, Membership, NewIntegration, OrgUnit, OwnedMembership,
+    Account, AnyIntegration, ApiToken, DirectoryChanges, DirectoryUser, Email, Group, HeldPlan,
+    Inbound, Integration, IntegrationId, Membership, NewIntegration, OrgUnit, OwnedMembership,
     OwnershipChange, PlanId, Primary, SyncRun, UserId, Version,
 };
 use serde::{Deserialize, Serialize};
@@ -186,4 +186,16 @@ pub trait Store: Send + Sync + Debug {
         base: Version,
         changes: &[OwnershipChange],
     ) -> Result<Applied>;
+
+    /// Stores a new API token record (`AlreadyExists` if its name is taken).
+    async fn create_api_token(&self, token: &ApiToken) -> Result<()>;
+
+    /// Every API token record, by name.
+    async fn api_tokens(&self) -> Result<Vec<ApiToken>>;
+
+    /// The API token record whose hash is `hash`.
+    async fn api_token_by_hash(&self, hash: &str) -> Result<Option<ApiToken>>;
+
+    /// Removes the API token named `name` and returns it (`NotFound` if there is none).
+    async fn revoke_api_token(&self, name: &str) -> Result<ApiToken>;
 }

@@ -1,25 +1,67 @@
-//! The command line: global options and one subcommand per operation.
+//! The command line: global options and one subcommand per operation. The arguments of the
+//! larger subcommands are in `args.rs`.
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::args::{
+    CreateArgs, FilterArgs, PlanListArgs, ReauthorizeArgs, RuleAddArgs, UpdateArgs, UsersListArgs,
+    ViewArgs,
+};
 
 /// dirsync — sync a Google Workspace directory into a local SQLite directory, and manage
 /// Google group memberships from it.
+///
+/// Options come from the command line, then the environment (DIRSYNC_DB, DIRSYNC_FORMAT,
+/// DIRSYNC_CONFIG, RUST_LOG), then the config file (default
+/// ~/.config/dirsync/config.toml), then the defaults; the directory file defaults to
+/// ~/.local/share/dirsync/directory-sync.db (the platform's data directory), not the working
+/// directory.
 ///
 /// Exit codes: 0 success; 1 failure; 3 a safeguard held the run (approve its plan with
 /// `plan:approve PLAN_ID`).
 #[derive(Debug, Parser)]
 #[command(name = "dirsync", version, about, long_about)]
 pub(crate) struct Cli {
-    /// The SQLite directory file (created if missing).
-    #[arg(long, global = true, default_value = "directory-sync.db")]
-    pub(crate) db: PathBuf,
-    /// Machine-readable JSON on stdout (errors as JSON on stderr); no progress bars.
-    #[arg(long, global = true)]
+    /// The SQLite directory file (created if missing). Default: `db` in the config file, else
+    /// dirsync/directory-sync.db in the platform's data directory.
+    #[arg(long, global = true, env = "DIRSYNC_DB", value_name = "PATH")]
+    pub(crate) db: Option<PathBuf>,
+    /// The config file (TOML: db, format, log). Default: dirsync/config.toml in the platform's
+    /// config directory, if it exists.
+    #[arg(long, global = true, env = "DIRSYNC_CONFIG", value_name = "PATH")]
+    pub(crate) config: Option<PathBuf>,
+    /// Output format: table (for people), json (stable; errors as JSON on stderr) or csv.
+    #[arg(long, global = true, env = "DIRSYNC_FORMAT", value_enum)]
+    pub(crate) format: Option<Format>,
+    /// Short for --format json.
+    #[arg(long, global = true, conflicts_with = "format")]
     pub(crate) json: bool,
+    /// Only these fields of each row, in this order (comma-separated; the names of the JSON
+    /// output). For table, csv and json.
+    #[arg(long, global = true, value_delimiter = ',', value_name = "FIELDS")]
+    pub(crate) fields: Vec<String>,
+    /// More log lines on stderr (-v info, -vv debug, -vvv trace). RUST_LOG overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, conflicts_with = "quiet")]
+    pub(crate) verbose: u8,
+    /// Only errors on stderr.
+    #[arg(short, long, global = true)]
+    pub(crate) quiet: bool,
     #[command(subcommand)]
     pub(crate) command: Command,
+}
+
+/// How output is printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum Format {
+    /// Aligned columns and readable text.
+    Table,
+    /// The stable JSON documented in the README.
+    Json,
+    /// Comma-separated values with a header row.
+    Csv,
 }
 
 #[derive(Debug, Subcommand)]
@@ -35,13 +77,16 @@ pub(crate) enum Command {
     },
     /// List integrations.
     #[command(name = "integration:list")]
-    IntegrationList,
-    /// Show an integration: state, schedule, rules, who authorized it and when.
+    IntegrationList(FilterArgs),
+    /// Show an integration: state, schedule, safeguards, rules, who authorized it and when.
     #[command(name = "integration:show")]
     IntegrationShow {
         /// The integration's id.
         id: String,
     },
+    /// Change an integration's title, schedule, activation or safeguards (no new authorization).
+    #[command(name = "integration:update")]
+    IntegrationUpdate(UpdateArgs),
     /// Deactivate an integration (scheduled rules stop; nothing is deleted).
     #[command(name = "integration:deactivate")]
     IntegrationDeactivate {
@@ -104,13 +149,28 @@ pub(crate) enum Command {
         #[arg(long, default_value_t = 20)]
         limit: usize,
     },
+    /// Plans held by a safeguard, waiting for approval.
+    #[command(name = "plan:list")]
+    PlanList(PlanListArgs),
+    /// A held plan explained, operation by operation (nothing is fetched).
+    #[command(name = "plan:show")]
+    PlanShow {
+        /// The plan's id (from `sync`, `runs` or `plan:list`).
+        plan: String,
+    },
     /// Apply a plan a safeguard held, exactly as it was held.
     #[command(name = "plan:approve")]
     PlanApprove {
-        /// The plan's id (from `sync` or `runs`).
+        /// The plan's id (from `sync`, `runs` or `plan:list`).
         plan: String,
     },
-    /// Run every scheduled rule that is due (never a manual one). For cron.
+    /// Discard a held plan: it is never applied; the next sync plans afresh.
+    #[command(name = "plan:discard")]
+    PlanDiscard {
+        /// The plan's id.
+        plan: String,
+    },
+    /// Run every scheduled rule that is due (never a manual one). For cron or a systemd timer.
     #[command(name = "scheduler:run-due")]
     SchedulerRunDue {
         /// The instant to evaluate schedules at (RFC 3339); default now.
@@ -119,157 +179,40 @@ pub(crate) enum Command {
     },
     /// The directory's users.
     #[command(name = "users:list")]
-    UsersList,
+    UsersList(UsersListArgs),
     /// Groups with their members (of the primary integration unless --integration).
     #[command(name = "groups:list")]
     GroupsList(ViewArgs),
     /// Org units (of the primary integration unless --integration).
     #[command(name = "orgunits:list")]
     OrgUnitsList(ViewArgs),
-}
-
-#[derive(Debug, Args)]
-pub(crate) struct CreateArgs {
-    /// A title for humans.
-    #[arg(long)]
-    pub(crate) title: String,
-    /// The service account's JSON key file.
-    #[arg(long)]
-    pub(crate) key: PathBuf,
-    /// The Workspace admin the service account acts as (domain-wide delegation).
-    #[arg(long)]
-    pub(crate) subject: String,
-    /// Inbound reads Google into the directory; outbound manages Google groups. Fixed for life.
-    #[arg(long, value_enum, default_value_t = Direction::Inbound)]
-    pub(crate) direction: Direction,
-    /// When scheduled rules run.
-    #[arg(long, value_enum, default_value_t = ScheduleKind::Daily)]
-    pub(crate) schedule: ScheduleKind,
-    /// Time of day (HH:MM) for daily, weekly and monthly schedules.
-    #[arg(long, default_value = "02:00")]
-    pub(crate) at: String,
-    /// Time zone of --at (IANA name).
-    #[arg(long, default_value = "UTC")]
-    pub(crate) timezone: String,
-    /// Weekday (weekly; default monday) or day of month 1-31 (monthly; default 1).
-    #[arg(long)]
-    pub(crate) day: Option<String>,
-    /// Google customer id (default: the subject's own account, `my_customer`).
-    #[arg(long)]
-    pub(crate) customer: Option<String>,
-    /// Directory API base URL (default Google's; plain http only for 127.0.0.1).
-    #[arg(long)]
-    pub(crate) api_base: Option<String>,
-    /// Client-side pacing, requests a minute (Google's default per-admin quota is 2,400; set
-    /// more if the tenant's quota was raised; 0 turns pacing off).
-    #[arg(long, default_value_t = 2_400)]
-    pub(crate) quota_per_minute: u32,
-    /// Who owns the service account.
-    #[arg(long, value_enum, default_value_t = Ownership::Customer)]
-    pub(crate) ownership: Ownership,
-}
-
-#[derive(Debug, Args)]
-pub(crate) struct ReauthorizeArgs {
-    /// The integration's id.
-    pub(crate) id: String,
-    /// A new JSON key file.
-    #[arg(long)]
-    pub(crate) key: Option<PathBuf>,
-    /// A new delegated admin.
-    #[arg(long)]
-    pub(crate) subject: Option<String>,
-    /// Who owns the (new) service account.
-    #[arg(long, value_enum)]
-    pub(crate) ownership: Option<Ownership>,
-}
-
-#[derive(Debug, Args)]
-pub(crate) struct RuleAddArgs {
-    /// The integration's id.
-    pub(crate) id: String,
-    /// A name for humans.
-    #[arg(long)]
-    pub(crate) name: String,
-    /// What to sync (comma-separated: users, groups, memberships, org_units; default all).
-    #[arg(long, value_delimiter = ',')]
-    pub(crate) kinds: Vec<String>,
-    /// Only this org unit and its subtree.
-    #[arg(long)]
-    pub(crate) org_unit: Option<String>,
-    /// Only these groups (repeat, or comma-separated).
-    #[arg(long = "group", value_delimiter = ',')]
-    pub(crate) groups: Vec<String>,
-    /// Run only by hand (`rule:run`), never by the schedule.
-    #[arg(long)]
-    pub(crate) manual: bool,
-    /// Outbound: the Google group this rule manages (then say who belongs in it with
-    /// --select-* or --select).
-    #[arg(long, value_name = "GROUP_EMAIL")]
-    pub(crate) manage: Option<String>,
-    /// Outbound: users in this org unit or below (repeatable).
-    #[arg(long, value_name = "PATH")]
-    pub(crate) select_org_unit: Vec<String>,
-    /// Outbound: members of this directory group, also through nested groups (repeatable).
-    #[arg(long, value_name = "GROUP_EMAIL")]
-    pub(crate) select_member_of: Vec<String>,
-    /// Outbound: users of this employment type (employee or contractor).
-    #[arg(long, value_name = "TYPE")]
-    pub(crate) select_type: Option<String>,
-    /// Outbound: users with this per-vendor attribute, NAME=VALUE (repeatable).
-    #[arg(long, value_name = "NAME=VALUE")]
-    pub(crate) select_attribute: Vec<String>,
-    /// Outbound: combine the --select-* conditions with "or" instead of "and".
-    #[arg(long)]
-    pub(crate) select_any: bool,
-    /// Outbound: the whole selector as JSON instead, e.g.
-    /// '{"all":[{"org_unit":"/Eng"},{"not":{"employment_type":"contractor"}}]}' or '"everyone"'.
-    #[arg(long, value_name = "JSON")]
-    pub(crate) select: Option<String>,
-    /// Outbound: the role members get.
-    #[arg(long, value_enum, default_value_t = MemberRoleArg::Member)]
-    pub(crate) role: MemberRoleArg,
-    /// Outbound: also select suspended and deprovisioned users.
-    #[arg(long)]
-    pub(crate) include_inactive: bool,
-    /// Outbound: the rule owns the whole group: members nobody selected are removed even if
-    /// added by hand (default: only members this integration added are ever removed).
-    #[arg(long)]
-    pub(crate) fully_managed: bool,
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub(crate) enum MemberRoleArg {
-    Member,
-    Manager,
-    Owner,
-}
-
-#[derive(Debug, Args)]
-pub(crate) struct ViewArgs {
-    /// Which integration's groups or org units (default: the primary).
-    #[arg(long)]
-    pub(crate) integration: Option<String>,
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub(crate) enum Direction {
-    Inbound,
-    Outbound,
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub(crate) enum ScheduleKind {
-    Manual,
-    Daily,
-    Weekly,
-    Monthly,
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub(crate) enum Ownership {
-    /// The customer's own service account and key.
-    Customer,
-    /// A service account the embedding provider manages.
-    Managed,
+    /// Create an API token for `dirsync serve`; it is printed this once (only its hash is kept).
+    #[command(name = "api-token:create")]
+    ApiTokenCreate {
+        /// A unique name (letters, digits, '.', '_', '-').
+        #[arg(long)]
+        name: String,
+        /// The token can read but change nothing.
+        #[arg(long)]
+        read_only: bool,
+    },
+    /// List API tokens (names, never the tokens).
+    #[command(name = "api-token:list")]
+    ApiTokenList,
+    /// Revoke an API token: requests presenting it are refused from now on.
+    #[command(name = "api-token:revoke")]
+    ApiTokenRevoke {
+        /// The token's name.
+        name: String,
+    },
+    /// Where dirsync reads its settings from, and what they resolve to.
+    #[command(name = "config:show")]
+    ConfigShow,
+    /// Print a shell completion script (e.g. `dirsync completions bash > /etc/bash_completion.d/dirsync`).
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff; e.g. `dirsync man > /usr/local/share/man/man1/dirsync.1`).
+    Man,
 }

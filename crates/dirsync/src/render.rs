@@ -1,214 +1,60 @@
-//! The stable JSON shapes of dirsync's output (documented in the README) and their
-//! human-readable tables.
+//! The JSON documents dirsync prints — the library's stable views
+//! ([`dirsync_service::views`]), shared with `dirsync serve` — and the human text of runs.
 
-use std::collections::HashMap;
 use std::fmt::Write;
 
-use chrono::{DateTime, Utc};
 use dirsync_core::{
-    AnyIntegration, DirectoryUser, Group, IntegrationState, Manager, Membership, OrgUnit,
-    RunOutcome, SyncRule, SyncRun, UserId,
+    AnyIntegration, DirectoryUser, Group, Membership, OrgUnit, RunOutcome, SyncRule, SyncRun,
 };
+use dirsync_engine::Policy;
 use dirsync_service::AdminInstructions;
-use serde_json::{Value, json};
+use dirsync_service::views::{
+    GroupView, InstructionsView, IntegrationView, OrgUnitView, RuleView, RunView, UserView,
+};
+use serde::Serialize;
+use serde_json::Value;
 
-fn time(t: Option<DateTime<Utc>>) -> Value {
-    t.map_or(Value::Null, |t| Value::String(t.to_rfc3339()))
+/// A view as JSON (the views are plain data: this cannot fail in practice).
+pub(crate) fn json(view: impl Serialize) -> Value {
+    serde_json::to_value(view).unwrap_or(Value::Null)
 }
 
 /// `users:list`: one object per user.
-pub(crate) fn users(users: &[DirectoryUser]) -> Value {
-    let emails: HashMap<UserId, &str> = users
-        .iter()
-        .map(|u| (u.id, u.profile.primary_email.as_str()))
-        .collect();
-    let rows = users.iter().map(|u| {
-        let p = &u.profile;
-        let manager = match &p.manager {
-            Some(Manager::Resolved(id)) => emails.get(id).map(|e| (*e).to_owned()),
-            Some(Manager::Unresolved(email)) => Some(email.to_string()),
-            None => None,
-        };
-        json!({
-            "id": u.id.to_string(),
-            "primary_email": p.primary_email.as_str(),
-            "given_name": p.name.given,
-            "family_name": p.name.family,
-            "display_name": p.name.display,
-            "employee_id": p.employee_id,
-            "employment_type": p.employment_type.map(|t| t.to_string()),
-            "manager_email": manager,
-            "org_unit_path": p.org_unit.as_ref().map(ToString::to_string),
-            "is_admin": p.is_admin,
-            "status": u.status.to_string(),
-            "provisioned_at": time(u.lifecycle.provisioned_at),
-            "suspended_at": time(u.lifecycle.suspended_at),
-            "deprovisioned_at": time(u.lifecycle.deprovisioned_at),
-        })
-    });
-    Value::Array(rows.collect())
+pub(crate) fn users(users: &[DirectoryUser]) -> Vec<Value> {
+    UserView::list(users).into_iter().map(json).collect()
 }
 
 /// `groups:list`: groups with their direct members.
-pub(crate) fn groups(groups: &[Group], memberships: &[Membership]) -> Value {
-    let mut by_group: HashMap<&str, Vec<&Membership>> = HashMap::new();
-    for m in memberships {
-        by_group.entry(m.group.as_str()).or_default().push(m);
-    }
-    let rows = groups.iter().map(|g| {
-        let members: Vec<Value> = by_group
-            .get(g.external_id.as_str())
-            .map(|ms| {
-                ms.iter()
-                    .map(|m| {
-                        json!({
-                            "email": m.member.email.as_ref().map(|e| e.as_str()),
-                            "role": m.role.to_string(),
-                            "type": serde_json::to_value(m.member.kind).unwrap_or(Value::Null),
-                        })
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
-        json!({
-            "email": g.email.as_str(),
-            "name": g.name,
-            "description": g.description,
-            "members": members,
-        })
-    });
-    Value::Array(rows.collect())
+pub(crate) fn groups(groups: &[Group], memberships: &[Membership]) -> Vec<Value> {
+    GroupView::list(groups, memberships)
+        .into_iter()
+        .map(json)
+        .collect()
 }
 
 /// `orgunits:list`.
-pub(crate) fn org_units(units: &[OrgUnit]) -> Value {
-    Value::Array(
-        units
-            .iter()
-            .map(|o| {
-                json!({
-                    "path": o.path.to_string(),
-                    "name": o.name,
-                    "parent_path": o.path.parent().map(|p| p.to_string()),
-                })
-            })
-            .collect(),
-    )
+pub(crate) fn org_units(units: &[OrgUnit]) -> Vec<Value> {
+    units.iter().map(|o| json(OrgUnitView::from(o))).collect()
 }
 
-fn state(s: &IntegrationState) -> Value {
-    match s {
-        IntegrationState::Failed { reason } => json!({"name": "failed", "reason": reason}),
-        other => json!({"name": other.name()}),
-    }
-}
-
-/// An integration (`integration:list` rows, `integration:show`).
-pub(crate) fn integration(any: &AnyIntegration) -> Value {
-    let r = any.record();
-    let authorization = r.authorization.as_ref().map(|a| {
-        json!({
-            "subject": a.subject.as_str(),
-            "client_id": a.client_id,
-            "client_email": a.client_email.as_str(),
-            "ownership": serde_json::to_value(a.ownership).unwrap_or(Value::Null),
-            "scopes": a.scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
-            "verified_at": a.verified_at.to_rfc3339(),
-        })
-    });
-    json!({
-        "id": r.id.to_string(),
-        "title": r.title,
-        "system": r.settings.system().to_string(),
-        "direction": r.direction.to_string(),
-        "primary": any.is_primary(),
-        "state": state(&r.state),
-        "schedule": serde_json::to_value(r.schedule).unwrap_or(Value::Null),
-        "schedule_text": r.schedule.to_string(),
-        "rules": r.rules.iter().map(rule).collect::<Vec<_>>(),
-        "authorization": authorization,
-        "settings": serde_json::to_value(&r.settings).unwrap_or(Value::Null),
-        "created_at": r.created_at.to_rfc3339(),
-    })
+/// An integration, with the safeguards that apply to it under `policy`.
+pub(crate) fn integration(any: &AnyIntegration, policy: &Policy) -> Value {
+    json(IntegrationView::new(any, policy))
 }
 
 /// A rule.
 pub(crate) fn rule(r: &SyncRule) -> Value {
-    json!({
-        "id": r.id.to_string(),
-        "name": r.name,
-        "kinds": r.kinds.iter().map(|k| k.as_str()).collect::<Vec<_>>(),
-        "scope": serde_json::to_value(&r.scope).unwrap_or(Value::Null),
-        "trigger": r.trigger.to_string(),
-        "assignment": r.assignment.as_ref().map(|a| serde_json::to_value(a).unwrap_or(Value::Null)),
-        "created_at": r.created_at.to_rfc3339(),
-        "last_run_at": time(r.last_run_at),
-    })
+    json(RuleView::from(r))
 }
 
-/// The outcome's name and, for held and failed runs, what goes with it.
-pub(crate) fn outcome(o: &RunOutcome) -> (&'static str, Value) {
-    match o {
-        RunOutcome::Succeeded => ("succeeded", Value::Null),
-        RunOutcome::NoChange => ("no_change", Value::Null),
-        RunOutcome::Held { plan } => ("held", Value::String(plan.to_string())),
-        RunOutcome::Failed { reason } => ("failed", Value::String(reason.clone())),
-        other => ("unknown", Value::String(format!("{other:?}"))),
-    }
-}
-
-/// A run (`sync`, `rule:run`, `runs`, `plan:approve`).
+/// A run.
 pub(crate) fn run(r: &SyncRun) -> Value {
-    let (name, detail) = outcome(&r.outcome);
-    let fetch = r.fetch.as_ref();
-    json!({
-        "run_id": r.id.to_string(),
-        "integration": r.integration.to_string(),
-        "rule": r.rule.map(|x| x.to_string()),
-        "outcome": name,
-        "held_plan": if name == "held" { detail.clone() } else { Value::Null },
-        "failure": if name == "failed" { detail } else { Value::Null },
-        "counts": r.counts,
-        "quarantined": r.quarantined.len(),
-        "requests": fetch.map_or(0, |f| f.total_requests()),
-        "retries": fetch.map_or(0, |f| f.retries),
-        "started_at": r.started_at.to_rfc3339(),
-        "finished_at": r.finished_at.to_rfc3339(),
-    })
+    json(RunView::from(r))
 }
 
 /// The admin's instructions.
 pub(crate) fn instructions(i: &AdminInstructions) -> Value {
-    json!({
-        "client_id": i.client_id,
-        "client_email": i.client_email.as_str(),
-        "subject": i.subject.as_str(),
-        "scopes": i.scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
-    })
-}
-
-/// A table with a header row; columns as wide as their widest cell.
-pub(crate) fn table(header: &[&str], rows: &[Vec<String>]) -> String {
-    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
-    for row in rows {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
-        }
-    }
-    let mut out = String::new();
-    let mut line = |cells: &mut dyn Iterator<Item = &str>| {
-        let mut l = String::new();
-        for (cell, w) in cells.zip(&widths) {
-            let _ = write!(l, "{cell:<w$}  ");
-        }
-        out.push_str(l.trim_end());
-        out.push('\n');
-    };
-    line(&mut header.iter().copied());
-    for row in rows {
-        line(&mut row.iter().map(String::as_str));
-    }
-    out
+    json(InstructionsView::from(i))
 }
 
 /// A run in one human line (plus counts).

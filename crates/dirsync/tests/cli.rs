@@ -1,87 +1,15 @@
-//! The `dirsync` example, run as a program against the emulator: every command, its `--json`
+//! The `dirsync` binary, run as a program against the emulator: every command, its `--json`
 //! output and its exit codes (0 success, 1 failure, 3 held by a safeguard).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod support;
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
-
-use dirsync_google_emulator::{Emulator, EmulatorConfig, Role, RunningEmulator, TenantSpec};
+use dirsync_google_emulator::Role;
 use serde_json::Value;
+use support::{Cli, is_rfc3339_or_null, setup};
 
 const ORGUNIT_SCOPE: &str = "https://www.googleapis.com/auth/admin.directory.orgunit.readonly";
-
-struct Outcome {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Outcome {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}", self.stdout))
-    }
-    fn error(&self) -> Value {
-        serde_json::from_str(self.stderr.trim())
-            .unwrap_or_else(|e| panic!("stderr is not JSON ({e}): {}", self.stderr))
-    }
-}
-
-struct Cli {
-    binary: PathBuf,
-    db: PathBuf,
-}
-
-impl Cli {
-    async fn run(&self, args: &[&str]) -> Outcome {
-        let mut command = Command::new(&self.binary);
-        command.arg("--db").arg(&self.db).args(args);
-        let output = tokio::task::spawn_blocking(move || command.output())
-            .await
-            .unwrap()
-            .unwrap();
-        Outcome {
-            code: output.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        }
-    }
-
-    /// Runs with `--json`, expects `code`, returns stdout as JSON.
-    async fn json(&self, args: &[&str], code: i32) -> Value {
-        let mut all = vec!["--json"];
-        all.extend_from_slice(args);
-        let out = self.run(&all).await;
-        assert_eq!(
-            out.code, code,
-            "dirsync {args:?}: stdout {} stderr {}",
-            out.stdout, out.stderr
-        );
-        out.json()
-    }
-}
-
-fn is_rfc3339_or_null(v: &Value) -> bool {
-    v.is_null()
-        || v.as_str()
-            .is_some_and(|s| chrono::DateTime::parse_from_rfc3339(s).is_ok())
-}
-
-async fn setup(dir: &Path) -> (RunningEmulator, Cli, PathBuf) {
-    let google = Emulator::start(EmulatorConfig::new(TenantSpec::sized(5, 80)))
-        .await
-        .unwrap();
-    let key = dir.join("key.json");
-    std::fs::write(&key, google.service_account_key_json()).unwrap();
-    let cli = Cli {
-        binary: support::dirsync_binary(),
-        db: dir.join("directory.db"),
-    };
-    (google, cli, key)
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_command_with_its_json_and_exit_code() {
@@ -200,7 +128,11 @@ async fn every_command_with_its_json_and_exit_code() {
             .all(|o| o["path"].is_string() && o.get("parent_path").is_some())
     );
     let human = cli.run(&["users:list"]).await;
-    assert!(human.stdout.starts_with("email"), "{}", human.stdout);
+    assert!(
+        human.stdout.starts_with("primary_email"),
+        "{}",
+        human.stdout
+    );
 
     // A change in Google: the dry run names it and writes nothing; sync applies it.
     let tenant = google.tenant();
@@ -372,6 +304,7 @@ async fn every_command_has_help_and_bad_input_is_a_clear_error() {
         "google-integration:activate",
         "integration:list",
         "integration:show",
+        "integration:update",
         "integration:deactivate",
         "integration:reactivate",
         "integration:reauthorize",
@@ -382,11 +315,17 @@ async fn every_command_has_help_and_bad_input_is_a_clear_error() {
         "rule:run",
         "sync",
         "runs",
+        "plan:list",
+        "plan:show",
         "plan:approve",
+        "plan:discard",
         "scheduler:run-due",
         "users:list",
         "groups:list",
         "orgunits:list",
+        "config:show",
+        "completions",
+        "man",
     ] {
         let help = cli.run(&[command, "--help"]).await;
         assert_eq!(help.code, 0, "{command} --help");

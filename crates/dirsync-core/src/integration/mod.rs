@@ -38,13 +38,13 @@ pub use state::{IntegrationState, Transition};
 
 use crate::changes::ProfileAuthority;
 use crate::error::{Error, clip};
-use crate::{IntegrationId, RuleId, Schedule, SyncRule};
+use crate::{IntegrationId, RuleId, Safeguards, Schedule, SyncRule};
 
 /// Everything an integration holds, as plain data: the form stores persist and read back.
 ///
 /// Application code works with [`Integration`] and [`AnyIntegration`]; a record becomes one only
 /// through [`AnyIntegration::from_record`], which store backends call when they load.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct IntegrationRecord {
     /// Identifier.
     pub id: IntegrationId,
@@ -64,6 +64,9 @@ pub struct IntegrationRecord {
     pub rules: Vec<SyncRule>,
     /// The last verified authorization, if any.
     pub authorization: Option<Authorization>,
+    /// This integration's own safeguard thresholds; `None` uses the service's policy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub safeguards: Option<Safeguards>,
     /// When it was created.
     pub created_at: DateTime<Utc>,
     /// Optimistic-concurrency revision, bumped by the store on every save.
@@ -126,6 +129,7 @@ impl NewIntegration {
             schedule: self.schedule,
             rules: Vec::new(),
             authorization: None,
+            safeguards: None,
             created_at: self.created_at,
             revision: 0,
         }
@@ -251,6 +255,16 @@ impl<D: Direction, R: Role<D>> Integration<D, R> {
     /// Changes the sync interval.
     pub fn set_schedule(&mut self, schedule: Schedule) {
         self.record.schedule = schedule;
+    }
+
+    /// This integration's own safeguard thresholds, if it has any.
+    pub fn safeguards(&self) -> Option<&Safeguards> {
+        self.record.safeguards.as_ref()
+    }
+
+    /// Gives the integration its own safeguard thresholds (`None`: the service's policy).
+    pub fn set_safeguards(&mut self, safeguards: Option<Safeguards>) {
+        self.record.safeguards = safeguards;
     }
 
     /// Adds a rule.
@@ -594,6 +608,11 @@ impl AnyIntegration {
     /// See [`Integration::set_schedule`].
     pub fn set_schedule(&mut self, schedule: Schedule) {
         each!(self, i => i.set_schedule(schedule))
+    }
+
+    /// See [`Integration::set_safeguards`].
+    pub fn set_safeguards(&mut self, safeguards: Option<Safeguards>) {
+        each!(self, i => i.set_safeguards(safeguards))
     }
 
     /// See [`Integration::add_rule`].

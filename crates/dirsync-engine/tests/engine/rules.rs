@@ -497,6 +497,39 @@ async fn safeguards_hold_plans_exactly_above_their_thresholds() {
 }
 
 #[tokio::test]
+async fn an_integrations_own_safeguards_replace_the_policys() {
+    // The policy would let 6 of 20 go; the integration's own threshold holds at more than 2,
+    // and going back to the policy's lets the same change through.
+    let mut policy = lenient();
+    policy.safeguards.users = Threshold::new(10, 100.0, 1);
+    let store = fresh();
+    let mut p = active(&store, DirectionKind::Inbound).await;
+    let mut tenant = Tenant::default();
+    tenant.users = (0..20)
+        .map(|i| user(&format!("{i}"), &format!("u{i}")))
+        .collect();
+    sync(&store, &p, &tenant.snapshot(), &policy, t(0)).await;
+    let mut own = policy.safeguards;
+    own.users.max_count = 2;
+    p.set_safeguards(Some(own));
+    p = store.save_integration(&p).await.unwrap();
+    assert_eq!(policy.safeguards_for(p.record()).users.max_count, 2);
+    tenant.users.drain(..3);
+    let held = plan(&store, &p, &tenant.snapshot(), &policy, t(1)).await;
+    assert!(held.is_held(), "{held}");
+    assert_eq!((held.trips()[0].count, held.trips()[0].total), (3, 20));
+    p.set_safeguards(None);
+    p = store.save_integration(&p).await.unwrap();
+    let free = plan(&store, &p, &tenant.snapshot(), &policy, t(1)).await;
+    assert!(!free.is_held(), "{free}");
+    assert_eq!(
+        free.changes(),
+        held.changes(),
+        "the same plan, only not held"
+    );
+}
+
+#[tokio::test]
 async fn users_who_arrive_suspended_are_mirrored_but_are_no_removal() {
     // Many suspended users in the initial sync (more than the users safeguard's count) must
     // not hold it: nobody active in the directory is taken away.

@@ -33,8 +33,10 @@ use futures::future::BoxFuture;
 
 use crate::{Error, Store};
 
+mod api_tokens;
 pub mod fixtures;
 
+pub use api_tokens::api_tokens_are_kept_by_name_and_hash_until_revoked;
 use fixtures::*;
 
 /// One named case.
@@ -97,6 +99,7 @@ cases!(
     ownership_records_round_trip_and_bump_the_version,
     ownership_records_are_for_outbound_integrations_at_their_version,
     removing_an_outbound_integration_removes_its_ownership_records,
+    api_tokens_are_kept_by_name_and_hash_until_revoked,
 );
 
 /// Runs every case, each on a fresh store from `new_store`, and panics naming every case that

@@ -1,0 +1,275 @@
+//! The arguments of the larger subcommands, and the option groups they share (a schedule,
+//! safeguard thresholds).
+
+use std::path::PathBuf;
+
+use clap::{Args, ValueEnum};
+use dirsync_core::Interval;
+
+#[derive(Debug, Args)]
+pub(crate) struct CreateArgs {
+    /// A title for humans.
+    #[arg(long)]
+    pub(crate) title: String,
+    /// The service account's JSON key file.
+    #[arg(long)]
+    pub(crate) key: PathBuf,
+    /// The Workspace admin the service account acts as (domain-wide delegation).
+    #[arg(long)]
+    pub(crate) subject: String,
+    /// Inbound reads Google into the directory; outbound manages Google groups. Fixed for life.
+    #[arg(long, value_enum, default_value_t = Direction::Inbound)]
+    pub(crate) direction: Direction,
+    #[command(flatten)]
+    pub(crate) schedule: ScheduleArgs,
+    /// Google customer id (default: the subject's own account, `my_customer`).
+    #[arg(long)]
+    pub(crate) customer: Option<String>,
+    /// Directory API base URL (default Google's; plain http only for 127.0.0.1).
+    #[arg(long)]
+    pub(crate) api_base: Option<String>,
+    /// Client-side pacing, requests a minute (Google's default per-admin quota is 2,400; set
+    /// more if the tenant's quota was raised; 0 turns pacing off).
+    #[arg(long, default_value_t = 2_400)]
+    pub(crate) quota_per_minute: u32,
+    /// Who owns the service account.
+    #[arg(long, value_enum, default_value_t = Ownership::Customer)]
+    pub(crate) ownership: Ownership,
+}
+
+/// When scheduled rules run. On create, unset parts default to daily at 02:00 UTC; on update,
+/// to the integration's current schedule (so `--at 03:00` alone moves a daily run).
+#[derive(Debug, Args)]
+pub(crate) struct ScheduleArgs {
+    /// How often scheduled rules run (default on create: daily).
+    #[arg(long, value_enum)]
+    pub(crate) schedule: Option<ScheduleKind>,
+    /// The interval of `--schedule every`: 15m, 2h, 1h30m, 1d (implies --schedule every).
+    #[arg(long, value_name = "INTERVAL")]
+    pub(crate) every: Option<Interval>,
+    /// Time of day (HH:MM) for daily, weekly and monthly schedules (default 02:00).
+    #[arg(long, value_name = "HH:MM")]
+    pub(crate) at: Option<String>,
+    /// Time zone of --at (IANA name; default UTC).
+    #[arg(long, value_name = "ZONE")]
+    pub(crate) timezone: Option<String>,
+    /// Weekday (weekly; default monday) or day of month 1-31 (monthly; default 1).
+    #[arg(long)]
+    pub(crate) day: Option<String>,
+}
+
+impl ScheduleArgs {
+    /// Whether any schedule option was given.
+    pub(crate) fn is_given(&self) -> bool {
+        self.schedule.is_some()
+            || self.every.is_some()
+            || self.at.is_some()
+            || self.timezone.is_some()
+            || self.day.is_some()
+    }
+}
+
+/// Safeguard thresholds: a run that would remove more than these is held for approval.
+#[derive(Debug, Args)]
+pub(crate) struct SafeguardArgs {
+    /// Hold a run that suspends or deprovisions more than N users (accounts, for a secondary).
+    #[arg(long, value_name = "N")]
+    pub(crate) max_user_removals: Option<u64>,
+    /// … or more than P % of them.
+    #[arg(long, value_name = "P")]
+    pub(crate) max_user_removals_percent: Option<f64>,
+    /// Hold a run that removes more than N groups.
+    #[arg(long, value_name = "N")]
+    pub(crate) max_group_removals: Option<u64>,
+    /// … or more than P % of them.
+    #[arg(long, value_name = "P")]
+    pub(crate) max_group_removals_percent: Option<f64>,
+    /// Hold a run that removes more than N memberships.
+    #[arg(long, value_name = "N")]
+    pub(crate) max_membership_removals: Option<u64>,
+    /// … or more than P % of them.
+    #[arg(long, value_name = "P")]
+    pub(crate) max_membership_removals_percent: Option<f64>,
+    /// Outbound: hold a run that removes more than N members from one managed group.
+    #[arg(long, value_name = "N")]
+    pub(crate) max_member_removals: Option<u64>,
+    /// … or more than P % of its members.
+    #[arg(long, value_name = "P")]
+    pub(crate) max_member_removals_percent: Option<f64>,
+    /// Use the default thresholds again (conflicts with the --max-* options).
+    #[arg(long, conflicts_with_all = [
+        "max_user_removals", "max_user_removals_percent", "max_group_removals",
+        "max_group_removals_percent", "max_membership_removals",
+        "max_membership_removals_percent", "max_member_removals", "max_member_removals_percent",
+    ])]
+    pub(crate) default_safeguards: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct UpdateArgs {
+    /// The integration's id.
+    pub(crate) id: String,
+    /// A new title.
+    #[arg(long)]
+    pub(crate) title: Option<String>,
+    #[command(flatten)]
+    pub(crate) schedule: ScheduleArgs,
+    /// Resume (true) or deactivate (false) scheduled runs.
+    #[arg(long, value_name = "BOOL")]
+    pub(crate) active: Option<bool>,
+    #[command(flatten)]
+    pub(crate) safeguards: SafeguardArgs,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ReauthorizeArgs {
+    /// The integration's id.
+    pub(crate) id: String,
+    /// A new JSON key file.
+    #[arg(long)]
+    pub(crate) key: Option<PathBuf>,
+    /// A new delegated admin.
+    #[arg(long)]
+    pub(crate) subject: Option<String>,
+    /// Who owns the (new) service account.
+    #[arg(long, value_enum)]
+    pub(crate) ownership: Option<Ownership>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RuleAddArgs {
+    /// The integration's id.
+    pub(crate) id: String,
+    /// A name for humans.
+    #[arg(long)]
+    pub(crate) name: String,
+    /// What to sync (comma-separated: users, groups, memberships, org_units; default all).
+    #[arg(long, value_delimiter = ',')]
+    pub(crate) kinds: Vec<String>,
+    /// Only this org unit and its subtree.
+    #[arg(long)]
+    pub(crate) org_unit: Option<String>,
+    /// Only these groups (repeat, or comma-separated).
+    #[arg(long = "group", value_delimiter = ',')]
+    pub(crate) groups: Vec<String>,
+    /// Run only by hand (`rule:run`), never by the schedule.
+    #[arg(long)]
+    pub(crate) manual: bool,
+    /// Outbound: the Google group this rule manages (then say who belongs in it with
+    /// --select-* or --select).
+    #[arg(long, value_name = "GROUP_EMAIL")]
+    pub(crate) manage: Option<String>,
+    /// Outbound: users in this org unit or below (repeatable).
+    #[arg(long, value_name = "PATH")]
+    pub(crate) select_org_unit: Vec<String>,
+    /// Outbound: members of this directory group, also through nested groups (repeatable).
+    #[arg(long, value_name = "GROUP_EMAIL")]
+    pub(crate) select_member_of: Vec<String>,
+    /// Outbound: users of this employment type (employee or contractor).
+    #[arg(long, value_name = "TYPE")]
+    pub(crate) select_type: Option<String>,
+    /// Outbound: users with this per-vendor attribute, NAME=VALUE (repeatable).
+    #[arg(long, value_name = "NAME=VALUE")]
+    pub(crate) select_attribute: Vec<String>,
+    /// Outbound: combine the --select-* conditions with "or" instead of "and".
+    #[arg(long)]
+    pub(crate) select_any: bool,
+    /// Outbound: the whole selector as JSON instead, e.g.
+    /// '{"all":[{"org_unit":"/Eng"},{"not":{"employment_type":"contractor"}}]}' or '"everyone"'.
+    #[arg(long, value_name = "JSON")]
+    pub(crate) select: Option<String>,
+    /// Outbound: the role members get.
+    #[arg(long, value_enum, default_value_t = MemberRoleArg::Member)]
+    pub(crate) role: MemberRoleArg,
+    /// Outbound: also select suspended and deprovisioned users.
+    #[arg(long)]
+    pub(crate) include_inactive: bool,
+    /// Outbound: the rule owns the whole group: members nobody selected are removed even if
+    /// added by hand (default: only members this integration added are ever removed).
+    #[arg(long)]
+    pub(crate) fully_managed: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub(crate) enum MemberRoleArg {
+    Member,
+    Manager,
+    Owner,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ViewArgs {
+    /// Which integration's groups or org units (default: the primary).
+    #[arg(long)]
+    pub(crate) integration: Option<String>,
+    #[command(flatten)]
+    pub(crate) filter: FilterArgs,
+}
+
+/// A text filter for lists.
+#[derive(Debug, Args)]
+pub(crate) struct FilterArgs {
+    /// Only rows whose names, emails or ids contain this text (case-insensitive).
+    #[arg(long, value_name = "TEXT")]
+    pub(crate) query: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct UsersListArgs {
+    /// Only users with this status.
+    #[arg(long, value_enum)]
+    pub(crate) status: Option<StatusArg>,
+    /// Only users in this org unit or below.
+    #[arg(long, value_name = "PATH")]
+    pub(crate) org_unit: Option<String>,
+    #[command(flatten)]
+    pub(crate) filter: FilterArgs,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct PlanListArgs {
+    /// Only this integration's plans (default: every integration's).
+    #[arg(long)]
+    pub(crate) integration: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum StatusArg {
+    Active,
+    Suspended,
+    Deprovisioned,
+}
+
+impl StatusArg {
+    /// The name `users:list` prints.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Suspended => "suspended",
+            Self::Deprovisioned => "deprovisioned",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub(crate) enum Direction {
+    Inbound,
+    Outbound,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ScheduleKind {
+    Manual,
+    Every,
+    Daily,
+    Weekly,
+    Monthly,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub(crate) enum Ownership {
+    /// The customer's own service account and key.
+    Customer,
+    /// A service account the embedding provider manages.
+    Managed,
+}

@@ -1,0 +1,125 @@
+//! One function per command, over the service API, grouped by what they work on.
+
+mod directory;
+mod integrations;
+mod rules;
+mod runs;
+mod tokens;
+
+use std::sync::Arc;
+
+use anyhow::{Context, Result, bail};
+use dirsync_core::{IntegrationId, PlanId, RuleId};
+use dirsync_service::{Error as ServiceError, GoogleConnectors, Service, TerminalProgress as Bars};
+use dirsync_sqlite::SqliteStore;
+
+use crate::cli::Command;
+use crate::config::{Settings, Source};
+use crate::output::Output;
+
+/// Runs the command line's command.
+pub(crate) async fn run(command: Command, settings: &Settings, bars: &Bars) -> Result<Output> {
+    if let Command::ConfigShow = command {
+        let (json, text) = settings.describe();
+        return Ok(Output::new(json, text));
+    }
+    let service = open(settings)?;
+    let s = &service;
+    match command {
+        Command::GoogleCreate(args) => integrations::create(s, args).await,
+        Command::GoogleActivate { id } => integrations::activate(s, &id, bars).await,
+        Command::IntegrationList(filter) => integrations::list(s, &filter).await,
+        Command::IntegrationShow { id } => integrations::show(s, &id).await,
+        Command::IntegrationUpdate(args) => integrations::update(s, args).await,
+        Command::IntegrationDeactivate { id } => {
+            let any = s.deactivate(integration_id(&id)?).await?;
+            Ok(integrations::state_change(&any, s, "deactivated"))
+        }
+        Command::IntegrationReactivate { id } => {
+            let any = s.reactivate(integration_id(&id)?).await?;
+            Ok(integrations::state_change(&any, s, "reactivated"))
+        }
+        Command::IntegrationReauthorize(args) => integrations::reauthorize(s, args).await,
+        Command::IntegrationRemove { id } => integrations::remove(s, &id).await,
+        Command::RuleAdd(args) => rules::add(s, args).await,
+        Command::RuleList { id } => rules::list(s, &id).await,
+        Command::RuleRemove { id, rule } => rules::remove(s, &id, &rule).await,
+        Command::RuleRun { id, rule } => {
+            let run = s
+                .run_rule(integration_id(&id)?, rule_id(&rule)?, bars)
+                .await?;
+            Ok(runs::run_output(&run))
+        }
+        Command::Sync { id, dry_run } => runs::sync(s, &id, dry_run, bars).await,
+        Command::Runs { id, limit } => runs::list(s, &id, limit).await,
+        Command::PlanList(args) => runs::plans(s, args.integration.as_deref()).await,
+        Command::PlanShow { plan } => runs::show_plan(s, &plan_id(&plan)?).await,
+        Command::PlanApprove { plan } => Ok(runs::run_output(&s.approve(&plan_id(&plan)?).await?)),
+        Command::PlanDiscard { plan } => runs::discard(s, &plan_id(&plan)?).await,
+        Command::SchedulerRunDue { now } => runs::run_due(s, now.as_deref(), bars).await,
+        Command::ApiTokenCreate { name, read_only } => tokens::create(s, &name, read_only).await,
+        Command::ApiTokenList => tokens::list(s).await,
+        Command::ApiTokenRevoke { name } => tokens::revoke(s, &name).await,
+        Command::UsersList(args) => directory::users(s, &args).await,
+        Command::GroupsList(args) => directory::groups(s, &args).await,
+        Command::OrgUnitsList(args) => directory::org_units(s, &args).await,
+        Command::ConfigShow | Command::Completions { .. } | Command::Man => {
+            bail!("this command needs no directory")
+        }
+    }
+}
+
+/// The service over the directory file (created, with its folder, if missing).
+fn open(settings: &Settings) -> Result<Service> {
+    if settings.db_source != Source::CommandLine
+        && let Some(dir) = settings.db.parent()
+    {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("creating the folder of the directory {}", dir.display()))?;
+    }
+    let store = SqliteStore::open(&settings.db)
+        .with_context(|| format!("opening the directory {}", settings.db.display()))?;
+    Ok(Service::new(
+        Arc::new(store),
+        Arc::new(GoogleConnectors::new()),
+    ))
+}
+
+fn integration_id(s: &str) -> Result<IntegrationId> {
+    IntegrationId::parse(s).with_context(|| format!("{s:?} is not an integration id"))
+}
+
+fn rule_id(s: &str) -> Result<RuleId> {
+    RuleId::parse(s).with_context(|| format!("{s:?} is not a rule id"))
+}
+
+fn plan_id(s: &str) -> Result<PlanId> {
+    PlanId::parse(s).with_context(|| format!("{s:?} is not a plan id"))
+}
+
+/// The integration whose groups and org units to list: the one named, or the primary.
+async fn view_integration(s: &Service, id: Option<&str>) -> Result<IntegrationId> {
+    match id {
+        Some(id) => integration_id(id),
+        None => match s.store().primary().await? {
+            Some(p) => Ok(p.id()),
+            None => bail!("no primary integration yet (create and activate one)"),
+        },
+    }
+}
+
+/// Whether `query` (lower-cased) occurs in any of `texts`, ignoring case.
+fn matches(query: &str, texts: &[&str]) -> bool {
+    texts.iter().any(|t| t.to_lowercase().contains(query))
+}
+
+/// A stable name for the kind of an error, for `--format json` error output.
+pub(crate) fn error_kind(e: &anyhow::Error) -> &'static str {
+    if let Some(e) = e.downcast_ref::<ServiceError>() {
+        return e.kind();
+    }
+    if e.downcast_ref::<dirsync_core::Error>().is_some() {
+        return "invalid";
+    }
+    "failure"
+}

@@ -1,0 +1,129 @@
+//! Rule commands: add (inbound scopes or outbound group assignments), list, remove.
+
+use anyhow::{Result, bail};
+use dirsync_core::{
+    Email, EmploymentType, GroupAssignment, MemberRole, ObjectKind, ObjectKinds, OrgUnitPath,
+    ScopeFilter, Selector, Trigger,
+};
+use dirsync_service::{NewRule, Service};
+
+use super::{integration_id, rule_id};
+use crate::args::{MemberRoleArg, RuleAddArgs};
+use crate::output::Output;
+use crate::render;
+
+pub(super) async fn add(s: &Service, args: RuleAddArgs) -> Result<Output> {
+    let trigger = if args.manual {
+        Trigger::Manual
+    } else {
+        Trigger::Scheduled
+    };
+    let rule = match &args.manage {
+        Some(group) => {
+            let assignment = GroupAssignment {
+                group: Email::new(group)?,
+                select: selector(&args)?,
+                role: match args.role {
+                    MemberRoleArg::Member => MemberRole::Member,
+                    MemberRoleArg::Manager => MemberRole::Manager,
+                    MemberRoleArg::Owner => MemberRole::Owner,
+                },
+                include_inactive: args.include_inactive,
+                fully_managed: args.fully_managed,
+            };
+            NewRule::assign(args.name, assignment, trigger)
+        }
+        None => {
+            let kinds = if args.kinds.is_empty() {
+                ObjectKinds::all()
+            } else {
+                ObjectKinds::new(
+                    args.kinds
+                        .iter()
+                        .map(|k| k.trim().parse::<ObjectKind>())
+                        .collect::<Result<Vec<_>, _>>()?,
+                )?
+            };
+            let mut scope = ScopeFilter::everything();
+            scope.org_unit = args.org_unit.as_deref().map(OrgUnitPath::new).transpose()?;
+            scope.groups = if args.groups.is_empty() {
+                None
+            } else {
+                Some(
+                    args.groups
+                        .iter()
+                        .map(|g| Email::new(g.trim()))
+                        .collect::<Result<_, _>>()?,
+                )
+            };
+            NewRule::sync(args.name, kinds, scope, trigger)
+        }
+    };
+    let rule = s.add_rule(integration_id(&args.id)?, rule).await?;
+    let what = match &rule.assignment {
+        Some(a) => format!("manages {}: {}", a.group, a.select),
+        None => rule.kinds.to_string(),
+    };
+    Ok(Output::new(
+        render::rule(&rule),
+        format!(
+            "added rule {} ({}, {}): {what}",
+            rule.id, rule.name, rule.trigger
+        ),
+    ))
+}
+
+pub(super) async fn list(s: &Service, id: &str) -> Result<Output> {
+    let rules = s.rules(integration_id(id)?).await?;
+    Ok(Output::list(
+        rules.iter().map(render::rule).collect(),
+        &["id", "name", "kinds", "scope", "trigger", "last_run_at"],
+    ))
+}
+
+pub(super) async fn remove(s: &Service, id: &str, rule: &str) -> Result<Output> {
+    let removed = s.remove_rule(integration_id(id)?, rule_id(rule)?).await?;
+    Ok(Output::new(
+        render::rule(&removed),
+        format!("removed rule {} ({})", removed.id, removed.name),
+    ))
+}
+
+/// Who an outbound rule selects, from --select JSON or the --select-* conditions.
+fn selector(args: &RuleAddArgs) -> Result<Selector> {
+    if let Some(json) = &args.select {
+        return Ok(Selector::from_json(json)?);
+    }
+    let mut terms = Vec::new();
+    for path in &args.select_org_unit {
+        terms.push(Selector::OrgUnit(OrgUnitPath::new(path)?));
+    }
+    for group in &args.select_member_of {
+        terms.push(Selector::Group(Email::new(group)?));
+    }
+    if let Some(t) = &args.select_type {
+        terms.push(Selector::EmploymentType(match t.as_str() {
+            "employee" => EmploymentType::Employee,
+            "contractor" => EmploymentType::Contractor,
+            other => bail!("--select-type {other:?}: employee or contractor"),
+        }));
+    }
+    for pair in &args.select_attribute {
+        let Some((name, value)) = pair.split_once('=') else {
+            bail!("--select-attribute {pair:?}: write NAME=VALUE");
+        };
+        terms.push(Selector::Attribute {
+            name: name.trim().to_owned(),
+            value: value.trim().to_owned(),
+        });
+    }
+    match terms.len() {
+        0 => bail!(
+            "say who belongs in the group: --select-org-unit, --select-member-of, --select-type, \
+             --select-attribute, or --select JSON (e.g. '\"everyone\"')"
+        ),
+        1 => Ok(terms.remove(0)),
+        _ if args.select_any => Ok(Selector::Any(terms)),
+        _ => Ok(Selector::All(terms)),
+    }
+}

@@ -1,0 +1,150 @@
+//! Where dirsync's settings come from: the command line and the environment (clap reads both),
+//! then the config file, then the defaults. The directory file never defaults to the working
+//! directory, so a cron job finds the same file as the admin who set it up.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::cli::{Cli, Format};
+
+/// The config file: every key is optional.
+///
+/// ```toml
+/// db = "/var/lib/dirsync/directory.db"   # relative paths are relative to this file
+/// format = "table"                       # table, json or csv
+/// log = "info"                           # a RUST_LOG filter
+/// ```
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfigFile {
+    db: Option<PathBuf>,
+    format: Option<Format>,
+    log: Option<String>,
+}
+
+/// Where a setting came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Source {
+    /// `--db` or `DIRSYNC_DB`.
+    CommandLine,
+    /// The config file.
+    ConfigFile,
+    /// The built-in default.
+    Default,
+}
+
+impl Source {
+    fn name(self) -> &'static str {
+        match self {
+            Self::CommandLine => "command line or environment",
+            Self::ConfigFile => "config file",
+            Self::Default => "default",
+        }
+    }
+}
+
+/// The settings a command runs with.
+#[derive(Debug)]
+pub(crate) struct Settings {
+    /// The directory file.
+    pub(crate) db: PathBuf,
+    /// Where `db` came from.
+    pub(crate) db_source: Source,
+    /// The config file read, if any.
+    pub(crate) config: Option<PathBuf>,
+    /// The output format.
+    pub(crate) format: Format,
+    /// The log filter of the config file (RUST_LOG and -v/-q win over it).
+    pub(crate) log: Option<String>,
+}
+
+impl Settings {
+    /// The settings of `cli`, completed from the config file and the defaults.
+    ///
+    /// # Errors
+    /// A config file given explicitly that cannot be read; a config file that is not valid
+    /// (unknown keys, wrong types); no data directory to put the default directory file in.
+    pub(crate) fn resolve(cli: &Cli) -> Result<Self> {
+        let (config, file) = match &cli.config {
+            Some(path) => (Some(path.clone()), read(path)?),
+            None => match default_config_path().filter(|p| p.is_file()) {
+                Some(path) => {
+                    let file = read(&path)?;
+                    (Some(path), file)
+                }
+                None => (None, ConfigFile::default()),
+            },
+        };
+        let (db, db_source) = match (&cli.db, &file.db, &config) {
+            (Some(db), _, _) => (db.clone(), Source::CommandLine),
+            (None, Some(db), Some(config)) => (
+                config.parent().unwrap_or(Path::new(".")).join(db),
+                Source::ConfigFile,
+            ),
+            _ => (default_db_path()?, Source::Default),
+        };
+        let format = if cli.json {
+            Format::Json
+        } else {
+            cli.format.or(file.format).unwrap_or(Format::Table)
+        };
+        Ok(Self {
+            db,
+            db_source,
+            config,
+            format,
+            log: file.log,
+        })
+    }
+
+    /// `config:show`: the resolved settings.
+    pub(crate) fn describe(&self) -> (Value, String) {
+        let json = json!({
+            "db": self.db.display().to_string(),
+            "db_source": self.db_source.name(),
+            "config": self.config.as_ref().map(|p| p.display().to_string()),
+            "default_config": default_config_path().map(|p| p.display().to_string()),
+            "format": format!("{:?}", self.format).to_lowercase(),
+            "log": self.log,
+        });
+        let text = format!(
+            "db      {} ({})\nconfig  {}\nformat  {}\nlog     {}",
+            self.db.display(),
+            self.db_source.name(),
+            self.config.as_ref().map_or_else(
+                || match default_config_path() {
+                    Some(p) => format!("none ({} does not exist)", p.display()),
+                    None => "none".to_owned(),
+                },
+                |p| p.display().to_string()
+            ),
+            json["format"].as_str().unwrap_or_default(),
+            self.log
+                .as_deref()
+                .unwrap_or("(RUST_LOG, -v, -q; default warn)"),
+        );
+        (json, text)
+    }
+}
+
+fn read(path: &Path) -> Result<ConfigFile> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading the config file {}", path.display()))?;
+    toml::from_str(&text).with_context(|| format!("the config file {}", path.display()))
+}
+
+/// `dirsync/config.toml` in the platform's config directory (`~/.config` on Linux).
+fn default_config_path() -> Option<PathBuf> {
+    dirs::config_dir().map(|d| d.join("dirsync").join("config.toml"))
+}
+
+/// `dirsync/directory-sync.db` in the platform's data directory (`~/.local/share` on Linux).
+fn default_db_path() -> Result<PathBuf> {
+    match dirs::data_dir() {
+        Some(dir) => Ok(dir.join("dirsync").join("directory-sync.db")),
+        None => bail!("no data directory for the directory file: give --db PATH or DIRSYNC_DB"),
+    }
+}
