@@ -154,12 +154,12 @@
 //! );
 //! # settings.api_base = Some(google.base_url());
 //! let created = service
-//!     .create_google(CreateGoogle {
-//!         title: "Google Workspace".into(),
-//!         direction: DirectionKind::Inbound,
+//!     .create_google(CreateGoogle::new(
+//!         "Google Workspace",
+//!         DirectionKind::Inbound,
 //!         settings,
-//!         schedule: Schedule::every(Interval::from_minutes(30)?),
-//!     })
+//!         Schedule::every(Interval::from_minutes(30)?),
+//!     ))
 //!     .await?;
 //! let id = created.integration.id();
 //! println!("{}", created.instructions);
