@@ -467,6 +467,37 @@ impl From<&AdminInstructions> for InstructionsView {
     }
 }
 
+/// A created integration with what the admin must grant (`google-integration:create`,
+/// `POST /integrations`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct CreatedView {
+    /// Its id.
+    pub id: String,
+    /// Its state (`staged`).
+    pub state: &'static str,
+    /// Whether the store made it the primary.
+    pub primary: bool,
+    /// `inbound` or `outbound`.
+    pub direction: DirectionKind,
+    /// What the admin must grant.
+    #[serde(flatten)]
+    pub instructions: InstructionsView,
+}
+
+impl From<&crate::Created> for CreatedView {
+    fn from(c: &crate::Created) -> Self {
+        let any = &c.integration;
+        Self {
+            id: any.id().to_string(),
+            state: any.state().name(),
+            primary: any.is_primary(),
+            direction: any.direction(),
+            instructions: InstructionsView::from(&c.instructions),
+        }
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
-use dirsync_core::Interval;
+use dirsync_core::{Interval, UserStatus};
 
 #[derive(Debug, Args)]
 pub(crate) struct CreateArgs {
@@ -240,13 +240,12 @@ pub(crate) enum StatusArg {
     Deprovisioned,
 }
 
-impl StatusArg {
-    /// The name `users:list` prints.
-    pub(crate) fn name(self) -> &'static str {
-        match self {
-            Self::Active => "active",
-            Self::Suspended => "suspended",
-            Self::Deprovisioned => "deprovisioned",
+impl From<StatusArg> for UserStatus {
+    fn from(s: StatusArg) -> Self {
+        match s {
+            StatusArg::Active => Self::Active,
+            StatusArg::Suspended => Self::Suspended,
+            StatusArg::Deprovisioned => Self::Deprovisioned,
         }
     }
 }
