@@ -25,6 +25,16 @@ pub enum Error {
     #[error("{0}")]
     BadRequest(String),
 
+    /// A body or query that could not be read, with the status axum gives it (400 syntax, 413
+    /// too large, 415 not JSON, 422 wrong fields).
+    #[error("{message}")]
+    Rejected {
+        /// The status.
+        status: StatusCode,
+        /// What is wrong.
+        message: String,
+    },
+
     /// The service refused or failed (the status follows its kind).
     #[error(transparent)]
     Service(#[from] dirsync_service::Error),
@@ -36,7 +46,7 @@ impl Error {
         match self {
             Self::Unauthenticated => "unauthenticated",
             Self::ReadOnly { .. } => "forbidden",
-            Self::BadRequest(_) => "invalid",
+            Self::BadRequest(_) | Self::Rejected { .. } => "invalid",
             Self::Service(e) => e.kind(),
         }
     }
@@ -48,6 +58,7 @@ impl Error {
             Self::Unauthenticated => StatusCode::UNAUTHORIZED,
             Self::ReadOnly { .. } => StatusCode::FORBIDDEN,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::Rejected { status, .. } => *status,
             Self::Service(e) => match e {
                 dirsync_service::Error::Store(
                     Store::AlreadyExists { .. }

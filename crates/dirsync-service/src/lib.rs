@@ -76,6 +76,7 @@ mod progress;
 mod query;
 mod review;
 mod rules;
+mod scheduler;
 mod service;
 #[cfg(feature = "terminal")]
 mod terminal;

@@ -272,3 +272,19 @@ pub(crate) enum Ownership {
     /// A service account the embedding provider manages.
     Managed,
 }
+
+#[derive(Debug, Args)]
+pub(crate) struct ServeArgs {
+    /// Address to listen on (default: `listen` in the config file, else 127.0.0.1:8080).
+    #[arg(long, env = "DIRSYNC_LISTEN", value_name = "ADDR:PORT")]
+    pub(crate) listen: Option<std::net::SocketAddr>,
+    /// How often the scheduler looks for due rules, in seconds.
+    #[arg(long, default_value_t = 60, value_name = "SECONDS")]
+    pub(crate) tick_seconds: u64,
+    /// Serve the API only; run no scheduled rules.
+    #[arg(long)]
+    pub(crate) no_scheduler: bool,
+    /// On SIGTERM or SIGINT, how long runs under way may take to finish, in seconds.
+    #[arg(long, default_value_t = 60, value_name = "SECONDS")]
+    pub(crate) shutdown_timeout_seconds: u64,
+}

@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::args::{
-    CreateArgs, FilterArgs, PlanListArgs, ReauthorizeArgs, RuleAddArgs, UpdateArgs, UsersListArgs,
-    ViewArgs,
+    CreateArgs, FilterArgs, PlanListArgs, ReauthorizeArgs, RuleAddArgs, ServeArgs, UpdateArgs,
+    UsersListArgs, ViewArgs,
 };
 
 /// dirsync — sync a Google Workspace directory into a local SQLite directory, and manage
@@ -205,6 +205,9 @@ pub(crate) enum Command {
         /// The token's name.
         name: String,
     },
+    /// Serve the HTTP API (under /api/v1, with API tokens) and run scheduled rules, until
+    /// SIGTERM or SIGINT.
+    Serve(ServeArgs),
     /// Where dirsync reads its settings from, and what they resolve to.
     #[command(name = "config:show")]
     ConfigShow,
