@@ -1,7 +1,7 @@
 //! # dirsync-server
 //!
 //! The HTTP API of directory-sync: an [axum] [`Router`] over a
-//! [`Service`](dirsync_service::Service), for `dirsync serve` to run alone or for your product
+//! [`Service`], for `dirsync serve` to run alone or for your product
 //! to mount in its own router. JSON in and out, in the shapes of
 //! [`dirsync_service::views`] (the same the command line prints with `--format json`);
 //! refusals as `{"error": {"kind", "message"}}` with the command line's kinds and fitting
