@@ -23,6 +23,7 @@
 //! | `GET /api/v1/plans`, `GET, DELETE /api/v1/plans/{id}`, `POST …/{id}/approve` | held plans: list, review, discard, approve |
 //! | `GET /api/v1/users[?query=&status=&org_unit=&limit=&page_token=]`, `GET /api/v1/users/{id}` | users, paged; one with its lifecycle history and accounts |
 //! | `GET /api/v1/groups[/{email}]`, `GET /api/v1/org-units` (`?integration=`) | groups with members, org units (of the primary by default) |
+//! | `GET /metrics` | Prometheus figures (with [`AppState::with_metrics`]; behind a token too) |
 //! | `GET /healthz`, `GET /readyz` | alive; the store answers |
 //!
 //! ```
@@ -59,15 +60,18 @@ mod directory;
 mod error;
 mod extract;
 mod integrations;
+mod metrics;
 mod runs;
 
 use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::routing::{get, post};
 use dirsync_service::Service;
+use metrics_exporter_prometheus::PrometheusHandle;
+use tower_http::set_header::SetResponseHeaderLayer;
 
 pub use auth::Caller;
 pub use error::Error;
@@ -75,10 +79,11 @@ pub use error::Error;
 /// The largest request body accepted (requests are small JSON documents).
 const BODY_LIMIT: usize = 256 * 1024;
 
-/// What every handler shares: the service.
+/// What every handler shares: the service, and the metrics recorder's handle if any.
 #[derive(Clone)]
 pub struct AppState {
     service: Arc<Service>,
+    metrics: Option<PrometheusHandle>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -90,7 +95,19 @@ impl std::fmt::Debug for AppState {
 impl AppState {
     /// State over `service`.
     pub fn new(service: Arc<Service>) -> Self {
-        Self { service }
+        Self {
+            service,
+            metrics: None,
+        }
+    }
+
+    /// Serves `GET /metrics` (behind an API token) from this Prometheus recorder, which the
+    /// caller installed (`PrometheusBuilder::new().install_recorder()`): the library never
+    /// installs a global recorder of its own.
+    #[must_use]
+    pub fn with_metrics(mut self, handle: PrometheusHandle) -> Self {
+        self.metrics = Some(handle);
+        self
     }
 
     /// The service.
@@ -151,12 +168,32 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             auth::require_token,
         ));
-    Router::new()
-        .nest("/api/v1", api)
-        .route("/healthz", get(|| async { "ok" }))
+    let mut root = Router::new().nest("/api/v1", api);
+    if let Some(handle) = &state.metrics {
+        root = root.route(
+            "/metrics",
+            get(metrics::render)
+                .layer(axum::Extension(handle.clone()))
+                .route_layer(axum::middleware::from_fn_with_state(
+                    state.clone(),
+                    auth::require_token,
+                )),
+        );
+    }
+    root.route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ready))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        // On every answer: no sniffing, no framing, no referrer, nothing cached (answers carry
+        // directory data).
+        .layer(header_layer(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .layer(header_layer(header::X_FRAME_OPTIONS, "DENY"))
+        .layer(header_layer(header::REFERRER_POLICY, "no-referrer"))
+        .layer(header_layer(header::CACHE_CONTROL, "no-store"))
         .with_state(state)
+}
+
+fn header_layer(name: HeaderName, value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {
+    SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))
 }
 
 /// Ready when the store answers.

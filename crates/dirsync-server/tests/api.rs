@@ -588,3 +588,80 @@ async fn every_refusal_has_its_status_and_kind() {
         .await;
     assert_eq!(synced["outcome"], "no_change");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_behind_a_token_and_security_headers_on_every_answer() {
+    let dir = tempfile::tempdir().unwrap();
+    let google = Emulator::start(EmulatorConfig::new(TenantSpec::sized(13, 30)))
+        .await
+        .unwrap();
+    let handle = metrics_exporter_prometheus::PrometheusBuilder::new()
+        .install_recorder()
+        .unwrap();
+    let store = SqliteStore::open(dir.path().join("directory.db")).unwrap();
+    let service = Arc::new(Service::new(
+        Arc::new(store),
+        Arc::new(GoogleConnectors::new()),
+    ));
+    let token = service.create_api_token("scraper", true).await.unwrap();
+    let token = token.secret.expose_secret().to_owned();
+    let key = dir.path().join("key.json");
+    std::fs::write(&key, google.service_account_key_json()).unwrap();
+    let mut settings = dirsync_core::GoogleSettings::new(
+        dirsync_core::Email::new(google.admin_subject()).unwrap(),
+        dirsync_core::KeyReference::File(key),
+        dirsync_core::KeyOwnership::CustomerOwned,
+    );
+    settings.api_base = Some(google.base_url());
+    settings.quota_per_minute = 0;
+    let created = service
+        .create_google(dirsync_service::CreateGoogle {
+            title: "Acme".into(),
+            direction: dirsync_core::DirectionKind::Inbound,
+            settings,
+            schedule: dirsync_core::Schedule::Manual,
+        })
+        .await
+        .unwrap();
+    service
+        .activate(created.integration.id(), &dirsync_service::Silent)
+        .await
+        .unwrap();
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let app = router(AppState::new(Arc::clone(&service)).with_metrics(handle));
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let http = reqwest::Client::new();
+
+    let anonymous = http.get(format!("{base}/metrics")).send().await.unwrap();
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+    let scraped = http
+        .get(format!("{base}/metrics"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(scraped.status(), StatusCode::OK);
+    for (name, value) in [
+        ("x-content-type-options", "nosniff"),
+        ("x-frame-options", "DENY"),
+        ("cache-control", "no-store"),
+    ] {
+        assert_eq!(scraped.headers()[name], value, "{name}");
+    }
+    let text = scraped.text().await.unwrap();
+    for needle in [
+        "dirsync_runs_total{direction=\"inbound\",outcome=\"succeeded\"}",
+        "dirsync_run_duration_seconds",
+        "dirsync_remote_requests_total",
+        "dirsync_held_plans 0",
+        "dirsync_failed_integrations 0",
+        "dirsync_integration_last_success_timestamp_seconds",
+    ] {
+        assert!(text.contains(needle), "{needle} missing from:\n{text}");
+    }
+    assert!(!text.contains(&token[4..]));
+    let health = http.get(format!("{base}/healthz")).send().await.unwrap();
+    assert_eq!(health.headers()["x-content-type-options"], "nosniff");
+}

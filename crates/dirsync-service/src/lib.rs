@@ -72,6 +72,7 @@ mod google;
 mod instructions;
 mod lease;
 mod lifecycle;
+mod metrics;
 mod progress;
 mod query;
 mod review;

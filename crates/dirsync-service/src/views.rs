@@ -342,12 +342,12 @@ pub struct RunView {
 
 impl From<&SyncRun> for RunView {
     fn from(r: &SyncRun) -> Self {
-        let (outcome, held_plan, failure) = match &r.outcome {
-            RunOutcome::Succeeded => ("succeeded", None, None),
-            RunOutcome::NoChange => ("no_change", None, None),
-            RunOutcome::Held { plan } => ("held", Some(plan.to_string()), None),
-            RunOutcome::Failed { reason } => ("failed", None, Some(reason.clone())),
+        let (held_plan, failure) = match &r.outcome {
+            RunOutcome::Held { plan } => (Some(plan.to_string()), None),
+            RunOutcome::Failed { reason } => (None, Some(reason.clone())),
+            _ => (None, None),
         };
+        let outcome = crate::metrics::outcome_name(&r.outcome);
         let fetch = r.fetch.as_ref();
         Self {
             run_id: r.id.to_string(),

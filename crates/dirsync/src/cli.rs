@@ -48,8 +48,20 @@ pub(crate) struct Cli {
     /// Only errors on stderr.
     #[arg(short, long, global = true)]
     pub(crate) quiet: bool,
+    /// Log lines as text or as JSON objects (one a line, for log collectors).
+    #[arg(long, global = true, env = "DIRSYNC_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub(crate) log_format: LogFormat,
     #[command(subcommand)]
     pub(crate) command: Command,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum LogFormat {
+    /// For people.
+    Text,
+    /// One JSON object a line.
+    Json,
 }
 
 /// How output is printed.

@@ -203,6 +203,18 @@ async fn formats_fields_filters_and_logs() {
     let quiet = cli.run(&["sync", &id]).await;
     assert_eq!(quiet.code, 0);
     assert!(!quiet.stderr.contains("INFO"), "{}", quiet.stderr);
+    let json_logs = cli.run(&["-v", "--log-format", "json", "sync", &id]).await;
+    assert_eq!(json_logs.code, 0);
+    let lines: Vec<&str> = json_logs.stderr.lines().collect();
+    assert!(!lines.is_empty());
+    for line in lines {
+        let event: Value = serde_json::from_str(line)
+            .unwrap_or_else(|e| panic!("not a JSON log line ({e}): {line}"));
+        assert!(
+            event["level"].is_string() && event["fields"].is_object(),
+            "{line}"
+        );
+    }
 
     let users = cli.json(&["users:list"], 0).await;
     let users = users.as_array().unwrap();

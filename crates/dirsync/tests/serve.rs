@@ -107,6 +107,17 @@ async fn serve_answers_with_a_cli_token_and_stops_cleanly_on_sigterm() {
         "only the initial sync: {runs}"
     );
 
+    let metrics = http
+        .get(format!("{base}/metrics"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(metrics.contains("dirsync_held_plans 0"), "{metrics}");
+
     // SIGTERM: a clean stop, exit 0, the JSON says so.
     let status = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])

@@ -7,6 +7,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use dirsync_server::{AppState, router};
 use dirsync_service::{Service, Silent};
+use metrics_exporter_prometheus::PrometheusBuilder;
 use serde_json::json;
 use tokio::sync::watch;
 
@@ -42,7 +43,12 @@ pub(super) async fn serve(
         let until = wait(stopped.clone());
         tokio::spawn(async move { service.run_scheduler(tick, until, &Silent).await })
     });
-    axum::serve(listener, router(AppState::new(Arc::clone(&service))))
+    let mut state = AppState::new(Arc::clone(&service));
+    match PrometheusBuilder::new().install_recorder() {
+        Ok(handle) => state = state.with_metrics(handle),
+        Err(e) => tracing::warn!(error = %e, "no /metrics: the recorder could not be installed"),
+    }
+    axum::serve(listener, router(state))
         .with_graceful_shutdown(wait(stopped.clone()))
         .await
         .context("serving")?;
