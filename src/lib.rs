@@ -19,12 +19,12 @@
 //! | `sqlite` | `dirsync-sqlite` | `sqlite` (default) | the embedded SQLite store |
 //! | `google` | `dirsync-google` | `google` (default) | the Google Workspace connector |
 //! | `emulator` | `dirsync-google-emulator` | `emulator` | a Directory API emulator on 127.0.0.1 for your tests and demos |
+//! | `server` | `dirsync-server` | `server` | the HTTP API as an axum router, to run alone or mount in yours |
 //!
 //! Depend on the individual crates instead if you want fewer dependencies. The `dirsync`
 //! command line is the `dirsync` crate. With `default-features = false` the facade is the core,
 //! the store contract with its in-memory backend, the engine and the service: bring your own
-//! store backend and connectors. (`postgres`, `scim` and `server` features will come with those
-//! crates.)
+//! store backend and connectors. (`postgres` and `scim` features will come with those crates.)
 //!
 //! # Embedding directory-sync in your product
 //!
@@ -221,6 +221,8 @@ pub use dirsync_engine as engine;
 pub use dirsync_google as google;
 #[cfg(feature = "emulator")]
 pub use dirsync_google_emulator as emulator;
+#[cfg(feature = "server")]
+pub use dirsync_server as server;
 pub use dirsync_service as service;
 #[cfg(feature = "sqlite")]
 pub use dirsync_sqlite as sqlite;

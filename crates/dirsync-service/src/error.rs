@@ -95,8 +95,14 @@ impl Error {
             Self::WrongState { .. } => "wrong_state",
             Self::UnknownRule { .. } => "unknown_rule",
             Self::Store(dirsync_store::Error::NotFound { .. })
-            | Self::Engine(dirsync_engine::Error::NoHeldPlan { .. }) => "not_found",
-            Self::Store(dirsync_store::Error::Leased { .. }) => "busy",
+            | Self::Engine(
+                dirsync_engine::Error::NoHeldPlan { .. }
+                | dirsync_engine::Error::Store(dirsync_store::Error::NotFound { .. }),
+            ) => "not_found",
+            Self::Store(dirsync_store::Error::Leased { .. })
+            | Self::Engine(dirsync_engine::Error::Store(dirsync_store::Error::Leased { .. })) => {
+                "busy"
+            }
             Self::Store(_) => "store",
             Self::Engine(_) => "run",
             _ => "invalid",

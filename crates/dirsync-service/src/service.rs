@@ -216,6 +216,7 @@ impl Service {
             }
             _ => dirsync_engine::sync_inbound(&ctx, connection.source.as_ref(), id, rule).await?,
         };
+        crate::metrics::record_run(any.direction(), &run);
         progress.report(Progress::Finished {
             run: Box::new(run.clone()),
         });
@@ -264,13 +265,15 @@ impl Service {
             .ok_or_else(|| dirsync_engine::Error::NoHeldPlan { plan: plan.clone() })?;
         let any = self.store.integration(held.integration).await?;
         let ctx = self.context(&NoProgress);
-        Ok(match any.direction() {
+        let run = match any.direction() {
             DirectionKind::Outbound => {
                 let connection = self.connect(&any, any.settings())?;
                 dirsync_engine::approve_outbound(&ctx, connection.target.as_ref(), plan).await?
             }
             _ => dirsync_engine::approve(&ctx, plan).await?,
-        })
+        };
+        crate::metrics::record_run(any.direction(), &run);
+        Ok(run)
     }
 
     /// The plans of an integration waiting for approval.

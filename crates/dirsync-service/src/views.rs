@@ -342,13 +342,12 @@ pub struct RunView {
 
 impl From<&SyncRun> for RunView {
     fn from(r: &SyncRun) -> Self {
-        let (outcome, held_plan, failure) = match &r.outcome {
-            RunOutcome::Succeeded => ("succeeded", None, None),
-            RunOutcome::NoChange => ("no_change", None, None),
-            RunOutcome::Held { plan } => ("held", Some(plan.to_string()), None),
-            RunOutcome::Failed { reason } => ("failed", None, Some(reason.clone())),
-            other => ("unknown", None, Some(format!("{other:?}"))),
+        let (held_plan, failure) = match &r.outcome {
+            RunOutcome::Held { plan } => (Some(plan.to_string()), None),
+            RunOutcome::Failed { reason } => (None, Some(reason.clone())),
+            _ => (None, None),
         };
+        let outcome = crate::metrics::outcome_name(&r.outcome);
         let fetch = r.fetch.as_ref();
         Self {
             run_id: r.id.to_string(),
@@ -464,6 +463,37 @@ impl From<&AdminInstructions> for InstructionsView {
             client_email: i.client_email.to_string(),
             subject: i.subject.to_string(),
             scopes: i.scopes.clone(),
+        }
+    }
+}
+
+/// A created integration with what the admin must grant (`google-integration:create`,
+/// `POST /integrations`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct CreatedView {
+    /// Its id.
+    pub id: String,
+    /// Its state (`staged`).
+    pub state: &'static str,
+    /// Whether the store made it the primary.
+    pub primary: bool,
+    /// `inbound` or `outbound`.
+    pub direction: DirectionKind,
+    /// What the admin must grant.
+    #[serde(flatten)]
+    pub instructions: InstructionsView,
+}
+
+impl From<&crate::Created> for CreatedView {
+    fn from(c: &crate::Created) -> Self {
+        let any = &c.integration;
+        Self {
+            id: any.id().to_string(),
+            state: any.state().name(),
+            primary: any.is_primary(),
+            direction: any.direction(),
+            instructions: InstructionsView::from(&c.instructions),
         }
     }
 }

@@ -511,3 +511,72 @@ async fn no_key_material_or_token_in_the_debug_output_of_service_values() {
         assert!(!rendered.contains(needle), "{needle} in debug output");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_scheduler_loop_runs_due_rules_until_shutdown_and_finishes_its_round() {
+    let f = Fixture::new(30).await;
+    let every = dirsync_core::Interval::from_minutes(15).unwrap();
+    let created = f
+        .service
+        .create_google(CreateGoogle::new(
+            "Every 15 minutes",
+            DirectionKind::Inbound,
+            f.settings(),
+            Schedule::every(every),
+        ))
+        .await
+        .unwrap();
+    let id = created.integration.id();
+    f.service.activate(id, &Silent).await.unwrap();
+    let runs = || async { f.service.runs(id, 100).await.unwrap().len() };
+    assert_eq!(runs().await, 1, "the initial sync");
+
+    // 09:10: nothing due before 09:15 — two ticks, no run; shut down.
+    f.set_now(Utc.with_ymd_and_hms(2026, 11, 2, 9, 10, 0).unwrap());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let service = &f.service;
+    let looping = service.run_scheduler(
+        std::time::Duration::from_millis(20),
+        async {
+            let _ = stopped.await;
+        },
+        &Silent,
+    );
+    let stopper = async {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        let _ = stop.send(());
+    };
+    tokio::join!(looping, stopper);
+    assert_eq!(runs().await, 1, "nothing was due");
+
+    // 09:15: due; the loop runs it once (the next grid point is 09:30), and a shutdown asked
+    // while the round runs lets it finish.
+    f.set_now(Utc.with_ymd_and_hms(2026, 11, 2, 9, 15, 0).unwrap());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let looping = service.run_scheduler(
+        std::time::Duration::from_millis(20),
+        async {
+            let _ = stopped.await;
+        },
+        &Silent,
+    );
+    let stopper = async {
+        // Ask to stop as soon as the round has started (the run's lease is taken).
+        while runs().await < 2 && f.service.store().primary().await.is_ok() {
+            if f.google.stats().requests_total > 0 {
+                break;
+            }
+            tokio::task::yield_now().await;
+        }
+        let _ = stop.send(());
+    };
+    f.google.reset_stats();
+    tokio::join!(looping, stopper);
+    let all = f.service.runs(id, 100).await.unwrap();
+    assert_eq!(all.len(), 2, "one scheduled run, finished, not cut short");
+    assert!(
+        matches!(all[0].outcome, RunOutcome::NoChange | RunOutcome::Succeeded),
+        "{:?}",
+        all[0].outcome
+    );
+}

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
-use dirsync_core::Interval;
+use dirsync_core::{Interval, UserStatus};
 
 #[derive(Debug, Args)]
 pub(crate) struct CreateArgs {
@@ -240,13 +240,12 @@ pub(crate) enum StatusArg {
     Deprovisioned,
 }
 
-impl StatusArg {
-    /// The name `users:list` prints.
-    pub(crate) fn name(self) -> &'static str {
-        match self {
-            Self::Active => "active",
-            Self::Suspended => "suspended",
-            Self::Deprovisioned => "deprovisioned",
+impl From<StatusArg> for UserStatus {
+    fn from(s: StatusArg) -> Self {
+        match s {
+            StatusArg::Active => Self::Active,
+            StatusArg::Suspended => Self::Suspended,
+            StatusArg::Deprovisioned => Self::Deprovisioned,
         }
     }
 }
@@ -272,4 +271,20 @@ pub(crate) enum Ownership {
     Customer,
     /// A service account the embedding provider manages.
     Managed,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ServeArgs {
+    /// Address to listen on (default: `listen` in the config file, else 127.0.0.1:8080).
+    #[arg(long, env = "DIRSYNC_LISTEN", value_name = "ADDR:PORT")]
+    pub(crate) listen: Option<std::net::SocketAddr>,
+    /// How often the scheduler looks for due rules, in seconds.
+    #[arg(long, default_value_t = 60, value_name = "SECONDS")]
+    pub(crate) tick_seconds: u64,
+    /// Serve the API only; run no scheduled rules.
+    #[arg(long)]
+    pub(crate) no_scheduler: bool,
+    /// On SIGTERM or SIGINT, how long runs under way may take to finish, in seconds.
+    #[arg(long, default_value_t = 60, value_name = "SECONDS")]
+    pub(crate) shutdown_timeout_seconds: u64,
 }

@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::args::{
-    CreateArgs, FilterArgs, PlanListArgs, ReauthorizeArgs, RuleAddArgs, UpdateArgs, UsersListArgs,
-    ViewArgs,
+    CreateArgs, FilterArgs, PlanListArgs, ReauthorizeArgs, RuleAddArgs, ServeArgs, UpdateArgs,
+    UsersListArgs, ViewArgs,
 };
 
 /// dirsync — sync a Google Workspace directory into a local SQLite directory, and manage
@@ -48,8 +48,20 @@ pub(crate) struct Cli {
     /// Only errors on stderr.
     #[arg(short, long, global = true)]
     pub(crate) quiet: bool,
+    /// Log lines as text or as JSON objects (one a line, for log collectors).
+    #[arg(long, global = true, env = "DIRSYNC_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub(crate) log_format: LogFormat,
     #[command(subcommand)]
     pub(crate) command: Command,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum LogFormat {
+    /// For people.
+    Text,
+    /// One JSON object a line.
+    Json,
 }
 
 /// How output is printed.
@@ -205,6 +217,9 @@ pub(crate) enum Command {
         /// The token's name.
         name: String,
     },
+    /// Serve the HTTP API (under /api/v1, with API tokens) and run scheduled rules, until
+    /// SIGTERM or SIGINT.
+    Serve(ServeArgs),
     /// Where dirsync reads its settings from, and what they resolve to.
     #[command(name = "config:show")]
     ConfigShow,

@@ -16,6 +16,7 @@ use crate::cli::{Cli, Format};
 /// db = "/var/lib/dirsync/directory.db"   # relative paths are relative to this file
 /// format = "table"                       # table, json or csv
 /// log = "info"                           # a RUST_LOG filter
+/// listen = "127.0.0.1:8080"              # dirsync serve
 /// ```
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -23,6 +24,7 @@ struct ConfigFile {
     db: Option<PathBuf>,
     format: Option<Format>,
     log: Option<String>,
+    listen: Option<String>,
 }
 
 /// Where a setting came from.
@@ -59,6 +61,8 @@ pub(crate) struct Settings {
     pub(crate) format: Format,
     /// The log filter of the config file (RUST_LOG and -v/-q win over it).
     pub(crate) log: Option<String>,
+    /// Where `serve` listens, from the config file.
+    listen: Option<String>,
 }
 
 impl Settings {
@@ -97,7 +101,19 @@ impl Settings {
             config,
             format,
             log: file.log,
+            listen: file.listen,
         })
+    }
+
+    /// Where `serve` listens when `--listen` and `DIRSYNC_LISTEN` are not given: the config
+    /// file's `listen`, else 127.0.0.1:8080.
+    ///
+    /// # Errors
+    /// A `listen` that is not an address and port.
+    pub(crate) fn listen(&self) -> Result<std::net::SocketAddr> {
+        let text = self.listen.as_deref().unwrap_or("127.0.0.1:8080");
+        text.parse()
+            .with_context(|| format!("listen = {text:?} in the config file is not ADDR:PORT"))
     }
 
     /// `config:show`: the resolved settings.
@@ -109,6 +125,7 @@ impl Settings {
             "default_config": default_config_path().map(|p| p.display().to_string()),
             "format": format!("{:?}", self.format).to_lowercase(),
             "log": self.log,
+            "listen": self.listen().map(|a| a.to_string()).ok(),
         });
         let text = format!(
             "db      {} ({})\nconfig  {}\nformat  {}\nlog     {}",

@@ -21,7 +21,7 @@ use dirsync_service::TerminalProgress;
 use serde_json::json;
 use tracing_subscriber::EnvFilter;
 
-use crate::cli::{Cli, Command, Format};
+use crate::cli::{Cli, Command, Format, LogFormat};
 use crate::config::Settings;
 use crate::output::Code;
 
@@ -104,12 +104,14 @@ fn init_logging(cli: &Cli, settings: &Settings) {
         eprintln!("warning: ignoring the log filter {filter:?}: {e}");
         EnvFilter::new("warn")
     });
-    // Only fails if a subscriber is already set, which nothing here does.
-    let _ = tracing_subscriber::fmt()
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .try_init();
+        .with_writer(std::io::stderr);
+    // Only fails if a subscriber is already set, which nothing here does.
+    let _ = match cli.log_format {
+        LogFormat::Json => logs.json().try_init(),
+        LogFormat::Text => logs.with_ansi(std::io::stderr().is_terminal()).try_init(),
+    };
 }
 
 fn fail(json: bool, e: &anyhow::Error) -> ExitCode {

@@ -7,9 +7,8 @@ use dirsync_core::{
     AnyIntegration, DirectoryUser, Group, Membership, OrgUnit, RunOutcome, SyncRule, SyncRun,
 };
 use dirsync_engine::Policy;
-use dirsync_service::AdminInstructions;
 use dirsync_service::views::{
-    GroupView, InstructionsView, IntegrationView, OrgUnitView, RuleView, RunView, UserView,
+    GroupView, IntegrationView, OrgUnitView, RuleView, RunView, UserView,
 };
 use serde::Serialize;
 use serde_json::Value;
@@ -50,11 +49,6 @@ pub(crate) fn rule(r: &SyncRule) -> Value {
 /// A run.
 pub(crate) fn run(r: &SyncRun) -> Value {
     json(RunView::from(r))
-}
-
-/// The admin's instructions.
-pub(crate) fn instructions(i: &AdminInstructions) -> Value {
-    json(InstructionsView::from(i))
 }
 
 /// A run in one human line (plus counts).

@@ -203,6 +203,18 @@ async fn formats_fields_filters_and_logs() {
     let quiet = cli.run(&["sync", &id]).await;
     assert_eq!(quiet.code, 0);
     assert!(!quiet.stderr.contains("INFO"), "{}", quiet.stderr);
+    let json_logs = cli.run(&["-v", "--log-format", "json", "sync", &id]).await;
+    assert_eq!(json_logs.code, 0);
+    let lines: Vec<&str> = json_logs.stderr.lines().collect();
+    assert!(!lines.is_empty());
+    for line in lines {
+        let event: Value = serde_json::from_str(line)
+            .unwrap_or_else(|e| panic!("not a JSON log line ({e}): {line}"));
+        assert!(
+            event["level"].is_string() && event["fields"].is_object(),
+            "{line}"
+        );
+    }
 
     let users = cli.json(&["users:list"], 0).await;
     let users = users.as_array().unwrap();
@@ -294,6 +306,32 @@ async fn formats_fields_filters_and_logs() {
     assert_eq!(none, Value::Array(vec![]));
     let listed = cli.run(&["--format", "csv", "integration:list"]).await;
     assert!(listed.stdout.contains(&id), "{}", listed.stdout);
+    let nomatch = cli
+        .json(&["integration:list", "--query", "no-such-integration"], 0)
+        .await;
+    assert_eq!(nomatch, Value::Array(vec![]));
+    let units = cli
+        .json(&["orgunits:list", "--query", "engineering"], 0)
+        .await;
+    let units = units.as_array().unwrap();
+    assert!(!units.is_empty());
+    assert!(units.iter().all(|o| {
+        o["path"]
+            .as_str()
+            .unwrap()
+            .to_lowercase()
+            .contains("engineering")
+    }));
+
+    // -q: only errors on stderr, even with -v's information available.
+    let quiet = cli.run(&["-q", "sync", &id]).await;
+    assert_eq!(quiet.code, 0);
+    assert_eq!(quiet.stderr, "", "nothing but errors");
+    let failing = cli
+        .run(&["-q", "sync", "5d0c1a7e-2f2b-4a59-9d1e-3c3c8f0c0a11"])
+        .await;
+    assert_eq!(failing.code, 1);
+    assert!(failing.stderr.starts_with("error:"), "{}", failing.stderr);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -378,6 +416,27 @@ async fn update_settings_and_review_held_plans() {
         weekly["schedule_text"],
         "weekly on Friday at 04:00 Europe/Berlin"
     );
+    let monthly = cli
+        .json(
+            &[
+                "integration:update",
+                &id,
+                "--schedule",
+                "monthly",
+                "--day",
+                "15",
+            ],
+            0,
+        )
+        .await;
+    assert_eq!(
+        monthly["schedule_text"],
+        "monthly on day 15 at 04:00 Europe/Berlin"
+    );
+    let manual = cli
+        .json(&["integration:update", &id, "--schedule", "manual"], 0)
+        .await;
+    assert_eq!(manual["schedule"]["kind"], "manual");
     let hourly = cli
         .json(&["integration:update", &id, "--every", "2h"], 0)
         .await;
@@ -398,6 +457,44 @@ async fn update_settings_and_review_held_plans() {
             .unwrap()
             .contains("nothing to change")
     );
+    let kinds = cli
+        .json(
+            &[
+                "integration:update",
+                &id,
+                "--max-group-removals",
+                "5",
+                "--max-membership-removals-percent",
+                "7.5",
+                "--max-member-removals",
+                "9",
+                "--max-member-removals-percent",
+                "1",
+            ],
+            0,
+        )
+        .await;
+    assert_eq!(kinds["safeguards"]["groups"]["max_count"], 5);
+    assert_eq!(kinds["safeguards"]["memberships"]["max_percent"], 7.5);
+    assert_eq!(kinds["safeguards"]["remote_members"]["max_count"], 9);
+    assert_eq!(kinds["safeguards"]["remote_members"]["max_percent"], 1.0);
+    assert_eq!(
+        kinds["safeguards"]["users"]["max_count"], 50,
+        "users untouched"
+    );
+    let both = cli
+        .run(&[
+            "--json",
+            "integration:update",
+            &id,
+            "--default-safeguards",
+            "--max-user-removals",
+            "1",
+        ])
+        .await;
+    assert_eq!(both.code, 2, "clap refuses the contradiction");
+    cli.json(&["integration:update", &id, "--default-safeguards"], 0)
+        .await;
     let bad_percent = cli
         .run(&[
             "--json",

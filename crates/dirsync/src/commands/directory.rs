@@ -4,7 +4,7 @@ use std::fmt::Write;
 
 use anyhow::Result;
 use dirsync_core::OrgUnitPath;
-use dirsync_service::Service;
+use dirsync_service::{Service, UserQuery};
 use serde_json::Value;
 
 use super::{matches, view_integration};
@@ -13,38 +13,21 @@ use crate::output::Output;
 use crate::render;
 
 pub(super) async fn users(s: &Service, args: &UsersListArgs) -> Result<Output> {
-    let org_unit = args.org_unit.as_deref().map(OrgUnitPath::new).transpose()?;
-    let query = args.filter.query.as_deref().map(str::to_lowercase);
+    let mut query = UserQuery::new();
+    if let Some(status) = args.status {
+        query = query.status(status.into());
+    }
+    if let Some(ou) = &args.org_unit {
+        query = query.org_unit(OrgUnitPath::new(ou)?);
+    }
+    if let Some(text) = &args.filter.query {
+        query = query.text(text);
+    }
     let mut users = s.store().users().await?;
-    users.retain(|u| {
-        args.status
-            .is_none_or(|st| u.status.to_string() == st.name())
-            && org_unit
-                .as_ref()
-                .is_none_or(|ou| u.profile.org_unit.as_ref().is_some_and(|p| p.is_within(ou)))
-    });
-    let rows: Vec<Value> = render::users(&users)
-        .into_iter()
-        .filter(|u| {
-            query.as_deref().is_none_or(|q| {
-                let field = |k: &str| u[k].as_str().unwrap_or_default().to_owned();
-                matches(
-                    q,
-                    &[
-                        &field("primary_email"),
-                        &field("display_name"),
-                        &field("given_name"),
-                        &field("family_name"),
-                        &field("employee_id"),
-                        &field("id"),
-                    ],
-                )
-            })
-        })
-        .collect();
-    let count = rows.len();
-    let mut out = Output::list(
-        rows,
+    users.retain(|u| query.matches(u));
+    let count = users.len();
+    let out = Output::list(
+        render::users(&users),
         &[
             "primary_email",
             "display_name",
@@ -55,8 +38,7 @@ pub(super) async fn users(s: &Service, args: &UsersListArgs) -> Result<Output> {
         ],
     );
     let table = out.render(crate::cli::Format::Table, &[])?;
-    out = out.with_text(format!("{table}\n{count} users"));
-    Ok(out)
+    Ok(out.with_text(format!("{table}\n{count} users")))
 }
 
 pub(super) async fn groups(s: &Service, args: &ViewArgs) -> Result<Output> {

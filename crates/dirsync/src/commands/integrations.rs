@@ -9,6 +9,7 @@ use dirsync_core::{
     AnyIntegration, DayOfMonth, DirectionKind, Email, GoogleSettings, KeyOwnership, KeyReference,
     Safeguards, Schedule, Threshold, TimeOfDay,
 };
+use dirsync_service::views::CreatedView;
 use dirsync_service::{
     CreateGoogle, Error as ServiceError, IntegrationUpdate, Reauthorize, Service,
     TerminalProgress as Bars,
@@ -50,11 +51,7 @@ pub(super) async fn create(s: &Service, args: CreateArgs) -> Result<Output> {
         .await?;
     let any = &created.integration;
     // The admin's instructions (client id, client email, subject, scopes) and the integration.
-    let mut json = render::instructions(&created.instructions);
-    json["id"] = json!(any.id().to_string());
-    json["state"] = json!(any.state().name());
-    json["primary"] = json!(any.is_primary());
-    json["direction"] = json!(any.direction().to_string());
+    let json = render::json(CreatedView::from(&created));
     let text = format!(
         "created integration {} ({}, {}{})\n\n{}\n\nthen: dirsync google-integration:activate {}",
         any.id(),

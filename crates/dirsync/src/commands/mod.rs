@@ -4,6 +4,7 @@ mod directory;
 mod integrations;
 mod rules;
 mod runs;
+mod serve;
 mod tokens;
 
 use std::sync::Arc;
@@ -24,6 +25,13 @@ pub(crate) async fn run(command: Command, settings: &Settings, bars: &Bars) -> R
         return Ok(Output::new(json, text));
     }
     let service = open(settings)?;
+    if let Command::Serve(args) = &command {
+        let listen = match args.listen {
+            Some(listen) => listen,
+            None => settings.listen()?,
+        };
+        return serve::serve(service, args, listen).await;
+    }
     let s = &service;
     match command {
         Command::GoogleCreate(args) => integrations::create(s, args).await,
@@ -63,7 +71,7 @@ pub(crate) async fn run(command: Command, settings: &Settings, bars: &Bars) -> R
         Command::UsersList(args) => directory::users(s, &args).await,
         Command::GroupsList(args) => directory::groups(s, &args).await,
         Command::OrgUnitsList(args) => directory::org_units(s, &args).await,
-        Command::ConfigShow | Command::Completions { .. } | Command::Man => {
+        Command::Serve(_) | Command::ConfigShow | Command::Completions { .. } | Command::Man => {
             bail!("this command needs no directory")
         }
     }

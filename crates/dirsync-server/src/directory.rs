@@ -1,0 +1,175 @@
+//! The directory: users (filtered and paged), one user with their history and accounts,
+//! groups with their members, org units.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use dirsync_core::{Email, IntegrationId, OrgUnitPath, UserId, UserStatus};
+use dirsync_service::UserQuery;
+use dirsync_service::views::{GroupView, OrgUnitView, UserView};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::extract::Params;
+use crate::integrations::id;
+use crate::{AppState, Error};
+
+/// The most users one page holds.
+const MAX_PAGE: usize = 1_000;
+
+/// `GET /users?query=&status=&org_unit=&limit=&page_token=`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct UsersQuery {
+    query: Option<String>,
+    status: Option<UserStatus>,
+    org_unit: Option<String>,
+    /// Default 100, at most 1,000.
+    limit: Option<usize>,
+    page_token: Option<String>,
+}
+
+/// A page of users.
+#[derive(Debug, Serialize)]
+pub(crate) struct UsersPage {
+    users: Vec<UserView>,
+    /// The token of the next page; `null` on the last.
+    next_page_token: Option<String>,
+}
+
+/// `?integration=` on groups and org units: whose (default: the primary's).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ViewQuery {
+    integration: Option<String>,
+}
+
+pub(crate) async fn users(
+    State(state): State<AppState>,
+    Params(q): Params<UsersQuery>,
+) -> Result<Json<UsersPage>, Error> {
+    let mut query = UserQuery::new();
+    if let Some(status) = q.status {
+        query = query.status(status);
+    }
+    if let Some(ou) = &q.org_unit {
+        query = query.org_unit(OrgUnitPath::new(ou)?);
+    }
+    if let Some(text) = q.query {
+        query = query.text(text);
+    }
+    let limit = q.limit.unwrap_or(100).clamp(1, MAX_PAGE);
+    // The page token is the position of the page's first user in the sorted listing.
+    let start = match &q.page_token {
+        Some(token) => token
+            .parse::<usize>()
+            .map_err(|_| Error::BadRequest(format!("{token:?} is not a page token")))?,
+        None => 0,
+    };
+    let mut users = state.service.store().users().await.map_err(service)?;
+    users.retain(|u| query.matches(u));
+    let next = (start + limit < users.len()).then(|| (start + limit).to_string());
+    let views = UserView::list(&users);
+    Ok(Json(UsersPage {
+        users: views.into_iter().skip(start).take(limit).collect(),
+        next_page_token: next,
+    }))
+}
+
+pub(crate) async fn user(
+    State(state): State<AppState>,
+    Path(user): Path<String>,
+) -> Result<Json<Value>, Error> {
+    let id = UserId::parse(&user)
+        .map_err(|_| Error::BadRequest(format!("{user:?} is not a user id")))?;
+    let store = state.service.store();
+    let found = store.user(id).await.map_err(service)?.ok_or_else(|| {
+        service(dirsync_store::Error::NotFound {
+            kind: "user",
+            id: user.clone(),
+        })
+    })?;
+    // Resolve the manager against the whole directory, as the list does.
+    let all = store.users().await.map_err(service)?;
+    let view = UserView::list(&all)
+        .into_iter()
+        .find(|v| v.id == user)
+        .unwrap_or_else(|| UserView::list(std::slice::from_ref(&found)).remove(0));
+    let accounts = store.accounts_of(id).await.map_err(service)?;
+    let mut json = serde_json::to_value(view).unwrap_or(Value::Null);
+    json["lifecycle_history"] = json!(found.lifecycle.history);
+    json["accounts"] = json!(accounts);
+    Ok(Json(json))
+}
+
+async fn whose(state: &AppState, integration: Option<&str>) -> Result<IntegrationId, Error> {
+    match integration {
+        Some(text) => id(text),
+        None => match state.service.store().primary().await.map_err(service)? {
+            Some(primary) => Ok(primary.id()),
+            None => Err(service(dirsync_store::Error::NotFound {
+                kind: "primary integration",
+                id: "(none yet)".to_owned(),
+            })),
+        },
+    }
+}
+
+pub(crate) async fn groups(
+    State(state): State<AppState>,
+    Params(q): Params<ViewQuery>,
+) -> Result<Json<Vec<GroupView>>, Error> {
+    let integration = whose(&state, q.integration.as_deref()).await?;
+    let view = state
+        .service
+        .store()
+        .view(integration)
+        .await
+        .map_err(service)?;
+    Ok(Json(GroupView::list(&view.groups, &view.memberships)))
+}
+
+pub(crate) async fn group(
+    State(state): State<AppState>,
+    Path(email): Path<String>,
+    Params(q): Params<ViewQuery>,
+) -> Result<Json<GroupView>, Error> {
+    let wanted = Email::new(&email)?;
+    let integration = whose(&state, q.integration.as_deref()).await?;
+    let view = state
+        .service
+        .store()
+        .view(integration)
+        .await
+        .map_err(service)?;
+    GroupView::list(&view.groups, &view.memberships)
+        .into_iter()
+        .find(|g| Email::new(&g.email).is_ok_and(|e| e == wanted))
+        .map(Json)
+        .ok_or_else(|| {
+            service(dirsync_store::Error::NotFound {
+                kind: "group",
+                id: email,
+            })
+        })
+}
+
+pub(crate) async fn org_units(
+    State(state): State<AppState>,
+    Params(q): Params<ViewQuery>,
+) -> Result<Json<Vec<OrgUnitView>>, Error> {
+    let integration = whose(&state, q.integration.as_deref()).await?;
+    let mut units = state
+        .service
+        .store()
+        .view(integration)
+        .await
+        .map_err(service)?
+        .org_units;
+    units.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(Json(units.iter().map(OrgUnitView::from).collect()))
+}
+
+/// A store error, as the service reports it.
+fn service(e: dirsync_store::Error) -> Error {
+    Error::Service(e.into())
+}

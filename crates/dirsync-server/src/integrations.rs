@@ -1,0 +1,273 @@
+//! `/api/v1/integrations`: the lifecycle, settings and rules of integrations.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use dirsync_core::{
+    DirectionKind, GroupAssignment, IntegrationId, KeyOwnership, KeyReference, ObjectKinds,
+    RemoteSettings, RuleId, Safeguards, Schedule, ScopeFilter, System, Trigger,
+};
+use dirsync_service::views::{CreatedView, IntegrationView, RuleView, RunView};
+use dirsync_service::{CreateGoogle, IntegrationUpdate, NewRule, Reauthorize, Silent};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::extract::Body;
+use crate::{AppState, Error};
+
+/// `POST /integrations`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CreateBody {
+    /// Optional: must agree with `settings.system`.
+    system: Option<System>,
+    title: String,
+    direction: DirectionKind,
+    /// Default: manual.
+    schedule: Option<Schedule>,
+    settings: RemoteSettings,
+}
+
+/// `PATCH /integrations/{id}`: what is absent keeps its value; `"safeguards": null` returns the
+/// integration to the service's thresholds.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct UpdateBody {
+    title: Option<String>,
+    schedule: Option<Schedule>,
+    active: Option<bool>,
+    #[serde(default, deserialize_with = "present")]
+    safeguards: Option<Option<Safeguards>>,
+}
+
+/// A field that may be absent (`None`), `null` (`Some(None)`) or a value.
+fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
+}
+
+/// `POST /integrations/{id}/reauthorize`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ReauthorizeBody {
+    subject: Option<String>,
+    key: Option<KeyReference>,
+    ownership: Option<KeyOwnership>,
+}
+
+/// `POST /integrations/{id}/rules`: an inbound rule (`kinds`, `scope`) or an outbound one
+/// (`assignment`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RuleBody {
+    name: String,
+    kinds: Option<ObjectKinds>,
+    scope: Option<ScopeFilter>,
+    /// Default: scheduled.
+    trigger: Option<Trigger>,
+    assignment: Option<GroupAssignment>,
+}
+
+pub(crate) fn id(text: &str) -> Result<IntegrationId, Error> {
+    IntegrationId::parse(text)
+        .map_err(|_| Error::BadRequest(format!("{text:?} is not an integration id")))
+}
+
+fn rule_id(text: &str) -> Result<RuleId, Error> {
+    RuleId::parse(text).map_err(|_| Error::BadRequest(format!("{text:?} is not a rule id")))
+}
+
+fn view(state: &AppState, any: &dirsync_core::AnyIntegration) -> Json<IntegrationView> {
+    Json(IntegrationView::new(any, state.service.policy()))
+}
+
+pub(crate) async fn list(
+    State(state): State<AppState>,
+) -> Result<Json<Vec<IntegrationView>>, Error> {
+    let all = state.service.integrations().await?;
+    Ok(Json(
+        all.iter()
+            .map(|a| IntegrationView::new(a, state.service.policy()))
+            .collect(),
+    ))
+}
+
+pub(crate) async fn create(
+    State(state): State<AppState>,
+    Body(body): Body<CreateBody>,
+) -> Result<(StatusCode, Json<CreatedView>), Error> {
+    if let Some(system) = body.system
+        && system != body.settings.system()
+    {
+        return Err(Error::BadRequest(format!(
+            "system {system} does not match the settings' {}",
+            body.settings.system()
+        )));
+    }
+    let RemoteSettings::GoogleWorkspace(settings) = body.settings else {
+        return Err(Error::BadRequest(
+            "only Google Workspace integrations can be created".into(),
+        ));
+    };
+    let created = state
+        .service
+        .create_google(CreateGoogle::new(
+            body.title,
+            body.direction,
+            settings,
+            body.schedule.unwrap_or(Schedule::Manual),
+        ))
+        .await?;
+    Ok((StatusCode::CREATED, Json(CreatedView::from(&created))))
+}
+
+pub(crate) async fn show(
+    State(state): State<AppState>,
+    Path(integration): Path<String>,
+) -> Result<Json<IntegrationView>, Error> {
+    let any = state.service.integration(id(&integration)?).await?;
+    Ok(view(&state, &any))
+}
+
+pub(crate) async fn update(
+    State(state): State<AppState>,
+    Path(integration): Path<String>,
+    Body(body): Body<UpdateBody>,
+) -> Result<Json<IntegrationView>, Error> {
+    let mut update = IntegrationUpdate::new();
+    if let Some(title) = body.title {
+        update = update.title(title);
+    }
+    if let Some(schedule) = body.schedule {
+        update = update.schedule(schedule);
+    }
+    if let Some(active) = body.active {
+        update = update.active(active);
+    }
+    if let Some(safeguards) = body.safeguards {
+        update = update.safeguards(safeguards);
+    }
+    if update.is_empty() {
+        return Err(Error::BadRequest(
+            "nothing to change: give title, schedule, active or safeguards".into(),
+        ));
+    }
+    let any = state.service.update(id(&integration)?, update).await?;
+    Ok(view(&state, &any))
+}
+
+pub(crate) async fn remove(
+    State(state): State<AppState>,
+    Path(integration): Path<String>,
+) -> Result<Json<Value>, Error> {
+    let removed = state.service.remove(id(&integration)?).await?;
+    Ok(Json(json!({"id": integration, "removed": removed})))
+}
+
+pub(crate) async fn activate(
+    State(state): State<AppState>,
+    Path(integration): Path<String>,
+) -> Result<Json<Value>, Error> {
+    let activated = state.service.activate(id(&integration)?, &Silent).await?;
+    let mut json = serde_json::to_value(IntegrationView::new(
+        &activated.integration,
+        state.service.policy(),
+    ))
+    .unwrap_or(Value::Null);
+    if let Some(run) = &activated.initial_run {
+        json["initial_run"] = serde_json::to_value(RunView::from(run)).unwrap_or(Value::Null);
+    }
+    Ok(Json(json))
+}
+
+pub(crate) async fn deactivate(
+    State(state): State<AppState>,
+    Path(integration): Path<String>,
+) -> Result<Json<IntegrationView>, Error> {
+    let any = state.service.deactivate(id(&integration)?).await?;
+    Ok(view(&state, &any))
+}
+
+pub(crate) async fn reactivate(
+    State(state): State<AppState>,
+    Path(integration): Path<String>,
+) -> Result<Json<IntegrationView>, Error> {
+    let any = state.service.reactivate(id(&integration)?).await?;
+    Ok(view(&state, &any))
+}
+
+pub(crate) async fn reauthorize(
+    State(state): State<AppState>,
+    Path(integration): Path<String>,
+    Body(body): Body<ReauthorizeBody>,
+) -> Result<Json<IntegrationView>, Error> {
+    let mut change = Reauthorize::default();
+    change.subject = body
+        .subject
+        .as_deref()
+        .map(dirsync_core::Email::new)
+        .transpose()?;
+    change.key = body.key;
+    change.ownership = body.ownership;
+    let any = state.service.reauthorize(id(&integration)?, change).await?;
+    Ok(view(&state, &any))
+}
+
+pub(crate) async fn rules(
+    State(state): State<AppState>,
+    Path(integration): Path<String>,
+) -> Result<Json<Vec<RuleView>>, Error> {
+    let rules = state.service.rules(id(&integration)?).await?;
+    Ok(Json(rules.iter().map(RuleView::from).collect()))
+}
+
+pub(crate) async fn add_rule(
+    State(state): State<AppState>,
+    Path(integration): Path<String>,
+    Body(body): Body<RuleBody>,
+) -> Result<(StatusCode, Json<RuleView>), Error> {
+    let trigger = body.trigger.unwrap_or(Trigger::Scheduled);
+    let rule = match body.assignment {
+        Some(assignment) => {
+            if body.kinds.is_some() || body.scope.is_some() {
+                return Err(Error::BadRequest(
+                    "an outbound rule (assignment) takes no kinds or scope".into(),
+                ));
+            }
+            NewRule::assign(body.name, assignment, trigger)
+        }
+        None => NewRule::sync(
+            body.name,
+            body.kinds.unwrap_or_else(ObjectKinds::all),
+            body.scope.unwrap_or_default(),
+            trigger,
+        ),
+    };
+    let rule = state.service.add_rule(id(&integration)?, rule).await?;
+    Ok((StatusCode::CREATED, Json(RuleView::from(&rule))))
+}
+
+pub(crate) async fn remove_rule(
+    State(state): State<AppState>,
+    Path((integration, rule)): Path<(String, String)>,
+) -> Result<Json<RuleView>, Error> {
+    let removed = state
+        .service
+        .remove_rule(id(&integration)?, rule_id(&rule)?)
+        .await?;
+    Ok(Json(RuleView::from(&removed)))
+}
+
+pub(crate) async fn run_rule(
+    State(state): State<AppState>,
+    Path((integration, rule)): Path<(String, String)>,
+) -> Result<Json<RunView>, Error> {
+    let run = state
+        .service
+        .run_rule(id(&integration)?, rule_id(&rule)?, &Silent)
+        .await?;
+    Ok(Json(RunView::from(&run)))
+}

@@ -1,0 +1,213 @@
+//! # dirsync-server
+//!
+//! The HTTP API of directory-sync: an [axum] [`Router`] over a
+//! [`Service`], for `dirsync serve` to run alone or for your product
+//! to mount in its own router. JSON in and out, in the shapes of
+//! [`dirsync_service::views`] (the same the command line prints with `--format json`);
+//! refusals as `{"error": {"kind", "message"}}` with the command line's kinds and fitting
+//! statuses (400 invalid, 401 no or unknown token, 403 read-only token, 404 not found, 409
+//! wrong state or conflict, 422 what Google must grant or refused, 423 busy: another run holds
+//! the integration, 500, 503 store unavailable).
+//!
+//! Every route under `/api/v1` needs an API token (`Authorization: Bearer dst_…`, made with
+//! [`Service::create_api_token`](dirsync_service::Service::create_api_token) or `dirsync
+//! api-token:create`); a read-only token may only `GET`. `/healthz` and `/readyz` need none.
+//!
+//! | route | does |
+//! |---|---|
+//! | `GET, POST /api/v1/integrations` | list; create (`{system?, title, direction, schedule?, settings}` → 201 with what the admin must grant) |
+//! | `GET, PATCH, DELETE /api/v1/integrations/{id}` | show; edit `{title?, schedule?, active?, safeguards?}` (`"safeguards": null` returns to the defaults); remove |
+//! | `POST /api/v1/integrations/{id}/{activate,deactivate,reactivate,reauthorize}` | the lifecycle |
+//! | `GET, POST /api/v1/integrations/{id}/rules`, `DELETE …/rules/{rule}`, `POST …/rules/{rule}/run` | rules |
+//! | `POST /api/v1/integrations/{id}/sync[?dry_run=true]`, `GET …/runs[?limit=]` | sync now (the run's record) or the plan explained; history |
+//! | `GET /api/v1/plans`, `GET, DELETE /api/v1/plans/{id}`, `POST …/{id}/approve` | held plans: list, review, discard, approve |
+//! | `GET /api/v1/users[?query=&status=&org_unit=&limit=&page_token=]`, `GET /api/v1/users/{id}` | users, paged; one with its lifecycle history and accounts |
+//! | `GET /api/v1/groups[/{email}]`, `GET /api/v1/org-units` (`?integration=`) | groups with members, org units (of the primary by default) |
+//! | `GET /metrics` | Prometheus figures (with [`AppState::with_metrics`]; behind a token too) |
+//! | `GET /healthz`, `GET /readyz` | alive; the store answers |
+//!
+//! ```
+//! use std::sync::Arc;
+//! use dirsync_server::{AppState, router};
+//! use dirsync_service::{Connection, ConnectorRequest, Connectors, Credentials, Error, Service};
+//! use dirsync_store::InMemoryStore;
+//! # struct None_;
+//! # impl Connectors for None_ {
+//! #     fn credentials(&self, _: &dirsync_core::RemoteSettings) -> Result<Credentials, Error> {
+//! #         Err(Error::UnsupportedSystem { system: "none".into() })
+//! #     }
+//! #     fn connect(&self, _: &ConnectorRequest<'_>) -> Result<Connection, Error> {
+//! #         Err(Error::UnsupportedSystem { system: "none".into() })
+//! #     }
+//! # }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let service = Arc::new(Service::new(Arc::new(InMemoryStore::new()), Arc::new(None_)));
+//! // Mounted under your own prefix, beside your own routes:
+//! let app = axum::Router::new().nest("/directory", router(AppState::new(service)));
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+//! # let _ = listener.local_addr()?;
+//! # let _ = app;
+//! // axum::serve(listener, app).await?;
+//! # Ok(()) }
+//! ```
+
+#![warn(missing_docs)]
+
+mod auth;
+mod directory;
+mod error;
+mod extract;
+mod integrations;
+mod metrics;
+mod runs;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::routing::{get, post};
+use dirsync_service::Service;
+use metrics_exporter_prometheus::PrometheusHandle;
+use tower_http::set_header::SetResponseHeaderLayer;
+
+pub use auth::Caller;
+pub use error::Error;
+
+/// The largest request body accepted (requests are small JSON documents).
+const BODY_LIMIT: usize = 256 * 1024;
+
+/// What every handler shares: the service, and the metrics recorder's handle if any.
+#[derive(Clone)]
+pub struct AppState {
+    service: Arc<Service>,
+    metrics: Option<PrometheusHandle>,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState").finish_non_exhaustive()
+    }
+}
+
+impl AppState {
+    /// State over `service`.
+    pub fn new(service: Arc<Service>) -> Self {
+        Self {
+            service,
+            metrics: None,
+        }
+    }
+
+    /// Serves `GET /metrics` (behind an API token) from this Prometheus recorder, which the
+    /// caller installed (`PrometheusBuilder::new().install_recorder()`): the library never
+    /// installs a global recorder of its own.
+    #[must_use]
+    pub fn with_metrics(mut self, handle: PrometheusHandle) -> Self {
+        self.metrics = Some(handle);
+        self
+    }
+
+    /// The service.
+    pub fn service(&self) -> &Arc<Service> {
+        &self.service
+    }
+}
+
+/// The whole API: `/api/v1/…` behind API tokens, `/healthz` and `/readyz` without.
+pub fn router(state: AppState) -> Router {
+    let api = Router::new()
+        .route(
+            "/integrations",
+            get(integrations::list).post(integrations::create),
+        )
+        .route(
+            "/integrations/{id}",
+            get(integrations::show)
+                .patch(integrations::update)
+                .delete(integrations::remove),
+        )
+        .route("/integrations/{id}/activate", post(integrations::activate))
+        .route(
+            "/integrations/{id}/deactivate",
+            post(integrations::deactivate),
+        )
+        .route(
+            "/integrations/{id}/reactivate",
+            post(integrations::reactivate),
+        )
+        .route(
+            "/integrations/{id}/reauthorize",
+            post(integrations::reauthorize),
+        )
+        .route(
+            "/integrations/{id}/rules",
+            get(integrations::rules).post(integrations::add_rule),
+        )
+        .route(
+            "/integrations/{id}/rules/{rule}",
+            axum::routing::delete(integrations::remove_rule),
+        )
+        .route(
+            "/integrations/{id}/rules/{rule}/run",
+            post(integrations::run_rule),
+        )
+        .route("/integrations/{id}/sync", post(runs::sync))
+        .route("/integrations/{id}/runs", get(runs::runs))
+        .route("/plans", get(runs::plans))
+        .route("/plans/{id}", get(runs::plan).delete(runs::discard))
+        .route("/plans/{id}/approve", post(runs::approve))
+        .route("/users", get(directory::users))
+        .route("/users/{id}", get(directory::user))
+        .route("/groups", get(directory::groups))
+        .route("/groups/{email}", get(directory::group))
+        .route("/org-units", get(directory::org_units))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::require_token,
+        ));
+    let mut root = Router::new().nest("/api/v1", api);
+    if let Some(handle) = &state.metrics {
+        root = root.route(
+            "/metrics",
+            get(metrics::render)
+                .layer(axum::Extension(handle.clone()))
+                .route_layer(axum::middleware::from_fn_with_state(
+                    state.clone(),
+                    auth::require_token,
+                )),
+        );
+    }
+    root.route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(ready))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        // On every answer: no sniffing, no framing, no referrer, nothing cached (answers carry
+        // directory data).
+        .layer(header_layer(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .layer(header_layer(header::X_FRAME_OPTIONS, "DENY"))
+        .layer(header_layer(header::REFERRER_POLICY, "no-referrer"))
+        .layer(header_layer(header::CACHE_CONTROL, "no-store"))
+        .with_state(state)
+}
+
+fn header_layer(name: HeaderName, value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {
+    SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))
+}
+
+/// Ready when the store answers.
+async fn ready(State(state): State<AppState>) -> (StatusCode, &'static str) {
+    match state.service.store().primary().await {
+        Ok(_) => (StatusCode::OK, "ready"),
+        Err(e) => {
+            tracing::warn!(error = %e, "not ready: the store does not answer");
+            (StatusCode::SERVICE_UNAVAILABLE, "the store does not answer")
+        }
+    }
+}
+
+/// The README's example, compiled as a doctest so that it stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -1,0 +1,103 @@
+//! Runs and held plans: sync (or dry-run) an integration, its run history, and the review,
+//! approval and discarding of plans a safeguard held.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use dirsync_core::PlanId;
+use dirsync_service::Silent;
+use dirsync_service::views::{HeldPlanView, PlanView, RunView};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::extract::Params;
+use crate::integrations::id;
+use crate::{AppState, Error};
+
+/// `POST /integrations/{id}/sync?dry_run=true`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SyncQuery {
+    #[serde(default)]
+    dry_run: bool,
+}
+
+/// `GET /integrations/{id}/runs?limit=`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RunsQuery {
+    limit: Option<usize>,
+}
+
+fn plan_id(text: &str) -> Result<PlanId, Error> {
+    PlanId::parse(text).map_err(|_| Error::BadRequest(format!("{text:?} is not a plan id")))
+}
+
+/// A sync now: the run's record (held, failed and unchanged runs too), or with `dry_run` the
+/// plan it would apply, explained.
+pub(crate) async fn sync(
+    State(state): State<AppState>,
+    Path(integration): Path<String>,
+    Params(query): Params<SyncQuery>,
+) -> Result<Json<Value>, Error> {
+    let integration = id(&integration)?;
+    let json = if query.dry_run {
+        let plan = state.service.dry_run(integration, &Silent).await?;
+        let changes = state.service.explain(&plan).await?;
+        serde_json::to_value(PlanView::new(&plan, changes))
+    } else {
+        let run = state.service.sync(integration, &Silent).await?;
+        serde_json::to_value(RunView::from(&run))
+    };
+    Ok(Json(json.unwrap_or(Value::Null)))
+}
+
+pub(crate) async fn runs(
+    State(state): State<AppState>,
+    Path(integration): Path<String>,
+    Params(query): Params<RunsQuery>,
+) -> Result<Json<Vec<RunView>>, Error> {
+    let limit = query.limit.unwrap_or(20).min(1_000);
+    let runs = state.service.runs(id(&integration)?, limit).await?;
+    Ok(Json(runs.iter().map(RunView::from).collect()))
+}
+
+pub(crate) async fn plans(State(state): State<AppState>) -> Result<Json<Vec<HeldPlanView>>, Error> {
+    let mut out = Vec::new();
+    for any in state.service.integrations().await? {
+        for held in state.service.held_plans(any.id()).await? {
+            out.push(HeldPlanView::from(&held));
+        }
+    }
+    Ok(Json(out))
+}
+
+pub(crate) async fn plan(
+    State(state): State<AppState>,
+    Path(plan): Path<String>,
+) -> Result<Json<PlanView>, Error> {
+    let detail = state.service.held_plan(&plan_id(&plan)?).await?;
+    let changes = state.service.explain(&detail.plan).await?;
+    Ok(Json(
+        PlanView::new(&detail.plan, changes).held(&detail.held),
+    ))
+}
+
+pub(crate) async fn approve(
+    State(state): State<AppState>,
+    Path(plan): Path<String>,
+) -> Result<Json<RunView>, Error> {
+    let run = state.service.approve(&plan_id(&plan)?).await?;
+    Ok(Json(RunView::from(&run)))
+}
+
+pub(crate) async fn discard(
+    State(state): State<AppState>,
+    Path(plan): Path<String>,
+) -> Result<Json<Value>, Error> {
+    let held = state.service.discard(&plan_id(&plan)?).await?;
+    Ok(Json(json!({
+        "plan_id": held.id.to_string(),
+        "integration": held.integration.to_string(),
+        "discarded": true,
+    })))
+}

@@ -1,0 +1,98 @@
+//! `dirsync serve`: the HTTP API and the scheduler loop, until SIGTERM or SIGINT.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use dirsync_server::{AppState, router};
+use dirsync_service::{Service, Silent};
+use metrics_exporter_prometheus::PrometheusBuilder;
+use serde_json::json;
+use tokio::sync::watch;
+
+use crate::args::ServeArgs;
+use crate::output::Output;
+
+pub(super) async fn serve(
+    service: Service,
+    args: &ServeArgs,
+    listen: SocketAddr,
+) -> Result<Output> {
+    let service = Arc::new(service);
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("listening on {listen}"))?;
+    let local = listener.local_addr()?;
+    // Said on stderr whatever the log level: scripts and tests read the port from it.
+    eprintln!("dirsync: listening on http://{local}");
+    tracing::info!(%local, "serving the API");
+
+    let (stop, stopped) = watch::channel(false);
+    let signal = tokio::spawn(async move {
+        shutdown_signal().await;
+        tracing::info!("shutting down: no new requests or runs");
+        let _ = stop.send(true);
+    });
+    let wait = |mut rx: watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|stop| *stop).await;
+    };
+    let scheduler = (!args.no_scheduler).then(|| {
+        let service = Arc::clone(&service);
+        let tick = Duration::from_secs(args.tick_seconds.max(1));
+        let until = wait(stopped.clone());
+        tokio::spawn(async move { service.run_scheduler(tick, until, &Silent).await })
+    });
+    let mut state = AppState::new(Arc::clone(&service));
+    match PrometheusBuilder::new().install_recorder() {
+        Ok(handle) => state = state.with_metrics(handle),
+        Err(e) => tracing::warn!(error = %e, "no /metrics: the recorder could not be installed"),
+    }
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(wait(stopped.clone()))
+        .await
+        .context("serving")?;
+    let mut clean = true;
+    if let Some(scheduler) = scheduler {
+        let deadline = Duration::from_secs(args.shutdown_timeout_seconds);
+        match tokio::time::timeout(deadline, scheduler).await {
+            Ok(_) => {}
+            Err(_) => {
+                clean = false;
+                tracing::warn!(
+                    ?deadline,
+                    "scheduled runs did not finish in time; they were stopped"
+                );
+            }
+        }
+    }
+    signal.abort();
+    Ok(Output::new(
+        json!({"listened_on": local.to_string(), "stopped": true, "runs_finished": clean}),
+        format!("stopped serving on http://{local}"),
+    ))
+}
+
+/// SIGINT (Ctrl-C) or, on Unix, SIGTERM.
+async fn shutdown_signal() {
+    let interrupt = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {}
+        () = terminate => {}
+    }
+}
