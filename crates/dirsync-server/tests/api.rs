@@ -11,6 +11,7 @@ use dirsync_google_emulator::{Emulator, EmulatorConfig, RunningEmulator, TenantS
 use dirsync_server::{AppState, router};
 use dirsync_service::{GoogleConnectors, Service};
 use dirsync_sqlite::SqliteStore;
+use metrics_exporter_prometheus::PrometheusHandle;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -64,6 +65,19 @@ impl Api {
     }
 }
 
+/// The settings of a Google integration on the emulated tenant, as the API takes and shows them.
+fn google_settings(google: &RunningEmulator, key: &std::path::Path) -> Value {
+    json!({
+        "system": "google_workspace",
+        "customer": "my_customer",
+        "subject": google.admin_subject(),
+        "key": {"kind": "file", "value": key},
+        "ownership": "customer_owned",
+        "api_base": google.base_url(),
+        "quota_per_minute": 0,
+    })
+}
+
 /// An error body: its kind.
 fn kind(json: &Value) -> &str {
     json["error"]["kind"]
@@ -72,6 +86,15 @@ fn kind(json: &Value) -> &str {
 }
 
 async fn start(dir: &std::path::Path) -> (RunningEmulator, Api) {
+    start_with(dir, None).await
+}
+
+/// The API on 127.0.0.1 over a SQLite file in `dir`, with `/metrics` from `metrics`, an
+/// emulated tenant, and an admin token.
+async fn start_with(
+    dir: &std::path::Path,
+    metrics: Option<PrometheusHandle>,
+) -> (RunningEmulator, Api) {
     let google = Emulator::start(EmulatorConfig::new(TenantSpec::sized(11, 60)))
         .await
         .unwrap();
@@ -83,7 +106,11 @@ async fn start(dir: &std::path::Path) -> (RunningEmulator, Api) {
     let token = service.create_api_token("admin", false).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let app = router(AppState::new(Arc::clone(&service)));
+    let mut state = AppState::new(Arc::clone(&service));
+    if let Some(handle) = metrics {
+        state = state.with_metrics(handle);
+    }
+    let app = router(state);
     tokio::spawn(async move { axum::serve(listener, app).await });
     let api = Api {
         base,
@@ -108,15 +135,7 @@ async fn the_whole_lifecycle_through_the_api() {
     assert_eq!(status, StatusCode::OK);
 
     // Create: 201 with what the admin must grant.
-    let settings = json!({
-        "system": "google_workspace",
-        "customer": "my_customer",
-        "subject": google.admin_subject(),
-        "key": {"kind": "file", "value": key},
-        "ownership": "customer_owned",
-        "api_base": google.base_url(),
-        "quota_per_minute": 0,
-    });
+    let settings = google_settings(&google, &key);
     let created = api
         .send(
             Method::POST,
@@ -517,12 +536,7 @@ async fn every_refusal_has_its_status_and_kind() {
             Some(json!({
                 "title": "Acme",
                 "direction": "inbound",
-                "settings": {
-                    "system": "google_workspace", "customer": "my_customer",
-                    "subject": google.admin_subject(), "key": {"kind": "file", "value": key},
-                    "ownership": "customer_owned", "api_base": google.base_url(),
-                    "quota_per_minute": 0,
-                },
+                "settings": google_settings(&google, &key),
             })),
             StatusCode::CREATED,
         )
@@ -592,47 +606,32 @@ async fn every_refusal_has_its_status_and_kind() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_behind_a_token_and_security_headers_on_every_answer() {
     let dir = tempfile::tempdir().unwrap();
-    let google = Emulator::start(EmulatorConfig::new(TenantSpec::sized(13, 30)))
-        .await
-        .unwrap();
     let handle = metrics_exporter_prometheus::PrometheusBuilder::new()
         .install_recorder()
         .unwrap();
-    let store = SqliteStore::open(dir.path().join("directory.db")).unwrap();
-    let service = Arc::new(Service::new(
-        Arc::new(store),
-        Arc::new(GoogleConnectors::new()),
-    ));
-    let token = service.create_api_token("scraper", true).await.unwrap();
-    let token = token.secret.expose_secret().to_owned();
+    let (google, api) = start_with(dir.path(), Some(handle)).await;
     let key = dir.path().join("key.json");
     std::fs::write(&key, google.service_account_key_json()).unwrap();
-    let mut settings = dirsync_core::GoogleSettings::new(
-        dirsync_core::Email::new(google.admin_subject()).unwrap(),
-        dirsync_core::KeyReference::File(key),
-        dirsync_core::KeyOwnership::CustomerOwned,
-    );
-    settings.api_base = Some(google.base_url());
-    settings.quota_per_minute = 0;
-    let created = service
-        .create_google(dirsync_service::CreateGoogle::new(
-            "Acme",
-            dirsync_core::DirectionKind::Inbound,
-            settings,
-            dirsync_core::Schedule::Manual,
-        ))
-        .await
-        .unwrap();
-    service
-        .activate(created.integration.id(), &dirsync_service::Silent)
-        .await
-        .unwrap();
-
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let app = router(AppState::new(Arc::clone(&service)).with_metrics(handle));
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    let http = reqwest::Client::new();
+    let created = api
+        .send(
+            Method::POST,
+            "/api/v1/integrations",
+            Some(json!({"title": "Acme", "direction": "inbound",
+                        "settings": google_settings(&google, &key)})),
+            StatusCode::CREATED,
+        )
+        .await;
+    let id = created["id"].as_str().unwrap();
+    api.send(
+        Method::POST,
+        &format!("/api/v1/integrations/{id}/activate"),
+        None,
+        StatusCode::OK,
+    )
+    .await;
+    let token = api.service.create_api_token("scraper", true).await.unwrap();
+    let token = token.secret.expose_secret().to_owned();
+    let (base, http) = (&api.base, &api.http);
 
     let anonymous = http.get(format!("{base}/metrics")).send().await.unwrap();
     assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);

@@ -177,25 +177,7 @@ fn completions_and_the_man_page() {
 async fn formats_fields_filters_and_logs() {
     let dir = tempfile::tempdir().unwrap();
     let (google, cli, key) = setup(dir.path()).await;
-    let created = cli
-        .json(
-            &[
-                "google-integration:create",
-                "--title",
-                "Acme",
-                "--key",
-                key.to_str().unwrap(),
-                "--subject",
-                &google.admin_subject(),
-                "--api-base",
-                &google.base_url(),
-                "--quota-per-minute",
-                "0",
-            ],
-            0,
-        )
-        .await;
-    let id = created["id"].as_str().unwrap().to_owned();
+    let id = cli.create(&google, &key, &[]).await;
     // -v shows the connector's info lines on stderr; by default a table command shows none.
     let activated = cli.run(&["-v", "google-integration:activate", &id]).await;
     assert_eq!(activated.code, 0, "{}", activated.stderr);
@@ -338,27 +320,7 @@ async fn formats_fields_filters_and_logs() {
 async fn update_settings_and_review_held_plans() {
     let dir = tempfile::tempdir().unwrap();
     let (google, cli, key) = setup(dir.path()).await;
-    let created = cli
-        .json(
-            &[
-                "google-integration:create",
-                "--title",
-                "Acme",
-                "--key",
-                key.to_str().unwrap(),
-                "--subject",
-                &google.admin_subject(),
-                "--api-base",
-                &google.base_url(),
-                "--quota-per-minute",
-                "0",
-                "--every",
-                "15m",
-            ],
-            0,
-        )
-        .await;
-    let id = created["id"].as_str().unwrap().to_owned();
+    let id = cli.create(&google, &key, &["--every", "15m"]).await;
     let shown = cli.json(&["integration:show", &id], 0).await;
     assert_eq!(shown["schedule"]["kind"], "every");
     assert_eq!(shown["schedule"]["minutes"], 15);

@@ -17,25 +17,7 @@ use support::setup;
 async fn serve_answers_with_a_cli_token_and_stops_cleanly_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
     let (google, cli, key) = setup(dir.path()).await;
-    let created = cli
-        .json(
-            &[
-                "google-integration:create",
-                "--title",
-                "Acme",
-                "--key",
-                key.to_str().unwrap(),
-                "--subject",
-                &google.admin_subject(),
-                "--api-base",
-                &google.base_url(),
-                "--quota-per-minute",
-                "0",
-            ],
-            0,
-        )
-        .await;
-    let id = created["id"].as_str().unwrap().to_owned();
+    let id = cli.create(&google, &key, &[]).await;
     cli.json(&["google-integration:activate", &id], 0).await;
     let token = cli
         .json(&["api-token:create", "--name", "test", "--read-only"], 0)

@@ -97,3 +97,33 @@ pub(crate) async fn setup(dir: &Path) -> (RunningEmulator, Cli, PathBuf) {
     };
     (google, cli, key)
 }
+
+impl Cli {
+    /// `google-integration:create` of an integration titled "Acme" on the emulated tenant
+    /// (no pacing), with `extra` arguments; its id.
+    pub(crate) async fn create(
+        &self,
+        google: &RunningEmulator,
+        key: &Path,
+        extra: &[&str],
+    ) -> String {
+        let subject = google.admin_subject();
+        let base = google.base_url();
+        let mut args = vec![
+            "google-integration:create",
+            "--title",
+            "Acme",
+            "--key",
+            key.to_str().unwrap(),
+            "--subject",
+            &subject,
+            "--api-base",
+            &base,
+            "--quota-per-minute",
+            "0",
+        ];
+        args.extend_from_slice(extra);
+        let created = self.json(&args, 0).await;
+        created["id"].as_str().unwrap().to_owned()
+    }
+}
