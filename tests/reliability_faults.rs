@@ -21,7 +21,7 @@ use directory_sync::engine::{Error, Policy, sync_inbound};
 use directory_sync::google::{GoogleConnector, RetryConfig};
 use directory_sync::sqlite::SqliteStore;
 use directory_sync::store::{LocalView, Store};
-use dirsync_google_emulator::RunningEmulator;
+use dirsync_google_emulator::{RunningEmulator, TokenFault};
 use support::*;
 
 /// Runs `f` once, when the first page of `kind` arrives (a fault injected mid-run).
@@ -319,6 +319,65 @@ async fn a_grant_revoked_mid_run_fails_the_integration_until_it_is_reauthorized(
         integration_state(&s.path, s.id).await,
         IntegrationState::Active
     );
+    assert!(deprovisioned(&s.path).await > gone);
+}
+
+/// Issue 12, point 1: the operator's outage. Google's token endpoint answers 503 (then an
+/// HTML error page) for the length of one sync: the run fails saying the token endpoint is
+/// unavailable, the integration stays active, nothing is written, and once the endpoint is
+/// back the next run proceeds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_endpoint_outage_fails_the_run_not_the_integration() {
+    let s = synced(87).await;
+    let emu = &s.emu;
+    let before = dump(&s.path, RUN_RECORDS);
+    let gone = deprovisioned(&s.path).await;
+    emu.set_token_fault_rate(1.0, TokenFault::Status(503));
+    // Retries 1 ms apart within a budget of 200 ms: the outage outlasts the run's budget.
+    let connector = connector(emu)
+        .retry(RetryConfig {
+            budget: Duration::from_millis(200),
+            ..RetryConfig::immediate(1_000)
+        })
+        .build()
+        .unwrap();
+    let run = sync_file(&s.path, s.id, &connector, &NoProgress)
+        .await
+        .unwrap();
+    let reason = failed_reason(&run);
+    assert!(
+        reason.contains("the token endpoint is unavailable") && reason.contains("503"),
+        "{reason}"
+    );
+    assert!(!reason.contains("not authorized"), "{reason}");
+    assert!(emu.stats().token_faults_injected > 1, "it was retried");
+    assert_eq!(dump(&s.path, RUN_RECORDS), before, "the store is unchanged");
+    assert_eq!(deprovisioned(&s.path).await, gone, "nothing deprovisioned");
+    assert_eq!(
+        integration_state(&s.path, s.id).await,
+        IntegrationState::Active,
+        "weather is not a revoked grant"
+    );
+    // Still down, now with an HTML page: the next run fails the same way.
+    emu.set_token_fault_rate(1.0, TokenFault::Html);
+    let run = sync_file(&s.path, s.id, &connector, &NoProgress)
+        .await
+        .unwrap();
+    let reason = failed_reason(&run);
+    assert!(
+        reason.contains("the token endpoint is unavailable: answered 502"),
+        "{reason}"
+    );
+    assert_eq!(
+        integration_state(&s.path, s.id).await,
+        IntegrationState::Active
+    );
+    // The endpoint recovers: the next run proceeds, no reauthorization needed.
+    emu.set_token_fault_rate(0.0, TokenFault::Html);
+    let run = sync_file(&s.path, s.id, &connector, &NoProgress)
+        .await
+        .unwrap();
+    assert_eq!(run.outcome, RunOutcome::Succeeded, "{run:?}");
     assert!(deprovisioned(&s.path).await > gone);
 }
 
