@@ -68,12 +68,21 @@ struct Fault {
 /// (backend `"faulty"`). Operations without a planned fault pass through.
 ///
 /// ```
-/// # tokio_test_block(async {
-/// use dirsync_store::{FaultPoint, FaultyStore, InMemoryStore, Operation, Store};
+/// use dirsync_core::IntegrationId;
+/// use dirsync_store::{Error, FaultPoint, FaultyStore, InMemoryStore, Operation, Store};
+///
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
 /// let store = FaultyStore::new(InMemoryStore::new());
-/// store.fail(Operation::Apply, FaultPoint::Before, 0, Some(1)); // the next apply fails once
+/// let id = IntegrationId::random();
+/// // The second read of run records fails, once.
+/// store.fail(Operation::ReadRuns, FaultPoint::Before, 1, Some(1));
+/// assert!(store.runs(id, 10).await.is_ok());
+/// assert!(matches!(
+///     store.runs(id, 10).await,
+///     Err(Error::Unavailable { backend: "faulty", .. })
+/// ));
+/// assert!(store.runs(id, 10).await.is_ok());
 /// # });
-/// # fn tokio_test_block(_: impl std::future::Future) {}
 /// ```
 #[derive(Debug)]
 pub struct FaultyStore<S> {

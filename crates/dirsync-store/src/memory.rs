@@ -35,6 +35,10 @@ struct State {
     leases: HashMap<IntegrationId, Lease>,
     /// Outbound ownership records by (integration, (group id, member email key)).
     owned: Keyed<(ExternalId, String), OwnedMembership>,
+    /// The next apply fails when it has written this many rows.
+    fail_apply_at: Option<usize>,
+    /// How many rows the last apply failed that way had written.
+    injected_after: Option<usize>,
 }
 
 /// A previous value, restored if the transaction fails.
@@ -78,9 +82,30 @@ fn set_hashed<K: std::hash::Hash + Eq, V>(
 struct Tx<'a> {
     state: &'a mut State,
     undo: Vec<Undo>,
+    /// Fail when a write finds this many writes done (see [`InMemoryStore::fail_next_apply_after`]).
+    fail_at: Option<usize>,
+    /// Writes (row puts and deletes) so far.
+    writes: usize,
 }
 
 impl Tx<'_> {
+    /// Called before each write: fails once the injected number of writes is reached.
+    fn written(&mut self) -> Result<()> {
+        match self.fail_at {
+            Some(n) if self.writes >= n => {
+                self.state.injected_after = Some(self.writes);
+                Err(Error::Unavailable {
+                    backend: "memory",
+                    source: format!("injected failure after {n} writes").into(),
+                })
+            }
+            _ => {
+                self.writes += 1;
+                Ok(())
+            }
+        }
+    }
+
     fn rollback(mut self) {
         while let Some(entry) = self.undo.pop() {
             let s = &mut *self.state;
@@ -211,6 +236,7 @@ impl Transaction for Tx<'_> {
     }
 
     fn put_owned(&mut self, owned: &OwnedMembership) -> Result<()> {
+        self.written()?;
         let key = (owned.integration, (owned.group.clone(), owned.member.key()));
         let old = self.state.owned.insert(key.clone(), owned.clone());
         self.undo.push(Undo::Owned(key, old));
@@ -223,6 +249,7 @@ impl Transaction for Tx<'_> {
         group: &ExternalId,
         member: &Email,
     ) -> Result<bool> {
+        self.written()?;
         let key = (integration, (group.clone(), member.key()));
         let old = self.state.owned.remove(&key);
         let existed = old.is_some();
@@ -243,6 +270,7 @@ impl Transaction for Tx<'_> {
     }
 
     fn set_version(&mut self, id: IntegrationId, version: Version) -> Result<()> {
+        self.written()?;
         let old = self.state.versions.insert(id, version);
         self.undo.push(Undo::Version(id, old));
         Ok(())
@@ -257,6 +285,7 @@ impl Transaction for Tx<'_> {
     }
 
     fn put_user(&mut self, user: &DirectoryUser) -> Result<()> {
+        self.written()?;
         let old = self.state.users.insert(user.id, user.clone());
         if let Some(previous) = &old {
             let old_key = previous.profile.primary_email.key();
@@ -274,6 +303,7 @@ impl Transaction for Tx<'_> {
     }
 
     fn put_account(&mut self, account: &Account) -> Result<()> {
+        self.written()?;
         let key = (account.integration, account.external_id.clone());
         let old = self.state.accounts.insert(key.clone(), account.clone());
         self.undo.push(Undo::Account(key, old));
@@ -281,6 +311,7 @@ impl Transaction for Tx<'_> {
     }
 
     fn delete_account(&mut self, integration: IntegrationId, id: &ExternalId) -> Result<bool> {
+        self.written()?;
         let key = (integration, id.clone());
         let old = self.state.accounts.remove(&key);
         let existed = old.is_some();
@@ -293,6 +324,7 @@ impl Transaction for Tx<'_> {
     }
 
     fn put_group(&mut self, group: &Group) -> Result<()> {
+        self.written()?;
         let key = (group.integration, group.external_id.clone());
         let old = self.state.groups.insert(key.clone(), group.clone());
         self.undo.push(Undo::Group(key, old));
@@ -300,6 +332,7 @@ impl Transaction for Tx<'_> {
     }
 
     fn delete_group(&mut self, integration: IntegrationId, id: &ExternalId) -> Result<bool> {
+        self.written()?;
         let key = (integration, id.clone());
         let old = self.state.groups.remove(&key);
         let existed = old.is_some();
@@ -324,6 +357,7 @@ impl Transaction for Tx<'_> {
     }
 
     fn put_membership(&mut self, membership: &Membership) -> Result<()> {
+        self.written()?;
         self.set_membership(
             (membership.integration, membership.key()),
             Some(membership.clone()),
@@ -336,10 +370,12 @@ impl Transaction for Tx<'_> {
         integration: IntegrationId,
         key: &MembershipKey,
     ) -> Result<bool> {
+        self.written()?;
         Ok(self.set_membership((integration, key.clone()), None))
     }
 
     fn put_org_unit(&mut self, unit: &OrgUnit) -> Result<()> {
+        self.written()?;
         let key = (unit.integration, unit.external_id.clone());
         let old = self.state.org_units.insert(key.clone(), unit.clone());
         self.undo.push(Undo::OrgUnit(key, old));
@@ -347,6 +383,7 @@ impl Transaction for Tx<'_> {
     }
 
     fn delete_org_unit(&mut self, integration: IntegrationId, id: &ExternalId) -> Result<bool> {
+        self.written()?;
         let key = (integration, id.clone());
         let old = self.state.org_units.remove(&key);
         let existed = old.is_some();
@@ -387,6 +424,30 @@ impl InMemoryStore {
         Self::default()
     }
 
+    /// Fault injection *inside* the real apply, for tests of half-written applies: the next
+    /// [`apply`](Store::apply) fails with `Unavailable` when it is about to write a row after
+    /// `writes` rows (0 fails before any), and rolls back what it wrote. An apply that writes
+    /// fewer rows succeeds and leaves the fault armed for none (it is one-shot).
+    ///
+    /// # Errors
+    /// `Unavailable` if the store's lock was poisoned.
+    pub fn fail_next_apply_after(&self, writes: usize) -> Result<()> {
+        let mut state = self.lock()?;
+        state.fail_apply_at = Some(writes);
+        state.injected_after = None;
+        Ok(())
+    }
+
+    /// How many rows the apply that last failed by
+    /// [`fail_next_apply_after`](Self::fail_next_apply_after) had written before it failed
+    /// (and rolled back); `None` if none failed that way.
+    ///
+    /// # Errors
+    /// `Unavailable` if the store's lock was poisoned.
+    pub fn injected_apply_failure(&self) -> Result<Option<usize>> {
+        Ok(self.lock()?.injected_after)
+    }
+
     fn lock(&self) -> Result<MutexGuard<'_, State>> {
         self.state.lock().map_err(|_| Error::Unavailable {
             backend: "memory",
@@ -400,6 +461,8 @@ impl InMemoryStore {
         let mut tx = Tx {
             state: &mut guard,
             undo: Vec::new(),
+            fail_at: None,
+            writes: 0,
         };
         match f(&mut tx) {
             Ok(value) => Ok(value),
@@ -484,7 +547,10 @@ impl Store for InMemoryStore {
     }
 
     async fn apply(&self, changes: &DirectoryChanges) -> Result<Applied> {
-        self.transact(|tx| transaction::apply_changes(tx, changes))
+        self.transact(|tx| {
+            tx.fail_at = tx.state.fail_apply_at.take();
+            transaction::apply_changes(tx, changes)
+        })
     }
 
     async fn version(&self, integration: IntegrationId) -> Result<Version> {
