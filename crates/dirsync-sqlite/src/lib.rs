@@ -452,6 +452,35 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn renew_lease(&self, lease: &Lease, until: DateTime<Utc>) -> Result<Lease> {
+        let lease = lease.clone();
+        self.write(move |tx| transaction::renew_lease(tx, &lease, until))
+            .await
+    }
+
+    async fn apply_fenced(&self, changes: &DirectoryChanges, fence: &Lease) -> Result<Applied> {
+        let (changes, fence) = (changes.clone(), fence.clone());
+        self.write(move |tx| {
+            transaction::check_fence(tx, &fence)?;
+            transaction::apply_changes(tx, &changes)
+        })
+        .await
+    }
+
+    async fn record_ownership_fenced(
+        &self,
+        base: Version,
+        changes: &[OwnershipChange],
+        fence: &Lease,
+    ) -> Result<Applied> {
+        let (changes, fence) = (changes.to_vec(), fence.clone());
+        self.write(move |tx| {
+            transaction::check_fence(tx, &fence)?;
+            transaction::record_ownership(tx, fence.integration, base, &changes)
+        })
+        .await
+    }
+
     async fn owned_memberships(&self, integration: IntegrationId) -> Result<Vec<OwnedMembership>> {
         self.read(move |conn| {
             read::require_integration(conn, integration)?;

@@ -26,7 +26,7 @@ pub enum Operation {
     RemoveIntegration,
     /// [`Store::view`], [`Store::version`]
     View,
-    /// [`Store::apply`]
+    /// [`Store::apply`], [`Store::apply_fenced`]
     Apply,
     /// [`Store::users`], [`Store::user`], [`Store::user_by_email`], [`Store::accounts_of`]
     ReadDirectory,
@@ -38,11 +38,11 @@ pub enum Operation {
     WritePlans,
     /// [`Store::held_plan`], [`Store::held_plans`]
     ReadPlans,
-    /// [`Store::acquire_lease`], [`Store::release_lease`]
+    /// [`Store::acquire_lease`], [`Store::release_lease`], [`Store::renew_lease`]
     Lease,
     /// [`Store::owned_memberships`]
     ReadOwnership,
-    /// [`Store::record_ownership`]
+    /// [`Store::record_ownership`], [`Store::record_ownership_fenced`]
     RecordOwnership,
 }
 
@@ -284,6 +284,29 @@ impl<S: Store> Store for FaultyStore<S> {
     async fn release_lease(&self, lease: &Lease) -> Result<()> {
         self.run(Operation::Lease, self.inner.release_lease(lease))
             .await
+    }
+
+    async fn renew_lease(&self, lease: &Lease, until: DateTime<Utc>) -> Result<Lease> {
+        self.run(Operation::Lease, self.inner.renew_lease(lease, until))
+            .await
+    }
+
+    async fn apply_fenced(&self, changes: &DirectoryChanges, fence: &Lease) -> Result<Applied> {
+        self.run(Operation::Apply, self.inner.apply_fenced(changes, fence))
+            .await
+    }
+
+    async fn record_ownership_fenced(
+        &self,
+        base: Version,
+        changes: &[OwnershipChange],
+        fence: &Lease,
+    ) -> Result<Applied> {
+        self.run(
+            Operation::RecordOwnership,
+            self.inner.record_ownership_fenced(base, changes, fence),
+        )
+        .await
     }
 
     async fn owned_memberships(&self, integration: IntegrationId) -> Result<Vec<OwnedMembership>> {

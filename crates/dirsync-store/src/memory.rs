@@ -666,6 +666,30 @@ impl Store for InMemoryStore {
         self.transact(|tx| transaction::release_lease(tx, lease))
     }
 
+    async fn renew_lease(&self, lease: &Lease, until: DateTime<Utc>) -> Result<Lease> {
+        self.transact(|tx| transaction::renew_lease(tx, lease, until))
+    }
+
+    async fn apply_fenced(&self, changes: &DirectoryChanges, fence: &Lease) -> Result<Applied> {
+        self.transact(|tx| {
+            transaction::check_fence(tx, fence)?;
+            tx.fail_at = tx.state.fail_apply_at.take();
+            transaction::apply_changes(tx, changes)
+        })
+    }
+
+    async fn record_ownership_fenced(
+        &self,
+        base: Version,
+        changes: &[OwnershipChange],
+        fence: &Lease,
+    ) -> Result<Applied> {
+        self.transact(|tx| {
+            transaction::check_fence(tx, fence)?;
+            transaction::record_ownership(tx, fence.integration, base, changes)
+        })
+    }
+
     async fn owned_memberships(&self, integration: IntegrationId) -> Result<Vec<OwnedMembership>> {
         let state = self.lock()?;
         if !state.integrations.contains_key(&integration) {

@@ -34,8 +34,10 @@ use futures::future::BoxFuture;
 
 use crate::{Error, Store};
 
+mod fencing;
 pub mod fixtures;
 
+pub use fencing::*;
 use fixtures::*;
 
 /// One named case.
@@ -95,6 +97,9 @@ cases!(
     recording_a_run_again_replaces_it,
     held_plans_persist_until_released,
     leases_are_exclusive_until_released_or_expired,
+    a_run_that_lost_its_lease_cannot_apply,
+    a_run_that_lost_its_lease_cannot_record_ownership,
+    only_the_holder_renews_its_lease,
     ownership_records_round_trip_and_bump_the_version,
     ownership_records_are_for_outbound_integrations_at_their_version,
     removing_an_outbound_integration_removes_its_ownership_records,
