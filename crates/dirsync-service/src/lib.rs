@@ -66,7 +66,6 @@ mod explain;
 #[cfg(feature = "google")]
 mod google;
 mod instructions;
-mod lease;
 mod lifecycle;
 mod progress;
 mod rules;
@@ -83,6 +82,6 @@ pub use instructions::AdminInstructions;
 pub use lifecycle::{Activated, CreateGoogle, Created, Reauthorize};
 pub use progress::{Progress, ProgressSink, Silent};
 pub use rules::{DueRun, NewRule};
-pub use service::{DryRun, Service, required_scopes};
+pub use service::{DEFAULT_LEASE_SECONDS, DryRun, Service, required_scopes};
 #[cfg(feature = "terminal")]
 pub use terminal::TerminalProgress;

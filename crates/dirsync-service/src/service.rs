@@ -40,15 +40,18 @@ impl std::fmt::Debug for Service {
     }
 }
 
+/// The default time to live of a run's lease, in seconds.
+pub const DEFAULT_LEASE_SECONDS: i64 = 60;
+
 fn system_clock() -> DateTime<Utc> {
     Utc::now()
 }
 
 impl Service {
     /// A service over `store`, building connectors with `connectors`, with the default
-    /// [`Policy`], the system clock, a 30-minute lease named after this machine's boot and this
-    /// process (so that the lease of a run that crashed on this machine is taken back at once,
-    /// not after 30 minutes), and up to four integrations synced at once by
+    /// [`Policy`], the system clock, a lease of [`DEFAULT_LEASE_SECONDS`] named after this
+    /// process (renewed by its run every third of that, so a run that crashed frees its
+    /// integration within a minute), and up to four integrations synced at once by
     /// [`run_due`](Self::run_due).
     pub fn new(store: Arc<dyn Store>, connectors: Arc<dyn Connectors>) -> Self {
         Self {
@@ -56,8 +59,8 @@ impl Service {
             connectors,
             policy: Policy::default(),
             clock: Arc::new(system_clock),
-            holder: crate::lease::local_holder(),
-            lease: Duration::minutes(30),
+            holder: format!("directory-sync:{}", std::process::id()),
+            lease: Duration::seconds(DEFAULT_LEASE_SECONDS),
             concurrency: 4,
         }
     }
@@ -81,8 +84,9 @@ impl Service {
         self
     }
 
-    /// How long a run's lease lasts before another runner may take the integration over (a run
-    /// that crashed leaves its lease behind until then).
+    /// A run's lease time to live: the run renews it every third of this while it works, and a
+    /// run that crashed leaves it behind until it expires (tests and single-process tools may
+    /// shorten it).
     pub fn with_lease(mut self, lease: Duration) -> Self {
         self.lease = lease;
         self
@@ -152,49 +156,6 @@ impl Service {
         rule: Option<RuleId>,
         progress: &dyn ProgressSink,
     ) -> Result<SyncRun, Error> {
-        match self.run_once(id, rule, progress).await {
-            Err(e) if self.reclaim(&e).await => self.run_once(id, rule, progress).await,
-            other => other,
-        }
-    }
-
-    /// If `e` says a run that crashed on this machine still holds the lease, releases it and
-    /// says so (the caller tries once more).
-    async fn reclaim(&self, e: &Error) -> bool {
-        let Error::Engine(dirsync_engine::Error::Store(dirsync_store::Error::Leased {
-            integration,
-            holder,
-            until,
-        })) = e
-        else {
-            return false;
-        };
-        if !crate::lease::holder_is_dead(holder) {
-            return false;
-        }
-        let lease = dirsync_store::Lease {
-            integration: *integration,
-            holder: holder.clone(),
-            until: *until,
-        };
-        match self.store.release_lease(&lease).await {
-            Ok(()) => {
-                tracing::warn!(%integration, %holder, "took back the lease of a run that crashed on this machine");
-                true
-            }
-            Err(e) => {
-                tracing::warn!(%integration, error = %e, "could not take back a crashed run's lease");
-                false
-            }
-        }
-    }
-
-    async fn run_once(
-        &self,
-        id: IntegrationId,
-        rule: Option<RuleId>,
-        progress: &dyn ProgressSink,
-    ) -> Result<SyncRun, Error> {
         let any = self.store.integration(id).await?;
         let connection = self.connect(&any, any.settings())?;
         progress.report(Progress::Started {
@@ -250,13 +211,6 @@ impl Service {
     /// # Errors
     /// No such held plan, a plan that no longer matches the store (sync again), or a store error.
     pub async fn approve(&self, plan: &PlanId) -> Result<SyncRun, Error> {
-        match self.approve_once(plan).await {
-            Err(e) if self.reclaim(&e).await => self.approve_once(plan).await,
-            other => other,
-        }
-    }
-
-    async fn approve_once(&self, plan: &PlanId) -> Result<SyncRun, Error> {
         let held = self
             .store
             .held_plan(plan)

@@ -29,7 +29,8 @@ use dirsync_service::TerminalProgress as Bars;
 pub(crate) async fn run(cli: Cli, bars: &Bars) -> Result<Output> {
     let store = SqliteStore::open(&cli.db)
         .with_context(|| format!("opening the directory {}", cli.db.display()))?;
-    let service = Service::new(Arc::new(store), Arc::new(GoogleConnectors::new()));
+    let service = Service::new(Arc::new(store), Arc::new(GoogleConnectors::new()))
+        .with_lease(crate::lease::ttl());
     let s = &service;
     match cli.command {
         Command::GoogleCreate(args) => create(s, args).await,

@@ -8,6 +8,7 @@
 
 mod cli;
 mod commands;
+mod lease;
 mod render;
 
 use std::io::{IsTerminal, Write};

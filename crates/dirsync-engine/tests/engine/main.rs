@@ -7,6 +7,7 @@
 
 mod common;
 mod hostile;
+mod leases;
 mod outbound;
 mod props;
 mod rules;
