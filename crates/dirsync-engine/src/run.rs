@@ -338,7 +338,8 @@ async fn record(
     outcome: Outcome,
 ) -> Result<SyncRun, Error> {
     if let Some(rule) = rule {
-        record_rule_run(ctx.store, integration, rule, started_at).await;
+        let failed = matches!(outcome.outcome, RunOutcome::Failed { .. });
+        record_rule_run(ctx.store, integration, rule, started_at, failed).await;
     }
     let run = SyncRun {
         id: RunId::random(),
@@ -386,11 +387,17 @@ async fn fail_integration(store: &dyn Store, id: IntegrationId, reason: &str) {
     }
 }
 
-/// Records when a rule ran (the anchor of its next scheduled run).
-async fn record_rule_run(store: &dyn Store, id: IntegrationId, rule: RuleId, at: DateTime<Utc>) {
+/// Records when a rule ran (the anchor of its next scheduled run) and whether it failed.
+async fn record_rule_run(
+    store: &dyn Store,
+    id: IntegrationId,
+    rule: RuleId,
+    at: DateTime<Utc>,
+    failed: bool,
+) {
     let result = async {
         let mut any = store.integration(id).await?;
-        if any.record_rule_run(rule, at).is_ok() {
+        if any.record_rule_run(rule, at, failed).is_ok() {
             store.save_integration(&any).await?;
         }
         Ok::<(), dirsync_store::Error>(())

@@ -67,9 +67,11 @@ mod explain;
 mod google;
 mod instructions;
 mod lifecycle;
+mod notify;
 mod progress;
 mod rules;
 mod service;
+mod status;
 #[cfg(feature = "terminal")]
 mod terminal;
 
@@ -80,8 +82,10 @@ pub use explain::{Action, PlannedChange};
 pub use google::GoogleConnectors;
 pub use instructions::AdminInstructions;
 pub use lifecycle::{Activated, CreateGoogle, Created, Reauthorize};
+pub use notify::{Notification, Notifier};
 pub use progress::{Progress, ProgressSink, Silent};
 pub use rules::{DueRun, NewRule};
 pub use service::{DEFAULT_LEASE_SECONDS, DryRun, Service, required_scopes};
+pub use status::{HeldSummary, IntegrationStatus, RunSummary, StatusReport};
 #[cfg(feature = "terminal")]
 pub use terminal::TerminalProgress;

@@ -15,6 +15,7 @@ use dirsync_store::Store;
 
 use crate::Error;
 use crate::connectors::{Connection, ConnectorRequest, Connectors};
+use crate::notify::{Notification, Notifier};
 use crate::progress::{PageCounter, Progress, ProgressSink};
 
 /// The service API that frontends and command-line tools build on. Cheap to share behind an
@@ -27,6 +28,7 @@ pub struct Service {
     holder: String,
     lease: Duration,
     pub(crate) concurrency: usize,
+    notifier: Option<Arc<dyn Notifier>>,
 }
 
 impl std::fmt::Debug for Service {
@@ -62,6 +64,7 @@ impl Service {
             holder: format!("directory-sync:{}", std::process::id()),
             lease: Duration::seconds(DEFAULT_LEASE_SECONDS),
             concurrency: 4,
+            notifier: None,
         }
     }
 
@@ -89,6 +92,12 @@ impl Service {
     /// shorten it).
     pub fn with_lease(mut self, lease: Duration) -> Self {
         self.lease = lease;
+        self
+    }
+
+    /// Tells `notifier` about failed runs, held plans and recoveries (see [`Notification`]).
+    pub fn with_notifier(mut self, notifier: Arc<dyn Notifier>) -> Self {
+        self.notifier = Some(notifier);
         self
     }
 
@@ -158,6 +167,15 @@ impl Service {
     ) -> Result<SyncRun, Error> {
         let any = self.store.integration(id).await?;
         let connection = self.connect(&any, any.settings())?;
+        let previous_failed = match &self.notifier {
+            Some(_) => self
+                .store
+                .runs(id, 1)
+                .await?
+                .first()
+                .is_some_and(|r| matches!(r.outcome, dirsync_core::RunOutcome::Failed { .. })),
+            None => false,
+        };
         progress.report(Progress::Started {
             integration: id,
             rule,
@@ -180,6 +198,18 @@ impl Service {
         progress.report(Progress::Finished {
             run: Box::new(run.clone()),
         });
+        if let Some(notifier) = &self.notifier {
+            let integration_failed = matches!(
+                self.store.integration(id).await.map(|a| a.state().clone()),
+                Ok(dirsync_core::IntegrationState::Failed { .. })
+            );
+            let title = &any.record().title;
+            if let Some(event) =
+                Notification::after_run(&run, title, previous_failed, integration_failed)
+            {
+                notifier.notify(&event).await;
+            }
+        }
         Ok(run)
     }
 
