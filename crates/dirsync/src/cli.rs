@@ -7,7 +7,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 /// dirsync — sync a Google Workspace directory into a local SQLite directory, and manage
 /// Google group memberships from it.
 ///
-/// Exit codes: 0 success; 1 failure; 3 a safeguard held the run (approve its plan with
+/// Exit codes: 0 success; 1 failure (for `status` and `scheduler:run-due`: an integration is
+/// failing); 3 a safeguard held the run, or a plan is held (approve it with
 /// `plan:approve PLAN_ID`).
 #[derive(Debug, Parser)]
 #[command(name = "dirsync", version, about, long_about)]
@@ -18,6 +19,9 @@ pub(crate) struct Cli {
     /// Machine-readable JSON on stdout (errors as JSON on stderr); no progress bars.
     #[arg(long, global = true)]
     pub(crate) json: bool,
+    /// POST every failed run, held plan and recovery as JSON to this URL (chat, paging).
+    #[arg(long, global = true, value_name = "URL")]
+    pub(crate) notify_url: Option<String>,
     #[command(subcommand)]
     pub(crate) command: Command,
 }
@@ -110,7 +114,11 @@ pub(crate) enum Command {
         /// The plan's id (from `sync` or `runs`).
         plan: String,
     },
-    /// Run every scheduled rule that is due (never a manual one). For cron.
+    /// Per integration: state, last success and failure, held plans, next run. Exit code 1
+    /// while any integration is failing, 3 while any plan is held.
+    Status,
+    /// Run every scheduled rule that is due (never a manual one), then report failing
+    /// integrations and held plans (exit code as `status`). For cron.
     #[command(name = "scheduler:run-due")]
     SchedulerRunDue {
         /// The instant to evaluate schedules at (RFC 3339); default now.

@@ -12,9 +12,7 @@ use dirsync_core::{
     ObjectKinds, OrgUnitPath, PlanId, RuleId, RunOutcome, Schedule, ScopeFilter, Selector, SyncRun,
     TimeOfDay, Trigger,
 };
-use dirsync_service::{
-    CreateGoogle, Error as ServiceError, GoogleConnectors, NewRule, Reauthorize, Service,
-};
+use dirsync_service::{CreateGoogle, Error as ServiceError, NewRule, Reauthorize, Service};
 use dirsync_sqlite::SqliteStore;
 use dirsync_store::Error as StoreError;
 use serde_json::{Value, json};
@@ -29,8 +27,11 @@ use dirsync_service::TerminalProgress as Bars;
 pub(crate) async fn run(cli: Cli, bars: &Bars) -> Result<Output> {
     let store = SqliteStore::open(&cli.db)
         .with_context(|| format!("opening the directory {}", cli.db.display()))?;
-    let service = Service::new(Arc::new(store), Arc::new(GoogleConnectors::new()))
-        .with_lease(crate::lease::ttl());
+    let mut service = Service::new(Arc::new(store), Arc::new(crate::tuning::connectors()))
+        .with_lease(crate::tuning::lease_ttl());
+    if let Some(url) = &cli.notify_url {
+        service = service.with_notifier(Arc::new(crate::notify::Webhook::new(url)?));
+    }
     let s = &service;
     match cli.command {
         Command::GoogleCreate(args) => create(s, args).await,
@@ -127,7 +128,10 @@ pub(crate) async fn run(cli: Cli, bars: &Bars) -> Result<Output> {
             let plan = PlanId::parse(&plan)?;
             Ok(run_output(&s.approve(&plan).await?))
         }
-        Command::SchedulerRunDue { now } => run_due(s, now.as_deref(), bars).await,
+        Command::Status => crate::status::status(s).await,
+        Command::SchedulerRunDue { now } => {
+            crate::status::after_run_due(s, run_due(s, now.as_deref(), bars).await?).await
+        }
         Command::UsersList => {
             let users = s.store().users().await?;
             let json = render::users(&users);

@@ -8,8 +8,10 @@
 
 mod cli;
 mod commands;
-mod lease;
+mod notify;
 mod render;
+mod status;
+mod tuning;
 
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
