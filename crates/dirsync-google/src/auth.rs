@@ -231,7 +231,11 @@ impl TokenSource for GcpAuthTokenSource {
                 cache.insert(scope.clone(), (token.clone(), until));
                 Ok(token)
             }
-            other => Err(other.into_error(&self.subject, scope)),
+            other => {
+                let e = other.into_error(&self.subject, scope);
+                tracing::warn!(scope = scope.as_str(), subject = %self.subject, error = %e, "token request refused or failed");
+                Err(e)
+            }
         }
     }
 
