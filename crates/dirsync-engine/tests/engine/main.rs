@@ -6,6 +6,7 @@
 #![allow(clippy::field_reassign_with_default)]
 
 mod common;
+mod golden;
 mod hostile;
 mod leases;
 mod outbound;
