@@ -85,7 +85,7 @@ pub use lifecycle::{Activated, CreateGoogle, Created, Reauthorize};
 pub use notify::{Notification, Notifier};
 pub use progress::{Progress, ProgressSink, Silent};
 pub use rules::{DueRun, NewRule};
-pub use service::{DEFAULT_LEASE_SECONDS, DryRun, Service, required_scopes};
+pub use service::{DEFAULT_LEASE_SECONDS, DryRun, RunRetention, Service, required_scopes};
 pub use status::{HeldSummary, IntegrationStatus, RunSummary, StatusReport};
 #[cfg(feature = "terminal")]
 pub use terminal::TerminalProgress;

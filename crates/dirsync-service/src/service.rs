@@ -29,6 +29,33 @@ pub struct Service {
     lease: Duration,
     pub(crate) concurrency: usize,
     notifier: Option<Arc<dyn Notifier>>,
+    retention: RunRetention,
+}
+
+/// How many run records are kept per integration: after each run the service deletes those
+/// beyond the newest `keep` and those older than `max_age` (never the newest).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RunRetention {
+    /// At most this many runs per integration.
+    pub keep: usize,
+    /// No run older than this (by its start), except the newest.
+    pub max_age: Duration,
+}
+
+impl RunRetention {
+    /// Keep the newest `keep` runs of at most `max_age`.
+    pub fn new(keep: usize, max_age: Duration) -> Self {
+        Self { keep, max_age }
+    }
+}
+
+impl Default for RunRetention {
+    /// The newest 200 runs of the last 90 days: months of nightly runs, or a day and a half
+    /// of runs every ten minutes.
+    fn default() -> Self {
+        Self::new(200, Duration::days(90))
+    }
 }
 
 impl std::fmt::Debug for Service {
@@ -38,6 +65,7 @@ impl std::fmt::Debug for Service {
             .field("holder", &self.holder)
             .field("lease", &self.lease)
             .field("concurrency", &self.concurrency)
+            .field("retention", &self.retention)
             .finish_non_exhaustive()
     }
 }
@@ -65,6 +93,7 @@ impl Service {
             lease: Duration::seconds(DEFAULT_LEASE_SECONDS),
             concurrency: 4,
             notifier: None,
+            retention: RunRetention::default(),
         }
     }
 
@@ -98,6 +127,12 @@ impl Service {
     /// Tells `notifier` about failed runs, held plans and recoveries (see [`Notification`]).
     pub fn with_notifier(mut self, notifier: Arc<dyn Notifier>) -> Self {
         self.notifier = Some(notifier);
+        self
+    }
+
+    /// How many run records to keep per integration (default [`RunRetention::default`]).
+    pub fn with_run_retention(mut self, retention: RunRetention) -> Self {
+        self.retention = retention;
         self
     }
 
@@ -198,6 +233,10 @@ impl Service {
         progress.report(Progress::Finished {
             run: Box::new(run.clone()),
         });
+        let before = run.started_at - self.retention.max_age;
+        if let Err(e) = self.store.prune_runs(id, self.retention.keep, before).await {
+            tracing::warn!(integration = %id, error = %e, "pruning old run records failed");
+        }
         if let Some(notifier) = &self.notifier {
             let integration_failed = matches!(
                 self.store.integration(id).await.map(|a| a.state().clone()),

@@ -372,6 +372,34 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn prune_runs(
+        &self,
+        integration: IntegrationId,
+        keep: usize,
+        before: DateTime<Utc>,
+    ) -> Result<u64> {
+        let keep = i64::try_from(keep.max(1)).unwrap_or(i64::MAX);
+        let (s, ns) = instant(before);
+        self.write(move |tx| {
+            let deleted = tx
+                .tx
+                .prepare_cached(
+                    "DELETE FROM runs WHERE integration = ?1 AND id IN ( \
+                       SELECT id FROM ( \
+                         SELECT id, started_s, started_ns, row_number() OVER ( \
+                           ORDER BY started_s DESC, started_ns DESC, seq DESC) AS rank \
+                         FROM runs WHERE integration = ?1) \
+                       WHERE rank > 1 AND (rank > ?2 OR started_s < ?3 \
+                         OR (started_s = ?3 AND started_ns < ?4)))",
+                )
+                .db()?
+                .execute(params![integration.to_string(), keep, s, ns])
+                .db()?;
+            Ok(deleted as u64)
+        })
+        .await
+    }
+
     async fn runs(&self, integration: IntegrationId, limit: usize) -> Result<Vec<SyncRun>> {
         self.with_conn(move |conn| read::runs(conn, integration, limit))
             .await

@@ -30,7 +30,7 @@ pub enum Operation {
     Apply,
     /// [`Store::users`], [`Store::user`], [`Store::user_by_email`], [`Store::accounts_of`]
     ReadDirectory,
-    /// [`Store::record_run`]
+    /// [`Store::record_run`], [`Store::prune_runs`]
     RecordRun,
     /// [`Store::runs`]
     ReadRuns,
@@ -240,6 +240,19 @@ impl<S: Store> Store for FaultyStore<S> {
     async fn record_run(&self, run: &SyncRun) -> Result<()> {
         self.run(Operation::RecordRun, self.inner.record_run(run))
             .await
+    }
+
+    async fn prune_runs(
+        &self,
+        integration: IntegrationId,
+        keep: usize,
+        before: DateTime<Utc>,
+    ) -> Result<u64> {
+        self.run(
+            Operation::RecordRun,
+            self.inner.prune_runs(integration, keep, before),
+        )
+        .await
     }
 
     async fn runs(&self, integration: IntegrationId, limit: usize) -> Result<Vec<SyncRun>> {

@@ -8,8 +8,8 @@ use chrono::{DateTime, Utc};
 use dirsync_core::{
     Account, AnyIntegration, DirectoryChanges, DirectoryUser, Email, ExternalId, Group, HeldPlan,
     Inbound, Integration, IntegrationId, IntegrationRecord, Membership, MembershipKey,
-    NewIntegration, OrgUnit, OwnedMembership, OwnershipChange, PlanId, Primary, SyncRun, UserId,
-    Version,
+    NewIntegration, OrgUnit, OwnedMembership, OwnershipChange, PlanId, Primary, RunId, SyncRun,
+    UserId, Version,
 };
 
 use crate::transaction::{self, Transaction};
@@ -474,6 +474,19 @@ impl InMemoryStore {
     }
 }
 
+/// An integration's runs, newest first (the later recorded first among runs that started at
+/// the same instant).
+fn newest_runs(state: &State, integration: IntegrationId) -> Vec<&SyncRun> {
+    let mut runs: Vec<(usize, &SyncRun)> = state
+        .runs
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.integration == integration)
+        .collect();
+    runs.sort_by(|(ia, a), (ib, b)| b.started_at.cmp(&a.started_at).then(ib.cmp(ia)));
+    runs.into_iter().map(|(_, r)| r).collect()
+}
+
 fn of_integration<K: Clone, V: Clone>(map: &Keyed<K, V>, id: IntegrationId) -> Vec<V> {
     map.iter()
         .filter(|((i, _), _)| *i == id)
@@ -599,19 +612,33 @@ impl Store for InMemoryStore {
         Ok(())
     }
 
+    async fn prune_runs(
+        &self,
+        integration: IntegrationId,
+        keep: usize,
+        before: DateTime<Utc>,
+    ) -> Result<u64> {
+        let mut state = self.lock()?;
+        let kept: Vec<RunId> = newest_runs(&state, integration)
+            .into_iter()
+            .take(keep.max(1))
+            .enumerate()
+            .filter(|(rank, r)| *rank == 0 || r.started_at >= before)
+            .map(|(_, r)| r.id)
+            .collect();
+        let len = state.runs.len();
+        state
+            .runs
+            .retain(|r| r.integration != integration || kept.contains(&r.id));
+        Ok((len - state.runs.len()) as u64)
+    }
+
     async fn runs(&self, integration: IntegrationId, limit: usize) -> Result<Vec<SyncRun>> {
         let state = self.lock()?;
-        let mut runs: Vec<(usize, &SyncRun)> = state
-            .runs
-            .iter()
-            .enumerate()
-            .filter(|(_, r)| r.integration == integration)
-            .collect();
-        runs.sort_by(|(ia, a), (ib, b)| b.started_at.cmp(&a.started_at).then(ib.cmp(ia)));
-        Ok(runs
+        Ok(newest_runs(&state, integration)
             .into_iter()
             .take(limit)
-            .map(|(_, r)| r.clone())
+            .cloned()
             .collect())
     }
 

@@ -146,6 +146,15 @@ pub trait Store: Send + Sync + Debug {
     /// An integration's runs, newest first, at most `limit`.
     async fn runs(&self, integration: IntegrationId, limit: usize) -> Result<Vec<SyncRun>>;
 
+    /// Retention of run records: deletes the integration's runs beyond its newest `keep`, and
+    /// those that started before `before` — never its newest run. Returns how many went.
+    async fn prune_runs(
+        &self,
+        integration: IntegrationId,
+        keep: usize,
+        before: DateTime<Utc>,
+    ) -> Result<u64>;
+
     /// Holds a plan until it is approved (replacing a held plan with the same id).
     async fn hold_plan(&self, plan: &HeldPlan) -> Result<()>;
 

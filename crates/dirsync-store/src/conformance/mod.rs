@@ -36,9 +36,11 @@ use crate::{Error, Store};
 
 mod fencing;
 pub mod fixtures;
+mod retention;
 
 pub use fencing::*;
 use fixtures::*;
+pub use retention::*;
 
 /// One named case.
 pub struct Case {
@@ -100,6 +102,7 @@ cases!(
     a_run_that_lost_its_lease_cannot_apply,
     a_run_that_lost_its_lease_cannot_record_ownership,
     only_the_holder_renews_its_lease,
+    runs_are_pruned_beyond_their_retention,
     ownership_records_round_trip_and_bump_the_version,
     ownership_records_are_for_outbound_integrations_at_their_version,
     removing_an_outbound_integration_removes_its_ownership_records,
