@@ -72,7 +72,7 @@ pub struct Connection {
     pub target: Arc<dyn DirectoryTarget>,
 }
 
-/// Resolves [`KeyReference::Named`] keys from the embedding application's secret manager.
+/// Resolves [`KeyReference::Named`](dirsync_core::KeyReference::Named) keys from the embedding application's secret manager.
 pub trait SecretStore: Send + Sync {
     /// The service-account key JSON stored under `name`.
     ///
