@@ -225,14 +225,13 @@ impl TokenSource for GcpAuthTokenSource {
             return Ok(token.clone());
         }
         let answer = exchange(&self.http, &self.account, &self.key, &self.subject, scope).await;
-        match answer {
-            TokenAnswer::Issued { token, expires_in } => {
+        match answer.into_result(&self.subject, scope) {
+            Ok((token, expires_in)) => {
                 let until = now + expires_in.saturating_sub(EXPIRY_MARGIN);
                 cache.insert(scope.clone(), (token.clone(), until));
                 Ok(token)
             }
-            other => {
-                let e = other.into_error(&self.subject, scope);
+            Err(e) => {
                 tracing::warn!(scope = scope.as_str(), subject = %self.subject, error = %e, "token request refused or failed");
                 Err(e)
             }
@@ -358,13 +357,10 @@ pub enum TokenAnswer {
 }
 
 impl TokenAnswer {
-    /// The connector error for an answer that is not [`Issued`](Self::Issued).
-    fn into_error(self, subject: &Email, scope: &Scope) -> Error {
-        match self {
-            Self::Issued { .. } => Error::Token {
-                message: "a token was issued".into(),
-                transient: true,
-            },
+    /// The issued token and its lifetime, or the connector error the answer means.
+    fn into_result(self, subject: &Email, scope: &Scope) -> Result<(AccessToken, Duration), Error> {
+        Err(match self {
+            Self::Issued { token, expires_in } => return Ok((token, expires_in)),
             Self::ScopeRefused { reason } => Error::Unauthorized {
                 reason: format!(
                     "the token endpoint refused scope {} as {subject}: {reason} (validate access to see which scope or setting is wrong)",
@@ -376,7 +372,7 @@ impl TokenAnswer {
                 message: format!("the token endpoint is unavailable: {reason}"),
                 transient: true,
             },
-        }
+        })
     }
 }
 
@@ -488,11 +484,12 @@ pub async fn check_scope(
     scope: &Scope,
 ) -> Result<ScopeCheck, Error> {
     match exchange(http, sa, key, subject, scope).await {
-        TokenAnswer::Issued { .. } => Ok(ScopeCheck::Granted),
         TokenAnswer::ScopeRefused { reason } => Ok(ScopeCheck::Missing {
             description: reason,
         }),
-        other => Err(other.into_error(subject, scope)),
+        other => other
+            .into_result(subject, scope)
+            .map(|_| ScopeCheck::Granted),
     }
 }
 
@@ -626,15 +623,19 @@ mod tests {
         let e = TokenAnswer::ScopeRefused {
             reason: "unauthorized_client (x)".into(),
         }
-        .into_error(&a, &s);
+        .into_result(&a, &s)
+        .unwrap_err();
         assert!(e.is_configuration(), "{e:?}");
         assert!(e.to_string().contains(s.as_str()), "{e}");
-        let e = TokenAnswer::Refused { reason: "r".into() }.into_error(&a, &s);
+        let e = TokenAnswer::Refused { reason: "r".into() }
+            .into_result(&a, &s)
+            .unwrap_err();
         assert!(e.is_configuration() && !e.is_transient(), "{e:?}");
         let e = TokenAnswer::Unavailable {
             reason: "answered 503".into(),
         }
-        .into_error(&a, &s);
+        .into_result(&a, &s)
+        .unwrap_err();
         assert!(e.is_transient() && !e.is_configuration(), "{e:?}");
         assert!(
             e.to_string().contains("token endpoint is unavailable"),

@@ -245,17 +245,25 @@ impl Client {
     }
 
     /// What to do after failed attempt number `attempt` (0 for the first retry): the retry
-    /// policy's decision, refused when its wait would end past the budget of `counters`.
+    /// policy's decision (at least `retry_after`, up to the longest wait), refused when its wait
+    /// would end past the budget of `counters`.
     fn decide(
         &self,
         status: Option<u16>,
         reason: Option<&str>,
         attempt: u32,
+        retry_after: Option<Duration>,
         counters: &Counters,
     ) -> Decision {
         let decision = match self.rng.lock() {
             Ok(mut rng) => retry::decide(status, reason, attempt, &self.retry, &mut *rng),
             Err(_) => Decision::GiveUp,
+        };
+        let decision = match (decision, retry_after) {
+            (Decision::Retry(wait), Some(after)) => {
+                Decision::Retry(after.min(self.retry.max_delay).max(wait))
+            }
+            (other, _) => other,
         };
         match decision {
             Decision::Retry(wait) if counters.started.elapsed() + wait > self.retry.budget => {
@@ -296,7 +304,7 @@ impl Client {
             ) {
                 return Err(error);
             }
-            match self.decide(None, None, attempt, counters) {
+            match self.decide(None, None, attempt, None, counters) {
                 Decision::Retry(wait) => {
                     tracing::warn!(scope = scope.as_str(), error = %error, attempt, ?wait, "token request: retrying");
                     counters.retries.fetch_add(1, Ordering::Relaxed);
@@ -473,10 +481,9 @@ impl Client {
                     scopes: vec![req.scope.clone()],
                 });
             }
-            match self.decide(status, reason.as_deref(), attempt, counters) {
+            match self.decide(status, reason.as_deref(), attempt, after, counters) {
                 Decision::Retry(wait) => {
                     *uncertain |= matches!(status, None | Some(502 | 504));
-                    let wait = after.map_or(wait, |a| a.min(self.retry.max_delay).max(wait));
                     tracing::warn!(route = req.route, ?status, reason = ?reason, attempt, ?wait, "retrying");
                     counters.retries.fetch_add(1, Ordering::Relaxed);
                     attempt += 1;
