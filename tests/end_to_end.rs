@@ -44,6 +44,7 @@ fn connector(emu: &RunningEmulator) -> GoogleConnector {
             base_delay: Duration::from_millis(5),
             max_delay: Duration::from_millis(100),
             max_jitter: Duration::from_millis(5),
+            ..RetryConfig::default()
         })
         .build()
         .unwrap()

@@ -50,6 +50,7 @@ fn connector(
             base_delay: Duration::from_millis(100),
             max_delay: Duration::from_secs(10),
             max_jitter: Duration::from_millis(100),
+            ..RetryConfig::default()
         })
         .build()?)
 }

@@ -51,6 +51,7 @@ pub(crate) fn connector(emu: &RunningEmulator) -> GoogleConnectorBuilder {
             base_delay: Duration::from_millis(2),
             max_delay: Duration::from_millis(40),
             max_jitter: Duration::from_millis(2),
+            ..RetryConfig::default()
         })
         .token_timeout(Duration::from_secs(20))
 }

@@ -5,7 +5,8 @@ use std::time::Duration;
 /// How failed API calls are retried (see [`crate::retry::decide`]).
 ///
 /// The defaults follow Google's documented backoff (reference §4.4): waits of 1, 2, 4, 8, 16 s
-/// plus up to 1 s of random jitter each, capped at 32 s, at most 5 retries.
+/// plus up to 1 s of random jitter each, capped at 32 s, at most 5 retries per call, and at
+/// most 10 minutes of waiting per fetch or apply.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RetryConfig {
     /// Retries after the first attempt; `0` disables retries.
@@ -16,6 +17,9 @@ pub struct RetryConfig {
     pub max_delay: Duration,
     /// Up to this much random time is added to each wait (Google: "≤ 1000 ms").
     pub max_jitter: Duration,
+    /// The total time one fetch or one apply may spend waiting to retry (API calls and token
+    /// requests alike): a retry that would end past it is not made, and the call fails.
+    pub budget: Duration,
 }
 
 impl Default for RetryConfig {
@@ -25,6 +29,7 @@ impl Default for RetryConfig {
             base_delay: Duration::from_secs(1),
             max_delay: Duration::from_secs(32),
             max_jitter: Duration::from_secs(1),
+            budget: Duration::from_secs(10 * 60),
         }
     }
 }
@@ -45,6 +50,7 @@ impl RetryConfig {
             base_delay: Duration::from_millis(1),
             max_delay: Duration::from_millis(1),
             max_jitter: Duration::ZERO,
+            ..Self::default()
         }
     }
 }

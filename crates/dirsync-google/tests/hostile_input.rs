@@ -11,8 +11,8 @@
 use std::sync::Arc;
 
 use dirsync_core::{
-    DirectorySource, Email, ExternalId, FetchRequest, ObjectKind, ObjectKinds, Scope, ScopeFilter,
-    ServiceAccountKey, google_scopes,
+    DirectorySource, Email, ExternalId, FetchRequest, ObjectKind, ObjectKinds, ScopeFilter,
+    ServiceAccountKey,
 };
 use dirsync_google::auth::classify_token_response;
 use dirsync_google::mapping::{map_deleted_user, map_group, map_member, map_org_unit, map_user};
@@ -141,9 +141,8 @@ fn parse_everything(bytes: &[u8]) {
     let _ = serde_json::from_slice::<Page>(bytes);
     let _ = parse_error(bytes);
     let subject = Email::new("admin@example.com").unwrap();
-    let scope = Scope::new(google_scopes::USER_READONLY).unwrap();
     for status in [200, 400, 401, 403, 429, 503] {
-        let _ = classify_token_response(status, bytes, &subject, &scope);
+        let _ = classify_token_response(status, bytes, &subject);
     }
     let _ = KeyInfo::parse(ServiceAccountKey::new(String::from_utf8_lossy(bytes)));
     if let Ok(v) = serde_json::from_slice::<Value>(bytes) {

@@ -39,6 +39,7 @@ async fn world() -> World {
             base_delay: std::time::Duration::from_millis(1),
             max_delay: std::time::Duration::from_millis(5),
             max_jitter: std::time::Duration::ZERO,
+            ..RetryConfig::default()
         })
     });
     let service = Service::new(Arc::new(store), Arc::new(connectors));
