@@ -263,6 +263,12 @@ async fn parent(users: u64) {
             "crash_safety: iteration {i}: killed after {delay:?} ({status}, WAL {wal} bytes), found the {state} state, rerun converged"
         );
     }
+    // Every kill waited for the child's "applying": one that killed it (rather than finding it
+    // finished) landed inside the apply.
+    assert!(
+        iterations == 0 || killed > 0,
+        "no kill landed during an apply: {killed} of {iterations}"
+    );
     println!(
         "crash_safety: ok: {killed} of {iterations} killed mid-apply ({torn} with uncommitted writes in the WAL); found {saw_old} old, {saw_new} new, 0 other"
     );

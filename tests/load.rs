@@ -3,7 +3,8 @@
 //! by its own connector, all at once on a 2-thread runtime. Every sync finishes with the
 //! tenant's exact content, the runs overlap (no tenant waits for the others to finish: fair
 //! progress), every request the connectors sent was served by the emulators (nothing left
-//! 127.0.0.1), and the process's peak memory stays bounded.
+//! 127.0.0.1). The process's peak memory and the wall times are printed as figures (memory
+//! and time are measured, never asserted: see BENCHMARKS.md).
 //!
 //! `LOAD_TENANTS` (default 50) and `LOAD_USERS` (default 100) scale it.
 
@@ -12,6 +13,7 @@
 
 mod support;
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -28,34 +30,40 @@ fn env(name: &str, default: usize) -> usize {
         .unwrap_or(default)
 }
 
-/// A line of `/proc/self/status` in KiB (`VmHWM`: peak resident set; `VmRSS`: now).
-fn status_kib(field: &str) -> u64 {
+/// A line of `/proc/self/status` in KiB (`VmHWM`: peak resident set; `VmRSS`: now), as text:
+/// "unknown (no /proc)" where there is none.
+fn status_kib(field: &str) -> String {
     std::fs::read_to_string("/proc/self/status")
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| {
-            l.strip_prefix(field)?
-                .trim()
-                .strip_suffix("kB")?
-                .trim()
-                .parse()
-                .ok()
+        .ok()
+        .and_then(|s| {
+            s.lines().find_map(|l| {
+                l.strip_prefix(field)?
+                    .trim()
+                    .strip_suffix("kB")
+                    .map(|v| format!("{} KiB", v.trim()))
+            })
         })
-        .unwrap_or(0)
+        .unwrap_or_else(|| "unknown (no /proc)".to_owned())
 }
 
-/// When a run received its first page.
-#[derive(Default)]
-struct FirstPage(Mutex<Option<Instant>>);
+/// How many runs had finished when a run received its first page (a logical order, not a
+/// clock reading).
+struct FirstPage {
+    finished: Arc<AtomicUsize>,
+    seen: Mutex<Option<usize>>,
+}
 
 impl FetchProgress for FirstPage {
     fn page(&self, _kind: ObjectKind, _items: usize) {
-        self.0.lock().unwrap().get_or_insert_with(Instant::now);
+        self.seen
+            .lock()
+            .unwrap()
+            .get_or_insert_with(|| self.finished.load(Ordering::SeqCst));
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn fifty_tenants_sync_concurrently_with_bounded_memory_and_fair_progress() {
+async fn fifty_tenants_sync_concurrently_with_fair_progress() {
     let (tenants, users) = (env("LOAD_TENANTS", 50), env("LOAD_USERS", 100));
     let rss_before = status_kib("VmRSS:");
     let dir = tempfile::tempdir().unwrap();
@@ -69,20 +77,26 @@ async fn fifty_tenants_sync_concurrently_with_bounded_memory_and_fair_progress()
         emulators.push(Arc::new(emu));
     }
     let started = Instant::now();
+    let finished = Arc::new(AtomicUsize::new(0));
     let mut tasks = Vec::new();
     for (i, emu) in emulators.iter().enumerate() {
         let path = dir.path().join(format!("tenant-{i}.db"));
         let emu = Arc::clone(emu);
+        let finished = Arc::clone(&finished);
         tasks.push(tokio::spawn(async move {
             let store = SqliteStore::open(&path).unwrap();
             let id = active_integration(&store, &emu).await;
             let connector = connector(&emu).concurrency(4).build().unwrap();
             let policy = Policy::default();
-            let progress = FirstPage::default();
+            let progress = FirstPage {
+                finished: Arc::clone(&finished),
+                seen: Mutex::new(None),
+            };
             let ctx = context(&store, &policy, "load-test", &progress);
             let begun = Instant::now();
             let run = sync_inbound(&ctx, &connector, id, None).await.unwrap();
-            let first_page = progress.0.lock().unwrap().unwrap();
+            finished.fetch_add(1, Ordering::SeqCst);
+            let first_page = progress.seen.lock().unwrap().unwrap();
             let accounts = store.view(id).await.unwrap().accounts.len();
             (run, begun, first_page, Instant::now(), accounts)
         }));
@@ -100,11 +114,10 @@ async fn fifty_tenants_sync_concurrently_with_bounded_memory_and_fair_progress()
     }
     // Fair progress: every run got its first page before the first run finished, so no
     // tenant waited for others to complete.
-    let first_finish = results.iter().map(|r| r.3).min().unwrap();
-    let last_first_page = results.iter().map(|r| r.2).max().unwrap();
+    let finished_before_first_page: Vec<usize> = results.iter().map(|r| r.2).collect();
     assert!(
-        last_first_page < first_finish,
-        "every tenant made progress before any finished"
+        finished_before_first_page.iter().all(|&n| n == 0),
+        "every tenant made progress before any finished: {finished_before_first_page:?}"
     );
     // Nothing beyond 127.0.0.1: every API request a connector counted reached an emulator.
     let sent: u64 = results
@@ -119,17 +132,14 @@ async fn fifty_tenants_sync_concurrently_with_bounded_memory_and_fair_progress()
         })
         .sum();
     assert_eq!(sent, served, "every request was served on 127.0.0.1");
-    // Bounded memory: the peak resident set of the whole process (emulators included).
+    // Memory is a figure, not an assertion: the peak resident set of the whole process
+    // (emulators included), where /proc exists.
     let peak = status_kib("VmHWM:");
-    assert!(
-        peak < 1024 * 1024,
-        "peak RSS {peak} KiB for {tenants} tenants of {users} users"
-    );
     let durations: Vec<Duration> = results.iter().map(|r| r.3 - r.1).collect();
     let slowest = durations.iter().max().unwrap();
     let fastest = durations.iter().min().unwrap();
     eprintln!(
         "load: {tenants} tenants x {users} users, {sent} requests in {elapsed:?}; \
-         run durations {fastest:?}..{slowest:?}; RSS before {rss_before} KiB, peak {peak} KiB"
+         run durations {fastest:?}..{slowest:?}; RSS before {rss_before}, peak {peak}"
     );
 }

@@ -11,7 +11,7 @@ mod support;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use directory_sync::core::{
     FetchProgress, IntegrationState, NoProgress, ObjectKind, RunOutcome, SyncRun, UserStatus,
@@ -21,7 +21,7 @@ use directory_sync::engine::{Error, Policy, sync_inbound};
 use directory_sync::google::{GoogleConnector, RetryConfig};
 use directory_sync::sqlite::SqliteStore;
 use directory_sync::store::{LocalView, Store};
-use dirsync_google_emulator::RunningEmulator;
+use dirsync_google_emulator::{RunningEmulator, TokenFault};
 use support::*;
 
 /// Runs `f` once, when the first page of `kind` arrives (a fault injected mid-run).
@@ -322,6 +322,62 @@ async fn a_grant_revoked_mid_run_fails_the_integration_until_it_is_reauthorized(
     assert!(deprovisioned(&s.path).await > gone);
 }
 
+/// Issue 12, point 1: the operator's outage. Google's token endpoint answers 503 (then an
+/// HTML error page) for the length of one sync: the run fails saying the token endpoint is
+/// unavailable, the integration stays active, nothing is written, and once the endpoint is
+/// back the next run proceeds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_endpoint_outage_fails_the_run_not_the_integration() {
+    let s = synced(87).await;
+    let emu = &s.emu;
+    let before = dump(&s.path, RUN_RECORDS);
+    let gone = deprovisioned(&s.path).await;
+    emu.set_token_fault_rate(1.0, TokenFault::Status(503));
+    // Retries 1 ms apart within a budget of 200 ms: the outage outlasts the run's budget.
+    let connector = connector(emu)
+        .retry(RetryConfig::immediate(1_000).with_budget(Duration::from_millis(200)))
+        .build()
+        .unwrap();
+    let run = sync_file(&s.path, s.id, &connector, &NoProgress)
+        .await
+        .unwrap();
+    let reason = failed_reason(&run);
+    assert!(
+        reason.contains("the token endpoint is unavailable") && reason.contains("503"),
+        "{reason}"
+    );
+    assert!(!reason.contains("not authorized"), "{reason}");
+    assert!(emu.stats().token_faults_injected > 1, "it was retried");
+    assert_eq!(dump(&s.path, RUN_RECORDS), before, "the store is unchanged");
+    assert_eq!(deprovisioned(&s.path).await, gone, "nothing deprovisioned");
+    assert_eq!(
+        integration_state(&s.path, s.id).await,
+        IntegrationState::Active,
+        "weather is not a revoked grant"
+    );
+    // Still down, now with an HTML page: the next run fails the same way.
+    emu.set_token_fault_rate(1.0, TokenFault::Html);
+    let run = sync_file(&s.path, s.id, &connector, &NoProgress)
+        .await
+        .unwrap();
+    let reason = failed_reason(&run);
+    assert!(
+        reason.contains("the token endpoint is unavailable: answered 502"),
+        "{reason}"
+    );
+    assert_eq!(
+        integration_state(&s.path, s.id).await,
+        IntegrationState::Active
+    );
+    // The endpoint recovers: the next run proceeds, no reauthorization needed.
+    emu.set_token_fault_rate(0.0, TokenFault::Html);
+    let run = sync_file(&s.path, s.id, &connector, &NoProgress)
+        .await
+        .unwrap();
+    assert_eq!(run.outcome, RunOutcome::Succeeded, "{run:?}");
+    assert!(deprovisioned(&s.path).await > gone);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_scope_withdrawn_mid_run_fails_the_integration_naming_the_scope() {
     let s = synced(85).await;
@@ -386,16 +442,11 @@ async fn responses_slower_than_the_timeout_fail_the_run_and_change_nothing() {
         .build()
         .unwrap();
     s.emu.set_latency(Duration::from_millis(800));
-    let started = Instant::now();
     let run = sync_file(&s.path, s.id, &connector, &NoProgress)
         .await
         .unwrap();
     let reason = failed_reason(&run);
     assert!(reason.contains("timeout"), "{reason}");
-    assert!(
-        started.elapsed() < Duration::from_secs(60),
-        "the run gave up instead of waiting"
-    );
     assert_eq!(dump(&s.path, RUN_RECORDS), before);
     assert_eq!(deprovisioned(&s.path).await, gone, "nothing deprovisioned");
     assert_eq!(
@@ -458,15 +509,16 @@ async fn two_syncs_of_one_integration_started_at_once_never_interleave() {
     assert_eq!(dump(&path, &["runs"]), dump(&clean, &["runs"]));
 }
 
-/// Records when the first and the last page of a fetch arrived.
-#[derive(Default)]
-struct Span(Mutex<Option<(Instant, Instant)>>);
+/// Logs which fetch each page belonged to, in the order the pages arrived (a logical order,
+/// not a clock reading).
+struct Span {
+    name: char,
+    log: Arc<Mutex<Vec<char>>>,
+}
 
 impl FetchProgress for Span {
     fn page(&self, _kind: ObjectKind, _items: usize) {
-        let now = Instant::now();
-        let mut s = self.0.lock().unwrap();
-        *s = Some(s.map_or((now, now), |(first, _)| (first, now)));
+        self.log.lock().unwrap().push(self.name);
     }
 }
 
@@ -485,7 +537,17 @@ async fn syncs_of_different_integrations_run_in_parallel() {
         connector(&second).build().unwrap(),
     );
     let policy = Policy::default();
-    let (sa, sb) = (Span::default(), Span::default());
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let (sa, sb) = (
+        Span {
+            name: 'a',
+            log: Arc::clone(&log),
+        },
+        Span {
+            name: 'b',
+            log: Arc::clone(&log),
+        },
+    );
     // One process, one worker name, one store handle: leases are per integration.
     let (c1, c2) = (
         context(&*store, &policy, "worker", &sa),
@@ -501,10 +563,10 @@ async fn syncs_of_different_integrations_run_in_parallel() {
         matches!(r2.outcome, RunOutcome::Succeeded | RunOutcome::NoChange),
         "{r2:?}"
     );
-    let (sa, sb) = (sa.0.lock().unwrap().unwrap(), sb.0.lock().unwrap().unwrap());
-    assert!(
-        sa.0 < sb.1 && sb.0 < sa.1,
-        "the two fetches overlapped in time: {sa:?} {sb:?}"
-    );
+    // The fetches interleaved: each had a page between two pages of the other.
+    let log: String = log.lock().unwrap().iter().collect();
+    let span = |c: char| (log.find(c).unwrap(), log.rfind(c).unwrap());
+    let ((a0, a1), (b0, b1)) = (span('a'), span('b'));
+    assert!(a0 < b1 && b0 < a1, "the two fetches overlapped: {log}");
     assert_eq!(store.view(a).await.unwrap().accounts.len(), 300);
 }

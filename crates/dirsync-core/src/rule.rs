@@ -278,6 +278,10 @@ pub struct SyncRule {
     /// When it last ran (manually or on schedule), if ever.
     #[serde(default)]
     pub last_run_at: Option<DateTime<Utc>>,
+    /// How many of its runs in a row failed (0 after a run that did not fail): the scheduler
+    /// retries a failed rule after [`RETRY_BACKOFF_SECONDS`] instead of a whole interval.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub failed_runs: u32,
     /// For outbound integrations: the managed group and who should be in it. Every outbound
     /// rule has one; inbound rules never do.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -301,6 +305,7 @@ impl SyncRule {
             trigger,
             created_at,
             last_run_at: None,
+            failed_runs: 0,
             assignment: None,
         }
     }
@@ -330,11 +335,18 @@ impl SyncRule {
     }
 
     /// When `schedule` next runs this rule: the first occurrence strictly after its last run
-    /// (or its creation, if it never ran). `None` for a manual rule or a manual schedule.
+    /// (or its creation, if it never ran) — or, after a failed run, its retry (see
+    /// [`retry_delay`]) if that comes first. `None` for a manual rule or a manual schedule.
     pub fn next_run(&self, schedule: &Schedule) -> Option<DateTime<Utc>> {
         match self.trigger {
             Trigger::Manual => None,
-            Trigger::Scheduled => schedule.next_after(self.last_run_at.unwrap_or(self.created_at)),
+            Trigger::Scheduled => {
+                let next = schedule.next_after(self.last_run_at.unwrap_or(self.created_at))?;
+                let retry = retry_delay(self.failed_runs)
+                    .zip(self.last_run_at)
+                    .map(|(delay, last)| last + delay);
+                Some(retry.map_or(next, |retry| retry.min(next)))
+            }
         }
     }
 
@@ -344,6 +356,25 @@ impl SyncRule {
     pub fn is_due(&self, schedule: &Schedule, now: DateTime<Utc>) -> bool {
         self.next_run(schedule).is_some_and(|next| next <= now)
     }
+}
+
+/// How long after a failed scheduled run its rule is retried, by how many runs in a row
+/// failed: 5 minutes after the first, 15 after the second, an hour after every further one
+/// (never later than the schedule's next occurrence).
+pub const RETRY_BACKOFF_SECONDS: [i64; 3] = [5 * 60, 15 * 60, 60 * 60];
+
+/// The retry delay after `failed_runs` failed runs in a row; `None` when the last run did not
+/// fail.
+pub fn retry_delay(failed_runs: u32) -> Option<chrono::Duration> {
+    let last = RETRY_BACKOFF_SECONDS.len() - 1;
+    let index = usize::try_from(failed_runs.checked_sub(1)?).map_or(last, |i| i.min(last));
+    RETRY_BACKOFF_SECONDS
+        .get(index)
+        .map(|s| chrono::Duration::seconds(*s))
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// The scheduled rules of `rules` that `schedule` should run at `now`, in the order given.
@@ -635,6 +666,41 @@ mod tests {
             &Schedule::first_of_month(TimeOfDay::utc(2, 0).unwrap()),
             utc("2026-05-10T00:00:00Z")
         ));
+    }
+
+    #[test]
+    fn a_failed_rule_is_retried_with_backoff_before_its_next_occurrence() {
+        let daily = daily_0200();
+        let ran = utc("2026-01-10T02:00:00Z");
+        let mut r = rule("r", Trigger::Scheduled, "2026-01-01T00:00:00Z", None);
+        r.last_run_at = Some(ran);
+        let next_day = utc("2026-01-11T02:00:00Z");
+        assert_eq!(
+            r.next_run(&daily),
+            Some(next_day),
+            "no failure: the schedule"
+        );
+        for (failed, after) in [(1, 5), (2, 15), (3, 60), (4, 60), (u32::MAX, 60)] {
+            r.failed_runs = failed;
+            let retry = ran + Duration::minutes(after);
+            assert_eq!(r.next_run(&daily), Some(retry), "{failed} failures");
+            assert!(!r.is_due(&daily, retry - Duration::seconds(1)));
+            assert!(r.is_due(&daily, retry));
+        }
+        // Never later than the schedule's next occurrence: a failed run at 01:30 is retried
+        // at the 02:00 occurrence, not at 02:30.
+        r.last_run_at = Some(utc("2026-01-10T01:30:00Z"));
+        r.failed_runs = 3;
+        assert_eq!(r.next_run(&daily), Some(utc("2026-01-10T02:00:00Z")));
+        // A manual rule is never retried by the scheduler.
+        r.trigger = Trigger::Manual;
+        assert_eq!(r.next_run(&daily), None);
+        // The count persists in the rule's JSON, and is absent while zero.
+        let mut ok = rule("r", Trigger::Scheduled, "2026-01-01T00:00:00Z", None);
+        assert!(!serde_json::to_string(&ok).unwrap().contains("failed_runs"));
+        ok.failed_runs = 2;
+        let back: SyncRule = serde_json::from_str(&serde_json::to_string(&ok).unwrap()).unwrap();
+        assert_eq!(back.failed_runs, 2);
     }
 
     #[test]

@@ -65,6 +65,7 @@
 
 mod error;
 mod inbound;
+mod lease;
 mod outbound;
 mod plan;
 mod policy;

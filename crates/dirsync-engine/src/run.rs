@@ -42,32 +42,11 @@ pub struct RunContext<'a> {
     /// lease under this name plus a suffix of its own, so two runs of one integration never
     /// share a lease, even when started by the same runner.
     pub holder: String,
-    /// How long a lease lasts before another runner may take over.
+    /// A lease's time to live: a run renews it every third of this while it works, so a run
+    /// that crashed frees its integration after at most this long.
     pub lease: Duration,
     /// Where fetch progress goes.
     pub progress: &'a dyn FetchProgress,
-}
-
-impl RunContext<'_> {
-    async fn with_lease<T>(
-        &self,
-        integration: IntegrationId,
-        work: impl Future<Output = Result<T, Error>>,
-    ) -> Result<T, Error> {
-        let now = self.clock.now();
-        // A holder the store has seen renews its lease: a name per run, so that a second run
-        // started by the same runner is refused instead of sharing (and releasing) the lease.
-        let holder = format!("{}#{}", self.holder, RunId::random());
-        let lease: Lease = self
-            .store
-            .acquire_lease(integration, &holder, now + self.lease, now)
-            .await?;
-        let result = work.await;
-        if let Err(e) = self.store.release_lease(&lease).await {
-            tracing::warn!(%integration, error = %e, "releasing the sync lease failed; it expires on its own");
-        }
-        result
-    }
 }
 
 struct Outcome {
@@ -113,13 +92,21 @@ pub async fn sync_inbound(
     integration: IntegrationId,
     rule: Option<RuleId>,
 ) -> Result<SyncRun, Error> {
-    ctx.with_lease(integration, async {
+    ctx.with_lease(integration, async |lease: &Lease| {
         let started_at = ctx.clock.now();
         let (any, request) = inbound_request(ctx.store, integration, rule).await?;
         let outcome = match source.fetch(&request, ctx.progress).await {
             Err(e) => remote_failure(ctx.store, integration, e).await,
             Ok(fetched) => {
-                plan_and_apply(ctx, &any, &fetched.snapshot, started_at, fetched.stats).await?
+                plan_and_apply(
+                    ctx,
+                    lease,
+                    &any,
+                    &fetched.snapshot,
+                    started_at,
+                    fetched.stats,
+                )
+                .await?
             }
         };
         record(ctx, integration, rule, started_at, outcome).await
@@ -186,6 +173,7 @@ pub async fn dry_run_inbound(
 
 async fn plan_and_apply(
     ctx: &RunContext<'_>,
+    lease: &Lease,
     any: &AnyIntegration,
     snapshot: &dirsync_core::Snapshot,
     now: DateTime<Utc>,
@@ -206,11 +194,13 @@ async fn plan_and_apply(
             plan: plan.id().clone(),
         }
     } else {
-        match ctx.store.apply(plan.changes()).await {
+        match ctx.store.apply_fenced(plan.changes(), lease).await {
             Ok(_) => {
                 release_superseded(ctx.store, any.id(), None).await?;
                 RunOutcome::Succeeded
             }
+            // A run that lost its lease stops: another run owns the integration now.
+            Err(e @ dirsync_store::Error::LeaseLost { .. }) => return Err(e.into()),
             Err(e) => RunOutcome::Failed {
                 reason: e.to_string(),
             },
@@ -295,10 +285,10 @@ pub async fn approve(ctx: &RunContext<'_>, id: &PlanId) -> Result<SyncRun, Error
         .held_plan(id)
         .await?
         .ok_or_else(|| Error::NoHeldPlan { plan: id.clone() })?;
-    ctx.with_lease(held.integration, async {
+    ctx.with_lease(held.integration, async |lease: &Lease| {
         let started_at = ctx.clock.now();
         let plan: Plan<ToDirectory> = approvable(ctx, id, &held).await?;
-        ctx.store.apply(plan.changes()).await?;
+        ctx.store.apply_fenced(plan.changes(), lease).await?;
         ctx.store.release_plan(id).await?;
         let outcome = Outcome {
             outcome: RunOutcome::Succeeded,
@@ -342,7 +332,8 @@ async fn record(
     outcome: Outcome,
 ) -> Result<SyncRun, Error> {
     if let Some(rule) = rule {
-        record_rule_run(ctx.store, integration, rule, started_at).await;
+        let failed = matches!(outcome.outcome, RunOutcome::Failed { .. });
+        record_rule_run(ctx.store, integration, rule, started_at, failed).await;
     }
     let run = SyncRun {
         id: RunId::random(),
@@ -390,11 +381,17 @@ async fn fail_integration(store: &dyn Store, id: IntegrationId, reason: &str) {
     }
 }
 
-/// Records when a rule ran (the anchor of its next scheduled run).
-async fn record_rule_run(store: &dyn Store, id: IntegrationId, rule: RuleId, at: DateTime<Utc>) {
+/// Records when a rule ran (the anchor of its next scheduled run) and whether it failed.
+async fn record_rule_run(
+    store: &dyn Store,
+    id: IntegrationId,
+    rule: RuleId,
+    at: DateTime<Utc>,
+    failed: bool,
+) {
     let result = async {
         let mut any = store.integration(id).await?;
-        if any.record_rule_run(rule, at).is_ok() {
+        if any.record_rule_run(rule, at, failed).is_ok() {
             store.save_integration(&any).await?;
         }
         Ok::<(), dirsync_store::Error>(())
@@ -526,7 +523,7 @@ pub async fn sync_outbound(
     integration: IntegrationId,
     rule: Option<RuleId>,
 ) -> Result<SyncRun, Error> {
-    ctx.with_lease(integration, async {
+    ctx.with_lease(integration, async |lease: &Lease| {
         let started_at = ctx.clock.now();
         let (outbound, assignments) = outbound_assignments(ctx.store, integration, rule).await?;
         let outcome = if assignments.is_empty() {
@@ -551,7 +548,8 @@ pub async fn sync_outbound(
                                 .collect();
                             let stale = stale_ownership(&inputs.owned, &inputs.snapshot, &managed);
                             let mut outcome =
-                                hold_or_apply_remote(ctx, target, &plan, stale, started_at).await?;
+                                hold_or_apply_remote(ctx, lease, target, &plan, stale, started_at)
+                                    .await?;
                             let mut stats = inputs.stats;
                             if let Some(writes) = &outcome.fetch {
                                 stats.absorb(writes);
@@ -570,6 +568,7 @@ pub async fn sync_outbound(
 
 async fn hold_or_apply_remote(
     ctx: &RunContext<'_>,
+    lease: &Lease,
     target: &dyn DirectoryTarget,
     plan: &Plan<ToRemote>,
     stale: Vec<OwnershipChange>,
@@ -579,7 +578,7 @@ async fn hold_or_apply_remote(
     if plan.is_empty() {
         if !stale.is_empty() {
             ctx.store
-                .record_ownership(plan.integration(), plan.based_on(), &stale)
+                .record_ownership_fenced(plan.based_on(), &stale, lease)
                 .await?;
         }
         return Ok(Outcome {
@@ -608,7 +607,7 @@ async fn hold_or_apply_remote(
             fetch: None,
         });
     }
-    let (outcome, counts, writes) = apply_remote(ctx, target, plan, stale, now).await?;
+    let (outcome, counts, writes) = apply_remote(ctx, lease, target, plan, stale, now).await?;
     if matches!(outcome, RunOutcome::Succeeded) {
         release_superseded(ctx.store, plan.integration(), None).await?;
     }
@@ -624,6 +623,7 @@ async fn hold_or_apply_remote(
 /// actually happened and the connector's figures for the writes.
 async fn apply_remote(
     ctx: &RunContext<'_>,
+    lease: &Lease,
     target: &dyn DirectoryTarget,
     plan: &Plan<ToRemote>,
     mut ownership: Vec<OwnershipChange>,
@@ -703,7 +703,7 @@ async fn apply_remote(
     }
     if !ownership.is_empty() {
         ctx.store
-            .record_ownership(integration, plan.based_on(), &ownership)
+            .record_ownership_fenced(plan.based_on(), &ownership, lease)
             .await?;
     }
     let outcome = if failures.is_empty() {
@@ -767,11 +767,11 @@ pub async fn approve_outbound(
         .held_plan(id)
         .await?
         .ok_or_else(|| Error::NoHeldPlan { plan: id.clone() })?;
-    ctx.with_lease(held.integration, async {
+    ctx.with_lease(held.integration, async |lease: &Lease| {
         let started_at = ctx.clock.now();
         let plan: Plan<ToRemote> = approvable(ctx, id, &held).await?;
         let (outcome, counts, writes) =
-            apply_remote(ctx, target, &plan, Vec::new(), started_at).await?;
+            apply_remote(ctx, lease, target, &plan, Vec::new(), started_at).await?;
         ctx.store.release_plan(id).await?;
         let outcome = Outcome {
             outcome,

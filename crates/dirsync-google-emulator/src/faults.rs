@@ -27,7 +27,44 @@ pub struct FailingGroup {
     pub status: u16,
 }
 
-/// Faults applied to Directory API requests (the token endpoint only gets `latency`).
+/// How an injected token-endpoint fault answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TokenFault {
+    /// This status (500, 503, 429, ...) with an RFC 6749 `temporarily_unavailable` JSON body.
+    Status(u16),
+    /// 502 with an HTML body, as a front end's error page.
+    Html,
+    /// No answer for [`TOKEN_HANG`]: the client's timeout decides.
+    Timeout,
+}
+
+/// How long a [`TokenFault::Timeout`] keeps the request waiting.
+pub const TOKEN_HANG: Duration = Duration::from_secs(30);
+
+/// Faults of the token endpoint (`POST /token`), decided before the assertion is checked.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TokenFaults {
+    /// The next this-many token requests fail with [`kind`](Self::kind) (counted down).
+    pub next: u64,
+    /// Probability in `[0, 1]` that a later token request fails with [`kind`](Self::kind).
+    pub rate: f64,
+    /// How the failing requests are answered.
+    pub kind: TokenFault,
+}
+
+impl Default for TokenFaults {
+    fn default() -> Self {
+        Self {
+            next: 0,
+            rate: 0.0,
+            kind: TokenFault::Status(503),
+        }
+    }
+}
+
+/// Faults applied to Directory API requests, and to the token endpoint (`latency` and
+/// [`token`](Self::token)).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Faults {
     /// Added before every request (token endpoint included).
@@ -48,6 +85,8 @@ pub struct Faults {
     /// counted from when the faults were last set, among those that passed authorization, quota
     /// and transient faults (a retry of a failed write is the next index).
     pub failing_writes: Vec<u64>,
+    /// Faults of the token endpoint.
+    pub token: TokenFaults,
 }
 
 impl Default for Faults {
@@ -60,6 +99,7 @@ impl Default for Faults {
             quota_per_minute: None,
             failing_groups: Vec::new(),
             failing_writes: Vec::new(),
+            token: TokenFaults::default(),
         }
     }
 }
@@ -88,6 +128,8 @@ pub struct Stats {
     pub token_requests_refused: u64,
     /// Injected errors (transient + failing pages).
     pub errors_injected: u64,
+    /// Injected token-endpoint faults ([`Faults::token`]).
+    pub token_faults_injected: u64,
     /// Requests refused by the per-subject quota.
     pub quota_rejections: u64,
     /// Members added through the API (`members.insert` answered 200).
@@ -156,6 +198,17 @@ impl FaultState {
             return Some(g.status);
         }
         self.faults.failing_writes.contains(&index).then_some(503)
+    }
+
+    /// Decides the fault (if any) of one token request; counts [`TokenFaults::next`] down.
+    pub(crate) fn decide_token(&mut self) -> Option<TokenFault> {
+        let t = &mut self.faults.token;
+        if t.next > 0 {
+            t.next -= 1;
+            return Some(t.kind);
+        }
+        let (rate, kind) = (t.rate, t.kind);
+        (rate > 0.0 && self.rng.chance(rate)).then_some(kind)
     }
 
     /// Decides the fault (if any) for an authorized request of `subject` on `route`/`page`.

@@ -137,7 +137,8 @@ pub use auth::{
 };
 pub use error::Error;
 pub use faults::{
-    DELETE_MEMBER_ROUTE, FailingGroup, FailingPage, Faults, INSERT_MEMBER_ROUTE, Stats,
+    DELETE_MEMBER_ROUTE, FailingGroup, FailingPage, Faults, INSERT_MEMBER_ROUTE, Stats, TOKEN_HANG,
+    TokenFault, TokenFaults,
 };
 pub use tenant::{
     EmploymentType, Group, MemberType, Membership, NewUser, OrgUnit, Role, Tenant, TenantSpec, User,
@@ -409,6 +410,20 @@ impl RunningEmulator {
         let mut f = lock(&self.shared.faults);
         f.faults.quota_per_minute = quota;
         f.windows.clear();
+    }
+
+    /// Fails the next `n` token requests with `kind` (before their assertion is checked).
+    pub fn fail_token_requests(&self, n: u64, kind: TokenFault) {
+        let mut f = lock(&self.shared.faults);
+        f.faults.token.next = n;
+        f.faults.token.kind = kind;
+    }
+
+    /// Fails each later token request with probability `rate` with `kind` (0 turns it off).
+    pub fn set_token_fault_rate(&self, rate: f64, kind: TokenFault) {
+        let mut f = lock(&self.shared.faults);
+        f.faults.token.rate = rate.clamp(0.0, 1.0);
+        f.faults.token.kind = kind;
     }
 
     /// Refuses future token requests that ask for `scope` (401 `unauthorized_client`).

@@ -18,7 +18,7 @@ use sha2::{Digest, Sha256};
 
 use crate::auth::{AuthState, SCOPE_PREFIX, TokenInfo};
 use crate::error::Error;
-use crate::faults::{FaultState, Injected, Stats};
+use crate::faults::{FaultState, Injected, Stats, TOKEN_HANG, TokenFault};
 use crate::render::{self, FieldMask};
 use crate::tenant::{MemberType, Membership, Resolved, Role, Tenant, User};
 
@@ -361,7 +361,34 @@ pub(crate) fn app(shared: Arc<Shared>) -> Router {
 
 // ---------------------------------------------------------------- token endpoint
 
+/// The answer of an injected token-endpoint fault.
+async fn token_fault(fault: TokenFault) -> Response {
+    match fault {
+        TokenFault::Html => (
+            StatusCode::BAD_GATEWAY,
+            [(header::CONTENT_TYPE, "text/html; charset=UTF-8")],
+            "<!DOCTYPE html><html><head><title>Error 502 (Server Error)!!1</title></head>\
+             <body><p><b>502.</b> That's an error.</p></body></html>",
+        )
+            .into_response(),
+        TokenFault::Timeout => {
+            tokio::time::sleep(TOKEN_HANG).await;
+            StatusCode::GATEWAY_TIMEOUT.into_response()
+        }
+        TokenFault::Status(status) => json_response(
+            StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE),
+            &json!({"error": "temporarily_unavailable", "error_description": "injected fault"}),
+            false,
+        ),
+    }
+}
+
 async fn token(State(shared): S, body: axum::body::Bytes) -> Response {
+    let fault = lock(&shared.faults).decide_token();
+    if let Some(fault) = fault {
+        lock(&shared.stats).token_faults_injected += 1;
+        return token_fault(fault).await;
+    }
     let form: HashMap<String, String> = url_decode_form(&body);
     let now = chrono::Utc::now().timestamp();
     let result = {

@@ -5,7 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::HashSet;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use dirsync_google_emulator::{
     Emulator, EmulatorConfig, Faults, NewUser, OTHER_TEST_PRIVATE_KEY_PEM, Role, RunningEmulator,
@@ -1122,11 +1122,23 @@ async fn injected_latency_errors_failing_pages_and_quota() {
     let tok = admin_token(&emu).await;
     let path = format!("{USERS}?customer=my_customer&maxResults=10");
     // Latency.
-    emu.set_latency(Duration::from_millis(150));
-    let t0 = Instant::now();
-    assert_eq!(get(&emu, &tok, &path).await.0, 200);
-    assert!(t0.elapsed() >= Duration::from_millis(150));
+    // Latency: a request waits it out before an answer (a client that gives up after 50 ms
+    // sees none while the latency is 30 s, and an answer once it is gone).
+    emu.set_latency(Duration::from_secs(30));
+    let impatient = reqwest::Client::builder()
+        .timeout(Duration::from_millis(50))
+        .build()
+        .unwrap();
+    let url = format!("{}{path}", emu.base_url());
+    let err = impatient
+        .get(&url)
+        .bearer_auth(&tok)
+        .send()
+        .await
+        .unwrap_err();
+    assert!(err.is_timeout(), "{err}");
     emu.set_latency(Duration::ZERO);
+    assert_eq!(get(&emu, &tok, &path).await.0, 200);
     // Transient errors: every request fails with one of the three kinds.
     emu.set_faults(Faults {
         error_rate: 1.0,

@@ -1,15 +1,17 @@
 //! Authentication: where access tokens come from, and the per-scope access check.
 //!
 //! - [`TokenSource`] is our seam: the connector asks it for a token per scope and tells it to
-//!   drop a token the API answered 401 to. [`GcpAuthTokenSource`] adapts
-//!   `gcp_auth::CustomServiceAccount` (domain-wide delegation via `with_subject`, the key's own
-//!   `token_uri`); [`StaticTokenSource`] is a fake for tests and emulators.
-//! - [`check_scope`] does one JWT-bearer exchange for one scope itself, because gcp_auth throws
-//!   the token endpoint's JSON error away (reference §1.5) and we need it to tell "scope not
-//!   granted" (`unauthorized_client`) from "bad subject or key" (`invalid_grant`, ...).
+//!   drop a token the API answered 401 to. [`GcpAuthTokenSource`] is the production source;
+//!   [`StaticTokenSource`] is a fake for tests and emulators.
+//! - [`exchange`] is the one token path: one JWT-bearer exchange for one scope (signed with
+//!   gcp_auth's signer over the key, domain-wide delegation via `sub`, the key's own
+//!   `token_uri`), sent and read by us, because gcp_auth throws the token endpoint's status and
+//!   body away (reference §0.2). [`classify_token_response`] tells a refusal (`invalid_grant`,
+//!   `unauthorized_client`, ...) from weather (5xx, 429, HTML bodies); [`check_scope`] and the
+//!   token source both use it.
 
+use std::collections::HashMap;
 use std::fmt;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
@@ -17,9 +19,7 @@ use async_trait::async_trait;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use dirsync_core::{AccessToken, Email, Scope, ServiceAccountKey};
-use gcp_auth::TokenProvider as _;
 use serde::Deserialize;
-use tokio::sync::RwLock;
 
 use crate::error::Error;
 
@@ -155,17 +155,24 @@ fn gcp_error_text(e: &gcp_auth::Error) -> String {
     }
 }
 
-/// The production [`TokenSource`]: `gcp_auth::CustomServiceAccount` with the delegated subject.
+/// The production [`TokenSource`]: a JWT-bearer exchange per scope for the delegated subject,
+/// signed with the key through gcp_auth's signer, sent and read by us.
 ///
-/// One provider per subject; scopes are requested one at a time (so a missing grant for one
-/// API cannot break the others, and gcp_auth's exact-list cache key is canonical). gcp_auth has
-/// no timeout: every call is wrapped in `timeout`. gcp_auth cannot drop a single cached token,
-/// so [`invalidate`](TokenSource::invalidate) replaces the provider (and with it the cache).
+/// gcp_auth's own token path throws the endpoint's status and body away (reference §0.2) and
+/// retries even refusals five times; this source sees both, so it can tell an authorization
+/// problem (`invalid_grant`, `unauthorized_client`, ... — [`Error::Unauthorized`]) from weather
+/// (5xx, 429, timeouts, connection errors, non-JSON bodies — a transient [`Error::Token`] that
+/// the connector retries within its budget). Scopes are requested one at a time (a missing
+/// grant for one API cannot break the others). Tokens are cached per scope until 20 s before
+/// they expire; one exchange at a time, so concurrent callers of a cold cache wait for the
+/// first instead of each asking.
 pub struct GcpAuthTokenSource {
     key: KeyInfo,
     subject: Email,
     timeout: Duration,
-    provider: RwLock<Arc<gcp_auth::CustomServiceAccount>>,
+    http: reqwest::Client,
+    account: gcp_auth::CustomServiceAccount,
+    cache: tokio::sync::Mutex<HashMap<Scope, (AccessToken, tokio::time::Instant)>>,
 }
 
 impl fmt::Debug for GcpAuthTokenSource {
@@ -180,53 +187,59 @@ impl fmt::Debug for GcpAuthTokenSource {
 }
 
 impl GcpAuthTokenSource {
-    /// A token source for `key` acting as `subject`, giving up on a token after `timeout`.
+    /// A token source for `key` acting as `subject`, giving up on one exchange after `timeout`.
     ///
     /// # Errors
-    /// [`Error::Key`] when gcp_auth refuses the key.
+    /// [`Error::Key`] when gcp_auth refuses the key; [`Error::Config`] when no HTTP client can
+    /// be built.
     pub fn new(key: KeyInfo, subject: Email, timeout: Duration) -> Result<Self, Error> {
-        let provider = RwLock::new(Arc::new(key.service_account(&subject)?));
+        let account = key.service_account(&subject)?;
+        let http = reqwest::Client::builder()
+            .timeout(timeout)
+            .build()
+            .map_err(|e| Error::Config {
+                reason: format!("HTTP client for the token endpoint: {e}"),
+            })?;
         Ok(Self {
             key,
             subject,
             timeout,
-            provider,
+            http,
+            account,
+            cache: tokio::sync::Mutex::new(HashMap::new()),
         })
     }
 }
 
+/// A token is used until this long before it expires (as gcp_auth).
+const EXPIRY_MARGIN: Duration = Duration::from_secs(20);
+
 #[async_trait]
 impl TokenSource for GcpAuthTokenSource {
     async fn token(&self, scope: &Scope) -> Result<AccessToken, Error> {
-        let provider = Arc::clone(&*self.provider.read().await);
-        let scopes = [scope.as_str()];
-        match tokio::time::timeout(self.timeout, provider.token(&scopes)).await {
-            Err(_) => Err(Error::Token {
-                message: format!("no token within {:?}", self.timeout),
-                transient: true,
-            }),
-            Ok(Ok(token)) => Ok(AccessToken::new(token.as_str())),
-            // A non-2xx answer of the token endpoint (after gcp_auth's own 5 tries): its body is
-            // lost, so say how to find out what is wrong.
-            Ok(Err(gcp_auth::Error::Str(s))) => Err(Error::Unauthorized {
-                reason: format!(
-                    "{s} for scope {} as {} (validate access to see which scope or setting is wrong)",
-                    scope.as_str(),
-                    self.subject
-                ),
-            }),
-            Ok(Err(e)) => Err(Error::Token {
-                message: gcp_error_text(&e),
-                transient: true,
-            }),
+        let mut cache = self.cache.lock().await;
+        let now = tokio::time::Instant::now();
+        if let Some((token, until)) = cache.get(scope)
+            && *until > now
+        {
+            return Ok(token.clone());
+        }
+        let answer = exchange(&self.http, &self.account, &self.key, &self.subject, scope).await;
+        match answer.into_result(&self.subject, scope) {
+            Ok((token, expires_in)) => {
+                let until = now + expires_in.saturating_sub(EXPIRY_MARGIN);
+                cache.insert(scope.clone(), (token.clone(), until));
+                Ok(token)
+            }
+            Err(e) => {
+                tracing::warn!(scope = scope.as_str(), subject = %self.subject, error = %e, "token request refused or failed");
+                Err(e)
+            }
         }
     }
 
-    async fn invalidate(&self, _scope: &Scope) {
-        match self.key.service_account(&self.subject) {
-            Ok(fresh) => *self.provider.write().await = Arc::new(fresh),
-            Err(e) => tracing::warn!(error = %e, "could not rebuild the token provider"),
-        }
+    async fn invalidate(&self, scope: &Scope) {
+        self.cache.lock().await.remove(scope);
     }
 }
 
@@ -311,17 +324,71 @@ pub enum ScopeCheck {
     },
 }
 
+/// A token endpoint's answer, classified by what it means (see [`classify_token_response`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TokenAnswer {
+    /// A token, valid for `expires_in`.
+    Issued {
+        /// The token.
+        token: AccessToken,
+        /// Its lifetime as the endpoint said.
+        expires_in: Duration,
+    },
+    /// `unauthorized_client`: this client may not have this scope for this subject (the
+    /// scope, or the whole delegation, is not granted).
+    ScopeRefused {
+        /// The OAuth `error` and its description.
+        reason: String,
+    },
+    /// Any other OAuth refusal (`invalid_grant`, `invalid_client`, `access_denied`,
+    /// `admin_policy_enforced`, `disabled_client`, ...): an authorization problem only an
+    /// administrator can fix.
+    Refused {
+        /// What was refused and why.
+        reason: String,
+    },
+    /// Weather: a 5xx, 429 or 408, `temporarily_unavailable` / `server_error`, a body that is
+    /// not an OAuth answer (an HTML error page), a timeout or a connection error. Retrying
+    /// later may succeed.
+    Unavailable {
+        /// What happened.
+        reason: String,
+    },
+}
+
+impl TokenAnswer {
+    /// The issued token and its lifetime, or the connector error the answer means.
+    fn into_result(self, subject: &Email, scope: &Scope) -> Result<(AccessToken, Duration), Error> {
+        Err(match self {
+            Self::Issued { token, expires_in } => return Ok((token, expires_in)),
+            Self::ScopeRefused { reason } => Error::Unauthorized {
+                reason: format!(
+                    "the token endpoint refused scope {} as {subject}: {reason} (validate access to see which scope or setting is wrong)",
+                    scope.as_str()
+                ),
+            },
+            Self::Refused { reason } => Error::Unauthorized { reason },
+            Self::Unavailable { reason } => Error::Token {
+                message: format!("the token endpoint is unavailable: {reason}"),
+                transient: true,
+            },
+        })
+    }
+}
+
 /// The token endpoint's OAuth error body (reference §2.3).
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Deserialize)]
 struct OAuthError {
     error: String,
+    #[serde(default)]
     error_description: String,
 }
 
 #[derive(Deserialize)]
 struct TokenOk {
     access_token: String,
+    expires_in: u64,
 }
 
 /// The JWT-bearer assertion for one scope (claims as reference §1.3), signed RS256.
@@ -349,6 +416,61 @@ fn assertion(
     Ok(format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature)))
 }
 
+/// The largest token endpoint answer read (a token answer is well under 4 KiB).
+const MAX_TOKEN_ANSWER: usize = 64 * 1024;
+
+/// One JWT-bearer exchange for `scope` alone, as `subject`: the one token path of the
+/// connector (the token source and the access check both use it). Never retries.
+pub async fn exchange(
+    http: &reqwest::Client,
+    sa: &gcp_auth::CustomServiceAccount,
+    key: &KeyInfo,
+    subject: &Email,
+    scope: &Scope,
+) -> TokenAnswer {
+    let jwt = match assertion(sa, key, subject, scope, chrono::Utc::now().timestamp()) {
+        Ok(jwt) => jwt,
+        Err(e) => {
+            return TokenAnswer::Refused {
+                reason: e.to_string(),
+            };
+        }
+    };
+    let form = [
+        ("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer"),
+        ("assertion", jwt.as_str()),
+    ];
+    let unavailable = |what: &str, e: reqwest::Error| TokenAnswer::Unavailable {
+        reason: format!(
+            "{what}: {}",
+            crate::client::transport_message(e.without_url())
+        ),
+    };
+    let mut response = match http.post(&key.token_uri).form(&form).send().await {
+        Ok(r) => r,
+        Err(e) => return unavailable("no answer", e),
+    };
+    let status = response.status().as_u16();
+    let mut body = Vec::new();
+    loop {
+        match response.chunk().await {
+            Ok(Some(chunk)) => {
+                body.extend_from_slice(&chunk);
+                if body.len() > MAX_TOKEN_ANSWER {
+                    return TokenAnswer::Unavailable {
+                        reason: format!(
+                            "answered {status} with a body over {MAX_TOKEN_ANSWER} bytes"
+                        ),
+                    };
+                }
+            }
+            Ok(None) => break,
+            Err(e) => return unavailable("answer unreadable", e),
+        }
+    }
+    classify_token_response(status, &body, subject)
+}
+
 /// Asks the token endpoint for a token for `scope` alone, as `subject`, and reads its answer.
 ///
 /// # Errors
@@ -362,51 +484,58 @@ pub async fn check_scope(
     subject: &Email,
     scope: &Scope,
 ) -> Result<ScopeCheck, Error> {
-    let jwt = assertion(sa, key, subject, scope, chrono::Utc::now().timestamp())?;
-    let form = [
-        ("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer"),
-        ("assertion", jwt.as_str()),
-    ];
-    let response = http
-        .post(&key.token_uri)
-        .form(&form)
-        .send()
-        .await
-        .map_err(|e| Error::Token {
-            message: format!("token endpoint unreachable: {}", e.without_url()),
-            transient: true,
-        })?;
-    let status = response.status().as_u16();
-    let body = response.bytes().await.map_err(|e| Error::Token {
-        message: format!("token endpoint answer unreadable: {}", e.without_url()),
-        transient: true,
-    })?;
-    classify_token_response(status, &body, subject, scope)
+    match exchange(http, sa, key, subject, scope).await {
+        TokenAnswer::ScopeRefused { reason } => Ok(ScopeCheck::Missing {
+            description: reason,
+        }),
+        other => other
+            .into_result(subject, scope)
+            .map(|_| ScopeCheck::Granted),
+    }
 }
 
-/// Classifies a token endpoint answer (pure; see [`check_scope`]).
+/// OAuth `error`s that are weather, not a refusal (RFC 6749 §5.2 and §4.1.2.1).
+const TRANSIENT_OAUTH_ERRORS: &[&str] = &["temporarily_unavailable", "server_error"];
+
+/// Classifies a token endpoint answer by its status and body (pure; table-tested).
 ///
-/// # Errors
-/// As [`check_scope`].
-pub fn classify_token_response(
-    status: u16,
-    body: &[u8],
-    subject: &Email,
-    scope: &Scope,
-) -> Result<ScopeCheck, Error> {
+/// Weather first: 5xx, 429 and 408 whatever the body, a `temporarily_unavailable` or
+/// `server_error`, a 2xx without a token, and any body that is not an OAuth JSON answer (an
+/// HTML page from a front end). Then the OAuth `error`: `unauthorized_client` refuses the
+/// scope; everything else (`invalid_grant` naming the subject or the key, `invalid_client`,
+/// `access_denied`, `admin_policy_enforced`, `disabled_client`, unknown errors) is an
+/// authorization problem.
+pub fn classify_token_response(status: u16, body: &[u8], subject: &Email) -> TokenAnswer {
     if (200..300).contains(&status) {
         return match serde_json::from_slice::<TokenOk>(body) {
-            Ok(ok) if !ok.access_token.is_empty() => Ok(ScopeCheck::Granted),
-            _ => Err(Error::Token {
-                message: format!("token endpoint answered {status} without an access_token"),
-                transient: true,
-            }),
+            Ok(ok) if !ok.access_token.is_empty() => TokenAnswer::Issued {
+                token: AccessToken::new(ok.access_token),
+                expires_in: Duration::from_secs(ok.expires_in),
+            },
+            _ => TokenAnswer::Unavailable {
+                reason: format!("answered {status} without an access token"),
+            },
         };
     }
-    let err: OAuthError = serde_json::from_slice(body).unwrap_or_default();
+    if status >= 500 || status == 429 || status == 408 {
+        return TokenAnswer::Unavailable {
+            reason: format!("answered {status}"),
+        };
+    }
+    let Ok(err) = serde_json::from_slice::<OAuthError>(body) else {
+        return TokenAnswer::Unavailable {
+            reason: format!("answered {status} with a body that is not an OAuth answer"),
+        };
+    };
     let description = crate::wire::clip(&err.error_description);
+    let error = crate::wire::clip(&err.error);
     match err.error.as_str() {
-        "unauthorized_client" | "access_denied" => Ok(ScopeCheck::Missing { description }),
+        e if TRANSIENT_OAUTH_ERRORS.contains(&e) => TokenAnswer::Unavailable {
+            reason: format!("answered {status}: {error} ({description})"),
+        },
+        "unauthorized_client" => TokenAnswer::ScopeRefused {
+            reason: format!("{error} ({description})"),
+        },
         "invalid_grant" | "invalid_request" => {
             let d = err.error_description.to_ascii_lowercase();
             let what = if d.contains("email") || d.contains("user id") || d.contains("sub") {
@@ -415,23 +544,13 @@ pub fn classify_token_response(
                 "the service-account key was refused (wrong, revoked or deleted key, or clock skew)"
                     .to_owned()
             };
-            Err(Error::Unauthorized {
-                reason: format!("{what}: {} ({description})", err.error),
-            })
+            TokenAnswer::Refused {
+                reason: format!("{what}: {error} ({description})"),
+            }
         }
-        "" if status >= 500 || status == 429 => Err(Error::Token {
-            message: format!("token endpoint answered {status}"),
-            transient: true,
-        }),
-        "" => Err(Error::Unauthorized {
-            reason: format!(
-                "token endpoint answered {status} without an OAuth error for scope {}",
-                scope.as_str()
-            ),
-        }),
-        other => Err(Error::Unauthorized {
-            reason: format!("token endpoint refused the client: {other} ({description})"),
-        }),
+        _ => TokenAnswer::Refused {
+            reason: format!("the token endpoint refused the client: {error} ({description})"),
+        },
     }
 }
 
@@ -447,56 +566,93 @@ mod tests {
         Email::new("admin@example.com").unwrap()
     }
 
+    /// Every class of token answer, as Google means it (reference §2.3): refusals are
+    /// authorization problems, weather is retried.
     #[test]
-    fn token_endpoint_errors_are_told_apart() {
-        let s = scope();
+    fn token_endpoint_answers_are_classified_as_google_means_them() {
         let a = admin();
-        let c = |status, body: &str| classify_token_response(status, body.as_bytes(), &a, &s);
-        assert_eq!(
-            c(200, r#"{"access_token":"ya29.x","expires_in":3599}"#).unwrap(),
-            ScopeCheck::Granted
+        let c = |status, body: &str| classify_token_response(status, body.as_bytes(), &a);
+        let oauth = |e: &str, d: &str| format!(r#"{{"error":"{e}","error_description":"{d}"}}"#);
+        #[rustfmt::skip]
+        let table: &[(u16, String, &str)] = &[
+            (200, r#"{"access_token":"ya29.x","expires_in":3599}"#.into(), "issued"),
+            (200, "{}".into(), "weather"),
+            (200, r#"{"access_token":"","expires_in":3599}"#.into(), "weather"),
+            (401, oauth("unauthorized_client", "Client is unauthorized to retrieve access tokens using this method, or client not authorized for any of the scopes requested."), "scope"),
+            (400, oauth("invalid_grant", "Invalid email or User ID"), "subject"),
+            (400, oauth("invalid_grant", "Invalid JWT: No valid verifier found for issuer"), "key"),
+            (401, oauth("invalid_client", "The OAuth client was not found."), "refused"),
+            (401, oauth("disabled_client", "The OAuth client was disabled."), "refused"),
+            (403, oauth("access_denied", "Requested client not authorized."), "refused"),
+            (403, oauth("admin_policy_enforced", "Blocked by the admin's policy"), "refused"),
+            (400, oauth("invalid_request", "Invalid impersonation sub field"), "subject"),
+            (400, oauth("something_new", ""), "refused"),
+            (500, oauth("server_error", ""), "weather"),
+            (503, oauth("temporarily_unavailable", "x"), "weather"),
+            (503, "Service Unavailable".into(), "weather"),
+            (502, "<!DOCTYPE html><html><body>502. That's an error.</body></html>".into(), "weather"),
+            (504, String::new(), "weather"),
+            (429, oauth("rate_limit_exceeded", ""), "weather"),
+            (408, String::new(), "weather"),
+            (400, oauth("temporarily_unavailable", ""), "weather"),
+            (403, "<html>Forbidden</html>".into(), "weather"),
+            (404, String::new(), "weather"),
+        ];
+        for (status, body, expected) in table {
+            let answer = c(*status, body);
+            let got = match &answer {
+                TokenAnswer::Issued { token, expires_in } => {
+                    assert_eq!(token.expose_secret(), "ya29.x");
+                    assert_eq!(*expires_in, Duration::from_secs(3599));
+                    "issued"
+                }
+                TokenAnswer::ScopeRefused { .. } => "scope",
+                TokenAnswer::Refused { reason } if reason.contains("subject admin@example.com") => {
+                    "subject"
+                }
+                TokenAnswer::Refused { reason } if reason.contains("key was refused") => "key",
+                TokenAnswer::Refused { .. } => "refused",
+                TokenAnswer::Unavailable { .. } => "weather",
+            };
+            assert_eq!(got, *expected, "{status} {body}: {answer:?}");
+        }
+    }
+
+    #[test]
+    fn refusals_fail_the_authorization_and_weather_is_transient() {
+        let (a, s) = (admin(), scope());
+        let e = TokenAnswer::ScopeRefused {
+            reason: "unauthorized_client (x)".into(),
+        }
+        .into_result(&a, &s)
+        .unwrap_err();
+        assert!(e.is_configuration(), "{e:?}");
+        assert!(e.to_string().contains(s.as_str()), "{e}");
+        let e = TokenAnswer::Refused { reason: "r".into() }
+            .into_result(&a, &s)
+            .unwrap_err();
+        assert!(e.is_configuration() && !e.is_transient(), "{e:?}");
+        let e = TokenAnswer::Unavailable {
+            reason: "answered 503".into(),
+        }
+        .into_result(&a, &s)
+        .unwrap_err();
+        assert!(e.is_transient() && !e.is_configuration(), "{e:?}");
+        assert!(
+            e.to_string().contains("token endpoint is unavailable"),
+            "{e}"
         );
-        assert!(matches!(
-            c(
-                401,
-                r#"{"error":"unauthorized_client","error_description":"Client is unauthorized to retrieve access tokens using this method, or client not authorized for any of the scopes requested."}"#
+        let core: dirsync_core::Error = e.into();
+        assert!(
+            matches!(
+                core,
+                dirsync_core::Error::Remote {
+                    transient: true,
+                    ..
+                }
             ),
-            Ok(ScopeCheck::Missing { .. })
-        ));
-        match c(
-            400,
-            r#"{"error":"invalid_grant","error_description":"Invalid email or User ID"}"#,
-        ) {
-            Err(Error::Unauthorized { reason }) => {
-                assert!(reason.contains("subject admin@example.com"), "{reason}")
-            }
-            other => panic!("{other:?}"),
-        }
-        match c(
-            400,
-            r#"{"error":"invalid_grant","error_description":"Invalid JWT: No valid verifier found for issuer"}"#,
-        ) {
-            Err(Error::Unauthorized { reason }) => {
-                assert!(reason.contains("key was refused"), "{reason}")
-            }
-            other => panic!("{other:?}"),
-        }
-        assert!(matches!(
-            c(
-                401,
-                r#"{"error":"disabled_client","error_description":"The OAuth client was disabled."}"#
-            ),
-            Err(Error::Unauthorized { .. })
-        ));
-        assert!(matches!(
-            c(503, "oops"),
-            Err(Error::Token {
-                transient: true,
-                ..
-            })
-        ));
-        assert!(matches!(c(403, "<html>"), Err(Error::Unauthorized { .. })));
-        assert!(matches!(c(200, "{}"), Err(Error::Token { .. })));
+            "{core:?}"
+        );
     }
 
     #[test]

@@ -21,6 +21,10 @@ use crate::config::{MappingConfig, RetryConfig};
 use crate::error::Error;
 use crate::pacer::Pacer;
 
+/// The default cap on one response body: 32 MiB, far above a page of 500 users with custom
+/// schemas (a few MB).
+pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 32 * 1024 * 1024;
+
 /// Google's Directory API.
 pub const DEFAULT_API_BASE: &str = "https://admin.googleapis.com";
 
@@ -51,6 +55,7 @@ pub struct GoogleConnectorBuilder {
     connect_timeout: Duration,
     request_timeout: Duration,
     token_timeout: Duration,
+    max_response_bytes: usize,
     scopes: BTreeSet<Scope>,
     mapping: MappingConfig,
     token_source: Option<Arc<dyn TokenSource>>,
@@ -91,6 +96,7 @@ impl Default for GoogleConnectorBuilder {
             connect_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(60),
             token_timeout: Duration::from_secs(30),
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
             scopes: google_required_scopes(DirectionKind::Inbound, ObjectKind::ALL),
             mapping: MappingConfig::default(),
             token_source: None,
@@ -221,6 +227,14 @@ impl GoogleConnectorBuilder {
         self
     }
 
+    /// The largest response body the connector reads (default
+    /// [`DEFAULT_MAX_RESPONSE_BYTES`]); a larger one fails the call with
+    /// [`Error::TooLarge`] instead of growing memory without bound.
+    pub fn max_response_bytes(mut self, n: usize) -> Self {
+        self.max_response_bytes = n;
+        self
+    }
+
     /// The scopes [`validate_access`](dirsync_core::DirectorySource::validate_access) checks
     /// (default: user, group and org-unit read-only). Use
     /// [`google_required_scopes`] for other directions or kinds.
@@ -311,6 +325,7 @@ impl GoogleConnectorBuilder {
             Pacer::per_minute(self.requests_per_minute),
             self.retry,
             self.concurrency,
+            self.max_response_bytes,
         );
         Ok(GoogleConnector {
             client,

@@ -95,14 +95,29 @@ pub(crate) fn encode_segment(segment: &str) -> String {
         .replace('+', "%20")
 }
 
-/// Counters of one fetch (or one apply), shared by its tasks.
-#[derive(Debug, Default)]
+/// Counters of one fetch (or one apply), shared by its tasks, and when it started (its retry
+/// budget runs from then).
+#[derive(Debug)]
 pub(crate) struct Counters {
     requests: Mutex<BTreeMap<String, u64>>,
     retries: AtomicU64,
     bytes: AtomicU64,
     in_flight: AtomicU32,
     max_in_flight: AtomicU32,
+    started: tokio::time::Instant,
+}
+
+impl Default for Counters {
+    fn default() -> Self {
+        Self {
+            requests: Mutex::default(),
+            retries: AtomicU64::default(),
+            bytes: AtomicU64::default(),
+            in_flight: AtomicU32::default(),
+            max_in_flight: AtomicU32::default(),
+            started: tokio::time::Instant::now(),
+        }
+    }
 }
 
 impl Counters {
@@ -161,6 +176,8 @@ pub(crate) struct Client {
     pub(crate) retry: RetryConfig,
     pub(crate) limit: Semaphore,
     pub(crate) rng: Mutex<StdRng>,
+    /// The largest response body read; a larger one is [`Error::TooLarge`].
+    pub(crate) max_body: usize,
 }
 
 impl fmt::Debug for Client {
@@ -175,7 +192,7 @@ impl fmt::Debug for Client {
 }
 
 /// A transport error as text: its kind and source chain (no URL, which is in the route anyway).
-fn transport_message(e: reqwest::Error) -> String {
+pub(crate) fn transport_message(e: reqwest::Error) -> String {
     let kind = if e.is_timeout() {
         "timeout"
     } else if e.is_connect() {
@@ -213,6 +230,7 @@ impl Client {
         pacer: Pacer,
         retry: RetryConfig,
         concurrency: usize,
+        max_body: usize,
     ) -> Self {
         Self {
             http,
@@ -222,25 +240,124 @@ impl Client {
             retry,
             limit: Semaphore::new(concurrency),
             rng: Mutex::new(StdRng::from_os_rng()),
+            max_body,
         }
     }
 
-    /// A token for `scope`, within the token timeout.
-    pub(crate) async fn token(&self, scope: &Scope) -> Result<dirsync_core::AccessToken, Error> {
-        match tokio::time::timeout(self.token_timeout, self.tokens.token(scope)).await {
-            Ok(t) => t,
-            Err(_) => Err(Error::Token {
-                message: format!("no token within {:?}", self.token_timeout),
-                transient: true,
-            }),
+    /// What to do after failed attempt number `attempt` (0 for the first retry): the retry
+    /// policy's decision (at least `retry_after`, up to the longest wait), refused when its wait
+    /// would end past the budget of `counters`.
+    fn decide(
+        &self,
+        status: Option<u16>,
+        reason: Option<&str>,
+        attempt: u32,
+        retry_after: Option<Duration>,
+        counters: &Counters,
+    ) -> Decision {
+        let decision = match self.rng.lock() {
+            Ok(mut rng) => retry::decide(status, reason, attempt, &self.retry, &mut *rng),
+            Err(_) => Decision::GiveUp,
+        };
+        let decision = match (decision, retry_after) {
+            (Decision::Retry(wait), Some(after)) => {
+                Decision::Retry(after.min(self.retry.max_delay).max(wait))
+            }
+            (other, _) => other,
+        };
+        match decision {
+            Decision::Retry(wait) if counters.started.elapsed() + wait > self.retry.budget => {
+                tracing::warn!(budget = ?self.retry.budget, "retry budget spent");
+                Decision::GiveUp
+            }
+            other => other,
+        }
+    }
+
+    /// A token for `scope`: each request within the token timeout, weather (a transient
+    /// [`Error::Token`]) retried by the retry policy within the budget.
+    pub(crate) async fn token(
+        &self,
+        scope: &Scope,
+        counters: &Counters,
+    ) -> Result<dirsync_core::AccessToken, Error> {
+        let mut attempt = 0u32;
+        loop {
+            let error =
+                match tokio::time::timeout(self.token_timeout, self.tokens.token(scope)).await {
+                    Ok(Ok(token)) => return Ok(token),
+                    Ok(Err(e)) => e,
+                    Err(_) => Error::Token {
+                        message: format!(
+                            "the token endpoint is unavailable: no token within {:?}",
+                            self.token_timeout
+                        ),
+                        transient: true,
+                    },
+                };
+            if !matches!(
+                error,
+                Error::Token {
+                    transient: true,
+                    ..
+                }
+            ) {
+                return Err(error);
+            }
+            match self.decide(None, None, attempt, None, counters) {
+                Decision::Retry(wait) => {
+                    tracing::warn!(scope = scope.as_str(), error = %error, attempt, ?wait, "token request: retrying");
+                    counters.retries.fetch_add(1, Ordering::Relaxed);
+                    attempt += 1;
+                    tokio::time::sleep(wait).await;
+                }
+                Decision::GiveUp => {
+                    return Err(match error {
+                        Error::Token { message, .. } => Error::Token {
+                            message: format!("{message} (after {} attempts)", attempt + 1),
+                            transient: true,
+                        },
+                        other => other,
+                    });
+                }
+            }
+        }
+    }
+
+    /// Reads a response body of at most [`max_body`](Self::max_body) bytes.
+    async fn body(
+        &self,
+        route: &str,
+        mut response: reqwest::Response,
+    ) -> Result<Result<bytes::Bytes, String>, Error> {
+        let too_large = || Error::TooLarge {
+            route: route.to_owned(),
+            limit: self.max_body,
+        };
+        if response
+            .content_length()
+            .is_some_and(|n| usize::try_from(n).map_or(true, |n| n > self.max_body))
+        {
+            return Err(too_large());
+        }
+        let mut body = bytes::BytesMut::new();
+        loop {
+            match response.chunk().await {
+                Ok(Some(chunk)) => {
+                    if body.len() + chunk.len() > self.max_body {
+                        return Err(too_large());
+                    }
+                    body.extend_from_slice(&chunk);
+                }
+                Ok(None) => return Ok(Ok(body.freeze())),
+                Err(e) => return Ok(Err(transport_message(e))),
+            }
         }
     }
 
     async fn attempt(&self, req: &ApiRequest, counters: &Counters) -> Result<Attempt, Error> {
-        let token = self.token(&req.scope).await?;
-        let _permit = self.limit.acquire().await.map_err(|_| Error::Config {
-            reason: "the connector was shut down".into(),
-        })?;
+        let token = self.token(&req.scope, counters).await?;
+        let _permit = self.limit.acquire().await.map_err(|_| Error::Closed)?;
         self.pacer.acquire().await;
         counters.request(req.route);
         let _gauge = InFlight::start(counters);
@@ -259,9 +376,9 @@ impl Client {
         };
         let status = response.status().as_u16();
         let after = retry_after(response.headers());
-        let body = match response.bytes().await {
+        let body = match self.body(req.route, response).await? {
             Ok(b) => b,
-            Err(e) => return Ok(Attempt::Transport(transport_message(e))),
+            Err(message) => return Ok(Attempt::Transport(message)),
         };
         counters.bytes.fetch_add(
             u64::try_from(body.len()).unwrap_or(u64::MAX),
@@ -364,16 +481,9 @@ impl Client {
                     scopes: vec![req.scope.clone()],
                 });
             }
-            let decision = match self.rng.lock() {
-                Ok(mut rng) => {
-                    retry::decide(status, reason.as_deref(), attempt, &self.retry, &mut *rng)
-                }
-                Err(_) => Decision::GiveUp,
-            };
-            match decision {
+            match self.decide(status, reason.as_deref(), attempt, after, counters) {
                 Decision::Retry(wait) => {
                     *uncertain |= matches!(status, None | Some(502 | 504));
-                    let wait = after.map_or(wait, |a| a.min(self.retry.max_delay).max(wait));
                     tracing::warn!(route = req.route, ?status, reason = ?reason, attempt, ?wait, "retrying");
                     counters.retries.fetch_add(1, Ordering::Relaxed);
                     attempt += 1;

@@ -5,9 +5,9 @@ use std::time::Duration;
 /// How failed API calls are retried (see [`crate::retry::decide`]).
 ///
 /// The defaults follow Google's documented backoff (reference §4.4): waits of 1, 2, 4, 8, 16 s
-/// plus up to 1 s of random jitter each, capped at 32 s, at most 5 retries. Start from
-/// [`RetryConfig::default`], [`RetryConfig::none`] or [`RetryConfig::immediate`] and change it
-/// with the `with_*` methods.
+/// plus up to 1 s of random jitter each, capped at 32 s, at most 5 retries per call, and at
+/// most 10 minutes of waiting per fetch or apply. Start from [`RetryConfig::default`],
+/// [`RetryConfig::none`] or [`RetryConfig::immediate`] and change it with the `with_*` methods.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct RetryConfig {
@@ -19,6 +19,9 @@ pub struct RetryConfig {
     pub max_delay: Duration,
     /// Up to this much random time is added to each wait (Google: "≤ 1000 ms").
     pub max_jitter: Duration,
+    /// The total time one fetch or one apply may spend waiting to retry (API calls and token
+    /// requests alike): a retry that would end past it is not made, and the call fails.
+    pub budget: Duration,
 }
 
 impl Default for RetryConfig {
@@ -28,6 +31,7 @@ impl Default for RetryConfig {
             base_delay: Duration::from_secs(1),
             max_delay: Duration::from_secs(32),
             max_jitter: Duration::from_secs(1),
+            budget: Duration::from_secs(10 * 60),
         }
     }
 }
@@ -48,6 +52,7 @@ impl RetryConfig {
             base_delay: Duration::from_millis(1),
             max_delay: Duration::from_millis(1),
             max_jitter: Duration::ZERO,
+            ..Self::default()
         }
     }
 
@@ -67,6 +72,12 @@ impl RetryConfig {
     /// Up to `max_jitter` of random time added to each wait.
     pub fn with_max_jitter(mut self, max_jitter: Duration) -> Self {
         self.max_jitter = max_jitter;
+        self
+    }
+
+    /// At most `budget` of waiting between retries per fetch or apply.
+    pub fn with_budget(mut self, budget: Duration) -> Self {
+        self.budget = budget;
         self
     }
 }

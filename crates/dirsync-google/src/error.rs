@@ -81,6 +81,28 @@ pub enum Error {
         message: String,
     },
 
+    /// A response body was larger than the connector reads (`max_response_bytes`): nothing of
+    /// it was used. Raise the limit or narrow the request.
+    #[error("{route}: response body larger than {limit} bytes")]
+    TooLarge {
+        /// The route.
+        route: String,
+        /// The limit in bytes.
+        limit: usize,
+    },
+
+    /// The connector is shutting down (its request limiter was closed); the call was not sent.
+    #[error("the connector is shutting down")]
+    Closed,
+
+    /// A lock of the connector was poisoned by a panic in another task: a bug, not a setting.
+    /// The run fails; a new connector starts clean.
+    #[error("internal error: the {what} was poisoned by a panic in another task")]
+    Poisoned {
+        /// Which lock.
+        what: &'static str,
+    },
+
     /// A domain rule refused the data (a page chain loop, an incomplete snapshot, ...).
     #[error(transparent)]
     Core(#[from] dirsync_core::Error),
@@ -175,6 +197,27 @@ impl From<Error> for dirsync_core::Error {
                 status: None,
                 reason: Some("decode".to_owned()),
                 message,
+                transient: true,
+            },
+            Error::TooLarge { route, limit } => dirsync_core::Error::Remote {
+                route,
+                status: None,
+                reason: Some("tooLarge".to_owned()),
+                message: format!("response body larger than {limit} bytes"),
+                transient: false,
+            },
+            e @ Error::Poisoned { .. } => dirsync_core::Error::Remote {
+                route: "connector".to_owned(),
+                status: None,
+                reason: Some("internal".to_owned()),
+                message: e.to_string(),
+                transient: false,
+            },
+            Error::Closed => dirsync_core::Error::Remote {
+                route: "connector".to_owned(),
+                status: None,
+                reason: None,
+                message: "the connector is shutting down".to_owned(),
                 transient: true,
             },
             Error::Core(e) => e,

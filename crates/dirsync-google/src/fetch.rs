@@ -80,8 +80,8 @@ impl Run<'_> {
         &self,
         f: impl FnOnce(&mut SnapshotBuilder) -> Result<T, dirsync_core::Error>,
     ) -> Result<T, Error> {
-        let mut b = self.builder.lock().map_err(|_| Error::Config {
-            reason: "snapshot builder poisoned by an earlier panic".into(),
+        let mut b = self.builder.lock().map_err(|_| Error::Poisoned {
+            what: "snapshot builder",
         })?;
         Ok(f(&mut b)?)
     }
@@ -422,8 +422,8 @@ impl GoogleConnector {
         };
         tokio::try_join!(org_units, users, groups)?;
         let stats = run.counters.stats(started.elapsed());
-        let builder = run.builder.into_inner().map_err(|_| Error::Config {
-            reason: "snapshot builder poisoned by an earlier panic".into(),
+        let builder = run.builder.into_inner().map_err(|_| Error::Poisoned {
+            what: "snapshot builder",
         })?;
         let snapshot = builder.finish()?;
         tracing::info!(

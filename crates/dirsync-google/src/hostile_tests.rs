@@ -6,7 +6,7 @@
 //!
 //! Property cases: `PROPTEST_CASES` (default 256).
 
-use dirsync_core::{Email, ExternalId, ObjectKind, Scope, ServiceAccountKey, google_scopes};
+use dirsync_core::{Email, ExternalId, ObjectKind, ServiceAccountKey};
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
@@ -131,9 +131,8 @@ fn parse_everything(bytes: &[u8]) {
     let _ = serde_json::from_slice::<Page>(bytes);
     let _ = parse_error(bytes);
     let subject = Email::new("admin@example.com").unwrap();
-    let scope = Scope::new(google_scopes::USER_READONLY).unwrap();
     for status in [200, 400, 401, 403, 429, 503] {
-        let _ = classify_token_response(status, bytes, &subject, &scope);
+        let _ = classify_token_response(status, bytes, &subject);
     }
     let _ = KeyInfo::parse(ServiceAccountKey::new(String::from_utf8_lossy(bytes)));
     if let Ok(v) = serde_json::from_slice::<Value>(bytes) {

@@ -141,7 +141,7 @@ use dirsync_core::{
 use url::Url;
 
 pub use auth::{GcpAuthTokenSource, KeyInfo, ScopeCheck, StaticTokenSource, TokenSource};
-pub use builder::{DEFAULT_API_BASE, GoogleConnectorBuilder};
+pub use builder::{DEFAULT_API_BASE, DEFAULT_MAX_RESPONSE_BYTES, GoogleConnectorBuilder};
 pub use config::{EmploymentTypeSource, MappingConfig, RetryConfig};
 pub use dirsync_core;
 pub use error::Error;

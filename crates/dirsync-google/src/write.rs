@@ -54,8 +54,22 @@ fn role_name(role: MemberRole) -> &'static str {
     }
 }
 
+/// Whether a delete's answer is 404 `notFound`: the group or the member is missing, which only
+/// a read of the group can tell (Google's message names the key, but that is human text).
+fn is_not_found(answer: &Result<(), Error>) -> bool {
+    matches!(
+        answer,
+        Err(Error::Http {
+            status: Some(404),
+            reason: Some(reason),
+            ..
+        }) if reason == "notFound"
+    )
+}
+
 /// What one operation's final answer means (pure). `uncertain`: an earlier attempt may have been
-/// applied unseen.
+/// applied unseen. `group_exists`: for a delete answered 404 `notFound`, whether a read of the
+/// group found it (then the member is what is missing: already done); `false` otherwise.
 ///
 /// # Errors
 /// The failure itself when it stops the whole apply (see the module documentation).
@@ -63,6 +77,7 @@ pub(crate) fn outcome(
     op: &RemoteOp,
     answer: Result<(), Error>,
     uncertain: bool,
+    group_exists: bool,
 ) -> Result<RemoteOpOutcome, Error> {
     let e = match answer {
         Ok(()) => return Ok(RemoteOpOutcome::Done),
@@ -81,11 +96,11 @@ pub(crate) fn outcome(
         (
             Error::Http {
                 status: Some(404),
-                message,
+                reason: Some(reason),
                 ..
             },
             RemoteOp::DeleteMember { .. },
-        ) => message.contains("memberKey"),
+        ) => reason == "notFound" && group_exists,
         _ => false,
     };
     Ok(match (already, uncertain) {
@@ -138,6 +153,26 @@ impl GoogleConnector {
         }))
     }
 
+    /// Whether the group exists, by `groups.get`: 200 yes, 404 `notFound` no.
+    ///
+    /// # Errors
+    /// Any other failure of the read.
+    async fn group_exists(&self, group: &ExternalId, counters: &Counters) -> Result<bool, Error> {
+        let scope = Scope::new(google_scopes::GROUP_READONLY)?;
+        let req = ApiRequest::new(
+            &self.api_base,
+            crate::fetch::routes::GROUP,
+            &["groups", group.as_str()],
+            &[("fields", "id")],
+            &scope,
+        )?;
+        let answer = self.client.send(&req, counters).await.map(drop);
+        if is_not_found(&answer) {
+            return Ok(false);
+        }
+        answer.map(|()| true)
+    }
+
     /// Applies one (group, member)'s operations in order; stops attempting after a failure.
     async fn apply_chain(
         &self,
@@ -170,7 +205,13 @@ impl GoogleConnector {
                 .send_traced(&req, counters, &mut uncertain)
                 .await
                 .map(drop);
-            let result = outcome(op, answer, uncertain)?;
+            let group_exists = match op {
+                RemoteOp::DeleteMember { group, .. } if is_not_found(&answer) => {
+                    self.group_exists(group, counters).await?
+                }
+                _ => false,
+            };
+            let result = outcome(op, answer, uncertain, group_exists)?;
             match &result {
                 RemoteOpOutcome::Failed { reason } => {
                     tracing::warn!(route = req.route, op = i, %reason, "write failed");
@@ -194,9 +235,10 @@ impl GoogleConnector {
             return Ok(RemoteApplyReport::default());
         }
         let scope = Scope::new(google_scopes::GROUP_MEMBER)?;
+        let counters = Counters::default();
         // One token before any write: a scope that is not delegated stops here, having written
         // nothing.
-        self.client.token(&scope).await?;
+        self.client.token(&scope, &counters).await?;
         let mut chains: Vec<Vec<usize>> = Vec::new();
         let mut by_key: HashMap<(&ExternalId, String), usize> = HashMap::new();
         for (i, op) in ops.iter().enumerate() {
@@ -217,7 +259,6 @@ impl GoogleConnector {
                 chain.push(i);
             }
         }
-        let counters = Counters::default();
         let (scope, counters_ref) = (&scope, &counters);
         let done: Vec<Vec<(usize, RemoteOpOutcome)>> = futures::stream::iter(chains)
             .map(|chain| self.apply_chain(ops, chain, scope, counters_ref))
@@ -279,10 +320,11 @@ mod tests {
         };
         let delete = RemoteOp::DeleteMember { group, member };
         let failed = |o: &RemoteOpOutcome| matches!(o, RemoteOpOutcome::Failed { .. });
-        let decided =
-            |op: &RemoteOp, e: Error, uncertain: bool| outcome(op, Err(e), uncertain).unwrap();
+        let decided = |op: &RemoteOp, e: Error, uncertain: bool| {
+            outcome(op, Err(e), uncertain, true).unwrap()
+        };
         assert_eq!(
-            outcome(&insert, Ok(()), false).unwrap(),
+            outcome(&insert, Ok(()), false, false).unwrap(),
             RemoteOpOutcome::Done
         );
         let dup = || http(409, "duplicate", "Member already exists.");
@@ -294,9 +336,23 @@ mod tests {
             RemoteOpOutcome::AlreadyDone
         );
         assert_eq!(decided(&delete, gone(), true), RemoteOpOutcome::Done);
-        // A missing group, a 409 on a delete, a 404 on an insert, exhausted retries: failed.
+        // The message is never read: a 404 whose text names the member, while a read of the
+        // group found none, is a failure; one whose text names the group, while the group
+        // exists, is done.
+        assert!(failed(
+            &outcome(&delete, Err(gone()), false, false).unwrap()
+        ));
         let no_group = http(404, "notFound", "Resource Not Found: groupKey");
-        assert!(failed(&decided(&delete, no_group.clone(), false)));
+        assert_eq!(
+            decided(&delete, no_group.clone(), false),
+            RemoteOpOutcome::AlreadyDone
+        );
+        assert!(failed(&decided(
+            &delete,
+            http(404, "other", "memberKey"),
+            false
+        )));
+        // A 409 on a delete, a 404 on an insert, exhausted retries: failed.
         assert!(failed(&decided(&insert, no_group, false)));
         assert!(failed(&decided(&delete, dup(), false)));
         assert!(failed(&decided(&insert, gone(), false)));
@@ -320,7 +376,7 @@ mod tests {
                 transient: true,
             },
         ] {
-            assert_eq!(outcome(&insert, Err(e.clone()), false), Err(e));
+            assert_eq!(outcome(&insert, Err(e.clone()), false, false), Err(e));
         }
     }
 }

@@ -471,6 +471,7 @@ async fn answer(
     };
     server
         .mock(method, path)
+        .match_query(Matcher::Any)
         .match_body(body)
         .with_status(usize::from(status))
         .with_body(api_error(status, reason, message))
@@ -516,6 +517,31 @@ async fn answers_map_to_outcomes_and_a_retried_insert_that_finds_itself_is_done(
             (404, "notFound", "Resource Not Found: groupKey"),
         )
         .await,
+        // A read of the group tells a missing group from a missing member (the message is
+        // never read: these two say nothing of which key was not found).
+        answer(
+            s,
+            "GET",
+            "/admin/directory/v1/groups/gone",
+            None,
+            (404, "notFound", "Not Found"),
+        )
+        .await,
+        // A member already gone from a group that exists: done.
+        answer(
+            s,
+            "DELETE",
+            "/admin/directory/v1/groups/g1/members/e%40example.com",
+            None,
+            (404, "notFound", "Not Found"),
+        )
+        .await,
+        s.mock("GET", "/admin/directory/v1/groups/g1")
+            .match_query(Matcher::Any)
+            .with_body(r#"{"id":"g1"}"#)
+            .expect(1)
+            .create_async()
+            .await,
     ];
     let target = mock_target(&server, "t");
     let report = target
@@ -523,12 +549,14 @@ async fn answers_map_to_outcomes_and_a_retried_insert_that_finds_itself_is_done(
             insert("g1", "a@example.com", MemberRole::Member),
             insert("g1", "b@example.com", MemberRole::Member),
             delete("gone", "c@example.com"),
+            delete("g1", "e@example.com"),
         ]))
         .await
         .unwrap();
     assert_eq!(report.outcomes[0], RemoteOpOutcome::Done);
     assert_eq!(report.outcomes[1], RemoteOpOutcome::AlreadyDone);
     assert!(is_failed(&report.outcomes[2]), "{:?}", report.outcomes[2]);
+    assert_eq!(report.outcomes[3], RemoteOpOutcome::AlreadyDone);
     assert_eq!(report.stats.retries, 2);
     for m in mocks {
         m.assert_async().await;

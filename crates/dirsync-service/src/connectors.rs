@@ -83,6 +83,12 @@ pub trait Connectors: Send + Sync {
     /// # Errors
     /// [`Error::Key`] or `Error::Connector` when no connector can be built from the settings.
     fn connect(&self, request: &ConnectorRequest<'_>) -> Result<Connection, Error>;
+
+    /// Drops whatever is kept for `integration` (a cached connector, its tokens): the
+    /// integration was removed. Does nothing by default.
+    fn forget(&self, integration: IntegrationId) {
+        let _ = integration;
+    }
 }
 
 /// One integration's way to a remote directory: the read side and the write side of the same

@@ -74,13 +74,23 @@ pub enum Error {
     #[error(transparent)]
     Connector(#[from] dirsync_google::Error),
 
-    /// The run could not start or be recorded (see the engine's error).
+    /// The run could not start or be recorded (see the engine's error). A store error of the
+    /// engine (another run's lease, a lost lease, ...) is [`Store`](Self::Store) instead.
     #[error(transparent)]
-    Engine(#[from] dirsync_engine::Error),
+    Engine(dirsync_engine::Error),
 
     /// The store failed or refused (e.g. the integration does not exist).
     #[error(transparent)]
     Store(#[from] dirsync_store::Error),
+}
+
+impl From<dirsync_engine::Error> for Error {
+    fn from(e: dirsync_engine::Error) -> Self {
+        match e {
+            dirsync_engine::Error::Store(e) => Self::Store(e),
+            other => Self::Engine(other),
+        }
+    }
 }
 
 impl Error {

@@ -58,6 +58,15 @@ impl GoogleConnectors {
         self
     }
 
+    /// How many connectors are cached (one per integration that connected and was not
+    /// removed since; a changed integration's connector is replaced, not added).
+    pub fn cached(&self) -> usize {
+        self.cache
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .len()
+    }
+
     /// Adjusts every connector before it is built (concurrency, retries, timeouts, mapping).
     /// The settings' subject, key, customer, API base and pacing are applied first.
     pub fn customize(
@@ -161,5 +170,12 @@ impl Connectors for GoogleConnectors {
             source: connector.clone(),
             target: connector,
         })
+    }
+
+    fn forget(&self, integration: IntegrationId) {
+        self.cache
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(&integration);
     }
 }

@@ -67,15 +67,16 @@ mod explain;
 #[cfg(feature = "google")]
 mod google;
 mod instructions;
-mod lease;
 mod lifecycle;
 mod metrics;
+mod notify;
 mod progress;
 mod query;
 mod review;
 mod rules;
 mod scheduler;
 mod service;
+mod status;
 #[cfg(feature = "terminal")]
 mod terminal;
 mod update;
@@ -89,11 +90,13 @@ pub use explain::{Action, PlannedChange};
 pub use google::GoogleConnectors;
 pub use instructions::AdminInstructions;
 pub use lifecycle::{Activated, CreateGoogle, Created, Reauthorize};
+pub use notify::{Notification, Notifier};
 pub use progress::{Progress, ProgressSink, Silent};
 pub use query::UserQuery;
 pub use review::HeldPlanDetail;
 pub use rules::{DueRun, NewRule};
-pub use service::{DryRun, Service, required_scopes};
+pub use service::{DEFAULT_LEASE_SECONDS, DryRun, RunRetention, Service, required_scopes};
+pub use status::{HeldSummary, IntegrationStatus, RunSummary, StatusReport};
 #[cfg(feature = "terminal")]
 pub use terminal::TerminalProgress;
 pub use update::IntegrationUpdate;

@@ -298,6 +298,8 @@ impl Service {
     /// # Errors
     /// A store error (`PrimaryOwnsData`, `NotFound`, `Leased` while a run holds it).
     pub async fn remove(&self, id: IntegrationId) -> Result<Removed, Error> {
-        Ok(self.store.remove_integration(id).await?)
+        let removed = self.store.remove_integration(id).await?;
+        self.connectors.forget(id);
+        Ok(removed)
     }
 }

@@ -15,6 +15,7 @@ use dirsync_store::Store;
 
 use crate::Error;
 use crate::connectors::{Connection, ConnectorRequest, Connectors};
+use crate::notify::{Notification, Notifier};
 use crate::progress::{PageCounter, Progress, ProgressSink};
 
 /// The service API that frontends and command-line tools build on. Cheap to share behind an
@@ -27,6 +28,34 @@ pub struct Service {
     holder: String,
     lease: Duration,
     pub(crate) concurrency: usize,
+    notifier: Option<Arc<dyn Notifier>>,
+    retention: RunRetention,
+}
+
+/// How many run records are kept per integration: after each run the service deletes those
+/// beyond the newest `keep` and those older than `max_age` (never the newest).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RunRetention {
+    /// At most this many runs per integration.
+    pub keep: usize,
+    /// No run older than this (by its start), except the newest.
+    pub max_age: Duration,
+}
+
+impl RunRetention {
+    /// Keep the newest `keep` runs of at most `max_age`.
+    pub fn new(keep: usize, max_age: Duration) -> Self {
+        Self { keep, max_age }
+    }
+}
+
+impl Default for RunRetention {
+    /// The newest 200 runs of the last 90 days: months of nightly runs, or a day and a half
+    /// of runs every ten minutes.
+    fn default() -> Self {
+        Self::new(200, Duration::days(90))
+    }
 }
 
 impl std::fmt::Debug for Service {
@@ -36,9 +65,13 @@ impl std::fmt::Debug for Service {
             .field("holder", &self.holder)
             .field("lease", &self.lease)
             .field("concurrency", &self.concurrency)
+            .field("retention", &self.retention)
             .finish_non_exhaustive()
     }
 }
+
+/// The default time to live of a run's lease, in seconds.
+pub const DEFAULT_LEASE_SECONDS: i64 = 60;
 
 fn system_clock() -> DateTime<Utc> {
     Utc::now()
@@ -46,9 +79,9 @@ fn system_clock() -> DateTime<Utc> {
 
 impl Service {
     /// A service over `store`, building connectors with `connectors`, with the default
-    /// [`Policy`], the system clock, a 30-minute lease named after this machine's boot and this
-    /// process (so that the lease of a run that crashed on this machine is taken back at once,
-    /// not after 30 minutes), and up to four integrations synced at once by
+    /// [`Policy`], the system clock, a lease of [`DEFAULT_LEASE_SECONDS`] named after this
+    /// process (renewed by its run every third of that, so a run that crashed frees its
+    /// integration within a minute), and up to four integrations synced at once by
     /// [`run_due`](Self::run_due).
     pub fn new(store: Arc<dyn Store>, connectors: Arc<dyn Connectors>) -> Self {
         Self {
@@ -56,9 +89,11 @@ impl Service {
             connectors,
             policy: Policy::default(),
             clock: Arc::new(system_clock),
-            holder: crate::lease::local_holder(),
-            lease: Duration::minutes(30),
+            holder: format!("directory-sync:{}", std::process::id()),
+            lease: Duration::seconds(DEFAULT_LEASE_SECONDS),
             concurrency: 4,
+            notifier: None,
+            retention: RunRetention::default(),
         }
     }
 
@@ -81,10 +116,23 @@ impl Service {
         self
     }
 
-    /// How long a run's lease lasts before another runner may take the integration over (a run
-    /// that crashed leaves its lease behind until then).
+    /// A run's lease time to live: the run renews it every third of this while it works, and a
+    /// run that crashed leaves it behind until it expires (tests and single-process tools may
+    /// shorten it).
     pub fn with_lease(mut self, lease: Duration) -> Self {
         self.lease = lease;
+        self
+    }
+
+    /// Tells `notifier` about failed runs, held plans and recoveries (see [`Notification`]).
+    pub fn with_notifier(mut self, notifier: Arc<dyn Notifier>) -> Self {
+        self.notifier = Some(notifier);
+        self
+    }
+
+    /// How many run records to keep per integration (default [`RunRetention::default`]).
+    pub fn with_run_retention(mut self, retention: RunRetention) -> Self {
+        self.retention = retention;
         self
     }
 
@@ -152,51 +200,17 @@ impl Service {
         rule: Option<RuleId>,
         progress: &dyn ProgressSink,
     ) -> Result<SyncRun, Error> {
-        match self.run_once(id, rule, progress).await {
-            Err(e) if self.reclaim(&e).await => self.run_once(id, rule, progress).await,
-            other => other,
-        }
-    }
-
-    /// If `e` says a run that crashed on this machine still holds the lease, releases it and
-    /// says so (the caller tries once more).
-    async fn reclaim(&self, e: &Error) -> bool {
-        let Error::Engine(dirsync_engine::Error::Store(dirsync_store::Error::Leased {
-            integration,
-            holder,
-            until,
-        })) = e
-        else {
-            return false;
-        };
-        if !crate::lease::holder_is_dead(holder) {
-            return false;
-        }
-        let lease = dirsync_store::Lease {
-            integration: *integration,
-            holder: holder.clone(),
-            until: *until,
-        };
-        match self.store.release_lease(&lease).await {
-            Ok(()) => {
-                tracing::warn!(%integration, %holder, "took back the lease of a run that crashed on this machine");
-                true
-            }
-            Err(e) => {
-                tracing::warn!(%integration, error = %e, "could not take back a crashed run's lease");
-                false
-            }
-        }
-    }
-
-    async fn run_once(
-        &self,
-        id: IntegrationId,
-        rule: Option<RuleId>,
-        progress: &dyn ProgressSink,
-    ) -> Result<SyncRun, Error> {
         let any = self.store.integration(id).await?;
         let connection = self.connect(&any, any.settings())?;
+        let previous_failed = match &self.notifier {
+            Some(_) => self
+                .store
+                .runs(id, 1)
+                .await?
+                .first()
+                .is_some_and(|r| matches!(r.outcome, dirsync_core::RunOutcome::Failed { .. })),
+            None => false,
+        };
         progress.report(Progress::Started {
             integration: id,
             rule,
@@ -220,6 +234,22 @@ impl Service {
         progress.report(Progress::Finished {
             run: Box::new(run.clone()),
         });
+        let before = run.started_at - self.retention.max_age;
+        if let Err(e) = self.store.prune_runs(id, self.retention.keep, before).await {
+            tracing::warn!(integration = %id, error = %e, "pruning old run records failed");
+        }
+        if let Some(notifier) = &self.notifier {
+            let integration_failed = matches!(
+                self.store.integration(id).await.map(|a| a.state().clone()),
+                Ok(dirsync_core::IntegrationState::Failed { .. })
+            );
+            let title = &any.record().title;
+            if let Some(event) =
+                Notification::after_run(&run, title, previous_failed, integration_failed)
+            {
+                notifier.notify(&event).await;
+            }
+        }
         Ok(run)
     }
 
@@ -251,13 +281,6 @@ impl Service {
     /// # Errors
     /// No such held plan, a plan that no longer matches the store (sync again), or a store error.
     pub async fn approve(&self, plan: &PlanId) -> Result<SyncRun, Error> {
-        match self.approve_once(plan).await {
-            Err(e) if self.reclaim(&e).await => self.approve_once(plan).await,
-            other => other,
-        }
-    }
-
-    async fn approve_once(&self, plan: &PlanId) -> Result<SyncRun, Error> {
         let held = self
             .store
             .held_plan(plan)

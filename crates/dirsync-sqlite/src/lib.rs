@@ -372,6 +372,34 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn prune_runs(
+        &self,
+        integration: IntegrationId,
+        keep: usize,
+        before: DateTime<Utc>,
+    ) -> Result<u64> {
+        let keep = i64::try_from(keep.max(1)).unwrap_or(i64::MAX);
+        let (s, ns) = instant(before);
+        self.write(move |tx| {
+            let deleted = tx
+                .tx
+                .prepare_cached(
+                    "DELETE FROM runs WHERE integration = ?1 AND id IN ( \
+                       SELECT id FROM ( \
+                         SELECT id, started_s, started_ns, row_number() OVER ( \
+                           ORDER BY started_s DESC, started_ns DESC, seq DESC) AS rank \
+                         FROM runs WHERE integration = ?1) \
+                       WHERE rank > 1 AND (rank > ?2 OR started_s < ?3 \
+                         OR (started_s = ?3 AND started_ns < ?4)))",
+                )
+                .db()?
+                .execute(params![integration.to_string(), keep, s, ns])
+                .db()?;
+            Ok(deleted as u64)
+        })
+        .await
+    }
+
     async fn runs(&self, integration: IntegrationId, limit: usize) -> Result<Vec<SyncRun>> {
         self.with_conn(move |conn| read::runs(conn, integration, limit))
             .await
@@ -500,6 +528,35 @@ impl Store for SqliteStore {
         let lease = lease.clone();
         self.write(move |tx| transaction::release_lease(tx, &lease))
             .await
+    }
+
+    async fn renew_lease(&self, lease: &Lease, until: DateTime<Utc>) -> Result<Lease> {
+        let lease = lease.clone();
+        self.write(move |tx| transaction::renew_lease(tx, &lease, until))
+            .await
+    }
+
+    async fn apply_fenced(&self, changes: &DirectoryChanges, fence: &Lease) -> Result<Applied> {
+        let (changes, fence) = (changes.clone(), fence.clone());
+        self.write(move |tx| {
+            transaction::check_fence(tx, &fence)?;
+            transaction::apply_changes(tx, &changes)
+        })
+        .await
+    }
+
+    async fn record_ownership_fenced(
+        &self,
+        base: Version,
+        changes: &[OwnershipChange],
+        fence: &Lease,
+    ) -> Result<Applied> {
+        let (changes, fence) = (changes.to_vec(), fence.clone());
+        self.write(move |tx| {
+            transaction::check_fence(tx, &fence)?;
+            transaction::record_ownership(tx, fence.integration, base, &changes)
+        })
+        .await
     }
 
     async fn owned_memberships(&self, integration: IntegrationId) -> Result<Vec<OwnedMembership>> {

@@ -118,6 +118,16 @@ pub enum Error {
         until: chrono::DateTime<chrono::Utc>,
     },
 
+    /// A fenced write's run no longer holds the integration's lease (it expired and another
+    /// run took it, or it was released): nothing was written. The run must stop.
+    #[error("integration {integration}: the lease of {holder} was lost; nothing was written")]
+    LeaseLost {
+        /// The integration.
+        integration: IntegrationId,
+        /// The holder whose lease it was.
+        holder: String,
+    },
+
     /// The database was written by a newer version of directory-sync. Upgrade, or use another file.
     #[error("database schema version {found} is newer than this build supports ({supported})")]
     SchemaTooNew {

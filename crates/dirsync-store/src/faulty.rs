@@ -26,11 +26,11 @@ pub enum Operation {
     RemoveIntegration,
     /// [`Store::view`], [`Store::version`]
     View,
-    /// [`Store::apply`]
+    /// [`Store::apply`], [`Store::apply_fenced`]
     Apply,
     /// [`Store::users`], [`Store::user`], [`Store::user_by_email`], [`Store::accounts_of`]
     ReadDirectory,
-    /// [`Store::record_run`]
+    /// [`Store::record_run`], [`Store::prune_runs`]
     RecordRun,
     /// [`Store::runs`]
     ReadRuns,
@@ -38,11 +38,11 @@ pub enum Operation {
     WritePlans,
     /// [`Store::held_plan`], [`Store::held_plans`]
     ReadPlans,
-    /// [`Store::acquire_lease`], [`Store::release_lease`]
+    /// [`Store::acquire_lease`], [`Store::release_lease`], [`Store::renew_lease`]
     Lease,
     /// [`Store::owned_memberships`]
     ReadOwnership,
-    /// [`Store::record_ownership`]
+    /// [`Store::record_ownership`], [`Store::record_ownership_fenced`]
     RecordOwnership,
 }
 
@@ -68,12 +68,21 @@ struct Fault {
 /// (backend `"faulty"`). Operations without a planned fault pass through.
 ///
 /// ```
-/// # tokio_test_block(async {
-/// use dirsync_store::{FaultPoint, FaultyStore, InMemoryStore, Operation, Store};
+/// use dirsync_core::IntegrationId;
+/// use dirsync_store::{Error, FaultPoint, FaultyStore, InMemoryStore, Operation, Store};
+///
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
 /// let store = FaultyStore::new(InMemoryStore::new());
-/// store.fail(Operation::Apply, FaultPoint::Before, 0, Some(1)); // the next apply fails once
+/// let id = IntegrationId::random();
+/// // The second read of run records fails, once.
+/// store.fail(Operation::ReadRuns, FaultPoint::Before, 1, Some(1));
+/// assert!(store.runs(id, 10).await.is_ok());
+/// assert!(matches!(
+///     store.runs(id, 10).await,
+///     Err(Error::Unavailable { backend: "faulty", .. })
+/// ));
+/// assert!(store.runs(id, 10).await.is_ok());
 /// # });
-/// # fn tokio_test_block(_: impl std::future::Future) {}
 /// ```
 #[derive(Debug)]
 pub struct FaultyStore<S> {
@@ -233,6 +242,19 @@ impl<S: Store> Store for FaultyStore<S> {
             .await
     }
 
+    async fn prune_runs(
+        &self,
+        integration: IntegrationId,
+        keep: usize,
+        before: DateTime<Utc>,
+    ) -> Result<u64> {
+        self.run(
+            Operation::RecordRun,
+            self.inner.prune_runs(integration, keep, before),
+        )
+        .await
+    }
+
     async fn runs(&self, integration: IntegrationId, limit: usize) -> Result<Vec<SyncRun>> {
         self.run(Operation::ReadRuns, self.inner.runs(integration, limit))
             .await
@@ -293,6 +315,29 @@ impl<S: Store> Store for FaultyStore<S> {
     async fn release_lease(&self, lease: &Lease) -> Result<()> {
         self.run(Operation::Lease, self.inner.release_lease(lease))
             .await
+    }
+
+    async fn renew_lease(&self, lease: &Lease, until: DateTime<Utc>) -> Result<Lease> {
+        self.run(Operation::Lease, self.inner.renew_lease(lease, until))
+            .await
+    }
+
+    async fn apply_fenced(&self, changes: &DirectoryChanges, fence: &Lease) -> Result<Applied> {
+        self.run(Operation::Apply, self.inner.apply_fenced(changes, fence))
+            .await
+    }
+
+    async fn record_ownership_fenced(
+        &self,
+        base: Version,
+        changes: &[OwnershipChange],
+        fence: &Lease,
+    ) -> Result<Applied> {
+        self.run(
+            Operation::RecordOwnership,
+            self.inner.record_ownership_fenced(base, changes, fence),
+        )
+        .await
     }
 
     async fn owned_memberships(&self, integration: IntegrationId) -> Result<Vec<OwnedMembership>> {

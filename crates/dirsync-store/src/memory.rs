@@ -8,8 +8,8 @@ use chrono::{DateTime, Utc};
 use dirsync_core::{
     Account, AnyIntegration, ApiToken, DirectoryChanges, DirectoryUser, Email, ExternalId, Group,
     HeldPlan, Inbound, Integration, IntegrationId, IntegrationRecord, Membership, MembershipKey,
-    NewIntegration, OrgUnit, OwnedMembership, OwnershipChange, PlanId, Primary, SyncRun, UserId,
-    Version,
+    NewIntegration, OrgUnit, OwnedMembership, OwnershipChange, PlanId, Primary, RunId, SyncRun,
+    UserId, Version,
 };
 
 use crate::transaction::{self, Transaction};
@@ -37,6 +37,10 @@ struct State {
     owned: Keyed<(ExternalId, String), OwnedMembership>,
     /// API token records by name.
     api_tokens: BTreeMap<String, ApiToken>,
+    /// The next apply fails when it has written this many rows.
+    fail_apply_at: Option<usize>,
+    /// How many rows the last apply failed that way had written.
+    injected_after: Option<usize>,
 }
 
 /// A previous value, restored if the transaction fails.
@@ -80,9 +84,30 @@ fn set_hashed<K: std::hash::Hash + Eq, V>(
 struct Tx<'a> {
     state: &'a mut State,
     undo: Vec<Undo>,
+    /// Fail when a write finds this many writes done (see [`InMemoryStore::fail_next_apply_after`]).
+    fail_at: Option<usize>,
+    /// Writes (row puts and deletes) so far.
+    writes: usize,
 }
 
 impl Tx<'_> {
+    /// Called before each write: fails once the injected number of writes is reached.
+    fn written(&mut self) -> Result<()> {
+        match self.fail_at {
+            Some(n) if self.writes >= n => {
+                self.state.injected_after = Some(self.writes);
+                Err(Error::Unavailable {
+                    backend: "memory",
+                    source: format!("injected failure after {n} writes").into(),
+                })
+            }
+            _ => {
+                self.writes += 1;
+                Ok(())
+            }
+        }
+    }
+
     fn rollback(mut self) {
         while let Some(entry) = self.undo.pop() {
             let s = &mut *self.state;
@@ -213,6 +238,7 @@ impl Transaction for Tx<'_> {
     }
 
     fn put_owned(&mut self, owned: &OwnedMembership) -> Result<()> {
+        self.written()?;
         let key = (owned.integration, (owned.group.clone(), owned.member.key()));
         let old = self.state.owned.insert(key.clone(), owned.clone());
         self.undo.push(Undo::Owned(key, old));
@@ -225,6 +251,7 @@ impl Transaction for Tx<'_> {
         group: &ExternalId,
         member: &Email,
     ) -> Result<bool> {
+        self.written()?;
         let key = (integration, (group.clone(), member.key()));
         let old = self.state.owned.remove(&key);
         let existed = old.is_some();
@@ -245,6 +272,7 @@ impl Transaction for Tx<'_> {
     }
 
     fn set_version(&mut self, id: IntegrationId, version: Version) -> Result<()> {
+        self.written()?;
         let old = self.state.versions.insert(id, version);
         self.undo.push(Undo::Version(id, old));
         Ok(())
@@ -259,6 +287,7 @@ impl Transaction for Tx<'_> {
     }
 
     fn put_user(&mut self, user: &DirectoryUser) -> Result<()> {
+        self.written()?;
         let old = self.state.users.insert(user.id, user.clone());
         if let Some(previous) = &old {
             let old_key = previous.profile.primary_email.key();
@@ -276,6 +305,7 @@ impl Transaction for Tx<'_> {
     }
 
     fn put_account(&mut self, account: &Account) -> Result<()> {
+        self.written()?;
         let key = (account.integration, account.external_id.clone());
         let old = self.state.accounts.insert(key.clone(), account.clone());
         self.undo.push(Undo::Account(key, old));
@@ -283,6 +313,7 @@ impl Transaction for Tx<'_> {
     }
 
     fn delete_account(&mut self, integration: IntegrationId, id: &ExternalId) -> Result<bool> {
+        self.written()?;
         let key = (integration, id.clone());
         let old = self.state.accounts.remove(&key);
         let existed = old.is_some();
@@ -295,6 +326,7 @@ impl Transaction for Tx<'_> {
     }
 
     fn put_group(&mut self, group: &Group) -> Result<()> {
+        self.written()?;
         let key = (group.integration, group.external_id.clone());
         let old = self.state.groups.insert(key.clone(), group.clone());
         self.undo.push(Undo::Group(key, old));
@@ -302,6 +334,7 @@ impl Transaction for Tx<'_> {
     }
 
     fn delete_group(&mut self, integration: IntegrationId, id: &ExternalId) -> Result<bool> {
+        self.written()?;
         let key = (integration, id.clone());
         let old = self.state.groups.remove(&key);
         let existed = old.is_some();
@@ -326,6 +359,7 @@ impl Transaction for Tx<'_> {
     }
 
     fn put_membership(&mut self, membership: &Membership) -> Result<()> {
+        self.written()?;
         self.set_membership(
             (membership.integration, membership.key()),
             Some(membership.clone()),
@@ -338,10 +372,12 @@ impl Transaction for Tx<'_> {
         integration: IntegrationId,
         key: &MembershipKey,
     ) -> Result<bool> {
+        self.written()?;
         Ok(self.set_membership((integration, key.clone()), None))
     }
 
     fn put_org_unit(&mut self, unit: &OrgUnit) -> Result<()> {
+        self.written()?;
         let key = (unit.integration, unit.external_id.clone());
         let old = self.state.org_units.insert(key.clone(), unit.clone());
         self.undo.push(Undo::OrgUnit(key, old));
@@ -349,6 +385,7 @@ impl Transaction for Tx<'_> {
     }
 
     fn delete_org_unit(&mut self, integration: IntegrationId, id: &ExternalId) -> Result<bool> {
+        self.written()?;
         let key = (integration, id.clone());
         let old = self.state.org_units.remove(&key);
         let existed = old.is_some();
@@ -389,6 +426,30 @@ impl InMemoryStore {
         Self::default()
     }
 
+    /// Fault injection *inside* the real apply, for tests of half-written applies: the next
+    /// [`apply`](Store::apply) fails with `Unavailable` when it is about to write a row after
+    /// `writes` rows (0 fails before any), and rolls back what it wrote. An apply that writes
+    /// fewer rows succeeds and leaves the fault armed for none (it is one-shot).
+    ///
+    /// # Errors
+    /// `Unavailable` if the store's lock was poisoned.
+    pub fn fail_next_apply_after(&self, writes: usize) -> Result<()> {
+        let mut state = self.lock()?;
+        state.fail_apply_at = Some(writes);
+        state.injected_after = None;
+        Ok(())
+    }
+
+    /// How many rows the apply that last failed by
+    /// [`fail_next_apply_after`](Self::fail_next_apply_after) had written before it failed
+    /// (and rolled back); `None` if none failed that way.
+    ///
+    /// # Errors
+    /// `Unavailable` if the store's lock was poisoned.
+    pub fn injected_apply_failure(&self) -> Result<Option<usize>> {
+        Ok(self.lock()?.injected_after)
+    }
+
     fn lock(&self) -> Result<MutexGuard<'_, State>> {
         self.state.lock().map_err(|_| Error::Unavailable {
             backend: "memory",
@@ -402,6 +463,8 @@ impl InMemoryStore {
         let mut tx = Tx {
             state: &mut guard,
             undo: Vec::new(),
+            fail_at: None,
+            writes: 0,
         };
         match f(&mut tx) {
             Ok(value) => Ok(value),
@@ -411,6 +474,19 @@ impl InMemoryStore {
             }
         }
     }
+}
+
+/// An integration's runs, newest first (the later recorded first among runs that started at
+/// the same instant).
+fn newest_runs(state: &State, integration: IntegrationId) -> Vec<&SyncRun> {
+    let mut runs: Vec<(usize, &SyncRun)> = state
+        .runs
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.integration == integration)
+        .collect();
+    runs.sort_by(|(ia, a), (ib, b)| b.started_at.cmp(&a.started_at).then(ib.cmp(ia)));
+    runs.into_iter().map(|(_, r)| r).collect()
 }
 
 fn of_integration<K: Clone, V: Clone>(map: &Keyed<K, V>, id: IntegrationId) -> Vec<V> {
@@ -486,7 +562,10 @@ impl Store for InMemoryStore {
     }
 
     async fn apply(&self, changes: &DirectoryChanges) -> Result<Applied> {
-        self.transact(|tx| transaction::apply_changes(tx, changes))
+        self.transact(|tx| {
+            tx.fail_at = tx.state.fail_apply_at.take();
+            transaction::apply_changes(tx, changes)
+        })
     }
 
     async fn version(&self, integration: IntegrationId) -> Result<Version> {
@@ -535,19 +614,33 @@ impl Store for InMemoryStore {
         Ok(())
     }
 
+    async fn prune_runs(
+        &self,
+        integration: IntegrationId,
+        keep: usize,
+        before: DateTime<Utc>,
+    ) -> Result<u64> {
+        let mut state = self.lock()?;
+        let kept: Vec<RunId> = newest_runs(&state, integration)
+            .into_iter()
+            .take(keep.max(1))
+            .enumerate()
+            .filter(|(rank, r)| *rank == 0 || r.started_at >= before)
+            .map(|(_, r)| r.id)
+            .collect();
+        let len = state.runs.len();
+        state
+            .runs
+            .retain(|r| r.integration != integration || kept.contains(&r.id));
+        Ok((len - state.runs.len()) as u64)
+    }
+
     async fn runs(&self, integration: IntegrationId, limit: usize) -> Result<Vec<SyncRun>> {
         let state = self.lock()?;
-        let mut runs: Vec<(usize, &SyncRun)> = state
-            .runs
-            .iter()
-            .enumerate()
-            .filter(|(_, r)| r.integration == integration)
-            .collect();
-        runs.sort_by(|(ia, a), (ib, b)| b.started_at.cmp(&a.started_at).then(ib.cmp(ia)));
-        Ok(runs
+        Ok(newest_runs(&state, integration)
             .into_iter()
             .take(limit)
-            .map(|(_, r)| r.clone())
+            .cloned()
             .collect())
     }
 
@@ -635,6 +728,30 @@ impl Store for InMemoryStore {
 
     async fn release_lease(&self, lease: &Lease) -> Result<()> {
         self.transact(|tx| transaction::release_lease(tx, lease))
+    }
+
+    async fn renew_lease(&self, lease: &Lease, until: DateTime<Utc>) -> Result<Lease> {
+        self.transact(|tx| transaction::renew_lease(tx, lease, until))
+    }
+
+    async fn apply_fenced(&self, changes: &DirectoryChanges, fence: &Lease) -> Result<Applied> {
+        self.transact(|tx| {
+            transaction::check_fence(tx, fence)?;
+            tx.fail_at = tx.state.fail_apply_at.take();
+            transaction::apply_changes(tx, changes)
+        })
+    }
+
+    async fn record_ownership_fenced(
+        &self,
+        base: Version,
+        changes: &[OwnershipChange],
+        fence: &Lease,
+    ) -> Result<Applied> {
+        self.transact(|tx| {
+            transaction::check_fence(tx, fence)?;
+            transaction::record_ownership(tx, fence.integration, base, changes)
+        })
     }
 
     async fn owned_memberships(&self, integration: IntegrationId) -> Result<Vec<OwnedMembership>> {

@@ -146,6 +146,15 @@ pub trait Store: Send + Sync + Debug {
     /// An integration's runs, newest first, at most `limit`.
     async fn runs(&self, integration: IntegrationId, limit: usize) -> Result<Vec<SyncRun>>;
 
+    /// Retention of run records: deletes the integration's runs beyond its newest `keep`, and
+    /// those that started before `before` — never its newest run. Returns how many went.
+    async fn prune_runs(
+        &self,
+        integration: IntegrationId,
+        keep: usize,
+        before: DateTime<Utc>,
+    ) -> Result<u64>;
+
     /// Holds a plan until it is approved (replacing a held plan with the same id).
     async fn hold_plan(&self, plan: &HeldPlan) -> Result<()>;
 
@@ -171,6 +180,15 @@ pub trait Store: Send + Sync + Debug {
     /// Gives a lease back. Releasing a lease that is no longer held by its holder does nothing.
     async fn release_lease(&self, lease: &Lease) -> Result<()>;
 
+    /// Extends `lease` until `until` (a run's heartbeat), if its holder still holds it —
+    /// expired or not, as long as no other holder took it. `LeaseLost` otherwise.
+    async fn renew_lease(&self, lease: &Lease, until: DateTime<Utc>) -> Result<Lease>;
+
+    /// [`apply`](Store::apply), fenced by the lease of the run that writes: refused with
+    /// `LeaseLost`, writing nothing, unless `fence` is still the integration's lease, checked
+    /// in the same transaction.
+    async fn apply_fenced(&self, changes: &DirectoryChanges, fence: &Lease) -> Result<Applied>;
+
     /// The remote memberships an outbound integration created (its ownership records), by
     /// (group id, member email).
     async fn owned_memberships(&self, integration: IntegrationId) -> Result<Vec<OwnedMembership>>;
@@ -185,6 +203,15 @@ pub trait Store: Send + Sync + Debug {
         integration: IntegrationId,
         base: Version,
         changes: &[OwnershipChange],
+    ) -> Result<Applied>;
+
+    /// [`record_ownership`](Store::record_ownership), fenced by `fence` as
+    /// [`apply_fenced`](Store::apply_fenced).
+    async fn record_ownership_fenced(
+        &self,
+        base: Version,
+        changes: &[OwnershipChange],
+        fence: &Lease,
     ) -> Result<Applied>;
 
     /// Stores a new API token record (`AlreadyExists` if its name is taken).

@@ -439,6 +439,39 @@ pub fn acquire_lease(
     Ok(lease)
 }
 
+/// Checks that `fence` is still the integration's lease (same holder; expired or not, as long as
+/// no other holder took it): the fencing check of every fenced write, inside its transaction.
+///
+/// # Errors
+/// `LeaseLost`.
+pub fn check_fence(tx: &mut impl Transaction, fence: &Lease) -> Result<()> {
+    match tx.lease(fence.integration)? {
+        Some(l) if l.holder == fence.holder => Ok(()),
+        _ => Err(Error::LeaseLost {
+            integration: fence.integration,
+            holder: fence.holder.clone(),
+        }),
+    }
+}
+
+/// Renews a lease for its holder until `until`, if it still holds it (see [`check_fence`]).
+///
+/// # Errors
+/// `LeaseLost`.
+pub fn renew_lease(
+    tx: &mut impl Transaction,
+    lease: &Lease,
+    until: DateTime<Utc>,
+) -> Result<Lease> {
+    check_fence(tx, lease)?;
+    let renewed = Lease {
+        until,
+        ..lease.clone()
+    };
+    tx.put_lease(&renewed)?;
+    Ok(renewed)
+}
+
 /// Gives a lease back if its holder still has it.
 ///
 /// # Errors

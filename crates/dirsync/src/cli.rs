@@ -14,12 +14,13 @@ use crate::args::{
 /// Google group memberships from it.
 ///
 /// Options come from the command line, then the environment (DIRSYNC_DB, DIRSYNC_FORMAT,
-/// DIRSYNC_CONFIG, RUST_LOG), then the config file (default
+/// DIRSYNC_CONFIG, DIRSYNC_NOTIFY_URL, RUST_LOG, ...), then the config file (default
 /// ~/.config/dirsync/config.toml), then the defaults; the directory file defaults to
 /// ~/.local/share/dirsync/directory-sync.db (the platform's data directory), not the working
 /// directory.
 ///
-/// Exit codes: 0 success; 1 failure; 3 a safeguard held the run (approve its plan with
+/// Exit codes: 0 success; 1 failure (for `status` and `scheduler:run-due`: an integration is
+/// failing); 3 a safeguard held the run, or a plan is held (approve it with
 /// `plan:approve PLAN_ID`).
 #[derive(Debug, Parser)]
 #[command(name = "dirsync", version, about, long_about)]
@@ -51,6 +52,10 @@ pub(crate) struct Cli {
     /// Log lines as text or as JSON objects (one a line, for log collectors).
     #[arg(long, global = true, env = "DIRSYNC_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub(crate) log_format: LogFormat,
+    /// POST every failed run, held plan and recovery as JSON to this URL (chat, paging).
+    /// Default: `notify_url` in the config file.
+    #[arg(long, global = true, env = "DIRSYNC_NOTIFY_URL", value_name = "URL")]
+    pub(crate) notify_url: Option<String>,
     #[command(subcommand)]
     pub(crate) command: Command,
 }
@@ -182,7 +187,11 @@ pub(crate) enum Command {
         /// The plan's id.
         plan: String,
     },
-    /// Run every scheduled rule that is due (never a manual one). For cron or a systemd timer.
+    /// Per integration: state, last success and failure, held plans, next run. Exit code 1
+    /// while any integration is failing, 3 while any plan is held.
+    Status,
+    /// Run every scheduled rule that is due (never a manual one), then report failing
+    /// integrations and held plans (exit code as `status`). For cron or a systemd timer.
     #[command(name = "scheduler:run-due")]
     SchedulerRunDue {
         /// The instant to evaluate schedules at (RFC 3339); default now.

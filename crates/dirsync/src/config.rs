@@ -17,6 +17,7 @@ use crate::cli::{Cli, Format};
 /// format = "table"                       # table, json or csv
 /// log = "info"                           # a RUST_LOG filter
 /// listen = "127.0.0.1:8080"              # dirsync serve
+/// notify_url = "https://…"               # failed runs, held plans, recoveries as JSON
 /// ```
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -25,6 +26,7 @@ struct ConfigFile {
     format: Option<Format>,
     log: Option<String>,
     listen: Option<String>,
+    notify_url: Option<String>,
 }
 
 /// Where a setting came from.
@@ -63,6 +65,8 @@ pub(crate) struct Settings {
     pub(crate) log: Option<String>,
     /// Where `serve` listens, from the config file.
     listen: Option<String>,
+    /// Where notifications are POSTed (`--notify-url`, `DIRSYNC_NOTIFY_URL`, `notify_url`).
+    pub(crate) notify_url: Option<String>,
 }
 
 impl Settings {
@@ -102,6 +106,7 @@ impl Settings {
             format,
             log: file.log,
             listen: file.listen,
+            notify_url: cli.notify_url.clone().or(file.notify_url),
         })
     }
 
@@ -126,6 +131,8 @@ impl Settings {
             "format": format!("{:?}", self.format).to_lowercase(),
             "log": self.log,
             "listen": self.listen().map(|a| a.to_string()).ok(),
+            // Webhook URLs often carry a secret: only whether one is set.
+            "notify_url_set": self.notify_url.is_some(),
         });
         let text = format!(
             "db      {} ({})\nconfig  {}\nformat  {}\nlog     {}",

@@ -10,8 +10,10 @@ mod args;
 mod cli;
 mod commands;
 mod config;
+mod notify;
 mod output;
 mod render;
+mod tuning;
 
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;

@@ -2,7 +2,10 @@
 //! plan to a SQLite file is killed with SIGKILL at random instants, many times. After each kill
 //! the file opens, passes `PRAGMA integrity_check`, holds exactly the old or exactly the new
 //! directory (the set of users, and the account and membership counts that go with it), and a
-//! rerun — which takes back the dead run's lease at once — converges to the new directory.
+//! rerun — refused (`busy`) until the dead run's lease expires (1 s here, by
+//! `DIRSYNC_LEASE_SECONDS`; it is no longer renewed) — converges to the new directory. Every
+//! other kill waits for the end of the fetch (the emulator has served as many requests as a
+//! whole run), so some land in the plan or the apply: asserted.
 //!
 //! `DIRSYNC_CRASH_ITERATIONS` (default 4) and `DIRSYNC_CRASH_SEED` (default: the clock; printed)
 //! tune it.
@@ -54,8 +57,12 @@ fn state(db: &Path) -> State {
     }
 }
 
+/// Runs' lease time to live, in seconds: a killed run frees its integration after it.
+const LEASE: &str = "DIRSYNC_LEASE_SECONDS";
+
 fn dirsync(db: &Path, args: &[&str]) -> (i32, Value) {
     let out = Command::new(support::dirsync_binary())
+        .env(LEASE, "1")
         .arg("--json")
         .arg("--db")
         .arg(db)
@@ -173,8 +180,12 @@ async fn killing_dirsync_mid_apply_leaves_the_old_or_the_new_directory() {
     let reference = dir.path().join("reference.db");
     support::copy_store(&old, &reference);
     let started = Instant::now();
+    let served = google.stats().requests_total;
     let (code, done) = run(Some(&reference), &["sync"]).await;
     let full = started.elapsed();
+    // Every request of a full run (tokens, pages): a run that was served this many has
+    // finished its fetch and is planning or applying.
+    let fetch_requests = google.stats().requests_total - served;
     assert_eq!(
         (code, done["outcome"].as_str()),
         (0, Some("succeeded")),
@@ -184,24 +195,48 @@ async fn killing_dirsync_mid_apply_leaves_the_old_or_the_new_directory() {
     assert_eq!(after.users.len(), before.users.len() + 4_000);
     println!("a full sync took {full:?}");
 
-    let (mut old_seen, mut new_seen) = (0, 0);
+    let wal_of =
+        |db: &Path| std::fs::metadata(format!("{}-wal", db.display())).map_or(0, |m| m.len());
+    let (mut old_seen, mut new_seen, mut after_fetch, mut torn, mut busy) = (0, 0, 0, 0, 0);
     for i in 0..iterations {
         let db = dir.path().join(format!("crash-{i}.db"));
         support::copy_store(&old, &db);
+        let wal_before = wal_of(&db);
+        let served = google.stats().requests_total;
         let mut child = Command::new(support::dirsync_binary())
+            .env(LEASE, "1")
             .args(["--db", db.to_str().unwrap(), "sync", &id])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        let delay = Duration::from_millis(rng.below(full.as_millis() as u64 + 1));
+        // Every other kill waits for the end of the fetch, so that some land in the apply.
+        if i % 2 == 1 {
+            while google.stats().requests_total - served < fetch_requests
+                && child.try_wait().unwrap().is_none()
+            {
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+        }
+        let delay = Duration::from_millis(rng.below(full.as_millis() as u64 / 4 + 1));
         tokio::time::sleep(delay).await;
+        let fetched = google.stats().requests_total - served >= fetch_requests;
+        let running = child.try_wait().unwrap().is_none();
         child.kill().ok(); // SIGKILL; an error means it had already finished
         child.wait().unwrap();
+        if fetched && running {
+            after_fetch += 1;
+        }
+        // Read before anything opens the file and recovers it.
+        let wal_after = wal_of(&db);
 
         let found = state(&db);
         if found == before {
             old_seen += 1;
+            // The kill left uncommitted frames: it hit the apply's transaction.
+            if wal_after > wal_before {
+                torn += 1;
+            }
         } else if found == after {
             new_seen += 1;
         } else {
@@ -213,12 +248,27 @@ async fn killing_dirsync_mid_apply_leaves_the_old_or_the_new_directory() {
                 found.version
             );
         }
-        // The rerun takes the dead run's lease back and converges.
-        let (code, rerun) = run(Some(&db), &["sync"]).await;
+        // The killed run's lease holds until it expires (1 s: it is no longer renewed); then
+        // the rerun takes the integration and converges.
+        let (code, rerun) = loop {
+            let (code, rerun) = run(Some(&db), &["sync"]).await;
+            if rerun["error"]["kind"] != "busy" {
+                break (code, rerun);
+            }
+            busy += 1;
+            assert!(busy < 1_000, "the dead run's lease never expired");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        };
         assert_eq!(code, 0, "iteration {i}: rerun {rerun}");
         assert_eq!(state(&db), after, "iteration {i}: rerun did not converge");
         let (code, again) = run(Some(&db), &["sync"]).await;
         assert_eq!((code, again["outcome"].as_str()), (0, Some("no_change")));
     }
-    println!("{iterations} kills: {old_seen} left the old directory, {new_seen} the new one");
+    println!(
+        "{iterations} kills: {old_seen} left the old directory ({torn} with uncommitted writes in the WAL), {new_seen} the new one; {after_fetch} landed after the fetch, while the run planned or applied; {busy} reruns found a killed run's lease not yet expired"
+    );
+    assert!(
+        iterations < 2 || after_fetch > 0,
+        "no kill landed after the fetch"
+    );
 }

@@ -323,11 +323,17 @@ impl<D: Direction, R: Role<D>> Integration<D, R> {
         }
     }
 
-    /// Records that a rule ran at `at` (the anchor of its next scheduled run).
+    /// Records that a rule ran at `at` (the anchor of its next scheduled run) and whether the
+    /// run failed (a failed rule is retried with backoff: [`crate::retry_delay`]).
     ///
     /// # Errors
     /// [`Error::InvalidValue`] if there is no such rule.
-    pub fn record_rule_run(&mut self, id: RuleId, at: DateTime<Utc>) -> Result<(), Error> {
+    pub fn record_rule_run(
+        &mut self,
+        id: RuleId,
+        at: DateTime<Utc>,
+        failed: bool,
+    ) -> Result<(), Error> {
         let rule = self
             .record
             .rules
@@ -335,6 +341,11 @@ impl<D: Direction, R: Role<D>> Integration<D, R> {
             .find(|r| r.id == id)
             .ok_or_else(|| unknown_rule(id))?;
         rule.last_run_at = Some(at);
+        rule.failed_runs = if failed {
+            rule.failed_runs.saturating_add(1)
+        } else {
+            0
+        };
         Ok(())
     }
 
@@ -635,8 +646,13 @@ impl AnyIntegration {
     ///
     /// # Errors
     /// As [`Integration::record_rule_run`].
-    pub fn record_rule_run(&mut self, id: RuleId, at: DateTime<Utc>) -> Result<(), Error> {
-        each!(self, i => i.record_rule_run(id, at))
+    pub fn record_rule_run(
+        &mut self,
+        id: RuleId,
+        at: DateTime<Utc>,
+        failed: bool,
+    ) -> Result<(), Error> {
+        each!(self, i => i.record_rule_run(id, at, failed))
     }
 
     /// See [`Integration::due_rules`].

@@ -97,7 +97,7 @@ impl Tenant {
     }
 }
 
-fn settings() -> RemoteSettings {
+pub(crate) fn settings() -> RemoteSettings {
     RemoteSettings::GoogleWorkspace(GoogleSettings::new(
         email("admin@example.com"),
         KeyReference::File("key.json".into()),

@@ -6,7 +6,9 @@
 #![allow(clippy::field_reassign_with_default)]
 
 mod common;
+mod golden;
 mod hostile;
+mod leases;
 mod outbound;
 mod props;
 mod rules;

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, Utc};
 use dirsync_core::*;
 use dirsync_engine::{Error, Policy, RunContext, Threshold, approve, sync_inbound};
-use dirsync_store::{FaultPoint, FaultyStore, InMemoryStore, Operation, Store};
+use dirsync_store::{InMemoryStore, Store};
 
 use crate::common::*;
 
@@ -207,14 +207,17 @@ async fn a_failing_fetch_records_a_failed_run_and_writes_nothing() {
 
 #[tokio::test]
 async fn a_failing_store_leaves_nothing_half_written() {
-    let store = FaultyStore::new(InMemoryStore::new());
+    let store = InMemoryStore::new();
     let p = active(&store, DirectionKind::Inbound).await;
     let source = FakeSource::new(tenant(10));
     let (policy, clock) = (Policy::default(), clock());
     let c = ctx(&store, &policy, &clock);
-    store.fail(Operation::Apply, FaultPoint::Before, 0, Some(1));
+    // The apply fails inside the store, after 15 of its rows (10 users, their accounts, ...)
+    // were written.
+    store.fail_next_apply_after(15).unwrap();
     let run = sync_inbound(&c, &source, p.id(), None).await.unwrap();
     assert!(matches!(run.outcome, RunOutcome::Failed { .. }), "{run:?}");
+    assert_eq!(store.injected_apply_failure().unwrap(), Some(15));
     assert!(store.users().await.unwrap().is_empty());
     assert_eq!(store.version(p.id()).await.unwrap(), Version::ZERO);
     // The next run converges.

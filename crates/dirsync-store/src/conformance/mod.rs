@@ -34,10 +34,14 @@ use futures::future::BoxFuture;
 use crate::{Error, Store};
 
 mod api_tokens;
+mod fencing;
 pub mod fixtures;
+mod retention;
 
 pub use api_tokens::api_tokens_are_kept_by_name_and_hash_until_revoked;
+pub use fencing::*;
 use fixtures::*;
+pub use retention::*;
 
 /// One named case.
 pub struct Case {
@@ -96,6 +100,10 @@ cases!(
     recording_a_run_again_replaces_it,
     held_plans_persist_until_released,
     leases_are_exclusive_until_released_or_expired,
+    a_run_that_lost_its_lease_cannot_apply,
+    a_run_that_lost_its_lease_cannot_record_ownership,
+    only_the_holder_renews_its_lease,
+    runs_are_pruned_beyond_their_retention,
     ownership_records_round_trip_and_bump_the_version,
     ownership_records_are_for_outbound_integrations_at_their_version,
     removing_an_outbound_integration_removes_its_ownership_records,

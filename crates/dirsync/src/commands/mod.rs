@@ -5,13 +5,14 @@ mod integrations;
 mod rules;
 mod runs;
 mod serve;
+mod status;
 mod tokens;
 
 use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
 use dirsync_core::{IntegrationId, PlanId, RuleId};
-use dirsync_service::{Error as ServiceError, GoogleConnectors, Service, TerminalProgress as Bars};
+use dirsync_service::{Error as ServiceError, Service, TerminalProgress as Bars};
 use dirsync_sqlite::SqliteStore;
 
 use crate::cli::Command;
@@ -64,7 +65,10 @@ pub(crate) async fn run(command: Command, settings: &Settings, bars: &Bars) -> R
         Command::PlanShow { plan } => runs::show_plan(s, &plan_id(&plan)?).await,
         Command::PlanApprove { plan } => Ok(runs::run_output(&s.approve(&plan_id(&plan)?).await?)),
         Command::PlanDiscard { plan } => runs::discard(s, &plan_id(&plan)?).await,
-        Command::SchedulerRunDue { now } => runs::run_due(s, now.as_deref(), bars).await,
+        Command::Status => status::status(s).await,
+        Command::SchedulerRunDue { now } => {
+            status::after_run_due(s, runs::run_due(s, now.as_deref(), bars).await?).await
+        }
         Command::ApiTokenCreate { name, read_only } => tokens::create(s, &name, read_only).await,
         Command::ApiTokenList => tokens::list(s).await,
         Command::ApiTokenRevoke { name } => tokens::revoke(s, &name).await,
@@ -87,10 +91,12 @@ fn open(settings: &Settings) -> Result<Service> {
     }
     let store = SqliteStore::open(&settings.db)
         .with_context(|| format!("opening the directory {}", settings.db.display()))?;
-    Ok(Service::new(
-        Arc::new(store),
-        Arc::new(GoogleConnectors::new()),
-    ))
+    let mut service = Service::new(Arc::new(store), Arc::new(crate::tuning::connectors()))
+        .with_lease(crate::tuning::lease_ttl());
+    if let Some(url) = &settings.notify_url {
+        service = service.with_notifier(Arc::new(crate::notify::Webhook::new(url)?));
+    }
+    Ok(service)
 }
 
 fn integration_id(s: &str) -> Result<IntegrationId> {

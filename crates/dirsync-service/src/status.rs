@@ -1,0 +1,163 @@
+//! What an operator needs to see at a glance, per integration: its state (and why, if failed),
+//! its last success and last failure, the plans a safeguard holds, and when it runs next. The
+//! same value is the command line's `dirsync status --json` and what `scheduler:run-due`
+//! reports on every call, so a failure stays visible until it is fixed.
+
+use chrono::{DateTime, Utc};
+use dirsync_core::{
+    AnyIntegration, DirectionKind, IntegrationId, IntegrationState, PlanId, RunId, RunOutcome,
+    SyncRun,
+};
+use serde::Serialize;
+
+use crate::{Error, Service};
+
+/// How many of an integration's newest runs are read for its last success and failure.
+const RUNS_READ: usize = 200;
+
+/// One run, in brief.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct RunSummary {
+    /// The run.
+    pub run: RunId,
+    /// When it finished.
+    pub at: DateTime<Utc>,
+    /// Why it failed (failures only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// A plan a safeguard holds, in brief.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct HeldSummary {
+    /// The plan's id (what `plan:approve` takes).
+    pub plan: PlanId,
+    /// When it was held.
+    pub held_at: DateTime<Utc>,
+    /// The safeguards it tripped.
+    pub reason: String,
+}
+
+/// One integration's status.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct IntegrationStatus {
+    /// The integration.
+    pub id: IntegrationId,
+    /// Its title.
+    pub title: String,
+    /// Inbound or outbound.
+    pub direction: DirectionKind,
+    /// Its state (`state`, and `reason` when failed).
+    #[serde(flatten)]
+    pub state: IntegrationState,
+    /// Its newest run that did not fail (succeeded, changed nothing, or was held).
+    pub last_success: Option<RunSummary>,
+    /// Its newest failed run.
+    pub last_failure: Option<RunSummary>,
+    /// Whether its newest run failed.
+    pub last_run_failed: bool,
+    /// The plans waiting for approval.
+    pub held_plans: Vec<HeldSummary>,
+    /// When the scheduler runs it next (its earliest due rule, a retry after a failure
+    /// included); none unless it is active and has a scheduled rule.
+    pub next_run: Option<DateTime<Utc>>,
+}
+
+impl IntegrationStatus {
+    /// Whether it needs an operator: it is failed, or its newest run failed.
+    pub fn is_failing(&self) -> bool {
+        matches!(self.state, IntegrationState::Failed { .. }) || self.last_run_failed
+    }
+
+    fn of(any: &AnyIntegration, runs: &[SyncRun], held: Vec<HeldSummary>) -> Self {
+        let failed = |r: &SyncRun| match &r.outcome {
+            RunOutcome::Failed { reason } => Some(reason.clone()),
+            _ => None,
+        };
+        let last_success = runs
+            .iter()
+            .find(|r| failed(r).is_none())
+            .map(|r| RunSummary {
+                run: r.id,
+                at: r.finished_at,
+                reason: None,
+            });
+        let last_failure = runs.iter().find_map(|r| {
+            failed(r).map(|reason| RunSummary {
+                run: r.id,
+                at: r.finished_at,
+                reason: Some(reason),
+            })
+        });
+        let record = any.record();
+        let next_run = if any.state().can_sync() {
+            record
+                .rules
+                .iter()
+                .filter_map(|r| r.next_run(&record.schedule))
+                .min()
+        } else {
+            None
+        };
+        Self {
+            id: any.id(),
+            title: record.title.clone(),
+            direction: any.direction(),
+            state: any.state().clone(),
+            last_success,
+            last_failure,
+            last_run_failed: runs.first().and_then(failed).is_some(),
+            held_plans: held,
+            next_run,
+        }
+    }
+}
+
+/// Every integration's status.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct StatusReport {
+    /// Per integration, oldest first.
+    pub integrations: Vec<IntegrationStatus>,
+}
+
+impl StatusReport {
+    /// How many integrations need an operator ([`IntegrationStatus::is_failing`]).
+    pub fn failing(&self) -> usize {
+        self.integrations.iter().filter(|i| i.is_failing()).count()
+    }
+
+    /// How many plans are held, over all integrations.
+    pub fn held(&self) -> usize {
+        self.integrations.iter().map(|i| i.held_plans.len()).sum()
+    }
+}
+
+impl Service {
+    /// Every integration's status (see the module documentation).
+    ///
+    /// # Errors
+    /// A store error.
+    pub async fn status(&self) -> Result<StatusReport, Error> {
+        let mut integrations = Vec::new();
+        for any in self.store.integrations().await? {
+            let runs = self.store.runs(any.id(), RUNS_READ).await?;
+            let held = self
+                .store
+                .held_plans(any.id())
+                .await?
+                .into_iter()
+                .map(|h| HeldSummary {
+                    plan: h.id,
+                    held_at: h.held_at,
+                    reason: h.reason,
+                })
+                .collect();
+            integrations.push(IntegrationStatus::of(&any, &runs, held));
+        }
+        Ok(StatusReport { integrations })
+    }
+}
