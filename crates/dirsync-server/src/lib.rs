@@ -21,6 +21,7 @@
 //! | `GET, POST /api/v1/integrations/{id}/rules`, `DELETE …/rules/{rule}`, `POST …/rules/{rule}/run` | rules |
 //! | `POST /api/v1/integrations/{id}/sync[?dry_run=true]`, `GET …/runs[?limit=]` | sync now (the run's record) or the plan explained; history |
 //! | `GET /api/v1/plans`, `GET, DELETE /api/v1/plans/{id}`, `POST …/{id}/approve` | held plans: list, review, discard, approve |
+//! | `GET /api/v1/status` | per integration: state, last success and failure, held plans, next run (as `dirsync status`) |
 //! | `GET /api/v1/users[?query=&status=&org_unit=&limit=&page_token=]`, `GET /api/v1/users/{id}` | users, paged; one with its lifecycle history and accounts |
 //! | `GET /api/v1/groups[/{email}]`, `GET /api/v1/org-units` (`?integration=`) | groups with members, org units (of the primary by default) |
 //! | `GET /metrics` | Prometheus figures (with [`AppState::with_metrics`]; behind a token too) |
@@ -159,6 +160,7 @@ pub fn router(state: AppState) -> Router {
         .route("/plans", get(runs::plans))
         .route("/plans/{id}", get(runs::plan).delete(runs::discard))
         .route("/plans/{id}/approve", post(runs::approve))
+        .route("/status", get(runs::status))
         .route("/users", get(directory::users))
         .route("/users/{id}", get(directory::user))
         .route("/groups", get(directory::groups))

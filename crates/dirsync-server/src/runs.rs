@@ -101,3 +101,11 @@ pub(crate) async fn discard(
         "discarded": true,
     })))
 }
+
+/// What `dirsync status` shows: per integration its state, last success and failure, held
+/// plans and next run.
+pub(crate) async fn status(
+    State(state): State<AppState>,
+) -> Result<Json<dirsync_service::StatusReport>, Error> {
+    Ok(Json(state.service.status().await?))
+}
