@@ -143,6 +143,7 @@ pub(crate) fn context<'a>(
         holder: holder.to_owned(),
         lease: chrono::Duration::minutes(10),
         progress,
+        run_id: None,
     }
 }
 

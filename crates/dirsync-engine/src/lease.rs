@@ -57,7 +57,11 @@ impl RunContext<'_> {
         let now = self.clock.now();
         // A holder the store has seen renews its lease: a name per run, so that a second run
         // started by the same runner is refused instead of sharing (and releasing) the lease.
-        let holder = format!("{}#{}", self.holder, RunId::random());
+        let holder = format!(
+            "{}#{}",
+            self.holder,
+            self.run_id.unwrap_or_else(RunId::random)
+        );
         let lease = self
             .store
             .acquire_lease(integration, &holder, now + self.lease, now)

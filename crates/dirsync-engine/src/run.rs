@@ -47,6 +47,11 @@ pub struct RunContext<'a> {
     pub lease: Duration,
     /// Where fetch progress goes.
     pub progress: &'a dyn FetchProgress,
+    /// The id the run's record gets (and its lease holder's suffix). `None`: a fresh id for
+    /// every run made with this context. Give one when the caller must know the id before the
+    /// run ends, as an API that answers "accepted, run R" at once does; a context with an id is
+    /// for one run.
+    pub run_id: Option<RunId>,
 }
 
 struct Outcome {
@@ -336,7 +341,7 @@ async fn record(
         record_rule_run(ctx.store, integration, rule, started_at, failed).await;
     }
     let run = SyncRun {
-        id: RunId::random(),
+        id: ctx.run_id.unwrap_or_else(RunId::random),
         integration,
         rule,
         started_at,

@@ -35,6 +35,11 @@ pub enum Error {
         message: String,
     },
 
+    /// The request conflicts with the state of what it names (409), e.g. cancelling a run that
+    /// is over.
+    #[error("{0}")]
+    Conflict(String),
+
     /// The service refused or failed (the status follows its kind).
     #[error(transparent)]
     Service(#[from] dirsync_service::Error),
@@ -47,6 +52,7 @@ impl Error {
             Self::Unauthenticated => "unauthenticated",
             Self::ReadOnly { .. } => "forbidden",
             Self::BadRequest(_) | Self::Rejected { .. } => "invalid",
+            Self::Conflict(_) => "wrong_state",
             Self::Service(e) => e.kind(),
         }
     }
@@ -59,6 +65,7 @@ impl Error {
             Self::ReadOnly { .. } => StatusCode::FORBIDDEN,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Rejected { status, .. } => *status,
+            Self::Conflict(_) => StatusCode::CONFLICT,
             Self::Service(e) => match e {
                 dirsync_service::Error::Store(
                     Store::AlreadyExists { .. }

@@ -19,7 +19,9 @@
 //! | `GET, PATCH, DELETE /api/v1/integrations/{id}` | show; edit `{title?, schedule?, active?, safeguards?}` (`"safeguards": null` returns to the defaults); remove |
 //! | `POST /api/v1/integrations/{id}/{activate,deactivate,reactivate,reauthorize}` | the lifecycle |
 //! | `GET, POST /api/v1/integrations/{id}/rules`, `DELETE …/rules/{rule}`, `POST …/rules/{rule}/run` | rules |
-//! | `POST /api/v1/integrations/{id}/sync[?dry_run=true]`, `GET …/runs[?limit=]` | sync now (the run's record) or the plan explained; history |
+//! | `POST /api/v1/integrations/{id}/sync` | 202 `{run_id}` at once; the run goes on as a job (`?dry_run=true`: the plan explained, at once) |
+//! | `GET /api/v1/runs/{id}`, `GET …/{id}/events`, `DELETE …/{id}` | the run: `running` until its record exists; its progress as server-sent events; cancel it (nothing half-written, its lease released) |
+//! | `GET /api/v1/integrations/{id}/runs[?limit=]` | history |
 //! | `GET /api/v1/plans`, `GET, DELETE /api/v1/plans/{id}`, `POST …/{id}/approve` | held plans: list, review, discard, approve |
 //! | `GET /api/v1/status` | per integration: state, last success and failure, held plans, next run (as `dirsync status`) |
 //! | `GET /api/v1/users[?query=&status=&org_unit=&limit=&page_token=]`, `GET /api/v1/users/{id}` | users, paged; one with its lifecycle history and accounts |
@@ -61,6 +63,7 @@ mod directory;
 mod error;
 mod extract;
 mod integrations;
+mod jobs;
 mod metrics;
 mod runs;
 
@@ -85,6 +88,7 @@ const BODY_LIMIT: usize = 256 * 1024;
 pub struct AppState {
     service: Arc<Service>,
     metrics: Option<PrometheusHandle>,
+    jobs: jobs::Jobs,
 }
 
 impl std::fmt::Debug for AppState {
@@ -99,6 +103,7 @@ impl AppState {
         Self {
             service,
             metrics: None,
+            jobs: jobs::Jobs::default(),
         }
     }
 
@@ -157,6 +162,8 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/integrations/{id}/sync", post(runs::sync))
         .route("/integrations/{id}/runs", get(runs::runs))
+        .route("/runs/{id}", get(jobs::show).delete(jobs::cancel))
+        .route("/runs/{id}/events", get(jobs::events))
         .route("/plans", get(runs::plans))
         .route("/plans/{id}", get(runs::plan).delete(runs::discard))
         .route("/plans/{id}/approve", post(runs::approve))

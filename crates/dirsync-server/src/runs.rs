@@ -3,6 +3,7 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use dirsync_core::PlanId;
 use dirsync_service::Silent;
 use dirsync_service::views::{HeldPlanView, PlanView, RunView};
@@ -32,23 +33,21 @@ fn plan_id(text: &str) -> Result<PlanId, Error> {
     PlanId::parse(text).map_err(|_| Error::BadRequest(format!("{text:?} is not a plan id")))
 }
 
-/// A sync now: the run's record (held, failed and unchanged runs too), or with `dry_run` the
-/// plan it would apply, explained.
+/// A sync: 202 with the run's id, the run going on as a job (see `jobs.rs`); with `dry_run`,
+/// the plan it would apply, explained, at once.
 pub(crate) async fn sync(
     State(state): State<AppState>,
     Path(integration): Path<String>,
     Params(query): Params<SyncQuery>,
-) -> Result<Json<Value>, Error> {
+) -> Result<(StatusCode, Json<Value>), Error> {
+    if !query.dry_run {
+        return crate::jobs::start_sync(&state, &integration).await;
+    }
     let integration = id(&integration)?;
-    let json = if query.dry_run {
-        let plan = state.service.dry_run(integration, &Silent).await?;
-        let changes = state.service.explain(&plan).await?;
-        serde_json::to_value(PlanView::new(&plan, changes))
-    } else {
-        let run = state.service.sync(integration, &Silent).await?;
-        serde_json::to_value(RunView::from(&run))
-    };
-    Ok(Json(json.unwrap_or(Value::Null)))
+    let plan = state.service.dry_run(integration, &Silent).await?;
+    let changes = state.service.explain(&plan).await?;
+    let json = serde_json::to_value(PlanView::new(&plan, changes)).unwrap_or(Value::Null);
+    Ok((StatusCode::OK, Json(json)))
 }
 
 pub(crate) async fn runs(

@@ -65,6 +65,39 @@ impl Api {
     }
 }
 
+impl Api {
+    /// `POST …/sync`: 202 with a run id; then `GET /runs/{id}` until the run is over (bounded).
+    async fn sync(&self, id: &str) -> Value {
+        let accepted = self
+            .send(
+                Method::POST,
+                &format!("/api/v1/integrations/{id}/sync"),
+                None,
+                StatusCode::ACCEPTED,
+            )
+            .await;
+        let run = accepted["run_id"].as_str().unwrap().to_owned();
+        self.wait(&run).await
+    }
+
+    /// `GET /runs/{run}` until it is no longer `running` (at most 30 s).
+    async fn wait(&self, run: &str) -> Value {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            let now = self.get(&format!("/api/v1/runs/{run}")).await;
+            if now["outcome"] != "running" {
+                assert_eq!(now["run_id"], run, "{now}");
+                return now;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "run {run} still running"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+}
+
 /// The settings of a Google integration on the emulated tenant, as the API takes and shows them.
 fn google_settings(google: &RunningEmulator, key: &std::path::Path) -> Value {
     json!({
@@ -301,14 +334,7 @@ async fn the_whole_lifecycle_through_the_api() {
         .await;
     assert_eq!(dry["held"], true);
     assert_eq!(dry["counts"]["users_deprovisioned"], 2);
-    let held = api
-        .send(
-            Method::POST,
-            &format!("/api/v1/integrations/{id}/sync"),
-            None,
-            StatusCode::OK,
-        )
-        .await;
+    let held = api.sync(&id).await;
     assert_eq!(held["outcome"], "held");
     let plan = held["held_plan"].as_str().unwrap().to_owned();
     let plans = api.get("/api/v1/plans").await;
@@ -332,14 +358,7 @@ async fn the_whole_lifecycle_through_the_api() {
         )
         .await;
     assert_eq!(kind(&missing), "not_found");
-    let held = api
-        .send(
-            Method::POST,
-            &format!("/api/v1/integrations/{id}/sync"),
-            None,
-            StatusCode::OK,
-        )
-        .await;
+    let held = api.sync(&id).await;
     let plan = held["held_plan"].as_str().unwrap().to_owned();
     let approved = api
         .send(
@@ -582,25 +601,68 @@ async fn every_refusal_has_its_status_and_kind() {
         )
         .await
         .unwrap();
-    let busy = api
+    // The job is accepted, then refused as busy; a run of one rule, answered when it ends, is
+    // refused with 423.
+    let busy = api.sync(&id).await;
+    assert_eq!(busy["outcome"], "refused", "{busy}");
+    assert_eq!(busy["error"]["kind"], "busy");
+    let rules = api.get(&format!("/api/v1/integrations/{id}/rules")).await;
+    let rule = rules[0]["id"].as_str().unwrap();
+    let locked = api
         .send(
             Method::POST,
-            &format!("/api/v1/integrations/{id}/sync"),
+            &format!("/api/v1/integrations/{id}/rules/{rule}/run"),
             None,
             StatusCode::LOCKED,
         )
         .await;
-    assert_eq!(kind(&busy), "busy");
+    assert_eq!(kind(&locked), "busy");
     api.service.store().release_lease(&lease).await.unwrap();
-    let synced = api
+    let synced = api.sync(&id).await;
+    assert_eq!(synced["outcome"], "no_change");
+
+    // Runs: an unknown one, a bad id, and cancelling a run that is over.
+    let unknown_run = "5d0c1a7e-2f2b-4a59-9d1e-3c3c8f0c0a12";
+    let (status, body) = api
+        .call(
+            Some(&api.token),
+            Method::GET,
+            &format!("/api/v1/runs/{unknown_run}"),
+            None,
+        )
+        .await;
+    assert_eq!((status, kind(&body)), (StatusCode::NOT_FOUND, "not_found"));
+    let (status, _) = api
+        .call(Some(&api.token), Method::GET, "/api/v1/runs/nope", None)
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let over = synced["run_id"].as_str().unwrap();
+    let (status, body) = api
+        .call(
+            Some(&api.token),
+            Method::DELETE,
+            &format!("/api/v1/runs/{over}"),
+            None,
+        )
+        .await;
+    assert_eq!((status, kind(&body)), (StatusCode::CONFLICT, "wrong_state"));
+    // Deactivated: a sync is refused at once.
+    api.send(
+        Method::POST,
+        &format!("/api/v1/integrations/{id}/deactivate"),
+        None,
+        StatusCode::OK,
+    )
+    .await;
+    let refused = api
         .send(
             Method::POST,
             &format!("/api/v1/integrations/{id}/sync"),
             None,
-            StatusCode::OK,
+            StatusCode::CONFLICT,
         )
         .await;
-    assert_eq!(synced["outcome"], "no_change");
+    assert_eq!(kind(&refused), "wrong_state");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -663,4 +725,128 @@ async fn metrics_behind_a_token_and_security_headers_on_every_answer() {
     assert!(!text.contains(&token[4..]));
     let health = http.get(format!("{base}/healthz")).send().await.unwrap();
     assert_eq!(health.headers()["x-content-type-options"], "nosniff");
+}
+
+/// The server-sent events of a run until its end event (bounded).
+async fn events(api: &Api, run: &str) -> Vec<Value> {
+    let mut response = api
+        .http
+        .get(format!("{}/api/v1/runs/{run}/events", api.base))
+        .bearer_auth(&api.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["content-type"], "text/event-stream");
+    let mut text = String::new();
+    let mut seen = Vec::new();
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+    while let Ok(Some(chunk)) = tokio::time::timeout_at(deadline, response.chunk())
+        .await
+        .unwrap()
+    {
+        text.push_str(&String::from_utf8_lossy(&chunk));
+        while let Some(end) = text.find("\n\n") {
+            let block: String = text.drain(..end + 2).collect();
+            for line in block.lines() {
+                if let Some(data) = line.strip_prefix("data:") {
+                    seen.push(serde_json::from_str::<Value>(data.trim()).unwrap());
+                }
+            }
+        }
+    }
+    seen
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn runs_are_jobs_with_progress_events_and_cancel() {
+    let dir = tempfile::tempdir().unwrap();
+    let (google, api) = start(dir.path()).await;
+    let key = dir.path().join("key.json");
+    std::fs::write(&key, google.service_account_key_json()).unwrap();
+    let created = api
+        .send(
+            Method::POST,
+            "/api/v1/integrations",
+            Some(json!({"title": "Acme", "direction": "inbound",
+                        "settings": google_settings(&google, &key)})),
+            StatusCode::CREATED,
+        )
+        .await;
+    let id = created["id"].as_str().unwrap().to_owned();
+    api.send(
+        Method::POST,
+        &format!("/api/v1/integrations/{id}/activate"),
+        None,
+        StatusCode::OK,
+    )
+    .await;
+
+    // A slow Google: the run is still going when its events are asked for.
+    google.set_latency(std::time::Duration::from_millis(100));
+    let accepted = api
+        .send(
+            Method::POST,
+            &format!("/api/v1/integrations/{id}/sync"),
+            None,
+            StatusCode::ACCEPTED,
+        )
+        .await;
+    let run = accepted["run_id"].as_str().unwrap().to_owned();
+    let running = api.get(&format!("/api/v1/runs/{run}")).await;
+    assert_eq!(running["outcome"], "running", "{running}");
+    let seen = events(&api, &run).await;
+    let kinds: Vec<&str> = seen.iter().map(|e| e["event"].as_str().unwrap()).collect();
+    assert!(kinds.contains(&"fetched"), "{kinds:?}");
+    assert_eq!(kinds.last(), Some(&"finished"), "{kinds:?}");
+    let fetched_users: Vec<u64> = seen
+        .iter()
+        .filter(|e| e["event"] == "fetched" && e["kind"] == "users")
+        .map(|e| e["items"].as_u64().unwrap())
+        .collect();
+    assert!(
+        fetched_users.windows(2).all(|w| w[0] <= w[1]),
+        "running totals"
+    );
+    let finished = seen.last().unwrap();
+    assert_eq!(finished["run"]["run_id"], run.as_str());
+    assert_eq!(finished["run"]["outcome"], "no_change");
+    // A run already over sends its end at once.
+    let again = events(&api, &run).await;
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[0]["event"], "finished");
+
+    // Cancel a running sync: it ends as cancelled, nothing changed, the lease is free at once.
+    let users_before = api.get("/api/v1/users?limit=1000").await;
+    google.set_latency(std::time::Duration::from_millis(300));
+    let accepted = api
+        .send(
+            Method::POST,
+            &format!("/api/v1/integrations/{id}/sync"),
+            None,
+            StatusCode::ACCEPTED,
+        )
+        .await;
+    let run = accepted["run_id"].as_str().unwrap().to_owned();
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    let cancelled = api
+        .send(
+            Method::DELETE,
+            &format!("/api/v1/runs/{run}"),
+            None,
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(cancelled["cancelled"], true);
+    assert_eq!(
+        api.get(&format!("/api/v1/runs/{run}")).await["outcome"],
+        "cancelled"
+    );
+    google.set_latency(std::time::Duration::ZERO);
+    assert_eq!(api.get("/api/v1/users?limit=1000").await, users_before);
+    let next = api.sync(&id).await;
+    assert_eq!(
+        next["outcome"], "no_change",
+        "the cancelled run's lease was released: {next}"
+    );
 }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, Utc};
 use dirsync_core::{
     AnyIntegration, DirectionKind, FetchProgress, HeldPlan, IntegrationId, NoProgress, ObjectKind,
-    ObjectKinds, PlanId, RemoteSettings, RuleId, Scope, SyncRun, google_required_scopes,
+    ObjectKinds, PlanId, RemoteSettings, RuleId, RunId, Scope, SyncRun, google_required_scopes,
 };
 use dirsync_engine::{Clock, Plan, Policy, RunContext, ToDirectory, ToRemote};
 use dirsync_store::Store;
@@ -176,6 +176,7 @@ impl Service {
             holder: self.holder.clone(),
             lease: self.lease,
             progress,
+            run_id: None,
         }
     }
 
@@ -194,10 +195,35 @@ impl Service {
         self.run(id, None, progress).await
     }
 
+    /// [`sync`](Self::sync) as the run `run`: its record gets that id. For APIs that answer
+    /// "accepted, run `run`" before the run ends and let the caller follow it (a fresh
+    /// [`RunId::random`](dirsync_core::RunId::random) for each run).
+    ///
+    /// # Errors
+    /// As [`sync`](Self::sync).
+    pub async fn sync_as(
+        &self,
+        id: IntegrationId,
+        run: RunId,
+        progress: &dyn ProgressSink,
+    ) -> Result<SyncRun, Error> {
+        self.run_with(id, None, Some(run), progress).await
+    }
+
     pub(crate) async fn run(
         &self,
         id: IntegrationId,
         rule: Option<RuleId>,
+        progress: &dyn ProgressSink,
+    ) -> Result<SyncRun, Error> {
+        self.run_with(id, rule, None, progress).await
+    }
+
+    async fn run_with(
+        &self,
+        id: IntegrationId,
+        rule: Option<RuleId>,
+        run_id: Option<RunId>,
         progress: &dyn ProgressSink,
     ) -> Result<SyncRun, Error> {
         let any = self.store.integration(id).await?;
@@ -216,7 +242,10 @@ impl Service {
             rule,
         });
         let pages = PageCounter::new(id, progress);
-        let ctx = self.context(&pages);
+        let ctx = RunContext {
+            run_id,
+            ..self.context(&pages)
+        };
         let run = match any.direction() {
             DirectionKind::Outbound => {
                 dirsync_engine::sync_outbound(

@@ -64,6 +64,7 @@ fn ctx<'a>(
         holder: "test-runner".into(),
         lease: Duration::seconds(3),
         progress: &NoProgress,
+        run_id: None,
     }
 }
 

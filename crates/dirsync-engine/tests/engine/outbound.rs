@@ -158,6 +158,7 @@ fn ctx<'a>(store: &'a dyn Store, policy: &'a Policy) -> RunContext<'a> {
         holder: "test".into(),
         lease: Duration::minutes(5),
         progress: &NoProgress,
+        run_id: None,
     }
 }
 

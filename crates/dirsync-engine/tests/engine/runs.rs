@@ -25,6 +25,7 @@ fn ctx<'a>(
         holder: "test-runner".into(),
         lease: Duration::minutes(10),
         progress: &NoProgress,
+        run_id: None,
     }
 }
 
