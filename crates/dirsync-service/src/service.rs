@@ -219,11 +219,30 @@ impl Service {
         self.run_with(id, rule, None, progress).await
     }
 
+    /// One run, in a span carrying the integration, the rule and the run's id, so that every
+    /// log line of the run (connector, engine, store) names them.
     async fn run_with(
         &self,
         id: IntegrationId,
         rule: Option<RuleId>,
         run_id: Option<RunId>,
+        progress: &dyn ProgressSink,
+    ) -> Result<SyncRun, Error> {
+        let run_id = run_id.unwrap_or_else(RunId::random);
+        let span = tracing::info_span!(
+            "run",
+            integration = %id,
+            rule = rule.map(|r| r.to_string()),
+            run = %run_id
+        );
+        tracing::Instrument::instrument(self.run_in_span(id, rule, run_id, progress), span).await
+    }
+
+    async fn run_in_span(
+        &self,
+        id: IntegrationId,
+        rule: Option<RuleId>,
+        run_id: RunId,
         progress: &dyn ProgressSink,
     ) -> Result<SyncRun, Error> {
         let any = self.store.integration(id).await?;
@@ -243,7 +262,7 @@ impl Service {
         });
         let pages = PageCounter::new(id, progress);
         let ctx = RunContext {
-            run_id,
+            run_id: Some(run_id),
             ..self.context(&pages)
         };
         let run = match any.direction() {

@@ -189,6 +189,7 @@ async fn formats_fields_filters_and_logs() {
     assert_eq!(json_logs.code, 0);
     let lines: Vec<&str> = json_logs.stderr.lines().collect();
     assert!(!lines.is_empty());
+    let mut in_run = 0;
     for line in lines {
         let event: Value = serde_json::from_str(line)
             .unwrap_or_else(|e| panic!("not a JSON log line ({e}): {line}"));
@@ -196,7 +197,14 @@ async fn formats_fields_filters_and_logs() {
             event["level"].is_string() && event["fields"].is_object(),
             "{line}"
         );
+        // Lines logged during the run carry its span: the integration and the run's id.
+        if event["span"]["name"] == "run" {
+            assert_eq!(event["span"]["integration"], id.as_str(), "{line}");
+            assert!(event["span"]["run"].is_string(), "{line}");
+            in_run += 1;
+        }
     }
+    assert!(in_run > 0, "no log line inside the run's span");
 
     let users = cli.json(&["users:list"], 0).await;
     let users = users.as_array().unwrap();
