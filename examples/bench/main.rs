@@ -13,6 +13,7 @@
 //! of a whole tenant into SQLite, then a resync with no change, with peak memory.
 //! Figures, not assertions: compare runs, don't gate on them. `BENCHMARKS.md` records them.
 
+mod api;
 mod remote;
 
 use std::sync::Arc;
@@ -93,6 +94,22 @@ enum Command {
         #[arg(long, default_value_t = 32)]
         concurrency: usize,
     },
+    /// The HTTP API's reads (a page of users, the status) at rest and while a large apply runs
+    /// on the same SQLite file.
+    Api {
+        /// Users in the directory (the apply under load adds as many again).
+        #[arg(long, default_value_t = 100_000)]
+        users: u32,
+        /// Groups.
+        #[arg(long, default_value_t = 10_000)]
+        groups: u32,
+        /// Memberships.
+        #[arg(long, default_value_t = 1_000_000)]
+        memberships: u32,
+        /// Requests of each kind at rest.
+        #[arg(long, default_value_t = 50)]
+        samples: usize,
+    },
     /// A whole sync (fetch, plan, apply into a SQLite file), then a resync with no change.
     Sync {
         /// Users.
@@ -172,6 +189,12 @@ async fn run(command: Command) -> Result<()> {
             quota,
             concurrency,
         } => remote::quota(tenant, latency_ms, quota, concurrency).await,
+        Command::Api {
+            users,
+            groups,
+            memberships,
+            samples,
+        } => api::api(users, groups, memberships, samples).await,
         Command::Sync {
             users,
             groups,
@@ -262,66 +285,8 @@ async fn store(users: u32, groups: u32, memberships: u32, backend: Backend) -> R
     let id = primary.id();
 
     let started = Instant::now();
-    let authority = primary.profile_authority();
-    let mut changes = DirectoryChanges::new(&primary, Version::ZERO);
-    let account_id = |u: u32| ExternalId::new(format!("1{u:011}"));
-    for u in 0..users {
-        let user = UserId::derived(id.as_uuid(), &u.to_be_bytes());
-        let email = Email::new(format!("user{u}@example.com"))?;
-        changes.push(DirectoryOp::Profile(authority.create_user(
-            user,
-            UserProfile::new(email.clone()),
-            now,
-            None,
-        )));
-        changes.push(DirectoryOp::UpsertAccount(Account {
-            integration: id,
-            external_id: account_id(u)?,
-            email,
-            link: Some(AccountLink {
-                user,
-                by: LinkedBy::Provisioned,
-                at: now,
-            }),
-            attributes: Attributes::new(),
-            first_seen: now,
-            last_seen: now,
-            missing_since: None,
-            missing_runs: 0,
-        }));
-    }
-    let group_id = |g: u32| ExternalId::new(format!("0{g:011}"));
-    for g in 0..groups {
-        changes.push(DirectoryOp::UpsertGroup(Group {
-            id: GroupId::derived(id.as_uuid(), &g.to_be_bytes()),
-            integration: id,
-            external_id: group_id(g)?,
-            email: Email::new(format!("group{g}@example.com"))?,
-            name: format!("group {g}"),
-            description: String::new(),
-        }));
-    }
-    let per_group = memberships.div_ceil(groups).min(users.max(1));
-    let mut written = 0;
-    'groups: for g in 0..groups {
-        for k in 0..per_group {
-            if written == memberships {
-                break 'groups;
-            }
-            let member = (g.wrapping_mul(7919).wrapping_add(k)) % users.max(1);
-            changes.push(DirectoryOp::UpsertMembership(Membership {
-                integration: id,
-                group: group_id(g)?,
-                member: Member {
-                    kind: MemberKind::User,
-                    external_id: account_id(member)?,
-                    email: None,
-                },
-                role: MemberRole::Member,
-            }));
-            written += 1;
-        }
-    }
+    let (changes, written) =
+        synthetic_changes(&primary, Version::ZERO, 0, users, groups, memberships, now)?;
     let built = started.elapsed();
     let ops = changes.ops().len();
 
@@ -387,6 +352,82 @@ async fn store(users: u32, groups: u32, memberships: u32, backend: Backend) -> R
         println!("  peak RSS        {rss:>8.0} MiB (whole process, change set and view included)");
     }
     Ok(())
+}
+
+/// A synthetic tenant as one change set on `base`: users `first_user..first_user + users`
+/// (each with an account), `groups` groups, and `memberships` memberships spread evenly over
+/// them; also the number of memberships written.
+pub(crate) fn synthetic_changes(
+    primary: &Integration<Inbound, Primary>,
+    base: Version,
+    first_user: u32,
+    users: u32,
+    groups: u32,
+    memberships: u32,
+    now: chrono::DateTime<Utc>,
+) -> Result<(DirectoryChanges, u32)> {
+    let id = primary.id();
+    let authority = primary.profile_authority();
+    let mut changes = DirectoryChanges::new(primary, base);
+    let account_id = |u: u32| ExternalId::new(format!("1{u:011}"));
+    for u in first_user..first_user + users {
+        let user = UserId::derived(id.as_uuid(), &u.to_be_bytes());
+        let email = Email::new(format!("user{u}@example.com"))?;
+        changes.push(DirectoryOp::Profile(authority.create_user(
+            user,
+            UserProfile::new(email.clone()),
+            now,
+            None,
+        )));
+        changes.push(DirectoryOp::UpsertAccount(Account {
+            integration: id,
+            external_id: account_id(u)?,
+            email,
+            link: Some(AccountLink {
+                user,
+                by: LinkedBy::Provisioned,
+                at: now,
+            }),
+            attributes: Attributes::new(),
+            first_seen: now,
+            last_seen: now,
+            missing_since: None,
+            missing_runs: 0,
+        }));
+    }
+    let group_id = |g: u32| ExternalId::new(format!("0{g:011}"));
+    for g in 0..groups {
+        changes.push(DirectoryOp::UpsertGroup(Group {
+            id: GroupId::derived(id.as_uuid(), &g.to_be_bytes()),
+            integration: id,
+            external_id: group_id(g)?,
+            email: Email::new(format!("group{g}@example.com"))?,
+            name: format!("group {g}"),
+            description: String::new(),
+        }));
+    }
+    let per_group = memberships.div_ceil(groups.max(1)).min(users.max(1));
+    let mut written = 0;
+    'groups: for g in 0..groups {
+        for k in 0..per_group {
+            if written == memberships {
+                break 'groups;
+            }
+            let member = (g.wrapping_mul(7919).wrapping_add(k)) % users.max(1);
+            changes.push(DirectoryOp::UpsertMembership(Membership {
+                integration: id,
+                group: group_id(g)?,
+                member: Member {
+                    kind: MemberKind::User,
+                    external_id: account_id(member)?,
+                    email: None,
+                },
+                role: MemberRole::Member,
+            }));
+            written += 1;
+        }
+    }
+    Ok((changes, written))
 }
 
 /// A synthetic remote tenant as a complete snapshot; `salt` changes the names of the users
