@@ -61,13 +61,8 @@ pub(crate) async fn runs(
 }
 
 pub(crate) async fn plans(State(state): State<AppState>) -> Result<Json<Vec<HeldPlanView>>, Error> {
-    let mut out = Vec::new();
-    for any in state.service.integrations().await? {
-        for held in state.service.held_plans(any.id()).await? {
-            out.push(HeldPlanView::from(&held));
-        }
-    }
-    Ok(Json(out))
+    let held = state.service.all_held_plans().await?;
+    Ok(Json(held.iter().map(HeldPlanView::from).collect()))
 }
 
 pub(crate) async fn plan(

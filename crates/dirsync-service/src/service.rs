@@ -355,6 +355,18 @@ impl Service {
         Ok(self.store.held_plans(id).await?)
     }
 
+    /// Every integration's plans waiting for approval, integrations oldest first.
+    ///
+    /// # Errors
+    /// A store error.
+    pub async fn all_held_plans(&self) -> Result<Vec<HeldPlan>, Error> {
+        let mut all = Vec::new();
+        for any in self.store.integrations().await? {
+            all.extend(self.store.held_plans(any.id()).await?);
+        }
+        Ok(all)
+    }
+
     /// The integration's most recent runs, newest first, at most `limit`.
     ///
     /// # Errors

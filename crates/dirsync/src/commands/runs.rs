@@ -74,16 +74,14 @@ pub(super) async fn list(s: &Service, id: &str, limit: usize) -> Result<Output> 
 }
 
 pub(super) async fn plans(s: &Service, integration: Option<&str>) -> Result<Output> {
-    let ids = match integration {
-        Some(id) => vec![integration_id(id)?],
-        None => s.integrations().await?.iter().map(|a| a.id()).collect(),
+    let held = match integration {
+        Some(id) => s.held_plans(integration_id(id)?).await?,
+        None => s.all_held_plans().await?,
     };
-    let mut rows = Vec::new();
-    for id in ids {
-        for held in s.held_plans(id).await? {
-            rows.push(render::json(HeldPlanView::from(&held)));
-        }
-    }
+    let rows: Vec<_> = held
+        .iter()
+        .map(|h| render::json(HeldPlanView::from(h)))
+        .collect();
     let empty = rows.is_empty();
     let out = Output::list(rows, &["plan_id", "integration", "held_at", "reason"]);
     Ok(if empty {
