@@ -105,6 +105,12 @@ pub trait DirectorySource: Send + Sync + Debug {
     /// a bad key, subject or delegation; [`Error::Remote`] when the remote cannot be reached.
     async fn validate_access(&self) -> Result<AccessReport, Error>;
 
+    /// The kinds this source can read: what a run of everything fetches. All kinds by default;
+    /// a source that cannot read some (e.g. an HR export without org units) says so here.
+    fn readable_kinds(&self) -> ObjectKinds {
+        ObjectKinds::all()
+    }
+
     /// Fetches a complete snapshot of `request`, reporting progress as pages arrive.
     ///
     /// # Errors
