@@ -390,6 +390,7 @@ pub(crate) fn synthetic_changes(
                 at: now,
             }),
             attributes: Attributes::new(),
+            attribute_since: Default::default(),
             first_seen: now,
             last_seen: now,
             missing_since: None,

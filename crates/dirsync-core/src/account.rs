@@ -60,6 +60,9 @@ pub struct Account {
     pub link: Option<AccountLink>,
     /// Per-vendor attributes.
     pub attributes: Attributes,
+    /// Since when each attribute has had its current value (absent: since `first_seen`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub attribute_since: BTreeMap<String, DateTime<Utc>>,
     /// First time a complete snapshot contained it.
     pub first_seen: DateTime<Utc>,
     /// Last time a complete snapshot contained it.
@@ -68,4 +71,34 @@ pub struct Account {
     pub missing_since: Option<DateTime<Utc>>,
     /// For how many consecutive complete runs it has been missing.
     pub missing_runs: u32,
+}
+
+impl Account {
+    /// Since when the attribute `name` has had its current value: when a sync last saw it
+    /// change, or since the account was first seen.
+    pub fn attribute_since(&self, name: &str) -> DateTime<Utc> {
+        self.attribute_since
+            .get(name)
+            .copied()
+            .unwrap_or(self.first_seen)
+    }
+
+    /// The times for `attributes` as they become the account's: an unchanged value keeps its
+    /// time, a new or changed one is since `now`.
+    pub fn attribute_times(
+        &self,
+        attributes: &Attributes,
+        now: DateTime<Utc>,
+    ) -> BTreeMap<String, DateTime<Utc>> {
+        attributes
+            .iter()
+            .map(|(name, value)| {
+                let since = match self.attributes.get(name) {
+                    Some(old) if old == value => self.attribute_since(name),
+                    _ => now,
+                };
+                (name.clone(), since)
+            })
+            .collect()
+    }
 }

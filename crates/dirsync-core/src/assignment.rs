@@ -8,8 +8,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    AttributeValue, Attributes, DirectoryUser, Email, EmploymentType, Error, ExternalId,
-    IntegrationId, MemberRole, OrgUnitPath, UserStatus,
+    AttributeValue, Attributes, DirectoryAttributes, DirectoryUser, Email, EmploymentType, Error,
+    ExternalId, IntegrationId, MemberRole, OrgUnitPath, UserStatus,
 };
 
 /// Who should be a member of one managed remote group (e.g. a Google group), and how far the
@@ -79,8 +79,9 @@ pub enum Selector {
     EmploymentType(EmploymentType),
     /// Users in this status (useful with `include_inactive`).
     Status(UserStatus),
-    /// Users with this per-vendor attribute value on any of their accounts (a text equal to
-    /// `value`, a list containing it, a number or boolean written as `value`).
+    /// Users whose directory attribute `name` has this value, or with this per-vendor
+    /// attribute value on any of their accounts (a text equal to `value`, a list containing it,
+    /// a number or boolean written as `value`).
     Attribute {
         /// The attribute's name.
         name: String,
@@ -104,6 +105,8 @@ pub struct Person<'a> {
     pub groups: &'a BTreeSet<Email>,
     /// The attributes of each of their accounts.
     pub attributes: &'a [Attributes],
+    /// Their directory attributes (settled from the accounts by the configured mapping).
+    pub directory: &'a DirectoryAttributes,
 }
 
 impl Selector {
@@ -116,11 +119,17 @@ impl Selector {
             Self::Group(group) => person.groups.contains(group),
             Self::EmploymentType(t) => profile.employment_type == Some(*t),
             Self::Status(s) => person.user.status == *s,
-            Self::Attribute { name, value } => person
-                .attributes
-                .iter()
-                .filter_map(|attrs| attrs.get(name))
-                .any(|v| attribute_matches(v, value)),
+            Self::Attribute { name, value } => {
+                person
+                    .directory
+                    .get(name)
+                    .is_some_and(|a| attribute_matches(&a.value, value))
+                    || person
+                        .attributes
+                        .iter()
+                        .filter_map(|attrs| attrs.get(name))
+                        .any(|v| attribute_matches(v, value))
+            }
             Self::All(all) => all.iter().all(|s| s.matches(person)),
             Self::Any(any) => any.iter().any(|s| s.matches(person)),
             Self::Not(s) => !s.matches(person),
@@ -264,10 +273,20 @@ mod tests {
             ("level".to_owned(), AttributeValue::Int(3)),
         ]
         .into();
+        let directory = crate::DirectoryAttributes::from([(
+            "costCenter".to_owned(),
+            crate::DirectoryAttribute {
+                value: AttributeValue::Text("CC-7".into()),
+                integration: IntegrationId::random(),
+                source: "cost_center".into(),
+                since: chrono::Utc::now(),
+            },
+        )]);
         let person = Person {
             user: &u,
             groups: &groups,
             attributes: std::slice::from_ref(&attrs),
+            directory: &directory,
         };
         let eng = Selector::OrgUnit(OrgUnitPath::new("/Eng").unwrap());
         let sales = Selector::OrgUnit(OrgUnitPath::new("/Sales").unwrap());
@@ -283,7 +302,7 @@ mod tests {
             !dept("engineering").matches(&person),
             "attribute values are exact"
         );
-        for (name, value) in [("tags", "oncall"), ("level", "3")] {
+        for (name, value) in [("tags", "oncall"), ("level", "3"), ("costCenter", "CC-7")] {
             let s = Selector::Attribute {
                 name: name.into(),
                 value: value.into(),
@@ -306,6 +325,7 @@ mod tests {
             user: &u,
             groups: &groups,
             attributes: &[],
+            directory: &crate::DirectoryAttributes::new(),
         };
         let mut a = GroupAssignment::new(Email::new("g@example.com").unwrap(), Selector::Everyone);
         assert!(!a.selects(&person));

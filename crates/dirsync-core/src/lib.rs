@@ -91,6 +91,7 @@ mod assignment;
 mod changes;
 mod connector;
 mod connector_kind;
+mod directory_attributes;
 mod email;
 mod error;
 mod group;
@@ -120,6 +121,9 @@ pub use connector::{
 };
 pub use connector_kind::{
     ConnectRequest, Connection, ConnectorKind, Grant, Secret, SecretReference, SecretStore,
+};
+pub use directory_attributes::{
+    AttributeMapping, AttributeSource, DirectoryAttribute, DirectoryAttributes,
 };
 pub use email::Email;
 pub use error::Error;

@@ -321,6 +321,10 @@ impl<'a> Planner<'a> {
             email: remote.primary_email.clone(),
             link,
             attributes: remote.attributes.clone(),
+            // A new account's attributes are since it was first seen (now).
+            attribute_since: current
+                .map(|a| a.attribute_times(&remote.attributes, self.now))
+                .unwrap_or_default(),
             first_seen: current.map_or(self.now, |a| a.first_seen),
             last_seen: current.map_or(self.now, |a| a.last_seen),
             missing_since: None,
@@ -342,6 +346,8 @@ impl<'a> Planner<'a> {
             email,
             link,
             attributes,
+            // Derived from `attributes` and the previous account: equal when they are.
+            attribute_since: _,
             first_seen: _,
             last_seen: _,
             missing_since,

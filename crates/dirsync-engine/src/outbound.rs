@@ -10,9 +10,10 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use dirsync_core::{
-    Attributes, DirectoryUser, Email, ExternalId, GroupAssignment, Integration, MemberKind,
-    ObjectKind, Outbound, OwnedMembership, OwnershipChange, Person, QuarantinedRecord,
-    RemoteChanges, RemoteOp, Secondary, Snapshot, UserId, Version,
+    Account, AttributeMapping, Attributes, DirectoryAttributes, DirectoryUser, Email, ExternalId,
+    GroupAssignment, Integration, MemberKind, ObjectKind, Outbound, OwnedMembership,
+    OwnershipChange, Person, QuarantinedRecord, RemoteChanges, RemoteOp, Secondary, Snapshot,
+    UserId, Version,
 };
 use dirsync_store::LocalView;
 
@@ -20,24 +21,43 @@ use crate::plan::{Counts, OpKind, Plan, PlanReport, ToRemote, Trip};
 use crate::{Error, Policy};
 
 /// What outbound selectors can see of the directory: every user, the directory groups they
-/// belong to (of the groups the rules name), and the attributes of their accounts.
+/// belong to (of the groups the rules name), the attributes of their accounts and their
+/// directory attributes (settled by the policy's [`AttributeMapping`]).
 #[derive(Debug, Clone, Default)]
 pub struct DirectoryFacts {
     users: Vec<DirectoryUser>,
     groups: HashMap<UserId, BTreeSet<Email>>,
     attributes: HashMap<UserId, Vec<Attributes>>,
+    directory_attributes: HashMap<UserId, DirectoryAttributes>,
 }
 
 impl DirectoryFacts {
     /// Gathers the facts from the store's views of the inbound integrations (each view carries
     /// the whole directory's users). Only the directory groups in `groups` are resolved, through
-    /// nested groups, to the users in them.
-    pub fn from_views(views: &[LocalView], groups: &BTreeSet<Email>) -> Self {
+    /// nested groups, to the users in them; directory attributes are settled by `mapping`.
+    pub fn from_views(
+        views: &[LocalView],
+        groups: &BTreeSet<Email>,
+        mapping: &AttributeMapping,
+    ) -> Self {
         let users = views.first().map(|v| v.users.clone()).unwrap_or_default();
         let mut facts = Self {
             users,
             ..Self::default()
         };
+        if !mapping.is_empty() {
+            let mut accounts: HashMap<UserId, Vec<&Account>> = HashMap::new();
+            for account in views.iter().flat_map(|v| &v.accounts) {
+                if let Some(link) = account.link {
+                    accounts.entry(link.user).or_default().push(account);
+                }
+            }
+            facts.directory_attributes = accounts
+                .into_iter()
+                .map(|(user, accounts)| (user, mapping.merge(accounts)))
+                .filter(|(_, merged)| !merged.is_empty())
+                .collect();
+        }
         for view in views {
             let owner: HashMap<&ExternalId, UserId> = view
                 .accounts
@@ -95,6 +115,7 @@ impl DirectoryFacts {
     /// The users `assignment` selects, by email key, with their primary email.
     fn selected(&self, assignment: &GroupAssignment) -> BTreeMap<String, Email> {
         let none = BTreeSet::new();
+        let no_attributes = DirectoryAttributes::new();
         self.users
             .iter()
             .filter(|user| {
@@ -106,6 +127,10 @@ impl DirectoryFacts {
                         .get(&user.id)
                         .map(Vec::as_slice)
                         .unwrap_or_default(),
+                    directory: self
+                        .directory_attributes
+                        .get(&user.id)
+                        .unwrap_or(&no_attributes),
                 };
                 assignment.selects(&person)
             })

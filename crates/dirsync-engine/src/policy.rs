@@ -6,7 +6,7 @@
 use chrono::Duration;
 use serde::{Deserialize, Serialize};
 
-use dirsync_core::IntegrationRecord;
+use dirsync_core::{AttributeMapping, IntegrationRecord};
 pub use dirsync_core::{Safeguards, Threshold, percent};
 
 /// How long a user may be missing from the source before the engine acts. Both conditions
@@ -80,6 +80,10 @@ pub struct Policy {
     /// Whether administrators may be suspended or deprovisioned by a sync (default: no; they
     /// are reported as protected instead).
     pub act_on_admins: bool,
+    /// The directory attributes settled from the integrations' accounts (none by default);
+    /// outbound selectors select on them.
+    #[serde(default)]
+    pub attributes: AttributeMapping,
 }
 
 impl Policy {
@@ -107,6 +111,12 @@ impl Policy {
         self
     }
 
+    /// The directory attributes, and where each comes from.
+    pub fn with_attributes(mut self, attributes: AttributeMapping) -> Self {
+        self.attributes = attributes;
+        self
+    }
+
     /// Whether administrators may be suspended or deprovisioned by a sync.
     pub fn with_act_on_admins(mut self, act_on_admins: bool) -> Self {
         self.act_on_admins = act_on_admins;
@@ -128,6 +138,7 @@ impl Default for Policy {
             on_suspended: OnSuspended::Suspend,
             on_missing: OnMissing::Deprovision,
             act_on_admins: false,
+            attributes: AttributeMapping::new(),
         }
     }
 }

@@ -481,7 +481,7 @@ async fn outbound_inputs(
     Ok(Ok(OutboundInputs {
         snapshot: fetched.snapshot,
         stats: fetched.stats,
-        directory: DirectoryFacts::from_views(&views, &referenced),
+        directory: DirectoryFacts::from_views(&views, &referenced, &ctx.policy.attributes),
         owned: ctx.store.owned_memberships(integration).await?,
         base: ctx.store.version(integration).await?,
     }))

@@ -68,7 +68,8 @@ pub(crate) async fn users(
     let mut users = state.service.store().users().await.map_err(service)?;
     users.retain(|u| query.matches(u));
     let next = (start + limit < users.len()).then(|| (start + limit).to_string());
-    let views = UserView::list(&users);
+    let attributes = state.service.directory_attributes().await?;
+    let views = UserView::list(&users, &attributes);
     Ok(Json(UsersPage {
         users: views.into_iter().skip(start).take(limit).collect(),
         next_page_token: next,
@@ -90,10 +91,11 @@ pub(crate) async fn user(
     })?;
     // Resolve the manager against the whole directory, as the list does.
     let all = store.users().await.map_err(service)?;
-    let view = UserView::list(&all)
+    let attributes = state.service.directory_attributes().await?;
+    let view = UserView::list(&all, &attributes)
         .into_iter()
         .find(|v| v.id == user)
-        .unwrap_or_else(|| UserView::list(std::slice::from_ref(&found)).remove(0));
+        .unwrap_or_else(|| UserView::list(std::slice::from_ref(&found), &attributes).remove(0));
     let accounts = store.accounts_of(id).await.map_err(service)?;
     let mut json = serde_json::to_value(view).unwrap_or(Value::Null);
     json["lifecycle_history"] = json!(found.lifecycle.history);

@@ -66,6 +66,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod api_tokens;
+mod attributes;
 mod connectors;
 mod error;
 mod explain;

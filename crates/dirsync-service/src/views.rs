@@ -6,10 +6,10 @@ use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
 use dirsync_core::{
-    AnyIntegration, DirectionKind, DirectoryUser, EmploymentType, Grant, Group, GroupAssignment,
-    HeldPlan, IntegrationState, KeyOwnership, Manager, MemberKind, MemberRole, Membership,
-    ObjectKinds, OrgUnit, RemoteSettings, RunOutcome, Safeguards, Schedule, Scope, ScopeFilter,
-    SyncRule, SyncRun, Trigger, UserId, UserStatus,
+    AnyIntegration, DirectionKind, DirectoryAttribute, DirectoryAttributes, DirectoryUser,
+    EmploymentType, Grant, Group, GroupAssignment, HeldPlan, IntegrationState, KeyOwnership,
+    Manager, MemberKind, MemberRole, Membership, ObjectKinds, OrgUnit, RemoteSettings, RunOutcome,
+    Safeguards, Schedule, Scope, ScopeFilter, SyncRule, SyncRun, Trigger, UserId, UserStatus,
 };
 use serde::Serialize;
 
@@ -47,11 +47,18 @@ pub struct UserView {
     pub suspended_at: Option<DateTime<Utc>>,
     /// When deprovisioned.
     pub deprovisioned_at: Option<DateTime<Utc>>,
+    /// Directory attributes enriched by the integrations (department, cost center, ...), each
+    /// with the integration it came from and since when.
+    pub attributes: BTreeMap<String, DirectoryAttribute>,
 }
 
 impl UserView {
-    /// Views of `users`, managers resolved to emails among them.
-    pub fn list(users: &[DirectoryUser]) -> Vec<Self> {
+    /// Views of `users`, managers resolved to emails among them, with their directory
+    /// `attributes` ([`Service::directory_attributes`](crate::Service::directory_attributes)).
+    pub fn list(
+        users: &[DirectoryUser],
+        attributes: &HashMap<UserId, DirectoryAttributes>,
+    ) -> Vec<Self> {
         let emails: HashMap<UserId, &str> = users
             .iter()
             .map(|u| (u.id, u.profile.primary_email.as_str()))
@@ -79,6 +86,7 @@ impl UserView {
                     provisioned_at: u.lifecycle.provisioned_at,
                     suspended_at: u.lifecycle.suspended_at,
                     deprovisioned_at: u.lifecycle.deprovisioned_at,
+                    attributes: attributes.get(&u.id).cloned().unwrap_or_default(),
                 }
             })
             .collect()

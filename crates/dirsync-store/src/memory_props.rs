@@ -94,6 +94,7 @@ fn op(p: &Integration<Inbound, Primary>, step: &Step) -> DirectoryOp {
                 at,
             }),
             attributes: Default::default(),
+            attribute_since: Default::default(),
             first_seen: at,
             last_seen: at,
             missing_since: None,

@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
+use dirsync_core::AttributeMapping;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -18,6 +19,9 @@ use crate::cli::{Cli, Format};
 /// log = "info"                           # a RUST_LOG filter
 /// listen = "127.0.0.1:8080"              # dirsync serve
 /// notify_url = "https://…"               # failed runs, held plans, recoveries as JSON
+///
+/// [attributes]                           # directory attributes enriched by integrations:
+/// department = ["INTEGRATION:dept", "INTEGRATION:department"]   # first source wins
 /// ```
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -27,6 +31,8 @@ struct ConfigFile {
     log: Option<String>,
     listen: Option<String>,
     notify_url: Option<String>,
+    #[serde(default)]
+    attributes: AttributeMapping,
 }
 
 /// Where a setting came from.
@@ -67,6 +73,8 @@ pub(crate) struct Settings {
     listen: Option<String>,
     /// Where notifications are POSTed (`--notify-url`, `DIRSYNC_NOTIFY_URL`, `notify_url`).
     pub(crate) notify_url: Option<String>,
+    /// The directory attributes and their sources (`[attributes]`).
+    pub(crate) attributes: AttributeMapping,
 }
 
 impl Settings {
@@ -107,6 +115,7 @@ impl Settings {
             log: file.log,
             listen: file.listen,
             notify_url: cli.notify_url.clone().or(file.notify_url),
+            attributes: file.attributes,
         })
     }
 
@@ -133,6 +142,7 @@ impl Settings {
             "listen": self.listen().map(|a| a.to_string()).ok(),
             // Webhook URLs often carry a secret: only whether one is set.
             "notify_url_set": self.notify_url.is_some(),
+            "attributes": self.attributes,
         });
         let text = format!(
             "db      {} ({})\nconfig  {}\nformat  {}\nlog     {}",

@@ -1,10 +1,12 @@
 //! The JSON documents dirsync prints — the library's stable views
 //! ([`dirsync_service::views`]), shared with `dirsync serve` — and the human text of runs.
 
+use std::collections::HashMap;
 use std::fmt::Write;
 
 use dirsync_core::{
-    AnyIntegration, DirectoryUser, Group, Membership, OrgUnit, RunOutcome, SyncRule, SyncRun,
+    AnyIntegration, DirectoryAttributes, DirectoryUser, Group, Membership, OrgUnit, RunOutcome,
+    SyncRule, SyncRun, UserId,
 };
 use dirsync_service::Service;
 use dirsync_service::views::{
@@ -18,9 +20,15 @@ pub(crate) fn json(view: impl Serialize) -> Value {
     serde_json::to_value(view).unwrap_or(Value::Null)
 }
 
-/// `users:list`: one object per user.
-pub(crate) fn users(users: &[DirectoryUser]) -> Vec<Value> {
-    UserView::list(users).into_iter().map(json).collect()
+/// `users:list`: one object per user, with their directory attributes.
+pub(crate) fn users(
+    users: &[DirectoryUser],
+    attributes: &HashMap<UserId, DirectoryAttributes>,
+) -> Vec<Value> {
+    UserView::list(users, attributes)
+        .into_iter()
+        .map(json)
+        .collect()
 }
 
 /// `groups:list`: groups with their direct members.

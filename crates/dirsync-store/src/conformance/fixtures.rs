@@ -144,6 +144,7 @@ pub fn account(
         external_id: xid(ext),
         email: email(address),
         link: link.map(|(user, by)| AccountLink { user, by, at: t(1) }),
+        attribute_since: BTreeMap::from([("department".to_owned(), t(2))]),
         attributes,
         first_seen: t(1),
         last_seen: t(2),

@@ -27,7 +27,7 @@ pub(super) async fn users(s: &Service, args: &UsersListArgs) -> Result<Output> {
     users.retain(|u| query.matches(u));
     let count = users.len();
     let out = Output::list(
-        render::users(&users),
+        render::users(&users, &s.directory_attributes().await?),
         &[
             "primary_email",
             "display_name",

@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
 use dirsync_core::{IntegrationId, PlanId, RuleId};
+use dirsync_engine::Policy;
 use dirsync_service::{Error as ServiceError, Service, TerminalProgress as Bars};
 use dirsync_sqlite::SqliteStore;
 
@@ -91,7 +92,9 @@ fn open(settings: &Settings) -> Result<Service> {
     }
     let store = SqliteStore::open(&settings.db)
         .with_context(|| format!("opening the directory {}", settings.db.display()))?;
+    let policy = Policy::default().with_attributes(settings.attributes.clone());
     let mut service = Service::new(Arc::new(store), crate::tuning::registry())
+        .with_policy(policy)
         .with_lease(crate::tuning::lease_ttl());
     if let Some(url) = &settings.notify_url {
         service = service.with_notifier(Arc::new(crate::notify::Webhook::new(url)?));
