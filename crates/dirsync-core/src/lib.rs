@@ -73,11 +73,13 @@ mod group;
 mod ids;
 mod integration;
 mod interval;
+mod object_kind;
 mod org_unit;
 mod rule;
 mod run;
 mod safeguards;
 mod schedule;
+mod scope;
 mod secret;
 mod snapshot;
 mod user;
@@ -104,11 +106,13 @@ pub use integration::{
     google_required_scopes, google_scopes,
 };
 pub use interval::Interval;
+pub use object_kind::{ObjectKind, ObjectKinds};
 pub use org_unit::{OrgUnit, OrgUnitPath};
-pub use rule::*;
+pub use rule::{RETRY_BACKOFF_SECONDS, SyncRule, Trigger, due_rules, retry_delay};
 pub use run::{HeldPlan, PlanId, RunOutcome, SyncRun};
 pub use safeguards::{Safeguards, Threshold, percent};
-pub use schedule::*;
+pub use schedule::{DayOfMonth, Schedule, TimeOfDay};
+pub use scope::ScopeFilter;
 pub use secret::{AccessToken, ApiTokenSecret, ChannelToken, ServiceAccountKey};
 pub use snapshot::{
     Completeness, DeletedUser, QuarantinedRecord, RemoteGroup, RemoteMember, RemoteOrgUnit,
