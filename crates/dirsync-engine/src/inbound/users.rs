@@ -65,19 +65,36 @@ pub(super) struct Live<'a> {
 }
 
 impl<'a> Planner<'a> {
+    /// The primary's users, step by step: who is who, the profiles the source wants (managers
+    /// resolved), profile updates in a safe email order, creations and lifecycles, the accounts
+    /// of live users, and the accounts missing from the source.
     pub(super) fn primary_users(&mut self, authority: &ProfileAuthority<'_>) {
-        let view = self.view;
+        let lookups = self.lookups();
+        let usable = self.usable_users();
+        let live_ids: HashSet<&ExternalId> = usable.iter().map(|u| &u.external_id).collect();
+        let (live, claimed) = self.who_is_who(usable, &lookups);
+        let desired = self.desired_profiles(&live, &claimed);
+        self.report.manager_cycles = manager_cycles(&live, &desired);
+        let skip = self.update_profiles(authority, &live, &desired, &lookups.by_email);
+        self.create_and_transition(authority, &live, &desired, &skip);
+        self.live_accounts(&live, &skip);
+        self.missing_accounts(authority, &lookups, &live_ids, &claimed);
+    }
+
+    /// Who is who: linked accounts first, then email matches to users no live account holds
+    /// (a rehire or a recreated Google account), else a new user. Returns the live users
+    /// sorted by remote id and the directory users they claim.
+    fn who_is_who(
+        &self,
+        usable: Vec<&'a RemoteUser>,
+        lookups: &Lookups<'a>,
+    ) -> (Vec<Live<'a>>, HashSet<UserId>) {
         let Lookups {
             users,
             by_email,
             accounts,
-            deleted,
-        } = self.lookups();
-        let usable = self.usable_users();
-        let live_ids: HashSet<&ExternalId> = usable.iter().map(|u| &u.external_id).collect();
-
-        // Who is who: linked accounts first, then email matches to users no live account holds
-        // (a rehire or a recreated Google account), else a new user.
+            ..
+        } = lookups;
         let mut claimed: HashSet<UserId> = HashSet::with_capacity(usable.len());
         let mut live: Vec<Live<'a>> = Vec::with_capacity(usable.len());
         let mut unlinked: Vec<&'a RemoteUser> = Vec::new();
@@ -115,8 +132,18 @@ impl<'a> Planner<'a> {
             });
         }
         live.sort_by(|a, b| a.remote.external_id.cmp(&b.remote.external_id));
+        (live, claimed)
+    }
 
-        // Managers resolve against the directory as it will be after this plan.
+    /// The profiles the source wants, in the order of `live`: managers resolve against the
+    /// directory as it will be after this plan (unresolved ones are reported). The profiles
+    /// stay borrowed from the snapshot; only written ones are built.
+    fn desired_profiles(
+        &mut self,
+        live: &[Live<'a>],
+        claimed: &HashSet<UserId>,
+    ) -> Vec<Desired<'a>> {
+        let view = self.view;
         let mut resolve: HashMap<&Email, UserId> = view
             .users
             .iter()
@@ -124,12 +151,12 @@ impl<'a> Planner<'a> {
             .map(|u| (&u.profile.primary_email, u.id))
             .collect();
         resolve.reserve(live.len());
-        for l in &live {
+        for l in live {
             resolve.insert(&l.remote.primary_email, l.user);
         }
         // The desired profiles stay borrowed from the snapshot; only written ones are built.
         let mut desired: Vec<Desired<'a>> = Vec::with_capacity(live.len());
-        for l in &live {
+        for l in live {
             let r = l.remote;
             let manager = r.manager_email.as_ref().map(|m| match resolve.get(m) {
                 Some(id) => Manager::Resolved(*id),
@@ -142,11 +169,19 @@ impl<'a> Planner<'a> {
             });
             desired.push(Desired { remote: r, manager });
         }
-        self.report.manager_cycles = manager_cycles(&live, &desired);
+        desired
+    }
 
-        // Profile updates, ordered so that an email is released before it is taken. A new
-        // user's email must be free as well, so creations take part in the ordering (they are
-        // written after every update).
+    /// Profile updates, ordered so that an email is released before it is taken. A new
+    /// user's email must be free as well, so creations take part in the ordering (they are
+    /// written after every update). Returns the users left unchanged (stuck on an email).
+    fn update_profiles(
+        &mut self,
+        authority: &ProfileAuthority<'_>,
+        live: &[Live<'a>],
+        desired: &[Desired<'a>],
+        by_email: &HashMap<&'a Email, UserId>,
+    ) -> HashSet<usize> {
         let updates: Vec<usize> = (0..live.len())
             .filter(|&i| {
                 live[i]
@@ -154,7 +189,7 @@ impl<'a> Planner<'a> {
                     .is_none_or(|u| desired[i].differs(&u.profile))
             })
             .collect();
-        let (ordered, stuck) = order_email_changes(&updates, &live, &desired, &by_email);
+        let (ordered, stuck) = order_email_changes(&updates, live, desired, by_email);
         let mut skip: HashSet<usize> = HashSet::new();
         for i in stuck {
             let r = live[i].remote;
@@ -168,8 +203,17 @@ impl<'a> Planner<'a> {
                 authority.update_profile(live[i].user, desired[i].profile()),
             ));
         }
+        skip
+    }
 
-        // Creations and lifecycle.
+    /// Creations and lifecycle transitions of the live users not in `skip`.
+    fn create_and_transition(
+        &mut self,
+        authority: &ProfileAuthority<'_>,
+        live: &[Live<'a>],
+        desired: &[Desired<'a>],
+        skip: &HashSet<usize>,
+    ) {
         for (i, l) in live.iter().enumerate() {
             if skip.contains(&i) {
                 continue;
@@ -215,8 +259,10 @@ impl<'a> Planner<'a> {
                 let _ = self.source_suspension(authority, l.user, email, admin, UserStatus::Active);
             }
         }
+    }
 
-        // Accounts of live users (not of a user left uncreated above).
+    /// Accounts of live users (not of a user left uncreated by [`Self::update_profiles`]).
+    fn live_accounts(&mut self, live: &[Live<'a>], skip: &HashSet<usize>) {
         for (i, l) in live.iter().enumerate() {
             if l.existing.is_none() && skip.contains(&i) {
                 continue;
@@ -232,15 +278,26 @@ impl<'a> Planner<'a> {
                 });
             self.put_account(l.remote, l.account, Some(link));
         }
+    }
 
-        // Accounts missing from the source.
+    /// Accounts missing from the source: marked missing, and their users deprovisioned on
+    /// the source's word or suspended or deprovisioned (per policy) once the grace expired.
+    fn missing_accounts(
+        &mut self,
+        authority: &ProfileAuthority<'_>,
+        lookups: &Lookups<'a>,
+        live_ids: &HashSet<&ExternalId>,
+        claimed: &HashSet<UserId>,
+    ) {
+        let view = self.view;
+        let Lookups { users, deleted, .. } = lookups;
         for account in &view.accounts {
             if live_ids.contains(&account.external_id)
                 || self.present.contains(&account.external_id)
             {
                 continue;
             }
-            if !self.account_in_scope(account, &users) {
+            if !self.account_in_scope(account, users) {
                 continue;
             }
             let Some(user) = account.link.and_then(|l| users.get(&l.user).copied()) else {
