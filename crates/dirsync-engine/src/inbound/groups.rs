@@ -11,12 +11,24 @@ use super::Planner;
 use crate::plan::OpKind;
 
 impl<'a> Planner<'a> {
+    /// Groups and memberships, in three steps: groups written, memberships merge-joined, then
+    /// the groups gone from the source removed.
     pub(super) fn groups_and_memberships(&mut self) {
         let kinds = self.snapshot.kinds();
         let with_members = kinds.contains(ObjectKind::Memberships);
         if !kinds.contains(ObjectKind::Groups) && !with_members {
             return;
         }
+        let groups = self.upsert_groups();
+        if with_members {
+            self.memberships(&groups);
+        }
+        self.remove_groups(&groups.removed);
+    }
+
+    /// Writes the groups in scope that differ from the stored ones; returns the stored groups
+    /// with the ones kept and the ones gone from the source.
+    fn upsert_groups(&mut self) -> GroupsSeen<'a> {
         let filter = self.snapshot.filter();
         let view = self.view;
         let current: HashMap<&ExternalId, &Group> =
@@ -63,84 +75,104 @@ impl<'a> Planner<'a> {
             })
             .map(|g| &g.external_id)
             .collect();
+        GroupsSeen {
+            current,
+            kept,
+            removed,
+        }
+    }
 
-        if with_members {
-            let in_scope = |group: &ExternalId| {
-                kept.contains(group)
-                    || removed.contains(group)
-                    || current
-                        .get(group)
-                        .is_some_and(|g| filter.includes_group(&g.email))
+    /// The memberships of the kept groups, by a merge join of two lists sorted by key (no map,
+    /// no key copied). Memberships of a removed group (or of a removed group as member) are
+    /// counted for the safeguard but not written: removing the group cascades.
+    fn memberships(&mut self, groups: &GroupsSeen<'a>) {
+        let GroupsSeen {
+            current,
+            kept,
+            removed,
+        } = groups;
+        let filter = self.snapshot.filter();
+        let view = self.view;
+        let in_scope = |group: &ExternalId| {
+            kept.contains(group)
+                || removed.contains(group)
+                || current
+                    .get(group)
+                    .is_some_and(|g| filter.includes_group(&g.email))
+        };
+        let wanted: Vec<&'a RemoteMember> = sorted_by_key(
+            self.snapshot
+                .members()
+                .iter()
+                .filter(|m| kept.contains(&m.group))
+                .collect(),
+            remote_key,
+        );
+        let stored: Vec<&'a Membership> =
+            sorted_by_key(view.memberships.iter().collect(), stored_key);
+        // A merge join of two lists sorted by key: no map, no key copied.
+        let mut upserts: Vec<(OpKind, &'a RemoteMember)> = Vec::new();
+        let (mut w, mut s) = (0, 0);
+        // The group of the last stored membership looked at, and whether it is in scope.
+        let mut scope: Option<(&ExternalId, bool)> = None;
+        while w < wanted.len() || s < stored.len() {
+            let order = match (wanted.get(w), stored.get(s)) {
+                (Some(r), Some(m)) => remote_key(r).cmp(&stored_key(m)),
+                (Some(_), None) => Ordering::Less,
+                _ => Ordering::Greater,
             };
-            let wanted: Vec<&'a RemoteMember> = sorted_by_key(
-                self.snapshot
-                    .members()
-                    .iter()
-                    .filter(|m| kept.contains(&m.group))
-                    .collect(),
-                remote_key,
-            );
-            let stored: Vec<&'a Membership> =
-                sorted_by_key(view.memberships.iter().collect(), stored_key);
-            // A merge join of two lists sorted by key: no map, no key copied.
-            let mut upserts: Vec<(OpKind, &'a RemoteMember)> = Vec::new();
-            let (mut w, mut s) = (0, 0);
-            // The group of the last stored membership looked at, and whether it is in scope.
-            let mut scope: Option<(&ExternalId, bool)> = None;
-            while w < wanted.len() || s < stored.len() {
-                let order = match (wanted.get(w), stored.get(s)) {
-                    (Some(r), Some(m)) => remote_key(r).cmp(&stored_key(m)),
-                    (Some(_), None) => Ordering::Less,
-                    _ => Ordering::Greater,
-                };
-                match order {
-                    Ordering::Equal => {
-                        let (r, m) = (wanted[w], stored[s]);
-                        if m.integration != self.id || m.member != r.member || m.role != r.role {
-                            upserts.push((OpKind::MembershipsUpdated, r));
-                        }
-                        w += 1;
-                        s += 1;
+            match order {
+                Ordering::Equal => {
+                    let (r, m) = (wanted[w], stored[s]);
+                    if m.integration != self.id || m.member != r.member || m.role != r.role {
+                        upserts.push((OpKind::MembershipsUpdated, r));
                     }
-                    Ordering::Less => {
-                        upserts.push((OpKind::MembershipsAdded, wanted[w]));
-                        w += 1;
+                    w += 1;
+                    s += 1;
+                }
+                Ordering::Less => {
+                    upserts.push((OpKind::MembershipsAdded, wanted[w]));
+                    w += 1;
+                }
+                Ordering::Greater => {
+                    let m = stored[s];
+                    s += 1;
+                    let group_in_scope = match scope {
+                        Some((g, yes)) if *g == m.group => yes,
+                        _ => {
+                            let yes = in_scope(&m.group);
+                            scope = Some((&m.group, yes));
+                            yes
+                        }
+                    };
+                    if !group_in_scope {
+                        continue;
                     }
-                    Ordering::Greater => {
-                        let m = stored[s];
-                        s += 1;
-                        let group_in_scope = match scope {
-                            Some((g, yes)) if *g == m.group => yes,
-                            _ => {
-                                let yes = in_scope(&m.group);
-                                scope = Some((&m.group, yes));
-                                yes
-                            }
-                        };
-                        if !group_in_scope {
-                            continue;
-                        }
-                        self.memberships_removed += 1;
-                        let cascaded = removed.contains(&m.group)
-                            || (m.member.kind == dirsync_core::MemberKind::Group
-                                && removed.contains(&m.member.external_id));
-                        if !cascaded {
-                            self.count(OpKind::MembershipsRemoved);
-                            self.changes.push(DirectoryOp::RemoveMembership(m.key()));
-                        }
+                    self.memberships_removed += 1;
+                    let cascaded = removed.contains(&m.group)
+                        || (m.member.kind == dirsync_core::MemberKind::Group
+                            && removed.contains(&m.member.external_id));
+                    if !cascaded {
+                        self.count(OpKind::MembershipsRemoved);
+                        self.changes.push(DirectoryOp::RemoveMembership(m.key()));
                     }
                 }
             }
-            for (kind, r) in upserts {
-                self.count(kind);
-                self.changes.push(DirectoryOp::UpsertMembership(Membership {
-                    integration: self.id,
-                    group: r.group.clone(),
-                    member: r.member.clone(),
-                    role: r.role,
-                }));
-            }
         }
+        for (kind, r) in upserts {
+            self.count(kind);
+            self.changes.push(DirectoryOp::UpsertMembership(Membership {
+                integration: self.id,
+                group: r.group.clone(),
+                member: r.member.clone(),
+                role: r.role,
+            }));
+        }
+    }
+
+    /// Removes the stored groups gone from the source.
+    fn remove_groups(&mut self, removed: &HashSet<&'a ExternalId>) {
+        let view = self.view;
         for group in &view.groups {
             if removed.contains(&group.external_id) {
                 self.groups_removed += 1;
@@ -151,6 +183,13 @@ impl<'a> Planner<'a> {
             }
         }
     }
+}
+
+/// The stored groups by remote id, and which of them the snapshot keeps or removes.
+struct GroupsSeen<'a> {
+    current: HashMap<&'a ExternalId, &'a Group>,
+    kept: HashSet<&'a ExternalId>,
+    removed: HashSet<&'a ExternalId>,
 }
 
 /// A membership's identity, borrowed: (group, member kind, member id).
