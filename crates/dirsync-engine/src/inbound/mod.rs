@@ -72,7 +72,7 @@ pub fn plan_primary(
 /// Plans a secondary inbound integration: it links accounts (by remote id, else by exact
 /// email to an existing directory user) and keeps their per-vendor attributes, and keeps its
 /// own groups, memberships and org units. It cannot write profiles or lifecycles: it has no
-/// [`ProfileAuthority`].
+/// [`ProfileAuthority`](dirsync_core::ProfileAuthority).
 ///
 /// # Errors
 /// As [`plan_primary`].
