@@ -9,8 +9,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    Authorization, Email, Error, KeyOwnership, ObjectKind, ObjectKinds, RemoteChanges, Scope,
-    ScopeFilter, Snapshot,
+    Authorization, Email, Error, KeyOwnership, ObjectKind, ObjectKinds, RemoteChanges,
+    RemoteOpKinds, Scope, ScopeFilter, Snapshot,
 };
 
 /// What to fetch: which kinds, within which scope. Made with [`FetchRequest::new`].
@@ -225,6 +225,14 @@ pub trait DirectoryTarget: Send + Sync + Debug {
     /// A failure that stops the whole apply (e.g. [`Error::Unauthorized`]); per-operation
     /// failures are reported in the [`RemoteApplyReport`] instead.
     async fn apply(&self, changes: &RemoteChanges) -> Result<RemoteApplyReport, Error>;
+
+    /// The kinds of operation [`apply`](Self::apply) carries out. The engine refuses a change
+    /// set that uses any other kind before anything is applied. By default inserting and
+    /// deleting group members ([`RemoteOpKinds::membership`]); a target that can do more (or
+    /// less) says so.
+    fn supported_operations(&self) -> RemoteOpKinds {
+        RemoteOpKinds::membership()
+    }
 }
 
 #[cfg(test)]

@@ -75,6 +75,7 @@ mod integration;
 mod interval;
 mod object_kind;
 mod org_unit;
+mod remote_op;
 mod rule;
 mod run;
 mod safeguards;
@@ -89,7 +90,7 @@ pub use api_token::ApiToken;
 pub use assignment::{GroupAssignment, OwnedMembership, OwnershipChange, Person, Selector};
 pub use changes::{
     DirectoryChanges, DirectoryOp, ProfileAuthority, ProfileChange, ProfileOp, RemoteChanges,
-    RemoteOp, Version,
+    Version,
 };
 pub use connector::{
     AccessReport, DirectorySource, DirectoryTarget, FetchProgress, FetchRequest, FetchStats,
@@ -108,6 +109,9 @@ pub use integration::{
 pub use interval::Interval;
 pub use object_kind::{ObjectKind, ObjectKinds};
 pub use org_unit::{OrgUnit, OrgUnitPath};
+pub use remote_op::{
+    GroupFields, OrgUnitFields, RemoteOp, RemoteOpKind, RemoteOpKinds, UserFields,
+};
 pub use rule::{RETRY_BACKOFF_SECONDS, SyncRule, Trigger, due_rules, retry_delay};
 pub use run::{HeldPlan, PlanId, RunOutcome, SyncRun};
 pub use safeguards::{Safeguards, Threshold, percent};

@@ -8,7 +8,7 @@ use super::{Outcome, RunContext, record};
 use crate::Error;
 use crate::plan::{Destination, Plan, ToDirectory, ToRemote};
 
-use super::outbound::apply_remote;
+use super::outbound::{apply_remote, supported_by};
 
 /// Applies the held plan `id`, exactly as it was held, if the store is still at the version it
 /// was planned on. Records the run.
@@ -64,7 +64,8 @@ async fn approvable<D: Destination>(
 /// records are still at the version it was planned on. Records the run.
 ///
 /// # Errors
-/// As [`approve`].
+/// As [`approve`]; [`Error::UnsupportedOperations`] (nothing applied, the plan stays held) when
+/// it uses an operation `target` does not support.
 pub async fn approve_outbound(
     ctx: &RunContext<'_>,
     target: &dyn DirectoryTarget,
@@ -78,6 +79,7 @@ pub async fn approve_outbound(
     ctx.with_lease(held.integration, async |lease: &Lease| {
         let started_at = ctx.clock.now();
         let plan: Plan<ToRemote> = approvable(ctx, id, &held).await?;
+        supported_by(target, &plan)?;
         let (outcome, counts, writes) =
             apply_remote(ctx, lease, target, &plan, Vec::new(), started_at).await?;
         ctx.store.release_plan(id).await?;

@@ -123,6 +123,9 @@ fn plan_from(
 /// directory, then
 /// - nothing to do → `NoChange` (ownership records of members removed by someone else are
 ///   forgotten);
+/// - the plan uses an operation `target` does not support
+///   ([`DirectoryTarget::supported_operations`]) → `Failed` naming them
+///   ([`Error::UnsupportedOperations`]), nothing held or written;
 /// - a safeguard trips → the plan is held, nothing is written to the remote;
 /// - otherwise → the target applies it; every insert it made is recorded as ours and every
 ///   removal forgets its record, in one store transaction. If some operations failed the run is
@@ -152,7 +155,10 @@ pub async fn sync_outbound(
             match outbound_inputs(ctx, source, integration, &assignments).await? {
                 Err(e) => remote_failure(ctx.store, integration, e).await,
                 Ok(inputs) => {
-                    match plan_from(&outbound, &assignments, &inputs, ctx.policy, started_at) {
+                    let planned =
+                        plan_from(&outbound, &assignments, &inputs, ctx.policy, started_at)
+                            .and_then(|plan| supported_by(target, &plan).map(|()| plan));
+                    match planned {
                         Err(e) => Outcome::failed(e, Some(inputs.stats.clone())),
                         Ok(plan) => {
                             let managed: BTreeSet<&ExternalId> = inputs
@@ -292,15 +298,18 @@ pub(super) async fn apply_remote(
                 }),
             ),
             (op, RemoteOpOutcome::Failed { reason }) => {
-                failures.push(format!("{}: {reason}", describe(op)));
+                failures.push(format!("{op}: {reason}"));
                 ("remote_ops_failed".to_owned(), None)
             }
-            // An operation or outcome this engine does not know: failed, nothing claimed.
+            // Whole-object operations: counted by kind; who owns what they made is recorded
+            // once outbound provisioning plans them.
+            (op, RemoteOpOutcome::Done) => (format!("remote_{}", op.kind()), None),
+            (op, RemoteOpOutcome::AlreadyDone) => {
+                (format!("remote_{}_already_done", op.kind()), None)
+            }
+            // An outcome this engine does not know: failed, nothing claimed.
             (op, outcome) => {
-                failures.push(format!(
-                    "{}: unrecognised outcome {outcome:?}",
-                    describe(op)
-                ));
+                failures.push(format!("{op}: unrecognised outcome {outcome:?}"));
                 ("remote_ops_failed".to_owned(), None)
             }
         };
@@ -337,11 +346,25 @@ pub(super) async fn apply_remote(
     Ok((outcome, counts, report.stats))
 }
 
-fn describe(op: &RemoteOp) -> String {
-    match op {
-        RemoteOp::InsertMember { group, member, .. } => format!("insert {member} into {group}"),
-        RemoteOp::DeleteMember { group, member } => format!("remove {member} from {group}"),
-        other => format!("{other:?}"),
+/// Refuses a plan that uses an operation `target` does not support, before anything is applied
+/// or held.
+///
+/// # Errors
+/// [`Error::UnsupportedOperations`] naming the kinds it lacks.
+pub(super) fn supported_by(
+    target: &dyn DirectoryTarget,
+    plan: &Plan<ToRemote>,
+) -> Result<(), Error> {
+    let supported = target.supported_operations();
+    let unsupported = plan.changes().kinds().difference(&supported);
+    if unsupported.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::UnsupportedOperations {
+            integration: plan.integration(),
+            unsupported,
+            supported,
+        })
     }
 }
 
