@@ -195,3 +195,36 @@ pub(super) async fn members_delete(
     lock(&sh.stats).members_deleted += 1;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
+
+/// `members.patch`: changes a member's role (the only member field a client sets); a body
+/// without `role` leaves it as it is.
+pub(super) async fn members_patch(
+    State(sh): S,
+    mp: MatchedPath,
+    headers: HeaderMap,
+    Path((group_key, member_key)): Path<(String, String)>,
+    Query(p): Params,
+    body: axum::body::Bytes,
+) -> ApiResult {
+    sh.gate(&headers, Op::MembersWrite, &route("PATCH", &mp), 0)?;
+    sh.gate_write(&group_key)?;
+    let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let role = match v.get("role").and_then(Value::as_str) {
+        None => None,
+        Some(r) => Some(Role::parse(r).ok_or_else(|| ApiError::invalid("Invalid Input: role"))?),
+    };
+    let mut t = write(&sh.tenant);
+    let gi = t
+        .group_index_of(&group_key)
+        .ok_or_else(|| ApiError::not_found("groupKey"))?;
+    let current = t
+        .member_position(gi, &member_key)
+        .and_then(|pos| t.groups().get(gi)?.members.get(pos))
+        .map(|m| m.role)
+        .ok_or_else(|| ApiError::not_found("memberKey"))?;
+    let m = t
+        .set_member_role(&group_key, &member_key, role.unwrap_or(current))
+        .map_err(map_mutation)?;
+    lock(&sh.stats).members_patched += 1;
+    ok(&p, render::member(&t, &m))
+}

@@ -26,7 +26,9 @@ use crate::faults::{FaultState, Stats};
 use crate::tenant::Tenant;
 
 use self::groups::{groups_get, groups_list};
-use self::members::{has_member, members_delete, members_get, members_insert, members_list};
+use self::members::{
+    has_member, members_delete, members_get, members_insert, members_list, members_patch,
+};
 use self::org_units::{customers_get, orgunits_get, orgunits_list};
 pub(crate) use self::response::ApiError;
 use self::token::token;
@@ -100,7 +102,7 @@ pub(crate) fn app(shared: Arc<Shared>) -> Router {
         )
         .route(
             &format!("{API}/groups/{{group_key}}/members/{{member_key}}"),
-            get(members_get).delete(members_delete),
+            get(members_get).delete(members_delete).patch(members_patch),
         )
         .route(
             &format!("{API}/groups/{{group_key}}/hasMember/{{member_key}}"),

@@ -193,6 +193,29 @@ impl Tenant {
         Ok(())
     }
 
+    /// Sets a direct member's role and returns the membership. Errors: [`Error::NotFound`]
+    /// naming `groupKey` or `memberKey`.
+    pub fn set_member_role(
+        &mut self,
+        group_key: &str,
+        member_key: &str,
+        role: Role,
+    ) -> Result<Membership, Error> {
+        let gi = self
+            .group_index_of(group_key)
+            .ok_or_else(|| Error::NotFound("groupKey".to_owned()))?;
+        let pos = self
+            .member_position(gi, member_key)
+            .ok_or_else(|| Error::NotFound("memberKey".to_owned()))?;
+        let member = self
+            .groups
+            .get_mut(gi)
+            .and_then(|g| g.members.get_mut(pos))
+            .ok_or_else(|| Error::NotFound("memberKey".to_owned()))?;
+        member.role = role;
+        Ok(member.clone())
+    }
+
     /// Whether `inner` is `outer` or reachable from it through nested group members.
     fn group_reaches(&self, from: usize, target: usize) -> bool {
         let mut seen = HashSet::new();
