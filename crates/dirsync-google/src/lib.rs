@@ -335,6 +335,10 @@ impl DirectoryTarget for GoogleConnector {
     ) -> Result<RemoteApplyReport, dirsync_core::Error> {
         Ok(self.apply_changes(changes).await?)
     }
+
+    fn supported_operations(&self) -> dirsync_core::RemoteOpKinds {
+        write::supported_operations()
+    }
 }
 
 #[async_trait]
