@@ -258,14 +258,23 @@ impl Tenant {
             .map(|o| o.id.clone())
             .unwrap_or_default();
 
-        // Org units: departments first, then nested units below random existing ones.
+        t.generate_org_units(spec, &mut rng, &root_id);
+        t.generate_users(spec, &mut rng);
+        t.generate_groups(spec, &mut rng);
+        t.generate_memberships(spec, &mut rng);
+        t.rng = Rng::new(spec.seed ^ 0xA5A5_A5A5);
+        t
+    }
+
+    /// Org units: departments first, then nested units below random existing ones.
+    fn generate_org_units(&mut self, spec: &TenantSpec, rng: &mut Rng, root_id: &str) {
         let mut paths: HashSet<String> = HashSet::new();
         for i in 0..spec.org_units {
             let (parent_path, parent_id, base) = if let Some(dept) = DEPARTMENTS.get(i) {
-                ("/".to_owned(), root_id.clone(), (*dept).to_owned())
+                ("/".to_owned(), root_id.to_owned(), (*dept).to_owned())
             } else {
-                let below = t.org_units.len() - 1;
-                let p = &t.org_units[1 + rng.below(below)];
+                let below = self.org_units.len() - 1;
+                let p = &self.org_units[1 + rng.below(below)];
                 let base = rng.pick(SUB_UNITS).copied().unwrap_or("Unit").to_owned();
                 (p.path.clone(), p.id.clone(), base)
             };
@@ -284,7 +293,7 @@ impl Tenant {
             }
             let path = join(&parent_path, &name);
             paths.insert(path.clone());
-            t.org_units.push(OrgUnit {
+            self.org_units.push(OrgUnit {
                 id: format!("id:03{}", rng.string(LOWER_ALNUM, 10)),
                 description: format!("{name} unit"),
                 name,
@@ -293,8 +302,11 @@ impl Tenant {
                 parent_id: Some(parent_id),
             });
         }
+    }
 
-        // Users.
+    /// Users (the deleted ones last), in org units, with a random manager tree over the active
+    /// users created before them.
+    fn generate_users(&mut self, spec: &TenantSpec, rng: &mut Rng) {
         let mut emails: HashSet<String> = HashSet::new();
         let mut ids: HashSet<String> = HashSet::new();
         let total = spec.users.max(1) + spec.deleted_users;
@@ -303,10 +315,10 @@ impl Tenant {
             let given = rng.pick(GIVEN).copied().unwrap_or("Pat");
             let family = rng.pick(FAMILY).copied().unwrap_or("Doe");
             let local = format!("{}.{}", slug(given), slug(family).replace('-', ""));
-            let mut email = format!("{local}@{}", t.domain);
+            let mut email = format!("{local}@{}", self.domain);
             let mut n = 2;
             while emails.contains(&email) {
-                email = format!("{local}{n}@{}", t.domain);
+                email = format!("{local}{n}@{}", self.domain);
                 n += 1;
             }
             emails.insert(email.clone());
@@ -315,7 +327,7 @@ impl Tenant {
                 id = format!("1{}", rng.string(DIGITS, 20));
             }
             ids.insert(id.clone());
-            let (ou, department) = if i == 0 || t.org_units.len() == 1 {
+            let (ou, department) = if i == 0 || self.org_units.len() == 1 {
                 (
                     "/".to_owned(),
                     if i == 0 {
@@ -325,7 +337,7 @@ impl Tenant {
                     },
                 )
             } else {
-                let ou = &t.org_units[1 + rng.below(t.org_units.len() - 1)];
+                let ou = &self.org_units[1 + rng.below(self.org_units.len() - 1)];
                 let dept = ou.path.split('/').nth(1).unwrap_or("General").to_owned();
                 (ou.path.clone(), dept)
             };
@@ -334,7 +346,7 @@ impl Tenant {
             } else {
                 // A random recursive tree over the active users created so far.
                 let m = rng.below(i.min(active));
-                t.users.get(m).map(|u| u.primary_email.clone())
+                self.users.get(m).map(|u| u.primary_email.clone())
             };
             let contractor = i != 0 && rng.chance(spec.contractor_ratio);
             let suspended = i != 0 && i < active && rng.chance(spec.suspended_ratio);
@@ -355,7 +367,7 @@ impl Tenant {
             };
             let mut aliases = Vec::new();
             if rng.chance(0.1) {
-                let alias = format!("{}@{}", slug(given), t.domain);
+                let alias = format!("{}@{}", slug(given), self.domain);
                 if !emails.contains(&alias) {
                     emails.insert(alias.clone());
                     aliases.push(alias);
@@ -384,25 +396,26 @@ impl Tenant {
                 last_login_time: last_login,
                 deletion_time,
             };
-            t.push_user(user);
+            self.push_user(user);
         }
+    }
 
-        // Groups.
-        let live: Vec<usize> = (0..active).collect();
+    /// Groups, without members: all-staff first, then one per topic.
+    fn generate_groups(&mut self, spec: &TenantSpec, rng: &mut Rng) {
         let mut group_ids: HashSet<String> = HashSet::new();
         for g in 0..spec.groups {
             let (email, name, description) = if g == 0 {
                 (
-                    format!("all-staff@{}", t.domain),
+                    format!("all-staff@{}", self.domain),
                     "All staff".to_owned(),
                     "Everyone".to_owned(),
                 )
             } else {
                 let topic = TOPICS[(g - 1) % TOPICS.len()];
                 let email = if g <= TOPICS.len() {
-                    format!("{topic}@{}", t.domain)
+                    format!("{topic}@{}", self.domain)
                 } else {
-                    format!("{topic}-{g}@{}", t.domain)
+                    format!("{topic}-{g}@{}", self.domain)
                 };
                 let desc = if rng.chance(0.3) {
                     String::new()
@@ -425,12 +438,19 @@ impl Tenant {
                 aliases: Vec::new(),
                 members: Vec::new(),
             };
-            t.push_group(group);
+            self.push_group(group);
         }
+    }
+
+    /// Memberships: all-staff holds every active user; the other groups get Zipf-like sizes
+    /// with a tail of empty groups, some nested groups (pointing forward only: no cycles) and
+    /// one customer and one external member.
+    fn generate_memberships(&mut self, spec: &TenantSpec, rng: &mut Rng) {
+        let live: Vec<usize> = (0..spec.users.max(1)).collect();
         // All-staff.
-        if let Some(all) = t.groups.first_mut() {
+        if let Some(all) = self.groups.first_mut() {
             for &u in &live {
-                if let Some(user) = t.users.get(u) {
+                if let Some(user) = self.users.get(u) {
                     all.members.push(Membership {
                         id: user.id.clone(),
                         email: Some(user.primary_email.clone()),
@@ -461,7 +481,7 @@ impl Tenant {
             let g = 1 + k;
             let mut members = Vec::with_capacity(size);
             for (j, &u) in pool.iter().take(size).enumerate() {
-                if let Some(user) = t.users.get(u) {
+                if let Some(user) = self.users.get(u) {
                     let role = if j == 0 {
                         Role::Owner
                     } else if rng.chance(0.05) {
@@ -480,7 +500,7 @@ impl Tenant {
             // Nested groups only point "forward" (to a later group): no cycles.
             if g + 1 < spec.groups && rng.chance(spec.nested_group_ratio) {
                 let child = g + 1 + rng.below(spec.groups - g - 1);
-                if let Some(c) = t.groups.get(child) {
+                if let Some(c) = self.groups.get(child) {
                     members.push(Membership {
                         id: c.id.clone(),
                         email: Some(c.email.clone()),
@@ -491,7 +511,7 @@ impl Tenant {
             }
             if g == 1 {
                 members.push(Membership {
-                    id: t.customer_id.clone(),
+                    id: self.customer_id.clone(),
                     email: None,
                     role: Role::Member,
                     member_type: MemberType::Customer,
@@ -503,28 +523,26 @@ impl Tenant {
                     member_type: MemberType::ExternalUser,
                 });
             }
-            if let Some(group) = t.groups.get_mut(g) {
+            if let Some(group) = self.groups.get_mut(g) {
                 group.members = members;
             }
         }
         // Guarantee at least one nested group when there are enough groups.
         if spec.groups >= 3
             && spec.nested_group_ratio > 0.0
-            && !t
+            && !self
                 .groups
                 .iter()
                 .any(|g| g.members.iter().any(|m| m.member_type == MemberType::Group))
         {
-            let child = t.groups[2].clone();
-            t.groups[1].members.push(Membership {
+            let child = self.groups[2].clone();
+            self.groups[1].members.push(Membership {
                 id: child.id,
                 email: Some(child.email),
                 role: Role::Member,
                 member_type: MemberType::Group,
             });
         }
-        t.rng = Rng::new(spec.seed ^ 0xA5A5_A5A5);
-        t
     }
 }
 
