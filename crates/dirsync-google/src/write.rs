@@ -29,7 +29,7 @@ use std::time::Instant;
 
 use dirsync_core::{
     ExternalId, MemberRole, RemoteApplyReport, RemoteChanges, RemoteOp, RemoteOpKind,
-    RemoteOpKinds, RemoteOpOutcome, Scope, google_scopes,
+    RemoteOpKinds, RemoteOpOutcome, Scope,
 };
 use futures::{StreamExt as _, TryStreamExt as _};
 use serde_json::json;
@@ -37,6 +37,7 @@ use serde_json::json;
 use crate::GoogleConnector;
 use crate::client::{ApiRequest, Counters};
 use crate::error::Error;
+use crate::settings::scopes;
 
 /// Routes, as recorded in [`RemoteApplyReport::stats`].
 pub(crate) mod routes {
@@ -188,7 +189,7 @@ impl GoogleConnector {
     /// # Errors
     /// Any other failure of the read.
     async fn group_exists(&self, group: &ExternalId, counters: &Counters) -> Result<bool, Error> {
-        let scope = Scope::new(google_scopes::GROUP_READONLY)?;
+        let scope = Scope::new(scopes::GROUP_READONLY)?;
         let req = ApiRequest::new(
             &self.api_base,
             crate::fetch::routes::GROUP,
@@ -264,7 +265,7 @@ impl GoogleConnector {
         if ops.is_empty() {
             return Ok(RemoteApplyReport::default());
         }
-        let scope = Scope::new(google_scopes::GROUP_MEMBER)?;
+        let scope = Scope::new(scopes::GROUP_MEMBER)?;
         let counters = Counters::default();
         // One token before any write: a scope that is not delegated stops here, having written
         // nothing.
@@ -326,7 +327,7 @@ impl GoogleConnector {
 
 #[cfg(test)]
 mod tests {
-    use dirsync_core::Email;
+    use dirsync_core::{AccessDenied, Email};
 
     use super::*;
 
@@ -400,8 +401,8 @@ mod tests {
                 "forbidden",
                 "Not Authorized to access this resource/api",
             ),
-            Error::Unauthorized { reason: "x".into() },
-            Error::MissingScopes { scopes: vec![] },
+            Error::Access(AccessDenied::Unauthorized { reason: "x".into() }),
+            Error::Access(AccessDenied::MissingScopes { scopes: vec![] }),
             Error::Token {
                 message: "t".into(),
                 transient: true,

@@ -172,10 +172,7 @@ async fn remote_failure(
     integration: IntegrationId,
     e: dirsync_core::Error,
 ) -> Outcome {
-    if matches!(
-        e,
-        dirsync_core::Error::Unauthorized { .. } | dirsync_core::Error::MissingScopes { .. }
-    ) {
+    if matches!(e, dirsync_core::Error::Access(_)) {
         fail_integration(store, integration, &e.to_string()).await;
     }
     Outcome::failed(e, None)

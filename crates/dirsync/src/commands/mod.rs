@@ -91,7 +91,7 @@ fn open(settings: &Settings) -> Result<Service> {
     }
     let store = SqliteStore::open(&settings.db)
         .with_context(|| format!("opening the directory {}", settings.db.display()))?;
-    let mut service = Service::new(Arc::new(store), Arc::new(crate::tuning::connectors()))
+    let mut service = Service::new(Arc::new(store), crate::tuning::registry())
         .with_lease(crate::tuning::lease_ttl());
     if let Some(url) = &settings.notify_url {
         service = service.with_notifier(Arc::new(crate::notify::Webhook::new(url)?));
