@@ -29,9 +29,9 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    Account, Email, EmploymentType, ExternalId, Group, Inbound, Integration, IntegrationId,
-    LifecycleEvent, LifecycleKind, MemberRole, Membership, MembershipKey, OrgUnit, Outbound, Role,
-    Secondary, UserId, UserProfile,
+    Account, EmploymentType, ExternalId, Group, Inbound, Integration, IntegrationId,
+    LifecycleEvent, LifecycleKind, Membership, MembershipKey, OrgUnit, Outbound, RemoteOp,
+    RemoteOpKinds, Role, Secondary, UserId, UserProfile,
 };
 
 /// The version of one integration's data in a store: every applied non-empty change set bumps it
@@ -254,29 +254,6 @@ impl Extend<DirectoryOp> for DirectoryChanges {
     }
 }
 
-/// One operation on a remote system.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "op", rename_all = "snake_case")]
-#[non_exhaustive]
-pub enum RemoteOp {
-    /// Add a member to a group (Google: `members.insert`; an existing member counts as done).
-    InsertMember {
-        /// The group's remote id.
-        group: ExternalId,
-        /// The member's email.
-        member: Email,
-        /// Role.
-        role: MemberRole,
-    },
-    /// Remove a member from a group (Google: `members.delete`; a missing member counts as done).
-    DeleteMember {
-        /// The group's remote id.
-        group: ExternalId,
-        /// The member's email.
-        member: Email,
-    },
-}
-
 /// The operations to apply to the remote for one outbound integration.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RemoteChanges {
@@ -319,5 +296,11 @@ impl RemoteChanges {
     /// Whether there is nothing to do.
     pub fn is_empty(&self) -> bool {
         self.ops.is_empty()
+    }
+
+    /// The kinds of operation it uses: a target must support them all (see
+    /// [`DirectoryTarget::supported_operations`](crate::DirectoryTarget::supported_operations)).
+    pub fn kinds(&self) -> RemoteOpKinds {
+        RemoteOpKinds::used_by(&self.ops)
     }
 }

@@ -7,7 +7,10 @@ use std::fmt::Debug;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use crate::{AccessReport, Error, ObjectKind, ObjectKinds, RemoteChanges, ScopeFilter, Snapshot};
+use crate::{
+    AccessReport, Error, ObjectKind, ObjectKinds, RemoteChanges, RemoteOpKinds, ScopeFilter,
+    Snapshot,
+};
 
 /// What to fetch: which kinds, within which scope. Made with [`FetchRequest::new`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -167,6 +170,14 @@ pub trait DirectoryTarget: Send + Sync + Debug {
     /// A failure that stops the whole apply (e.g. [`Error::Access`]); per-operation
     /// failures are reported in the [`RemoteApplyReport`] instead.
     async fn apply(&self, changes: &RemoteChanges) -> Result<RemoteApplyReport, Error>;
+
+    /// The kinds of operation [`apply`](Self::apply) carries out. The engine refuses a change
+    /// set that uses any other kind before anything is applied. By default inserting and
+    /// deleting group members ([`RemoteOpKinds::membership`]); a target that can do more (or
+    /// less) says so.
+    fn supported_operations(&self) -> RemoteOpKinds {
+        RemoteOpKinds::membership()
+    }
 }
 
 #[cfg(test)]

@@ -98,11 +98,14 @@ mod group;
 mod ids;
 mod integration;
 mod interval;
+mod object_kind;
 mod org_unit;
+mod remote_op;
 mod rule;
 mod run;
 mod safeguards;
 mod schedule;
+mod scope;
 mod secret;
 mod snapshot;
 mod user;
@@ -113,7 +116,7 @@ pub use api_token::ApiToken;
 pub use assignment::{GroupAssignment, OwnedMembership, OwnershipChange, Person, Selector};
 pub use changes::{
     DirectoryChanges, DirectoryOp, ProfileAuthority, ProfileChange, ProfileOp, RemoteChanges,
-    RemoteOp, Version,
+    Version,
 };
 pub use connector::{
     DirectorySource, DirectoryTarget, FetchProgress, FetchRequest, FetchStats, Fetched, NoProgress,
@@ -135,11 +138,16 @@ pub use integration::{
     RemoteSettings, Role, RoleKind, Scope, Secondary, System, Transition, TypedSettings,
 };
 pub use interval::Interval;
+pub use object_kind::{ObjectKind, ObjectKinds};
 pub use org_unit::{OrgUnit, OrgUnitPath};
-pub use rule::*;
+pub use remote_op::{
+    GroupFields, OrgUnitFields, RemoteOp, RemoteOpKind, RemoteOpKinds, UserFields,
+};
+pub use rule::{RETRY_BACKOFF_SECONDS, SyncRule, Trigger, due_rules, retry_delay};
 pub use run::{HeldPlan, PlanId, RunOutcome, SyncRun};
 pub use safeguards::{Safeguards, Threshold, percent};
-pub use schedule::*;
+pub use schedule::{DayOfMonth, Schedule, TimeOfDay};
+pub use scope::ScopeFilter;
 pub use secret::{AccessToken, ApiTokenSecret, ChannelToken};
 pub use snapshot::{
     Completeness, DeletedUser, QuarantinedRecord, RemoteGroup, RemoteMember, RemoteOrgUnit,

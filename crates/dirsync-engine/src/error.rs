@@ -1,6 +1,6 @@
 //! The one error type of `dirsync-engine`.
 
-use dirsync_core::{IntegrationId, PlanId};
+use dirsync_core::{IntegrationId, PlanId, RemoteOpKinds};
 
 /// What can stop a plan or a run. Each variant says what the caller should do.
 #[derive(Debug, thiserror::Error)]
@@ -79,6 +79,22 @@ pub enum Error {
         planned: dirsync_core::Version,
         /// The store's version now.
         current: dirsync_core::Version,
+    },
+
+    /// An outbound plan uses operations its target cannot carry out. Refused before anything
+    /// was applied or held; the target (connector) must support them, or the rules must not
+    /// plan them.
+    #[error(
+        "integration {integration}: the target cannot apply {unsupported} (it supports \
+         {supported}); nothing was applied"
+    )]
+    UnsupportedOperations {
+        /// The outbound integration.
+        integration: IntegrationId,
+        /// The kinds of operation the plan uses that the target does not support.
+        unsupported: RemoteOpKinds,
+        /// What the target supports.
+        supported: RemoteOpKinds,
     },
 
     /// A plan could not be (de)serialized.

@@ -17,7 +17,7 @@ pub struct FailingPage {
     pub status: u16,
 }
 
-/// A group every write (`members.insert`, `members.delete`) to which fails.
+/// A group every write (`members.insert`, `members.patch`, `members.delete`) to which fails.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FailingGroup {
     /// The group's email or id (case-insensitive); either key of the request matches.
@@ -110,6 +110,10 @@ pub const INSERT_MEMBER_ROUTE: &str = "POST /admin/directory/v1/groups/{group_ke
 pub const DELETE_MEMBER_ROUTE: &str =
     "DELETE /admin/directory/v1/groups/{group_key}/members/{member_key}";
 
+/// The route label of `members.patch` in [`Stats::requests_by_route`].
+pub const PATCH_MEMBER_ROUTE: &str =
+    "PATCH /admin/directory/v1/groups/{group_key}/members/{member_key}";
+
 /// A snapshot of the emulator's counters.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Stats {
@@ -136,6 +140,8 @@ pub struct Stats {
     pub members_inserted: u64,
     /// Members removed through the API (`members.delete` answered 204).
     pub members_deleted: u64,
+    /// Member roles set through the API (`members.patch` answered 200).
+    pub members_patched: u64,
 }
 
 impl Stats {
@@ -144,9 +150,12 @@ impl Stats {
         self.requests_by_route.get(route).copied().unwrap_or(0)
     }
 
-    /// Write requests (`members.insert` and `members.delete`), whatever their answer.
+    /// Write requests (`members.insert`, `members.patch` and `members.delete`), whatever their
+    /// answer.
     pub fn write_requests(&self) -> u64 {
-        self.requests(INSERT_MEMBER_ROUTE) + self.requests(DELETE_MEMBER_ROUTE)
+        self.requests(INSERT_MEMBER_ROUTE)
+            + self.requests(DELETE_MEMBER_ROUTE)
+            + self.requests(PATCH_MEMBER_ROUTE)
     }
 }
 

@@ -105,16 +105,18 @@
 //! `rateLimitExceeded`, 403 `userRateLimitExceeded`); failing pages by route and page index; a
 //! per-subject quota over a **sliding 60-second window** (refused requests are not counted) answered
 //! with 403 `userRateLimitExceeded`; token revocation and runtime denial of scopes and subjects.
-//! Writes (`members.insert`/`delete`) get all of these too, plus their own: every write to a
+//! Writes (`members.insert`/`patch`/`delete`) get all of these too, plus their own: every write to a
 //! group failing ([`FailingGroup`]) and the N-th write failing once ([`Faults::failing_writes`]).
 //! [`Stats`] counts requests by route, in-flight maximum, tokens issued, injected errors, and
-//! the members actually inserted and deleted.
+//! the members actually inserted, patched and deleted.
 //!
 //! Writes behave as Google's (reference §0.15, §4.2): inserting an existing member is 409
 //! `duplicate` `Member already exists.`; deleting a non-member is 404 `notFound`
-//! `Resource Not Found: memberKey`, and either on a missing group is 404 `notFound`
-//! `Resource Not Found: groupKey`. Both need `admin.directory.group.member` or
-//! `admin.directory.group`; `group.member` alone reads members but not `groups.list`/`get`.
+//! `Resource Not Found: memberKey`, and any of them on a missing group is 404 `notFound`
+//! `Resource Not Found: groupKey`. `members.patch` sets a member's role (`{"role": …}`) and
+//! answers the member; patching a non-member is 404 `memberKey`. All need
+//! `admin.directory.group.member` or `admin.directory.group`; `group.member` alone reads members
+//! but not `groups.list`/`get`.
 
 #![warn(missing_docs)]
 
@@ -137,8 +139,8 @@ pub use auth::{
 };
 pub use error::Error;
 pub use faults::{
-    DELETE_MEMBER_ROUTE, FailingGroup, FailingPage, Faults, INSERT_MEMBER_ROUTE, Stats, TOKEN_HANG,
-    TokenFault, TokenFaults,
+    DELETE_MEMBER_ROUTE, FailingGroup, FailingPage, Faults, INSERT_MEMBER_ROUTE,
+    PATCH_MEMBER_ROUTE, Stats, TOKEN_HANG, TokenFault, TokenFaults,
 };
 pub use tenant::{
     EmploymentType, Group, MemberType, Membership, NewUser, OrgUnit, Role, Tenant, TenantSpec, User,

@@ -8,8 +8,8 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use dirsync_google_emulator::{
-    Emulator, EmulatorConfig, Faults, NewUser, OTHER_TEST_PRIVATE_KEY_PEM, Role, RunningEmulator,
-    ServiceAccount, TEST_PRIVATE_KEY_PEM, TenantSpec, sign_jwt,
+    Emulator, EmulatorConfig, Faults, NewUser, OTHER_TEST_PRIVATE_KEY_PEM, PATCH_MEMBER_ROUTE,
+    Role, RunningEmulator, ServiceAccount, TEST_PRIVATE_KEY_PEM, TenantSpec, sign_jwt,
 };
 use serde_json::{Value, json};
 
@@ -983,6 +983,98 @@ async fn members_insert_duplicate_and_delete_not_found() {
         list.get("members").is_none(),
         "empty member list omits the array: {list}"
     );
+}
+
+#[tokio::test]
+async fn members_patch_sets_a_role_and_names_what_is_missing() {
+    let emu = start(TenantSpec::small(15)).await;
+    let tok = admin_token(&emu).await;
+    let tenant = emu.tenant();
+    let group = tenant
+        .groups()
+        .iter()
+        .find(|g| g.members.is_empty())
+        .unwrap()
+        .clone();
+    let (user, stranger) = {
+        let mut live = tenant.live_users().skip(4);
+        (live.next().unwrap().clone(), live.next().unwrap().clone())
+    };
+    let url = format!(
+        "{}/admin/directory/v1/groups/{}/members",
+        emu.base_url(),
+        group.email.replace('@', "%40")
+    );
+    let member_url = |u: &str| format!("{url}/{}", u.replace('@', "%40"));
+    let client = client();
+    let r = client
+        .post(&url)
+        .bearer_auth(&tok)
+        .json(&json!({"email": user.primary_email, "role": "MEMBER"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let patch = |key: String, body: Value| {
+        client
+            .patch(member_url(&key))
+            .bearer_auth(&tok)
+            .json(&body)
+            .send()
+    };
+    // By email, then by id: the role changes and the member is answered.
+    let r = patch(user.primary_email.clone(), json!({"role": "MANAGER"}))
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let m: Value = r.json().await.unwrap();
+    assert_eq!(
+        (m["id"].as_str(), m["role"].as_str()),
+        (Some(user.id.as_str()), Some("MANAGER"))
+    );
+    let r = patch(user.id.clone(), json!({})).await.unwrap();
+    assert_eq!(r.status().as_u16(), 200, "no role: left as it is");
+    assert_eq!(r.json::<Value>().await.unwrap()["role"], "MANAGER");
+    let roles: Vec<Role> = emu
+        .tenant()
+        .group(&group.id)
+        .unwrap()
+        .members
+        .iter()
+        .map(|m| m.role)
+        .collect();
+    assert_eq!(roles, [Role::Manager]);
+    // A bad role, a non-member and a missing group.
+    let r = patch(user.id.clone(), json!({"role": "BOSS"}))
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 400);
+    let r = patch(stranger.primary_email.clone(), json!({"role": "OWNER"}))
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 404);
+    let body: Value = r.json().await.unwrap();
+    assert_envelope(&body, 404, "notFound");
+    assert_eq!(body["error"]["message"], "Resource Not Found: memberKey");
+    let r = client
+        .patch(format!(
+            "{}/admin/directory/v1/groups/nope%40example.com/members/x",
+            emu.base_url()
+        ))
+        .bearer_auth(&tok)
+        .json(&json!({"role": "OWNER"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 404);
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["error"]["message"],
+        "Resource Not Found: groupKey"
+    );
+    let s = emu.stats();
+    assert_eq!(s.members_patched, 2);
+    assert_eq!(s.requests(PATCH_MEMBER_ROUTE), 5);
+    assert_eq!(s.write_requests(), 6);
 }
 
 #[tokio::test]

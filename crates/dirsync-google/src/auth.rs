@@ -32,7 +32,7 @@ pub trait TokenSource: Send + Sync + fmt::Debug {
     /// A token valid for `scope` (cached by the implementation).
     ///
     /// # Errors
-    /// [`Error::Unauthorized`] when the token endpoint refuses; [`Error::Token`] otherwise.
+    /// [`Error::Access`] (`Unauthorized`) when the token endpoint refuses; [`Error::Token`] otherwise.
     async fn token(&self, scope: &Scope) -> Result<AccessToken, Error>;
 
     /// Forgets the cached token for `scope`: the API refused it (401), the next
@@ -161,7 +161,7 @@ fn gcp_error_text(e: &gcp_auth::Error) -> String {
 ///
 /// gcp_auth's own token path throws the endpoint's status and body away (reference §0.2) and
 /// retries even refusals five times; this source sees both, so it can tell an authorization
-/// problem (`invalid_grant`, `unauthorized_client`, ... — [`Error::Unauthorized`]) from weather
+/// problem (`invalid_grant`, `unauthorized_client`, ... — [`Error::Access`] (`Unauthorized`)) from weather
 /// (5xx, 429, timeouts, connection errors, non-JSON bodies — a transient [`Error::Token`] that
 /// the connector retries within its budget). Scopes are requested one at a time (a missing
 /// grant for one API cannot break the others). Tokens are cached per scope until 20 s before
@@ -477,7 +477,7 @@ pub async fn exchange(
 /// Asks the token endpoint for a token for `scope` alone, as `subject`, and reads its answer.
 ///
 /// # Errors
-/// [`Error::Unauthorized`] for `invalid_grant`, `invalid_request`, `disabled_client`,
+/// [`Error::Access`] (`Unauthorized`) for `invalid_grant`, `invalid_request`, `disabled_client`,
 /// `invalid_client` and other refusals (a bad subject or key — the same for every scope);
 /// [`Error::Token`] when the endpoint cannot be reached or answers 5xx.
 pub async fn check_scope(

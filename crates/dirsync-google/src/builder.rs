@@ -237,7 +237,7 @@ impl GoogleConnectorBuilder {
 
     /// The scopes [`validate_access`](dirsync_core::DirectorySource::validate_access) checks
     /// (default: user, group and org-unit read-only). Use
-    /// [`google_required_scopes`] for other directions or kinds.
+    /// [`required_scopes`](crate::required_scopes) for other directions or kinds.
     pub fn scopes(mut self, scopes: impl IntoIterator<Item = Scope>) -> Self {
         self.scopes = scopes.into_iter().collect();
         self

@@ -82,7 +82,7 @@
 //! - **Outbound scopes.** An outbound integration needs `group.readonly` to read its managed
 //!   groups (`group.member` authorizes `members.*` but not `groups.get`/`groups.list`, reference
 //!   §0.13) and `group.member` to write; it needs no user or org-unit scope
-//!   ([`google_required_scopes`](dirsync_core::google_required_scopes)). Give the builder
+//!   ([`required_scopes`]). Give the builder
 //!   those [`scopes`](GoogleConnectorBuilder::scopes): `validate_access` checks exactly them,
 //!   and proves `group.member` without writing, by listing one member of one group with it.
 //! - **Writes are retried like reads** (same [`retry::decide`], pacer and concurrency bound),
@@ -342,6 +342,10 @@ impl DirectoryTarget for GoogleConnector {
         changes: &RemoteChanges,
     ) -> Result<RemoteApplyReport, dirsync_core::Error> {
         Ok(self.apply_changes(changes).await?)
+    }
+
+    fn supported_operations(&self) -> dirsync_core::RemoteOpKinds {
+        write::supported_operations()
     }
 }
 

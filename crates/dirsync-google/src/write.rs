@@ -1,10 +1,12 @@
-//! The write side: [`RemoteChanges`] applied with `members.insert` and `members.delete`
-//! (reference §0.13, §0.15, §3 members, §4.2).
+//! The write side: [`RemoteChanges`] applied with `members.insert`, `members.patch` and
+//! `members.delete` (reference §0.13, §0.15, §3 members, §4.2): exactly the operations of
+//! [`supported_operations`]; any other is refused by the engine before anything is applied.
 //!
-//! - `POST /admin/directory/v1/groups/{groupKey}/members` with `{"email": …, "role": …}` and
+//! - `POST /admin/directory/v1/groups/{groupKey}/members` with `{"email": …, "role": …}`,
+//!   `PATCH /admin/directory/v1/groups/{groupKey}/members/{memberKey}` with `{"role": …}` and
 //!   `DELETE /admin/directory/v1/groups/{groupKey}/members/{memberKey}` (any 2xx, body ignored);
 //!   `groupKey` is the group's immutable id, `memberKey` the member's email; both are
-//!   percent-encoded.
+//!   percent-encoded. Setting a role has no "already done": patching a non-member fails.
 //! - Idempotent: 409 `duplicate` on an insert and 404 `notFound` naming `memberKey` on a delete
 //!   are [`RemoteOpOutcome::AlreadyDone`]; a 404 naming `groupKey` is a per-operation failure.
 //!   When an earlier attempt of the same call may have been applied unseen (no response: a
@@ -26,7 +28,8 @@ use std::collections::HashMap;
 use std::time::Instant;
 
 use dirsync_core::{
-    ExternalId, MemberRole, RemoteApplyReport, RemoteChanges, RemoteOp, RemoteOpOutcome, Scope,
+    ExternalId, MemberRole, RemoteApplyReport, RemoteChanges, RemoteOp, RemoteOpKind,
+    RemoteOpKinds, RemoteOpOutcome, Scope,
 };
 use futures::{StreamExt as _, TryStreamExt as _};
 use serde_json::json;
@@ -43,6 +46,19 @@ pub(crate) mod routes {
     /// members.delete
     pub(crate) const DELETE_MEMBER: &str =
         "DELETE /admin/directory/v1/groups/{groupKey}/members/{memberKey}";
+    /// members.patch
+    pub(crate) const PATCH_MEMBER: &str =
+        "PATCH /admin/directory/v1/groups/{groupKey}/members/{memberKey}";
+}
+
+/// The operations the Google connector applies: inserting and deleting members and setting a
+/// member's role.
+pub(crate) fn supported_operations() -> RemoteOpKinds {
+    RemoteOpKinds::new([
+        RemoteOpKind::InsertMember,
+        RemoteOpKind::DeleteMember,
+        RemoteOpKind::SetMemberRole,
+    ])
 }
 
 /// Google's role name.
@@ -149,6 +165,21 @@ impl GoogleConnector {
                 scope,
             )?
             .with_method(reqwest::Method::DELETE, None),
+            RemoteOp::SetMemberRole {
+                group,
+                member,
+                role,
+            } => ApiRequest::new(
+                &self.api_base,
+                routes::PATCH_MEMBER,
+                &["groups", group.as_str(), "members", member.as_str()],
+                &[],
+                scope,
+            )?
+            .with_method(
+                reqwest::Method::PATCH,
+                Some(json!({"role": role_name(*role)})),
+            ),
             _ => return Ok(None),
         }))
     }
@@ -244,7 +275,8 @@ impl GoogleConnector {
         for (i, op) in ops.iter().enumerate() {
             let (group, member) = match op {
                 RemoteOp::InsertMember { group, member, .. }
-                | RemoteOp::DeleteMember { group, member } => (group, member.key()),
+                | RemoteOp::DeleteMember { group, member }
+                | RemoteOp::SetMemberRole { group, member, .. } => (group, member.key()),
                 // An operation this connector does not know: its own chain, where it fails.
                 _ => {
                     chains.push(vec![i]);

@@ -12,8 +12,8 @@ use chrono::Utc;
 use dirsync_core::{
     AnyIntegration, DirectionKind, DirectorySource, DirectoryTarget, Email, ExternalId,
     FetchRequest, Integration, KeyOwnership, MemberRole, NewIntegration, NoProgress, ObjectKind,
-    ObjectKinds, Outbound, RemoteChanges, RemoteOp, RemoteOpOutcome, RemoteSettings, RoleKind,
-    Schedule, Scope, ScopeFilter, Secondary, Version,
+    ObjectKinds, Outbound, RemoteChanges, RemoteOp, RemoteOpKind, RemoteOpKinds, RemoteOpOutcome,
+    RemoteSettings, RoleKind, Schedule, Scope, ScopeFilter, Secondary, Version,
 };
 use dirsync_google::{
     GcpAuthTokenSource, GoogleConnector, GoogleConnectorBuilder, KeyInfo, RetryConfig,
@@ -32,6 +32,7 @@ use serde_json::json;
 
 const INSERT: &str = "POST /admin/directory/v1/groups/{groupKey}/members";
 const DELETE: &str = "DELETE /admin/directory/v1/groups/{groupKey}/members/{memberKey}";
+const PATCH: &str = "PATCH /admin/directory/v1/groups/{groupKey}/members/{memberKey}";
 
 async fn emulator(seed: u64, groups: usize) -> RunningEmulator {
     let spec = TenantSpec {
@@ -105,6 +106,14 @@ fn changes(ops: &[RemoteOp]) -> RemoteChanges {
 
 fn insert(group: &str, member: &str, role: MemberRole) -> RemoteOp {
     RemoteOp::InsertMember {
+        group: ExternalId::new(group).unwrap(),
+        member: Email::new(member).unwrap(),
+        role,
+    }
+}
+
+fn set_role(group: &str, member: &str, role: MemberRole) -> RemoteOp {
+    RemoteOp::SetMemberRole {
         group: ExternalId::new(group).unwrap(),
         member: Email::new(member).unwrap(),
         role,
@@ -212,6 +221,51 @@ async fn inserts_and_deletes_reach_the_tenant_and_reapplying_writes_nothing() {
     let empty = target.apply(&changes(&[])).await.unwrap();
     assert!(empty.outcomes.is_empty());
     assert_eq!(emu.stats().requests_total, before);
+}
+
+#[tokio::test]
+async fn a_role_is_set_with_members_patch_and_patching_a_non_member_fails() {
+    let emu = emulator(32, 8).await;
+    let [(group, _, present)] = groups_with_users(&emu, 1).try_into().unwrap();
+    let [stranger] = outsiders(&emu, &[&group], 1).try_into().unwrap();
+    let target: Arc<dyn DirectoryTarget> = Arc::new(connector(&emu, quick_retries(3)));
+    assert_eq!(
+        target.supported_operations(),
+        RemoteOpKinds::new([
+            RemoteOpKind::InsertMember,
+            RemoteOpKind::DeleteMember,
+            RemoteOpKind::SetMemberRole,
+        ])
+    );
+    let ops = [
+        set_role(&group, &present, MemberRole::Owner),
+        set_role(&group, &stranger, MemberRole::Manager),
+        // Joins, then is promoted: the two run in this order.
+        insert(&group, &stranger, MemberRole::Member),
+    ];
+    let report = target.apply(&changes(&ops)).await.unwrap();
+    assert_eq!(report.outcomes[0], RemoteOpOutcome::Done);
+    assert!(is_failed(&report.outcomes[1]), "{:?}", report.outcomes[1]);
+    // After a failed operation on a (group, member), the later ones on it are not attempted.
+    assert!(is_failed(&report.outcomes[2]), "{:?}", report.outcomes[2]);
+    assert_eq!(report.stats.requests[PATCH], 2);
+    let members = members_of(&emu, &group);
+    assert!(
+        members.contains(&(present.clone(), Role::Owner.as_str())),
+        "{members:?}"
+    );
+    assert!(!members.iter().any(|(email, _)| email == &stranger));
+
+    let report = target
+        .apply(&changes(&[
+            insert(&group, &stranger, MemberRole::Member),
+            set_role(&group, &stranger, MemberRole::Manager),
+        ]))
+        .await
+        .unwrap();
+    assert_eq!(report.outcomes, vec![RemoteOpOutcome::Done; 2]);
+    assert!(members_of(&emu, &group).contains(&(stranger, Role::Manager.as_str())));
+    assert_eq!(emu.stats().members_patched, 2);
 }
 
 #[tokio::test]
@@ -443,6 +497,31 @@ async fn the_wire_format_is_exact() {
     assert_eq!(report.outcomes, vec![RemoteOpOutcome::Done; 2]);
     inserted.assert_async().await;
     deleted.assert_async().await;
+}
+
+#[tokio::test]
+async fn the_patch_wire_format_is_exact() {
+    let mut server = Server::new_async().await;
+    let patched = server
+        .mock(
+            "PATCH",
+            "/admin/directory/v1/groups/03x8tuzt3hqdv5t/members/ada%2Bops%40example.com",
+        )
+        .match_query(Matcher::Missing)
+        .match_header("authorization", "Bearer ya29.t")
+        .match_header("content-type", "application/json")
+        .match_body(Matcher::Json(json!({"role": "OWNER"})))
+        .with_status(200)
+        .with_header("content-type", "application/json")
+        .with_body(r#"{"kind":"admin#directory#member","id":"1","email":"ada+ops@example.com","role":"OWNER","type":"USER","status":"ACTIVE"}"#)
+        .expect(1)
+        .create_async()
+        .await;
+    let target = mock_target(&server, "ya29.t");
+    let op = set_role("03x8tuzt3hqdv5t", "ada+ops@example.com", MemberRole::Owner);
+    let report = target.apply(&changes(&[op])).await.unwrap();
+    assert_eq!(report.outcomes, vec![RemoteOpOutcome::Done]);
+    patched.assert_async().await;
 }
 
 /// A connector for a mockito server, with a static token and two quick retries.

@@ -150,6 +150,22 @@ impl DirectoryTarget for FakeGoogle {
     }
 }
 
+/// A target that can only insert members: it declares so, and fails the test if it is ever
+/// asked to apply anything.
+#[derive(Debug)]
+struct InsertOnly;
+
+#[async_trait]
+impl DirectoryTarget for InsertOnly {
+    async fn apply(&self, changes: &RemoteChanges) -> Result<RemoteApplyReport, Error> {
+        panic!("a change set with unsupported operations was applied: {changes:?}");
+    }
+
+    fn supported_operations(&self) -> RemoteOpKinds {
+        RemoteOpKinds::new([RemoteOpKind::InsertMember])
+    }
+}
+
 fn ctx<'a>(store: &'a dyn Store, policy: &'a Policy) -> RunContext<'a> {
     RunContext {
         store,
@@ -526,4 +542,91 @@ async fn inbound_integrations_cannot_sync_outbound() {
         matches!(err, dirsync_engine::Error::WrongDirection { .. }),
         "{err:?}"
     );
+}
+
+/// A fully managed `eng` group with a hand-added visitor: its plan inserts the three active
+/// /Eng users and deletes the visitor.
+async fn managed_eng_with_a_visitor(store: &dyn Store) -> (IntegrationId, FakeGoogle) {
+    let mut a = in_ou("eng", "/Eng");
+    a.fully_managed = true;
+    let (_, id) = setup(store, &people(), vec![a]).await;
+    let google = FakeGoogle::with_groups(&["eng"]);
+    google.add("eng", "visitor@example.com");
+    (id, google)
+}
+
+#[tokio::test]
+async fn a_plan_with_an_operation_the_target_lacks_is_refused_before_anything_is_applied() {
+    let store = fresh();
+    let (id, google) = managed_eng_with_a_visitor(&store).await;
+    let policy = Policy::default();
+    let ctx = ctx(&store, &policy);
+    let plan = dry_run_outbound(&ctx, &google, id, None).await.unwrap();
+    assert_eq!(
+        plan.changes().kinds(),
+        RemoteOpKinds::membership(),
+        "{plan}"
+    );
+
+    let run = sync_outbound(&ctx, &google, &InsertOnly, id, None)
+        .await
+        .unwrap();
+    let RunOutcome::Failed { reason } = &run.outcome else {
+        panic!("expected a refusal, got {:?}", run.outcome);
+    };
+    assert!(
+        reason.contains("cannot apply delete_member (it supports insert_member)"),
+        "{reason}"
+    );
+    assert_eq!(google.writes(), 0);
+    assert_eq!(google.members_of("eng"), keys(&["visitor"]));
+    assert!(store.owned_memberships(id).await.unwrap().is_empty());
+    assert!(
+        store.held_plans(id).await.unwrap().is_empty(),
+        "not held either"
+    );
+
+    // The same plan through a target that supports it applies.
+    let run = sync_outbound(&ctx, &google, &google, id, None)
+        .await
+        .unwrap();
+    assert_eq!(run.outcome, RunOutcome::Succeeded, "{run:?}");
+    assert_eq!(google.members_of("eng"), keys(&["eng1", "eng2", "eng3"]));
+}
+
+#[tokio::test]
+async fn approving_a_held_plan_through_a_target_that_lacks_an_operation_is_refused() {
+    let store = fresh();
+    let (id, google) = managed_eng_with_a_visitor(&store).await;
+    let mut strict = Policy::default();
+    strict.safeguards.remote_members.max_count = 0;
+    let ctx = ctx(&store, &strict);
+    let held = sync_outbound(&ctx, &google, &google, id, None)
+        .await
+        .unwrap();
+    let RunOutcome::Held { plan } = held.outcome else {
+        panic!("expected held, got {:?}", held.outcome);
+    };
+
+    match approve_outbound(&ctx, &InsertOnly, &plan).await {
+        Err(dirsync_engine::Error::UnsupportedOperations {
+            integration,
+            unsupported,
+            supported,
+        }) => {
+            assert_eq!(integration, id);
+            assert_eq!(
+                unsupported,
+                RemoteOpKinds::new([RemoteOpKind::DeleteMember])
+            );
+            assert_eq!(supported, RemoteOpKinds::new([RemoteOpKind::InsertMember]));
+        }
+        other => panic!("expected UnsupportedOperations, got {other:?}"),
+    }
+    assert_eq!(google.writes(), 0);
+    assert_eq!(store.held_plans(id).await.unwrap().len(), 1, "still held");
+
+    let approved = approve_outbound(&ctx, &google, &plan).await.unwrap();
+    assert_eq!(approved.outcome, RunOutcome::Succeeded);
+    assert_eq!(google.members_of("eng"), keys(&["eng1", "eng2", "eng3"]));
 }

@@ -1,0 +1,391 @@
+//! Outbound runs: fetch the managed groups, plan from the directory and the ownership records,
+//! then hold or apply through the target and record what it did; and the dry run.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{DateTime, Utc};
+use dirsync_core::{
+    DirectionKind, DirectorySource, DirectoryTarget, Email, ExternalId, FetchRequest, FetchStats,
+    GroupAssignment, Integration, IntegrationId, ObjectKind, ObjectKinds, Outbound,
+    OwnedMembership, OwnershipChange, RemoteOp, RemoteOpOutcome, RuleId, RunOutcome, ScopeFilter,
+    Secondary, SyncRun,
+};
+use dirsync_store::{Lease, Store};
+
+use super::{Outcome, RunContext, hold_plan_value, record, release_superseded, remote_failure};
+use crate::outbound::{DirectoryFacts, OutboundState, plan_outbound, stale_ownership};
+use crate::plan::{OpKind, Plan, ToRemote};
+use crate::{Error, Policy};
+
+/// Loads an outbound integration that may sync and the assignments a run of `rule` (or of all
+/// its rules) covers.
+async fn outbound_assignments(
+    store: &dyn Store,
+    integration: IntegrationId,
+    rule: Option<RuleId>,
+) -> Result<(Integration<Outbound, Secondary>, Vec<GroupAssignment>), Error> {
+    let any = store.integration(integration).await?;
+    if !any.state().can_sync() {
+        return Err(Error::NotActive {
+            integration,
+            state: any.state().to_string(),
+        });
+    }
+    let Some(outbound) = any.into_outbound() else {
+        return Err(Error::WrongDirection { integration });
+    };
+    let rules: Vec<&dirsync_core::SyncRule> = match rule {
+        None => outbound.rules().iter().collect(),
+        Some(r) => vec![outbound.rule(r).ok_or_else(|| {
+            Error::Source(dirsync_core::Error::InvalidValue {
+                kind: "rule",
+                value: r.to_string(),
+                reason: "no such rule on this integration".to_owned(),
+            })
+        })?],
+    };
+    let assignments = rules
+        .into_iter()
+        .filter_map(|r| r.assignment.clone())
+        .collect();
+    Ok((outbound, assignments))
+}
+
+/// What an outbound plan is made from, read from the remote and the store.
+struct OutboundInputs {
+    snapshot: dirsync_core::Snapshot,
+    stats: FetchStats,
+    directory: DirectoryFacts,
+    owned: Vec<OwnedMembership>,
+    base: dirsync_core::Version,
+}
+
+/// Fetches the managed groups and reads the directory and the ownership records. The outer
+/// error is the store's (no run can be recorded); the inner one the remote's (a failed run).
+async fn outbound_inputs(
+    ctx: &RunContext<'_>,
+    source: &dyn DirectorySource,
+    integration: IntegrationId,
+    assignments: &[GroupAssignment],
+) -> Result<Result<OutboundInputs, dirsync_core::Error>, Error> {
+    let request = FetchRequest::new(
+        ObjectKinds::new([ObjectKind::Groups, ObjectKind::Memberships])?,
+        ScopeFilter::everything().with_groups(assignments.iter().map(|a| a.group.clone())),
+    );
+    let fetched = match source.fetch(&request, ctx.progress).await {
+        Ok(fetched) => fetched,
+        Err(e) => return Ok(Err(e)),
+    };
+    let referenced: BTreeSet<Email> = assignments
+        .iter()
+        .flat_map(|a| a.select.groups())
+        .cloned()
+        .collect();
+    let mut views = Vec::new();
+    for any in ctx.store.integrations().await? {
+        if any.direction() == DirectionKind::Inbound {
+            views.push(ctx.store.view(any.id()).await?);
+        }
+    }
+    Ok(Ok(OutboundInputs {
+        snapshot: fetched.snapshot,
+        stats: fetched.stats,
+        directory: DirectoryFacts::from_views(&views, &referenced, &ctx.policy.attributes),
+        owned: ctx.store.owned_memberships(integration).await?,
+        base: ctx.store.version(integration).await?,
+    }))
+}
+
+fn plan_from(
+    outbound: &Integration<Outbound, Secondary>,
+    assignments: &[GroupAssignment],
+    inputs: &OutboundInputs,
+    policy: &Policy,
+    now: DateTime<Utc>,
+) -> Result<Plan<ToRemote>, Error> {
+    let refs: Vec<&GroupAssignment> = assignments.iter().collect();
+    plan_outbound(
+        outbound,
+        &refs,
+        OutboundState {
+            snapshot: &inputs.snapshot,
+            directory: &inputs.directory,
+            owned: &inputs.owned,
+            base: inputs.base,
+        },
+        policy,
+        now,
+    )
+}
+
+/// Runs one outbound sync of `integration` (for one rule, or all its rules) and returns its
+/// record: under the lease, fetch a complete snapshot of the managed groups, plan from the
+/// directory, then
+/// - nothing to do → `NoChange` (ownership records of members removed by someone else are
+///   forgotten);
+/// - the plan uses an operation `target` does not support
+///   ([`DirectoryTarget::supported_operations`]) → `Failed` naming them
+///   ([`Error::UnsupportedOperations`]), nothing held or written;
+/// - a safeguard trips → the plan is held, nothing is written to the remote;
+/// - otherwise → the target applies it; every insert it made is recorded as ours and every
+///   removal forgets its record, in one store transaction. If some operations failed the run is
+///   `Failed` naming them, what succeeded is recorded, and the next run plans only what is
+///   still missing (inserts of members already present count as done, not as ours).
+///
+/// # Errors
+/// Only when no run could be recorded (lease taken, unknown or inactive integration, store).
+pub async fn sync_outbound(
+    ctx: &RunContext<'_>,
+    source: &dyn DirectorySource,
+    target: &dyn DirectoryTarget,
+    integration: IntegrationId,
+    rule: Option<RuleId>,
+) -> Result<SyncRun, Error> {
+    ctx.with_lease(integration, async |lease: &Lease| {
+        let started_at = ctx.clock.now();
+        let (outbound, assignments) = outbound_assignments(ctx.store, integration, rule).await?;
+        let outcome = if assignments.is_empty() {
+            Outcome {
+                outcome: RunOutcome::NoChange,
+                counts: BTreeMap::new(),
+                quarantined: Vec::new(),
+                fetch: None,
+            }
+        } else {
+            match outbound_inputs(ctx, source, integration, &assignments).await? {
+                Err(e) => remote_failure(ctx.store, integration, e).await,
+                Ok(inputs) => {
+                    let planned =
+                        plan_from(&outbound, &assignments, &inputs, ctx.policy, started_at)
+                            .and_then(|plan| supported_by(target, &plan).map(|()| plan));
+                    match planned {
+                        Err(e) => Outcome::failed(e, Some(inputs.stats.clone())),
+                        Ok(plan) => {
+                            let managed: BTreeSet<&ExternalId> = inputs
+                                .snapshot
+                                .groups()
+                                .iter()
+                                .map(|g| &g.external_id)
+                                .collect();
+                            let stale = stale_ownership(&inputs.owned, &inputs.snapshot, &managed);
+                            let mut outcome =
+                                hold_or_apply_remote(ctx, lease, target, &plan, stale, started_at)
+                                    .await?;
+                            let mut stats = inputs.stats;
+                            if let Some(writes) = &outcome.fetch {
+                                stats.absorb(writes);
+                            }
+                            outcome.fetch = Some(stats);
+                            outcome
+                        }
+                    }
+                }
+            }
+        };
+        record(ctx, integration, rule, started_at, outcome).await
+    })
+    .await
+}
+
+async fn hold_or_apply_remote(
+    ctx: &RunContext<'_>,
+    lease: &Lease,
+    target: &dyn DirectoryTarget,
+    plan: &Plan<ToRemote>,
+    stale: Vec<OwnershipChange>,
+    now: DateTime<Utc>,
+) -> Result<Outcome, Error> {
+    let quarantined = plan.report().quarantined.clone();
+    if plan.is_empty() {
+        if !stale.is_empty() {
+            ctx.store
+                .record_ownership_fenced(plan.based_on(), &stale, lease)
+                .await?;
+        }
+        return Ok(Outcome {
+            outcome: RunOutcome::NoChange,
+            counts: BTreeMap::new(),
+            quarantined,
+            fetch: None,
+        });
+    }
+    if plan.is_held() {
+        hold_plan_value(
+            ctx.store,
+            plan.integration(),
+            plan.id(),
+            plan.trips(),
+            plan.to_json()?,
+            now,
+        )
+        .await?;
+        return Ok(Outcome {
+            outcome: RunOutcome::Held {
+                plan: plan.id().clone(),
+            },
+            counts: plan.count_names(),
+            quarantined,
+            fetch: None,
+        });
+    }
+    let (outcome, counts, writes) = apply_remote(ctx, lease, target, plan, stale, now).await?;
+    if matches!(outcome, RunOutcome::Succeeded) {
+        release_superseded(ctx.store, plan.integration(), None).await?;
+    }
+    Ok(Outcome {
+        outcome,
+        counts,
+        quarantined,
+        fetch: Some(writes),
+    })
+}
+
+/// Applies a remote plan and records what it did; returns the outcome, the counts of what
+/// actually happened and the connector's figures for the writes.
+pub(super) async fn apply_remote(
+    ctx: &RunContext<'_>,
+    lease: &Lease,
+    target: &dyn DirectoryTarget,
+    plan: &Plan<ToRemote>,
+    mut ownership: Vec<OwnershipChange>,
+    now: DateTime<Utc>,
+) -> Result<(RunOutcome, BTreeMap<String, u64>, FetchStats), Error> {
+    let integration = plan.integration();
+    let report = match target.apply(plan.changes()).await {
+        Ok(report) => report,
+        Err(e) => {
+            let failed = remote_failure(ctx.store, integration, e).await;
+            return Ok((failed.outcome, failed.counts, FetchStats::default()));
+        }
+    };
+    let mut counts: BTreeMap<String, u64> = BTreeMap::new();
+    let mut failures = Vec::new();
+    for (op, outcome) in plan.changes().ops().iter().zip(&report.outcomes) {
+        let (name, change) = match (op, outcome) {
+            (
+                RemoteOp::InsertMember {
+                    group,
+                    member,
+                    role,
+                },
+                RemoteOpOutcome::Done,
+            ) => (
+                OpKind::RemoteMembersAdded.name(),
+                Some(OwnershipChange::Claim(OwnedMembership {
+                    integration,
+                    group: group.clone(),
+                    member: member.clone(),
+                    role: *role,
+                    created_at: now,
+                })),
+            ),
+            (RemoteOp::DeleteMember { group, member }, RemoteOpOutcome::Done) => (
+                OpKind::RemoteMembersRemoved.name(),
+                Some(OwnershipChange::Release {
+                    group: group.clone(),
+                    member: member.clone(),
+                }),
+            ),
+            // A member that was already there is not ours; one already gone is forgotten.
+            (RemoteOp::InsertMember { .. }, RemoteOpOutcome::AlreadyDone) => {
+                ("remote_members_already_present".to_owned(), None)
+            }
+            (RemoteOp::DeleteMember { group, member }, RemoteOpOutcome::AlreadyDone) => (
+                "remote_members_already_absent".to_owned(),
+                Some(OwnershipChange::Release {
+                    group: group.clone(),
+                    member: member.clone(),
+                }),
+            ),
+            (op, RemoteOpOutcome::Failed { reason }) => {
+                failures.push(format!("{op}: {reason}"));
+                ("remote_ops_failed".to_owned(), None)
+            }
+            // Whole-object operations: counted by kind; who owns what they made is recorded
+            // once outbound provisioning plans them.
+            (op, RemoteOpOutcome::Done) => (format!("remote_{}", op.kind()), None),
+            (op, RemoteOpOutcome::AlreadyDone) => {
+                (format!("remote_{}_already_done", op.kind()), None)
+            }
+            // An outcome this engine does not know: failed, nothing claimed.
+            (op, outcome) => {
+                failures.push(format!("{op}: unrecognised outcome {outcome:?}"));
+                ("remote_ops_failed".to_owned(), None)
+            }
+        };
+        *counts.entry(name).or_default() += 1;
+        ownership.extend(change);
+    }
+    let unreported = plan
+        .changes()
+        .ops()
+        .len()
+        .saturating_sub(report.outcomes.len());
+    if unreported > 0 {
+        failures.push(format!("{unreported} operation(s) without an outcome"));
+        *counts.entry("remote_ops_failed".to_owned()).or_default() += unreported as u64;
+    }
+    if !ownership.is_empty() {
+        ctx.store
+            .record_ownership_fenced(plan.based_on(), &ownership, lease)
+            .await?;
+    }
+    let outcome = if failures.is_empty() {
+        RunOutcome::Succeeded
+    } else {
+        let total = plan.changes().ops().len();
+        RunOutcome::Failed {
+            reason: format!(
+                "{} of {total} remote operations failed; what succeeded is recorded and the next \
+                 run finishes the rest. First: {}",
+                failures.len(),
+                failures.first().map(String::as_str).unwrap_or_default()
+            ),
+        }
+    };
+    Ok((outcome, counts, report.stats))
+}
+
+/// Refuses a plan that uses an operation `target` does not support, before anything is applied
+/// or held.
+///
+/// # Errors
+/// [`Error::UnsupportedOperations`] naming the kinds it lacks.
+pub(super) fn supported_by(
+    target: &dyn DirectoryTarget,
+    plan: &Plan<ToRemote>,
+) -> Result<(), Error> {
+    let supported = target.supported_operations();
+    let unsupported = plan.changes().kinds().difference(&supported);
+    if unsupported.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::UnsupportedOperations {
+            integration: plan.integration(),
+            unsupported,
+            supported,
+        })
+    }
+}
+
+/// An outbound dry run: fetches and plans exactly as [`sync_outbound`] would and returns the
+/// plan, writing nothing.
+///
+/// # Errors
+/// As [`crate::dry_run_inbound`], for an outbound integration.
+pub async fn dry_run_outbound(
+    ctx: &RunContext<'_>,
+    source: &dyn DirectorySource,
+    integration: IntegrationId,
+    rule: Option<RuleId>,
+) -> Result<Plan<ToRemote>, Error> {
+    let (outbound, assignments) = outbound_assignments(ctx.store, integration, rule).await?;
+    let inputs = outbound_inputs(ctx, source, integration, &assignments).await??;
+    plan_from(
+        &outbound,
+        &assignments,
+        &inputs,
+        ctx.policy,
+        ctx.clock.now(),
+    )
+}

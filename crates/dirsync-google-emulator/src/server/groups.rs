@@ -1,0 +1,97 @@
+//! `groups.list` and `groups.get`.
+
+use std::borrow::Cow;
+
+use axum::extract::{MatchedPath, Path, Query, State};
+use axum::http::HeaderMap;
+use serde_json::Value;
+
+use super::gate::Op;
+use super::paging::{encode_token, fingerprint, lowercase, max_results, take_page};
+use super::response::{ApiError, ApiResult, ok};
+use super::{Params, S, check_customer, read, route};
+use crate::render::{self};
+use crate::tenant::Resolved;
+
+pub(super) async fn groups_list(
+    State(sh): S,
+    mp: MatchedPath,
+    headers: HeaderMap,
+    Query(p): Params,
+) -> ApiResult {
+    let get = |k: &str| p.get(k).map(String::as_str).unwrap_or("");
+    let fp = fingerprint(&[
+        "groups",
+        get("customer"),
+        get("domain"),
+        get("userKey"),
+        get("sortOrder"),
+    ]);
+    let (page, after) = sh.gate_page(&headers, Op::GroupsRead, &route("GET", &mp), &p, &fp)?;
+    let size = max_results(&p, 200, 200)?;
+    if p.contains_key("query") {
+        return Err(
+            ApiError::invalid("Invalid Input: query (not supported by the emulator)")
+                .at("query", "parameter"),
+        );
+    }
+    let t = read(&sh.tenant);
+    let member_id = match (p.get("userKey"), p.get("customer"), p.get("domain")) {
+        (Some(u), _, _) => {
+            let id = match t.resolve(u) {
+                Some(Resolved::User(i)) => t.users().get(i).map(|u| u.id.clone()),
+                Some(Resolved::Group(i)) => t.groups().get(i).map(|g| g.id.clone()),
+                None => None,
+            };
+            Some(id.ok_or_else(|| ApiError::not_found("userKey"))?)
+        }
+        (None, Some(c), _) => {
+            check_customer(&t, c)?;
+            None
+        }
+        (None, None, Some(d)) if d.eq_ignore_ascii_case(t.domain()) => None,
+        (None, None, Some(_)) => return Err(ApiError::forbidden()),
+        (None, None, None) => return Err(ApiError::bad_request()),
+    };
+    let descending = match get("sortOrder") {
+        "" | "ASCENDING" => false,
+        "DESCENDING" => true,
+        o => {
+            return Err(
+                ApiError::invalid(format!("Invalid value '{o}'")).at("sortOrder", "parameter")
+            );
+        }
+    };
+    let items: Vec<(Cow<'_, str>, _)> = t
+        .groups()
+        .iter()
+        .filter(|g| {
+            member_id
+                .as_ref()
+                .is_none_or(|id| g.members.iter().any(|m| &m.id == id))
+        })
+        .map(|g| (lowercase(&g.email), g))
+        .collect();
+    let (groups, next) = take_page(items, after.as_deref(), descending, size);
+    let groups: Vec<Value> = groups.into_iter().map(|g| render::group(&t, g)).collect();
+    let next = next.map(|k| encode_token(&fp, page + 1, &k));
+    ok(
+        &p,
+        render::list(&t, "admin#directory#groups", "groups", groups, next),
+    )
+}
+
+pub(super) async fn groups_get(
+    State(sh): S,
+    mp: MatchedPath,
+    headers: HeaderMap,
+    Path(key): Path<String>,
+    Query(p): Params,
+) -> ApiResult {
+    sh.gate(&headers, Op::GroupsRead, &route("GET", &mp), 0)?;
+    let t = read(&sh.tenant);
+    let g = t
+        .group(&key)
+        .ok_or_else(|| ApiError::not_found("groupKey"))?;
+    ok(&p, render::group(&t, g))
+}

@@ -1,0 +1,136 @@
+//! The axum app: shared state, routes and request tracking. One file per resource (users, groups,
+//! members, org units) and for the token endpoint, the authorization gate, paging and responses.
+
+mod gate;
+mod groups;
+mod members;
+mod org_units;
+mod paging;
+mod response;
+mod token;
+mod users;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+
+use axum::Router;
+use axum::extract::{MatchedPath, Query, Request, State};
+use axum::http::Method;
+use axum::middleware::Next;
+use axum::response::Response;
+use axum::routing::{get, post};
+
+use crate::auth::AuthState;
+use crate::faults::{FaultState, Stats};
+use crate::tenant::Tenant;
+
+use self::groups::{groups_get, groups_list};
+use self::members::{
+    has_member, members_delete, members_get, members_insert, members_list, members_patch,
+};
+use self::org_units::{customers_get, orgunits_get, orgunits_list};
+pub(crate) use self::response::ApiError;
+use self::token::token;
+use self::users::{users_get, users_list};
+
+pub(crate) const API: &str = "/admin/directory/v1";
+
+/// Shared server state.
+pub(crate) struct Shared {
+    pub(crate) tenant: RwLock<Tenant>,
+    pub(crate) auth: Mutex<AuthState>,
+    pub(crate) faults: Mutex<FaultState>,
+    pub(crate) stats: Mutex<Stats>,
+    pub(crate) in_flight: AtomicU64,
+    pub(crate) token_uri: String,
+    pub(crate) require_admin_subject: bool,
+}
+
+pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+pub(crate) fn read<T>(m: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    m.read().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+pub(crate) fn write<T>(m: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+    m.write().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+type S = State<Arc<Shared>>;
+type Params = Query<HashMap<String, String>>;
+
+fn route_label(method: &Method, path: Option<&MatchedPath>) -> String {
+    match path {
+        Some(p) => format!("{method} {}", p.as_str()),
+        None => format!("{method} (unmatched)"),
+    }
+}
+
+/// Middleware: stats, in-flight tracking and injected latency.
+async fn track(State(shared): S, req: Request, next: Next) -> Response {
+    let label = route_label(req.method(), req.extensions().get::<MatchedPath>());
+    {
+        let mut s = lock(&shared.stats);
+        *s.requests_by_route.entry(label).or_default() += 1;
+        s.requests_total += 1;
+    }
+    let now = shared.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+    {
+        let mut s = lock(&shared.stats);
+        s.max_in_flight = s.max_in_flight.max(now);
+    }
+    let latency = lock(&shared.faults).faults.latency;
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
+    let resp = next.run(req).await;
+    shared.in_flight.fetch_sub(1, Ordering::SeqCst);
+    resp
+}
+
+pub(crate) fn app(shared: Arc<Shared>) -> Router {
+    Router::new()
+        .route("/token", post(token))
+        .route(&format!("{API}/users"), get(users_list))
+        .route(&format!("{API}/users/{{user_key}}"), get(users_get))
+        .route(&format!("{API}/groups"), get(groups_list))
+        .route(&format!("{API}/groups/{{group_key}}"), get(groups_get))
+        .route(
+            &format!("{API}/groups/{{group_key}}/members"),
+            get(members_list).post(members_insert),
+        )
+        .route(
+            &format!("{API}/groups/{{group_key}}/members/{{member_key}}"),
+            get(members_get).delete(members_delete).patch(members_patch),
+        )
+        .route(
+            &format!("{API}/groups/{{group_key}}/hasMember/{{member_key}}"),
+            get(has_member),
+        )
+        .route(
+            &format!("{API}/customer/{{customer}}/orgunits"),
+            get(orgunits_list),
+        )
+        .route(
+            &format!("{API}/customer/{{customer}}/orgunits/{{*path}}"),
+            get(orgunits_get),
+        )
+        .route(&format!("{API}/customers/{{customer}}"), get(customers_get))
+        .fallback(|| async { ApiError::new(404, "notFound", "Not Found") })
+        .layer(axum::middleware::from_fn_with_state(shared.clone(), track))
+        .layer(tower_http::compression::CompressionLayer::new().gzip(true))
+        .with_state(shared)
+}
+
+fn check_customer(t: &Tenant, customer: &str) -> Result<(), ApiError> {
+    if customer == "my_customer" || customer == t.customer_id() {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden())
+    }
+}
+
+fn route(method: &str, path: &MatchedPath) -> String {
+    format!("{method} {}", path.as_str())
+}

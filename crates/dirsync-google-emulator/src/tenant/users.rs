@@ -1,0 +1,192 @@
+//! Users: [`User`], [`NewUser`], [`EmploymentType`] and the user mutations.
+
+use super::{DIGITS, Tenant, now_rfc3339, rfc3339};
+use crate::error::Error;
+
+/// Employment type, served as `organizations[primary].description`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EmploymentType {
+    /// `"employee"`.
+    Employee,
+    /// `"contractor"`.
+    Contractor,
+}
+
+impl EmploymentType {
+    /// The wire value (`organizations[].description`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Employee => "employee",
+            Self::Contractor => "contractor",
+        }
+    }
+}
+
+/// A Workspace user as the emulator stores it (rendered to Google's `User` JSON on the wire).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    /// Immutable numeric id (21 digits).
+    pub id: String,
+    /// Primary email, lower case, in the tenant domain.
+    pub primary_email: String,
+    /// `name.givenName`.
+    pub given_name: String,
+    /// `name.familyName`.
+    pub family_name: String,
+    /// Email aliases (`aliases`, also listed in `emails`).
+    pub aliases: Vec<String>,
+    /// Employee id, served as `externalIds[{type: organization}]`.
+    pub employee_id: Option<String>,
+    /// Manager's primary email, served as `relations[{type: manager}]`.
+    pub manager_email: Option<String>,
+    /// Employee or contractor.
+    pub employment: EmploymentType,
+    /// `organizations[primary].department`.
+    pub department: String,
+    /// `organizations[primary].title`.
+    pub title: String,
+    /// `organizations[primary].costCenter`.
+    pub cost_center: String,
+    /// `orgUnitPath` (`/` for the root).
+    pub org_unit_path: String,
+    /// `isAdmin` (super admin).
+    pub is_admin: bool,
+    /// `suspended` (with `suspensionReason: ADMIN` on the wire).
+    pub suspended: bool,
+    /// `creationTime`, RFC 3339 with milliseconds.
+    pub creation_time: String,
+    /// `lastLoginTime` (`1970-01-01T00:00:00.000Z` when never logged in).
+    pub last_login_time: String,
+    /// `deletionTime`; `Some` means deleted (listed only with `showDeleted=true`).
+    pub deletion_time: Option<String>,
+}
+
+impl User {
+    /// Whether the user is deleted.
+    pub fn is_deleted(&self) -> bool {
+        self.deletion_time.is_some()
+    }
+}
+
+/// A new user for [`Tenant::add_user`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewUser {
+    /// Primary email (must be unique in the tenant).
+    pub primary_email: String,
+    /// Given name.
+    pub given_name: String,
+    /// Family name.
+    pub family_name: String,
+    /// Org unit path (must exist; default `/`).
+    pub org_unit_path: String,
+    /// Manager's primary email.
+    pub manager_email: Option<String>,
+    /// Employee id.
+    pub employee_id: Option<String>,
+    /// Employee or contractor (default employee).
+    pub employment: EmploymentType,
+    /// Department (default empty).
+    pub department: String,
+    /// Job title (default empty).
+    pub title: String,
+    /// Super admin (default false).
+    pub is_admin: bool,
+}
+
+impl NewUser {
+    /// A user at the root org unit with only an email and a name.
+    pub fn new(primary_email: &str, given_name: &str, family_name: &str) -> Self {
+        Self {
+            primary_email: primary_email.to_ascii_lowercase(),
+            given_name: given_name.to_owned(),
+            family_name: family_name.to_owned(),
+            org_unit_path: "/".to_owned(),
+            manager_email: None,
+            employee_id: None,
+            employment: EmploymentType::Employee,
+            department: String::new(),
+            title: String::new(),
+            is_admin: false,
+        }
+    }
+}
+
+impl Tenant {
+    /// Adds a user; fails if the email is taken or the org unit does not exist.
+    pub fn add_user(&mut self, new: NewUser) -> Result<User, Error> {
+        let email = new.primary_email.to_ascii_lowercase();
+        if self.user_index.contains_key(&email) || self.group_index.contains_key(&email) {
+            return Err(Error::AlreadyExists(format!("email {email}")));
+        }
+        if self.org_unit(&new.org_unit_path).is_none() {
+            return Err(Error::NotFound(format!("org unit {}", new.org_unit_path)));
+        }
+        let mut id = format!("1{}", self.rng.string(DIGITS, 20));
+        while self.user_index.contains_key(&id) {
+            id = format!("1{}", self.rng.string(DIGITS, 20));
+        }
+        let user = User {
+            id,
+            primary_email: email,
+            given_name: new.given_name,
+            family_name: new.family_name,
+            aliases: Vec::new(),
+            employee_id: new.employee_id,
+            manager_email: new.manager_email,
+            employment: new.employment,
+            department: new.department,
+            title: new.title,
+            cost_center: String::new(),
+            org_unit_path: new.org_unit_path,
+            is_admin: new.is_admin,
+            suspended: false,
+            creation_time: now_rfc3339(),
+            last_login_time: rfc3339(0),
+            deletion_time: None,
+        };
+        self.push_user(user.clone());
+        Ok(user)
+    }
+
+    fn user_mut(&mut self, key: &str) -> Result<&mut User, Error> {
+        let i = self
+            .user_index_of(key)
+            .ok_or_else(|| Error::NotFound(format!("user {key}")))?;
+        self.users
+            .get_mut(i)
+            .ok_or_else(|| Error::NotFound(format!("user {key}")))
+    }
+
+    /// Deletes a user: it disappears from listings and groups and appears with `showDeleted=true`.
+    pub fn delete_user(&mut self, key: &str) -> Result<(), Error> {
+        let user = self.user_mut(key)?;
+        user.deletion_time = Some(now_rfc3339());
+        let id = user.id.clone();
+        for g in &mut self.groups {
+            g.members.retain(|m| m.id != id);
+        }
+        Ok(())
+    }
+
+    /// Suspends (`true`) or reactivates (`false`) a user.
+    pub fn set_suspended(&mut self, key: &str, suspended: bool) -> Result<(), Error> {
+        self.user_mut(key)?.suspended = suspended;
+        Ok(())
+    }
+
+    /// Sets (or clears) a user's manager.
+    pub fn set_manager(&mut self, key: &str, manager_email: Option<&str>) -> Result<(), Error> {
+        self.user_mut(key)?.manager_email = manager_email.map(str::to_ascii_lowercase);
+        Ok(())
+    }
+
+    /// Moves a user to another (existing) org unit.
+    pub fn move_user(&mut self, key: &str, org_unit_path: &str) -> Result<(), Error> {
+        let path = self
+            .org_unit(org_unit_path)
+            .map(|o| o.path.clone())
+            .ok_or_else(|| Error::NotFound(format!("org unit {org_unit_path}")))?;
+        self.user_mut(key)?.org_unit_path = path;
+        Ok(())
+    }
+}
