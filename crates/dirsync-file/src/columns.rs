@@ -81,9 +81,8 @@ pub(crate) struct Resolver {
 impl Resolver {
     /// The resolver for `kind` under `mappings` (already validated by the settings).
     pub(crate) fn new(kind: ObjectKind, mappings: &[ColumnMapping]) -> Self {
-        let mapped = mappings
-            .iter()
-            .filter(|m| m.kind.is_none_or(|k| k == kind))
+        let mapped = ColumnMapping::effective(kind, mappings)
+            .into_iter()
             .filter_map(|m| {
                 field(kind, &m.field).map(|f| (m.column.trim().to_ascii_lowercase(), f))
             })

@@ -85,8 +85,9 @@
 //!
 //! A column with another name is mapped with a [`ColumnMapping`], written `COLUMN=FIELD`
 //! (every kind documenting `FIELD`, e.g. `Mail=email`) or `COLUMN=KIND.FIELD` (one kind, e.g.
-//! `Team=groups.name`). A mapping wins over a column spelled like the field: with
-//! `Mail=email`, a column named `email` is kept as an attribute. The field names are also
+//! `Team=groups.name`); for a kind, a mapping naming it wins over one for every kind. A mapped
+//! column that is present wins over a column spelled like its field: with `Mail=email`, in a
+//! file with both `Mail` and `email`, `email` is kept as an attribute. The field names are also
 //! available as [`documented_fields`] and [`required_fields`].
 //!
 //! ## Complete, or an error

@@ -110,12 +110,20 @@ impl ColumnMapping {
         })
     }
 
-    /// The kinds this mapping applies to.
-    fn kinds(&self) -> impl Iterator<Item = ObjectKind> + '_ {
-        ObjectKind::ALL
-            .into_iter()
-            .filter(|k| self.kind.is_none_or(|only| only == *k))
-            .filter(|k| field(*k, &self.field).is_some())
+    /// The mappings of `mappings` that apply to `kind`: those naming `kind`, then those for
+    /// every kind whose field `kind` documents, unless a mapping naming `kind` already maps
+    /// their column or field (the one naming the kind wins).
+    pub(crate) fn effective(kind: ObjectKind, mappings: &[Self]) -> Vec<&Self> {
+        let specific: Vec<&Self> = mappings.iter().filter(|m| m.kind == Some(kind)).collect();
+        let overridden = |m: &Self| {
+            specific
+                .iter()
+                .any(|s| s.field == m.field || s.column.eq_ignore_ascii_case(&m.column))
+        };
+        let general = mappings
+            .iter()
+            .filter(|m| m.kind.is_none() && field(kind, &m.field).is_some() && !overridden(m));
+        specific.iter().copied().chain(general).collect()
     }
 }
 
@@ -226,11 +234,12 @@ impl FileSettings {
         self
     }
 
-    /// Adds a column mapping.
+    /// Adds a column mapping. A mapping naming a kind (`Mail=groups.email`) wins over one for
+    /// every kind (`Work Email=email`) for that kind.
     ///
     /// # Errors
-    /// [`Error::InvalidSettings`] if the column is already mapped, or its field already has a
-    /// column, for a kind both apply to.
+    /// [`Error::InvalidSettings`] if, among mappings of the same reach, the column is already
+    /// mapped or its field already has a column, for a kind both apply to.
     pub fn with_mapping(mut self, mapping: ColumnMapping) -> Result<Self, Error> {
         self.columns.push(mapping);
         self.validate()?;
@@ -290,24 +299,25 @@ impl FileSettings {
                 )));
             }
         }
-        let mut columns: BTreeMap<(ObjectKind, String), &ColumnMapping> = BTreeMap::new();
-        let mut fields: BTreeMap<(ObjectKind, &str), &ColumnMapping> = BTreeMap::new();
         for m in &self.columns {
             // Mappings made by `new`/parsing are valid on their own; re-check for hand-built ones.
-            let checked = ColumnMapping::new(m.column.clone(), m.kind, &m.field)?;
-            if &checked != m {
+            if ColumnMapping::new(m.column.clone(), m.kind, &m.field)? != *m {
                 return Err(invalid(format!(
                     "column mapping {m} is not in canonical form"
                 )));
             }
-            for kind in m.kinds() {
-                if let Some(first) = columns.insert((kind, m.column.to_ascii_lowercase()), m) {
+        }
+        for kind in ObjectKind::ALL {
+            let mut columns: BTreeMap<String, &ColumnMapping> = BTreeMap::new();
+            let mut fields: BTreeMap<&str, &ColumnMapping> = BTreeMap::new();
+            for m in ColumnMapping::effective(kind, &self.columns) {
+                if let Some(first) = columns.insert(m.column.to_ascii_lowercase(), m) {
                     return Err(invalid(format!(
                         "column {:?} is mapped twice for {kind} ({first} and {m})",
                         m.column
                     )));
                 }
-                if let Some(first) = fields.insert((kind, m.field.as_str()), m) {
+                if let Some(first) = fields.insert(m.field.as_str(), m) {
                     return Err(invalid(format!(
                         "two columns are mapped to {kind} field {} ({first} and {m})",
                         m.field
@@ -427,12 +437,19 @@ mod tests {
     #[test]
     fn conflicting_mappings_file_names_and_kinds_are_refused() -> Result<(), Error> {
         let s = FileSettings::new("/x")?.with_mapping("Mail=email".parse()?)?;
-        assert!(
-            s.clone()
-                .with_mapping("Mail=users.employee_id".parse()?)
-                .is_err()
-        );
-        assert!(s.clone().with_mapping("Work=users.email".parse()?).is_err());
+        assert!(s.clone().with_mapping("Mail=employee_id".parse()?).is_err());
+        assert!(s.clone().with_mapping("Work=email".parse()?).is_err());
+        // A mapping naming a kind wins over one for every kind.
+        let users = s.clone().with_mapping("Work=users.email".parse()?)?;
+        let shown = |kind| {
+            ColumnMapping::effective(kind, users.columns())
+                .iter()
+                .map(|m| m.to_string())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(shown(ObjectKind::Users), ["Work=users.email"]);
+        assert_eq!(shown(ObjectKind::Groups), ["Mail=email"]);
+        assert!(users.with_mapping("Other=users.email".parse()?).is_err());
         // Different kinds: no conflict.
         let s = s.with_mapping("Team=groups.name".parse()?)?;
         assert!(
