@@ -70,45 +70,47 @@ impl FileConnector {
             b.org_units(units.units)?;
         }
         // Users are read for memberships too: members are matched to users by email.
-        let users = if wants(ObjectKind::Users) || wants(ObjectKind::Memberships) {
+        let mut users = if wants(ObjectKind::Users) || wants(ObjectKind::Memberships) {
             mapping::users(&self.table(ObjectKind::Users, &mut stats)?)
         } else {
             mapping::Users::default()
         };
         if wants(ObjectKind::Users) {
             let mut in_scope = Vec::with_capacity(users.users.len());
-            for user in &users.users {
-                match (&user.org_unit, &filter.org_unit) {
-                    (_, None) => in_scope.push(user.clone()),
-                    (Some(ou), Some(_)) if filter.includes_org_unit(ou) => {
-                        in_scope.push(user.clone());
-                    }
-                    (Some(_), Some(_)) => {}
+            for user in std::mem::take(&mut users.users) {
+                let placed = match (&filter.org_unit, &user.org_unit) {
+                    (None, _) => Some(true),
+                    (Some(_), Some(ou)) => Some(filter.includes_org_unit(ou)),
+                    (Some(_), None) => None,
+                };
+                match placed {
+                    Some(true) => in_scope.push(user),
+                    Some(false) => {}
                     // In an org-unit-scoped rule a user without a path cannot be placed:
                     // quarantined (counted present), never silently dropped.
-                    (None, Some(_)) => quarantined.push(QuarantinedRecord {
+                    None => quarantined.push(QuarantinedRecord {
                         kind: ObjectKind::Users,
-                        external_id: Some(user.external_id.clone()),
                         label: user.primary_email.to_string(),
+                        external_id: Some(user.external_id),
                         reason: "no org_unit_path, and the rule is scoped to an org unit"
                             .to_owned(),
                     }),
                 }
             }
             b.users_page(in_scope, None)?;
-            let deleted: Vec<_> = users
-                .deleted
-                .iter()
-                .filter(|(_, ou)| {
-                    filter.org_unit.is_none()
-                        || ou.as_ref().is_some_and(|ou| filter.includes_org_unit(ou))
+            let deleted: Vec<_> = std::mem::take(&mut users.deleted)
+                .into_iter()
+                .filter(|(_, ou)| match (&filter.org_unit, ou) {
+                    (None, _) => true,
+                    (Some(_), Some(ou)) => filter.includes_org_unit(ou),
+                    (Some(_), None) => false,
                 })
-                .map(|(d, _)| d.clone())
+                .map(|(d, _)| d)
                 .collect();
             if !deleted.is_empty() {
                 b.deleted_users_page(deleted, None)?;
             }
-            quarantined.extend(users.quarantined.iter().cloned());
+            quarantined.append(&mut users.quarantined);
         }
         if wants(ObjectKind::Groups) || wants(ObjectKind::Memberships) {
             let mut groups = mapping::groups(&self.table(ObjectKind::Groups, &mut stats)?);
