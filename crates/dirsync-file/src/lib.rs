@@ -105,7 +105,9 @@
 //! (wrong number of fields, not a JSON object), a missing or invalid id, email or path, an id
 //! (or membership, or org-unit path) seen before in the file (the first is kept), an unknown
 //! status, role or admin flag. Its reason starts with the file and line, e.g.
-//! `users.csv line 7: email: invalid email …`.
+//! `users.csv line 7: email: invalid email …`; its id, when the line gives one (even a row with
+//! the wrong number of fields), is kept, so the object it would have been counts as present and
+//! is not deleted for it.
 //!
 //! ## Access check
 //!

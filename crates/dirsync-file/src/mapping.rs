@@ -43,8 +43,13 @@ impl<'a> Quarantine<'a> {
             file: &table.file,
             records: Vec::new(),
         };
-        for (line, why) in &table.bad {
-            q.push(*line, None, format!("line {line}"), why);
+        for bad in &table.bad {
+            let id = bad.id.as_deref().and_then(|id| ExternalId::new(id).ok());
+            let label = bad
+                .id
+                .as_deref()
+                .map_or_else(|| format!("line {}", bad.line), clip);
+            q.push(bad.line, id, label, &bad.why);
         }
         q
     }

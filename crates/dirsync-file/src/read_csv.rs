@@ -7,7 +7,7 @@ use dirsync_core::AttributeValue;
 
 use crate::Error;
 use crate::columns::{Column, Resolver};
-use crate::table::{Record, Table};
+use crate::table::{BadLine, Record, Table, id_column};
 
 fn reader(text: &str) -> csv::Reader<&[u8]> {
     csv::ReaderBuilder::new()
@@ -101,6 +101,7 @@ pub(crate) fn parse(file: &str, text: &str, resolver: &Resolver) -> Result<Table
     };
     let first = first.map_err(|e| csv_error(file, &e))?;
     let columns = resolve(file, &first, resolver)?;
+    let id_at = id_column(&columns);
     let start = |r: &csv::StringRecord| r.position().map_or((1, 0), |p| (p.line(), p.byte()));
     // The last record read: where it starts and whether it had every field.
     let mut last = (start(&first), true);
@@ -116,14 +117,19 @@ pub(crate) fn parse(file: &str, text: &str, resolver: &Resolver) -> Result<Table
         let complete = row.len() == columns.len();
         last = ((line, byte), complete);
         if !complete {
-            table.bad.push((
+            table.bad.push(BadLine {
                 line,
-                format!(
+                why: format!(
                     "{} fields where the header has {}",
                     row.len(),
                     columns.len()
                 ),
-            ));
+                id: id_at
+                    .and_then(|i| row.get(i))
+                    .map(str::trim)
+                    .filter(|v| !v.is_empty())
+                    .map(str::to_owned),
+            });
             continue;
         }
         let mut record = Record {

@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use crate::Error;
 use crate::columns::{Column, Resolver};
-use crate::table::{Record, Table};
+use crate::table::{BadLine, Record, Table, id_column};
 
 /// A documented field's value as text: strings (trimmed), numbers and booleans; `null` is no
 /// value.
@@ -47,11 +47,23 @@ fn attribute(value: Value) -> Option<AttributeValue> {
     }
 }
 
-fn record(line: u64, value: Value, resolver: &Resolver) -> Result<Record, String> {
+/// The record on `line`; else why not, and its id when it has one.
+fn record(
+    line: u64,
+    value: Value,
+    resolver: &Resolver,
+) -> Result<Record, (String, Option<String>)> {
     let Value::Object(object) = value else {
-        return Err("not a JSON object".to_owned());
+        return Err(("not a JSON object".to_owned(), None));
     };
-    let columns = resolver.header(object.keys().map(String::as_str))?;
+    let columns = match resolver.header(object.keys().map(String::as_str)) {
+        Ok(columns) => columns,
+        Err(why) => return Err((why, None)),
+    };
+    let id = id_column(&columns)
+        .and_then(|i| object.values().nth(i))
+        .and_then(|v| text(v.clone()).ok().flatten())
+        .filter(|v| !v.is_empty());
     let mut record = Record {
         line,
         ..Record::default()
@@ -59,7 +71,7 @@ fn record(line: u64, value: Value, resolver: &Resolver) -> Result<Record, String
     for (column, (key, value)) in columns.into_iter().zip(object) {
         match column {
             Column::Field(f) => {
-                let value = text(value).map_err(|why| format!("{key}: {why}"))?;
+                let value = text(value).map_err(|why| (format!("{key}: {why}"), id.clone()))?;
                 if let Some(v) = value.filter(|v| !v.is_empty()) {
                     record.values.insert(f, v);
                 }
@@ -137,13 +149,17 @@ pub(crate) fn parse(file: &str, text: &str, resolver: &Resolver) -> Result<Table
                 });
             }
             Err(e) => {
-                table.bad.push((line, format!("not JSON ({e})")));
+                table.bad.push(BadLine {
+                    line,
+                    why: format!("not JSON ({e})"),
+                    id: None,
+                });
                 continue;
             }
         };
         match record(line, value, resolver) {
             Ok(r) => table.records.push(r),
-            Err(why) => table.bad.push((line, why)),
+            Err((why, id)) => table.bad.push(BadLine { line, why, id }),
         }
     }
     Ok(table)

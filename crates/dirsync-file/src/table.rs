@@ -9,7 +9,7 @@ use std::path::Path;
 
 use dirsync_core::{Attributes, ObjectKind};
 
-use crate::columns::Resolver;
+use crate::columns::{Column, Resolver};
 use crate::{ColumnMapping, Error, Format};
 
 /// One row (CSV) or object (JSON Lines).
@@ -30,6 +30,24 @@ impl Record {
     }
 }
 
+/// A line that could not be read as a record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct BadLine {
+    /// The line (from 1) where it starts.
+    pub(crate) line: u64,
+    /// Why it is not a record.
+    pub(crate) why: String,
+    /// The value in its `id` column (else its `path` column), when it has one: the object it
+    /// would have been counts as present.
+    pub(crate) id: Option<String>,
+}
+
+/// Where the identifying column is: `id`, else `path` (an org unit's id defaults to it).
+pub(crate) fn id_column(columns: &[Column]) -> Option<usize> {
+    let at = |f| columns.iter().position(|c| *c == Column::Field(f));
+    at("id").or_else(|| at("path"))
+}
+
 /// A file of one kind, read completely.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Table {
@@ -37,8 +55,8 @@ pub(crate) struct Table {
     pub(crate) file: String,
     /// Records that were read.
     pub(crate) records: Vec<Record>,
-    /// Lines that could not be read as a record: (line, why).
-    pub(crate) bad: Vec<(u64, String)>,
+    /// Lines that could not be read as a record.
+    pub(crate) bad: Vec<BadLine>,
     /// The file's size.
     pub(crate) bytes: u64,
 }
@@ -110,7 +128,7 @@ pub(crate) fn head(
     path: &Path,
     format: Format,
     mappings: &[ColumnMapping],
-) -> Result<Option<Vec<crate::columns::Column>>, Error> {
+) -> Result<Option<Vec<Column>>, Error> {
     use std::io::{BufRead, BufReader, Read};
     let file = display_name(path);
     let opened = std::fs::File::open(path).map_err(|e| io_error(kind, path, &e))?;

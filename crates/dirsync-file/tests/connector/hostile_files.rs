@@ -151,6 +151,9 @@ fn unusable_rows_are_quarantined_with_their_line_and_the_rest_is_read() -> TestR
     ))??;
     let ids: Vec<&str> = s.users().iter().map(|u| u.external_id.as_str()).collect();
     assert_eq!(ids, ["1", "9"]);
+    // A row with the wrong number of fields still names its id: that user counts as present.
+    let present = s.quarantined_ids();
+    assert!(present.contains(&ExternalId::new("7")?) && present.contains(&ExternalId::new("8")?));
     assert_eq!(
         s.users()[0].attributes.get("note"),
         Some(&dirsync_core::AttributeValue::Text(
@@ -245,6 +248,7 @@ fn json_lines_that_are_not_objects_are_quarantined_with_their_line() -> TestResu
             "{\"id\":\"2\",\"email\":\"b@exa\n",
             "{\"id\":{\"nested\":1},\"email\":\"c@example.com\"}\n",
             "{\"id\":\"5\",\"email\":\"e@example.com\",\"Email\":\"E@example.com\"}\n",
+            "{\"id\":\"6\",\"email\":\"f@example.com\",\"given_name\":[\"F\"]}\n",
             "{\"id\":\"4\",\"email\":\"d@example.com\"}",
         ),
     )?;
@@ -257,8 +261,11 @@ fn json_lines_that_are_not_objects_are_quarantined_with_their_line() -> TestResu
         "users.jsonl line 3: not JSON",
         "users.jsonl line 4: id: expected text",
         "users.jsonl line 5: columns \"Email\" and \"email\" both give field email",
+        "users.jsonl line 6: given_name: expected text",
     ] {
         assert!(all.contains(expected), "{expected} in\n{all}");
     }
+    let present: Vec<&str> = s.quarantined_ids().iter().map(|id| id.as_str()).collect();
+    assert_eq!(present, ["6"]);
     Ok(())
 }
