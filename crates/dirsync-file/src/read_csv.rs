@@ -102,9 +102,20 @@ pub(crate) fn parse(file: &str, text: &str, resolver: &Resolver) -> Result<Table
     let first = first.map_err(|e| csv_error(file, &e))?;
     let columns = resolve(file, &first, resolver)?;
     let id_at = id_column(&columns);
-    let start = |r: &csv::StringRecord| r.position().map_or((1, 0), |p| (p.line(), p.byte()));
-    // The last record read: where it starts and whether it had every field.
-    let mut last = (start(&first), true);
+    // Where a record starts: the csv crate's position is where it began looking, before the
+    // blank lines it skipped.
+    let start = |r: &csv::StringRecord| {
+        let (line, byte) = r.position().map_or((1, 0), |p| (p.line(), p.byte()));
+        let rest = usize::try_from(byte)
+            .ok()
+            .and_then(|b| text.get(b..))
+            .unwrap_or_default();
+        let blank = &rest[..rest.len() - rest.trim_start_matches(['\r', '\n']).len()];
+        let newlines = blank.bytes().filter(|b| *b == b'\n').count() as u64;
+        (line + newlines, byte + blank.len() as u64)
+    };
+    // The last record read: where it starts and whether it was short of fields.
+    let mut last = (start(&first), false);
     let mut table = Table {
         file: file.to_owned(),
         records: Vec::new(),
@@ -113,10 +124,12 @@ pub(crate) fn parse(file: &str, text: &str, resolver: &Resolver) -> Result<Table
     };
     for row in rows {
         let row = row.map_err(|e| csv_error(file, &e))?;
+        if row.iter().all(|v| v.trim().is_empty()) && row.len() == 1 {
+            continue; // a line of blanks
+        }
         let (line, byte) = start(&row);
-        let complete = row.len() == columns.len();
-        last = ((line, byte), complete);
-        if !complete {
+        last = ((line, byte), row.len() < columns.len());
+        if row.len() != columns.len() {
             table.bad.push(BadLine {
                 line,
                 why: format!(
@@ -153,7 +166,7 @@ pub(crate) fn parse(file: &str, text: &str, resolver: &Resolver) -> Result<Table
         }
         table.records.push(record);
     }
-    let ((line, byte), complete) = last;
+    let ((line, byte), short) = last;
     let rest = usize::try_from(byte)
         .ok()
         .and_then(|b| text.get(b..))
@@ -166,7 +179,7 @@ pub(crate) fn parse(file: &str, text: &str, resolver: &Resolver) -> Result<Table
     if ends_in_quotes(rest) {
         return Err(truncated("a quoted field is never closed"));
     }
-    if !complete && !rest.ends_with(['\n', '\r']) {
+    if short && !rest.ends_with(['\n', '\r']) {
         return Err(truncated(
             "the last row is short of fields and has no line end (cut mid-record)",
         ));
@@ -177,6 +190,17 @@ pub(crate) fn parse(file: &str, text: &str, resolver: &Resolver) -> Result<Table
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lines_are_those_where_records_start_after_blank_and_multi_line_ones() -> Result<(), Error> {
+        let r = Resolver::new(dirsync_core::ObjectKind::Users, &[]);
+        let text = "id,email\r\n\r\n\n1,a@x.co\n   \n2,\"x\ny\",z\n3,c@x.co\n";
+        let t = parse("users.csv", text, &r)?;
+        let lines: Vec<u64> = t.records.iter().map(|r| r.line).collect();
+        assert_eq!(lines, [4, 8]);
+        assert_eq!((t.bad[0].line, t.bad[0].id.as_deref()), (6, Some("2")));
+        Ok(())
+    }
 
     #[test]
     fn quotes_open_only_at_a_field_start_and_double_quotes_escape() {
