@@ -72,6 +72,27 @@ fn label(record: &Record, fields: &[&str]) -> String {
         .map_or_else(|| format!("line {}", record.line), clip)
 }
 
+/// The value of the required `field`, parsed by `parse`; else why not.
+fn required<'r, T>(
+    r: &'r Record,
+    field: &str,
+    parse: impl FnOnce(&'r str) -> Result<T, dirsync_core::Error>,
+) -> Result<T, String> {
+    match r.get(field) {
+        None => Err(format!("no {field}")),
+        Some(raw) => parse(raw).map_err(|e| format!("{field}: {e}")),
+    }
+}
+
+/// The required `id` and `email` of a user or group; else why not, with the id when valid.
+fn id_and_email(r: &Record) -> Result<(ExternalId, Email), (Option<ExternalId>, String)> {
+    let id = required(r, "id", ExternalId::new).map_err(|why| (None, why))?;
+    match required(r, "email", Email::new) {
+        Ok(email) => Ok((id, email)),
+        Err(why) => Err((Some(id), why)),
+    }
+}
+
 /// Remembers the line of each key; a second one is refused with the first's line.
 fn first_line<K: std::hash::Hash + Eq>(
     seen: &mut HashMap<K, u64>,
@@ -152,26 +173,10 @@ pub(crate) fn users(table: &Table) -> Users {
     let mut manager_ids: Vec<Option<(String, u64)>> = Vec::new();
     for r in &table.records {
         let label = label(r, &["email", "id"]);
-        let Some(id) = r.get("id") else {
-            q.push(r.line, None, label, "no id");
-            continue;
-        };
-        let id = match ExternalId::new(id) {
-            Ok(id) => id,
-            Err(e) => {
-                q.push(r.line, None, label, &format!("id: {e}"));
-                continue;
-            }
-        };
-        let email = match r.get("email").map(Email::new) {
-            None => Err("no email".to_owned()),
-            Some(Err(e)) => Err(format!("email: {e}")),
-            Some(Ok(email)) => Ok(email),
-        };
-        let email = match email {
-            Ok(email) => email,
-            Err(why) => {
-                q.push(r.line, Some(id), label, &why);
+        let (id, email) = match id_and_email(r) {
+            Ok(v) => v,
+            Err((id, why)) => {
+                q.push(r.line, id, label, &why);
                 continue;
             }
         };
@@ -319,27 +324,10 @@ pub(crate) fn groups(table: &Table) -> Groups {
     let mut seen: HashMap<ExternalId, u64> = HashMap::new();
     for r in &table.records {
         let label = label(r, &["email", "id"]);
-        let id = match r.get("id").map(ExternalId::new) {
-            None => Err("no id".to_owned()),
-            Some(Err(e)) => Err(format!("id: {e}")),
-            Some(Ok(id)) => Ok(id),
-        };
-        let id = match id {
-            Ok(id) => id,
-            Err(why) => {
-                q.push(r.line, None, label, &why);
-                continue;
-            }
-        };
-        let email = match r.get("email").map(Email::new) {
-            None => Err("no email".to_owned()),
-            Some(Err(e)) => Err(format!("email: {e}")),
-            Some(Ok(email)) => Ok(email),
-        };
-        let email = match email {
-            Ok(email) => email,
-            Err(why) => {
-                q.push(r.line, Some(id), label, &why);
+        let (id, email) = match id_and_email(r) {
+            Ok(v) => v,
+            Err((id, why)) => {
+                q.push(r.line, id, label, &why);
                 continue;
             }
         };
@@ -409,12 +397,7 @@ pub(crate) fn memberships(
         if !filter.includes_group(&group.email) {
             continue;
         }
-        let member = match r.get("member").map(Email::new) {
-            None => Err("no member".to_owned()),
-            Some(Err(e)) => Err(format!("member: {e}")),
-            Some(Ok(email)) => Ok(email),
-        };
-        let email = match member {
+        let email = match required(r, "member", Email::new) {
             Ok(email) => email,
             Err(why) => {
                 q.push(r.line, None, label, &why);
@@ -486,12 +469,7 @@ pub(crate) fn org_units(table: &Table) -> OrgUnits {
     let mut parents: Vec<Option<(String, u64)>> = Vec::new();
     for r in &table.records {
         let label = label(r, &["path", "id"]);
-        let path = match r.get("path").map(OrgUnitPath::new) {
-            None => Err("no path".to_owned()),
-            Some(Err(e)) => Err(format!("path: {e}")),
-            Some(Ok(p)) => Ok(p),
-        };
-        let path = match path {
+        let path = match required(r, "path", OrgUnitPath::new) {
             Ok(p) => p,
             Err(why) => {
                 q.push(r.line, None, label, &why);
