@@ -65,7 +65,7 @@ impl<'a> Quarantine<'a> {
 }
 
 /// The label of `record`: the first of `fields` it has, else its line.
-fn label(record: &Record, fields: &[&str]) -> String {
+fn label_of(record: &Record, fields: &[&str]) -> String {
     fields
         .iter()
         .find_map(|f| record.get(f))
@@ -172,11 +172,11 @@ pub(crate) fn users(table: &Table) -> Users {
     // Per user: the manager id to resolve once every user is read, and its line.
     let mut manager_ids: Vec<Option<(String, u64)>> = Vec::new();
     for r in &table.records {
-        let label = label(r, &["email", "id"]);
+        let label = || label_of(r, &["email", "id"]);
         let (id, email) = match id_and_email(r) {
             Ok(v) => v,
             Err((id, why)) => {
-                q.push(r.line, id, label, &why);
+                q.push(r.line, id, label(), &why);
                 continue;
             }
         };
@@ -185,7 +185,7 @@ pub(crate) fn users(table: &Table) -> Users {
             .or_insert_with(|| id.clone());
         if let Some(first) = first_line(&mut seen, id.clone(), r.line) {
             let why = format!("id {id} already on line {first}; the first was kept");
-            q.push(r.line, Some(id), label, &why);
+            q.push(r.line, Some(id), label(), &why);
             continue;
         }
         let checked = (|| {
@@ -205,7 +205,7 @@ pub(crate) fn users(table: &Table) -> Users {
         let (status, is_admin, org_unit) = match checked {
             Ok(v) => v,
             Err(why) => {
-                q.push(r.line, Some(id), label, &why);
+                q.push(r.line, Some(id), label(), &why);
                 continue;
             }
         };
@@ -323,17 +323,17 @@ pub(crate) fn groups(table: &Table) -> Groups {
     let mut out = Groups::default();
     let mut seen: HashMap<ExternalId, u64> = HashMap::new();
     for r in &table.records {
-        let label = label(r, &["email", "id"]);
+        let label = || label_of(r, &["email", "id"]);
         let (id, email) = match id_and_email(r) {
             Ok(v) => v,
             Err((id, why)) => {
-                q.push(r.line, id, label, &why);
+                q.push(r.line, id, label(), &why);
                 continue;
             }
         };
         if let Some(first) = first_line(&mut seen, id.clone(), r.line) {
             let why = format!("id {id} already on line {first}; the first was kept");
-            q.push(r.line, Some(id), label, &why);
+            q.push(r.line, Some(id), label(), &why);
             continue;
         }
         out.groups.push(RemoteGroup {
@@ -377,13 +377,15 @@ pub(crate) fn memberships(
     }
     let mut seen: HashMap<(ExternalId, MemberKind, ExternalId), u64> = HashMap::new();
     for r in &table.records {
-        let label = format!(
-            "{} in {}",
-            r.get("member").map_or_else(|| "?".to_owned(), clip),
-            r.get("group").map_or_else(|| "?".to_owned(), clip)
-        );
+        let label = || {
+            format!(
+                "{} in {}",
+                r.get("member").map_or_else(|| "?".to_owned(), clip),
+                r.get("group").map_or_else(|| "?".to_owned(), clip)
+            )
+        };
         let Some(raw_group) = r.get("group") else {
-            q.push(r.line, None, label, "no group");
+            q.push(r.line, None, label(), "no group");
             continue;
         };
         let Some(group) = by_id
@@ -391,7 +393,7 @@ pub(crate) fn memberships(
             .or_else(|| by_email.get(&raw_group.to_ascii_lowercase()))
         else {
             let why = format!("group {:?} is not among the groups read", clip(raw_group));
-            q.push(r.line, None, label, &why);
+            q.push(r.line, None, label(), &why);
             continue;
         };
         if !filter.includes_group(&group.email) {
@@ -400,7 +402,7 @@ pub(crate) fn memberships(
         let email = match required(r, "member", Email::new) {
             Ok(email) => email,
             Err(why) => {
-                q.push(r.line, None, label, &why);
+                q.push(r.line, None, label(), &why);
                 continue;
             }
         };
@@ -413,7 +415,7 @@ pub(crate) fn memberships(
         let (kind, member_id) = match resolved {
             Ok(v) => v,
             Err(e) => {
-                q.push(r.line, None, label, &format!("member: {e}"));
+                q.push(r.line, None, label(), &format!("member: {e}"));
                 continue;
             }
         };
@@ -423,14 +425,14 @@ pub(crate) fn memberships(
             Some("owner") => MemberRole::Owner,
             Some(other) => {
                 let why = format!("role {:?}: expected member, manager or owner", clip(other));
-                q.push(r.line, Some(member_id), label, &why);
+                q.push(r.line, Some(member_id), label(), &why);
                 continue;
             }
         };
         let identity = (group.external_id.clone(), kind, member_id.clone());
         if let Some(first) = first_line(&mut seen, identity, r.line) {
             let why = format!("the same membership is on line {first}; the first was kept");
-            q.push(r.line, Some(member_id), label, &why);
+            q.push(r.line, Some(member_id), label(), &why);
             continue;
         }
         out.by_group
@@ -468,18 +470,18 @@ pub(crate) fn org_units(table: &Table) -> OrgUnits {
     let mut seen_paths: HashMap<OrgUnitPath, u64> = HashMap::new();
     let mut parents: Vec<Option<(String, u64)>> = Vec::new();
     for r in &table.records {
-        let label = label(r, &["path", "id"]);
+        let label = || label_of(r, &["path", "id"]);
         let path = match required(r, "path", OrgUnitPath::new) {
             Ok(p) => p,
             Err(why) => {
-                q.push(r.line, None, label, &why);
+                q.push(r.line, None, label(), &why);
                 continue;
             }
         };
         let id = match ExternalId::new(r.get("id").unwrap_or(path.as_str())) {
             Ok(id) => id,
             Err(e) => {
-                q.push(r.line, None, label, &format!("id: {e}"));
+                q.push(r.line, None, label(), &format!("id: {e}"));
                 continue;
             }
         };
@@ -493,7 +495,7 @@ pub(crate) fn org_units(table: &Table) -> OrgUnits {
             q.push(
                 r.line,
                 Some(id),
-                label,
+                label(),
                 &format!("{why}; the first was kept"),
             );
             continue;
