@@ -71,7 +71,7 @@ impl FileConnector {
         }
         // Users are read for memberships too: members are matched to users by email.
         let mut users = if wants(ObjectKind::Users) || wants(ObjectKind::Memberships) {
-            mapping::users(&self.table(ObjectKind::Users, &mut stats)?)
+            mapping::users(self.table(ObjectKind::Users, &mut stats)?)
         } else {
             mapping::Users::default()
         };

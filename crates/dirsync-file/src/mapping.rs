@@ -164,16 +164,17 @@ pub(crate) struct Users {
     pub(crate) ids_by_email: HashMap<String, ExternalId>,
 }
 
-/// Maps the users file.
-pub(crate) fn users(table: &Table) -> Users {
-    let mut q = Quarantine::new(ObjectKind::Users, table);
+/// Maps the users file (consumed: its values move into the users).
+pub(crate) fn users(mut table: Table) -> Users {
+    let records = std::mem::take(&mut table.records);
+    let mut q = Quarantine::new(ObjectKind::Users, &table);
     let mut out = Users::default();
     let mut seen: HashMap<ExternalId, u64> = HashMap::new();
     // Per user: the manager id to resolve once every user is read, and its line.
     let mut manager_ids: Vec<Option<(String, u64)>> = Vec::new();
-    for r in &table.records {
-        let label = || label_of(r, &["email", "id"]);
-        let (id, email) = match id_and_email(r) {
+    for mut r in records {
+        let label = || label_of(&r, &["email", "id"]);
+        let (id, email) = match id_and_email(&r) {
             Ok(v) => v,
             Err((id, why)) => {
                 q.push(r.line, id, label(), &why);
@@ -223,7 +224,7 @@ pub(crate) fn users(table: &Table) -> Users {
         user.archived = matches!(status, Status::Archived);
         user.is_admin = is_admin;
         user.org_unit = org_unit;
-        map_profile(r, &mut user, table);
+        map_profile(&mut r, &mut user, &table.file);
         manager_ids.push(
             r.get("manager_id")
                 .filter(|_| user.manager_email.is_none())
@@ -260,25 +261,22 @@ pub(crate) fn users(table: &Table) -> Users {
 
 /// The optional parts of a user: name, employee id, employment type, manager email, creation
 /// time, and every extra column as an attribute.
-fn map_profile(r: &Record, user: &mut RemoteUser, table: &Table) {
-    let text = |f: &str| r.get(f).unwrap_or_default().to_owned();
-    let (given, family) = (text("given_name"), text("family_name"));
-    let display = r.get("display_name").map_or_else(
-        || {
-            [given.as_str(), family.as_str()]
-                .join(" ")
-                .trim()
-                .to_owned()
-        },
-        str::to_owned,
-    );
+fn map_profile(r: &mut Record, user: &mut RemoteUser, file: &str) {
+    let given = r.values.remove("given_name").unwrap_or_default();
+    let family = r.values.remove("family_name").unwrap_or_default();
+    let display = r.values.remove("display_name").unwrap_or_else(|| {
+        [given.as_str(), family.as_str()]
+            .join(" ")
+            .trim()
+            .to_owned()
+    });
     user.name = PersonName {
         given,
         family,
         display,
     };
-    user.employee_id = r.get("employee_id").map(str::to_owned);
-    user.attributes = r.extras.clone();
+    user.employee_id = r.values.remove("employee_id");
+    user.attributes = std::mem::take(&mut r.extras);
     if let Some(raw) = r.get("employment_type") {
         user.employment_type = match raw.to_ascii_lowercase().as_str() {
             "employee" => Some(EmploymentType::Employee),
@@ -294,7 +292,7 @@ fn map_profile(r: &Record, user: &mut RemoteUser, table: &Table) {
         Ok(e) => Some(e),
         Err(_) => {
             let line = r.line;
-            tracing::warn!(file = %table.file, line, "manager_email is not an email; manager dropped");
+            tracing::warn!(file, line, "manager_email is not an email; manager dropped");
             None
         }
     });
@@ -302,7 +300,11 @@ fn map_profile(r: &Record, user: &mut RemoteUser, table: &Table) {
         let parsed = parse_time(t);
         if parsed.is_none() {
             let line = r.line;
-            tracing::warn!(file = %table.file, line, "created_at is neither an RFC 3339 time nor a date; dropped");
+            tracing::warn!(
+                file,
+                line,
+                "created_at is neither an RFC 3339 time nor a date; dropped"
+            );
         }
         parsed
     });

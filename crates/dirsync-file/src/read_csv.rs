@@ -93,14 +93,17 @@ fn ends_in_quotes(rest: &str) -> bool {
 /// # Errors
 /// [`Error::NoHeader`], [`Error::MissingColumns`], [`Error::BadHeader`], [`Error::Truncated`].
 pub(crate) fn parse(file: &str, text: &str, resolver: &Resolver) -> Result<Table, Error> {
-    let mut rows = reader(text).into_records();
-    let Some(first) = rows.next() else {
+    let mut rows = reader(text);
+    // One record, reused for every row.
+    let mut row = csv::StringRecord::new();
+    let mut next =
+        |row: &mut csv::StringRecord| rows.read_record(row).map_err(|e| csv_error(file, &e));
+    if !next(&mut row)? {
         return Err(Error::NoHeader {
             file: file.to_owned(),
         });
-    };
-    let first = first.map_err(|e| csv_error(file, &e))?;
-    let columns = resolve(file, &first, resolver)?;
+    }
+    let columns = resolve(file, &row, resolver)?;
     let id_at = id_column(&columns);
     // Where a record starts: the csv crate's position is where it began looking, before the
     // blank lines it skipped.
@@ -115,15 +118,14 @@ pub(crate) fn parse(file: &str, text: &str, resolver: &Resolver) -> Result<Table
         (line + newlines, byte + blank.len() as u64)
     };
     // The last record read: where it starts and whether it was short of fields.
-    let mut last = (start(&first), false);
+    let mut last = (start(&row), false);
     let mut table = Table {
         file: file.to_owned(),
         records: Vec::new(),
         bad: Vec::new(),
         bytes: 0,
     };
-    for row in rows {
-        let row = row.map_err(|e| csv_error(file, &e))?;
+    while next(&mut row)? {
         if row.iter().all(|v| v.trim().is_empty()) && row.len() == 1 {
             continue; // a line of blanks
         }
