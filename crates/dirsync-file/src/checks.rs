@@ -53,6 +53,12 @@ pub(crate) fn run(settings: &FileSettings) -> Vec<Check> {
                 "create the folder, or correct the path in the integration's settings",
             )];
         }
+        Err(e) if e.kind() == std::io::ErrorKind::NotADirectory => {
+            return vec![Check::failed(
+                listed,
+                "the path is a file: give the folder that holds the export's files",
+            )];
+        }
         Err(e) => {
             return vec![Check::failed(
                 listed,

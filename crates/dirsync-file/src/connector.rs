@@ -20,7 +20,8 @@ const PRINCIPAL: &str = "file-export@dirsync.invalid";
 /// Reads users, groups, memberships and org units from the files of one folder.
 ///
 /// Reading is blocking file IO; [`fetch`](DirectorySource::fetch) runs it on tokio's blocking
-/// pool, [`read`](FileConnector::read) runs it on the caller's thread.
+/// pool (in place when no tokio runtime is running), [`read`](FileConnector::read) on the
+/// caller's thread.
 #[derive(Debug, Clone)]
 pub struct FileConnector {
     settings: FileSettings,
@@ -158,6 +159,17 @@ impl FileConnector {
     }
 }
 
+/// Runs `f` on tokio's blocking pool, or in place when there is no tokio runtime (another
+/// executor is polling).
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T, Error> {
+    match tokio::runtime::Handle::try_current() {
+        Ok(runtime) => runtime.spawn_blocking(f).await.map_err(|e| Error::Task {
+            reason: e.to_string(),
+        }),
+        Err(_) => Ok(f()),
+    }
+}
+
 #[async_trait]
 impl DirectorySource for FileConnector {
     /// Runs [`FileConnector::checks`]; any failed check is an error naming each with what to
@@ -169,11 +181,7 @@ impl DirectorySource for FileConnector {
     /// [`dirsync_core::Error::Remote`] (reason `access_check`) listing the failed checks.
     async fn validate_access(&self) -> Result<AccessReport, dirsync_core::Error> {
         let this = self.clone();
-        let checks = tokio::task::spawn_blocking(move || this.checks())
-            .await
-            .map_err(|e| Error::Task {
-                reason: e.to_string(),
-            })?;
+        let checks = blocking(move || this.checks()).await?;
         let failed: Vec<Check> = checks.into_iter().filter(|c| !c.ok).collect();
         if !failed.is_empty() {
             return Err(Error::AccessCheck { failed }.into());
@@ -188,19 +196,15 @@ impl DirectorySource for FileConnector {
         ))
     }
 
-    /// Reads the files on tokio's blocking pool (see [`FileConnector::read`]), then reports
-    /// one page per kind to `progress`.
+    /// Reads the files on tokio's blocking pool (in place outside a tokio runtime; see
+    /// [`FileConnector::read`]), then reports one page per kind to `progress`.
     async fn fetch(
         &self,
         request: &FetchRequest,
         progress: &dyn FetchProgress,
     ) -> Result<Fetched, dirsync_core::Error> {
         let (this, owned) = (self.clone(), request.clone());
-        let fetched = tokio::task::spawn_blocking(move || this.read(&owned))
-            .await
-            .map_err(|e| Error::Task {
-                reason: e.to_string(),
-            })??;
+        let fetched = blocking(move || this.read(&owned)).await??;
         let s = &fetched.snapshot;
         for kind in request.kinds.iter() {
             let items = match kind {

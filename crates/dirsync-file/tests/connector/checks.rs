@@ -141,3 +141,45 @@ fn json_lines_are_checked_on_their_first_object() -> TestResult {
     assert_eq!(failed, ["users.jsonl has the required columns id, email"]);
     Ok(())
 }
+
+#[test]
+fn a_path_to_a_file_is_a_failed_folder_check() -> TestResult {
+    let export = good()?;
+    let file = export.path().join("users.csv");
+    let checks = FileConnector::new(FileSettings::new(file)?).checks();
+    assert_eq!(checks.len(), 1);
+    assert!(
+        checks[0]
+            .to_do
+            .as_deref()
+            .is_some_and(|t| t.contains("the path is a file")),
+        "{checks:?}"
+    );
+    Ok(())
+}
+
+/// Polls `future` on this thread with no runtime at all (as another executor would).
+fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    let mut future = std::pin::pin!(future);
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    loop {
+        if let std::task::Poll::Ready(out) = future.as_mut().poll(&mut cx) {
+            return out;
+        }
+        std::thread::yield_now();
+    }
+}
+
+#[test]
+fn validate_and_fetch_work_without_a_tokio_runtime() -> TestResult {
+    let export = good()?;
+    let connector = export.connector()?;
+    block_on(connector.validate_access())?;
+    let request = dirsync_core::FetchRequest::new(
+        dirsync_core::ObjectKinds::all(),
+        dirsync_core::ScopeFilter::everything(),
+    );
+    let fetched = block_on(connector.fetch(&request, &dirsync_core::NoProgress))?;
+    assert_eq!(fetched.snapshot.users().len(), 1);
+    Ok(())
+}
