@@ -2,43 +2,9 @@
 //!
 //! It reads the folder listing and the first line of each file, never a whole export.
 
-use serde::{Deserialize, Serialize};
+use dirsync_core::AccessCheck as Check;
 
 use crate::{Error, FileSettings, table};
-
-/// One named check: what was checked, whether it passed, and what to do when it did not.
-/// Made with [`Check::passed`] or [`Check::failed`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct Check {
-    /// What was checked, e.g. `users file users.csv exists`.
-    pub what: String,
-    /// Whether it passed.
-    pub ok: bool,
-    /// What to do about it, when it failed.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub to_do: Option<String>,
-}
-
-impl Check {
-    /// A check that passed.
-    pub fn passed(what: impl Into<String>) -> Self {
-        Self {
-            what: what.into(),
-            ok: true,
-            to_do: None,
-        }
-    }
-
-    /// A check that failed, and what to do about it.
-    pub fn failed(what: impl Into<String>, to_do: impl Into<String>) -> Self {
-        Self {
-            what: what.into(),
-            ok: false,
-            to_do: Some(to_do.into()),
-        }
-    }
-}
 
 /// The checks of `settings`: the folder can be listed; then, per kind it provides, the file
 /// exists and its header (CSV) or first object (JSON Lines) has the required columns.

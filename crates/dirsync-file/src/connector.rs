@@ -1,21 +1,16 @@
 //! [`FileConnector`]: the folder as a [`DirectorySource`].
 
-use std::collections::BTreeSet;
 use std::time::Instant;
 
 use async_trait::async_trait;
 use chrono::Utc;
 use dirsync_core::{
-    AccessReport, DirectorySource, Email, FetchProgress, FetchRequest, FetchStats, Fetched,
-    ObjectKind, QuarantinedRecord, SnapshotBuilder,
+    AccessCheck, AccessReport, DirectorySource, FetchProgress, FetchRequest, FetchStats, Fetched,
+    ObjectKind, ObjectKinds, QuarantinedRecord, SnapshotBuilder,
 };
 
 use crate::table::{self, Table};
-use crate::{Check, Error, FileSettings, checks, mapping};
-
-/// The stand-in principal of [`AccessReport`]s: a file integration has no delegated subject
-/// or client (a reserved `.invalid` domain, so it can never be a real address).
-const PRINCIPAL: &str = "file-export@dirsync.invalid";
+use crate::{Error, FileSettings, checks, mapping};
 
 /// Reads users, groups, memberships and org units from the files of one folder.
 ///
@@ -41,7 +36,7 @@ impl FileConnector {
     /// The access check: the folder can be listed; per kind the settings provide, its file
     /// exists and its header (CSV) or first object (JSON Lines) has the required columns.
     /// Reads only the first line of each file.
-    pub fn checks(&self) -> Vec<Check> {
+    pub fn checks(&self) -> Vec<AccessCheck> {
         checks::run(&self.settings)
     }
 
@@ -172,28 +167,19 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> 
 
 #[async_trait]
 impl DirectorySource for FileConnector {
-    /// Runs [`FileConnector::checks`]; any failed check is an error naming each with what to
-    /// do. On success the report is a stand-in until core's access report is a list of checks:
-    /// its subject and client email are `file-export@dirsync.invalid`, its client id is
-    /// `file:` and the folder, and it names no scope.
+    /// Runs [`FileConnector::checks`] and reports them: a failed one says what to do, and the
+    /// service refuses to activate until every one passes.
     ///
     /// # Errors
-    /// [`dirsync_core::Error::Remote`] (reason `access_check`) listing the failed checks.
+    /// Only when the checks cannot run at all (the blocking task failed).
     async fn validate_access(&self) -> Result<AccessReport, dirsync_core::Error> {
         let this = self.clone();
         let checks = blocking(move || this.checks()).await?;
-        let failed: Vec<Check> = checks.into_iter().filter(|c| !c.ok).collect();
-        if !failed.is_empty() {
-            return Err(Error::AccessCheck { failed }.into());
-        }
-        let principal = Email::new(PRINCIPAL)?;
-        Ok(AccessReport::new(
-            principal.clone(),
-            format!("file:{}", self.settings.path().display()),
-            principal,
-            BTreeSet::new(),
-            BTreeSet::new(),
-        ))
+        Ok(AccessReport::new(checks))
+    }
+
+    fn readable_kinds(&self) -> ObjectKinds {
+        self.settings.kinds().clone()
     }
 
     /// Reads the files on tokio's blocking pool (in place outside a tokio runtime; see

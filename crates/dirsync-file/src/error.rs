@@ -8,8 +8,6 @@ use std::path::PathBuf;
 
 use dirsync_core::ObjectKind;
 
-use crate::Check;
-
 /// Everything that can go wrong while configuring the connector or reading the folder.
 ///
 /// None of these is a smaller snapshot: each one means no snapshot exists, so nothing may be
@@ -109,13 +107,6 @@ pub enum Error {
         reason: String,
     },
 
-    /// The access check found problems; each failed check says what to do.
-    #[error("file access check failed: {}", failed.iter().map(|c| format!("{} ({})", c.what, c.to_do.as_deref().unwrap_or("fix it"))).collect::<Vec<_>>().join("; "))]
-    AccessCheck {
-        /// The checks that failed.
-        failed: Vec<Check>,
-    },
-
     /// The blocking reader task did not finish (the runtime shut down or the task panicked).
     #[error("the file reader task did not finish: {reason}")]
     Task {
@@ -137,7 +128,6 @@ impl Error {
             Self::MissingColumns { .. } => "missing_columns",
             Self::BadHeader { .. } => "bad_header",
             Self::Truncated { .. } => "truncated",
-            Self::AccessCheck { .. } => "access_check",
             Self::Task { .. } => "task",
         }
     }
@@ -153,7 +143,6 @@ impl Error {
             | Self::MissingColumns { file, .. }
             | Self::BadHeader { file, .. }
             | Self::Truncated { file, .. } => format!("read {file}"),
-            Self::AccessCheck { .. } => "check folder".to_owned(),
             Self::InvalidSettings { .. } | Self::NotProvided { .. } | Self::Task { .. } => {
                 "read folder".to_owned()
             }
@@ -185,7 +174,6 @@ impl From<Error> for dirsync_core::Error {
             | Error::Encoding { .. }
             | Error::MissingColumns { .. }
             | Error::BadHeader { .. }
-            | Error::AccessCheck { .. }
             | Error::Task { .. } => Self::Remote {
                 route: e.route(),
                 status: None,

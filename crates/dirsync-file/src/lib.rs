@@ -111,7 +111,7 @@
 //!
 //! ## Access check
 //!
-//! [`FileConnector::checks`] lists named [`Check`]s — the folder can be read; per kind, its
+//! [`FileConnector::checks`] lists named [`AccessCheck`](dirsync_core::AccessCheck)s — the folder can be read; per kind, its
 //! file exists and has the required columns — each with what to do when it fails. Until
 //! `dirsync-core`'s access report is such a list,
 //! [`validate_access`](dirsync_core::DirectorySource::validate_access) turns failed checks
@@ -135,7 +135,6 @@ mod read_jsonl;
 mod settings;
 mod table;
 
-pub use checks::Check;
 pub use columns::{documented_fields, required_fields};
 pub use connector::FileConnector;
 pub use error::Error;

@@ -1,7 +1,8 @@
 //! The access check: named checks with what to do, and `validate_access` built on them.
 
-use dirsync_core::{DirectorySource, Error, ObjectKind};
-use dirsync_file::{Check, FileConnector, FileSettings};
+use dirsync_core::AccessCheck as Check;
+use dirsync_core::{AccessDenied, DirectorySource, Error, ObjectKind};
+use dirsync_file::{FileConnector, FileSettings};
 
 use crate::support::{Export, TestResult};
 
@@ -28,7 +29,7 @@ async fn a_good_folder_passes_every_check_and_validates() -> TestResult {
     // The folder, then per kind: the file exists, its header has the required columns.
     assert_eq!(checks.len(), 1 + 2 * 4);
     assert_eq!(
-        checks[0].what,
+        checks[0].name,
         format!(
             "folder {} exists and can be read",
             connector.settings().path().display()
@@ -37,10 +38,15 @@ async fn a_good_folder_passes_every_check_and_validates() -> TestResult {
     assert!(
         checks
             .iter()
-            .any(|c| c.what == "users.csv has the required columns id, email")
+            .any(|c| c.name == "users.csv has the required columns id, email")
     );
     let report = connector.validate_access().await?;
-    assert!(report.granted.is_empty() && report.missing.is_empty());
+    assert!(
+        report.all_passed() && report.granted().is_empty(),
+        "no scopes: {report:?}"
+    );
+    let authorization = report.into_authorization(chrono::Utc::now())?;
+    assert_eq!(authorization.checks.len(), checks.len());
     Ok(())
 }
 
@@ -52,23 +58,21 @@ async fn a_missing_folder_is_one_failed_check_saying_what_to_do() -> TestResult 
     assert!(!checks[0].ok);
     assert!(
         checks[0]
-            .to_do
+            .remedy
             .as_deref()
             .is_some_and(|t| t.contains("create the folder")),
         "{checks:?}"
     );
-    match connector.validate_access().await {
-        Err(Error::Remote {
-            reason,
-            message,
-            transient,
-            ..
-        }) => {
-            assert_eq!(reason.as_deref(), Some("access_check"));
-            assert!(
-                message.contains("/nonexistent/dirsync-file-test") && !transient,
-                "{message}"
-            );
+    let refused = connector
+        .validate_access()
+        .await?
+        .into_authorization(chrono::Utc::now());
+    match refused {
+        Err(Error::Access(AccessDenied::ChecksFailed { checks })) => {
+            assert_eq!(checks.len(), 1);
+            assert!(checks[0].name.contains("/nonexistent/dirsync-file-test"));
+            let message = Error::Access(AccessDenied::ChecksFailed { checks }).to_string();
+            assert!(message.contains("create the folder"), "{message}");
         }
         other => panic!("expected an access-check failure, got {other:?}"),
     }
@@ -84,7 +88,7 @@ async fn missing_files_and_columns_fail_their_own_checks() -> TestResult {
     let connector = export.connector()?;
     let checks = connector.checks();
     let failed = failed(&checks);
-    let whats: Vec<&str> = failed.iter().map(|c| c.what.as_str()).collect();
+    let whats: Vec<&str> = failed.iter().map(|c| c.name.as_str()).collect();
     assert_eq!(
         whats,
         [
@@ -95,27 +99,28 @@ async fn missing_files_and_columns_fail_their_own_checks() -> TestResult {
     );
     assert!(
         failed[0]
-            .to_do
+            .remedy
             .as_deref()
             .is_some_and(|t| t.contains("export org_units to org_units.csv"))
     );
     assert!(
         failed[1]
-            .to_do
+            .remedy
             .as_deref()
             .is_some_and(|t| t.contains("lacks the required column email"))
     );
     assert!(
         failed[2]
-            .to_do
+            .remedy
             .as_deref()
             .is_some_and(|t| t.contains("not UTF-8"))
     );
     let err = connector
         .validate_access()
-        .await
+        .await?
+        .into_authorization(chrono::Utc::now())
         .err()
-        .ok_or("validate_access passed")?;
+        .ok_or("the authorization passed")?;
     assert!(
         err.to_string()
             .contains("org_units file org_units.csv exists"),
@@ -137,7 +142,7 @@ fn json_lines_are_checked_on_their_first_object() -> TestResult {
     export.kind(ObjectKind::Groups, "")?;
     let connector = export.only(&[ObjectKind::Users, ObjectKind::Groups])?;
     let checks = connector.checks();
-    let failed: Vec<&str> = failed(&checks).iter().map(|c| c.what.as_str()).collect();
+    let failed: Vec<&str> = failed(&checks).iter().map(|c| c.name.as_str()).collect();
     assert_eq!(failed, ["users.jsonl has the required columns id, email"]);
     Ok(())
 }
@@ -150,7 +155,7 @@ fn a_path_to_a_file_is_a_failed_folder_check() -> TestResult {
     assert_eq!(checks.len(), 1);
     assert!(
         checks[0]
-            .to_do
+            .remedy
             .as_deref()
             .is_some_and(|t| t.contains("the path is a file")),
         "{checks:?}"
