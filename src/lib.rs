@@ -224,6 +224,8 @@
 
 pub use dirsync_core as core;
 pub use dirsync_engine as engine;
+#[cfg(feature = "file")]
+pub use dirsync_file as file;
 #[cfg(feature = "google")]
 pub use dirsync_google as google;
 #[cfg(feature = "emulator")]

@@ -12,8 +12,8 @@ use directory_sync::core::{
     AccessCheck, AccessDenied, AccessReport, ConnectRequest, Connection, ConnectorKind,
     DirectionKind, DirectorySource, DirectoryTarget, Email, Error, ExternalId, FetchProgress,
     FetchRequest, FetchStats, Fetched, Grant, ObjectKind, ObjectKinds, RemoteApplyReport,
-    RemoteChanges, RemoteSettings, RemoteUser, Schedule, SecretReference, SnapshotBuilder, System,
-    TypedSettings, UserStatus,
+    RemoteChanges, RemoteOpKinds, RemoteSettings, RemoteUser, Schedule, SecretReference,
+    SnapshotBuilder, System, TypedSettings, UserStatus,
 };
 use directory_sync::service::{
     CreateIntegration, Registry, Service, Silent, views::IntegrationView,
@@ -128,8 +128,11 @@ impl ConnectorKind for SheetKind {
     fn directions(&self) -> Vec<DirectionKind> {
         vec![DirectionKind::Inbound]
     }
-    fn readable_kinds(&self) -> ObjectKinds {
-        sheet_kinds()
+    fn readable_kinds(&self, _: &RemoteSettings) -> Result<ObjectKinds, Error> {
+        Ok(sheet_kinds())
+    }
+    fn remote_operations(&self) -> RemoteOpKinds {
+        RemoteOpKinds::new([])
     }
     fn validate_settings(&self, settings: &RemoteSettings) -> Result<(), Error> {
         settings.typed::<SheetSettings>().map(|_| ())

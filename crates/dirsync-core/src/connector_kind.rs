@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     DirectionKind, DirectorySource, DirectoryTarget, Email, Error, IntegrationId, ObjectKinds,
-    RemoteSettings, Scope, System,
+    RemoteOpKinds, RemoteSettings, Scope, System,
 };
 
 /// What an admin must grant before an integration can be activated, as data a frontend shows.
@@ -159,8 +159,16 @@ pub trait ConnectorKind: Send + Sync + Debug {
     /// The directions integrations of this system may have.
     fn directions(&self) -> Vec<DirectionKind>;
 
-    /// The object kinds this system can be read for.
-    fn readable_kinds(&self) -> ObjectKinds;
+    /// The object kinds integrations with `settings` can read (a whole sync fetches them; a
+    /// new inbound integration's default rule syncs them).
+    ///
+    /// # Errors
+    /// [`Error::InvalidValue`] when the settings do not parse.
+    fn readable_kinds(&self, settings: &RemoteSettings) -> Result<ObjectKinds, Error>;
+
+    /// The remote operations this system's targets can apply (none for a read-only system);
+    /// a plan needing another is refused before anything is applied.
+    fn remote_operations(&self) -> RemoteOpKinds;
 
     /// Checks settings before anything is stored (typed parsing and validation; no IO).
     ///

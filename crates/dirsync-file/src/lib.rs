@@ -129,6 +129,7 @@ mod checks;
 mod columns;
 mod connector;
 mod error;
+mod kind;
 mod mapping;
 mod read_csv;
 mod read_jsonl;
@@ -138,6 +139,7 @@ mod table;
 pub use columns::{documented_fields, required_fields};
 pub use connector::FileConnector;
 pub use error::Error;
+pub use kind::{FileKind, SYSTEM};
 pub use settings::{ColumnMapping, FileSettings, Format};
 
 /// The README's example, compiled as a doctest so that it stays true.

@@ -8,7 +8,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use dirsync_core::{
     ConnectRequest, Connection, ConnectorKind, DirectionKind, Error as CoreError, Grant,
-    IntegrationId, ObjectKinds, RemoteSettings, Scope, SecretReference, SecretStore, System,
+    IntegrationId, ObjectKinds, RemoteOpKinds, RemoteSettings, Scope, SecretReference, SecretStore,
+    System,
 };
 
 use crate::settings::{GoogleSettings, KeyReference, SYSTEM, ServiceAccountKey, required_scopes};
@@ -118,8 +119,12 @@ impl ConnectorKind for GoogleKind {
         vec![DirectionKind::Inbound, DirectionKind::Outbound]
     }
 
-    fn readable_kinds(&self) -> ObjectKinds {
-        ObjectKinds::all()
+    fn readable_kinds(&self, _settings: &RemoteSettings) -> Result<ObjectKinds, CoreError> {
+        Ok(ObjectKinds::all())
+    }
+
+    fn remote_operations(&self) -> RemoteOpKinds {
+        crate::write::supported_operations()
     }
 
     fn validate_settings(&self, settings: &RemoteSettings) -> Result<(), CoreError> {

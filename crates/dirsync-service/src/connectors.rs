@@ -6,13 +6,13 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 
-use dirsync_core::{ConnectorKind, DirectionKind, ObjectKind, ObjectKinds, System};
+use dirsync_core::{ConnectorKind, DirectionKind, ObjectKind, ObjectKinds, RemoteSettings, System};
 
 use crate::Error;
 
 /// The systems a [`Service`](crate::Service) can connect to. Start from
 /// [`Registry::builtin`] (the connectors this build has: Google Workspace with the `google`
-/// feature) or [`Registry::new`] (none), and add kinds with
+/// feature, HR exports in files with the `file` feature) or [`Registry::new`] (none), and add kinds with
 /// [`with`](Self::with): a product's own system plugs in the same way, without a fork.
 #[derive(Clone, Default)]
 pub struct Registry {
@@ -38,6 +38,10 @@ impl Registry {
         #[cfg(feature = "google")]
         {
             registry = registry.with(dirsync_google::GoogleKind::new());
+        }
+        #[cfg(feature = "file")]
+        {
+            registry = registry.with(dirsync_file::FileKind::new());
         }
         registry
     }
@@ -79,13 +83,16 @@ impl Registry {
     }
 }
 
-/// The kinds an integration of `kind` in `direction` syncs, and so what it must be granted:
-/// inbound reads everything the system can be read for; outbound reads and writes the managed
-/// groups and their members.
-pub(crate) fn synced_kinds(kind: &dyn ConnectorKind, direction: DirectionKind) -> ObjectKinds {
-    match direction {
-        DirectionKind::Outbound => ObjectKinds::new([ObjectKind::Groups, ObjectKind::Memberships])
-            .unwrap_or_else(|_| ObjectKinds::only(ObjectKind::Memberships)),
-        _ => kind.readable_kinds(),
-    }
+/// The kinds an integration of `kind` in `direction` with `settings` syncs, and so what it
+/// must be granted: inbound reads everything it can read; outbound reads and writes the
+/// managed groups and their members.
+pub(crate) fn synced_kinds(
+    kind: &dyn ConnectorKind,
+    direction: DirectionKind,
+    settings: &RemoteSettings,
+) -> Result<ObjectKinds, Error> {
+    Ok(match direction {
+        DirectionKind::Outbound => ObjectKinds::new([ObjectKind::Groups, ObjectKind::Memberships])?,
+        _ => kind.readable_kinds(settings)?,
+    })
 }

@@ -185,7 +185,7 @@ impl Service {
             request.schedule,
             now,
         )?;
-        let kinds = synced_kinds(kind.as_ref(), request.direction);
+        let kinds = synced_kinds(kind.as_ref(), request.direction, new.settings())?;
         let grant = kind.grant(&ConnectRequest::new(
             new.id(),
             request.direction,
@@ -196,7 +196,7 @@ impl Service {
         if request.direction == DirectionKind::Inbound {
             any.add_rule(SyncRule::new(
                 "Whole directory",
-                kind.readable_kinds(),
+                kinds,
                 ScopeFilter::everything(),
                 Trigger::Scheduled,
                 now,
@@ -234,7 +234,7 @@ impl Service {
     pub async fn instructions(&self, id: IntegrationId) -> Result<AdminInstructions, Error> {
         let any = self.store.integration(id).await?;
         let kind = self.registry.get(any.settings().system())?;
-        let kinds = synced_kinds(kind.as_ref(), any.direction());
+        let kinds = synced_kinds(kind.as_ref(), any.direction(), any.settings())?;
         let grant = kind.grant(&ConnectRequest::new(
             id,
             any.direction(),
@@ -336,7 +336,7 @@ impl Service {
         let kind = self.registry.get(settings.system())?;
         kind.validate_settings(&settings)?;
         if *any.state() == IntegrationState::Staged {
-            let kinds = synced_kinds(kind.as_ref(), any.direction());
+            let kinds = synced_kinds(kind.as_ref(), any.direction(), &settings)?;
             kind.grant(&ConnectRequest::new(id, any.direction(), &settings, &kinds))?;
             any.update_settings(settings)?;
         } else {

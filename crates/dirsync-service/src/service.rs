@@ -381,7 +381,7 @@ impl Service {
         settings: &RemoteSettings,
     ) -> Result<Connection, Error> {
         let kind = self.registry.get(settings.system())?;
-        let kinds = synced_kinds(kind.as_ref(), any.direction());
+        let kinds = synced_kinds(kind.as_ref(), any.direction(), settings)?;
         Ok(kind.connect(&ConnectRequest::new(
             any.id(),
             any.direction(),

@@ -37,6 +37,39 @@ pub(crate) struct CreateArgs {
     pub(crate) ownership: Ownership,
 }
 
+#[derive(Debug, Args)]
+pub(crate) struct FileCreateArgs {
+    /// A title for humans.
+    #[arg(long)]
+    pub(crate) title: String,
+    /// The folder the export is written to (users.csv, groups.csv, memberships.csv,
+    /// org_units.csv, or .jsonl).
+    #[arg(long)]
+    pub(crate) path: PathBuf,
+    /// The files' format (`--format` is the output's).
+    #[arg(long, value_enum, default_value_t = FileFormat::Csv)]
+    pub(crate) file_format: FileFormat,
+    /// A source column holding one of the documented fields: COLUMN=FIELD (every kind) or
+    /// COLUMN=KIND.FIELD (one kind), e.g. "Work Email=email", "Team=groups.name". Repeatable.
+    #[arg(long = "map", value_name = "COLUMN=FIELD")]
+    pub(crate) map: Vec<String>,
+    /// The kinds the folder provides (default all four): users, groups, memberships,
+    /// org_units, comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    pub(crate) kinds: Vec<String>,
+    #[command(flatten)]
+    pub(crate) schedule: ScheduleArgs,
+}
+
+/// The format of an HR export's files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum FileFormat {
+    /// Comma-separated values with one header row.
+    Csv,
+    /// One JSON object a line.
+    Jsonl,
+}
+
 /// When scheduled rules run. On create, unset parts default to daily at 02:00 UTC; on update,
 /// to the integration's current schedule (so `--at 03:00` alone moves a daily run).
 #[derive(Debug, Args)]

@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::args::{
-    CreateArgs, FilterArgs, PlanListArgs, ReauthorizeArgs, RuleAddArgs, ServeArgs, UpdateArgs,
-    UsersListArgs, ViewArgs,
+    CreateArgs, FileCreateArgs, FilterArgs, PlanListArgs, ReauthorizeArgs, RuleAddArgs, ServeArgs,
+    UpdateArgs, UsersListArgs, ViewArgs,
 };
 
 /// dirsync — sync a Google Workspace directory into a local SQLite directory, and manage
@@ -29,7 +29,7 @@ pub(crate) struct Cli {
     /// dirsync/directory-sync.db in the platform's data directory.
     #[arg(long, global = true, env = "DIRSYNC_DB", value_name = "PATH")]
     pub(crate) db: Option<PathBuf>,
-    /// The config file (TOML: db, format, log). Default: dirsync/config.toml in the platform's
+    /// The config file (TOML: db, format, log, listen, notify_url, [attributes]). Default: dirsync/config.toml in the platform's
     /// config directory, if it exists.
     #[arg(long, global = true, env = "DIRSYNC_CONFIG", value_name = "PATH")]
     pub(crate) config: Option<PathBuf>,
@@ -89,6 +89,16 @@ pub(crate) enum Command {
     /// Verify every scope, record the authorization, activate, and run the initial sync.
     #[command(name = "google-integration:activate")]
     GoogleActivate {
+        /// The integration's id.
+        id: String,
+    },
+    /// Create an integration reading an HR export (CSV or JSON Lines files in a folder).
+    #[command(name = "file-integration:create")]
+    FileCreate(FileCreateArgs),
+    /// Run the access checks, record the authorization, activate, and run the initial sync
+    /// (any system; the same as google-integration:activate for Google).
+    #[command(name = "integration:activate")]
+    IntegrationActivate {
         /// The integration's id.
         id: String,
     },

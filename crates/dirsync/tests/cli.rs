@@ -302,6 +302,8 @@ async fn every_command_has_help_and_bad_input_is_a_clear_error() {
     for command in [
         "google-integration:create",
         "google-integration:activate",
+        "file-integration:create",
+        "integration:activate",
         "integration:list",
         "integration:show",
         "integration:update",

@@ -9,18 +9,20 @@ use dirsync_core::{
     AnyIntegration, DayOfMonth, DirectionKind, Email, KeyOwnership, Safeguards, Schedule,
     Threshold, TimeOfDay,
 };
+use dirsync_core::{ObjectKind, ObjectKinds, RemoteSettings};
+use dirsync_file::{ColumnMapping, FileSettings, Format};
 use dirsync_google::{GoogleSettings, KeyReference};
 use dirsync_service::views::CreatedView;
 use dirsync_service::{
-    CreateGoogle, Error as ServiceError, IntegrationUpdate, Reauthorize, Service,
-    TerminalProgress as Bars,
+    CreateGoogle, CreateIntegration, Error as ServiceError, IntegrationUpdate, Reauthorize,
+    Service, TerminalProgress as Bars,
 };
 use serde_json::json;
 
 use super::{integration_id, matches, runs::run_code};
 use crate::args::{
-    CreateArgs, Direction, Ownership, ReauthorizeArgs, SafeguardArgs, ScheduleArgs, ScheduleKind,
-    UpdateArgs,
+    CreateArgs, Direction, FileCreateArgs, FileFormat, Ownership, ReauthorizeArgs, SafeguardArgs,
+    ScheduleArgs, ScheduleKind, UpdateArgs,
 };
 use crate::output::Output;
 use crate::render;
@@ -55,6 +57,50 @@ pub(super) async fn create(s: &Service, args: CreateArgs) -> Result<Output> {
     let json = render::json(CreatedView::from(&created));
     let text = format!(
         "created integration {} ({}, {}{})\n\n{}\n\nthen: dirsync google-integration:activate {}",
+        any.id(),
+        any.state(),
+        any.direction(),
+        if any.is_primary() { ", primary" } else { "" },
+        created.instructions,
+        any.id()
+    );
+    Ok(Output::new(json, text))
+}
+
+pub(super) async fn create_file(s: &Service, args: FileCreateArgs) -> Result<Output> {
+    // Stored absolute, so the scheduler finds the folder whatever its working directory.
+    let path = std::path::absolute(&args.path)
+        .with_context(|| format!("{} is not a usable path", args.path.display()))?;
+    let mut settings = FileSettings::new(path)?.with_format(match args.file_format {
+        FileFormat::Csv => Format::Csv,
+        FileFormat::Jsonl => Format::Jsonl,
+    });
+    for map in &args.map {
+        settings = settings.with_mapping(map.parse::<ColumnMapping>()?)?;
+    }
+    if !args.kinds.is_empty() {
+        let kinds = args
+            .kinds
+            .iter()
+            .map(|k| k.trim().parse::<ObjectKind>())
+            .collect::<Result<Vec<_>, _>>()?;
+        settings = settings.with_kinds(ObjectKinds::new(kinds)?)?;
+    }
+    let created = s
+        .create(CreateIntegration::new(
+            args.title,
+            DirectionKind::Inbound,
+            RemoteSettings::from_typed(&settings)?,
+            match schedule(&args.schedule, None)? {
+                Some(schedule) => schedule,
+                None => Schedule::daily(TimeOfDay::utc(2, 0)?),
+            },
+        ))
+        .await?;
+    let any = &created.integration;
+    let json = render::json(CreatedView::from(&created));
+    let text = format!(
+        "created integration {} ({}, {}{})\n\n{}\n\nthen: dirsync integration:activate {}",
         any.id(),
         any.state(),
         any.direction(),

@@ -37,7 +37,10 @@ pub(crate) async fn run(command: Command, settings: &Settings, bars: &Bars) -> R
     let s = &service;
     match command {
         Command::GoogleCreate(args) => integrations::create(s, args).await,
-        Command::GoogleActivate { id } => integrations::activate(s, &id, bars).await,
+        Command::GoogleActivate { id } | Command::IntegrationActivate { id } => {
+            integrations::activate(s, &id, bars).await
+        }
+        Command::FileCreate(args) => integrations::create_file(s, args).await,
         Command::IntegrationList(filter) => integrations::list(s, &filter).await,
         Command::IntegrationShow { id } => integrations::show(s, &id).await,
         Command::IntegrationUpdate(args) => integrations::update(s, args).await,
