@@ -87,6 +87,7 @@ impl Error {
                         StatusCode::UNPROCESSABLE_ENTITY
                     }
                     "invalid" | "unsupported_system" => StatusCode::BAD_REQUEST,
+                    "unsupported_operations" => StatusCode::UNPROCESSABLE_ENTITY,
                     _ => StatusCode::INTERNAL_SERVER_ERROR,
                 },
             },

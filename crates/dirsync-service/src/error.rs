@@ -93,7 +93,7 @@ impl From<dirsync_engine::Error> for Error {
 impl Error {
     /// A stable name for the kind of error, for JSON answers (`{"error": {"kind", "message"}}`):
     /// `missing_scopes`, `unauthorized`, `access_checks`, `credential`, `wrong_state`,
-    /// `unknown_rule`, `unsupported_system`, `not_found`, `busy` (another run holds the
+    /// `unknown_rule`, `unsupported_system`, `unsupported_operations`, `not_found`, `busy` (another run holds the
     /// integration), `store`, `run` or `invalid`.
     pub fn kind(&self) -> &'static str {
         match self {
@@ -110,6 +110,9 @@ impl Error {
             Self::Store(dirsync_store::Error::Leased { .. })
             | Self::Engine(dirsync_engine::Error::Store(dirsync_store::Error::Leased { .. })) => {
                 "busy"
+            }
+            Self::Engine(dirsync_engine::Error::UnsupportedOperations { .. }) => {
+                "unsupported_operations"
             }
             Self::Store(_) => "store",
             Self::Engine(_) => "run",

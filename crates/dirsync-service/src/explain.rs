@@ -259,7 +259,7 @@ fn explain_remote(plan: &Plan<ToRemote>) -> Vec<PlannedChange> {
             },
             other => PlannedChange {
                 action: Action::Other,
-                subject: format!("{other:?}"),
+                subject: other.to_string(),
                 detail: String::new(),
             },
         })

@@ -167,6 +167,11 @@ pub(crate) struct ReauthorizeArgs {
     /// Who owns the (new) service account.
     #[arg(long, value_enum)]
     pub(crate) ownership: Option<Ownership>,
+    /// Any other setting of the integration's system, as `integration:show` prints it:
+    /// NAME=VALUE, the value as JSON or else as text (e.g. `--setting path=/srv/hr-new`).
+    /// Repeatable.
+    #[arg(long = "setting", value_name = "NAME=VALUE")]
+    pub(crate) settings: Vec<String>,
 }
 
 #[derive(Debug, Args)]

@@ -126,7 +126,8 @@ pub(crate) enum Command {
         /// The integration's id.
         id: String,
     },
-    /// New key or subject (verified before it is stored); brings a failed integration back.
+    /// New settings for the authorization (a key, a subject, or any setting of the system),
+    /// verified before they are stored; brings a failed integration back.
     #[command(name = "integration:reauthorize")]
     IntegrationReauthorize(ReauthorizeArgs),
     /// Remove an integration and the data it owns (the primary is refused while it owns data).

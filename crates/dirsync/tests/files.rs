@@ -151,6 +151,24 @@ async fn a_bad_folder_is_refused_at_activation_and_a_bad_mapping_at_creation() {
     let shown = cli.json(&["integration:show", &id], 0).await;
     assert_eq!(shown["state_name"], "staged");
 
+    // The usual lifecycle: the folder is fixed through a new setting, then it activates.
+    let export = dir.path().join("hr");
+    std::fs::create_dir(&export).unwrap();
+    for (file, header) in [
+        ("users.csv", "id,email\nE1,ada@example.com\n"),
+        ("groups.csv", "id,email\n"),
+        ("memberships.csv", "group,member\n"),
+        ("org_units.csv", "path\n"),
+    ] {
+        std::fs::write(export.join(file), header).unwrap();
+    }
+    let setting = format!("path={}", export.display());
+    cli.json(&["integration:reauthorize", &id, "--setting", &setting], 0)
+        .await;
+    let activated = cli.json(&["integration:activate", &id], 0).await;
+    assert_eq!(activated["state_name"], "active", "{activated}");
+    assert_eq!(activated["initial_run"]["counts"]["users_created"], 1);
+
     let bad = cli
         .run(&[
             "file-integration:create",

@@ -285,6 +285,14 @@ pub(super) async fn reauthorize(s: &Service, args: ReauthorizeArgs) -> Result<Ou
     if let Some(o) = args.ownership {
         change = change.with_ownership(ownership(o));
     }
+    for setting in &args.settings {
+        let (name, value) = setting
+            .split_once('=')
+            .with_context(|| format!("--setting {setting:?}: write NAME=VALUE"))?;
+        let value = serde_json::from_str(value)
+            .unwrap_or_else(|_| serde_json::Value::String(value.to_owned()));
+        change = change.with_setting(name.trim(), value);
+    }
     let any = s.reauthorize(integration_id(&args.id)?, change).await?;
     Ok(state_change(&any, s, "reauthorized"))
 }
