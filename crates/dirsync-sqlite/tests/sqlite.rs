@@ -7,7 +7,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use chrono::Duration;
 use dirsync_core::{
@@ -20,33 +20,30 @@ use dirsync_store::conformance::fixtures::{
     account, create_user, email, group, held_plan, membership, new_integration, org_unit, primary,
     run, t, xid,
 };
-use dirsync_store::{Error, InMemoryStore, Store, conformance};
+use dirsync_store::{Error, InMemoryStore, Store};
 use rusqlite::Connection;
 use tempfile::TempDir;
 
 // ---------------------------------------------------------------------------------------------
 // Conformance
 
-#[tokio::test]
-async fn conformance_in_memory() {
-    conformance::run_all(|| async {
+mod conformance_in_memory {
+    use super::*;
+
+    dirsync_store::conformance_tests!(|| async {
         Arc::new(SqliteStore::open_in_memory().unwrap()) as Arc<dyn Store>
-    })
-    .await;
+    });
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn conformance_file_backed() {
-    // Each store gets its own directory, kept alive until the suite is done.
-    let dirs = Mutex::new(Vec::new());
-    conformance::run_all(|| {
+mod conformance_file_backed {
+    use super::*;
+
+    // Each case gets its own directory, kept until the case ends.
+    dirsync_store::conformance_tests!(|| async {
         let dir = TempDir::new().unwrap();
         let store = SqliteStore::open(dir.path().join("directory.db")).unwrap();
-        dirs.lock().unwrap().push(dir);
-        async move { Arc::new(store) as Arc<dyn Store> }
-    })
-    .await;
-    assert_eq!(dirs.lock().unwrap().len(), conformance::cases().len());
+        (Arc::new(store) as Arc<dyn Store>, dir)
+    });
 }
 
 // ---------------------------------------------------------------------------------------------

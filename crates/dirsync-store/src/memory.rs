@@ -909,10 +909,7 @@ mod tests {
     use std::sync::Arc;
 
     use super::InMemoryStore;
-    use crate::{Store, conformance};
+    use crate::Store;
 
-    #[tokio::test]
-    async fn passes_the_conformance_suite() {
-        conformance::run_all(|| async { Arc::new(InMemoryStore::new()) as Arc<dyn Store> }).await;
-    }
+    crate::conformance_tests!(|| async { Arc::new(InMemoryStore::new()) as Arc<dyn Store> });
 }
