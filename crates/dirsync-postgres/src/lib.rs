@@ -59,6 +59,8 @@
 mod codec;
 mod read;
 mod schema;
+#[cfg(feature = "testing")]
+pub mod testing;
 mod tx;
 
 use std::fmt;

@@ -1,17 +1,22 @@
-//! Where the Postgres tests find a server: `DIRSYNC_TEST_POSTGRES_URL`, or else a private
+//! Test support (feature `testing`): where tests find a PostgreSQL server: `DIRSYNC_TEST_POSTGRES_URL`, or else a private
 //! cluster this test process starts itself when `initdb` and `pg_ctl` are installed (in PATH
 //! or `/usr/lib/postgresql/*/bin`): in a temporary directory, on its own 127.0.0.1 port, stopped
 //! and deleted when the process ends. Where neither is possible the tests say loudly that they
 //! did not run, and fail instead when `DIRSYNC_REQUIRE_POSTGRES=1`.
 //!
-//! Each store gets its own schema (`search_path`), so cases run side by side on one server.
+//! Each store gets its own schema (`search_path`), so tests run side by side on one server.
+//! [`fresh_store`] is a conformance factory
+//! (`dirsync_store::conformance_tests!(dirsync_postgres::testing::fresh_store)`).
+
+// Test support shipped as a library: asserting (and so panicking) on a broken setup is its job.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::{Arc, OnceLock};
 
-use dirsync_postgres::PostgresStore;
+use crate::PostgresStore;
 use dirsync_store::Store;
 
 /// How to get PostgreSQL, for the message of a run without it.
@@ -45,7 +50,24 @@ fn server() -> Option<&'static str> {
 }
 
 /// A fresh, empty store in its own schema, with the schema's name; `None` if there is no server.
-pub(crate) async fn fresh_store() -> Option<(Arc<dyn Store>, String)> {
+pub async fn fresh_store() -> Option<(Arc<dyn Store>, String)> {
+    let schema = fresh_schema().await?;
+    let base = server()?;
+    let store = PostgresStore::connect(&in_schema(base, &schema))
+        .await
+        .expect("connect the store");
+    Some((Arc::new(store) as Arc<dyn Store>, schema))
+}
+
+/// The URL of a fresh, empty schema of the test server (for a store or a `--db`); `None` if
+/// there is no server.
+pub async fn fresh_url() -> Option<String> {
+    let schema = fresh_schema().await?;
+    Some(in_schema(server()?, &schema))
+}
+
+/// Creates a fresh schema on the test server and returns its name; `None` if there is none.
+async fn fresh_schema() -> Option<String> {
     let Some(base) = server() else {
         eprintln!("postgres test skipped: no PostgreSQL (see the message above)");
         return None;
@@ -61,20 +83,17 @@ pub(crate) async fn fresh_store() -> Option<(Arc<dyn Store>, String)> {
         .expect("create the test schema");
     drop(client);
     let _ = task.await;
-    let store = PostgresStore::connect(&in_schema(base, &schema))
-        .await
-        .expect("connect the store");
-    Some((Arc::new(store) as Arc<dyn Store>, schema))
+    Some(schema)
 }
 
 /// The URL of `base` with `search_path` set to `schema`.
-pub(crate) fn in_schema(base: &str, schema: &str) -> String {
+pub fn in_schema(base: &str, schema: &str) -> String {
     let separator = if base.contains('?') { '&' } else { '?' };
     format!("{base}{separator}options=-csearch_path%3D{schema}")
 }
 
 /// The URL of the test server, if there is one.
-pub(crate) fn url() -> Option<&'static str> {
+pub fn url() -> Option<&'static str> {
     server()
 }
 

@@ -4,10 +4,10 @@
 // Test code, helpers included: asserting (unwrapping, panicking) is its job.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod cluster;
+use dirsync_postgres::testing as cluster;
 
 mod conformance {
-    dirsync_store::conformance_tests!(super::cluster::fresh_store);
+    dirsync_store::conformance_tests!(dirsync_postgres::testing::fresh_store);
 }
 
 use std::sync::Arc;
