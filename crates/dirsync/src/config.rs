@@ -224,7 +224,10 @@ mod tests {
             "postgresql://db/dirsync?user=u&password=***&sslmode=disable"
         );
         assert_eq!(shown("postgres://u@db/x"), "postgres://u@db/x");
-        assert_eq!(shown("/var/lib/dirsync/p:w@x.db"), "/var/lib/dirsync/p:w@x.db");
+        assert_eq!(
+            shown("/var/lib/dirsync/p:w@x.db"),
+            "/var/lib/dirsync/p:w@x.db"
+        );
         assert!(is_postgres(Path::new("postgres://db/x")));
         assert!(!is_postgres(Path::new("directory.db")));
     }
