@@ -19,13 +19,12 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use directory_sync::core::{
-    DirectionKind, DirectoryUser, Email, GoogleSettings, GroupAssignment, KeyOwnership,
-    KeyReference, Manager, OrgUnitPath, RunOutcome, Schedule, Selector, SyncRun, TimeOfDay,
-    Trigger, UserStatus, google_scopes,
+    DirectionKind, DirectoryUser, Email, GroupAssignment, KeyOwnership, Manager, OrgUnitPath,
+    RunOutcome, Schedule, Selector, SyncRun, TimeOfDay, Trigger, UserStatus,
 };
+use directory_sync::google::{GoogleSettings, KeyReference, scopes as google_scopes};
 use directory_sync::service::{
-    CreateGoogle, Error as ServiceError, GoogleConnectors, NewRule, Service, Silent,
-    TerminalProgress,
+    CreateGoogle, Error as ServiceError, NewRule, Registry, Service, Silent, TerminalProgress,
 };
 use directory_sync::sqlite::SqliteStore;
 use dirsync_google_emulator::{Emulator, EmulatorConfig, Role, RunningEmulator, TenantSpec};
@@ -56,10 +55,7 @@ async fn main() -> Result<()> {
     println!("  service-account key: {}", key.display());
     println!("  directory (SQLite):  {}", db.display());
 
-    let service = Service::new(
-        Arc::new(SqliteStore::open(&db)?),
-        Arc::new(GoogleConnectors::new()),
-    );
+    let service = Service::new(Arc::new(SqliteStore::open(&db)?), Registry::builtin());
 
     section("2. Create the integration");
     let mut settings = GoogleSettings::new(
@@ -95,7 +91,7 @@ async fn main() -> Result<()> {
     // Until the admin grants every scope, activation names what is missing and changes nothing.
     google.deny_scope(google_scopes::ORGUNIT_READONLY);
     match service.activate(id, &Silent).await {
-        Err(e @ ServiceError::MissingScopes { .. }) => {
+        Err(e @ ServiceError::Access(dirsync_core::AccessDenied::MissingScopes { .. })) => {
             println!("  before the grant: {e}");
             println!("  state: {}", service.integration(id).await?.state());
         }
@@ -115,8 +111,8 @@ async fn main() -> Result<()> {
     println!(
         "  {}: authorized by {} for {} ({} scopes) at {}",
         activated.integration.state(),
-        auth.subject,
-        auth.client_email,
+        auth.subject.context("Google names the delegated admin")?,
+        auth.client_email.context("and the service account")?,
         auth.scopes.len(),
         auth.verified_at.format("%Y-%m-%d %H:%M:%S UTC")
     );
@@ -276,7 +272,7 @@ async fn outbound(service: &Service, google: &RunningEmulator, key: &Path) -> Re
         "  outbound integration {id} ({}); the admin also grants:",
         created.integration.state()
     );
-    for scope in &created.instructions.scopes {
+    for scope in &created.instructions.scopes() {
         println!("    {}", scope.as_str());
     }
     service.activate(id, &Silent).await?;

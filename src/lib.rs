@@ -43,46 +43,51 @@
 //!
 //! ## 2. Connectors and secrets
 //!
-//! The service builds a connector for each integration from its stored settings through a
-//! [`Connectors`](service::Connectors). [`GoogleConnectors`](service::GoogleConnectors) is the
-//! real one: it reads service-account key files, or keys your secret manager holds under a name
-//! ([`KeyReference::Named`](core::KeyReference::Named)), through a
-//! [`SecretStore`](service::SecretStore) you provide. Keys never appear in a `Debug`, a log line
-//! or an error message: [`ServiceAccountKey`](core::ServiceAccountKey) prints `[redacted]`.
+//! The service reaches every remote through a [`Registry`](service::Registry) of connector
+//! kinds ([`ConnectorKind`](core::ConnectorKind)): [`Registry::builtin`](service::Registry::builtin)
+//! has Google Workspace ([`GoogleKind`](google::GoogleKind)); a product registers its own system
+//! the same way, without a fork. Google's kind reads service-account key files, or keys your
+//! secret manager holds under a name ([`KeyReference::Named`](google::KeyReference::Named)),
+//! through a [`SecretStore`](core::SecretStore) you provide. Secrets never appear in a `Debug`,
+//! a log line or an error message: [`Secret`](core::Secret) and
+//! [`ServiceAccountKey`](google::ServiceAccountKey) print `[redacted]`.
 //!
 //! ```no_run
 //! use std::sync::Arc;
-//! use directory_sync::core::ServiceAccountKey;
-//! use directory_sync::service::{Error, GoogleConnectors, SecretStore, Service};
+//! use directory_sync::core::{Error, Secret, SecretStore};
+//! use directory_sync::google::GoogleKind;
+//! use directory_sync::service::{Registry, Service};
 //! use directory_sync::sqlite::SqliteStore;
 //!
 //! /// Keys from your vault, by name.
 //! struct Vault;
 //!
 //! impl SecretStore for Vault {
-//!     fn service_account_key(&self, name: &str) -> Result<ServiceAccountKey, Error> {
+//!     fn secret(&self, name: &str) -> Result<Secret, Error> {
 //!         match std::env::var(format!("KEY_{name}")) {
-//!             Ok(json) => Ok(ServiceAccountKey::new(json)),
-//!             Err(_) => Err(Error::Key { reference: name.to_owned(), reason: "not in the vault".into() }),
+//!             Ok(json) => Ok(Secret::new(json)),
+//!             Err(_) => Err(Error::Credential { reference: name.to_owned(), reason: "not in the vault".into() }),
 //!         }
 //!     }
 //! }
 //!
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! let connectors = GoogleConnectors::new()
+//! let google = GoogleKind::new()
 //!     .with_secrets(Arc::new(Vault))
 //!     // Every connector: more listings in flight, for tenants with a raised quota.
 //!     .customize(|builder| builder.concurrency(16));
-//! let service = Service::new(Arc::new(SqliteStore::open("directory.db")?), Arc::new(connectors));
+//! let registry = Registry::builtin().with(google);
+//! let service = Service::new(Arc::new(SqliteStore::open("directory.db")?), registry);
 //! # drop(service); Ok(()) }
 //! ```
 //!
 //! ## 3. The integration's life, from your pages
 //!
 //! AppsCo's flow — *Add integration*, authorize, *Manage integration* — maps onto the service:
-//! [`create_google`](service::Service::create_google) stores it `Staged` and returns the
-//! [`AdminInstructions`](service::AdminInstructions) to show (client id and exact scopes);
-//! [`activate`](service::Service::activate) verifies every scope, records who authorized it and
+//! [`create`](service::Service::create) (or the typed
+//! [`create_google`](service::Service::create_google)) stores it `Staged` and returns the
+//! [`AdminInstructions`](service::AdminInstructions) to show (Google: client id and exact
+//! scopes); [`activate`](service::Service::activate) runs the access checks (every scope), records who authorized it and
 //! when, and runs the initial sync; [`update`](service::Service::update) is the *Settings* form
 //! (title, schedule, active, safeguards); [`reauthorize`](service::Service::reauthorize) and
 //! [`remove`](service::Service::remove) are the buttons. A run held by a safeguard is reviewed
@@ -100,9 +105,9 @@
 //!
 //! ## 5. Errors to show people
 //!
-//! [`service::Error`] says what the caller can do: `MissingScopes` names the exact scopes the
-//! Workspace admin must grant, `Unauthorized` means the key or delegated admin was refused
-//! (reauthorize), `WrongState` names the state an action needs. A run that was recorded is not
+//! [`service::Error`] says what the caller can do: `Access` with `MissingScopes` names the exact
+//! scopes the Workspace admin must grant, with `Unauthorized` the key or delegated admin was
+//! refused (reauthorize), `WrongState` names the state an action needs. A run that was recorded is not
 //! an error: its [`RunOutcome`](core::RunOutcome) is succeeded, no change, held (with the plan
 //! to review) or failed (with the reason).
 //!
@@ -111,11 +116,11 @@
 //! ```
 //! use std::sync::Arc;
 //! use directory_sync::core::{
-//!     DirectionKind, Email, GoogleSettings, Interval, KeyOwnership, KeyReference, RunOutcome,
-//!     Schedule,
+//!     AccessDenied, DirectionKind, Email, Interval, KeyOwnership, RunOutcome, Schedule,
 //! };
+//! use directory_sync::google::{GoogleSettings, KeyReference};
 //! use directory_sync::service::{
-//!     CreateGoogle, Error, GoogleConnectors, IntegrationUpdate, Progress, Service, Silent,
+//!     CreateGoogle, Error, IntegrationUpdate, Progress, Registry, Service, Silent,
 //! };
 //! use directory_sync::sqlite::SqliteStore;
 //! use directory_sync::store::Error as StoreError;
@@ -124,11 +129,13 @@
 //! /// What a page shows when a call fails.
 //! fn for_people(e: &Error) -> String {
 //!     match e {
-//!         Error::MissingScopes { scopes } => format!(
+//!         Error::Access(AccessDenied::MissingScopes { scopes }) => format!(
 //!             "Ask a Google Workspace super admin to grant: {}",
 //!             scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
 //!         ),
-//!         Error::Unauthorized { .. } => "Google refused the credentials; reauthorize.".into(),
+//!         Error::Access(AccessDenied::Unauthorized { .. }) => {
+//!             "Google refused the credentials; reauthorize.".into()
+//!         }
 //!         Error::WrongState { .. } => e.to_string(),
 //!         Error::Store(StoreError::Leased { .. }) => "A sync is running; try again later.".into(),
 //!         Error::Store(StoreError::NotFound { .. }) => "No such integration.".into(),
@@ -144,7 +151,7 @@
 //! # std::fs::write(&key_file, google.service_account_key_json())?;
 //! // At start-up: one service for the whole process.
 //! let store = SqliteStore::open(dir.path().join("directory.db"))?;
-//! let service = Arc::new(Service::new(Arc::new(store), Arc::new(GoogleConnectors::new())));
+//! let service = Arc::new(Service::new(Arc::new(store), Registry::builtin()));
 //!
 //! // "Add integration": stored staged, with what the admin must grant.
 //! let mut settings = GoogleSettings::new(

@@ -10,10 +10,10 @@ use std::time::Duration;
 
 use directory_sync::core::{
     DirectionKind, DirectorySource, Email, EmploymentType, FetchRequest, MemberKind, MemberRole,
-    NoProgress, ObjectKind, ObjectKinds, ScopeFilter, ServiceAccountKey, Snapshot,
-    google_required_scopes,
+    NoProgress, ObjectKind, ObjectKinds, ScopeFilter, Snapshot,
 };
 use directory_sync::google::{GoogleConnector, RetryConfig};
+use directory_sync::google::{ServiceAccountKey, required_scopes as google_required_scopes};
 use dirsync_google_emulator::{
     Emulator, EmulatorConfig, MemberType, Role, RunningEmulator, Tenant, TenantSpec,
 };

@@ -15,9 +15,9 @@ use std::time::Duration;
 
 use directory_sync::core::{
     FetchProgress, IntegrationState, NoProgress, ObjectKind, RunOutcome, SyncRun, UserStatus,
-    google_scopes,
 };
 use directory_sync::engine::{Error, Policy, sync_inbound};
+use directory_sync::google::scopes as google_scopes;
 use directory_sync::google::{GoogleConnector, RetryConfig};
 use directory_sync::sqlite::SqliteStore;
 use directory_sync::store::{LocalView, Store};

@@ -15,14 +15,14 @@ use std::io::Write;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-use directory_sync::core::{
-    DirectorySource, Email, GoogleSettings, KeyOwnership, KeyReference, NoProgress, RunOutcome,
-    Scope, ServiceAccountKey, google_scopes,
-};
+use directory_sync::core::{DirectorySource, Email, KeyOwnership, NoProgress, RunOutcome, Scope};
 use directory_sync::engine::{Policy, sync_inbound};
 use directory_sync::google::{
     GcpAuthTokenSource, GoogleConnector, GoogleConnectorBuilder, KeyInfo, RetryConfig,
     StaticTokenSource, TokenSource,
+};
+use directory_sync::google::{
+    GoogleSettings, KeyReference, ServiceAccountKey, scopes as google_scopes,
 };
 use directory_sync::sqlite::SqliteStore;
 use directory_sync::store::Store;
@@ -116,7 +116,7 @@ async fn no_key_token_or_jwt_appears_in_logs_errors_or_debug_output_of_a_full_ru
     // Access validation, then a sync under 5 % injected errors with every token revoked
     // while members are listed (the connector drops its token and fetches a new one).
     let report = connector.validate_access().await.unwrap();
-    assert!(report.missing.is_empty(), "{report:?}");
+    assert!(report.missing().is_empty(), "{report:?}");
     printed.push_str(&format!("{report:?}"));
     emu.set_error_rate(0.05);
     let revoke = RevokeOnce {
@@ -157,7 +157,11 @@ async fn no_key_token_or_jwt_appears_in_logs_errors_or_debug_output_of_a_full_ru
     emu.revoke_all_tokens();
     let report = connector.validate_access().await.unwrap();
     assert_eq!(
-        report.missing.iter().map(Scope::as_str).collect::<Vec<_>>(),
+        report
+            .missing()
+            .iter()
+            .map(Scope::as_str)
+            .collect::<Vec<_>>(),
         [google_scopes::GROUP_READONLY],
         "the scope check refused exactly the withdrawn scope"
     );

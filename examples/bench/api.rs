@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use chrono::Utc;
 use directory_sync::core::Version;
-use directory_sync::service::{GoogleConnectors, Service};
+use directory_sync::service::{Registry, Service};
 use directory_sync::sqlite::SqliteStore;
 use directory_sync::store::Store;
 use dirsync_server::{AppState, router};
@@ -68,10 +68,7 @@ pub(crate) async fn api(users: u32, groups: u32, memberships: u32, samples: usiz
         started.elapsed().as_secs_f64()
     );
 
-    let service = Arc::new(Service::new(
-        store.clone(),
-        Arc::new(GoogleConnectors::new()),
-    ));
+    let service = Arc::new(Service::new(store.clone(), Registry::builtin()));
     let token = service.create_api_token("bench", true).await?;
     let token = token.secret.expose_secret().to_owned();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;

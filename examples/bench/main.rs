@@ -23,6 +23,7 @@ use anyhow::{Context, Result};
 use chrono::Utc;
 use clap::{Parser, Subcommand, ValueEnum};
 use directory_sync::core::*;
+use directory_sync::google::{GoogleSettings, KeyReference};
 use directory_sync::sqlite::SqliteStore;
 use directory_sync::store::{InMemoryStore, LocalView, Store};
 
@@ -226,11 +227,11 @@ async fn create_primary(
     store: &dyn Store,
     now: chrono::DateTime<Utc>,
 ) -> Result<Integration<Inbound, Primary>> {
-    let settings = RemoteSettings::GoogleWorkspace(GoogleSettings::new(
+    let settings = RemoteSettings::from_typed(&GoogleSettings::new(
         Email::new("admin@example.com")?,
         KeyReference::File("key.json".into()),
         KeyOwnership::CustomerOwned,
-    ));
+    ))?;
     let new = NewIntegration::new(
         "bench",
         DirectionKind::Inbound,

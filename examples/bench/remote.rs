@@ -7,7 +7,9 @@ use anyhow::{Context, Result};
 use chrono::Utc;
 use directory_sync::core::*;
 use directory_sync::engine::{Policy, plan_primary};
-use directory_sync::google::{GoogleConnector, RetryConfig};
+use directory_sync::google::{
+    GoogleConnector, RetryConfig, ServiceAccountKey, required_scopes as google_required_scopes,
+};
 use directory_sync::sqlite::SqliteStore;
 use directory_sync::store::Store;
 use dirsync_google_emulator::{Emulator, EmulatorConfig, RunningEmulator, Tenant, TenantSpec};

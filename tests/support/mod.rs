@@ -10,12 +10,14 @@ use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
 use directory_sync::core::{
-    AnyIntegration, Authorization, DirectionKind, Email, FetchProgress, GoogleSettings,
-    IntegrationId, KeyOwnership, KeyReference, NewIntegration, ObjectKind, RemoteSettings,
-    Schedule, ServiceAccountKey, google_required_scopes,
+    AnyIntegration, Authorization, DirectionKind, Email, FetchProgress, IntegrationId,
+    KeyOwnership, NewIntegration, ObjectKind, RemoteSettings, Schedule,
 };
 use directory_sync::engine::{Policy, RunContext};
 use directory_sync::google::{GoogleConnector, GoogleConnectorBuilder, RetryConfig};
+use directory_sync::google::{
+    GoogleSettings, KeyReference, ServiceAccountKey, required_scopes as google_required_scopes,
+};
 use directory_sync::sqlite::SqliteStore;
 use directory_sync::store::Store;
 use dirsync_google_emulator::{Emulator, EmulatorConfig, RunningEmulator, TenantSpec};
@@ -57,11 +59,12 @@ pub(crate) fn connector(emu: &RunningEmulator) -> GoogleConnectorBuilder {
 
 fn authorization(emu: &RunningEmulator) -> Authorization {
     Authorization {
-        subject: Email::new(emu.admin_subject()).unwrap(),
-        client_id: "emulator".into(),
-        client_email: Email::new("sync@test-project.iam.gserviceaccount.com").unwrap(),
-        ownership: KeyOwnership::CustomerOwned,
+        subject: Some(Email::new(emu.admin_subject()).unwrap()),
+        client_id: Some("emulator".into()),
+        client_email: Some(Email::new("sync@test-project.iam.gserviceaccount.com").unwrap()),
+        ownership: Some(KeyOwnership::CustomerOwned),
         scopes: google_required_scopes(DirectionKind::Inbound, ObjectKind::ALL),
+        checks: Vec::new(),
         verified_at: fixed_now(),
     }
 }
@@ -74,7 +77,7 @@ pub(crate) fn settings(emu: &RunningEmulator) -> RemoteSettings {
         KeyOwnership::CustomerOwned,
     );
     s.api_base = Some(emu.base_url());
-    RemoteSettings::GoogleWorkspace(s)
+    RemoteSettings::from_typed(&s).unwrap()
 }
 
 /// Creates an active inbound integration for `emu` in `store` (the first one is the primary).

@@ -1,17 +1,13 @@
 //! The connector traits: how the engine reads from and writes to a remote directory without
 //! knowing which one it is. Both are object-safe (`Arc<dyn DirectorySource>`).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::fmt::Debug;
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::{
-    Authorization, Email, Error, KeyOwnership, ObjectKind, ObjectKinds, RemoteChanges, Scope,
-    ScopeFilter, Snapshot,
-};
+use crate::{AccessReport, Error, ObjectKind, ObjectKinds, RemoteChanges, ScopeFilter, Snapshot};
 
 /// What to fetch: which kinds, within which scope. Made with [`FetchRequest::new`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -97,77 +93,23 @@ impl FetchProgress for NoProgress {
     fn page(&self, _kind: ObjectKind, _items: usize) {}
 }
 
-/// The outcome of checking an integration's access, scope by scope. Made with
-/// [`AccessReport::new`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct AccessReport {
-    /// The delegated subject that was checked.
-    pub subject: Email,
-    /// The service account's client id.
-    pub client_id: String,
-    /// The service account's email.
-    pub client_email: Email,
-    /// Scopes for which a token was issued.
-    pub granted: BTreeSet<Scope>,
-    /// Scopes the token endpoint refused.
-    pub missing: BTreeSet<Scope>,
-}
-
-impl AccessReport {
-    /// The report for `subject` acting through the service account `client_id` /
-    /// `client_email`: the scopes `granted` and those the token endpoint refused (`missing`).
-    pub fn new(
-        subject: Email,
-        client_id: impl Into<String>,
-        client_email: Email,
-        granted: BTreeSet<Scope>,
-        missing: BTreeSet<Scope>,
-    ) -> Self {
-        Self {
-            subject,
-            client_id: client_id.into(),
-            client_email,
-            granted,
-            missing,
-        }
-    }
-
-    /// The authorization record, if every scope was granted.
-    ///
-    /// # Errors
-    /// [`Error::MissingScopes`] naming every missing scope.
-    pub fn into_authorization(
-        self,
-        ownership: KeyOwnership,
-        verified_at: DateTime<Utc>,
-    ) -> Result<Authorization, Error> {
-        if !self.missing.is_empty() {
-            return Err(Error::MissingScopes {
-                scopes: self.missing.into_iter().collect(),
-            });
-        }
-        Ok(Authorization {
-            subject: self.subject,
-            client_id: self.client_id,
-            client_email: self.client_email,
-            ownership,
-            scopes: self.granted,
-            verified_at,
-        })
-    }
-}
-
 /// A remote directory the engine reads from.
 #[async_trait]
 pub trait DirectorySource: Send + Sync + Debug {
-    /// Checks every required scope with its own token request, then calls each API once.
-    /// Missing scopes are reported in the [`AccessReport`]; a bad key or subject is an error.
+    /// Runs the connector's access checks (Google: a token request per required scope, then
+    /// each API once). Failed checks are reported in the [`AccessReport`]; credentials the
+    /// remote refuses outright are an error.
     ///
     /// # Errors
-    /// [`Error::Unauthorized`] for a bad key, subject or delegation; [`Error::Remote`] when the
-    /// remote cannot be reached.
+    /// [`Error::Access`] ([`AccessDenied::Unauthorized`](crate::AccessDenied::Unauthorized)) for
+    /// a bad key, subject or delegation; [`Error::Remote`] when the remote cannot be reached.
     async fn validate_access(&self) -> Result<AccessReport, Error>;
+
+    /// The kinds this source can read: what a run of everything fetches. All kinds by default;
+    /// a source that cannot read some (e.g. an HR export without org units) says so here.
+    fn readable_kinds(&self) -> ObjectKinds {
+        ObjectKinds::all()
+    }
 
     /// Fetches a complete snapshot of `request`, reporting progress as pages arrive.
     ///
@@ -222,7 +164,7 @@ pub trait DirectoryTarget: Send + Sync + Debug {
     /// Applies the operations idempotently and reports each one's outcome.
     ///
     /// # Errors
-    /// A failure that stops the whole apply (e.g. [`Error::Unauthorized`]); per-operation
+    /// A failure that stops the whole apply (e.g. [`Error::Access`]); per-operation
     /// failures are reported in the [`RemoteApplyReport`] instead.
     async fn apply(&self, changes: &RemoteChanges) -> Result<RemoteApplyReport, Error>;
 }
@@ -233,7 +175,9 @@ mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     use super::*;
-    use crate::{ExternalId, RemoteOp, RemoteUser, SnapshotBuilder};
+    use chrono::Utc;
+
+    use crate::{Email, ExternalId, RemoteOp, RemoteUser, SnapshotBuilder};
 
     /// A fake source: two pages of users.
     #[derive(Debug)]
@@ -242,13 +186,9 @@ mod tests {
     #[async_trait]
     impl DirectorySource for TwoPages {
         async fn validate_access(&self) -> Result<AccessReport, Error> {
-            Ok(AccessReport {
-                subject: Email::new("admin@example.com")?,
-                client_id: "1".into(),
-                client_email: Email::new("sa@p.iam.gserviceaccount.com")?,
-                granted: BTreeSet::from([Scope::new(crate::google_scopes::USER_READONLY)?]),
-                missing: BTreeSet::from([Scope::new(crate::google_scopes::ORGUNIT_READONLY)?]),
-            })
+            Ok(AccessReport::new(vec![crate::AccessCheck::passed(
+                "reachable",
+            )]))
         }
 
         async fn fetch(
@@ -314,19 +254,6 @@ mod tests {
             group: ExternalId::new("g")?,
             member: Email::new("a@b.co")?,
         };
-        Ok(())
-    }
-
-    #[tokio::test]
-    async fn missing_scopes_block_the_authorization_and_are_named() -> Result<(), Error> {
-        let report = TwoPages.validate_access().await?;
-        match report.into_authorization(KeyOwnership::CustomerOwned, Utc::now()) {
-            Err(Error::MissingScopes { scopes }) => {
-                assert_eq!(scopes.len(), 1);
-                assert_eq!(scopes[0].as_str(), crate::google_scopes::ORGUNIT_READONLY);
-            }
-            other => panic!("expected MissingScopes, got {other:?}"),
-        }
         Ok(())
     }
 }

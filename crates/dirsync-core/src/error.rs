@@ -68,21 +68,20 @@ pub enum Error {
         reason: String,
     },
 
-    /// The remote refused our credentials: the key, the delegated subject or the delegation
-    /// itself is wrong or was revoked. A configuration error: never retried, never a reason to
-    /// deprovision; the integration should go to `Failed` until it is reauthorized.
-    #[error("not authorized: {reason}")]
-    Unauthorized {
-        /// What the remote said, without any secret.
-        reason: String,
-    },
+    /// The integration may not reach its remote (missing scopes, refused credentials, failed
+    /// access checks): see [`AccessDenied`](crate::AccessDenied). A configuration error: never
+    /// retried, never a reason to deprovision.
+    #[error(transparent)]
+    Access(#[from] crate::AccessDenied),
 
-    /// Some required OAuth scopes are not granted to the service account. The admin must grant
-    /// exactly these scope strings in the Workspace admin console.
-    #[error("scopes not granted: {}", scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", "))]
-    MissingScopes {
-        /// The scopes the token endpoint refused.
-        scopes: Vec<crate::Scope>,
+    /// A credential that settings name cannot be used: a key file that cannot be read or is
+    /// not a key, a named secret the secret store does not hold. Fix the reference or the secret.
+    #[error("credential {reference}: {reason}")]
+    Credential {
+        /// Which credential (a file path or a secret's name; never the secret).
+        reference: String,
+        /// Why.
+        reason: String,
     },
 
     /// A remote call failed after the connector's retries. The run fails; nothing is applied.

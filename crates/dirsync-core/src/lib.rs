@@ -7,7 +7,7 @@
 //! ## Contents
 //! - **Identifiers and values**: [`IntegrationId`], [`UserId`], [`GroupId`], [`ExternalId`],
 //!   [`Email`] (validated, case-insensitive), [`OrgUnitPath`], and secrets
-//!   ([`ServiceAccountKey`], [`AccessToken`]) whose `Debug` is redacted and which have no `Display`.
+//!   ([`AccessToken`], [`Secret`]) whose `Debug` is redacted and which have no `Display`.
 //! - **Integrations** ([`Integration<D, R>`], [`AnyIntegration`]): direction and role as sealed
 //!   type parameters, the [`IntegrationState`] machine, the [`Authorization`] record, [`Schedule`]s
 //!   and [`SyncRule`]s.
@@ -15,7 +15,9 @@
 //!   [`Group`]s, [`Membership`]s, [`OrgUnit`]s.
 //! - **Snapshots** ([`Snapshot`], built only by [`SnapshotBuilder::finish`]) and **change sets**
 //!   ([`DirectoryChanges`] for the store, [`RemoteChanges`] for a remote).
-//! - **Connector traits**: [`DirectorySource`] and [`DirectoryTarget`].
+//! - **Connector traits**: [`DirectorySource`] and [`DirectoryTarget`]; a connector crate
+//!   plugs a system in with a [`ConnectorKind`] (its [`System`] id, [`TypedSettings`], what must
+//!   be granted as a [`Grant`], and the [`AccessCheck`]s of its [`AccessReport`]).
 //! - **Run records**: [`SyncRun`], [`HeldPlan`], [`PlanId`].
 //!
 //! ## The invariants, in types
@@ -45,12 +47,8 @@
 //!         AnyIntegration::Outbound(_) => None,
 //!     })
 //! }
-//! # let key = KeyReference::File("key.json".into());
-//! # let settings = RemoteSettings::GoogleWorkspace(GoogleSettings::new(
-//! #     Email::new("admin@example.com")?, key, KeyOwnership::CustomerOwned));
-//! # let new = NewIntegration::new("Google", DirectionKind::Inbound, settings, Schedule::Manual, Utc::now())?;
-//! # let stored = AnyIntegration::from_record(new.into_record(RoleKind::Primary))?;
-//! # assert_eq!(plan_for(&stored)?.map(|c| c.ops().len()), Some(1));
+//! // No code outside a store can make one: `AnyIntegration::from_record` and
+//! // `NewIntegration::into_record` exist only with the `backend` feature that store crates enable.
 //! # Ok::<(), Error>(())
 //! ```
 //!
@@ -59,14 +57,40 @@
 //! changing a direction, naming `Integration<Outbound, Primary>`, passing an outbound
 //! integration where an inbound one is required, and asking a secondary for a
 //! `profile_authority()`.
+//!
+//! ## Plugging in a system
+//!
+//! Core names no system. A connector crate types its settings and registers a
+//! [`ConnectorKind`]; stores keep the settings as [`RemoteSettings`] (`{"system": …, …}`):
+//!
+//! ```
+//! use dirsync_core::{Error, RemoteSettings, System, TypedSettings};
+//! use serde::{Deserialize, Serialize};
+//!
+//! #[derive(Debug, Serialize, Deserialize)]
+//! struct HrExport {
+//!     folder: String,
+//! }
+//!
+//! impl TypedSettings for HrExport {
+//!     const SYSTEM: System = System::from_static("hr_export");
+//! }
+//!
+//! let settings = RemoteSettings::from_typed(&HrExport { folder: "/srv/hr".into() })?;
+//! assert_eq!(settings.system().as_str(), "hr_export");
+//! assert_eq!(settings.typed::<HrExport>()?.folder, "/srv/hr");
+//! # Ok::<(), Error>(())
+//! ```
 
 #![warn(missing_docs)]
 
+mod access;
 mod account;
 mod api_token;
 mod assignment;
 mod changes;
 mod connector;
+mod connector_kind;
 mod email;
 mod error;
 mod group;
@@ -82,6 +106,7 @@ mod secret;
 mod snapshot;
 mod user;
 
+pub use access::{AccessCheck, AccessDenied, AccessReport};
 pub use account::{Account, AccountLink, AttributeValue, Attributes, LinkedBy};
 pub use api_token::ApiToken;
 pub use assignment::{GroupAssignment, OwnedMembership, OwnershipChange, Person, Selector};
@@ -90,18 +115,20 @@ pub use changes::{
     RemoteOp, Version,
 };
 pub use connector::{
-    AccessReport, DirectorySource, DirectoryTarget, FetchProgress, FetchRequest, FetchStats,
-    Fetched, NoProgress, RemoteApplyReport, RemoteOpOutcome,
+    DirectorySource, DirectoryTarget, FetchProgress, FetchRequest, FetchStats, Fetched, NoProgress,
+    RemoteApplyReport, RemoteOpOutcome,
+};
+pub use connector_kind::{
+    ConnectRequest, Connection, ConnectorKind, Grant, Secret, SecretReference, SecretStore,
 };
 pub use email::Email;
 pub use error::Error;
 pub use group::{Group, Member, MemberKind, MemberRole, Membership, MembershipKey};
 pub use ids::{ExternalId, GroupId, IntegrationId, RuleId, RunId, UserId};
 pub use integration::{
-    AnyIntegration, Authorization, Direction, DirectionKind, GoogleSettings, Inbound, Integration,
-    IntegrationRecord, IntegrationState, KeyOwnership, KeyReference, NewIntegration, Outbound,
-    Primary, RemoteSettings, Role, RoleKind, Scope, Secondary, System, Transition,
-    google_required_scopes, google_scopes,
+    AnyIntegration, Authorization, Direction, DirectionKind, Inbound, Integration,
+    IntegrationRecord, IntegrationState, KeyOwnership, NewIntegration, Outbound, Primary,
+    RemoteSettings, Role, RoleKind, Scope, Secondary, System, Transition, TypedSettings,
 };
 pub use interval::Interval;
 pub use org_unit::{OrgUnit, OrgUnitPath};
@@ -109,7 +136,7 @@ pub use rule::*;
 pub use run::{HeldPlan, PlanId, RunOutcome, SyncRun};
 pub use safeguards::{Safeguards, Threshold, percent};
 pub use schedule::*;
-pub use secret::{AccessToken, ApiTokenSecret, ChannelToken, ServiceAccountKey};
+pub use secret::{AccessToken, ApiTokenSecret, ChannelToken};
 pub use snapshot::{
     Completeness, DeletedUser, QuarantinedRecord, RemoteGroup, RemoteMember, RemoteOrgUnit,
     RemoteUser, Snapshot, SnapshotBuilder,

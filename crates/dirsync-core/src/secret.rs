@@ -42,10 +42,6 @@ macro_rules! secret_type {
 }
 
 secret_type!(
-    /// A service-account key file's JSON (it holds the private key).
-    ServiceAccountKey
-);
-secret_type!(
     /// An OAuth access token.
     AccessToken
 );
@@ -65,15 +61,15 @@ mod tests {
 
     #[test]
     fn debug_is_redacted() {
-        let key = ServiceAccountKey::new("-----BEGIN PRIVATE KEY-----abc");
+        let key = AccessToken::new("-----BEGIN PRIVATE KEY-----abc");
         let printed = format!(
             "{key:?} {:?} {:?}",
-            AccessToken::new("ya29.x"),
+            ApiTokenSecret::new("dsk_x"),
             ChannelToken::new("tok")
         );
         assert_eq!(
             printed,
-            "ServiceAccountKey([redacted]) AccessToken([redacted]) ChannelToken([redacted])"
+            "AccessToken([redacted]) ApiTokenSecret([redacted]) ChannelToken([redacted])"
         );
         assert!(!printed.contains("PRIVATE"));
         assert_eq!(key.expose_secret(), "-----BEGIN PRIVATE KEY-----abc");

@@ -39,8 +39,11 @@
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let store = InMemoryStore::new();
-//! let settings = RemoteSettings::GoogleWorkspace(GoogleSettings::new(
-//!     Email::new("admin@example.com")?, KeyReference::File("key.json".into()), KeyOwnership::CustomerOwned));
+//! // Any system's settings: stores keep them as they are (connectors type and check them).
+//! let settings = RemoteSettings::new(
+//!     System::new("google_workspace")?,
+//!     serde_json::json!({"subject": "admin@example.com"}),
+//! )?;
 //! let new = NewIntegration::new("Google", DirectionKind::Inbound, settings, Schedule::Manual, Utc::now())?;
 //! let primary = store.create_integration(new).await?.into_primary().ok_or("not primary")?;
 //!

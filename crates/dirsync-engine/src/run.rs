@@ -99,7 +99,8 @@ pub async fn sync_inbound(
 ) -> Result<SyncRun, Error> {
     ctx.with_lease(integration, async |lease: &Lease| {
         let started_at = ctx.clock.now();
-        let (any, request) = inbound_request(ctx.store, integration, rule).await?;
+        let whole = source.readable_kinds();
+        let (any, request) = inbound_request(ctx.store, integration, rule, whole).await?;
         let outcome = match source.fetch(&request, ctx.progress).await {
             Err(e) => remote_failure(ctx.store, integration, e).await,
             Ok(fetched) => {
@@ -119,11 +120,13 @@ pub async fn sync_inbound(
     .await
 }
 
-/// Loads an inbound integration that may sync and what a run of `rule` (or of everything) fetches.
+/// Loads an inbound integration that may sync and what a run of `rule` (or of everything the
+/// source can read, `whole`) fetches.
 async fn inbound_request(
     store: &dyn Store,
     integration: IntegrationId,
     rule: Option<RuleId>,
+    whole: ObjectKinds,
 ) -> Result<(AnyIntegration, FetchRequest), Error> {
     let any = store.integration(integration).await?;
     if !any.state().can_sync() {
@@ -136,7 +139,7 @@ async fn inbound_request(
         return Err(Error::WrongDirection { integration });
     }
     let request = match rule {
-        None => FetchRequest::new(ObjectKinds::all(), ScopeFilter::everything()),
+        None => FetchRequest::new(whole, ScopeFilter::everything()),
         Some(r) => {
             let rule = any
                 .record()
@@ -170,7 +173,8 @@ pub async fn dry_run_inbound(
     integration: IntegrationId,
     rule: Option<RuleId>,
 ) -> Result<Plan<ToDirectory>, Error> {
-    let (any, request) = inbound_request(ctx.store, integration, rule).await?;
+    let whole = source.readable_kinds();
+    let (any, request) = inbound_request(ctx.store, integration, rule, whole).await?;
     let fetched = source.fetch(&request, ctx.progress).await?;
     let view = ctx.store.view(integration).await?;
     plan_inbound(&any, &fetched.snapshot, &view, ctx.policy, ctx.clock.now())
@@ -362,10 +366,7 @@ async fn remote_failure(
     integration: IntegrationId,
     e: dirsync_core::Error,
 ) -> Outcome {
-    if matches!(
-        e,
-        dirsync_core::Error::Unauthorized { .. } | dirsync_core::Error::MissingScopes { .. }
-    ) {
+    if matches!(e, dirsync_core::Error::Access(_)) {
         fail_integration(store, integration, &e.to_string()).await;
     }
     Outcome::failed(e, None)

@@ -18,10 +18,11 @@ use std::time::Duration;
 use async_trait::async_trait;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use dirsync_core::{AccessToken, Email, Scope, ServiceAccountKey};
+use dirsync_core::{AccessDenied, AccessToken, Email, Scope};
 use serde::Deserialize;
 
 use crate::error::Error;
+use crate::settings::ServiceAccountKey;
 
 /// A source of OAuth access tokens, one per scope.
 ///
@@ -298,8 +299,10 @@ impl TokenSource for StaticTokenSource {
             .get(i)
             .or(self.tokens.last())
             .cloned()
-            .ok_or_else(|| Error::Unauthorized {
-                reason: "the static token source has no token".into(),
+            .ok_or_else(|| {
+                Error::Access(AccessDenied::Unauthorized {
+                    reason: "the static token source has no token".into(),
+                })
             })?;
         self.issued.fetch_add(1, Ordering::Relaxed);
         Ok(token)
@@ -362,13 +365,13 @@ impl TokenAnswer {
     fn into_result(self, subject: &Email, scope: &Scope) -> Result<(AccessToken, Duration), Error> {
         Err(match self {
             Self::Issued { token, expires_in } => return Ok((token, expires_in)),
-            Self::ScopeRefused { reason } => Error::Unauthorized {
+            Self::ScopeRefused { reason } => Error::Access(AccessDenied::Unauthorized {
                 reason: format!(
                     "the token endpoint refused scope {} as {subject}: {reason} (validate access to see which scope or setting is wrong)",
                     scope.as_str()
                 ),
-            },
-            Self::Refused { reason } => Error::Unauthorized { reason },
+            }),
+            Self::Refused { reason } => Error::Access(AccessDenied::Unauthorized { reason }),
             Self::Unavailable { reason } => Error::Token {
                 message: format!("the token endpoint is unavailable: {reason}"),
                 transient: true,
@@ -559,7 +562,7 @@ mod tests {
     use super::*;
 
     fn scope() -> Scope {
-        Scope::new(dirsync_core::google_scopes::USER_READONLY).unwrap()
+        Scope::new(crate::scopes::USER_READONLY).unwrap()
     }
 
     fn admin() -> Email {

@@ -8,10 +8,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use dirsync_core::{
-    DirectionKind, Email, GoogleSettings, KeyOwnership, KeyReference, ObjectKind, Scope,
-    ServiceAccountKey, google_required_scopes,
-};
+use dirsync_core::{DirectionKind, Email, KeyOwnership, ObjectKind, Scope};
 use url::{Host, Url};
 
 use crate::GoogleConnector;
@@ -20,6 +17,9 @@ use crate::client::Client;
 use crate::config::{MappingConfig, RetryConfig};
 use crate::error::Error;
 use crate::pacer::Pacer;
+use crate::settings::{
+    GoogleSettings, KeyReference, ServiceAccountKey, required_scopes as google_required_scopes,
+};
 
 /// The default cap on one response body: 32 MiB, far above a page of 500 users with custom
 /// schemas (a few MB).

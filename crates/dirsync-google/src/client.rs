@@ -9,7 +9,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::Duration;
 
-use dirsync_core::{FetchStats, Scope};
+use dirsync_core::{AccessDenied, FetchStats, Scope};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use reqwest::header::{HeaderMap, RETRY_AFTER};
@@ -448,14 +448,14 @@ impl Client {
                 } => {
                     let api = wire::parse_error(&body);
                     if refreshed {
-                        return Err(Error::Unauthorized {
+                        return Err(Error::Access(AccessDenied::Unauthorized {
                             reason: format!(
                                 "{} answered 401 ({}) twice, with a fresh token: {}",
                                 req.route,
                                 api.reason.as_deref().unwrap_or("no reason"),
                                 api.message
                             ),
-                        });
+                        }));
                     }
                     tracing::info!(
                         route = req.route,
@@ -477,9 +477,9 @@ impl Client {
                 Attempt::Transport(message) => (None, None, message, None),
             };
             if status == Some(403) && reason.as_deref() == Some("insufficientPermissions") {
-                return Err(Error::MissingScopes {
+                return Err(Error::Access(AccessDenied::MissingScopes {
                     scopes: vec![req.scope.clone()],
-                });
+                }));
             }
             match self.decide(status, reason.as_deref(), attempt, after, counters) {
                 Decision::Retry(wait) => {
@@ -510,7 +510,7 @@ mod tests {
     #[test]
     fn requests_are_built_with_encoded_segments_and_ordered_query() {
         let base = Url::parse("http://127.0.0.1:9/").unwrap();
-        let scope = Scope::new(dirsync_core::google_scopes::GROUP_READONLY).unwrap();
+        let scope = Scope::new(crate::scopes::GROUP_READONLY).unwrap();
         let r = ApiRequest::new(
             &base,
             "GET /admin/directory/v1/groups/{groupKey}/members",

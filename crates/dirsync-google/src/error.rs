@@ -3,7 +3,7 @@
 //! No variant ever carries an access token, a private key or a signed JWT: messages are built
 //! from status codes, Google's `reason` strings, routes and our own words.
 
-use dirsync_core::Scope;
+use dirsync_core::AccessDenied;
 
 /// Everything that can go wrong while configuring the connector or talking to Google.
 ///
@@ -28,22 +28,14 @@ pub enum Error {
         reason: String,
     },
 
-    /// The token endpoint or the API refused our credentials: a bad key, a bad delegated
-    /// subject, a disabled client, or a subject without admin rights. A configuration error;
-    /// never retried and never a reason to deprovision.
-    #[error("not authorized: {reason}")]
-    Unauthorized {
-        /// What the remote said, without any secret.
-        reason: String,
-    },
-
-    /// The token endpoint refused these scopes for this client (`unauthorized_client`), or the
-    /// API answered 403 `insufficientPermissions`. The admin must grant exactly these strings.
-    #[error("scopes not granted: {}", scopes.iter().map(Scope::as_str).collect::<Vec<_>>().join(", "))]
-    MissingScopes {
-        /// The scopes that are missing.
-        scopes: Vec<Scope>,
-    },
+    /// The token endpoint or the API refused our credentials (a bad key, a bad delegated
+    /// subject, a disabled client, a subject without admin rights:
+    /// [`AccessDenied::Unauthorized`]), or refused these scopes for this client
+    /// (`unauthorized_client`, or 403 `insufficientPermissions`:
+    /// [`AccessDenied::MissingScopes`]). A configuration error; never retried and never a
+    /// reason to deprovision.
+    #[error(transparent)]
+    Access(#[from] AccessDenied),
 
     /// A token could not be obtained for a reason other than a refusal (timeout, connection,
     /// a 5xx from the token endpoint). Usually transient.
@@ -109,7 +101,7 @@ pub enum Error {
 }
 
 /// Google `reason`s that mean "the subject or project may not use this API": configuration
-/// errors, reported as [`dirsync_core::Error::Unauthorized`].
+/// errors, reported as [`AccessDenied::Unauthorized`].
 const CONFIG_REASONS: &[&str] = &[
     "forbidden",
     "accessNotConfigured",
@@ -122,10 +114,7 @@ impl Error {
     /// rather than one call, so every further call would fail the same way: an apply stops on it.
     pub fn is_configuration(&self) -> bool {
         match self {
-            Self::Config { .. }
-            | Self::Key { .. }
-            | Self::Unauthorized { .. }
-            | Self::MissingScopes { .. } => true,
+            Self::Config { .. } | Self::Key { .. } | Self::Access(_) => true,
             Self::Http {
                 status: Some(403),
                 reason: Some(reason),
@@ -152,11 +141,11 @@ impl From<Error> for dirsync_core::Error {
                 value: String::new(),
                 reason,
             },
-            Error::Key { reason } => dirsync_core::Error::Unauthorized {
+            Error::Key { reason } => AccessDenied::Unauthorized {
                 reason: format!("service-account key unusable: {reason}"),
-            },
-            Error::Unauthorized { reason } => dirsync_core::Error::Unauthorized { reason },
-            Error::MissingScopes { scopes } => dirsync_core::Error::MissingScopes { scopes },
+            }
+            .into(),
+            Error::Access(denied) => denied.into(),
             Error::Token { message, transient } => dirsync_core::Error::Remote {
                 route: "POST token_uri".to_owned(),
                 status: None,
@@ -176,12 +165,13 @@ impl From<Error> for dirsync_core::Error {
                         .as_deref()
                         .is_some_and(|r| CONFIG_REASONS.contains(&r))
                 {
-                    dirsync_core::Error::Unauthorized {
+                    AccessDenied::Unauthorized {
                         reason: format!(
                             "{route} answered 403 ({}): {message}",
                             reason.as_deref().unwrap_or_default()
                         ),
                     }
+                    .into()
                 } else {
                     dirsync_core::Error::Remote {
                         route,
@@ -262,22 +252,29 @@ mod tests {
     fn forbidden_is_a_configuration_error_and_scopes_stay_named() -> Result<(), Error> {
         let core: dirsync_core::Error = http(403, "forbidden", false).into();
         assert!(
-            matches!(core, dirsync_core::Error::Unauthorized { .. }),
+            matches!(
+                core,
+                dirsync_core::Error::Access(AccessDenied::Unauthorized { .. })
+            ),
             "{core:?}"
         );
-        let scope = Scope::new(dirsync_core::google_scopes::USER_READONLY)?;
-        let core: dirsync_core::Error = Error::MissingScopes {
+        let scope = dirsync_core::Scope::new(crate::scopes::USER_READONLY)?;
+        let core: dirsync_core::Error = Error::Access(AccessDenied::MissingScopes {
             scopes: vec![scope.clone()],
-        }
+        })
         .into();
         assert_eq!(
             core,
-            dirsync_core::Error::MissingScopes {
+            dirsync_core::Error::Access(AccessDenied::MissingScopes {
                 scopes: vec![scope]
-            }
+            })
         );
-        let core: dirsync_core::Error = Error::Unauthorized { reason: "x".into() }.into();
-        assert!(matches!(core, dirsync_core::Error::Unauthorized { .. }));
+        let core: dirsync_core::Error =
+            Error::Access(AccessDenied::Unauthorized { reason: "x".into() }).into();
+        assert!(matches!(
+            core,
+            dirsync_core::Error::Access(AccessDenied::Unauthorized { .. })
+        ));
         Ok(())
     }
 }

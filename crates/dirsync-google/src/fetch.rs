@@ -23,7 +23,7 @@ use std::time::Instant;
 use chrono::Utc;
 use dirsync_core::{
     Email, FetchProgress, FetchRequest, Fetched, ObjectKind, QuarantinedRecord, RemoteGroup,
-    ScopeFilter, SnapshotBuilder, google_scopes,
+    ScopeFilter, SnapshotBuilder,
 };
 use futures::{StreamExt as _, TryStreamExt as _};
 use serde_json::Value;
@@ -32,6 +32,7 @@ use crate::GoogleConnector;
 use crate::client::{ApiRequest, Counters};
 use crate::error::Error;
 use crate::mapping;
+use crate::settings::scopes;
 use crate::wire::Page;
 
 /// `fields=` of the users listing (keep `nextPageToken`, or paging silently stops).
@@ -143,7 +144,7 @@ impl GoogleConnector {
                 ("fields", ORG_UNIT_FIELDS),
                 ("prettyPrint", "false"),
             ],
-            google_scopes::ORGUNIT_READONLY,
+            scopes::ORGUNIT_READONLY,
             None,
         )?;
         let page: Page = self.client.get(&req, &run.counters).await?;
@@ -177,7 +178,7 @@ impl GoogleConnector {
                     ("fields", USER_FIELDS),
                     ("prettyPrint", "false"),
                 ],
-                google_scopes::USER_READONLY,
+                scopes::USER_READONLY,
                 token,
             )
         };
@@ -222,7 +223,7 @@ impl GoogleConnector {
                     ("fields", DELETED_USER_FIELDS),
                     ("prettyPrint", "false"),
                 ],
-                google_scopes::USER_READONLY,
+                scopes::USER_READONLY,
                 token,
             )
         };
@@ -257,7 +258,7 @@ impl GoogleConnector {
                     ("fields", GROUP_FIELDS),
                     ("prettyPrint", "false"),
                 ],
-                google_scopes::GROUP_READONLY,
+                scopes::GROUP_READONLY,
                 token,
             )
         };
@@ -286,7 +287,7 @@ impl GoogleConnector {
             routes::GROUP,
             &["groups", email.as_str()],
             &[("fields", GROUP_GET_FIELDS), ("prettyPrint", "false")],
-            google_scopes::GROUP_READONLY,
+            scopes::GROUP_READONLY,
             None,
         )?;
         match self.client.get_json(&req, &run.counters).await {
@@ -343,7 +344,7 @@ impl GoogleConnector {
                     ("fields", MEMBER_FIELDS),
                     ("prettyPrint", "false"),
                 ],
-                google_scopes::GROUP_READONLY,
+                scopes::GROUP_READONLY,
                 token,
             )
         };

@@ -6,7 +6,9 @@
 //!
 //! Property cases: `PROPTEST_CASES` (default 256).
 
-use dirsync_core::{Email, ExternalId, ObjectKind, ServiceAccountKey};
+use dirsync_core::{Email, ExternalId, ObjectKind};
+
+use crate::ServiceAccountKey;
 use proptest::prelude::*;
 use serde_json::{Value, json};
 

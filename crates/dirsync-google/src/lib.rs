@@ -7,7 +7,7 @@
 //! - [`validate_access`](DirectorySource::validate_access) asks the key's token endpoint for a
 //!   token **per required scope** with its own JWT-bearer exchange, so the endpoint's OAuth
 //!   error is read: `unauthorized_client` names a missing scope, `invalid_grant` and friends are
-//!   a bad subject or key ([`dirsync_core::Error::Unauthorized`]). It then calls each granted
+//!   a bad subject or key ([`AccessDenied::Unauthorized`]). It then calls each granted
 //!   API once (`maxResults=1`).
 //! - [`fetch`](DirectorySource::fetch) reads org units (`type=all`, unpaginated), users (500 a
 //!   page, `fields=` partial responses, gzip) and a second `showDeleted=true` listing, groups
@@ -39,9 +39,9 @@
 //! use std::sync::Arc;
 //! use dirsync_core::{
 //!     DirectionKind, DirectorySource, DirectoryTarget, Email, FetchRequest, ObjectKind,
-//!     ObjectKinds, ScopeFilter, google_required_scopes,
+//!     ObjectKinds, ScopeFilter,
 //! };
-//! use dirsync_google::{GoogleConnector, RetryConfig, StaticTokenSource};
+//! use dirsync_google::{GoogleConnector, RetryConfig, StaticTokenSource, required_scopes};
 //!
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let connector = Arc::new(GoogleConnector::builder()
@@ -58,7 +58,7 @@
 //!
 //! // An outbound integration: its scopes, and the same connector as a target.
 //! let kinds = [ObjectKind::Groups, ObjectKind::Memberships];
-//! let scopes = google_required_scopes(DirectionKind::Outbound, kinds);
+//! let scopes = required_scopes(DirectionKind::Outbound, kinds);
 //! assert_eq!(scopes.len(), 2); // group.readonly (reads) + group.member (writes)
 //! let _target: Arc<dyn DirectoryTarget> = connector;
 //! // _target.apply(&changes).await? → one outcome per operation, in order.
@@ -103,8 +103,8 @@
 //! - **Deleted users** come from a second `showDeleted=true` listing, so a deletion is positive
 //!   evidence; they are kept when their org unit is in scope or unknown.
 //! - **403 `forbidden`/`accessNotConfigured`/`domainCannotUseApis`** convert to
-//!   [`dirsync_core::Error::Unauthorized`] (a configuration error), **403
-//!   `insufficientPermissions`** to [`dirsync_core::Error::MissingScopes`] naming the scope the
+//!   [`AccessDenied::Unauthorized`] (a configuration error), **403
+//!   `insufficientPermissions`** to [`AccessDenied::MissingScopes`] naming the scope the
 //!   call used; other HTTP failures to [`dirsync_core::Error::Remote`] with route, status,
 //!   reason and whether they were transient.
 //! - The [`pacer`] spaces request starts evenly, 2 % under `N` a minute, for the whole connector
@@ -124,9 +124,11 @@ pub mod error;
 mod fetch;
 #[cfg(test)]
 mod hostile_tests;
+mod kind;
 mod mapping;
 pub mod pacer;
 pub mod retry;
+pub mod settings;
 mod wire;
 mod write;
 
@@ -135,8 +137,8 @@ use std::fmt;
 
 use async_trait::async_trait;
 use dirsync_core::{
-    AccessReport, DirectorySource, DirectoryTarget, Email, FetchProgress, FetchRequest, Fetched,
-    KeyOwnership, RemoteApplyReport, RemoteChanges, Scope, google_scopes,
+    AccessCheck, AccessDenied, AccessReport, DirectorySource, DirectoryTarget, Email,
+    FetchProgress, FetchRequest, Fetched, KeyOwnership, RemoteApplyReport, RemoteChanges, Scope,
 };
 use url::Url;
 
@@ -145,7 +147,11 @@ pub use builder::{DEFAULT_API_BASE, DEFAULT_MAX_RESPONSE_BYTES, GoogleConnectorB
 pub use config::{EmploymentTypeSource, MappingConfig, RetryConfig};
 pub use dirsync_core;
 pub use error::Error;
+pub use kind::GoogleKind;
 pub use retry::Decision;
+pub use settings::{
+    GoogleSettings, KeyReference, SYSTEM, ServiceAccountKey, required_scopes, scopes,
+};
 
 use client::{ApiRequest, Client, Counters};
 
@@ -239,19 +245,19 @@ impl GoogleConnector {
         let customer = [("customer", customer), ("maxResults", "1")];
         let probes = [
             Probe {
-                scope: google_scopes::USER_READONLY,
+                scope: scopes::USER_READONLY,
                 route: fetch_routes::USERS,
                 segments: vec!["users"],
                 query: customer.to_vec(),
             },
             Probe {
-                scope: google_scopes::GROUP_READONLY,
+                scope: scopes::GROUP_READONLY,
                 route: fetch_routes::GROUPS,
                 segments: vec!["groups"],
                 query: customer.to_vec(),
             },
             Probe {
-                scope: google_scopes::ORGUNIT_READONLY,
+                scope: scopes::ORGUNIT_READONLY,
                 route: fetch_routes::ORG_UNITS,
                 segments: vec!["customer", self.customer.as_str(), "orgunits"],
                 query: vec![("type", "children")],
@@ -278,7 +284,7 @@ impl GoogleConnector {
                         .map(str::to_owned);
                 }
                 Ok(_) => {}
-                Err(Error::MissingScopes { scopes }) => {
+                Err(Error::Access(AccessDenied::MissingScopes { scopes })) => {
                     for s in scopes {
                         granted.remove(&s);
                         missing.insert(s);
@@ -289,7 +295,7 @@ impl GoogleConnector {
         }
         // `group.member` (outbound writes) is proven without writing: it authorizes
         // `members.list`, so one group's first member is read with its token.
-        let member_scope = Scope::new(google_scopes::GROUP_MEMBER)?;
+        let member_scope = Scope::new(scopes::GROUP_MEMBER)?;
         if let (true, Some(group)) = (granted.contains(&member_scope), some_group) {
             let req = ApiRequest::new(
                 &self.api_base,
@@ -300,20 +306,22 @@ impl GoogleConnector {
             )?;
             match self.client.get_json(&req, &counters).await {
                 Ok(_) => {}
-                Err(Error::MissingScopes { .. }) => {
+                Err(Error::Access(AccessDenied::MissingScopes { .. })) => {
                     granted.remove(&member_scope);
                     missing.insert(member_scope);
                 }
                 Err(e) => return Err(e),
             }
         }
-        Ok(AccessReport::new(
-            self.subject.clone(),
-            key.client_id.clone(),
-            key.client_email.clone(),
-            granted,
-            missing,
-        ))
+        let checks = self
+            .scopes
+            .iter()
+            .map(|scope| AccessCheck::scope(scope.clone(), granted.contains(scope)))
+            .collect();
+        Ok(AccessReport::new(checks)
+            .with_subject(self.subject.clone())
+            .with_client(key.client_id.clone(), key.client_email.clone())
+            .with_ownership(self.ownership))
     }
 }
 

@@ -27,7 +27,6 @@ use std::time::Instant;
 
 use dirsync_core::{
     ExternalId, MemberRole, RemoteApplyReport, RemoteChanges, RemoteOp, RemoteOpOutcome, Scope,
-    google_scopes,
 };
 use futures::{StreamExt as _, TryStreamExt as _};
 use serde_json::json;
@@ -35,6 +34,7 @@ use serde_json::json;
 use crate::GoogleConnector;
 use crate::client::{ApiRequest, Counters};
 use crate::error::Error;
+use crate::settings::scopes;
 
 /// Routes, as recorded in [`RemoteApplyReport::stats`].
 pub(crate) mod routes {
@@ -158,7 +158,7 @@ impl GoogleConnector {
     /// # Errors
     /// Any other failure of the read.
     async fn group_exists(&self, group: &ExternalId, counters: &Counters) -> Result<bool, Error> {
-        let scope = Scope::new(google_scopes::GROUP_READONLY)?;
+        let scope = Scope::new(scopes::GROUP_READONLY)?;
         let req = ApiRequest::new(
             &self.api_base,
             crate::fetch::routes::GROUP,
@@ -234,7 +234,7 @@ impl GoogleConnector {
         if ops.is_empty() {
             return Ok(RemoteApplyReport::default());
         }
-        let scope = Scope::new(google_scopes::GROUP_MEMBER)?;
+        let scope = Scope::new(scopes::GROUP_MEMBER)?;
         let counters = Counters::default();
         // One token before any write: a scope that is not delegated stops here, having written
         // nothing.
@@ -295,7 +295,7 @@ impl GoogleConnector {
 
 #[cfg(test)]
 mod tests {
-    use dirsync_core::Email;
+    use dirsync_core::{AccessDenied, Email};
 
     use super::*;
 
@@ -369,8 +369,8 @@ mod tests {
                 "forbidden",
                 "Not Authorized to access this resource/api",
             ),
-            Error::Unauthorized { reason: "x".into() },
-            Error::MissingScopes { scopes: vec![] },
+            Error::Access(AccessDenied::Unauthorized { reason: "x".into() }),
+            Error::Access(AccessDenied::MissingScopes { scopes: vec![] }),
             Error::Token {
                 message: "t".into(),
                 transient: true,

@@ -12,11 +12,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use base64::Engine as _;
 use dirsync_core::{
     DirectorySource, Email, FetchProgress, FetchRequest, KeyOwnership, ObjectKind, ObjectKinds,
-    OrgUnitPath, Scope, ScopeFilter, ServiceAccountKey, google_scopes,
+    OrgUnitPath, Scope, ScopeFilter,
 };
 use dirsync_google::{
     Error, GoogleConnector, GoogleConnectorBuilder, RetryConfig, StaticTokenSource,
 };
+use dirsync_google::{ServiceAccountKey, scopes as google_scopes};
 use mockito::{Matcher, Mock, Server, ServerGuard};
 
 const USERS: &str = include_str!("fixtures/users-page.json");
@@ -522,13 +523,19 @@ async fn permanent_errors_are_not_retried_and_map_to_the_right_core_error() {
             .unwrap_err();
         m.assert_async().await;
         match (reason, err) {
-            ("forbidden", dirsync_core::Error::Unauthorized { reason }) => {
+            (
+                "forbidden",
+                dirsync_core::Error::Access(dirsync_core::AccessDenied::Unauthorized { reason }),
+            ) => {
                 assert!(
                     reason.contains("403") && reason.contains("forbidden"),
                     "{reason}"
                 )
             }
-            ("insufficientPermissions", dirsync_core::Error::MissingScopes { scopes }) => {
+            (
+                "insufficientPermissions",
+                dirsync_core::Error::Access(dirsync_core::AccessDenied::MissingScopes { scopes }),
+            ) => {
                 assert_eq!(scopes, vec![user_scope.clone()])
             }
             (
@@ -598,7 +605,10 @@ async fn a_401_drops_the_token_and_retries_exactly_once() {
         .unwrap_err();
     always.assert_async().await;
     assert!(
-        matches!(err, dirsync_core::Error::Unauthorized { .. }),
+        matches!(
+            err,
+            dirsync_core::Error::Access(dirsync_core::AccessDenied::Unauthorized { .. })
+        ),
         "{err:?}"
     );
     assert!(!format!("{err} {err:?}").contains("secret-token"));
@@ -719,20 +729,24 @@ async fn validate_access_names_the_missing_scope_and_probes_the_granted_apis() {
     ou_probe.assert_async().await;
     let scope = |s: &str| Scope::new(s).unwrap();
     assert_eq!(
-        report.missing,
+        report.missing(),
         BTreeSet::from([scope(google_scopes::ORGUNIT_READONLY)])
     );
     assert_eq!(
-        report.granted,
+        report.granted(),
         BTreeSet::from([
             scope(google_scopes::USER_READONLY),
             scope(google_scopes::GROUP_READONLY)
         ])
     );
-    assert_eq!(report.client_id, "100000000000000000001");
-    assert_eq!(report.client_email.as_str(), CLIENT_EMAIL);
-    match report.into_authorization(KeyOwnership::ProviderManaged, chrono::Utc::now()) {
-        Err(dirsync_core::Error::MissingScopes { scopes }) => {
+    assert_eq!(report.client_id.as_deref(), Some("100000000000000000001"));
+    assert_eq!(
+        report.client_email.as_ref().map(|e| e.as_str()),
+        Some(CLIENT_EMAIL)
+    );
+    assert_eq!(report.checks.len(), 3, "one named check per scope");
+    match report.into_authorization(chrono::Utc::now()) {
+        Err(dirsync_core::Error::Access(dirsync_core::AccessDenied::MissingScopes { scopes })) => {
             assert_eq!(scopes, vec![scope(google_scopes::ORGUNIT_READONLY)])
         }
         other => panic!("{other:?}"),
@@ -761,7 +775,7 @@ async fn validate_access_reports_a_bad_subject_as_unauthorized() {
     bad.assert_async().await;
     api.assert_async().await;
     match &err {
-        dirsync_core::Error::Unauthorized { reason } => {
+        dirsync_core::Error::Access(dirsync_core::AccessDenied::Unauthorized { reason }) => {
             assert!(
                 reason.contains("admin@example.com") && reason.contains("invalid_grant"),
                 "{reason}"
@@ -823,10 +837,10 @@ async fn no_secret_appears_in_any_error_or_debug_output() {
     let errors = vec![
         Error::Config { reason: "r".into() },
         Error::Key { reason: "r".into() },
-        Error::Unauthorized { reason: "r".into() },
-        Error::MissingScopes {
+        Error::Access(dirsync_core::AccessDenied::Unauthorized { reason: "r".into() }),
+        Error::Access(dirsync_core::AccessDenied::MissingScopes {
             scopes: vec![scope],
-        },
+        }),
         Error::Token {
             message: "m".into(),
             transient: true,
@@ -842,7 +856,9 @@ async fn no_secret_appears_in_any_error_or_debug_output() {
             route: "GET /x".into(),
             message: "m".into(),
         },
-        Error::Core(dirsync_core::Error::Unauthorized { reason: "r".into() }),
+        Error::Core(dirsync_core::Error::Access(
+            dirsync_core::AccessDenied::Unauthorized { reason: "r".into() },
+        )),
     ];
     let mut printed = format!(
         "{connector:?} {with_tokens:?} {key:?} {:?}",

@@ -11,14 +11,17 @@ use std::time::Duration;
 use chrono::Utc;
 use dirsync_core::{
     AnyIntegration, DirectionKind, DirectorySource, DirectoryTarget, Email, ExternalId,
-    FetchRequest, GoogleSettings, Integration, KeyOwnership, KeyReference, MemberRole,
-    NewIntegration, NoProgress, ObjectKind, ObjectKinds, Outbound, RemoteChanges, RemoteOp,
-    RemoteOpOutcome, RemoteSettings, RoleKind, Schedule, Scope, ScopeFilter, Secondary,
-    ServiceAccountKey, Version, google_required_scopes, google_scopes,
+    FetchRequest, Integration, KeyOwnership, MemberRole, NewIntegration, NoProgress, ObjectKind,
+    ObjectKinds, Outbound, RemoteChanges, RemoteOp, RemoteOpOutcome, RemoteSettings, RoleKind,
+    Schedule, Scope, ScopeFilter, Secondary, Version,
 };
 use dirsync_google::{
     GcpAuthTokenSource, GoogleConnector, GoogleConnectorBuilder, KeyInfo, RetryConfig,
     StaticTokenSource, TokenSource,
+};
+use dirsync_google::{
+    GoogleSettings, KeyReference, ServiceAccountKey, required_scopes as google_required_scopes,
+    scopes as google_scopes,
 };
 use dirsync_google_emulator::{
     DELETE_MEMBER_ROUTE, Emulator, EmulatorConfig, Faults, INSERT_MEMBER_ROUTE, MemberType, Role,
@@ -72,11 +75,12 @@ fn connector(emu: &RunningEmulator, retry: RetryConfig) -> GoogleConnector {
 }
 
 fn outbound() -> Integration<Outbound, Secondary> {
-    let settings = RemoteSettings::GoogleWorkspace(GoogleSettings::new(
+    let settings = RemoteSettings::from_typed(&GoogleSettings::new(
         Email::new("admin@example.com").unwrap(),
         KeyReference::Named("key".into()),
         KeyOwnership::CustomerOwned,
-    ));
+    ))
+    .unwrap();
     let new = NewIntegration::new(
         "Google groups",
         DirectionKind::Outbound,
@@ -278,7 +282,7 @@ async fn without_the_group_member_scope_the_apply_fails_naming_it_and_writes_not
     emu.deny_scope(google_scopes::GROUP_MEMBER);
     let target = connector(&emu, quick_retries(2));
     match target.apply(&changes(&ops)).await {
-        Err(dirsync_core::Error::Unauthorized { reason }) => {
+        Err(dirsync_core::Error::Access(dirsync_core::AccessDenied::Unauthorized { reason })) => {
             assert!(reason.contains(google_scopes::GROUP_MEMBER), "{reason}")
         }
         other => panic!("{other:?}"),
@@ -287,11 +291,11 @@ async fn without_the_group_member_scope_the_apply_fails_naming_it_and_writes_not
     // validate_access names it too (and proves the granted read scope).
     let report = target.validate_access().await.unwrap();
     assert_eq!(
-        report.missing,
+        report.missing(),
         BTreeSet::from([Scope::new(google_scopes::GROUP_MEMBER).unwrap()])
     );
     assert_eq!(
-        report.granted,
+        report.granted(),
         BTreeSet::from([Scope::new(google_scopes::GROUP_READONLY).unwrap()])
     );
     emu.allow_scope(google_scopes::GROUP_MEMBER);
@@ -312,10 +316,12 @@ async fn without_the_group_member_scope_the_apply_fails_naming_it_and_writes_not
         .build()
         .unwrap();
     match target.apply(&changes(&ops)).await {
-        Err(dirsync_core::Error::MissingScopes { scopes }) => assert_eq!(
-            scopes,
-            vec![Scope::new(google_scopes::GROUP_MEMBER).unwrap()]
-        ),
+        Err(dirsync_core::Error::Access(dirsync_core::AccessDenied::MissingScopes { scopes })) => {
+            assert_eq!(
+                scopes,
+                vec![Scope::new(google_scopes::GROUP_MEMBER).unwrap()]
+            )
+        }
         other => panic!("{other:?}"),
     }
     let stats = emu.stats();
@@ -579,7 +585,7 @@ async fn answers_map_to_outcomes_and_a_retried_insert_that_finds_itself_is_done(
         .apply(&changes(&[delete("g2", "d@example.com")]))
         .await
     {
-        Err(dirsync_core::Error::Unauthorized { reason }) => {
+        Err(dirsync_core::Error::Access(dirsync_core::AccessDenied::Unauthorized { reason })) => {
             assert!(reason.contains("forbidden"), "{reason}")
         }
         other => panic!("{other:?}"),
@@ -629,6 +635,6 @@ async fn an_outbound_fetch_reads_only_the_allowed_groups_and_their_members() {
 
     // Its access check asks for exactly the outbound scopes and proves both.
     let report = source.validate_access().await.unwrap();
-    assert_eq!(report.granted, outbound_scopes());
-    assert!(report.missing.is_empty());
+    assert_eq!(report.granted(), outbound_scopes());
+    assert!(report.missing().is_empty());
 }

@@ -10,8 +10,8 @@ use std::sync::Arc;
 
 use dirsync_core::{
     DirectorySource, Email, ExternalId, FetchRequest, ObjectKind, ObjectKinds, ScopeFilter,
-    ServiceAccountKey,
 };
+use dirsync_google::ServiceAccountKey;
 use dirsync_google::{Error, GoogleConnector, RetryConfig, StaticTokenSource};
 use mockito::{Matcher, Server};
 use serde_json::{Value, json};

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use dirsync_core::{
     DirectorySource, Email, FetchRequest, NoProgress, ObjectKind, ObjectKinds, ScopeFilter,
-    ServiceAccountKey,
 };
+use dirsync_google::ServiceAccountKey;
 use dirsync_google::{GoogleConnector, GoogleConnectorBuilder, RetryConfig};
 use dirsync_google_emulator::{Emulator, EmulatorConfig, RunningEmulator, TenantSpec};
 

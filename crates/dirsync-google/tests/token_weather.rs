@@ -9,9 +9,9 @@ use std::time::Duration;
 
 use dirsync_core::{
     DirectorySource, Email, FetchRequest, NoProgress, ObjectKind, ObjectKinds, ScopeFilter,
-    ServiceAccountKey, google_scopes,
 };
 use dirsync_google::{GoogleConnector, RetryConfig};
+use dirsync_google::{ServiceAccountKey, scopes as google_scopes};
 use dirsync_google_emulator::{Emulator, EmulatorConfig, RunningEmulator, TenantSpec, TokenFault};
 
 const WEATHER: [TokenFault; 5] = [
@@ -99,7 +99,7 @@ async fn a_refused_scope_is_an_authorization_problem_reported_without_retries() 
         .await
         .unwrap_err();
     match &err {
-        dirsync_core::Error::Unauthorized { reason } => {
+        dirsync_core::Error::Access(dirsync_core::AccessDenied::Unauthorized { reason }) => {
             assert!(reason.contains(google_scopes::USER_READONLY), "{reason}");
             assert!(reason.contains("unauthorized_client"), "{reason}");
         }
@@ -122,7 +122,7 @@ async fn a_bad_subject_is_an_authorization_problem_naming_the_subject() {
         .unwrap();
     let err = connector.fetch(&users(), &NoProgress).await.unwrap_err();
     assert!(
-        matches!(&err, dirsync_core::Error::Unauthorized { reason } if reason.contains(stranger)),
+        matches!(&err, dirsync_core::Error::Access(dirsync_core::AccessDenied::Unauthorized { reason }) if reason.contains(stranger)),
         "{err:?}"
     );
     assert_eq!(emu.stats().token_requests_refused, 1, "asked exactly once");

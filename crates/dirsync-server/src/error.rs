@@ -83,8 +83,10 @@ impl Error {
                     "not_found" | "unknown_rule" => StatusCode::NOT_FOUND,
                     "busy" => StatusCode::LOCKED,
                     "wrong_state" => StatusCode::CONFLICT,
-                    "missing_scopes" | "unauthorized" | "key" => StatusCode::UNPROCESSABLE_ENTITY,
-                    "invalid" => StatusCode::BAD_REQUEST,
+                    "missing_scopes" | "unauthorized" | "access_checks" | "credential" => {
+                        StatusCode::UNPROCESSABLE_ENTITY
+                    }
+                    "invalid" | "unsupported_system" => StatusCode::BAD_REQUEST,
                     _ => StatusCode::INTERNAL_SERVER_ERROR,
                 },
             },
@@ -94,7 +96,7 @@ impl Error {
 
 impl From<dirsync_core::Error> for Error {
     fn from(e: dirsync_core::Error) -> Self {
-        Self::Service(dirsync_service::Error::Invalid(e))
+        Self::Service(dirsync_service::Error::from(e))
     }
 }
 

@@ -4,11 +4,11 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use dirsync_core::{
-    DirectionKind, GroupAssignment, IntegrationId, KeyOwnership, KeyReference, ObjectKinds,
-    RemoteSettings, RuleId, Safeguards, Schedule, ScopeFilter, System, Trigger,
+    DirectionKind, GroupAssignment, IntegrationId, ObjectKinds, RemoteSettings, RuleId, Safeguards,
+    Schedule, ScopeFilter, System, Trigger,
 };
 use dirsync_service::views::{CreatedView, IntegrationView, RuleView, RunView};
-use dirsync_service::{CreateGoogle, IntegrationUpdate, NewRule, Reauthorize, Silent};
+use dirsync_service::{CreateIntegration, IntegrationUpdate, NewRule, Reauthorize, Silent};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -19,13 +19,14 @@ use crate::{AppState, Error};
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct CreateBody {
-    /// Optional: must agree with `settings.system`.
+    /// The system; optional when `settings.system` names it, and then it must agree.
     system: Option<System>,
     title: String,
     direction: DirectionKind,
     /// Default: manual.
     schedule: Option<Schedule>,
-    settings: RemoteSettings,
+    /// The system's settings, as `integration:show` prints them.
+    settings: Value,
 }
 
 /// `PATCH /integrations/{id}`: what is absent keeps its value; `"safeguards": null` returns the
@@ -49,13 +50,13 @@ where
     Option::<T>::deserialize(d).map(Some)
 }
 
-/// `POST /integrations/{id}/reauthorize`.
+/// `POST /integrations/{id}/reauthorize`: the settings that change, by name, as
+/// `integration:show` prints them (Google: `subject`, `key`, `ownership`); the connector checks
+/// them.
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(transparent)]
 pub(crate) struct ReauthorizeBody {
-    subject: Option<String>,
-    key: Option<KeyReference>,
-    ownership: Option<KeyOwnership>,
+    settings: serde_json::Map<String, Value>,
 }
 
 /// `POST /integrations/{id}/rules`: an inbound rule (`kinds`, `scope`) or an outbound one
@@ -81,7 +82,7 @@ fn rule_id(text: &str) -> Result<RuleId, Error> {
 }
 
 fn view(state: &AppState, any: &dirsync_core::AnyIntegration) -> Json<IntegrationView> {
-    Json(IntegrationView::new(any, state.service.policy()))
+    Json(IntegrationView::new(any, &state.service))
 }
 
 pub(crate) async fn list(
@@ -90,7 +91,7 @@ pub(crate) async fn list(
     let all = state.service.integrations().await?;
     Ok(Json(
         all.iter()
-            .map(|a| IntegrationView::new(a, state.service.policy()))
+            .map(|a| IntegrationView::new(a, &state.service))
             .collect(),
     ))
 }
@@ -99,22 +100,28 @@ pub(crate) async fn create(
     State(state): State<AppState>,
     Body(body): Body<CreateBody>,
 ) -> Result<(StatusCode, Json<CreatedView>), Error> {
-    if let Some(system) = body.system
-        && system != body.settings.system()
-    {
-        return Err(Error::BadRequest(format!(
-            "system {system} does not match the settings' {}",
-            body.settings.system()
-        )));
-    }
-    let RemoteSettings::GoogleWorkspace(settings) = body.settings else {
-        return Err(Error::BadRequest(
-            "only Google Workspace integrations can be created".into(),
-        ));
+    let named = match body.settings.get("system") {
+        None => None,
+        Some(Value::String(id)) => Some(System::new(id.clone())?),
+        Some(_) => return Err(Error::BadRequest("settings.system must be a string".into())),
     };
+    let system = match (body.system, named) {
+        (Some(a), Some(b)) if a != b => {
+            return Err(Error::BadRequest(format!(
+                "system {a} does not match the settings' {b}"
+            )));
+        }
+        (Some(system), _) | (None, Some(system)) => system,
+        (None, None) => {
+            return Err(Error::BadRequest(
+                "name the system (`system`, or `settings.system`)".into(),
+            ));
+        }
+    };
+    let settings = RemoteSettings::new(system, body.settings)?;
     let created = state
         .service
-        .create_google(CreateGoogle::new(
+        .create(CreateIntegration::new(
             body.title,
             body.direction,
             settings,
@@ -172,11 +179,9 @@ pub(crate) async fn activate(
     Path(integration): Path<String>,
 ) -> Result<Json<Value>, Error> {
     let activated = state.service.activate(id(&integration)?, &Silent).await?;
-    let mut json = serde_json::to_value(IntegrationView::new(
-        &activated.integration,
-        state.service.policy(),
-    ))
-    .unwrap_or(Value::Null);
+    let mut json =
+        serde_json::to_value(IntegrationView::new(&activated.integration, &state.service))
+            .unwrap_or(Value::Null);
     if let Some(run) = &activated.initial_run {
         json["initial_run"] = serde_json::to_value(RunView::from(run)).unwrap_or(Value::Null);
     }
@@ -204,14 +209,12 @@ pub(crate) async fn reauthorize(
     Path(integration): Path<String>,
     Body(body): Body<ReauthorizeBody>,
 ) -> Result<Json<IntegrationView>, Error> {
-    let mut change = Reauthorize::default();
-    change.subject = body
-        .subject
-        .as_deref()
-        .map(dirsync_core::Email::new)
-        .transpose()?;
-    change.key = body.key;
-    change.ownership = body.ownership;
+    let change = body
+        .settings
+        .into_iter()
+        .fold(Reauthorize::default(), |change, (name, value)| {
+            change.with_setting(name, value)
+        });
     let any = state.service.reauthorize(id(&integration)?, change).await?;
     Ok(view(&state, &any))
 }

@@ -32,21 +32,12 @@
 //! ```
 //! use std::sync::Arc;
 //! use dirsync_server::{AppState, router};
-//! use dirsync_service::{Connection, ConnectorRequest, Connectors, Credentials, Error, Service};
+//! use dirsync_service::{Registry, Service};
 //! use dirsync_store::InMemoryStore;
-//! # struct None_;
-//! # impl Connectors for None_ {
-//! #     fn credentials(&self, _: &dirsync_core::RemoteSettings) -> Result<Credentials, Error> {
-//! #         Err(Error::UnsupportedSystem { system: "none".into() })
-//! #     }
-//! #     fn connect(&self, _: &ConnectorRequest<'_>) -> Result<Connection, Error> {
-//! #         Err(Error::UnsupportedSystem { system: "none".into() })
-//! #     }
-//! # }
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! let service = Arc::new(Service::new(Arc::new(InMemoryStore::new()), Arc::new(None_)));
+//! let service = Arc::new(Service::new(Arc::new(InMemoryStore::new()), Registry::builtin()));
 //! // Mounted under your own prefix, beside your own routes:
 //! let app = axum::Router::new().nest("/directory", router(AppState::new(service)));
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;

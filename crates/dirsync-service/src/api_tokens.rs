@@ -94,26 +94,9 @@ mod tests {
     use dirsync_store::InMemoryStore;
 
     use super::*;
-    use crate::{Connection, ConnectorRequest, Connectors, Credentials};
-
-    struct NoConnectors;
-
-    impl Connectors for NoConnectors {
-        fn credentials(&self, _: &dirsync_core::RemoteSettings) -> Result<Credentials, Error> {
-            Err(Error::UnsupportedSystem {
-                system: "none".into(),
-            })
-        }
-        fn connect(&self, _: &ConnectorRequest<'_>) -> Result<Connection, Error> {
-            Err(Error::UnsupportedSystem {
-                system: "none".into(),
-            })
-        }
-    }
-
     #[tokio::test]
     async fn a_token_is_shown_once_stored_hashed_and_checked() {
-        let service = Service::new(Arc::new(InMemoryStore::new()), Arc::new(NoConnectors));
+        let service = Service::new(Arc::new(InMemoryStore::new()), crate::Registry::new());
         let made = service.create_api_token("ci", true).await.unwrap();
         let token = made.secret.expose_secret().to_owned();
         assert!(

@@ -1,35 +1,22 @@
 //! The one error type of `dirsync-service`.
 
-use dirsync_core::{IntegrationId, RuleId, Scope};
+use dirsync_core::{IntegrationId, RuleId};
 
 /// What went wrong in a service call. Each variant says what the caller can do about it.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// The Workspace admin has not granted these scopes to the service account: grant exactly
-    /// these strings (domain-wide delegation) and activate or reauthorize again. The
-    /// integration is left as it was.
-    #[error(
-        "the service account is missing scopes: {}; grant them in the Google Admin console and try again",
-        join(scopes)
-    )]
-    MissingScopes {
-        /// The scopes to grant.
-        scopes: Vec<Scope>,
-    },
+    /// The integration may not reach its remote: scopes not granted (named exactly, to grant
+    /// and try again), credentials refused, or other access checks failed. The integration is
+    /// left as it was.
+    #[error(transparent)]
+    Access(dirsync_core::AccessDenied),
 
-    /// The remote refused the credentials or the delegated subject (a configuration error:
-    /// fix the key or subject and reauthorize).
-    #[error("the remote refused the credentials: {reason}")]
-    Unauthorized {
-        /// What the remote said, without any secret.
-        reason: String,
-    },
-
-    /// The service-account key a setting names cannot be used.
-    #[error("service-account key {reference}: {reason}")]
-    Key {
-        /// Which key (a file path or a secret's name; never the key).
+    /// A credential the settings name cannot be used (a key file that cannot be read or is not
+    /// a key, a named secret the secret store does not hold).
+    #[error("credential {reference}: {reason}")]
+    Credential {
+        /// Which credential (a file path or a secret's name; never the secret).
         reference: String,
         /// Why.
         reason: String,
@@ -58,21 +45,17 @@ pub enum Error {
         rule: RuleId,
     },
 
-    /// These connectors cannot connect to this system.
-    #[error("no connector for {system}")]
+    /// No connector is registered for this system (see [`Registry`](crate::Registry)).
+    #[error("no connector is registered for the system {system}")]
     UnsupportedSystem {
         /// The system's name.
         system: String,
     },
 
-    /// A value given to the service is invalid (a title, a rule, settings).
+    /// A value given to the service is invalid (a title, a rule, settings), or a connector
+    /// could not be built from the settings.
     #[error(transparent)]
-    Invalid(#[from] dirsync_core::Error),
-
-    /// Building a connector from the integration's settings failed.
-    #[cfg(feature = "google")]
-    #[error(transparent)]
-    Connector(#[from] dirsync_google::Error),
+    Invalid(dirsync_core::Error),
 
     /// The run could not start or be recorded (see the engine's error). A store error of the
     /// engine (another run's lease, a lost lease, ...) is [`Store`](Self::Store) instead.
@@ -82,6 +65,20 @@ pub enum Error {
     /// The store failed or refused (e.g. the integration does not exist).
     #[error(transparent)]
     Store(#[from] dirsync_store::Error),
+}
+
+impl From<dirsync_core::Error> for Error {
+    /// Access failures and unusable credentials keep their own variants; anything else is
+    /// [`Error::Invalid`].
+    fn from(e: dirsync_core::Error) -> Self {
+        match e {
+            dirsync_core::Error::Access(denied) => Self::Access(denied),
+            dirsync_core::Error::Credential { reference, reason } => {
+                Self::Credential { reference, reason }
+            }
+            other => Self::Invalid(other),
+        }
+    }
 }
 
 impl From<dirsync_engine::Error> for Error {
@@ -95,13 +92,14 @@ impl From<dirsync_engine::Error> for Error {
 
 impl Error {
     /// A stable name for the kind of error, for JSON answers (`{"error": {"kind", "message"}}`):
-    /// `missing_scopes`, `unauthorized`, `key`, `wrong_state`, `unknown_rule`, `not_found`,
-    /// `busy` (another run holds the integration), `store`, `run` or `invalid`.
+    /// `missing_scopes`, `unauthorized`, `access_checks`, `credential`, `wrong_state`,
+    /// `unknown_rule`, `unsupported_system`, `not_found`, `busy` (another run holds the
+    /// integration), `store`, `run` or `invalid`.
     pub fn kind(&self) -> &'static str {
         match self {
-            Self::MissingScopes { .. } => "missing_scopes",
-            Self::Unauthorized { .. } => "unauthorized",
-            Self::Key { .. } => "key",
+            Self::Access(denied) => denied.kind(),
+            Self::Credential { .. } => "credential",
+            Self::UnsupportedSystem { .. } => "unsupported_system",
             Self::WrongState { .. } => "wrong_state",
             Self::UnknownRule { .. } => "unknown_rule",
             Self::Store(dirsync_store::Error::NotFound { .. })
@@ -118,22 +116,4 @@ impl Error {
             _ => "invalid",
         }
     }
-
-    /// Sorts a connector-level error: missing scopes and refused credentials become their own
-    /// variants, anything else stays an invalid-value or remote error.
-    pub(crate) fn from_remote(error: dirsync_core::Error) -> Self {
-        match error {
-            dirsync_core::Error::MissingScopes { scopes } => Self::MissingScopes { scopes },
-            dirsync_core::Error::Unauthorized { reason } => Self::Unauthorized { reason },
-            other => Self::Invalid(other),
-        }
-    }
-}
-
-fn join(scopes: &[Scope]) -> String {
-    scopes
-        .iter()
-        .map(Scope::as_str)
-        .collect::<Vec<_>>()
-        .join(", ")
 }

@@ -1,29 +1,42 @@
-//! What the Google Workspace super admin must do before an integration can be activated.
+//! What an admin must do before an integration can be activated, as its connector says.
 
 use std::fmt;
 
-use dirsync_core::{Email, Scope};
+use dirsync_core::{Grant, Scope};
 use serde::Serialize;
 
-/// The domain-wide delegation a Workspace super admin must grant: the service account's client
-/// id and the exact scope strings. Its `Display` is step-by-step text for the admin.
+/// What an admin must grant for one integration: the system's name and its connector's
+/// [`Grant`] (Google: the service account's client id and the exact scope strings, by
+/// domain-wide delegation). Its `Display` is step-by-step text for the admin.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct AdminInstructions {
-    /// The service account's OAuth client id (what the admin console asks for).
-    pub client_id: String,
-    /// The service account's email, to recognise it by.
-    pub client_email: Email,
-    /// The admin the service account will act as.
-    pub subject: Email,
-    /// The exact scopes to grant.
-    pub scopes: Vec<Scope>,
+    /// The system, for people (`Google Workspace`).
+    pub system: String,
+    /// What to grant.
+    pub grant: Grant,
 }
 
 impl AdminInstructions {
-    /// The scopes as the admin console takes them: comma-separated, no spaces.
+    /// Instructions to grant `grant` in `system`.
+    pub fn new(system: impl Into<String>, grant: Grant) -> Self {
+        Self {
+            system: system.into(),
+            grant,
+        }
+    }
+
+    /// The scopes to grant (none for systems without scopes).
+    pub fn scopes(&self) -> Vec<Scope> {
+        match &self.grant {
+            Grant::Scopes { scopes, .. } => scopes.iter().cloned().collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// The scopes as admin consoles take them: comma-separated, no spaces.
     pub fn scopes_csv(&self) -> String {
-        self.scopes
+        self.scopes()
             .iter()
             .map(Scope::as_str)
             .collect::<Vec<_>>()
@@ -33,26 +46,47 @@ impl AdminInstructions {
 
 impl fmt::Display for AdminInstructions {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(
-            f,
-            "A Google Workspace super admin grants domain-wide delegation once:"
-        )?;
-        writeln!(
-            f,
-            "  1. admin.google.com → Security → Access and data control → API controls →"
-        )?;
-        writeln!(f, "     Manage Domain Wide Delegation → Add new")?;
-        writeln!(
-            f,
-            "  2. Client ID: {}   (service account {})",
-            self.client_id, self.client_email
-        )?;
-        writeln!(f, "  3. OAuth scopes (comma-delimited):")?;
-        writeln!(f, "     {}", self.scopes_csv())?;
-        write!(
-            f,
-            "  4. Authorize, then activate the integration; it acts as {}.",
-            self.subject
-        )
+        match &self.grant {
+            Grant::Scopes {
+                client_id,
+                client_email,
+                subject,
+                console,
+                ..
+            } => {
+                writeln!(f, "A {} super admin grants the scopes once:", self.system)?;
+                match console {
+                    Some(console) => writeln!(f, "  1. {console}")?,
+                    None => writeln!(f, "  1. In the admin console, grant access to the client")?,
+                }
+                let client_id = client_id.as_deref().unwrap_or("(the integration's client)");
+                match client_email {
+                    Some(email) => {
+                        writeln!(f, "  2. Client ID: {client_id}   (service account {email})")?
+                    }
+                    None => writeln!(f, "  2. Client ID: {client_id}")?,
+                }
+                writeln!(f, "  3. OAuth scopes (comma-delimited):")?;
+                writeln!(f, "     {}", self.scopes_csv())?;
+                match subject {
+                    Some(subject) => write!(
+                        f,
+                        "  4. Authorize, then activate the integration; it acts as {subject}."
+                    ),
+                    None => write!(f, "  4. Authorize, then activate the integration."),
+                }
+            }
+            Grant::Token { secret } => write!(
+                f,
+                "Create an access token in {} and store it under the secret {secret}; then \
+                 activate the integration.",
+                self.system
+            ),
+            _ => write!(
+                f,
+                "Nothing to grant in {}: activate the integration (its access checks run then).",
+                self.system
+            ),
+        }
     }
 }

@@ -1,12 +1,16 @@
 //! # dirsync-service
 //!
 //! The service API of directory-sync: one entry point, [`Service`], over a
-//! [`Store`](dirsync_store::Store) and [`Connectors`], for products to build frontends and
-//! command-line tools on.
+//! [`Store`](dirsync_store::Store) and a [`Registry`] of connectors, for products to build
+//! frontends and command-line tools on.
 //!
-//! - **Lifecycle**: [`create_google`](Service::create_google) stores an integration `Staged` and
-//!   returns the [`AdminInstructions`] (the service account's client id and the exact scope
-//!   strings); [`activate`](Service::activate) checks each scope, records who authorized it and
+//! - **Connectors plug in**: the [`Registry`] holds one
+//!   [`ConnectorKind`](dirsync_core::ConnectorKind) per system ([`Registry::builtin`]: Google
+//!   Workspace and files, with the default features); a product registers its own the same way.
+//! - **Lifecycle**: [`create`](Service::create) (or the typed `create_google`) stores an
+//!   integration `Staged` and returns the [`AdminInstructions`] (Google: the service account's
+//!   client id and the exact scope strings); [`activate`](Service::activate) runs the
+//!   connector's access checks (Google: each scope), records who authorized it and
 //!   when, sets it `Active` and runs the initial sync; then
 //!   [`deactivate`](Service::deactivate) / [`reactivate`](Service::reactivate),
 //!   [`reauthorize`](Service::reauthorize) (new key or subject, or a provider-managed service
@@ -29,8 +33,9 @@
 //!
 //! ```
 //! use std::sync::Arc;
-//! use dirsync_core::{DirectionKind, Email, GoogleSettings, KeyOwnership, KeyReference, Schedule};
-//! use dirsync_service::{CreateGoogle, GoogleConnectors, Service, Silent};
+//! use dirsync_core::{DirectionKind, Email, KeyOwnership, Schedule};
+//! use dirsync_google::{GoogleSettings, KeyReference};
+//! use dirsync_service::{CreateGoogle, Registry, Service, Silent};
 //! use dirsync_google_emulator::{Emulator, EmulatorConfig, TenantSpec};
 //! use dirsync_store::InMemoryStore;
 //!
@@ -42,7 +47,7 @@
 //! let key = dir.path().join("key.json");
 //! std::fs::write(&key, google.service_account_key_json())?;
 //!
-//! let service = Service::new(Arc::new(InMemoryStore::new()), Arc::new(GoogleConnectors::new()));
+//! let service = Service::new(Arc::new(InMemoryStore::new()), Registry::builtin());
 //! let mut settings = GoogleSettings::new(
 //!     Email::new(google.admin_subject())?, KeyReference::File(key), KeyOwnership::CustomerOwned);
 //! settings.api_base = Some(google.base_url());
@@ -64,8 +69,6 @@ mod api_tokens;
 mod connectors;
 mod error;
 mod explain;
-#[cfg(feature = "google")]
-mod google;
 mod instructions;
 mod lifecycle;
 mod metrics;
@@ -83,19 +86,19 @@ mod update;
 pub mod views;
 
 pub use api_tokens::NewApiToken;
-pub use connectors::{Connection, ConnectorRequest, Connectors, Credentials, SecretStore};
+pub use connectors::Registry;
 pub use error::Error;
 pub use explain::{Action, PlannedChange};
-#[cfg(feature = "google")]
-pub use google::GoogleConnectors;
 pub use instructions::AdminInstructions;
-pub use lifecycle::{Activated, CreateGoogle, Created, Reauthorize};
+#[cfg(feature = "google")]
+pub use lifecycle::CreateGoogle;
+pub use lifecycle::{Activated, CreateIntegration, Created, Reauthorize};
 pub use notify::{Notification, Notifier};
 pub use progress::{Progress, ProgressSink, Silent};
 pub use query::UserQuery;
 pub use review::HeldPlanDetail;
 pub use rules::{DueRun, NewRule};
-pub use service::{DEFAULT_LEASE_SECONDS, DryRun, RunRetention, Service, required_scopes};
+pub use service::{DEFAULT_LEASE_SECONDS, DryRun, RunRetention, Service};
 pub use status::{HeldSummary, IntegrationStatus, RunSummary, StatusReport};
 #[cfg(feature = "terminal")]
 pub use terminal::TerminalProgress;

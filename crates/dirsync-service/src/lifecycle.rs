@@ -1,40 +1,41 @@
 //! The integration lifecycle: create (staged) → activate → deactivate / reactivate,
-//! reauthorize, remove.
+//! reauthorize, remove — for any system in the service's [`Registry`](crate::Registry).
 
 use dirsync_core::{
-    AnyIntegration, Authorization, DirectionKind, Email, GoogleSettings, IntegrationId,
-    IntegrationState, KeyOwnership, KeyReference, NewIntegration, ObjectKinds, RemoteSettings,
-    Schedule, ScopeFilter, SyncRule, SyncRun, Trigger,
+    AnyIntegration, Authorization, ConnectRequest, DirectionKind, Email, IntegrationId,
+    IntegrationState, KeyOwnership, NewIntegration, RemoteSettings, Schedule, ScopeFilter,
+    SyncRule, SyncRun, Trigger,
 };
 use dirsync_store::Removed;
+use serde_json::Value;
 
+use crate::connectors::synced_kinds;
 use crate::instructions::AdminInstructions;
 use crate::progress::ProgressSink;
-use crate::service::required_scopes;
 use crate::{Error, Service};
 
-/// A new Google Workspace integration. Made with [`CreateGoogle::new`].
+/// A new integration of any registered system. Made with [`CreateIntegration::new`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
-pub struct CreateGoogle {
+pub struct CreateIntegration {
     /// A title for humans ("Google Workspace (acme.com)").
     pub title: String,
-    /// Inbound (read Google into the directory) or outbound (manage Google groups); fixed for
-    /// the integration's life.
+    /// Inbound (read the system into the directory) or outbound (write to it); fixed for the
+    /// integration's life.
     pub direction: DirectionKind,
-    /// How to connect: subject, key, customer, API base, pacing.
-    pub settings: GoogleSettings,
+    /// The system and how to connect to it (checked by its connector before anything is stored).
+    pub settings: RemoteSettings,
     /// When its scheduled rules run.
     pub schedule: Schedule,
 }
 
-impl CreateGoogle {
+impl CreateIntegration {
     /// An integration titled `title`, in `direction`, connecting with `settings`, whose
     /// scheduled rules run on `schedule`.
     pub fn new(
         title: impl Into<String>,
         direction: DirectionKind,
-        settings: GoogleSettings,
+        settings: RemoteSettings,
         schedule: Schedule,
     ) -> Self {
         Self {
@@ -46,14 +47,50 @@ impl CreateGoogle {
     }
 }
 
-/// A created integration and what the Workspace admin must grant before activating it.
+/// A new Google Workspace integration, typed. Made with [`CreateGoogle::new`]; the same as a
+/// [`CreateIntegration`] with Google's settings.
+#[cfg(feature = "google")]
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CreateGoogle {
+    /// A title for humans ("Google Workspace (acme.com)").
+    pub title: String,
+    /// Inbound (read Google into the directory) or outbound (manage Google groups); fixed for
+    /// the integration's life.
+    pub direction: DirectionKind,
+    /// How to connect: subject, key, customer, API base, pacing.
+    pub settings: dirsync_google::GoogleSettings,
+    /// When its scheduled rules run.
+    pub schedule: Schedule,
+}
+
+#[cfg(feature = "google")]
+impl CreateGoogle {
+    /// An integration titled `title`, in `direction`, connecting with `settings`, whose
+    /// scheduled rules run on `schedule`.
+    pub fn new(
+        title: impl Into<String>,
+        direction: DirectionKind,
+        settings: dirsync_google::GoogleSettings,
+        schedule: Schedule,
+    ) -> Self {
+        Self {
+            title: title.into(),
+            direction,
+            settings,
+            schedule,
+        }
+    }
+}
+
+/// A created integration and what an admin must grant before activating it.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct Created {
     /// The stored integration (`Staged`; [`AnyIntegration::is_primary`] says whether the
     /// store made it the primary).
     pub integration: AnyIntegration,
-    /// The client id and exact scopes to grant.
+    /// What to grant (Google: the client id and exact scopes).
     pub instructions: AdminInstructions,
 }
 
@@ -68,68 +105,98 @@ pub struct Activated {
     pub initial_run: Option<SyncRun>,
 }
 
-/// New credentials or subject for an integration. Fields left `None` keep their value. Start
-/// from [`Reauthorize::default`] (nothing changes) and set what changes with the `with_*`
-/// methods.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// New settings for an integration's authorization (credentials, subject, ...): each named
+/// setting replaces the stored one, the others are kept. Start from [`Reauthorize::default`]
+/// (nothing changes) and set what changes with [`with_setting`](Self::with_setting) or the
+/// typed `with_*` methods.
+#[derive(Debug, Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Reauthorize {
-    /// A new delegated admin.
-    pub subject: Option<Email>,
-    /// A new service-account key.
-    pub key: Option<KeyReference>,
-    /// Who owns the (new) service account: switching from a provider-managed service account
-    /// to a customer-owned one is a reauthorization with a new key and
-    /// [`KeyOwnership::CustomerOwned`].
-    pub ownership: Option<KeyOwnership>,
+    /// The settings that change, by name, as JSON.
+    pub settings: serde_json::Map<String, Value>,
 }
 
 impl Reauthorize {
-    /// A new delegated admin.
-    pub fn with_subject(mut self, subject: Email) -> Self {
-        self.subject = Some(subject);
+    /// The setting `name` becomes `value` (its JSON form, as `integration:show` prints it).
+    pub fn with_setting(mut self, name: impl Into<String>, value: Value) -> Self {
+        self.settings.insert(name.into(), value);
         self
     }
 
-    /// A new service-account key.
-    pub fn with_key(mut self, key: KeyReference) -> Self {
-        self.key = Some(key);
-        self
+    /// A new delegated admin (Google's `subject`).
+    pub fn with_subject(self, subject: Email) -> Self {
+        self.with_setting("subject", Value::String(subject.to_string()))
     }
 
-    /// Who owns the (new) service account.
-    pub fn with_ownership(mut self, ownership: KeyOwnership) -> Self {
-        self.ownership = Some(ownership);
-        self
+    /// Who owns the (new) credential: switching from a provider-managed service account to a
+    /// customer-owned one is a reauthorization with a new key and
+    /// [`KeyOwnership::CustomerOwned`].
+    pub fn with_ownership(self, ownership: KeyOwnership) -> Self {
+        let value = match ownership {
+            KeyOwnership::ProviderManaged => "provider_managed",
+            KeyOwnership::CustomerOwned => "customer_owned",
+        };
+        self.with_setting("ownership", Value::String(value.to_owned()))
+    }
+
+    /// A new service-account key (Google's `key`).
+    #[cfg(feature = "google")]
+    pub fn with_key(self, key: dirsync_google::KeyReference) -> Self {
+        let value = serde_json::to_value(&key).unwrap_or(Value::Null);
+        self.with_setting("key", value)
+    }
+
+    /// `settings` with these changes.
+    fn apply_to(&self, settings: &RemoteSettings) -> Result<RemoteSettings, Error> {
+        let mut fields = settings.fields().clone();
+        fields.extend(self.settings.clone());
+        Ok(RemoteSettings::new(
+            settings.system().clone(),
+            Value::Object(fields),
+        )?)
     }
 }
 
 impl Service {
-    /// Creates a Google integration in state `Staged` and returns what the Workspace super admin
-    /// must grant. The first inbound integration ever created becomes the primary. A new inbound
-    /// integration gets one scheduled rule covering everything (remove it or add others).
-    ///
-    /// The key is read now, so a missing or malformed key is refused before anything is stored.
+    /// Creates an integration of any registered system in state `Staged` and returns what an
+    /// admin must grant. The settings are checked by the system's connector, and the
+    /// credentials they name are read now, so a bad setting or a missing key is refused before
+    /// anything is stored. The first inbound integration ever created becomes the primary. A
+    /// new inbound integration gets one scheduled rule covering everything its system can be
+    /// read for (remove it or add others).
     ///
     /// # Errors
-    /// [`Error::Key`] for an unusable key; [`Error::Invalid`] for a bad title; a store error.
-    pub async fn create_google(&self, request: CreateGoogle) -> Result<Created, Error> {
-        let subject = request.settings.subject.clone();
-        let settings = RemoteSettings::GoogleWorkspace(request.settings);
-        let credentials = self.connectors.credentials(&settings)?;
+    /// [`Error::UnsupportedSystem`] for a system no connector is registered for, or a
+    /// direction it does not support; [`Error::Invalid`] for bad settings or title;
+    /// [`Error::Credential`] for an unusable key; a store error.
+    pub async fn create(&self, request: CreateIntegration) -> Result<Created, Error> {
+        let kind = self.registry.get(request.settings.system())?;
+        if !kind.directions().contains(&request.direction) {
+            return Err(Error::UnsupportedSystem {
+                system: format!("{} ({} integrations)", kind.name(), request.direction),
+            });
+        }
+        kind.validate_settings(&request.settings)?;
         let now = self.clock.now();
         let new = NewIntegration::new(
             request.title,
             request.direction,
-            settings,
+            request.settings,
             request.schedule,
             now,
         )?;
+        let kinds = synced_kinds(kind.as_ref(), request.direction);
+        let grant = kind.grant(&ConnectRequest::new(
+            new.id(),
+            request.direction,
+            new.settings(),
+            &kinds,
+        ))?;
         let mut any = self.store.create_integration(new).await?;
         if request.direction == DirectionKind::Inbound {
             any.add_rule(SyncRule::new(
                 "Whole directory",
-                ObjectKinds::all(),
+                kind.readable_kinds(),
                 ScopeFilter::everything(),
                 Trigger::Scheduled,
                 now,
@@ -137,35 +204,44 @@ impl Service {
             any = self.store.save_integration(&any).await?;
         }
         Ok(Created {
-            instructions: AdminInstructions {
-                client_id: credentials.client_id,
-                client_email: credentials.client_email,
-                subject,
-                scopes: required_scopes(request.direction).into_iter().collect(),
-            },
+            instructions: AdminInstructions::new(kind.name(), grant),
             integration: any,
         })
     }
 
-    /// What the Workspace admin must grant for an existing integration (e.g. to show again,
-    /// or after a new key).
+    /// Creates a Google Workspace integration: [`create`](Self::create) with Google's typed
+    /// settings.
     ///
     /// # Errors
-    /// [`Error::Key`] for an unusable key; a store error.
+    /// As [`create`](Self::create).
+    #[cfg(feature = "google")]
+    pub async fn create_google(&self, request: CreateGoogle) -> Result<Created, Error> {
+        let settings = RemoteSettings::from_typed(&request.settings)?;
+        self.create(CreateIntegration::new(
+            request.title,
+            request.direction,
+            settings,
+            request.schedule,
+        ))
+        .await
+    }
+
+    /// What an admin must grant for an existing integration (e.g. to show again, or after a
+    /// new key).
+    ///
+    /// # Errors
+    /// [`Error::Credential`] for an unusable key; [`Error::UnsupportedSystem`]; a store error.
     pub async fn instructions(&self, id: IntegrationId) -> Result<AdminInstructions, Error> {
         let any = self.store.integration(id).await?;
-        let credentials = self.connectors.credentials(any.settings())?;
-        let RemoteSettings::GoogleWorkspace(google) = any.settings() else {
-            return Err(Error::UnsupportedSystem {
-                system: any.settings().system().to_string(),
-            });
-        };
-        Ok(AdminInstructions {
-            client_id: credentials.client_id,
-            client_email: credentials.client_email,
-            subject: google.subject.clone(),
-            scopes: required_scopes(any.direction()).into_iter().collect(),
-        })
+        let kind = self.registry.get(any.settings().system())?;
+        let kinds = synced_kinds(kind.as_ref(), any.direction());
+        let grant = kind.grant(&ConnectRequest::new(
+            id,
+            any.direction(),
+            any.settings(),
+            &kinds,
+        ))?;
+        Ok(AdminInstructions::new(kind.name(), grant))
     }
 
     /// Activates a staged integration: checks every required scope with its own token request
@@ -173,13 +249,14 @@ impl Service {
     /// initial sync of org units, users, groups and memberships (inbound).
     ///
     /// A missing scope leaves the integration `Staged` and is reported by name
-    /// ([`Error::MissingScopes`]); so is a refused key or subject ([`Error::Unauthorized`]).
+    /// ([`Error::Access`] with `MissingScopes`); so is a refused key or subject
+    /// (`Unauthorized`) or another failed access check (`ChecksFailed`).
     /// The initial sync's outcome is in [`Activated::initial_run`]; a failed initial sync leaves
     /// the integration active (the next run retries).
     ///
     /// # Errors
-    /// [`Error::WrongState`] unless staged; [`Error::MissingScopes`]; [`Error::Unauthorized`];
-    /// a connector or store error.
+    /// [`Error::WrongState`] unless staged; [`Error::Access`]; [`Error::Credential`]; a
+    /// connector or store error.
     pub async fn activate(
         &self,
         id: IntegrationId,
@@ -216,20 +293,9 @@ impl Service {
         any: &AnyIntegration,
         settings: &RemoteSettings,
     ) -> Result<Authorization, Error> {
-        let RemoteSettings::GoogleWorkspace(google) = settings else {
-            return Err(Error::UnsupportedSystem {
-                system: settings.system().to_string(),
-            });
-        };
         let connection = self.connect(any, settings)?;
-        let report = connection
-            .source
-            .validate_access()
-            .await
-            .map_err(Error::from_remote)?;
-        report
-            .into_authorization(google.ownership, self.clock.now())
-            .map_err(Error::from_remote)
+        let report = connection.source.validate_access().await?;
+        Ok(report.into_authorization(self.clock.now())?)
     }
 
     /// `Active | Failed → Inactive`: scheduled rules stop running; nothing is deleted.
@@ -252,36 +318,26 @@ impl Service {
         Ok(self.store.save_integration(&any).await?)
     }
 
-    /// New key, subject or ownership. A staged integration just takes the new settings (they are
+    /// New settings for the authorization (Google: key, subject or ownership). A staged integration just takes the new settings (they are
     /// verified at activation). Otherwise access is verified with the new settings first; on
     /// success they and the new authorization are stored and a `Failed` integration becomes
     /// `Active` again, and on failure nothing changes.
     ///
     /// # Errors
-    /// [`Error::MissingScopes`], [`Error::Unauthorized`], [`Error::Key`]; a store error.
+    /// [`Error::Access`], [`Error::Credential`], [`Error::Invalid`] for settings the connector
+    /// refuses; a store error.
     pub async fn reauthorize(
         &self,
         id: IntegrationId,
         change: Reauthorize,
     ) -> Result<AnyIntegration, Error> {
         let mut any = self.store.integration(id).await?;
-        let RemoteSettings::GoogleWorkspace(mut google) = any.settings().clone() else {
-            return Err(Error::UnsupportedSystem {
-                system: any.settings().system().to_string(),
-            });
-        };
-        if let Some(subject) = change.subject {
-            google.subject = subject;
-        }
-        if let Some(key) = change.key {
-            google.key = key;
-        }
-        if let Some(ownership) = change.ownership {
-            google.ownership = ownership;
-        }
-        let settings = RemoteSettings::GoogleWorkspace(google);
+        let settings = change.apply_to(any.settings())?;
+        let kind = self.registry.get(settings.system())?;
+        kind.validate_settings(&settings)?;
         if *any.state() == IntegrationState::Staged {
-            self.connectors.credentials(&settings)?;
+            let kinds = synced_kinds(kind.as_ref(), any.direction());
+            kind.grant(&ConnectRequest::new(id, any.direction(), &settings, &kinds))?;
             any.update_settings(settings)?;
         } else {
             let authorization = self.verify(&any, &settings).await?;
@@ -298,8 +354,11 @@ impl Service {
     /// # Errors
     /// A store error (`PrimaryOwnsData`, `NotFound`, `Leased` while a run holds it).
     pub async fn remove(&self, id: IntegrationId) -> Result<Removed, Error> {
+        let any = self.store.integration(id).await?;
         let removed = self.store.remove_integration(id).await?;
-        self.connectors.forget(id);
+        if let Ok(kind) = self.registry.get(any.settings().system()) {
+            kind.forget(id);
+        }
         Ok(removed)
     }
 }

@@ -2,19 +2,18 @@
 //! concern: integration lifecycle (`lifecycle.rs`), rules and the scheduler (`rules.rs`), and
 //! runs, dry runs and approvals (here).
 
-use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 use dirsync_core::{
-    AnyIntegration, DirectionKind, FetchProgress, HeldPlan, IntegrationId, NoProgress, ObjectKind,
-    ObjectKinds, PlanId, RemoteSettings, RuleId, RunId, Scope, SyncRun, google_required_scopes,
+    AnyIntegration, ConnectRequest, Connection, DirectionKind, FetchProgress, HeldPlan,
+    IntegrationId, NoProgress, PlanId, RemoteSettings, RuleId, RunId, SyncRun,
 };
 use dirsync_engine::{Clock, Plan, Policy, RunContext, ToDirectory, ToRemote};
 use dirsync_store::Store;
 
 use crate::Error;
-use crate::connectors::{Connection, ConnectorRequest, Connectors};
+use crate::connectors::{Registry, synced_kinds};
 use crate::notify::{Notification, Notifier};
 use crate::progress::{PageCounter, Progress, ProgressSink};
 
@@ -22,7 +21,7 @@ use crate::progress::{PageCounter, Progress, ProgressSink};
 /// `Arc`; every method takes `&self`.
 pub struct Service {
     pub(crate) store: Arc<dyn Store>,
-    pub(crate) connectors: Arc<dyn Connectors>,
+    pub(crate) registry: Registry,
     pub(crate) policy: Policy,
     pub(crate) clock: Arc<dyn Clock>,
     holder: String,
@@ -78,15 +77,15 @@ fn system_clock() -> DateTime<Utc> {
 }
 
 impl Service {
-    /// A service over `store`, building connectors with `connectors`, with the default
+    /// A service over `store`, connecting through the connectors of `registry`, with the default
     /// [`Policy`], the system clock, a lease of [`DEFAULT_LEASE_SECONDS`] named after this
     /// process (renewed by its run every third of that, so a run that crashed frees its
     /// integration within a minute), and up to four integrations synced at once by
     /// [`run_due`](Self::run_due).
-    pub fn new(store: Arc<dyn Store>, connectors: Arc<dyn Connectors>) -> Self {
+    pub fn new(store: Arc<dyn Store>, registry: Registry) -> Self {
         Self {
             store,
-            connectors,
+            registry,
             policy: Policy::default(),
             clock: Arc::new(system_clock),
             holder: format!("directory-sync:{}", std::process::id()),
@@ -381,24 +380,19 @@ impl Service {
         any: &AnyIntegration,
         settings: &RemoteSettings,
     ) -> Result<Connection, Error> {
-        let scopes = required_scopes(any.direction());
-        self.connectors.connect(&ConnectorRequest {
-            integration: any.id(),
-            direction: any.direction(),
+        let kind = self.registry.get(settings.system())?;
+        let kinds = synced_kinds(kind.as_ref(), any.direction());
+        Ok(kind.connect(&ConnectRequest::new(
+            any.id(),
+            any.direction(),
             settings,
-            scopes: &scopes,
-        })
+            &kinds,
+        ))?)
     }
-}
 
-/// The exact scopes a Google integration of `direction` needs: inbound reads users, groups,
-/// members and org units; outbound reads the managed groups and manages their members.
-pub fn required_scopes(direction: DirectionKind) -> BTreeSet<Scope> {
-    match direction {
-        DirectionKind::Outbound => {
-            google_required_scopes(direction, [ObjectKind::Groups, ObjectKind::Memberships])
-        }
-        _ => google_required_scopes(direction, ObjectKinds::all().iter()),
+    /// The connectors this service connects with.
+    pub fn registry(&self) -> &Registry {
+        &self.registry
     }
 }
 

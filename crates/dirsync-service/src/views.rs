@@ -6,15 +6,14 @@ use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
 use dirsync_core::{
-    AnyIntegration, DirectionKind, DirectoryUser, EmploymentType, Group, GroupAssignment, HeldPlan,
-    IntegrationState, KeyOwnership, Manager, MemberKind, MemberRole, Membership, ObjectKinds,
-    OrgUnit, RemoteSettings, RunOutcome, Safeguards, Schedule, Scope, ScopeFilter, SyncRule,
-    SyncRun, Trigger, UserId, UserStatus,
+    AnyIntegration, DirectionKind, DirectoryUser, EmploymentType, Grant, Group, GroupAssignment,
+    HeldPlan, IntegrationState, KeyOwnership, Manager, MemberKind, MemberRole, Membership,
+    ObjectKinds, OrgUnit, RemoteSettings, RunOutcome, Safeguards, Schedule, Scope, ScopeFilter,
+    SyncRule, SyncRun, Trigger, UserId, UserStatus,
 };
-use dirsync_engine::Policy;
 use serde::Serialize;
 
-use crate::{AdminInstructions, DryRun, PlannedChange};
+use crate::{AdminInstructions, DryRun, PlannedChange, Service};
 
 /// A directory user (`users:list`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -186,16 +185,23 @@ pub struct StateView {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct AuthorizationView {
-    /// The delegated admin.
-    pub subject: String,
-    /// The service account's client id.
-    pub client_id: String,
-    /// The service account's email.
-    pub client_email: String,
-    /// Who owns the service account.
-    pub ownership: KeyOwnership,
+    /// Whom the integration acts as (Google: the delegated admin), if anyone.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+    /// The client the grant was made to (Google: the service account's client id).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    /// The client's email (Google: the service account's).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_email: Option<String>,
+    /// Who owns the credential.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ownership: Option<KeyOwnership>,
     /// The scopes verified.
     pub scopes: Vec<Scope>,
+    /// The other access checks that passed.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub checks: Vec<String>,
     /// When.
     pub verified_at: DateTime<Utc>,
 }
@@ -210,6 +216,8 @@ pub struct IntegrationView {
     pub title: String,
     /// The system, for humans ("Google Workspace").
     pub system: String,
+    /// The system's id (`google_workspace`), as in `settings`.
+    pub system_id: String,
     /// `inbound` or `outbound`.
     pub direction: DirectionKind,
     /// Whether it is the primary.
@@ -237,13 +245,16 @@ pub struct IntegrationView {
 }
 
 impl IntegrationView {
-    /// A view of `any` with the safeguards that apply to it under `policy`.
-    pub fn new(any: &AnyIntegration, policy: &Policy) -> Self {
+    /// A view of `any`, with its system's name from `service`'s registry and the safeguards
+    /// that apply to it under `service`'s policy.
+    pub fn new(any: &AnyIntegration, service: &Service) -> Self {
+        let policy = service.policy();
         let r = any.record();
         Self {
             id: r.id.to_string(),
             title: r.title.clone(),
-            system: r.settings.system().to_string(),
+            system: service.registry().name(r.settings.system()),
+            system_id: r.settings.system().to_string(),
             direction: r.direction,
             primary: any.is_primary(),
             state: StateView {
@@ -258,11 +269,12 @@ impl IntegrationView {
             schedule_text: r.schedule.to_string(),
             rules: r.rules.iter().map(RuleView::from).collect(),
             authorization: r.authorization.as_ref().map(|a| AuthorizationView {
-                subject: a.subject.to_string(),
+                subject: a.subject.as_ref().map(ToString::to_string),
                 client_id: a.client_id.clone(),
-                client_email: a.client_email.to_string(),
+                client_email: a.client_email.as_ref().map(ToString::to_string),
                 ownership: a.ownership,
                 scopes: a.scopes.iter().cloned().collect(),
+                checks: a.checks.clone(),
                 verified_at: a.verified_at,
             }),
             settings: r.settings.clone(),
@@ -442,28 +454,63 @@ impl From<&HeldPlan> for HeldPlanView {
     }
 }
 
-/// What the Workspace admin must grant (`google-integration:create`).
+/// What an admin must grant (`google-integration:create`, `integration:instructions`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct InstructionsView {
-    /// The service account's client id.
-    pub client_id: String,
-    /// The service account's email.
-    pub client_email: String,
-    /// The admin it acts as.
-    pub subject: String,
+    /// The system, for people.
+    pub system: String,
+    /// What kind of grant: `scopes`, `token` or `nothing`.
+    pub grant: &'static str,
+    /// The client to grant the scopes to (Google: the service account's client id).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    /// The client's email (Google: the service account's).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_email: Option<String>,
+    /// Whom the integration acts as (Google: the delegated admin).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
     /// The exact scopes.
     pub scopes: Vec<Scope>,
+    /// For a token: the secret's name to store it under.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
+    /// The instructions as text, step by step.
+    pub text: String,
 }
 
 impl From<&AdminInstructions> for InstructionsView {
     fn from(i: &AdminInstructions) -> Self {
-        Self {
-            client_id: i.client_id.clone(),
-            client_email: i.client_email.to_string(),
-            subject: i.subject.to_string(),
-            scopes: i.scopes.clone(),
+        let mut view = Self {
+            system: i.system.clone(),
+            grant: "nothing",
+            client_id: None,
+            client_email: None,
+            subject: None,
+            scopes: i.scopes(),
+            secret: None,
+            text: i.to_string(),
+        };
+        match &i.grant {
+            Grant::Scopes {
+                client_id,
+                client_email,
+                subject,
+                ..
+            } => {
+                view.grant = "scopes";
+                view.client_id.clone_from(client_id);
+                view.client_email = client_email.as_ref().map(ToString::to_string);
+                view.subject = subject.as_ref().map(ToString::to_string);
+            }
+            Grant::Token { secret } => {
+                view.grant = "token";
+                view.secret = Some(secret.clone());
+            }
+            _ => {}
         }
+        view
     }
 }
 

@@ -6,16 +6,15 @@
 use std::sync::Arc;
 
 use chrono::Duration;
-use dirsync_core::{
-    DirectionKind, Email, GoogleSettings, IntegrationId, KeyOwnership, KeyReference, Schedule,
-};
+use dirsync_core::{DirectionKind, Email, IntegrationId, KeyOwnership, Schedule};
+use dirsync_google::{GoogleKind, GoogleSettings, KeyReference};
 use dirsync_google_emulator::{Emulator, EmulatorConfig, RunningEmulator, TenantSpec};
-use dirsync_service::{CreateGoogle, GoogleConnectors, RunRetention, Service, Silent};
+use dirsync_service::{CreateGoogle, Registry, RunRetention, Service, Silent};
 use dirsync_sqlite::SqliteStore;
 
 struct Fixture {
     google: RunningEmulator,
-    connectors: GoogleConnectors,
+    connectors: GoogleKind,
     service: Service,
     dir: tempfile::TempDir,
 }
@@ -31,9 +30,9 @@ async fn fixture(retention: RunRetention) -> Fixture {
     )
     .unwrap();
     let store = SqliteStore::open(dir.path().join("directory.db")).unwrap();
-    let connectors = GoogleConnectors::new();
-    let service =
-        Service::new(Arc::new(store), Arc::new(connectors.clone())).with_run_retention(retention);
+    let connectors = GoogleKind::new();
+    let service = Service::new(Arc::new(store), Registry::new().with(connectors.clone()))
+        .with_run_retention(retention);
     Fixture {
         google,
         connectors,

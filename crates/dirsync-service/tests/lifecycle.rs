@@ -10,16 +10,17 @@ use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use dirsync_core::{
-    DirectionKind, Email, GoogleSettings, IntegrationState, KeyOwnership, KeyReference, ObjectKind,
-    ObjectKinds, RunOutcome, Schedule, ScopeFilter, TimeOfDay, Trigger, UserStatus, google_scopes,
+    DirectionKind, Email, IntegrationState, KeyOwnership, ObjectKind, ObjectKinds, RunOutcome,
+    Schedule, ScopeFilter, TimeOfDay, Trigger, UserStatus,
 };
 use dirsync_google::RetryConfig;
+use dirsync_google::{GoogleKind, GoogleSettings, KeyReference, scopes as google_scopes};
 use dirsync_google_emulator::{
     Emulator, EmulatorConfig, OTHER_TEST_PRIVATE_KEY_PEM, RunningEmulator, ServiceAccount,
     TenantSpec,
 };
 use dirsync_service::{
-    Action, CreateGoogle, Error, GoogleConnectors, NewRule, Progress, Reauthorize, Service, Silent,
+    Action, CreateGoogle, Error, NewRule, Progress, Reauthorize, Registry, Service, Silent,
 };
 
 const CUSTOMER_SA: &str = "customer-sa@customer.iam.gserviceaccount.com";
@@ -51,7 +52,7 @@ impl Fixture {
             Utc.with_ymd_and_hms(2026, 11, 2, 9, 0, 0).unwrap(),
         ));
         let clock = Arc::clone(&now);
-        let connectors = GoogleConnectors::new().customize(|b| {
+        let connectors = GoogleKind::new().customize(|b| {
             b.retry(
                 RetryConfig::default()
                     .with_max_retries(2)
@@ -62,7 +63,7 @@ impl Fixture {
                     .with_max_jitter(std::time::Duration::ZERO),
             )
         });
-        let service = Service::new(Arc::new(store), Arc::new(connectors))
+        let service = Service::new(Arc::new(store), Registry::new().with(connectors))
             .with_clock(Arc::new(move || *clock.lock().unwrap()));
         Self {
             google,
@@ -117,12 +118,8 @@ async fn the_whole_lifecycle_of_an_inbound_integration() {
     let id = created.integration.id();
     assert!(created.integration.is_primary());
     assert_eq!(*created.integration.state(), IntegrationState::Staged);
-    let scopes: Vec<&str> = created
-        .instructions
-        .scopes
-        .iter()
-        .map(|s| s.as_str())
-        .collect();
+    let listed = created.instructions.scopes();
+    let scopes: Vec<&str> = listed.iter().map(|s| s.as_str()).collect();
     for needed in [
         google_scopes::USER_READONLY,
         google_scopes::GROUP_READONLY,
@@ -130,9 +127,17 @@ async fn the_whole_lifecycle_of_an_inbound_integration() {
     ] {
         assert!(scopes.contains(&needed), "{needed} missing from {scopes:?}");
     }
-    assert!(!created.instructions.client_id.is_empty());
+    let dirsync_core::Grant::Scopes {
+        client_id: Some(client_id),
+        ..
+    } = &created.instructions.grant
+    else {
+        panic!("Google asks for scopes: {:?}", created.instructions.grant);
+    };
+    assert!(!client_id.is_empty());
     let text = created.instructions.to_string();
-    assert!(text.contains(&created.instructions.client_id));
+    assert!(text.contains(client_id.as_str()));
+    assert!(text.contains("Manage Domain Wide Delegation"), "{text}");
     assert!(text.contains(&created.instructions.scopes_csv()));
     assert_eq!(
         created.integration.record().rules.len(),
@@ -143,7 +148,7 @@ async fn the_whole_lifecycle_of_an_inbound_integration() {
     // Activate before the org-unit scope is granted: refused, named, still staged.
     f.google.deny_scope(google_scopes::ORGUNIT_READONLY);
     match service.activate(id, &Silent).await {
-        Err(Error::MissingScopes { scopes }) => {
+        Err(Error::Access(dirsync_core::AccessDenied::MissingScopes { scopes })) => {
             assert_eq!(scopes.len(), 1);
             assert_eq!(scopes[0].as_str(), google_scopes::ORGUNIT_READONLY);
         }
@@ -170,8 +175,11 @@ async fn the_whole_lifecycle_of_an_inbound_integration() {
         .authorization
         .clone()
         .unwrap();
-    assert_eq!(auth.subject.as_str(), f.google.admin_subject());
-    assert_eq!(auth.ownership, KeyOwnership::ProviderManaged);
+    assert_eq!(
+        auth.subject.as_ref().map(|s| s.as_str()),
+        Some(f.google.admin_subject().as_str())
+    );
+    assert_eq!(auth.ownership, Some(KeyOwnership::ProviderManaged));
     assert_eq!(auth.scopes.len(), 3);
     let initial = activated.initial_run.unwrap();
     assert_eq!(initial.outcome, RunOutcome::Succeeded);
@@ -335,7 +343,9 @@ async fn the_whole_lifecycle_of_an_inbound_integration() {
     let refused = service.reauthorize(id, Reauthorize::default()).await;
     // Google answers a removed delegation with `unauthorized_client` for every scope.
     match refused {
-        Err(Error::MissingScopes { scopes }) => assert_eq!(scopes.len(), 3),
+        Err(Error::Access(dirsync_core::AccessDenied::MissingScopes { scopes })) => {
+            assert_eq!(scopes.len(), 3)
+        }
         other => panic!("expected every scope missing, got {other:?}"),
     }
     assert!(matches!(
@@ -361,9 +371,12 @@ async fn the_whole_lifecycle_of_an_inbound_integration() {
         .unwrap();
     assert_eq!(*reauthorized.state(), IntegrationState::Active);
     let auth = reauthorized.record().authorization.clone().unwrap();
-    assert_eq!(auth.ownership, KeyOwnership::CustomerOwned);
-    assert_eq!(auth.client_email.as_str(), CUSTOMER_SA);
-    assert_eq!(auth.client_id, "109876543210");
+    assert_eq!(auth.ownership, Some(KeyOwnership::CustomerOwned));
+    assert_eq!(
+        auth.client_email.as_ref().map(|e| e.as_str()),
+        Some(CUSTOMER_SA)
+    );
+    assert_eq!(auth.client_id.as_deref(), Some("109876543210"));
     assert_eq!(
         service.sync(id, &Silent).await.unwrap().outcome,
         RunOutcome::NoChange
@@ -412,7 +425,10 @@ async fn a_key_that_cannot_be_read_is_refused_before_anything_is_stored() {
             Schedule::Manual,
         ))
         .await;
-    assert!(matches!(result, Err(Error::Key { .. })), "{result:?}");
+    assert!(
+        matches!(result, Err(Error::Credential { .. })),
+        "{result:?}"
+    );
     std::fs::write(
         f._dir.path().join("bad.json"),
         "{\"type\": \"service_account\"}",
@@ -429,7 +445,10 @@ async fn a_key_that_cannot_be_read_is_refused_before_anything_is_stored() {
             Schedule::Manual,
         ))
         .await;
-    assert!(matches!(result, Err(Error::Key { .. })), "{result:?}");
+    assert!(
+        matches!(result, Err(Error::Credential { .. })),
+        "{result:?}"
+    );
     assert!(f.service.integrations().await.unwrap().is_empty());
 }
 
@@ -467,7 +486,7 @@ async fn an_unknown_rule_is_named_and_a_staged_integration_never_syncs() {
 #[tokio::test]
 async fn no_key_material_or_token_in_the_debug_output_of_service_values() {
     let f = Fixture::new(5).await;
-    let connectors = GoogleConnectors::new();
+    let connectors = GoogleKind::new();
     let created = f
         .service
         .create_google(CreateGoogle::new(
@@ -483,15 +502,14 @@ async fn no_key_material_or_token_in_the_debug_output_of_service_values() {
         .activate(created.integration.id(), &Silent)
         .await
         .unwrap();
-    let scopes = dirsync_service::required_scopes(DirectionKind::Inbound);
     let settings = created.integration.settings().clone();
-    use dirsync_service::Connectors;
+    use dirsync_core::ConnectorKind;
     let connection = connectors
-        .connect(&dirsync_service::ConnectorRequest::new(
+        .connect(&dirsync_core::ConnectRequest::new(
             created.integration.id(),
             DirectionKind::Inbound,
             &settings,
-            &scopes,
+            &dirsync_core::ObjectKinds::all(),
         ))
         .unwrap();
     let rendered = [

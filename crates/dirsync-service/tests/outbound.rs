@@ -9,12 +9,13 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use dirsync_core::{
-    DirectionKind, Email, GoogleSettings, GroupAssignment, IntegrationId, KeyOwnership,
-    KeyReference, OrgUnitPath, RunOutcome, Schedule, Selector, Trigger, UserStatus, google_scopes,
+    DirectionKind, Email, GroupAssignment, IntegrationId, KeyOwnership, OrgUnitPath, RunOutcome,
+    Schedule, Selector, Trigger, UserStatus,
 };
 use dirsync_google::RetryConfig;
+use dirsync_google::{GoogleKind, GoogleSettings, KeyReference, scopes as google_scopes};
 use dirsync_google_emulator::{Emulator, EmulatorConfig, Role, RunningEmulator, TenantSpec};
-use dirsync_service::{Action, CreateGoogle, DryRun, GoogleConnectors, NewRule, Service, Silent};
+use dirsync_service::{Action, CreateGoogle, DryRun, NewRule, Registry, Service, Silent};
 use dirsync_sqlite::SqliteStore;
 
 struct World {
@@ -33,7 +34,7 @@ async fn world() -> World {
     let key = dir.path().join("key.json");
     std::fs::write(&key, google.service_account_key_json()).unwrap();
     let store = SqliteStore::open(dir.path().join("directory.db")).unwrap();
-    let connectors = GoogleConnectors::new().customize(|b| {
+    let connectors = GoogleKind::new().customize(|b| {
         b.retry(
             RetryConfig::default()
                 .with_max_retries(2)
@@ -44,7 +45,7 @@ async fn world() -> World {
                 .with_max_jitter(std::time::Duration::ZERO),
         )
     });
-    let service = Service::new(Arc::new(store), Arc::new(connectors));
+    let service = Service::new(Arc::new(store), Registry::new().with(connectors));
     let settings = || {
         let mut s = GoogleSettings::new(
             Email::new(google.admin_subject()).unwrap(),
@@ -70,12 +71,8 @@ async fn world() -> World {
         .await
         .unwrap();
     assert!(!outbound.integration.is_primary());
-    let scopes: Vec<&str> = outbound
-        .instructions
-        .scopes
-        .iter()
-        .map(|s| s.as_str())
-        .collect();
+    let listed = outbound.instructions.scopes();
+    let scopes: Vec<&str> = listed.iter().map(|s| s.as_str()).collect();
     assert!(scopes.contains(&google_scopes::GROUP_MEMBER), "{scopes:?}");
     let activated = service
         .activate(outbound.integration.id(), &Silent)

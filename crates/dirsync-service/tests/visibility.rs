@@ -10,12 +10,12 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use dirsync_core::{
-    DirectionKind, Email, GoogleSettings, IntegrationState, KeyOwnership, KeyReference, RunOutcome,
-    Schedule, TimeOfDay,
+    DirectionKind, Email, IntegrationState, KeyOwnership, RunOutcome, Schedule, TimeOfDay,
 };
 use dirsync_google::RetryConfig;
+use dirsync_google::{GoogleKind, GoogleSettings, KeyReference};
 use dirsync_google_emulator::{Emulator, EmulatorConfig, TenantSpec};
-use dirsync_service::{CreateGoogle, GoogleConnectors, Notification, Notifier, Service, Silent};
+use dirsync_service::{CreateGoogle, Notification, Notifier, Registry, Service, Silent};
 use dirsync_sqlite::SqliteStore;
 
 #[derive(Default)]
@@ -52,9 +52,9 @@ async fn failed_runs_are_retried_with_backoff_reported_and_notified() {
     ));
     let clock = Arc::clone(&now);
     let set_now = |t: DateTime<Utc>| *now.lock().unwrap() = t;
-    let connectors = GoogleConnectors::new().customize(|b| b.retry(RetryConfig::immediate(1)));
+    let connectors = GoogleKind::new().customize(|b| b.retry(RetryConfig::immediate(1)));
     let recorder = Arc::new(Recorder::default());
-    let service = Service::new(Arc::new(store), Arc::new(connectors))
+    let service = Service::new(Arc::new(store), Registry::new().with(connectors))
         .with_clock(Arc::new(move || *clock.lock().unwrap()))
         .with_notifier(recorder.clone());
     let mut settings = GoogleSettings::new(

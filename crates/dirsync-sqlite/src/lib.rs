@@ -16,11 +16,11 @@
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! // `SqliteStore::open("directory.db")` for a file; in memory for this example.
 //! let store: Arc<dyn Store> = Arc::new(SqliteStore::open_in_memory()?);
-//! let settings = RemoteSettings::GoogleWorkspace(GoogleSettings::new(
-//!     Email::new("admin@example.com")?,
-//!     KeyReference::File("service-account.json".into()),
-//!     KeyOwnership::CustomerOwned,
-//! ));
+//! // Any system's settings: stores keep them as they are (connectors type and check them).
+//! let settings = RemoteSettings::new(
+//!     System::new("google_workspace")?,
+//!     serde_json::json!({"subject": "admin@example.com"}),
+//! )?;
 //! let new = NewIntegration::new("Google in", DirectionKind::Inbound, settings, Schedule::Manual, Utc::now())?;
 //! let created = store.create_integration(new).await?;
 //! assert!(created.is_primary()); // the first inbound integration is the primary

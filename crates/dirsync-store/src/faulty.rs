@@ -366,8 +366,8 @@ impl<S: Store> Store for FaultyStore<S> {
 mod tests {
     use chrono::Utc;
     use dirsync_core::{
-        DirectionKind, DirectoryChanges, DirectoryOp, Email, GoogleSettings, Group, GroupId,
-        KeyOwnership, KeyReference, NewIntegration, RemoteSettings, Schedule, Version,
+        DirectionKind, DirectoryChanges, DirectoryOp, Email, Group, GroupId, NewIntegration,
+        Schedule, Version,
     };
 
     use super::*;
@@ -375,11 +375,7 @@ mod tests {
 
     async fn setup() -> (FaultyStore<InMemoryStore>, DirectoryChanges) {
         let store = FaultyStore::new(InMemoryStore::new());
-        let settings = RemoteSettings::GoogleWorkspace(GoogleSettings::new(
-            Email::new("admin@example.com").unwrap(),
-            KeyReference::File("k.json".into()),
-            KeyOwnership::CustomerOwned,
-        ));
+        let settings = crate::conformance::fixtures::settings();
         let new = NewIntegration::new(
             "g",
             DirectionKind::Inbound,

@@ -19,11 +19,11 @@
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let store: Arc<dyn Store> = Arc::new(InMemoryStore::new());
-//! let settings = RemoteSettings::GoogleWorkspace(GoogleSettings::new(
-//!     Email::new("admin@example.com")?,
-//!     KeyReference::File("service-account.json".into()),
-//!     KeyOwnership::CustomerOwned,
-//! ));
+//! // Any system's settings: stores keep them as they are (connectors type and check them).
+//! let settings = RemoteSettings::new(
+//!     System::new("google_workspace")?,
+//!     serde_json::json!({"subject": "admin@example.com"}),
+//! )?;
 //! let outbound = NewIntegration::new("Groups out", DirectionKind::Outbound, settings.clone(), Schedule::Manual, Utc::now())?;
 //! let inbound = NewIntegration::new("Google in", DirectionKind::Inbound, settings, Schedule::Manual, Utc::now())?;
 //! assert!(!store.create_integration(outbound).await?.is_primary());

@@ -5,10 +5,10 @@ use std::sync::Arc;
 
 use chrono::{Duration, TimeZone, Utc};
 use dirsync_core::{
-    Account, AccountLink, DirectionKind, DirectoryChanges, DirectoryOp, Email, ExternalId,
-    GoogleSettings, Group, GroupId, Inbound, Integration, KeyOwnership, KeyReference,
-    LifecycleEvent, LifecycleKind, LinkedBy, Member, MemberKind, MemberRole, Membership,
-    NewIntegration, OrgUnit, OrgUnitPath, Primary, RemoteSettings, Schedule, UserId, UserProfile,
+    Account, AccountLink, DirectionKind, DirectoryChanges, DirectoryOp, Email, ExternalId, Group,
+    GroupId, Inbound, Integration, LifecycleEvent, LifecycleKind, LinkedBy, Member, MemberKind,
+    MemberRole, Membership, NewIntegration, OrgUnit, OrgUnitPath, Primary, Schedule, UserId,
+    UserProfile,
 };
 use proptest::prelude::*;
 
@@ -167,8 +167,7 @@ proptest! {
         let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
         runtime.block_on(async {
             let store: Arc<dyn Store> = Arc::new(InMemoryStore::new());
-            let settings = RemoteSettings::GoogleWorkspace(GoogleSettings::new(
-                Email::new("admin@example.com").unwrap(), KeyReference::File("k".into()), KeyOwnership::CustomerOwned));
+            let settings = crate::conformance::fixtures::settings();
             let new = NewIntegration::new("p", DirectionKind::Inbound, settings, Schedule::Manual, Utc::now()).unwrap();
             let p = store.create_integration(new).await.unwrap().into_primary().unwrap();
             for batch in &batches {

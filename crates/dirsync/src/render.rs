@@ -6,7 +6,7 @@ use std::fmt::Write;
 use dirsync_core::{
     AnyIntegration, DirectoryUser, Group, Membership, OrgUnit, RunOutcome, SyncRule, SyncRun,
 };
-use dirsync_engine::Policy;
+use dirsync_service::Service;
 use dirsync_service::views::{
     GroupView, IntegrationView, OrgUnitView, RuleView, RunView, UserView,
 };
@@ -36,9 +36,9 @@ pub(crate) fn org_units(units: &[OrgUnit]) -> Vec<Value> {
     units.iter().map(|o| json(OrgUnitView::from(o))).collect()
 }
 
-/// An integration, with the safeguards that apply to it under `policy`.
-pub(crate) fn integration(any: &AnyIntegration, policy: &Policy) -> Value {
-    json(IntegrationView::new(any, policy))
+/// An integration, with its system's name and the safeguards that apply to it in `service`.
+pub(crate) fn integration(any: &AnyIntegration, service: &Service) -> Value {
+    json(IntegrationView::new(any, service))
 }
 
 /// A rule.

@@ -1,4 +1,4 @@
-//! Who authorized an integration, with which service account, for which scopes, and when.
+//! Who authorized an integration, with which credential, for which grants, and when.
 
 use std::collections::BTreeSet;
 use std::fmt;
@@ -63,7 +63,7 @@ impl fmt::Display for Scope {
     }
 }
 
-/// Who owns the service account an integration authenticates with.
+/// Who owns the credential an integration authenticates with (e.g. a service account).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum KeyOwnership {
@@ -84,19 +84,31 @@ impl fmt::Display for KeyOwnership {
 
 /// The record of a verified authorization ("who authorized it and when").
 ///
-/// Written when an integration is activated or reauthorized, after every scope was checked.
+/// Written when an integration is activated or reauthorized, after every check of its
+/// connector passed ([`AccessReport::into_authorization`](crate::AccessReport::into_authorization)).
+/// What is known depends on the system: a Google integration names the delegated admin, the
+/// service account and the scopes; a file integration only the checks that passed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Authorization {
-    /// The Workspace admin the service account acts as (domain-wide delegation subject).
-    pub subject: Email,
-    /// The service account's OAuth client id (what the admin enters in the admin console).
-    pub client_id: String,
-    /// The service account's email.
-    pub client_email: Email,
-    /// Who owns the service account.
-    pub ownership: KeyOwnership,
-    /// The scopes verified, one token request each.
+    /// The person or account the integration acts as (Google: the domain-wide delegation
+    /// subject), when there is one.
+    #[serde(default)]
+    pub subject: Option<Email>,
+    /// The OAuth client the grant was made to (Google: the service account's client id), if any.
+    #[serde(default)]
+    pub client_id: Option<String>,
+    /// The client's email (Google: the service account's), if any.
+    #[serde(default)]
+    pub client_email: Option<Email>,
+    /// Who owns the credential, where that is known.
+    #[serde(default)]
+    pub ownership: Option<KeyOwnership>,
+    /// The OAuth scopes verified, one token request each (empty for systems without scopes).
+    #[serde(default)]
     pub scopes: BTreeSet<Scope>,
+    /// The other checks that passed, by name (e.g. `folder readable`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub checks: Vec<String>,
     /// When the verification succeeded.
     pub verified_at: DateTime<Utc>,
 }

@@ -31,9 +31,7 @@ pub use authorization::{Authorization, KeyOwnership, Scope};
 pub use markers::{
     Direction, DirectionKind, Inbound, Outbound, Primary, Role, RoleKind, Secondary,
 };
-pub use settings::{
-    GoogleSettings, KeyReference, RemoteSettings, System, google_required_scopes, google_scopes,
-};
+pub use settings::{RemoteSettings, System, TypedSettings};
 pub use state::{IntegrationState, Transition};
 
 use crate::changes::ProfileAuthority;
@@ -43,7 +41,8 @@ use crate::{IntegrationId, RuleId, Safeguards, Schedule, SyncRule};
 /// Everything an integration holds, as plain data: the form stores persist and read back.
 ///
 /// Application code works with [`Integration`] and [`AnyIntegration`]; a record becomes one only
-/// through [`AnyIntegration::from_record`], which store backends call when they load.
+/// through `AnyIntegration::from_record`, which store backends call when they load (it exists
+/// only with the crate's `backend` feature, which store crates enable).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct IntegrationRecord {
     /// Identifier.
@@ -117,7 +116,14 @@ impl NewIntegration {
         self.direction
     }
 
-    /// For store backends: the record to persist, with the role the store decided.
+    /// The settings it will connect with.
+    pub fn settings(&self) -> &RemoteSettings {
+        &self.settings
+    }
+
+    /// For store backends (feature `backend`): the record to persist, with the role the store
+    /// decided.
+    #[cfg(any(test, feature = "backend"))]
     pub fn into_record(self, role: RoleKind) -> IntegrationRecord {
         IntegrationRecord {
             id: self.id,
@@ -194,7 +200,7 @@ impl<D: Direction, R: Role<D>> Integration<D, R> {
     }
 
     /// The remote system.
-    pub fn system(&self) -> System {
+    pub fn system(&self) -> &System {
         self.record.settings.system()
     }
 
@@ -505,12 +511,14 @@ macro_rules! each {
 }
 
 impl AnyIntegration {
-    /// For store backends: the typed form of a persisted record. This is the one door through
-    /// which a primary enters the program, so only stores call it, and every store re-checks on
-    /// write that profile changes come from the integration it recorded as primary.
+    /// For store backends (feature `backend`): the typed form of a persisted record. This is the
+    /// one door through which a primary enters the program, so only stores call it (code built
+    /// without the feature cannot), and every store re-checks on write that profile changes come
+    /// from the integration it recorded as primary.
     ///
     /// # Errors
     /// [`Error::InvalidValue`] for an outbound record with the primary role.
+    #[cfg(any(test, feature = "backend"))]
     pub fn from_record(record: IntegrationRecord) -> Result<Self, Error> {
         match (record.direction, record.role) {
             (DirectionKind::Inbound, RoleKind::Primary) => {
@@ -738,11 +746,11 @@ mod tests {
     use crate::{Email, GroupAssignment, ObjectKinds, ScopeFilter, Selector, Trigger};
 
     fn integration(direction: DirectionKind) -> AnyIntegration {
-        let settings = RemoteSettings::GoogleWorkspace(GoogleSettings::new(
-            Email::new("admin@example.com").unwrap(),
-            KeyReference::File("key.json".into()),
-            KeyOwnership::CustomerOwned,
-        ));
+        let settings = RemoteSettings::new(
+            System::new("toy").unwrap(),
+            serde_json::json!({"folder": "/srv/hr"}),
+        )
+        .unwrap();
         let new =
             NewIntegration::new("t", direction, settings, Schedule::Manual, Utc::now()).unwrap();
         AnyIntegration::from_record(new.into_record(RoleKind::Secondary)).unwrap()

@@ -1,188 +1,301 @@
-//! How an integration reaches its remote system (everything but secrets).
+//! How an integration reaches its remote system (everything but secrets), in a shape every
+//! connector can use: a [`System`] id and that system's own settings, which the connector that
+//! registers the system types and validates ([`TypedSettings`]).
 
-use std::collections::BTreeSet;
+use std::borrow::Cow;
 use std::fmt;
-use std::path::PathBuf;
 
-use serde::{Deserialize, Serialize};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::{Map, Value};
 
-use super::authorization::{KeyOwnership, Scope};
-use super::markers::DirectionKind;
-use crate::{Email, ObjectKind};
+use crate::error::{Error, clip};
 
-/// The remote systems an integration can connect to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-#[non_exhaustive]
-pub enum System {
-    /// Google Workspace, through the Admin SDK Directory API.
-    GoogleWorkspace,
+/// The id of a remote system, as a connector registers it and stores keep it: lowercase ASCII
+/// letters, digits and `_`, starting with a letter, at most 64 characters (e.g.
+/// `google_workspace`, `file`, `scim`).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct System(Cow<'static, str>);
+
+/// Whether `id` is a well-formed system id (usable in `const` contexts).
+const fn well_formed(id: &str) -> bool {
+    let bytes = id.as_bytes();
+    if bytes.is_empty() || bytes.len() > 64 || !bytes[0].is_ascii_lowercase() {
+        return false;
+    }
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if !(b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_') {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+impl System {
+    /// A system id known at compile time, for connector crates:
+    /// `const GOOGLE: System = System::from_static("google_workspace");` fails to compile for an
+    /// ill-formed id.
+    ///
+    /// # Panics
+    /// For an ill-formed id, which in a `const` item is a compile error; use [`System::new`]
+    /// for ids that are not constants.
+    pub const fn from_static(id: &'static str) -> Self {
+        assert!(well_formed(id), "an ill-formed system id");
+        Self(Cow::Borrowed(id))
+    }
+
+    /// Validates a system id.
+    ///
+    /// # Errors
+    /// [`Error::InvalidValue`] for an empty, overlong or ill-formed id.
+    pub fn new(id: impl Into<String>) -> Result<Self, Error> {
+        let id = id.into();
+        if !well_formed(&id) {
+            return Err(Error::InvalidValue {
+                kind: "system",
+                value: clip(&id),
+                reason: "must be 1 to 64 lowercase letters, digits or `_`, starting with a letter"
+                    .to_owned(),
+            });
+        }
+        Ok(Self(Cow::Owned(id)))
+    }
+
+    /// The id.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for System {
+    type Error = Error;
+    fn try_from(value: String) -> Result<Self, Error> {
+        Self::new(value)
+    }
+}
+
+impl From<System> for String {
+    fn from(system: System) -> Self {
+        system.0.into_owned()
+    }
 }
 
 impl fmt::Display for System {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.pad(match self {
-            Self::GoogleWorkspace => "Google Workspace",
-        })
+        f.pad(&self.0)
     }
 }
 
-/// Connection settings, per system.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "system", rename_all = "snake_case")]
-#[non_exhaustive]
-pub enum RemoteSettings {
-    /// Settings of a Google Workspace integration.
-    GoogleWorkspace(GoogleSettings),
+/// One system's settings, typed by the connector that registers the system. Stores keep them
+/// as [`RemoteSettings`]; the connector reads them back with [`RemoteSettings::typed`].
+pub trait TypedSettings: Serialize + DeserializeOwned {
+    /// The system these settings are for (e.g. `System::from_static("google_workspace")`).
+    const SYSTEM: System;
+
+    /// Checks the settings before anything is stored (a path that cannot be one, a quota of
+    /// zero where one is needed, ...). Does no IO.
+    ///
+    /// # Errors
+    /// [`Error::InvalidValue`] naming what is wrong.
+    fn validate(&self) -> Result<(), Error> {
+        Ok(())
+    }
+}
+
+/// How an integration reaches its remote system: the system's id and its own settings as
+/// JSON fields. Stored and printed as one object, `{"system": "google_workspace", …}`.
+///
+/// Made from a connector's typed settings with [`RemoteSettings::from_typed`] (which
+/// validates them), or from JSON with [`RemoteSettings::new`] (checked by the connector's
+/// registry before anything is stored).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemoteSettings {
+    system: System,
+    fields: Map<String, Value>,
 }
 
 impl RemoteSettings {
+    /// Settings for `system` from a JSON object (without the `system` field).
+    ///
+    /// # Errors
+    /// [`Error::InvalidValue`] when `fields` is not an object or names another system.
+    pub fn new(system: System, fields: Value) -> Result<Self, Error> {
+        let Value::Object(mut fields) = fields else {
+            return Err(Error::InvalidValue {
+                kind: "settings",
+                value: clip(&fields.to_string()),
+                reason: "must be a JSON object".to_owned(),
+            });
+        };
+        match fields.remove("system") {
+            Some(Value::String(named)) if named != system.as_str() => {
+                return Err(Error::InvalidValue {
+                    kind: "settings",
+                    value: clip(&named),
+                    reason: format!("name another system than {system}"),
+                });
+            }
+            _ => {}
+        }
+        Ok(Self { system, fields })
+    }
+
+    /// Settings from a connector's typed settings, validated.
+    ///
+    /// # Errors
+    /// [`Error::InvalidValue`] when [`TypedSettings::validate`] refuses them or they do not
+    /// serialize to a JSON object.
+    pub fn from_typed<T: TypedSettings>(settings: &T) -> Result<Self, Error> {
+        settings.validate()?;
+        let fields = serde_json::to_value(settings).map_err(|e| Error::InvalidValue {
+            kind: "settings",
+            value: T::SYSTEM.to_string(),
+            reason: e.to_string(),
+        })?;
+        Self::new(T::SYSTEM, fields)
+    }
+
+    /// The connector's typed form of these settings, validated.
+    ///
+    /// # Errors
+    /// [`Error::InvalidValue`] when they are for another system, do not parse as `T`, or
+    /// [`TypedSettings::validate`] refuses them.
+    pub fn typed<T: TypedSettings>(&self) -> Result<T, Error> {
+        if self.system != T::SYSTEM {
+            return Err(Error::InvalidValue {
+                kind: "settings",
+                value: self.system.to_string(),
+                reason: format!("are not {} settings", T::SYSTEM),
+            });
+        }
+        let typed: T = serde_json::from_value(Value::Object(self.fields.clone())).map_err(|e| {
+            Error::InvalidValue {
+                kind: "settings",
+                value: self.system.to_string(),
+                reason: e.to_string(),
+            }
+        })?;
+        typed.validate()?;
+        Ok(typed)
+    }
+
     /// The system these settings connect to.
-    pub fn system(&self) -> System {
-        match self {
-            Self::GoogleWorkspace(_) => System::GoogleWorkspace,
-        }
+    pub fn system(&self) -> &System {
+        &self.system
+    }
+
+    /// The system's own fields (everything but `system`).
+    pub fn fields(&self) -> &Map<String, Value> {
+        &self.fields
     }
 }
 
-/// Where a service-account key is found. The store never holds the private key itself: a key
-/// is a file the admin controls, or a name the embedding application resolves from its own
-/// secret manager.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", content = "value", rename_all = "snake_case")]
-#[non_exhaustive]
-pub enum KeyReference {
-    /// A key file on disk.
-    File(PathBuf),
-    /// A key the embedding application holds under this name.
-    Named(String),
-}
-
-/// How a Google Workspace integration authenticates and which API it talks to. Made with
-/// [`GoogleSettings::new`] and the `with_*` methods.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct GoogleSettings {
-    /// The customer (`my_customer` for the subject's own account).
-    pub customer: String,
-    /// The Workspace admin the service account acts as.
-    pub subject: Email,
-    /// Where the service-account key is.
-    pub key: KeyReference,
-    /// Who owns the service account.
-    pub ownership: KeyOwnership,
-    /// The Directory API base URL; `None` means `https://admin.googleapis.com`.
-    pub api_base: Option<String>,
-    /// Client-side pacing: requests per minute for the subject (Google's default quota: 2,400).
-    pub quota_per_minute: u32,
-}
-
-impl GoogleSettings {
-    /// Google's default per-user Directory API quota, requests per minute.
-    pub const DEFAULT_QUOTA_PER_MINUTE: u32 = 2_400;
-
-    /// Settings with the defaults: customer `my_customer`, Google's API, 2,400 requests a minute.
-    pub fn new(subject: Email, key: KeyReference, ownership: KeyOwnership) -> Self {
-        Self {
-            customer: "my_customer".to_owned(),
-            subject,
-            key,
-            ownership,
-            api_base: None,
-            quota_per_minute: Self::DEFAULT_QUOTA_PER_MINUTE,
-        }
-    }
-
-    /// Another customer than the subject's own (`my_customer`).
-    pub fn with_customer(mut self, customer: impl Into<String>) -> Self {
-        self.customer = customer.into();
-        self
-    }
-
-    /// Another Directory API base URL (e.g. an emulator's).
-    pub fn with_api_base(mut self, api_base: impl Into<String>) -> Self {
-        self.api_base = Some(api_base.into());
-        self
-    }
-
-    /// Client-side pacing in requests per minute; `0` turns pacing off.
-    pub fn with_quota_per_minute(mut self, quota_per_minute: u32) -> Self {
-        self.quota_per_minute = quota_per_minute;
-        self
+impl Serialize for RemoteSettings {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut all = Map::with_capacity(self.fields.len() + 1);
+        all.insert(
+            "system".to_owned(),
+            Value::String(self.system.0.to_string()),
+        );
+        all.extend(self.fields.iter().map(|(k, v)| (k.clone(), v.clone())));
+        all.serialize(serializer)
     }
 }
 
-/// The OAuth scopes of the Admin SDK Directory API that directory-sync uses.
-pub mod google_scopes {
-    /// Read users.
-    pub const USER_READONLY: &str = "https://www.googleapis.com/auth/admin.directory.user.readonly";
-    /// Read groups and their members.
-    pub const GROUP_READONLY: &str =
-        "https://www.googleapis.com/auth/admin.directory.group.readonly";
-    /// Manage group members (insert and delete).
-    pub const GROUP_MEMBER: &str = "https://www.googleapis.com/auth/admin.directory.group.member";
-    /// Read organizational units.
-    pub const ORGUNIT_READONLY: &str =
-        "https://www.googleapis.com/auth/admin.directory.orgunit.readonly";
-}
-
-/// The exact scope strings a Google integration needs, for the admin to grant by domain-wide
-/// delegation and for the connector's access check:
-///
-/// - **inbound**: reading users and groups always (`user.readonly`; `group.readonly`, which
-///   also covers members), org units (`orgunit.readonly`) when they are synced;
-/// - **outbound**: reading the managed groups and their members (`group.readonly`: the
-///   connector reads them with `groups.get`/`groups.list`, which `group.member` does not
-///   authorize) and managing their members (`group.member`, for `members.insert`/`delete`).
-///   The desired state comes from the directory, not from Google's users, so `user.readonly` and
-///   `orgunit.readonly` are asked only when `kinds` names users or org units.
-pub fn google_required_scopes(
-    direction: DirectionKind,
-    kinds: impl IntoIterator<Item = ObjectKind>,
-) -> BTreeSet<Scope> {
-    let kinds: BTreeSet<ObjectKind> = kinds.into_iter().collect();
-    let mut names = vec![google_scopes::GROUP_READONLY];
-    if direction == DirectionKind::Inbound || kinds.contains(&ObjectKind::Users) {
-        names.push(google_scopes::USER_READONLY);
+impl<'de> Deserialize<'de> for RemoteSettings {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let mut fields = Map::deserialize(deserializer)?;
+        let system = match fields.remove("system") {
+            Some(Value::String(id)) => System::new(id).map_err(serde::de::Error::custom)?,
+            _ => return Err(serde::de::Error::missing_field("system")),
+        };
+        Ok(Self { system, fields })
     }
-    if kinds.contains(&ObjectKind::OrgUnits) {
-        names.push(google_scopes::ORGUNIT_READONLY);
-    }
-    if direction == DirectionKind::Outbound {
-        names.push(google_scopes::GROUP_MEMBER);
-    }
-    names
-        .into_iter()
-        .filter_map(|n| Scope::new(n).ok())
-        .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn names(direction: DirectionKind, kinds: &[ObjectKind]) -> Vec<String> {
-        google_required_scopes(direction, kinds.iter().copied())
-            .into_iter()
-            .map(|s| s.as_str().rsplit('/').next().unwrap_or_default().to_owned())
-            .collect()
+    #[derive(Debug, PartialEq, Serialize, Deserialize)]
+    struct Toy {
+        folder: String,
+    }
+
+    impl TypedSettings for Toy {
+        const SYSTEM: System = System::from_static("toy");
+        fn validate(&self) -> Result<(), Error> {
+            if self.folder.is_empty() {
+                return Err(Error::InvalidValue {
+                    kind: "folder",
+                    value: String::new(),
+                    reason: "must not be empty".to_owned(),
+                });
+            }
+            Ok(())
+        }
     }
 
     #[test]
-    fn each_direction_asks_exactly_what_it_uses() {
-        use DirectionKind::{Inbound, Outbound};
-        use ObjectKind::{Groups, Memberships, OrgUnits, Users};
-        #[rustfmt::skip]
-        let table: &[(DirectionKind, &[ObjectKind], &[&str])] = &[
-            (Inbound, &ObjectKind::ALL, &["admin.directory.group.readonly", "admin.directory.orgunit.readonly", "admin.directory.user.readonly"]),
-            (Inbound, &[Users], &["admin.directory.group.readonly", "admin.directory.user.readonly"]),
-            // Outbound reads the managed groups (group.member does not authorize groups.get/list)
-            // and writes their members; it needs no users or org units from Google.
-            (Outbound, &[Groups, Memberships], &["admin.directory.group.member", "admin.directory.group.readonly"]),
-            (Outbound, &[Memberships, Users, OrgUnits], &["admin.directory.group.member", "admin.directory.group.readonly", "admin.directory.orgunit.readonly", "admin.directory.user.readonly"]),
-        ];
-        for (direction, kinds, want) in table {
-            assert_eq!(names(*direction, kinds), *want, "{direction} {kinds:?}");
+    fn system_ids_are_checked() {
+        for good in ["google_workspace", "file", "scim2"] {
+            assert!(System::new(good).is_ok(), "{good}");
         }
+        const FILE: System = System::from_static("file");
+        assert_eq!(FILE, System::new("file").unwrap_or(FILE));
+        for bad in ["", "Google", "2fa", "a-b", "a b", &"x".repeat(65)] {
+            assert!(System::new(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn settings_are_one_flat_object_and_round_trip() -> Result<(), Error> {
+        let settings = RemoteSettings::from_typed(&Toy {
+            folder: "/srv/hr".into(),
+        })?;
+        let json = serde_json::to_value(&settings).map_err(|e| Error::InvalidValue {
+            kind: "json",
+            value: String::new(),
+            reason: e.to_string(),
+        })?;
+        assert_eq!(
+            json,
+            serde_json::json!({"system": "toy", "folder": "/srv/hr"})
+        );
+        let back: RemoteSettings =
+            serde_json::from_value(json).map_err(|e| Error::InvalidValue {
+                kind: "json",
+                value: String::new(),
+                reason: e.to_string(),
+            })?;
+        assert_eq!(back, settings);
+        assert_eq!(back.typed::<Toy>()?.folder, "/srv/hr");
+        Ok(())
+    }
+
+    #[test]
+    fn typed_settings_are_validated_both_ways() -> Result<(), Error> {
+        assert!(
+            RemoteSettings::from_typed(&Toy {
+                folder: String::new()
+            })
+            .is_err()
+        );
+        let stored = RemoteSettings::new(System::new("toy")?, serde_json::json!({"folder": ""}))?;
+        assert!(
+            stored.typed::<Toy>().is_err(),
+            "validated when read back too"
+        );
+        let other = RemoteSettings::new(System::new("other")?, serde_json::json!({}))?;
+        assert!(other.typed::<Toy>().is_err(), "another system's settings");
+        assert!(RemoteSettings::new(System::new("toy")?, serde_json::json!([1])).is_err());
+        assert!(
+            RemoteSettings::new(System::new("toy")?, serde_json::json!({"system": "x"})).is_err()
+        );
+        Ok(())
     }
 }

@@ -98,20 +98,21 @@ impl Tenant {
 }
 
 pub(crate) fn settings() -> RemoteSettings {
-    RemoteSettings::GoogleWorkspace(GoogleSettings::new(
-        email("admin@example.com"),
-        KeyReference::File("key.json".into()),
-        KeyOwnership::CustomerOwned,
-    ))
+    RemoteSettings::new(
+        System::from_static("fake"),
+        serde_json::json!({"subject": "admin@example.com"}),
+    )
+    .unwrap()
 }
 
 fn authorization() -> Authorization {
     Authorization {
-        subject: email("admin@example.com"),
-        client_id: "1".into(),
-        client_email: email("sa@project.iam.gserviceaccount.com"),
-        ownership: KeyOwnership::CustomerOwned,
-        scopes: google_required_scopes(DirectionKind::Inbound, ObjectKind::ALL),
+        subject: Some(email("admin@example.com")),
+        client_id: Some("1".into()),
+        client_email: Some(email("sa@project.iam.gserviceaccount.com")),
+        ownership: Some(KeyOwnership::CustomerOwned),
+        scopes: [Scope::new("https://example.com/auth/directory.readonly").unwrap()].into(),
+        checks: Vec::new(),
         verified_at: t(0),
     }
 }
@@ -203,9 +204,11 @@ impl FakeSource {
 #[async_trait]
 impl DirectorySource for FakeSource {
     async fn validate_access(&self) -> Result<AccessReport, dirsync_core::Error> {
-        Err(dirsync_core::Error::Unauthorized {
-            reason: "the fake source does not validate access".into(),
-        })
+        Err(dirsync_core::Error::Access(
+            dirsync_core::AccessDenied::Unauthorized {
+                reason: "the fake source does not validate access".into(),
+            },
+        ))
     }
 
     async fn fetch(

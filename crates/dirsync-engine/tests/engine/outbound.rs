@@ -75,9 +75,9 @@ impl FakeGoogle {
 #[async_trait]
 impl DirectorySource for FakeGoogle {
     async fn validate_access(&self) -> Result<AccessReport, Error> {
-        Err(Error::Unauthorized {
+        Err(Error::Access(dirsync_core::AccessDenied::Unauthorized {
             reason: "not used".into(),
-        })
+        }))
     }
 
     async fn fetch(

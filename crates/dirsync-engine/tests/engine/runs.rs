@@ -190,9 +190,11 @@ async fn a_failing_fetch_records_a_failed_run_and_writes_nothing() {
     );
 
     // A revoked authorization fails the integration until it is reauthorized.
-    *source.fail.lock().unwrap() = Some(dirsync_core::Error::Unauthorized {
-        reason: "unauthorized_client".into(),
-    });
+    *source.fail.lock().unwrap() = Some(dirsync_core::Error::Access(
+        dirsync_core::AccessDenied::Unauthorized {
+            reason: "unauthorized_client".into(),
+        },
+    ));
     let run = sync_inbound(&c, &source, p.id(), None).await.unwrap();
     assert!(matches!(run.outcome, RunOutcome::Failed { .. }));
     assert!(matches!(

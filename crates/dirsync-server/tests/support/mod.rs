@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use dirsync_google_emulator::{Emulator, EmulatorConfig, RunningEmulator, TenantSpec};
 use dirsync_server::{AppState, router};
-use dirsync_service::{GoogleConnectors, Service};
+use dirsync_service::{Registry, Service};
 use dirsync_sqlite::SqliteStore;
 use metrics_exporter_prometheus::PrometheusHandle;
 use reqwest::{Method, StatusCode};
@@ -156,10 +156,7 @@ pub(crate) async fn start_with(
         .await
         .unwrap();
     let store = SqliteStore::open(dir.join("directory.db")).unwrap();
-    let service = Arc::new(Service::new(
-        Arc::new(store),
-        Arc::new(GoogleConnectors::new()),
-    ));
+    let service = Arc::new(Service::new(Arc::new(store), Registry::builtin()));
     let token = service.create_api_token("admin", false).await.unwrap();
     let key = dir.join("key.json");
     std::fs::write(&key, google.service_account_key_json()).unwrap();

@@ -6,11 +6,11 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use dirsync_core::{
     Account, AccountLink, AnyIntegration, AttributeValue, DirectionKind, DirectoryOp, Email,
-    EmploymentType, ExternalId, FetchStats, GoogleSettings, Group, GroupId, HeldPlan, Inbound,
-    Integration, IntegrationId, KeyOwnership, KeyReference, LifecycleEvent, LifecycleKind,
-    LinkedBy, Manager, Member, MemberKind, MemberRole, Membership, NewIntegration, ObjectKind,
-    OrgUnit, OrgUnitPath, PersonName, PlanId, Primary, QuarantinedRecord, RemoteSettings, RunId,
-    RunOutcome, Schedule, SyncRun, UserId, UserProfile,
+    EmploymentType, ExternalId, FetchStats, Group, GroupId, HeldPlan, Inbound, Integration,
+    IntegrationId, LifecycleEvent, LifecycleKind, LinkedBy, Manager, Member, MemberKind,
+    MemberRole, Membership, NewIntegration, ObjectKind, OrgUnit, OrgUnitPath, PersonName, PlanId,
+    Primary, QuarantinedRecord, RemoteSettings, RunId, RunOutcome, Schedule, SyncRun, System,
+    UserId, UserProfile,
 };
 
 use crate::Store;
@@ -36,13 +36,16 @@ pub fn mail_for(ext: &str) -> Email {
     email(&format!("x{hex}@example.com"))
 }
 
-/// Google settings with a key file reference.
+/// The system the suite's integrations connect to: a store keeps any system's settings.
+pub const SYSTEM: System = System::from_static("conformance");
+
+/// Settings of the suite's system (a store keeps them as they are).
 pub fn settings() -> RemoteSettings {
-    RemoteSettings::GoogleWorkspace(GoogleSettings::new(
-        email("admin@example.com"),
-        KeyReference::File("key.json".into()),
-        KeyOwnership::ProviderManaged,
-    ))
+    RemoteSettings::new(
+        SYSTEM,
+        serde_json::json!({"subject": "admin@example.com", "key": {"kind": "file", "value": "key.json"}}),
+    )
+    .unwrap()
 }
 
 /// A request to create an integration, created at `at`.

@@ -223,25 +223,29 @@ pub async fn integration_fields_round_trip(store: Arc<dyn Store>) {
         t(3),
     ))
     .unwrap();
-    let mut s = GoogleSettings::new(
-        email("super@example.com"),
-        KeyReference::Named("vault/key".into()),
-        KeyOwnership::CustomerOwned,
-    );
-    s.api_base = Some("http://127.0.0.1:9999".into());
-    s.quota_per_minute = 1200;
-    s.customer = "C012345".into();
+    let s = RemoteSettings::new(
+        fixtures::SYSTEM,
+        serde_json::json!({
+            "subject": "super@example.com", "key": {"kind": "named", "value": "vault/key"},
+            "api_base": "http://127.0.0.1:9999", "quota_per_minute": 1200, "customer": "C012345",
+            "nested": {"list": [1, 2.5, null, true]}
+        }),
+    )
+    .unwrap();
     let authorization = Authorization {
-        subject: email("super@example.com"),
-        client_id: "1234567890".into(),
-        client_email: email("sync@project.iam.gserviceaccount.com"),
-        ownership: KeyOwnership::CustomerOwned,
-        scopes: dirsync_core::google_required_scopes(DirectionKind::Inbound, ObjectKind::ALL),
+        subject: Some(email("super@example.com")),
+        client_id: Some("1234567890".into()),
+        client_email: Some(email("sync@project.iam.gserviceaccount.com")),
+        ownership: Some(KeyOwnership::CustomerOwned),
+        scopes: [ORGUNIT_SCOPE, "https://example.com/auth/users"]
+            .into_iter()
+            .map(|s| Scope::new(s).unwrap())
+            .collect(),
+        checks: vec!["folder readable".into()],
         verified_at: t(5),
     };
     p.activate(authorization.clone()).unwrap();
-    p.reauthorize(RemoteSettings::GoogleWorkspace(s), authorization)
-        .unwrap();
+    p.reauthorize(s, authorization).unwrap();
     p.fail("authorization revoked").unwrap();
     let saved = store.save_integration(&p.clone().into()).await.unwrap();
     assert_eq!(saved.revision(), 1);
@@ -257,11 +261,16 @@ pub async fn integration_fields_round_trip(store: Arc<dyn Store>) {
         }
     );
     assert_eq!(store.integrations().await.unwrap(), vec![saved]);
-    assert!(read.record().authorization.as_ref().is_some_and(|a| {
-        a.scopes
-            .contains(&Scope::new(dirsync_core::google_scopes::ORGUNIT_READONLY).unwrap())
-    }));
+    assert!(
+        read.record()
+            .authorization
+            .as_ref()
+            .is_some_and(|a| { a.scopes.contains(&Scope::new(ORGUNIT_SCOPE).unwrap()) })
+    );
 }
+
+/// A scope string, as connectors verify them.
+const ORGUNIT_SCOPE: &str = "https://www.googleapis.com/auth/admin.directory.orgunit.readonly";
 
 /// Saving from a stale copy is refused; the newer save stays.
 pub async fn stale_integration_revision_is_refused(store: Arc<dyn Store>) {

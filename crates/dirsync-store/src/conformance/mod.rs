@@ -27,11 +27,11 @@ use std::sync::Arc;
 
 use dirsync_core::{
     AnyIntegration, AttributeValue, Authorization, DirectionKind, DirectoryChanges, DirectoryOp,
-    DirectoryUser, EmploymentType, GoogleSettings, Inbound, Integration, IntegrationId,
-    IntegrationState, KeyOwnership, KeyReference, LifecycleEvent, LifecycleKind, LinkedBy, Manager,
-    MemberKind, MemberRole, Membership, ObjectKind, ObjectKinds, OrgUnitPath, OwnedMembership,
-    OwnershipChange, Primary, RemoteSettings, RoleKind, RunOutcome, Schedule, Scope, ScopeFilter,
-    SyncRule, SyncRun, TimeOfDay, Trigger, UserId, UserStatus, Version,
+    DirectoryUser, EmploymentType, Inbound, Integration, IntegrationId, IntegrationState,
+    KeyOwnership, LifecycleEvent, LifecycleKind, LinkedBy, Manager, MemberKind, MemberRole,
+    Membership, ObjectKind, ObjectKinds, OrgUnitPath, OwnedMembership, OwnershipChange, Primary,
+    RemoteSettings, RoleKind, RunOutcome, Schedule, Scope, ScopeFilter, SyncRule, SyncRun,
+    TimeOfDay, Trigger, UserId, UserStatus, Version,
 };
 use futures::FutureExt;
 use futures::future::BoxFuture;

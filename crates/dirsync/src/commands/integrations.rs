@@ -6,9 +6,10 @@ use std::path::Path;
 use anyhow::{Context, Result, bail};
 use chrono::Weekday;
 use dirsync_core::{
-    AnyIntegration, DayOfMonth, DirectionKind, Email, GoogleSettings, KeyOwnership, KeyReference,
-    Safeguards, Schedule, Threshold, TimeOfDay,
+    AnyIntegration, DayOfMonth, DirectionKind, Email, KeyOwnership, Safeguards, Schedule,
+    Threshold, TimeOfDay,
 };
+use dirsync_google::{GoogleSettings, KeyReference};
 use dirsync_service::views::CreatedView;
 use dirsync_service::{
     CreateGoogle, Error as ServiceError, IntegrationUpdate, Reauthorize, Service,
@@ -68,7 +69,7 @@ pub(super) async fn activate(s: &Service, id: &str, bars: &Bars) -> Result<Outpu
     let id = integration_id(id)?;
     let activated = match s.activate(id, bars).await {
         Ok(a) => a,
-        Err(e @ ServiceError::MissingScopes { .. }) => {
+        Err(e @ ServiceError::Access(dirsync_core::AccessDenied::MissingScopes { .. })) => {
             let instructions = s.instructions(id).await?;
             return Err(anyhow::Error::new(e).context(format!(
                 "activation refused; the integration stays staged\n\n{instructions}"
@@ -76,7 +77,7 @@ pub(super) async fn activate(s: &Service, id: &str, bars: &Bars) -> Result<Outpu
         }
         Err(e) => return Err(e.into()),
     };
-    let mut json = render::integration(&activated.integration, s.policy());
+    let mut json = render::integration(&activated.integration, s);
     let mut text = format!("integration {id} is {}", activated.integration.state());
     let mut out_code = crate::output::Code::Success;
     if let Some(run) = &activated.initial_run {
@@ -106,7 +107,7 @@ pub(super) async fn list(s: &Service, filter: &crate::args::FilterArgs) -> Resul
                 )
             })
         })
-        .map(|a| render::integration(a, s.policy()))
+        .map(|a| render::integration(a, s))
         .collect();
     Ok(Output::list(
         rows,
@@ -128,7 +129,7 @@ pub(super) async fn show(s: &Service, id: &str) -> Result<Output> {
         "{} — {}\n  system     {}\n  direction  {}{}\n  state      {}\n  schedule   {}\n  created    {}\n",
         r.id,
         r.title,
-        r.settings.system(),
+        s.registry().name(r.settings.system()),
         r.direction,
         if any.is_primary() { " (primary)" } else { "" },
         r.state,
@@ -137,15 +138,22 @@ pub(super) async fn show(s: &Service, id: &str) -> Result<Output> {
     );
     match &r.authorization {
         Some(a) => {
+            let who = a
+                .subject
+                .as_ref()
+                .map_or_else(|| "-".to_owned(), ToString::to_string);
             let _ = writeln!(
                 text,
-                "  authorized by {} at {}\n    service account {} (client id {}, {})",
-                a.subject,
-                a.verified_at.to_rfc3339(),
-                a.client_email,
-                a.client_id,
-                a.ownership
+                "  authorized by {who} at {}",
+                a.verified_at.to_rfc3339()
             );
+            if let (Some(email), Some(id)) = (&a.client_email, &a.client_id) {
+                let owner = a.ownership.map(|o| format!(", {o}")).unwrap_or_default();
+                let _ = writeln!(text, "    service account {email} (client id {id}{owner})");
+            }
+            for check in &a.checks {
+                let _ = writeln!(text, "    {check}");
+            }
             for scope in &a.scopes {
                 let _ = writeln!(text, "    {}", scope.as_str());
             }
@@ -186,7 +194,7 @@ pub(super) async fn show(s: &Service, id: &str) -> Result<Output> {
             serde_json::to_string(&rule.scope).unwrap_or_default()
         );
     }
-    Ok(Output::new(render::integration(&any, s.policy()), text))
+    Ok(Output::new(render::integration(&any, s), text))
 }
 
 pub(super) async fn update(s: &Service, args: UpdateArgs) -> Result<Output> {
@@ -222,9 +230,15 @@ pub(super) async fn update(s: &Service, args: UpdateArgs) -> Result<Output> {
 
 pub(super) async fn reauthorize(s: &Service, args: ReauthorizeArgs) -> Result<Output> {
     let mut change = Reauthorize::default();
-    change.subject = args.subject.as_deref().map(Email::new).transpose()?;
-    change.key = args.key.as_deref().map(key_reference).transpose()?;
-    change.ownership = args.ownership.map(ownership);
+    if let Some(subject) = args.subject.as_deref() {
+        change = change.with_subject(Email::new(subject)?);
+    }
+    if let Some(key) = args.key.as_deref() {
+        change = change.with_key(key_reference(key)?);
+    }
+    if let Some(o) = args.ownership {
+        change = change.with_ownership(ownership(o));
+    }
     let any = s.reauthorize(integration_id(&args.id)?, change).await?;
     Ok(state_change(&any, s, "reauthorized"))
 }
@@ -241,7 +255,7 @@ pub(super) async fn remove(s: &Service, id: &str) -> Result<Output> {
 /// An integration after a command changed it.
 pub(super) fn state_change(any: &AnyIntegration, s: &Service, what: &str) -> Output {
     Output::new(
-        render::integration(any, s.policy()),
+        render::integration(any, s),
         format!(
             "integration {} {what}: {}, {}",
             any.id(),

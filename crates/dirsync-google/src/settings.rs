@@ -1,0 +1,282 @@
+//! A Google Workspace integration's settings ([`GoogleSettings`], stored by the service as
+//! [`RemoteSettings`](dirsync_core::RemoteSettings) of the system `google_workspace`), the key they
+//! reference, and the exact scopes an admin grants ([`scopes`], [`required_scopes`]).
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::path::PathBuf;
+
+use dirsync_core::{
+    DirectionKind, Email, Error as CoreError, KeyOwnership, ObjectKind, Scope, System,
+    TypedSettings,
+};
+use serde::{Deserialize, Serialize};
+
+/// The system Google Workspace integrations are stored under (`google_workspace`).
+pub const SYSTEM: System = System::from_static("google_workspace");
+
+/// Where a service-account key is found. The store never holds the private key itself: a key
+/// is a file the admin controls, or a name the embedding application resolves from its own
+/// secret manager ([`SecretStore`](dirsync_core::SecretStore)).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "value", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum KeyReference {
+    /// A key file on disk.
+    File(PathBuf),
+    /// A key the embedding application holds under this name.
+    Named(String),
+}
+
+impl fmt::Display for KeyReference {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::File(path) => write!(f, "{}", path.display()),
+            Self::Named(name) => f.write_str(name),
+        }
+    }
+}
+
+/// A service-account key file's JSON (it holds the private key). Its `Debug` is redacted, it has
+/// no `Display` and no `Serialize`; the signer reads it through [`expose_secret`](Self::expose_secret).
+#[derive(Clone, PartialEq, Eq)]
+pub struct ServiceAccountKey(String);
+
+impl ServiceAccountKey {
+    /// Wraps a key file's JSON.
+    pub fn new(json: impl Into<String>) -> Self {
+        Self(json.into())
+    }
+
+    /// The key file's JSON, for the signer.
+    pub fn expose_secret(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for ServiceAccountKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ServiceAccountKey([redacted])")
+    }
+}
+
+impl From<dirsync_core::Secret> for ServiceAccountKey {
+    fn from(secret: dirsync_core::Secret) -> Self {
+        Self(secret.expose_secret().to_owned())
+    }
+}
+
+/// How a Google Workspace integration authenticates and which API it talks to. Made with
+/// [`GoogleSettings::new`] and the `with_*` methods.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct GoogleSettings {
+    /// The customer (`my_customer` for the subject's own account).
+    pub customer: String,
+    /// The Workspace admin the service account acts as.
+    pub subject: Email,
+    /// Where the service-account key is.
+    pub key: KeyReference,
+    /// Who owns the service account.
+    pub ownership: KeyOwnership,
+    /// The Directory API base URL; `None` means `https://admin.googleapis.com`.
+    pub api_base: Option<String>,
+    /// Client-side pacing: requests per minute for the subject (Google's default quota: 2,400).
+    pub quota_per_minute: u32,
+}
+
+impl GoogleSettings {
+    /// Google's default per-user Directory API quota, requests per minute.
+    pub const DEFAULT_QUOTA_PER_MINUTE: u32 = 2_400;
+
+    /// Settings with the defaults: customer `my_customer`, Google's API, 2,400 requests a minute.
+    pub fn new(subject: Email, key: KeyReference, ownership: KeyOwnership) -> Self {
+        Self {
+            customer: "my_customer".to_owned(),
+            subject,
+            key,
+            ownership,
+            api_base: None,
+            quota_per_minute: Self::DEFAULT_QUOTA_PER_MINUTE,
+        }
+    }
+
+    /// Another customer than the subject's own (`my_customer`).
+    pub fn with_customer(mut self, customer: impl Into<String>) -> Self {
+        self.customer = customer.into();
+        self
+    }
+
+    /// Another Directory API base URL (e.g. an emulator's).
+    pub fn with_api_base(mut self, api_base: impl Into<String>) -> Self {
+        self.api_base = Some(api_base.into());
+        self
+    }
+
+    /// Client-side pacing in requests per minute; `0` turns pacing off.
+    pub fn with_quota_per_minute(mut self, quota_per_minute: u32) -> Self {
+        self.quota_per_minute = quota_per_minute;
+        self
+    }
+}
+
+impl TypedSettings for GoogleSettings {
+    const SYSTEM: System = SYSTEM;
+
+    fn validate(&self) -> Result<(), CoreError> {
+        let invalid = |kind, value: &str, reason: &str| CoreError::InvalidValue {
+            kind,
+            value: value.to_owned(),
+            reason: reason.to_owned(),
+        };
+        if self.customer.trim().is_empty() || self.customer.chars().any(char::is_whitespace) {
+            return Err(invalid(
+                "customer",
+                &self.customer,
+                "must be an id without spaces",
+            ));
+        }
+        if let KeyReference::Named(name) = &self.key
+            && name.trim().is_empty()
+        {
+            return Err(invalid("key", name, "a named key needs a name"));
+        }
+        if let Some(base) = &self.api_base {
+            match url::Url::parse(base) {
+                Ok(url) if matches!(url.scheme(), "https" | "http") => {}
+                _ => return Err(invalid("api base", base, "must be an http(s) URL")),
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The OAuth scopes of the Admin SDK Directory API that directory-sync uses.
+pub mod scopes {
+    /// Read users.
+    pub const USER_READONLY: &str = "https://www.googleapis.com/auth/admin.directory.user.readonly";
+    /// Read groups and their members.
+    pub const GROUP_READONLY: &str =
+        "https://www.googleapis.com/auth/admin.directory.group.readonly";
+    /// Manage group members (insert and delete).
+    pub const GROUP_MEMBER: &str = "https://www.googleapis.com/auth/admin.directory.group.member";
+    /// Read organizational units.
+    pub const ORGUNIT_READONLY: &str =
+        "https://www.googleapis.com/auth/admin.directory.orgunit.readonly";
+}
+
+/// The exact scope strings a Google integration needs, for the admin to grant by domain-wide
+/// delegation and for the connector's access check:
+///
+/// - **inbound**: reading users and groups always (`user.readonly`; `group.readonly`, which
+///   also covers members), org units (`orgunit.readonly`) when they are synced;
+/// - **outbound**: reading the managed groups and their members (`group.readonly`: the
+///   connector reads them with `groups.get`/`groups.list`, which `group.member` does not
+///   authorize) and managing their members (`group.member`, for `members.insert`/`delete`).
+///   The desired state comes from the directory, not from Google's users, so `user.readonly` and
+///   `orgunit.readonly` are asked only when `kinds` names users or org units.
+pub fn required_scopes(
+    direction: DirectionKind,
+    kinds: impl IntoIterator<Item = ObjectKind>,
+) -> BTreeSet<Scope> {
+    let kinds: BTreeSet<ObjectKind> = kinds.into_iter().collect();
+    let mut names = vec![scopes::GROUP_READONLY];
+    if direction == DirectionKind::Inbound || kinds.contains(&ObjectKind::Users) {
+        names.push(scopes::USER_READONLY);
+    }
+    if kinds.contains(&ObjectKind::OrgUnits) {
+        names.push(scopes::ORGUNIT_READONLY);
+    }
+    if direction == DirectionKind::Outbound {
+        names.push(scopes::GROUP_MEMBER);
+    }
+    names
+        .into_iter()
+        .filter_map(|n| Scope::new(n).ok())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use dirsync_core::RemoteSettings;
+
+    use super::*;
+
+    fn names(direction: DirectionKind, kinds: &[ObjectKind]) -> Vec<String> {
+        required_scopes(direction, kinds.iter().copied())
+            .into_iter()
+            .map(|s| s.as_str().rsplit('/').next().unwrap_or_default().to_owned())
+            .collect()
+    }
+
+    #[test]
+    fn each_direction_asks_exactly_what_it_uses() {
+        use DirectionKind::{Inbound, Outbound};
+        use ObjectKind::{Groups, Memberships, OrgUnits, Users};
+        #[rustfmt::skip]
+        let table: &[(DirectionKind, &[ObjectKind], &[&str])] = &[
+            (Inbound, &ObjectKind::ALL, &["admin.directory.group.readonly", "admin.directory.orgunit.readonly", "admin.directory.user.readonly"]),
+            (Inbound, &[Users], &["admin.directory.group.readonly", "admin.directory.user.readonly"]),
+            // Outbound reads the managed groups (group.member does not authorize groups.get/list)
+            // and writes their members; it needs no users or org units from Google.
+            (Outbound, &[Groups, Memberships], &["admin.directory.group.member", "admin.directory.group.readonly"]),
+            (Outbound, &[Memberships, Users, OrgUnits], &["admin.directory.group.member", "admin.directory.group.readonly", "admin.directory.orgunit.readonly", "admin.directory.user.readonly"]),
+        ];
+        for (direction, kinds, want) in table {
+            assert_eq!(names(*direction, kinds), *want, "{direction} {kinds:?}");
+        }
+    }
+
+    #[test]
+    fn settings_are_stored_in_the_same_json_as_before_the_open_model() -> Result<(), CoreError> {
+        let settings = GoogleSettings::new(
+            Email::new("admin@example.com")?,
+            KeyReference::File("key.json".into()),
+            KeyOwnership::CustomerOwned,
+        );
+        // The JSON a store holds, as round 1 wrote it (`RemoteSettings::GoogleWorkspace`).
+        let stored = serde_json::json!({
+            "system": "google_workspace", "customer": "my_customer",
+            "subject": "admin@example.com", "key": {"kind": "file", "value": "key.json"},
+            "ownership": "customer_owned", "api_base": null, "quota_per_minute": 2400
+        });
+        let read: RemoteSettings =
+            serde_json::from_value(stored.clone()).map_err(|e| CoreError::InvalidValue {
+                kind: "json",
+                value: String::new(),
+                reason: e.to_string(),
+            })?;
+        assert_eq!(read.typed::<GoogleSettings>()?, settings);
+        let written = RemoteSettings::from_typed(&settings)?;
+        assert_eq!(serde_json::to_value(&written).ok(), Some(stored));
+        Ok(())
+    }
+
+    #[test]
+    fn keys_do_not_print() {
+        let key = ServiceAccountKey::new("-----BEGIN PRIVATE KEY-----abc");
+        assert_eq!(format!("{key:?}"), "ServiceAccountKey([redacted])");
+    }
+
+    #[test]
+    fn bad_settings_are_refused_before_they_are_stored() -> Result<(), CoreError> {
+        let ok = GoogleSettings::new(
+            Email::new("admin@example.com")?,
+            KeyReference::Named("vault/key".into()),
+            KeyOwnership::CustomerOwned,
+        );
+        assert!(RemoteSettings::from_typed(&ok).is_ok());
+        for bad in [
+            ok.clone().with_customer("my customer"),
+            ok.clone().with_api_base("ftp://example.com"),
+            GoogleSettings::new(
+                ok.subject.clone(),
+                KeyReference::Named(" ".into()),
+                ok.ownership,
+            ),
+        ] {
+            assert!(RemoteSettings::from_typed(&bad).is_err(), "{bad:?}");
+        }
+        Ok(())
+    }
+}
