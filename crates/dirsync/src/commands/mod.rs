@@ -106,8 +106,8 @@ async fn open(settings: &Settings) -> Result<Service> {
                 .with_context(|| format!("opening the directory {}", settings.db.display()))?,
         )
     };
-    let mut service = Service::new(store, crate::tuning::registry())
-        .with_lease(crate::tuning::lease_ttl());
+    let mut service =
+        Service::new(store, crate::tuning::registry()).with_lease(crate::tuning::lease_ttl());
     if let Some(url) = &settings.notify_url {
         service = service.with_notifier(Arc::new(crate::notify::Webhook::new(url)?));
     }
