@@ -230,6 +230,8 @@ pub use dirsync_file as file;
 pub use dirsync_google as google;
 #[cfg(feature = "emulator")]
 pub use dirsync_google_emulator as emulator;
+#[cfg(feature = "postgres")]
+pub use dirsync_postgres as postgres;
 #[cfg(feature = "server")]
 pub use dirsync_server as server;
 pub use dirsync_service as service;

@@ -1,4 +1,4 @@
-//! `cargo run --release --example bench -- store [--users N] [--groups G] [--memberships M] [--backend B]`
+//! `cargo run --release --example bench -- store [--users N] [--groups G] [--memberships M] [--backend B]` (B: sqlite-file, sqlite-memory, memory, postgres)
 //! `cargo run --release --example bench -- plan [--users N] [--groups G] [--memberships M] [--churn PERCENT] [--scale]`
 //! `cargo run --release --example bench -- fetch [--users N] [--groups G] [--memberships M] [--latency-ms L] [--concurrency C]`
 //! `cargo run --release --example bench -- quota [--users N] [--groups G] [--memberships M] [--quota Q]`
@@ -151,6 +151,9 @@ enum Backend {
     SqliteMemory,
     /// The in-memory reference store.
     Memory,
+    /// PostgreSQL: a fresh schema on `DIRSYNC_TEST_POSTGRES_URL`, or on a private cluster
+    /// started for the run (see `dirsync_postgres::testing`).
+    Postgres,
 }
 
 #[tokio::main]
@@ -280,6 +283,10 @@ async fn store(users: u32, groups: u32, memberships: u32, backend: Backend) -> R
         Backend::SqliteFile => Arc::new(SqliteStore::open(&path)?),
         Backend::SqliteMemory => Arc::new(SqliteStore::open_in_memory()?),
         Backend::Memory => Arc::new(InMemoryStore::new()),
+        Backend::Postgres => match dirsync_postgres::testing::fresh_store().await {
+            Some((store, _schema)) => store,
+            None => anyhow::bail!("no PostgreSQL: install it or set DIRSYNC_TEST_POSTGRES_URL"),
+        },
     };
     let now = Utc::now();
     let primary = create_primary(&*store, now).await?;
@@ -320,6 +327,7 @@ async fn store(users: u32, groups: u32, memberships: u32, backend: Backend) -> R
             Backend::SqliteFile => "sqlite file",
             Backend::SqliteMemory => "sqlite memory",
             Backend::Memory => "in-memory",
+            Backend::Postgres => "postgres",
         }
     );
     println!(

@@ -34,14 +34,20 @@
 //!
 //! ## Concurrency
 //!
-//! A store holds one connection behind a mutex and runs every operation on tokio's blocking
-//! pool (`spawn_blocking`), so the async runtime is never blocked by disk IO or by a large
-//! apply. Operations of one store are serialized. Several processes may open the same file:
-//! every write is a `BEGIN IMMEDIATE` transaction (it takes the write lock up front, so two
-//! writers never deadlock upgrading a read lock), and a writer waits up to 5 seconds
+//! A file store holds one write connection and a small pool of read connections (WAL lets them
+//! read the last committed state while a write runs), and runs every operation on tokio's
+//! blocking pool (`spawn_blocking`), so the async runtime is never blocked by disk IO or by a
+//! large apply. Writes of one store are serialized on the write connection; reads
+//! ([`Store::view`], [`Store::users`], ...) answer while an apply runs, each in one read
+//! transaction, so they see one consistent version. The store's rules
+//! ([`dirsync_store::transaction`]) are async and batched; over SQLite their primitives never
+//! wait, so the write connection's thread drives them to their end itself
+//! ([`transaction::ready`]) with no per-row hop between threads. Several processes may open the
+//! same file: every write is a `BEGIN IMMEDIATE` transaction (it takes the write lock up front,
+//! so two writers never deadlock upgrading a read lock), and a writer waits up to 5 seconds
 //! (`busy_timeout`) for another one before the operation fails with [`Error::Unavailable`],
-//! which a caller may retry. Reads such as [`Store::view`] run in one read transaction, so they
-//! see one consistent version even while another process writes.
+//! which a caller may retry. An in-memory store has no read connections: its reads use the
+//! write connection.
 //!
 //! ## Durability
 //!
@@ -99,7 +105,8 @@ mod tx;
 
 use std::fmt;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -119,12 +126,57 @@ use crate::tx::SqlTx;
 /// migrated on open. See the [crate documentation](crate) for pragmas, durability and
 /// concurrency.
 ///
-/// Cloning is cheap and shares the connection.
+/// Cloning is cheap and shares the connections.
 #[derive(Clone)]
 pub struct SqliteStore {
-    conn: Arc<Mutex<Connection>>,
+    writer: Arc<Mutex<Connection>>,
+    /// Read connections of a file store (none in memory: reads use the writer).
+    readers: Option<Arc<Readers>>,
+    /// A test's pause of the next write transaction (see [`SqliteStore::pause_next_write`]).
+    pause: Arc<Mutex<Option<Pause>>>,
     location: Arc<str>,
 }
+
+/// The read connections of a file store: each read takes a free one (or waits for one).
+struct Readers {
+    conns: Vec<Mutex<Connection>>,
+    next: AtomicUsize,
+}
+
+/// The other side of a [`PausedWrite`]: told when the write began, waits to be resumed.
+type Pause = (
+    tokio::sync::oneshot::Sender<()>,
+    std::sync::mpsc::Receiver<()>,
+);
+
+/// A write transaction held open by a test (see [`SqliteStore::pause_next_write`]).
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct PausedWrite {
+    begun: tokio::sync::oneshot::Receiver<()>,
+    resume: std::sync::mpsc::Sender<()>,
+}
+
+impl PausedWrite {
+    /// Waits until the paused write has begun its transaction (holding the write lock).
+    ///
+    /// # Errors
+    /// [`Error::Unavailable`] if the store was dropped before a write began.
+    pub async fn begun(&mut self) -> Result<()> {
+        (&mut self.begun)
+            .await
+            .map_err(|_| unavailable("the store was dropped before the paused write began"))
+    }
+
+    /// Lets the paused write go on.
+    pub fn resume(self) {
+        // The write may have given up waiting already; then there is nothing to resume.
+        let _ = self.resume.send(());
+    }
+}
+
+/// How many read connections a file store keeps.
+const READERS: usize = 4;
 
 impl fmt::Debug for SqliteStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -151,7 +203,14 @@ impl SqliteStore {
         let path = path.as_ref();
         let mut conn = Connection::open(path).db()?;
         schema::prepare(&mut conn, Mode::File)?;
-        Ok(Self::wrap(conn, path.display().to_string()))
+        let conns = (0..READERS)
+            .map(|_| schema::open_reader(path).map(Mutex::new))
+            .collect::<Result<Vec<_>>>()?;
+        let readers = Readers {
+            conns,
+            next: AtomicUsize::new(0),
+        };
+        Ok(Self::wrap(conn, Some(readers), path.display().to_string()))
     }
 
     /// A new, empty database in memory (for tests: it is gone when the last clone is dropped).
@@ -161,27 +220,40 @@ impl SqliteStore {
     pub fn open_in_memory() -> Result<Self> {
         let mut conn = Connection::open_in_memory().db()?;
         schema::prepare(&mut conn, Mode::Memory)?;
-        Ok(Self::wrap(conn, ":memory:".to_owned()))
+        Ok(Self::wrap(conn, None, ":memory:".to_owned()))
     }
 
-    fn wrap(conn: Connection, location: String) -> Self {
+    fn wrap(conn: Connection, readers: Option<Readers>, location: String) -> Self {
         Self {
-            conn: Arc::new(Mutex::new(conn)),
+            writer: Arc::new(Mutex::new(conn)),
+            readers: readers.map(Arc::new),
+            pause: Arc::new(Mutex::new(None)),
             location: location.into(),
         }
     }
 
-    /// Runs `f` with the connection on the blocking pool.
-    async fn with_conn<T, F>(&self, f: F) -> Result<T>
+    /// Test hook: the next write transaction, once it holds the write lock, waits until the
+    /// returned handle is resumed (or dropped). Shows that reads answer during a long write.
+    ///
+    /// # Errors
+    /// [`Error::Unavailable`] if the store's lock was poisoned.
+    #[doc(hidden)]
+    pub fn pause_next_write(&self) -> Result<PausedWrite> {
+        let (begun_tx, begun) = tokio::sync::oneshot::channel();
+        let (resume, resume_rx) = std::sync::mpsc::channel();
+        *lock(&self.pause)? = Some((begun_tx, resume_rx));
+        Ok(PausedWrite { begun, resume })
+    }
+
+    /// Runs `f` with the write connection on the blocking pool.
+    async fn with_writer<T, F>(&self, f: F) -> Result<T>
     where
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> Result<T> + Send + 'static,
     {
-        let conn = Arc::clone(&self.conn);
-        tokio::task::spawn_blocking(move || {
-            let mut conn = conn.lock().map_err(|_| {
-                unavailable("the connection's lock was poisoned by a panic in another thread")
-            })?;
+        let conn = Arc::clone(&self.writer);
+        blocking(move || {
+            let mut conn = lock(&conn)?;
             if !conn.is_autocommit() {
                 // A transaction left open (its rollback failed): end it before anything else.
                 conn.execute_batch("ROLLBACK").db()?;
@@ -189,32 +261,32 @@ impl SqliteStore {
             f(&mut conn)
         })
         .await
-        .map_err(|e| Error::Unavailable {
-            backend: BACKEND,
-            source: Box::new(e),
-        })?
     }
 
-    /// Runs `f` in a `BEGIN IMMEDIATE` transaction: committed if it returns `Ok`, rolled back
-    /// otherwise, so an error never leaves a partial write.
+    /// Runs `f` in a `BEGIN IMMEDIATE` transaction on the write connection: committed if it
+    /// returns `Ok`, rolled back otherwise, so an error never leaves a partial write. `f` runs
+    /// on the blocking pool; the store's rules, whose futures never wait over SQLite, are
+    /// driven there with `block_on`.
     async fn write<T, F>(&self, f: F) -> Result<T>
     where
         T: Send + 'static,
         F: FnOnce(&mut SqlTx<'_>) -> Result<T> + Send + 'static,
     {
-        self.with_conn(move |conn| {
-            let mut tx = SqlTx {
-                tx: conn
-                    .transaction_with_behavior(TransactionBehavior::Immediate)
-                    .db()?,
-            };
+        let pause = Arc::clone(&self.pause);
+        self.with_writer(move |conn| {
+            conn.execute_batch("BEGIN IMMEDIATE").db()?;
+            if let Some((begun, resume)) = lock(&pause)?.take() {
+                let _ = begun.send(());
+                let _ = resume.recv();
+            }
+            let mut tx = SqlTx { conn };
             match f(&mut tx) {
                 Ok(value) => {
-                    tx.tx.commit().db()?;
+                    tx.conn.execute_batch("COMMIT").db()?;
                     Ok(value)
                 }
                 Err(e) => {
-                    if let Err(rollback) = tx.tx.rollback() {
+                    if let Err(rollback) = tx.conn.execute_batch("ROLLBACK") {
                         tracing::warn!(error = %rollback, "rolling back a failed SQLite transaction failed");
                     }
                     Err(e)
@@ -224,13 +296,28 @@ impl SqliteStore {
         .await
     }
 
-    /// Runs `f` in one read transaction, so that everything it reads is one consistent state.
+    /// Runs `f` in one read transaction, so that everything it reads is one consistent state:
+    /// on a read connection of a file store (so it never waits behind a write), on the write
+    /// connection in memory.
     async fn read<T, F>(&self, f: F) -> Result<T>
     where
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T> + Send + 'static,
     {
-        self.with_conn(move |conn| {
+        let Some(readers) = self.readers.clone() else {
+            return self
+                .with_writer(move |conn| {
+                    let tx = conn
+                        .transaction_with_behavior(TransactionBehavior::Deferred)
+                        .db()?;
+                    let value = f(&tx)?;
+                    tx.commit().db()?;
+                    Ok(value)
+                })
+                .await;
+        };
+        blocking(move || {
+            let mut conn = readers.take()?;
             let tx = conn
                 .transaction_with_behavior(TransactionBehavior::Deferred)
                 .db()?;
@@ -242,15 +329,46 @@ impl SqliteStore {
     }
 }
 
+impl Readers {
+    /// A free read connection, or (all busy) the next one in turn once it is free.
+    fn take(&self) -> Result<MutexGuard<'_, Connection>> {
+        let start = self.next.fetch_add(1, Ordering::Relaxed);
+        let n = self.conns.len();
+        for i in 0..n {
+            if let Ok(conn) = self.conns[(start + i) % n].try_lock() {
+                return Ok(conn);
+            }
+        }
+        lock(&self.conns[start % n])
+    }
+}
+
+/// Locks a mutex of the store; a poisoned one is `Unavailable`.
+fn lock<T>(mutex: &Mutex<T>) -> Result<MutexGuard<'_, T>> {
+    mutex
+        .lock()
+        .map_err(|_| unavailable("a lock of the store was poisoned by a panic in another thread"))
+}
+
+/// Runs blocking SQLite work on tokio's blocking pool.
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| Error::Unavailable {
+            backend: BACKEND,
+            source: Box::new(e),
+        })?
+}
+
 #[async_trait]
 impl Store for SqliteStore {
     async fn create_integration(&self, new: NewIntegration) -> Result<AnyIntegration> {
-        self.write(move |tx| transaction::create_integration(tx, new))
+        self.write(move |tx| transaction::ready(transaction::create_integration(tx, new)))
             .await
     }
 
     async fn integration(&self, id: IntegrationId) -> Result<AnyIntegration> {
-        self.with_conn(move |conn| {
+        self.read(move |conn| {
             let record =
                 read::integration(conn, id)?.ok_or_else(|| Error::integration_not_found(id))?;
             read::typed(record)
@@ -259,7 +377,7 @@ impl Store for SqliteStore {
     }
 
     async fn integrations(&self) -> Result<Vec<AnyIntegration>> {
-        self.with_conn(|conn| {
+        self.read(|conn| {
             read::integrations(conn)?
                 .into_iter()
                 .map(read::typed)
@@ -269,7 +387,7 @@ impl Store for SqliteStore {
     }
 
     async fn primary(&self) -> Result<Option<Integration<Inbound, Primary>>> {
-        self.with_conn(|conn| {
+        self.read(|conn| {
             let Some(record) = read::primary(conn)? else {
                 return Ok(None);
             };
@@ -284,12 +402,12 @@ impl Store for SqliteStore {
 
     async fn save_integration(&self, integration: &AnyIntegration) -> Result<AnyIntegration> {
         let integration = integration.clone();
-        self.write(move |tx| transaction::save_integration(tx, &integration))
+        self.write(move |tx| transaction::ready(transaction::save_integration(tx, &integration)))
             .await
     }
 
     async fn remove_integration(&self, id: IntegrationId) -> Result<Removed> {
-        self.write(move |tx| transaction::remove_integration(tx, id))
+        self.write(move |tx| transaction::ready(transaction::remove_integration(tx, id)))
             .await
     }
 
@@ -313,7 +431,7 @@ impl Store for SqliteStore {
         // The blocking pool needs an owned value: one copy of the change set, small next to
         // the rows it writes.
         let changes = changes.clone();
-        self.write(move |tx| transaction::apply_changes(tx, &changes))
+        self.write(move |tx| transaction::ready(transaction::apply_changes(tx, &changes)))
             .await
     }
 
@@ -326,22 +444,21 @@ impl Store for SqliteStore {
     }
 
     async fn users(&self) -> Result<Vec<DirectoryUser>> {
-        self.with_conn(|conn| read::users(conn)).await
+        self.read(read::users).await
     }
 
     async fn user(&self, id: UserId) -> Result<Option<DirectoryUser>> {
-        self.with_conn(move |conn| read::user(conn, id)).await
+        self.read(move |conn| read::user(conn, id)).await
     }
 
     async fn user_by_email(&self, email: &Email) -> Result<Option<DirectoryUser>> {
         let email = email.clone();
-        self.with_conn(move |conn| read::user_by_email(conn, &email))
+        self.read(move |conn| read::user_by_email(conn, &email))
             .await
     }
 
     async fn accounts_of(&self, user: UserId) -> Result<Vec<Account>> {
-        self.with_conn(move |conn| read::accounts_of(conn, user))
-            .await
+        self.read(move |conn| read::accounts_of(conn, user)).await
     }
 
     async fn record_run(&self, run: &SyncRun) -> Result<()> {
@@ -350,7 +467,7 @@ impl Store for SqliteStore {
             let (s, ns) = instant(run.started_at);
             // Recording a run with an id already recorded replaces it (and counts as the
             // newest recording among runs that started at the same instant).
-            tx.tx
+            tx.conn()
                 .prepare_cached(
                     "INSERT INTO runs (id, integration, started_s, started_ns, seq, record) \
                      VALUES (?1, ?2, ?3, ?4, (SELECT coalesce(max(seq), 0) + 1 FROM runs), ?5) \
@@ -382,7 +499,7 @@ impl Store for SqliteStore {
         let (s, ns) = instant(before);
         self.write(move |tx| {
             let deleted = tx
-                .tx
+                .conn()
                 .prepare_cached(
                     "DELETE FROM runs WHERE integration = ?1 AND id IN ( \
                        SELECT id FROM ( \
@@ -401,17 +518,17 @@ impl Store for SqliteStore {
     }
 
     async fn runs(&self, integration: IntegrationId, limit: usize) -> Result<Vec<SyncRun>> {
-        self.with_conn(move |conn| read::runs(conn, integration, limit))
+        self.read(move |conn| read::runs(conn, integration, limit))
             .await
     }
 
     async fn hold_plan(&self, plan: &HeldPlan) -> Result<()> {
         let plan = plan.clone();
         self.write(move |tx| {
-            read::require_integration(&tx.tx, plan.integration)?;
+            read::require_integration(tx.conn(), plan.integration)?;
             let (s, ns) = instant(plan.held_at);
             // Holding a plan again replaces it, as the newest held at its instant.
-            tx.tx
+            tx.conn()
                 .prepare_cached(
                     "INSERT INTO held_plans (id, integration, held_s, held_ns, seq, record) \
                      VALUES (?1, ?2, ?3, ?4, \
@@ -436,24 +553,24 @@ impl Store for SqliteStore {
 
     async fn held_plan(&self, id: &PlanId) -> Result<Option<HeldPlan>> {
         let id = id.clone();
-        self.with_conn(move |conn| read::held_plan(conn, &id)).await
+        self.read(move |conn| read::held_plan(conn, &id)).await
     }
 
     async fn held_plans(&self, integration: IntegrationId) -> Result<Vec<HeldPlan>> {
-        self.with_conn(move |conn| read::held_plans(conn, integration))
+        self.read(move |conn| read::held_plans(conn, integration))
             .await
     }
 
     async fn create_api_token(&self, token: &ApiToken) -> Result<()> {
         let token = token.clone();
         self.write(move |tx| {
-            if read::api_token(&tx.tx, &token.name)?.is_some() {
+            if read::api_token(tx.conn(), &token.name)?.is_some() {
                 return Err(Error::AlreadyExists {
                     kind: "API token",
                     id: token.name.clone(),
                 });
             }
-            tx.tx
+            tx.conn()
                 .prepare_cached("INSERT INTO api_tokens (name, hash, record) VALUES (?1, ?2, ?3)")
                 .db()?
                 .execute(params![
@@ -468,23 +585,23 @@ impl Store for SqliteStore {
     }
 
     async fn api_tokens(&self) -> Result<Vec<ApiToken>> {
-        self.with_conn(|conn| read::api_tokens(conn)).await
+        self.read(read::api_tokens).await
     }
 
     async fn api_token_by_hash(&self, hash: &str) -> Result<Option<ApiToken>> {
         let hash = hash.to_owned();
-        self.with_conn(move |conn| read::api_token_by_hash(conn, &hash))
+        self.read(move |conn| read::api_token_by_hash(conn, &hash))
             .await
     }
 
     async fn revoke_api_token(&self, name: &str) -> Result<ApiToken> {
         let name = name.to_owned();
         self.write(move |tx| {
-            let token = read::api_token(&tx.tx, &name)?.ok_or_else(|| Error::NotFound {
+            let token = read::api_token(tx.conn(), &name)?.ok_or_else(|| Error::NotFound {
                 kind: "API token",
                 id: name.clone(),
             })?;
-            tx.tx
+            tx.conn()
                 .prepare_cached("DELETE FROM api_tokens WHERE name = ?1")
                 .db()?
                 .execute([name.as_str()])
@@ -498,11 +615,11 @@ impl Store for SqliteStore {
         let id = id.clone();
         self.write(move |tx| {
             // Read (and check) first: a corrupt row is reported and kept, not deleted.
-            let plan = read::held_plan(&tx.tx, &id)?.ok_or_else(|| Error::NotFound {
+            let plan = read::held_plan(tx.conn(), &id)?.ok_or_else(|| Error::NotFound {
                 kind: "held plan",
                 id: id.to_string(),
             })?;
-            tx.tx
+            tx.conn()
                 .prepare_cached("DELETE FROM held_plans WHERE id = ?1")
                 .db()?
                 .execute([id.as_str()])
@@ -520,27 +637,35 @@ impl Store for SqliteStore {
         now: DateTime<Utc>,
     ) -> Result<Lease> {
         let holder = holder.to_owned();
-        self.write(move |tx| transaction::acquire_lease(tx, integration, &holder, until, now))
-            .await
+        self.write(move |tx| {
+            transaction::ready(transaction::acquire_lease(
+                tx,
+                integration,
+                &holder,
+                until,
+                now,
+            ))
+        })
+        .await
     }
 
     async fn release_lease(&self, lease: &Lease) -> Result<()> {
         let lease = lease.clone();
-        self.write(move |tx| transaction::release_lease(tx, &lease))
+        self.write(move |tx| transaction::ready(transaction::release_lease(tx, &lease)))
             .await
     }
 
     async fn renew_lease(&self, lease: &Lease, until: DateTime<Utc>) -> Result<Lease> {
         let lease = lease.clone();
-        self.write(move |tx| transaction::renew_lease(tx, &lease, until))
+        self.write(move |tx| transaction::ready(transaction::renew_lease(tx, &lease, until)))
             .await
     }
 
     async fn apply_fenced(&self, changes: &DirectoryChanges, fence: &Lease) -> Result<Applied> {
         let (changes, fence) = (changes.clone(), fence.clone());
         self.write(move |tx| {
-            transaction::check_fence(tx, &fence)?;
-            transaction::apply_changes(tx, &changes)
+            transaction::ready(transaction::check_fence(tx, &fence))?;
+            transaction::ready(transaction::apply_changes(tx, &changes))
         })
         .await
     }
@@ -553,8 +678,13 @@ impl Store for SqliteStore {
     ) -> Result<Applied> {
         let (changes, fence) = (changes.to_vec(), fence.clone());
         self.write(move |tx| {
-            transaction::check_fence(tx, &fence)?;
-            transaction::record_ownership(tx, fence.integration, base, &changes)
+            transaction::ready(transaction::check_fence(tx, &fence))?;
+            transaction::ready(transaction::record_ownership(
+                tx,
+                fence.integration,
+                base,
+                &changes,
+            ))
         })
         .await
     }
@@ -574,8 +704,15 @@ impl Store for SqliteStore {
         changes: &[OwnershipChange],
     ) -> Result<Applied> {
         let changes = changes.to_vec();
-        self.write(move |tx| transaction::record_ownership(tx, integration, base, &changes))
-            .await
+        self.write(move |tx| {
+            transaction::ready(transaction::record_ownership(
+                tx,
+                integration,
+                base,
+                &changes,
+            ))
+        })
+        .await
     }
 }
 

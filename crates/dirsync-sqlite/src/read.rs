@@ -195,12 +195,12 @@ pub(crate) fn user(conn: &Connection, id: UserId) -> Result<Option<DirectoryUser
     )
 }
 
-/// The id of the user with this email (ASCII case ignored).
-pub(crate) fn user_id_by_email(conn: &Connection, email: &Email) -> Result<Option<UserId>, Error> {
+/// The id of the user whose email key ([`Email::key`]) is `key`.
+pub(crate) fn user_id_by_email_key(conn: &Connection, key: &str) -> Result<Option<UserId>, Error> {
     one(
         conn,
         "SELECT id FROM users WHERE email_key = ?1",
-        [email.key()],
+        [key],
         |r| r.get::<_, String>(0),
         |id| UserId::parse(&id).map_err(|e| corrupt(format!("users row {id}: {e}"))),
     )

@@ -1,9 +1,10 @@
 //! Opening a connection: pragmas and embedded schema migrations.
 
+use std::path::Path;
 use std::time::Duration;
 
 use dirsync_store::Error;
-use rusqlite::{Connection, TransactionBehavior};
+use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
 use crate::codec::{Db, unavailable};
 
@@ -110,6 +111,22 @@ pub(crate) fn prepare(conn: &mut Connection, mode: Mode) -> Result<(), Error> {
     }
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     migrate(conn)
+}
+
+/// Opens a read connection to a file the write connection has prepared: read-only, with the
+/// same busy timeout and statement cache. In WAL mode it reads the last committed state while
+/// a write runs.
+pub(crate) fn open_reader(path: &Path) -> Result<Connection, Error> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX
+            | OpenFlags::SQLITE_OPEN_URI,
+    )
+    .db()?;
+    conn.busy_timeout(BUSY_TIMEOUT).db()?;
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+    Ok(conn)
 }
 
 fn user_version(conn: &Connection) -> Result<i64, Error> {

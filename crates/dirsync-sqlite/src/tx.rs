@@ -1,6 +1,7 @@
-//! The store's transaction primitives over one rusqlite transaction. The rules live in
-//! `dirsync_store::transaction`; this is only plain reads and writes. Statements run per row
-//! go through `prepare_cached`, so a bulk apply compiles each statement once.
+//! The store's transaction primitives over one SQLite transaction. The rules live in
+//! `dirsync_store::transaction`; this is only plain reads and writes. A batch is a loop over one
+//! cached statement (`prepare_cached`), so a bulk apply compiles each statement once; the
+//! primitives never wait, and the store drives the rules on its blocking thread.
 
 use dirsync_core::{
     Account, DirectoryUser, Email, ExternalId, Group, IntegrationId, IntegrationRecord, Membership,
@@ -13,16 +14,18 @@ use rusqlite::{Connection, params};
 use crate::codec::{Db, count, instant, kind_code, role_code, to_json, version_to_sql};
 use crate::read;
 
-/// A write transaction (`BEGIN IMMEDIATE`); committed by the caller if the rule succeeded,
-/// rolled back otherwise.
+/// The connection inside a write transaction (`BEGIN IMMEDIATE`), committed by the store if
+/// the rule succeeded and rolled back otherwise. It holds the connection by `&mut` (not a
+/// `rusqlite::Transaction`, which is not `Send`), as the rules' futures must be.
 pub(crate) struct SqlTx<'c> {
-    /// The driver's transaction.
-    pub(crate) tx: rusqlite::Transaction<'c>,
+    /// The connection, inside the transaction.
+    pub(crate) conn: &'c mut Connection,
 }
 
 impl SqlTx<'_> {
-    fn conn(&self) -> &Connection {
-        &self.tx
+    /// The connection, for plain statements inside the transaction.
+    pub(crate) fn conn(&self) -> &Connection {
+        self.conn
     }
 
     /// Runs a cached statement and returns how many rows it changed.
@@ -36,6 +39,37 @@ impl SqlTx<'_> {
             .db()?
             .query_row(params, |r| r.get(0))
             .db()
+    }
+
+    /// The ids among `ids` for which `sql` (an `EXISTS` over integration ?1 and id ?2) holds.
+    fn existing_keyed(
+        &self,
+        sql: &str,
+        integration: IntegrationId,
+        ids: &[&ExternalId],
+    ) -> Result<Vec<ExternalId>, Error> {
+        let integration = integration.to_string();
+        let mut found = Vec::new();
+        for &id in ids {
+            if self.exists(sql, params![integration, id.as_str()])? {
+                found.push(id.clone());
+            }
+        }
+        Ok(found)
+    }
+
+    /// Runs `sql` (a `DELETE` by integration ?1 and id ?2) for each id.
+    fn delete_keyed(
+        &self,
+        sql: &str,
+        integration: IntegrationId,
+        ids: &[&ExternalId],
+    ) -> Result<(), Error> {
+        let integration = integration.to_string();
+        for id in ids {
+            self.exec(sql, params![integration, id.as_str()])?;
+        }
+        Ok(())
     }
 
     fn write_integration(&self, sql: &str, record: &IntegrationRecord) -> Result<usize, Error> {
@@ -55,15 +89,15 @@ impl SqlTx<'_> {
 }
 
 impl Transaction for SqlTx<'_> {
-    fn integration(&mut self, id: IntegrationId) -> Result<Option<IntegrationRecord>, Error> {
+    async fn integration(&mut self, id: IntegrationId) -> Result<Option<IntegrationRecord>, Error> {
         read::integration(self.conn(), id)
     }
 
-    fn primary_id(&mut self) -> Result<Option<IntegrationId>, Error> {
+    async fn primary_id(&mut self) -> Result<Option<IntegrationId>, Error> {
         read::primary_id(self.conn())
     }
 
-    fn insert_integration(&mut self, record: &IntegrationRecord) -> Result<(), Error> {
+    async fn insert_integration(&mut self, record: &IntegrationRecord) -> Result<(), Error> {
         self.write_integration(
             "INSERT INTO integrations (id, seq, created_s, created_ns, direction, role, record) \
              VALUES (?1, (SELECT coalesce(max(seq), 0) + 1 FROM integrations), ?2, ?3, ?4, ?5, ?6)",
@@ -72,7 +106,7 @@ impl Transaction for SqlTx<'_> {
         Ok(())
     }
 
-    fn update_integration(&mut self, record: &IntegrationRecord) -> Result<(), Error> {
+    async fn update_integration(&mut self, record: &IntegrationRecord) -> Result<(), Error> {
         // The rules never change direction, role or creation time; writing them anyway keeps
         // the columns equal to the record whatever happens (and the primary index checks it).
         self.write_integration(
@@ -83,7 +117,7 @@ impl Transaction for SqlTx<'_> {
         Ok(())
     }
 
-    fn delete_integration(&mut self, id: IntegrationId) -> Result<Removed, Error> {
+    async fn delete_integration(&mut self, id: IntegrationId) -> Result<Removed, Error> {
         let id = id.to_string();
         // Children first, one statement each, so that the counts are exact (the foreign keys
         // would cascade them too, but without counting).
@@ -110,7 +144,7 @@ impl Transaction for SqlTx<'_> {
         })
     }
 
-    fn owns_objects(&mut self, id: IntegrationId) -> Result<bool, Error> {
+    async fn owns_objects(&mut self, id: IntegrationId) -> Result<bool, Error> {
         self.exists(
             "SELECT EXISTS (SELECT 1 FROM accounts WHERE integration = ?1) \
              OR EXISTS (SELECT 1 FROM groups WHERE integration = ?1) \
@@ -120,11 +154,15 @@ impl Transaction for SqlTx<'_> {
         )
     }
 
-    fn version(&mut self, id: IntegrationId) -> Result<Version, Error> {
+    async fn has_users(&mut self) -> Result<bool, Error> {
+        self.exists("SELECT EXISTS (SELECT 1 FROM users)", [])
+    }
+
+    async fn version(&mut self, id: IntegrationId) -> Result<Version, Error> {
         read::version(self.conn(), id)
     }
 
-    fn set_version(&mut self, id: IntegrationId, version: Version) -> Result<(), Error> {
+    async fn set_version(&mut self, id: IntegrationId, version: Version) -> Result<(), Error> {
         self.exec(
             "INSERT INTO versions (integration, version) VALUES (?1, ?2) \
              ON CONFLICT (integration) DO UPDATE SET version = excluded.version",
@@ -133,173 +171,283 @@ impl Transaction for SqlTx<'_> {
         Ok(())
     }
 
-    fn user(&mut self, id: UserId) -> Result<Option<DirectoryUser>, Error> {
-        read::user(self.conn(), id)
+    async fn users(&mut self, ids: &[UserId]) -> Result<Vec<DirectoryUser>, Error> {
+        let mut found = Vec::new();
+        for &id in ids {
+            found.extend(read::user(self.conn(), id)?);
+        }
+        Ok(found)
     }
 
-    fn user_id_by_email(&mut self, email: &Email) -> Result<Option<UserId>, Error> {
-        read::user_id_by_email(self.conn(), email)
+    async fn user_ids_by_email(&mut self, keys: &[String]) -> Result<Vec<(String, UserId)>, Error> {
+        let mut found = Vec::new();
+        for key in keys {
+            if let Some(id) = read::user_id_by_email_key(self.conn(), key)? {
+                found.push((key.clone(), id));
+            }
+        }
+        Ok(found)
     }
 
-    fn put_user(&mut self, user: &DirectoryUser) -> Result<(), Error> {
+    async fn put_users(&mut self, users: &[DirectoryUser]) -> Result<(), Error> {
         // An upsert on the id, never `INSERT OR REPLACE`: if the email key were taken by
         // another user (the rules check it first), the UNIQUE constraint refuses the write
-        // instead of silently deleting that other user.
-        self.exec(
-            "INSERT INTO users (id, email_key, record) VALUES (?1, ?2, ?3) \
-             ON CONFLICT (id) DO UPDATE SET email_key = excluded.email_key, \
-             record = excluded.record",
-            params![
-                user.id.to_string(),
-                user.profile.primary_email.key(),
-                to_json("user", user)?,
-            ],
-        )?;
+        // instead of silently deleting that other user. In order: an email moving between
+        // users of the batch is freed before it is taken.
+        for user in users {
+            self.exec(
+                "INSERT INTO users (id, email_key, record) VALUES (?1, ?2, ?3) \
+                 ON CONFLICT (id) DO UPDATE SET email_key = excluded.email_key, \
+                 record = excluded.record",
+                params![
+                    user.id.to_string(),
+                    user.profile.primary_email.key(),
+                    to_json("user", user)?,
+                ],
+            )?;
+        }
         Ok(())
     }
 
-    fn has_users(&mut self) -> Result<bool, Error> {
-        self.exists("SELECT EXISTS (SELECT 1 FROM users)", [])
-    }
-
-    fn put_account(&mut self, account: &Account) -> Result<(), Error> {
-        self.exec(
-            "INSERT INTO accounts (integration, external_id, user_id, record) \
-             VALUES (?1, ?2, ?3, ?4) ON CONFLICT (integration, external_id) DO UPDATE \
-             SET user_id = excluded.user_id, record = excluded.record",
-            params![
-                account.integration.to_string(),
-                account.external_id.as_str(),
-                account.link.map(|l| l.user.to_string()),
-                to_json("account", account)?,
-            ],
-        )?;
-        Ok(())
-    }
-
-    fn delete_account(
+    async fn existing_accounts(
         &mut self,
         integration: IntegrationId,
-        id: &ExternalId,
-    ) -> Result<bool, Error> {
-        let n = self.exec(
-            "DELETE FROM accounts WHERE integration = ?1 AND external_id = ?2",
-            params![integration.to_string(), id.as_str()],
-        )?;
-        Ok(n > 0)
-    }
-
-    fn has_group(&mut self, integration: IntegrationId, id: &ExternalId) -> Result<bool, Error> {
-        self.exists(
-            "SELECT EXISTS (SELECT 1 FROM groups WHERE integration = ?1 AND external_id = ?2)",
-            params![integration.to_string(), id.as_str()],
+        ids: &[&ExternalId],
+    ) -> Result<Vec<ExternalId>, Error> {
+        self.existing_keyed(
+            "SELECT EXISTS (SELECT 1 FROM accounts WHERE integration = ?1 AND external_id = ?2)",
+            integration,
+            ids,
         )
     }
 
-    fn put_group(&mut self, group: &Group) -> Result<(), Error> {
-        // An upsert, never `INSERT OR REPLACE`: replacing would delete the row and cascade to
-        // the group's memberships.
-        self.exec(
-            "INSERT INTO groups (integration, external_id, record) VALUES (?1, ?2, ?3) \
-             ON CONFLICT (integration, external_id) DO UPDATE SET record = excluded.record",
-            params![
-                group.integration.to_string(),
-                group.external_id.as_str(),
-                to_json("group", group)?,
-            ],
-        )?;
+    async fn put_accounts(&mut self, accounts: &[&Account]) -> Result<(), Error> {
+        for account in accounts {
+            self.exec(
+                "INSERT INTO accounts (integration, external_id, user_id, record) \
+                 VALUES (?1, ?2, ?3, ?4) ON CONFLICT (integration, external_id) DO UPDATE \
+                 SET user_id = excluded.user_id, record = excluded.record",
+                params![
+                    account.integration.to_string(),
+                    account.external_id.as_str(),
+                    account.link.map(|l| l.user.to_string()),
+                    to_json("account", account)?,
+                ],
+            )?;
+        }
         Ok(())
     }
 
-    fn delete_group(&mut self, integration: IntegrationId, id: &ExternalId) -> Result<bool, Error> {
+    async fn delete_accounts(
+        &mut self,
+        integration: IntegrationId,
+        ids: &[&ExternalId],
+    ) -> Result<(), Error> {
+        self.delete_keyed(
+            "DELETE FROM accounts WHERE integration = ?1 AND external_id = ?2",
+            integration,
+            ids,
+        )
+    }
+
+    async fn existing_groups(
+        &mut self,
+        integration: IntegrationId,
+        ids: &[&ExternalId],
+    ) -> Result<Vec<ExternalId>, Error> {
+        self.existing_keyed(
+            "SELECT EXISTS (SELECT 1 FROM groups WHERE integration = ?1 AND external_id = ?2)",
+            integration,
+            ids,
+        )
+    }
+
+    async fn put_groups(&mut self, groups: &[&Group]) -> Result<(), Error> {
+        for group in groups {
+            // An upsert, never `INSERT OR REPLACE`: replacing would delete the row and
+            // cascade to the group's memberships.
+            self.exec(
+                "INSERT INTO groups (integration, external_id, record) VALUES (?1, ?2, ?3) \
+                 ON CONFLICT (integration, external_id) DO UPDATE SET record = excluded.record",
+                params![
+                    group.integration.to_string(),
+                    group.external_id.as_str(),
+                    to_json("group", group)?,
+                ],
+            )?;
+        }
+        Ok(())
+    }
+
+    async fn delete_groups(
+        &mut self,
+        integration: IntegrationId,
+        ids: &[&ExternalId],
+    ) -> Result<(), Error> {
         let integration = integration.to_string();
-        // The memberships in the group go first (the foreign key would cascade them anyway),
-        // then the memberships of the group as a nested member, then the group.
-        self.exec(
-            "DELETE FROM memberships WHERE integration = ?1 AND group_ext = ?2",
-            params![integration, id.as_str()],
-        )?;
-        let deleted = self.exec(
-            "DELETE FROM groups WHERE integration = ?1 AND external_id = ?2",
-            params![integration, id.as_str()],
-        )?;
-        if deleted > 0 {
+        for id in ids {
+            // The memberships in the group go first (the foreign key would cascade them
+            // anyway), then the memberships of the group as a nested member, then the group.
+            self.exec(
+                "DELETE FROM memberships WHERE integration = ?1 AND group_ext = ?2",
+                params![integration, id.as_str()],
+            )?;
             self.exec(
                 "DELETE FROM memberships \
                  WHERE integration = ?1 AND member_kind = 1 AND member_ext = ?2",
                 params![integration, id.as_str()],
             )?;
+            self.exec(
+                "DELETE FROM groups WHERE integration = ?1 AND external_id = ?2",
+                params![integration, id.as_str()],
+            )?;
         }
-        Ok(deleted > 0)
-    }
-
-    fn put_membership(&mut self, membership: &Membership) -> Result<(), Error> {
-        self.exec(
-            "INSERT INTO memberships \
-             (integration, group_ext, member_kind, member_ext, member_email, role) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
-             ON CONFLICT (integration, group_ext, member_kind, member_ext) DO UPDATE \
-             SET member_email = excluded.member_email, role = excluded.role",
-            params![
-                membership.integration.to_string(),
-                membership.group.as_str(),
-                kind_code(membership.member.kind),
-                membership.member.external_id.as_str(),
-                membership.member.email.as_ref().map(Email::as_str),
-                role_code(membership.role),
-            ],
-        )?;
         Ok(())
     }
 
-    fn delete_membership(
+    async fn existing_memberships(
         &mut self,
         integration: IntegrationId,
-        key: &MembershipKey,
-    ) -> Result<bool, Error> {
-        let n = self.exec(
-            "DELETE FROM memberships WHERE integration = ?1 AND group_ext = ?2 \
-             AND member_kind = ?3 AND member_ext = ?4",
-            params![
-                integration.to_string(),
-                key.group.as_str(),
-                kind_code(key.kind),
-                key.member.as_str(),
-            ],
-        )?;
-        Ok(n > 0)
+        keys: &[&MembershipKey],
+    ) -> Result<Vec<MembershipKey>, Error> {
+        let integration = integration.to_string();
+        let mut found = Vec::new();
+        for &key in keys {
+            if self.exists(
+                "SELECT EXISTS (SELECT 1 FROM memberships WHERE integration = ?1 \
+                 AND group_ext = ?2 AND member_kind = ?3 AND member_ext = ?4)",
+                params![
+                    integration,
+                    key.group.as_str(),
+                    kind_code(key.kind),
+                    key.member.as_str()
+                ],
+            )? {
+                found.push(key.clone());
+            }
+        }
+        Ok(found)
     }
 
-    fn put_org_unit(&mut self, unit: &OrgUnit) -> Result<(), Error> {
-        self.exec(
-            "INSERT INTO org_units (integration, external_id, record) VALUES (?1, ?2, ?3) \
-             ON CONFLICT (integration, external_id) DO UPDATE SET record = excluded.record",
-            params![
-                unit.integration.to_string(),
-                unit.external_id.as_str(),
-                to_json("org unit", unit)?,
-            ],
-        )?;
+    async fn put_memberships(&mut self, memberships: &[&Membership]) -> Result<(), Error> {
+        for membership in memberships {
+            self.exec(
+                "INSERT INTO memberships \
+                 (integration, group_ext, member_kind, member_ext, member_email, role) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
+                 ON CONFLICT (integration, group_ext, member_kind, member_ext) DO UPDATE \
+                 SET member_email = excluded.member_email, role = excluded.role",
+                params![
+                    membership.integration.to_string(),
+                    membership.group.as_str(),
+                    kind_code(membership.member.kind),
+                    membership.member.external_id.as_str(),
+                    membership.member.email.as_ref().map(Email::as_str),
+                    role_code(membership.role),
+                ],
+            )?;
+        }
         Ok(())
     }
 
-    fn delete_org_unit(
+    async fn delete_memberships(
         &mut self,
         integration: IntegrationId,
-        id: &ExternalId,
-    ) -> Result<bool, Error> {
-        let n = self.exec(
+        keys: &[MembershipKey],
+    ) -> Result<(), Error> {
+        let integration = integration.to_string();
+        for key in keys {
+            self.exec(
+                "DELETE FROM memberships WHERE integration = ?1 AND group_ext = ?2 \
+                 AND member_kind = ?3 AND member_ext = ?4",
+                params![
+                    integration,
+                    key.group.as_str(),
+                    kind_code(key.kind),
+                    key.member.as_str(),
+                ],
+            )?;
+        }
+        Ok(())
+    }
+
+    async fn existing_org_units(
+        &mut self,
+        integration: IntegrationId,
+        ids: &[&ExternalId],
+    ) -> Result<Vec<ExternalId>, Error> {
+        self.existing_keyed(
+            "SELECT EXISTS (SELECT 1 FROM org_units WHERE integration = ?1 AND external_id = ?2)",
+            integration,
+            ids,
+        )
+    }
+
+    async fn put_org_units(&mut self, units: &[&OrgUnit]) -> Result<(), Error> {
+        for unit in units {
+            self.exec(
+                "INSERT INTO org_units (integration, external_id, record) VALUES (?1, ?2, ?3) \
+                 ON CONFLICT (integration, external_id) DO UPDATE SET record = excluded.record",
+                params![
+                    unit.integration.to_string(),
+                    unit.external_id.as_str(),
+                    to_json("org unit", unit)?,
+                ],
+            )?;
+        }
+        Ok(())
+    }
+
+    async fn delete_org_units(
+        &mut self,
+        integration: IntegrationId,
+        ids: &[&ExternalId],
+    ) -> Result<(), Error> {
+        self.delete_keyed(
             "DELETE FROM org_units WHERE integration = ?1 AND external_id = ?2",
-            params![integration.to_string(), id.as_str()],
-        )?;
-        Ok(n > 0)
+            integration,
+            ids,
+        )
     }
 
-    fn lease(&mut self, integration: IntegrationId) -> Result<Option<Lease>, Error> {
+    async fn put_owned(&mut self, owned: &[&OwnedMembership]) -> Result<(), Error> {
+        for record in owned {
+            self.exec(
+                "INSERT INTO owned_memberships (integration, group_ext, member_key, record) \
+                 VALUES (?1, ?2, ?3, ?4) ON CONFLICT (integration, group_ext, member_key) \
+                 DO UPDATE SET record = excluded.record",
+                params![
+                    record.integration.to_string(),
+                    record.group.as_str(),
+                    record.member.key(),
+                    to_json("ownership record", record)?,
+                ],
+            )?;
+        }
+        Ok(())
+    }
+
+    async fn delete_owned(
+        &mut self,
+        integration: IntegrationId,
+        keys: &[(&ExternalId, &Email)],
+    ) -> Result<(), Error> {
+        let integration = integration.to_string();
+        for (group, member) in keys {
+            self.exec(
+                "DELETE FROM owned_memberships \
+                 WHERE integration = ?1 AND group_ext = ?2 AND member_key = ?3",
+                params![integration, group.as_str(), member.key()],
+            )?;
+        }
+        Ok(())
+    }
+
+    async fn lease(&mut self, integration: IntegrationId) -> Result<Option<Lease>, Error> {
         read::lease(self.conn(), integration)
     }
 
-    fn put_lease(&mut self, lease: &Lease) -> Result<(), Error> {
+    async fn put_lease(&mut self, lease: &Lease) -> Result<(), Error> {
         let (s, ns) = instant(lease.until);
         self.exec(
             "INSERT INTO leases (integration, holder, until_s, until_ns) VALUES (?1, ?2, ?3, ?4) \
@@ -310,40 +458,11 @@ impl Transaction for SqlTx<'_> {
         Ok(())
     }
 
-    fn delete_lease(&mut self, integration: IntegrationId) -> Result<(), Error> {
+    async fn delete_lease(&mut self, integration: IntegrationId) -> Result<(), Error> {
         self.exec(
             "DELETE FROM leases WHERE integration = ?1",
             [integration.to_string()],
         )?;
         Ok(())
-    }
-
-    fn put_owned(&mut self, owned: &OwnedMembership) -> Result<(), Error> {
-        self.exec(
-            "INSERT INTO owned_memberships (integration, group_ext, member_key, record) \
-             VALUES (?1, ?2, ?3, ?4) \
-             ON CONFLICT (integration, group_ext, member_key) DO UPDATE SET record = excluded.record",
-            params![
-                owned.integration.to_string(),
-                owned.group.as_str(),
-                owned.member.key(),
-                to_json("ownership record", owned)?,
-            ],
-        )?;
-        Ok(())
-    }
-
-    fn delete_owned(
-        &mut self,
-        integration: IntegrationId,
-        group: &ExternalId,
-        member: &Email,
-    ) -> Result<bool, Error> {
-        let n = self.exec(
-            "DELETE FROM owned_memberships \
-             WHERE integration = ?1 AND group_ext = ?2 AND member_key = ?3",
-            params![integration.to_string(), group.as_str(), member.key()],
-        )?;
-        Ok(n > 0)
     }
 }

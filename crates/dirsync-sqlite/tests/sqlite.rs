@@ -7,7 +7,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use chrono::Duration;
 use dirsync_core::{
@@ -20,33 +20,30 @@ use dirsync_store::conformance::fixtures::{
     account, create_user, email, group, held_plan, membership, new_integration, org_unit, primary,
     run, t, xid,
 };
-use dirsync_store::{Error, InMemoryStore, Store, conformance};
+use dirsync_store::{Error, InMemoryStore, Store};
 use rusqlite::Connection;
 use tempfile::TempDir;
 
 // ---------------------------------------------------------------------------------------------
 // Conformance
 
-#[tokio::test]
-async fn conformance_in_memory() {
-    conformance::run_all(|| async {
+mod conformance_in_memory {
+    use super::*;
+
+    dirsync_store::conformance_tests!(|| async {
         Arc::new(SqliteStore::open_in_memory().unwrap()) as Arc<dyn Store>
-    })
-    .await;
+    });
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn conformance_file_backed() {
-    // Each store gets its own directory, kept alive until the suite is done.
-    let dirs = Mutex::new(Vec::new());
-    conformance::run_all(|| {
+mod conformance_file_backed {
+    use super::*;
+
+    // Each case gets its own directory, kept until the case ends.
+    dirsync_store::conformance_tests!(|| async {
         let dir = TempDir::new().unwrap();
         let store = SqliteStore::open(dir.path().join("directory.db")).unwrap();
-        dirs.lock().unwrap().push(dir);
-        async move { Arc::new(store) as Arc<dyn Store> }
-    })
-    .await;
-    assert_eq!(dirs.lock().unwrap().len(), conformance::cases().len());
+        (Arc::new(store) as Arc<dyn Store>, dir)
+    });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -752,6 +749,54 @@ async fn two_stores_on_one_file_serialize_their_writes() {
         b.acquire_lease(id, "b", t(10), t(1)).await,
         Err(Error::Leased { .. })
     ));
+}
+
+/// Reads answer while a write transaction is open: they run on the read connections (WAL), not
+/// behind the writer. The write is held open by the store's test hook, so this does not depend
+/// on timing: with one connection for everything, the reads would wait for the write (the
+/// timeout turns that wait into a failure instead of a hang).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reads_answer_while_an_apply_holds_the_write_lock() {
+    let dir = TempDir::new().unwrap();
+    let store = Arc::new(SqliteStore::open(db_path(&dir)).unwrap());
+    let seeded = seed(&*store).await;
+    let id = seeded.primary.id();
+    let version = store.version(id).await.unwrap();
+    let before = store.view(id).await.unwrap();
+
+    let mut paused = store.pause_next_write().unwrap();
+    let mut changes = DirectoryChanges::new(&seeded.primary, version);
+    changes.push(DirectoryOp::UpsertGroup(group(id, "during")));
+    let writer = Arc::clone(&store);
+    let apply = tokio::spawn(async move { writer.apply(&changes).await });
+    paused.begun().await.unwrap();
+
+    let reads = async {
+        (
+            store.view(id).await.unwrap(),
+            store.users().await.unwrap(),
+            store.integration(id).await.unwrap(),
+        )
+    };
+    let (view, users, _) = tokio::time::timeout(std::time::Duration::from_secs(60), reads)
+        .await
+        .expect("reads waited behind the open write transaction");
+    // They saw the last committed state, not the write in progress.
+    assert_eq!(view, before);
+    assert_eq!(users.len(), before.users.len());
+
+    paused.resume();
+    let applied = apply.await.unwrap().unwrap();
+    assert_eq!(applied.version, version.next());
+    assert!(
+        store
+            .view(id)
+            .await
+            .unwrap()
+            .groups
+            .iter()
+            .any(|g| g.external_id.as_str() == "during")
+    );
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -166,16 +166,85 @@ impl Tx<'_> {
     }
 }
 
+impl Tx<'_> {
+    fn put_user(&mut self, user: &DirectoryUser) -> Result<()> {
+        self.written()?;
+        let old = self.state.users.insert(user.id, user.clone());
+        if let Some(previous) = &old {
+            let old_key = previous.profile.primary_email.key();
+            // The old address is freed, unless an earlier user of the batch took it already.
+            if old_key != user.profile.primary_email.key()
+                && self.state.emails.get(&old_key) == Some(&user.id)
+            {
+                self.set_email(old_key, None);
+            }
+        }
+        self.undo.push(Undo::User(user.id, old));
+        self.set_email(user.profile.primary_email.key(), Some(user.id));
+        Ok(())
+    }
+
+    fn delete_group(&mut self, integration: IntegrationId, id: &ExternalId) -> Result<()> {
+        self.written()?;
+        let key = (integration, id.clone());
+        let old = self.state.groups.remove(&key);
+        let existed = old.is_some();
+        self.undo.push(Undo::Group(key, old));
+        if existed {
+            let cascade: Vec<_> = self
+                .state
+                .memberships
+                .keys()
+                .filter(|(i, k)| {
+                    *i == integration
+                        && (&k.group == id
+                            || (k.kind == dirsync_core::MemberKind::Group && &k.member == id))
+                })
+                .cloned()
+                .collect();
+            for key in cascade {
+                self.set_membership(key, None);
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes `value` (or deletes, if `None`) under `key` of one of the keyed maps, counting
+    /// the write and logging the old value.
+    fn keyed<K: Ord + Clone, V>(
+        &mut self,
+        map: impl Fn(&mut State) -> &mut Keyed<K, V>,
+        key: (IntegrationId, K),
+        value: Option<V>,
+        log: impl Fn((IntegrationId, K), Option<V>) -> Undo,
+    ) -> Result<()> {
+        self.written()?;
+        let old = set(map(self.state), key.clone(), value);
+        self.undo.push(log(key, old));
+        Ok(())
+    }
+}
+
+fn present<K: Ord + Clone, V>(
+    map: &Keyed<K, V>,
+    integration: IntegrationId,
+    keys: impl IntoIterator<Item = K>,
+) -> Vec<K> {
+    keys.into_iter()
+        .filter(|k| map.contains_key(&(integration, k.clone())))
+        .collect()
+}
+
 impl Transaction for Tx<'_> {
-    fn integration(&mut self, id: IntegrationId) -> Result<Option<IntegrationRecord>> {
+    async fn integration(&mut self, id: IntegrationId) -> Result<Option<IntegrationRecord>> {
         Ok(self.state.integrations.get(&id).map(|(_, r)| r.clone()))
     }
 
-    fn primary_id(&mut self) -> Result<Option<IntegrationId>> {
+    async fn primary_id(&mut self) -> Result<Option<IntegrationId>> {
         Ok(self.state.primary)
     }
 
-    fn insert_integration(&mut self, record: &IntegrationRecord) -> Result<()> {
+    async fn insert_integration(&mut self, record: &IntegrationRecord) -> Result<()> {
         let seq = self.state.next_seq;
         self.state.next_seq += 1;
         let old = self
@@ -190,7 +259,7 @@ impl Transaction for Tx<'_> {
         Ok(())
     }
 
-    fn update_integration(&mut self, record: &IntegrationRecord) -> Result<()> {
+    async fn update_integration(&mut self, record: &IntegrationRecord) -> Result<()> {
         if let Some(entry) = self.state.integrations.get_mut(&record.id) {
             let old = std::mem::replace(&mut entry.1, record.clone());
             self.undo
@@ -199,7 +268,7 @@ impl Transaction for Tx<'_> {
         Ok(())
     }
 
-    fn delete_integration(&mut self, id: IntegrationId) -> Result<Removed> {
+    async fn delete_integration(&mut self, id: IntegrationId) -> Result<Removed> {
         let s = &mut *self.state;
         let undo = &mut self.undo;
         let removed = Removed {
@@ -237,29 +306,7 @@ impl Transaction for Tx<'_> {
         Ok(removed)
     }
 
-    fn put_owned(&mut self, owned: &OwnedMembership) -> Result<()> {
-        self.written()?;
-        let key = (owned.integration, (owned.group.clone(), owned.member.key()));
-        let old = self.state.owned.insert(key.clone(), owned.clone());
-        self.undo.push(Undo::Owned(key, old));
-        Ok(())
-    }
-
-    fn delete_owned(
-        &mut self,
-        integration: IntegrationId,
-        group: &ExternalId,
-        member: &Email,
-    ) -> Result<bool> {
-        self.written()?;
-        let key = (integration, (group.clone(), member.key()));
-        let old = self.state.owned.remove(&key);
-        let existed = old.is_some();
-        self.undo.push(Undo::Owned(key, old));
-        Ok(existed)
-    }
-
-    fn owns_objects(&mut self, id: IntegrationId) -> Result<bool> {
+    async fn owns_objects(&mut self, id: IntegrationId) -> Result<bool> {
         let s = &*self.state;
         Ok(s.accounts.keys().any(|(i, _)| *i == id)
             || s.groups.keys().any(|(i, _)| *i == id)
@@ -267,143 +314,203 @@ impl Transaction for Tx<'_> {
             || s.org_units.keys().any(|(i, _)| *i == id))
     }
 
-    fn version(&mut self, id: IntegrationId) -> Result<Version> {
+    async fn has_users(&mut self) -> Result<bool> {
+        Ok(!self.state.users.is_empty())
+    }
+
+    async fn version(&mut self, id: IntegrationId) -> Result<Version> {
         Ok(self.state.versions.get(&id).copied().unwrap_or_default())
     }
 
-    fn set_version(&mut self, id: IntegrationId, version: Version) -> Result<()> {
+    async fn set_version(&mut self, id: IntegrationId, version: Version) -> Result<()> {
         self.written()?;
         let old = self.state.versions.insert(id, version);
         self.undo.push(Undo::Version(id, old));
         Ok(())
     }
 
-    fn user(&mut self, id: UserId) -> Result<Option<DirectoryUser>> {
-        Ok(self.state.users.get(&id).cloned())
+    async fn users(&mut self, ids: &[UserId]) -> Result<Vec<DirectoryUser>> {
+        Ok(ids
+            .iter()
+            .filter_map(|id| self.state.users.get(id).cloned())
+            .collect())
     }
 
-    fn user_id_by_email(&mut self, email: &Email) -> Result<Option<UserId>> {
-        Ok(self.state.emails.get(&email.key()).copied())
+    async fn user_ids_by_email(&mut self, keys: &[String]) -> Result<Vec<(String, UserId)>> {
+        Ok(keys
+            .iter()
+            .filter_map(|k| self.state.emails.get(k).map(|id| (k.clone(), *id)))
+            .collect())
     }
 
-    fn put_user(&mut self, user: &DirectoryUser) -> Result<()> {
-        self.written()?;
-        let old = self.state.users.insert(user.id, user.clone());
-        if let Some(previous) = &old {
-            let old_key = previous.profile.primary_email.key();
-            if old_key != user.profile.primary_email.key() {
-                self.set_email(old_key, None);
-            }
-        }
-        self.undo.push(Undo::User(user.id, old));
-        self.set_email(user.profile.primary_email.key(), Some(user.id));
-        Ok(())
+    async fn put_users(&mut self, users: &[DirectoryUser]) -> Result<()> {
+        users.iter().try_for_each(|u| self.put_user(u))
     }
 
-    fn has_users(&mut self) -> Result<bool> {
-        Ok(!self.state.users.is_empty())
-    }
-
-    fn put_account(&mut self, account: &Account) -> Result<()> {
-        self.written()?;
-        let key = (account.integration, account.external_id.clone());
-        let old = self.state.accounts.insert(key.clone(), account.clone());
-        self.undo.push(Undo::Account(key, old));
-        Ok(())
-    }
-
-    fn delete_account(&mut self, integration: IntegrationId, id: &ExternalId) -> Result<bool> {
-        self.written()?;
-        let key = (integration, id.clone());
-        let old = self.state.accounts.remove(&key);
-        let existed = old.is_some();
-        self.undo.push(Undo::Account(key, old));
-        Ok(existed)
-    }
-
-    fn has_group(&mut self, integration: IntegrationId, id: &ExternalId) -> Result<bool> {
-        Ok(self.state.groups.contains_key(&(integration, id.clone())))
-    }
-
-    fn put_group(&mut self, group: &Group) -> Result<()> {
-        self.written()?;
-        let key = (group.integration, group.external_id.clone());
-        let old = self.state.groups.insert(key.clone(), group.clone());
-        self.undo.push(Undo::Group(key, old));
-        Ok(())
-    }
-
-    fn delete_group(&mut self, integration: IntegrationId, id: &ExternalId) -> Result<bool> {
-        self.written()?;
-        let key = (integration, id.clone());
-        let old = self.state.groups.remove(&key);
-        let existed = old.is_some();
-        self.undo.push(Undo::Group(key, old));
-        if existed {
-            let cascade: Vec<_> = self
-                .state
-                .memberships
-                .keys()
-                .filter(|(i, k)| {
-                    *i == integration
-                        && (&k.group == id
-                            || (k.kind == dirsync_core::MemberKind::Group && &k.member == id))
-                })
-                .cloned()
-                .collect();
-            for key in cascade {
-                self.set_membership(key, None);
-            }
-        }
-        Ok(existed)
-    }
-
-    fn put_membership(&mut self, membership: &Membership) -> Result<()> {
-        self.written()?;
-        self.set_membership(
-            (membership.integration, membership.key()),
-            Some(membership.clone()),
-        );
-        Ok(())
-    }
-
-    fn delete_membership(
+    async fn existing_accounts(
         &mut self,
         integration: IntegrationId,
-        key: &MembershipKey,
-    ) -> Result<bool> {
-        self.written()?;
-        Ok(self.set_membership((integration, key.clone()), None))
+        ids: &[&ExternalId],
+    ) -> Result<Vec<ExternalId>> {
+        Ok(present(
+            &self.state.accounts,
+            integration,
+            ids.iter().map(|&i| i.clone()),
+        ))
     }
 
-    fn put_org_unit(&mut self, unit: &OrgUnit) -> Result<()> {
-        self.written()?;
-        let key = (unit.integration, unit.external_id.clone());
-        let old = self.state.org_units.insert(key.clone(), unit.clone());
-        self.undo.push(Undo::OrgUnit(key, old));
+    async fn put_accounts(&mut self, accounts: &[&Account]) -> Result<()> {
+        for &a in accounts {
+            let key = (a.integration, a.external_id.clone());
+            self.keyed(|s| &mut s.accounts, key, Some(a.clone()), Undo::Account)?;
+        }
         Ok(())
     }
 
-    fn delete_org_unit(&mut self, integration: IntegrationId, id: &ExternalId) -> Result<bool> {
-        self.written()?;
-        let key = (integration, id.clone());
-        let old = self.state.org_units.remove(&key);
-        let existed = old.is_some();
-        self.undo.push(Undo::OrgUnit(key, old));
-        Ok(existed)
+    async fn delete_accounts(
+        &mut self,
+        integration: IntegrationId,
+        ids: &[&ExternalId],
+    ) -> Result<()> {
+        for &id in ids {
+            self.keyed(
+                |s| &mut s.accounts,
+                (integration, id.clone()),
+                None,
+                Undo::Account,
+            )?;
+        }
+        Ok(())
     }
 
-    fn lease(&mut self, integration: IntegrationId) -> Result<Option<Lease>> {
+    async fn existing_groups(
+        &mut self,
+        integration: IntegrationId,
+        ids: &[&ExternalId],
+    ) -> Result<Vec<ExternalId>> {
+        Ok(present(
+            &self.state.groups,
+            integration,
+            ids.iter().map(|&i| i.clone()),
+        ))
+    }
+
+    async fn put_groups(&mut self, groups: &[&Group]) -> Result<()> {
+        for &g in groups {
+            let key = (g.integration, g.external_id.clone());
+            self.keyed(|s| &mut s.groups, key, Some(g.clone()), Undo::Group)?;
+        }
+        Ok(())
+    }
+
+    async fn delete_groups(
+        &mut self,
+        integration: IntegrationId,
+        ids: &[&ExternalId],
+    ) -> Result<()> {
+        ids.iter()
+            .try_for_each(|id| self.delete_group(integration, id))
+    }
+
+    async fn existing_memberships(
+        &mut self,
+        integration: IntegrationId,
+        keys: &[&MembershipKey],
+    ) -> Result<Vec<MembershipKey>> {
+        Ok(present(
+            &self.state.memberships,
+            integration,
+            keys.iter().map(|&k| k.clone()),
+        ))
+    }
+
+    async fn put_memberships(&mut self, memberships: &[&Membership]) -> Result<()> {
+        for &m in memberships {
+            self.written()?;
+            self.set_membership((m.integration, m.key()), Some(m.clone()));
+        }
+        Ok(())
+    }
+
+    async fn delete_memberships(
+        &mut self,
+        integration: IntegrationId,
+        keys: &[MembershipKey],
+    ) -> Result<()> {
+        for key in keys {
+            self.written()?;
+            self.set_membership((integration, key.clone()), None);
+        }
+        Ok(())
+    }
+
+    async fn existing_org_units(
+        &mut self,
+        integration: IntegrationId,
+        ids: &[&ExternalId],
+    ) -> Result<Vec<ExternalId>> {
+        Ok(present(
+            &self.state.org_units,
+            integration,
+            ids.iter().map(|&i| i.clone()),
+        ))
+    }
+
+    async fn put_org_units(&mut self, units: &[&OrgUnit]) -> Result<()> {
+        for &u in units {
+            let key = (u.integration, u.external_id.clone());
+            self.keyed(|s| &mut s.org_units, key, Some(u.clone()), Undo::OrgUnit)?;
+        }
+        Ok(())
+    }
+
+    async fn delete_org_units(
+        &mut self,
+        integration: IntegrationId,
+        ids: &[&ExternalId],
+    ) -> Result<()> {
+        for &id in ids {
+            self.keyed(
+                |s| &mut s.org_units,
+                (integration, id.clone()),
+                None,
+                Undo::OrgUnit,
+            )?;
+        }
+        Ok(())
+    }
+
+    async fn put_owned(&mut self, owned: &[&OwnedMembership]) -> Result<()> {
+        for &o in owned {
+            let key = (o.integration, (o.group.clone(), o.member.key()));
+            self.keyed(|s| &mut s.owned, key, Some(o.clone()), Undo::Owned)?;
+        }
+        Ok(())
+    }
+
+    async fn delete_owned(
+        &mut self,
+        integration: IntegrationId,
+        keys: &[(&ExternalId, &Email)],
+    ) -> Result<()> {
+        for &(group, member) in keys {
+            let key = (integration, (group.clone(), member.key()));
+            self.keyed(|s| &mut s.owned, key, None, Undo::Owned)?;
+        }
+        Ok(())
+    }
+
+    async fn lease(&mut self, integration: IntegrationId) -> Result<Option<Lease>> {
         Ok(self.state.leases.get(&integration).cloned())
     }
 
-    fn put_lease(&mut self, lease: &Lease) -> Result<()> {
+    async fn put_lease(&mut self, lease: &Lease) -> Result<()> {
         let old = self.state.leases.insert(lease.integration, lease.clone());
         self.undo.push(Undo::Lease(lease.integration, old));
         Ok(())
     }
 
-    fn delete_lease(&mut self, integration: IntegrationId) -> Result<()> {
+    async fn delete_lease(&mut self, integration: IntegrationId) -> Result<()> {
         let old = self.state.leases.remove(&integration);
         self.undo.push(Undo::Lease(integration, old));
         Ok(())
@@ -499,7 +606,7 @@ fn of_integration<K: Clone, V: Clone>(map: &Keyed<K, V>, id: IntegrationId) -> V
 #[async_trait]
 impl Store for InMemoryStore {
     async fn create_integration(&self, new: NewIntegration) -> Result<AnyIntegration> {
-        self.transact(|tx| transaction::create_integration(tx, new))
+        self.transact(|tx| transaction::ready(transaction::create_integration(tx, new)))
     }
 
     async fn integration(&self, id: IntegrationId) -> Result<AnyIntegration> {
@@ -534,11 +641,11 @@ impl Store for InMemoryStore {
     }
 
     async fn save_integration(&self, integration: &AnyIntegration) -> Result<AnyIntegration> {
-        self.transact(|tx| transaction::save_integration(tx, integration))
+        self.transact(|tx| transaction::ready(transaction::save_integration(tx, integration)))
     }
 
     async fn remove_integration(&self, id: IntegrationId) -> Result<Removed> {
-        self.transact(|tx| transaction::remove_integration(tx, id))
+        self.transact(|tx| transaction::ready(transaction::remove_integration(tx, id)))
     }
 
     async fn view(&self, integration: IntegrationId) -> Result<LocalView> {
@@ -564,7 +671,7 @@ impl Store for InMemoryStore {
     async fn apply(&self, changes: &DirectoryChanges) -> Result<Applied> {
         self.transact(|tx| {
             tx.fail_at = tx.state.fail_apply_at.take();
-            transaction::apply_changes(tx, changes)
+            transaction::ready(transaction::apply_changes(tx, changes))
         })
     }
 
@@ -723,22 +830,30 @@ impl Store for InMemoryStore {
         until: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Result<Lease> {
-        self.transact(|tx| transaction::acquire_lease(tx, integration, holder, until, now))
+        self.transact(|tx| {
+            transaction::ready(transaction::acquire_lease(
+                tx,
+                integration,
+                holder,
+                until,
+                now,
+            ))
+        })
     }
 
     async fn release_lease(&self, lease: &Lease) -> Result<()> {
-        self.transact(|tx| transaction::release_lease(tx, lease))
+        self.transact(|tx| transaction::ready(transaction::release_lease(tx, lease)))
     }
 
     async fn renew_lease(&self, lease: &Lease, until: DateTime<Utc>) -> Result<Lease> {
-        self.transact(|tx| transaction::renew_lease(tx, lease, until))
+        self.transact(|tx| transaction::ready(transaction::renew_lease(tx, lease, until)))
     }
 
     async fn apply_fenced(&self, changes: &DirectoryChanges, fence: &Lease) -> Result<Applied> {
         self.transact(|tx| {
-            transaction::check_fence(tx, fence)?;
+            transaction::ready(transaction::check_fence(tx, fence))?;
             tx.fail_at = tx.state.fail_apply_at.take();
-            transaction::apply_changes(tx, changes)
+            transaction::ready(transaction::apply_changes(tx, changes))
         })
     }
 
@@ -749,8 +864,13 @@ impl Store for InMemoryStore {
         fence: &Lease,
     ) -> Result<Applied> {
         self.transact(|tx| {
-            transaction::check_fence(tx, fence)?;
-            transaction::record_ownership(tx, fence.integration, base, changes)
+            transaction::ready(transaction::check_fence(tx, fence))?;
+            transaction::ready(transaction::record_ownership(
+                tx,
+                fence.integration,
+                base,
+                changes,
+            ))
         })
     }
 
@@ -773,7 +893,14 @@ impl Store for InMemoryStore {
         base: Version,
         changes: &[OwnershipChange],
     ) -> Result<Applied> {
-        self.transact(|tx| transaction::record_ownership(tx, integration, base, changes))
+        self.transact(|tx| {
+            transaction::ready(transaction::record_ownership(
+                tx,
+                integration,
+                base,
+                changes,
+            ))
+        })
     }
 }
 
@@ -782,10 +909,7 @@ mod tests {
     use std::sync::Arc;
 
     use super::InMemoryStore;
-    use crate::{Store, conformance};
+    use crate::Store;
 
-    #[tokio::test]
-    async fn passes_the_conformance_suite() {
-        conformance::run_all(|| async { Arc::new(InMemoryStore::new()) as Arc<dyn Store> }).await;
-    }
+    crate::conformance_tests!(|| async { Arc::new(InMemoryStore::new()) as Arc<dyn Store> });
 }

@@ -25,9 +25,10 @@ use crate::args::{
 #[derive(Debug, Parser)]
 #[command(name = "dirsync", version, about, long_about)]
 pub(crate) struct Cli {
-    /// The SQLite directory file (created if missing). Default: `db` in the config file, else
-    /// dirsync/directory-sync.db in the platform's data directory.
-    #[arg(long, global = true, env = "DIRSYNC_DB", value_name = "PATH")]
+    /// The directory: a SQLite file (created if missing), or a PostgreSQL database as
+    /// postgres://user:password@host:port/database (migrated on connect). Default: `db` in the
+    /// config file, else dirsync/directory-sync.db in the platform's data directory.
+    #[arg(long, global = true, env = "DIRSYNC_DB", value_name = "PATH|URL")]
     pub(crate) db: Option<PathBuf>,
     /// The config file (TOML: db, format, log, listen, notify_url, `[attributes]`). Default: dirsync/config.toml in the platform's
     /// config directory, if it exists.

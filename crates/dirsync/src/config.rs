@@ -96,6 +96,7 @@ impl Settings {
         };
         let (db, db_source) = match (&cli.db, &file.db, &config) {
             (Some(db), _, _) => (db.clone(), Source::CommandLine),
+            (None, Some(db), Some(_)) if is_postgres(db) => (db.clone(), Source::ConfigFile),
             (None, Some(db), Some(config)) => (
                 config.parent().unwrap_or(Path::new(".")).join(db),
                 Source::ConfigFile,
@@ -133,7 +134,7 @@ impl Settings {
     /// `config:show`: the resolved settings.
     pub(crate) fn describe(&self) -> (Value, String) {
         let json = json!({
-            "db": self.db.display().to_string(),
+            "db": shown_db(&self.db),
             "db_source": self.db_source.name(),
             "config": self.config.as_ref().map(|p| p.display().to_string()),
             "default_config": default_config_path().map(|p| p.display().to_string()),
@@ -146,7 +147,7 @@ impl Settings {
         });
         let text = format!(
             "db      {} ({})\nconfig  {}\nformat  {}\nlog     {}",
-            self.db.display(),
+            shown_db(&self.db),
             self.db_source.name(),
             self.config.as_ref().map_or_else(
                 || match default_config_path() {
@@ -175,10 +176,69 @@ fn default_config_path() -> Option<PathBuf> {
     dirs::config_dir().map(|d| d.join("dirsync").join("config.toml"))
 }
 
+/// Whether `--db` names a PostgreSQL database (`postgres://` or `postgresql://`) rather than a
+/// SQLite file.
+pub(crate) fn is_postgres(db: &Path) -> bool {
+    db.to_str()
+        .is_some_and(|s| s.starts_with("postgres://") || s.starts_with("postgresql://"))
+}
+
+/// `--db` as it may be shown: a PostgreSQL URL without its password.
+pub(crate) fn shown_db(db: &Path) -> String {
+    let text = db.display().to_string();
+    if !is_postgres(db) {
+        return text;
+    }
+    let (scheme, rest) = text.split_once("://").unwrap_or(("postgres", &text));
+    let (authority, tail) = rest.split_at(rest.find(['/', '?']).unwrap_or(rest.len()));
+    let authority = match authority.rsplit_once('@') {
+        Some((user, host)) => match user.split_once(':') {
+            Some((name, _password)) => format!("{name}:***@{host}"),
+            None => authority.to_owned(),
+        },
+        None => authority.to_owned(),
+    };
+    let tail = match tail.split_once("password=") {
+        Some((before, after)) => {
+            let rest = after.find('&').map_or("", |i| &after[i..]);
+            format!("{before}password=***{rest}")
+        }
+        None => tail.to_owned(),
+    };
+    format!("{scheme}://{authority}{tail}")
+}
+
 /// `dirsync/directory-sync.db` in the platform's data directory (`~/.local/share` on Linux).
 fn default_db_path() -> Result<PathBuf> {
     match dirs::data_dir() {
         Some(dir) => Ok(dir.join("dirsync").join("directory-sync.db")),
         None => bail!("no data directory for the directory file: give --db PATH or DIRSYNC_DB"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::{is_postgres, shown_db};
+
+    #[test]
+    fn a_postgres_url_is_shown_without_its_password() {
+        let shown = |db: &str| shown_db(Path::new(db));
+        assert_eq!(
+            shown("postgres://dirsync:s3cret@db.internal:5432/dirsync"),
+            "postgres://dirsync:***@db.internal:5432/dirsync"
+        );
+        assert_eq!(
+            shown("postgresql://db/dirsync?user=u&password=s3cret&sslmode=disable"),
+            "postgresql://db/dirsync?user=u&password=***&sslmode=disable"
+        );
+        assert_eq!(shown("postgres://u@db/x"), "postgres://u@db/x");
+        assert_eq!(
+            shown("/var/lib/dirsync/p:w@x.db"),
+            "/var/lib/dirsync/p:w@x.db"
+        );
+        assert!(is_postgres(Path::new("postgres://db/x")));
+        assert!(!is_postgres(Path::new("directory.db")));
     }
 }

@@ -5,7 +5,9 @@
 
 mod support;
 
-use dirsync_google_emulator::Role;
+use std::path::Path;
+
+use dirsync_google_emulator::{Role, RunningEmulator};
 use serde_json::Value;
 use support::{Cli, is_rfc3339_or_null, setup};
 
@@ -15,6 +17,23 @@ const ORGUNIT_SCOPE: &str = "https://www.googleapis.com/auth/admin.directory.org
 async fn every_command_with_its_json_and_exit_code() {
     let dir = tempfile::tempdir().unwrap();
     let (google, cli, key) = setup(dir.path()).await;
+    every_command(&google, &cli, &key).await;
+}
+
+/// The same commands over PostgreSQL (`--db postgres://...`, a fresh schema of the test
+/// server: see `dirsync_postgres::testing`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_command_on_postgres() {
+    let Some(url) = dirsync_postgres::testing::fresh_url().await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (google, mut cli, key) = setup(dir.path()).await;
+    cli.db = url.into();
+    every_command(&google, &cli, &key).await;
+}
+
+async fn every_command(google: &RunningEmulator, cli: &Cli, key: &Path) {
     let base = google.base_url();
     let subject = google.admin_subject();
 

@@ -108,3 +108,62 @@ pub async fn only_the_holder_renews_its_lease(store: Arc<dyn Store>) {
     let err = store.renew_lease(&b, t(8)).await.unwrap_err();
     assert!(lost(&err, "run-b"), "{err:?}");
 }
+
+/// A lease excludes other holders until it is released or expires; its holder may renew it.
+pub async fn leases_are_exclusive_until_released_or_expired(store: Arc<dyn Store>) {
+    let p = primary(&*store).await;
+    let o = create(&*store, "out", DirectionKind::Outbound).await;
+    let a = store
+        .acquire_lease(p.id(), "worker-a", t(2), t(0))
+        .await
+        .unwrap();
+    assert_eq!((a.holder.as_str(), a.until), ("worker-a", t(2)));
+    let err = store
+        .acquire_lease(p.id(), "worker-b", t(3), t(1))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::Leased { holder, .. } if holder == "worker-a"),
+        "{err:?}"
+    );
+    // Other integrations are independent.
+    store
+        .acquire_lease(o.id(), "worker-b", t(3), t(1))
+        .await
+        .unwrap();
+    // The holder renews.
+    let renewed = store
+        .acquire_lease(p.id(), "worker-a", t(4), t(1))
+        .await
+        .unwrap();
+    // Releasing someone else's lease does nothing.
+    store
+        .release_lease(&crate::Lease {
+            holder: "worker-b".into(),
+            ..renewed.clone()
+        })
+        .await
+        .unwrap();
+    assert!(matches!(
+        store
+            .acquire_lease(p.id(), "worker-b", t(5), t(3))
+            .await
+            .unwrap_err(),
+        Error::Leased { .. }
+    ));
+    // Expired at `now` = t(4): free.
+    store
+        .acquire_lease(p.id(), "worker-b", t(6), t(4))
+        .await
+        .unwrap();
+    let b = crate::Lease {
+        integration: p.id(),
+        holder: "worker-b".into(),
+        until: t(6),
+    };
+    store.release_lease(&b).await.unwrap();
+    store
+        .acquire_lease(p.id(), "worker-c", t(7), t(5))
+        .await
+        .unwrap();
+}

@@ -13,11 +13,13 @@ use std::sync::Arc;
 use anyhow::{Context, Result, bail};
 use dirsync_core::{IntegrationId, PlanId, RuleId};
 use dirsync_engine::Policy;
+use dirsync_postgres::PostgresStore;
 use dirsync_service::{Error as ServiceError, Service, TerminalProgress as Bars};
 use dirsync_sqlite::SqliteStore;
+use dirsync_store::Store;
 
 use crate::cli::Command;
-use crate::config::{Settings, Source};
+use crate::config::{Settings, Source, is_postgres, shown_db};
 use crate::output::Output;
 
 /// Runs the command line's command.
@@ -26,7 +28,7 @@ pub(crate) async fn run(command: Command, settings: &Settings, bars: &Bars) -> R
         let (json, text) = settings.describe();
         return Ok(Output::new(json, text));
     }
-    let service = open(settings)?;
+    let service = open(settings).await?;
     if let Command::Serve(args) = &command {
         let listen = match args.listen {
             Some(listen) => listen,
@@ -85,18 +87,31 @@ pub(crate) async fn run(command: Command, settings: &Settings, bars: &Bars) -> R
     }
 }
 
-/// The service over the directory file (created, with its folder, if missing).
-fn open(settings: &Settings) -> Result<Service> {
-    if settings.db_source != Source::CommandLine
-        && let Some(dir) = settings.db.parent()
-    {
-        std::fs::create_dir_all(dir)
-            .with_context(|| format!("creating the folder of the directory {}", dir.display()))?;
-    }
-    let store = SqliteStore::open(&settings.db)
-        .with_context(|| format!("opening the directory {}", settings.db.display()))?;
+/// The service over the directory: a PostgreSQL database (`--db postgres://...`, migrated on
+/// connect) or a SQLite file (created, with its folder, if missing).
+async fn open(settings: &Settings) -> Result<Service> {
+    let store: Arc<dyn Store> = if is_postgres(&settings.db) {
+        let url = settings.db.to_str().unwrap_or_default();
+        Arc::new(
+            PostgresStore::connect(url)
+                .await
+                .with_context(|| format!("opening the directory {}", shown_db(&settings.db)))?,
+        )
+    } else {
+        if settings.db_source != Source::CommandLine
+            && let Some(dir) = settings.db.parent()
+        {
+            std::fs::create_dir_all(dir).with_context(|| {
+                format!("creating the folder of the directory {}", dir.display())
+            })?;
+        }
+        Arc::new(
+            SqliteStore::open(&settings.db)
+                .with_context(|| format!("opening the directory {}", settings.db.display()))?,
+        )
+    };
     let policy = Policy::default().with_attributes(settings.attributes.clone());
-    let mut service = Service::new(Arc::new(store), crate::tuning::registry())
+    let mut service = Service::new(store, crate::tuning::registry())
         .with_policy(policy)
         .with_lease(crate::tuning::lease_ttl());
     if let Some(url) = &settings.notify_url {
