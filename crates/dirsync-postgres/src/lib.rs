@@ -45,6 +45,34 @@
 //! `?options=-csearch_path%3Ddirsync` in the URL to keep them in their own schema). Text keys
 //! are `COLLATE "C"`, so orderings are byte orderings, as in the other backends.
 //!
+//! ## Tenants: many directories in one database
+//!
+//! [`PostgresStore::tenant`] returns a handle on one tenant's directory, sharing the pool:
+//!
+//! ```no_run
+//! # use dirsync_postgres::PostgresStore;
+//! # use dirsync_store::Store;
+//! # async fn f() -> Result<(), dirsync_store::Error> {
+//! let database = PostgresStore::connect("postgres://dirsync@127.0.0.1:5432/dirsync").await?;
+//! let acme = database.tenant("acme").await?;
+//! // acme's users only; another tenant's, or the default directory's, are not visible here.
+//! println!("{} users at acme", acme.users().await?.len());
+//! # Ok(()) }
+//! ```
+//!
+//! Each tenant's tables are a schema of their own, `dirsync_tenant_<name>`, created and
+//! migrated on the first [`tenant`](PostgresStore::tenant) call; its handle sets
+//! `search_path` to that schema alone on every connection it takes. A schema per tenant rather
+//! than a tenant column on every row: the isolation is structural — every statement, unique
+//! index (one primary, unique emails, token names) and sequence is the tenant's own, with no
+//! tenant predicate that one of the store's statements could forget — existing databases need
+//! no data migration, and a customer is dropped (or dumped, `pg_dump -n`) as one schema. The
+//! cost: one `SET search_path` per operation once tenants are in use, and a catalog that grows
+//! with the tenants (fine for thousands, not for millions). The store [`connect`] returns is
+//! the default directory, a tenant of its own: the tables of the URL's `search_path`.
+//!
+//! [`connect`]: PostgresStore::connect
+//!
 //! ## Why tokio-postgres and deadpool
 //!
 //! The store writes its SQL itself (the same statements as the SQLite backend, plus `UNNEST`);
@@ -59,11 +87,14 @@
 mod codec;
 mod read;
 mod schema;
+mod tenant;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod tx;
 
 use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -77,6 +108,7 @@ use dirsync_store::{Applied, Error, Lease, LocalView, Removed, Result, Store, tr
 use tokio_postgres::{IsolationLevel, NoTls};
 
 use crate::codec::{BACKEND, Db, corrupt, instant, retryable, to_json, unavailable};
+use crate::tenant::Scope;
 use crate::tx::PgTx;
 
 /// How many times a write transaction runs again after a serialization failure, a deadlock, or
@@ -114,18 +146,24 @@ macro_rules! write_tx {
 /// The PostgreSQL backend of [`Store`]. See the [crate documentation](crate) for concurrency,
 /// bulk writes and the schema.
 ///
-/// Cloning is cheap and shares the pool.
+/// Cloning is cheap and shares the pool; so do the handles of [`tenant`](Self::tenant).
 #[derive(Clone)]
 pub struct PostgresStore {
     pool: Pool,
     /// Where it connects, without credentials.
     location: String,
+    /// Whose tables this handle reads and writes.
+    scope: Scope,
+    /// Set (for good) once a tenant handle of this pool exists: from then on every handle
+    /// points each connection it takes at its own tables (before, the default handle need not).
+    scoped: Arc<AtomicBool>,
 }
 
 impl fmt::Debug for PostgresStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PostgresStore")
             .field("location", &self.location)
+            .field("tenant", &self.tenant_name())
             .finish_non_exhaustive()
     }
 }
@@ -157,18 +195,70 @@ impl PostgresStore {
             .max_size(POOL_SIZE)
             .build()
             .map_err(|e| unavailable(format!("could not build the connection pool: {e}")))?;
-        let store = Self { pool, location };
+        let store = Self {
+            pool,
+            location,
+            scope: Scope::Default,
+            scoped: Arc::new(AtomicBool::new(false)),
+        };
         let mut client = store.client().await?;
-        schema::migrate(&mut client).await?;
+        schema::migrate(&mut client, None).await?;
         Ok(store)
     }
 
-    /// A pooled connection.
+    /// A handle on the directory of tenant `name` in the same database, sharing this store's
+    /// pool: every [`Store`] method of the handle reads and writes that tenant's rows only.
+    /// The tenant's tables (the schema `dirsync_tenant_<name>`) are created, or migrated, on
+    /// the first call. The store [`connect`](Self::connect) returns is the default directory,
+    /// a tenant of its own: the tables of the URL's `search_path`, as before tenants existed.
+    ///
+    /// # Errors
+    /// [`Error::Domain`] for a name that is not 1 to 48 lowercase ASCII letters, digits and
+    /// `_` starting with a letter; otherwise as [`connect`](Self::connect).
+    pub async fn tenant(&self, name: &str) -> Result<Self> {
+        tenant::check_name(name)?;
+        // Before the tenant's handle takes its first connection (see `client`).
+        self.scoped.store(true, Ordering::SeqCst);
+        let handle = Self {
+            scope: Scope::Tenant(name.to_owned()),
+            ..self.clone()
+        };
+        let mut client = handle.client().await?;
+        let schema = format!("{}{name}", tenant::SCHEMA_PREFIX);
+        schema::migrate(&mut client, Some(&schema)).await?;
+        Ok(handle)
+    }
+
+    /// The tenant this handle is scoped to; `None` for the default directory.
+    pub fn tenant_name(&self) -> Option<&str> {
+        match &self.scope {
+            Scope::Default => None,
+            Scope::Tenant(name) => Some(name),
+        }
+    }
+
+    /// The names of the database's tenants (those [`tenant`](Self::tenant) created), sorted.
+    ///
+    /// # Errors
+    /// [`Error::Unavailable`] if the database cannot be reached.
+    pub async fn tenants(&self) -> Result<Vec<String>> {
+        tenant::names(&**self.client().await?).await
+    }
+
+    /// A pooled connection, pointed at this handle's tables.
     async fn client(&self) -> Result<Object> {
-        self.pool.get().await.map_err(|e| Error::Unavailable {
+        let client = self.pool.get().await.map_err(|e| Error::Unavailable {
             backend: BACKEND,
             source: Box::new(e),
-        })
+        })?;
+        // Read after taking the connection: if a tenant handle used it before, its flag is seen.
+        if self.scope != Scope::Default || self.scoped.load(Ordering::SeqCst) {
+            client
+                .batch_execute(&self.scope.search_path_sql())
+                .await
+                .db()?;
+        }
+        Ok(client)
     }
 }
 

@@ -31,12 +31,18 @@ const MIGRATION_LOCK: i64 = 0x0064_6972_7379_6e63;
 
 /// Brings the schema (of the connection's `search_path`) up to date: every pending migration
 /// and the new version in one transaction, under an advisory lock. A database from a newer build
-/// is refused untouched.
-pub(crate) async fn migrate(client: &mut Client) -> Result<(), Error> {
+/// is refused untouched. `create_schema` (a tenant's schema, already in the `search_path`) is
+/// created first if it does not exist yet.
+pub(crate) async fn migrate(client: &mut Client, create_schema: Option<&str>) -> Result<(), Error> {
     let tx = client.transaction().await.db()?;
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
         .await
         .db()?;
+    if let Some(schema) = create_schema {
+        tx.batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS \"{schema}\""))
+            .await
+            .db()?;
+    }
     tx.batch_execute(
         "CREATE TABLE IF NOT EXISTS dirsync_schema (version BIGINT NOT NULL); \
          INSERT INTO dirsync_schema (version) \

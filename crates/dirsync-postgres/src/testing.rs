@@ -86,6 +86,12 @@ async fn fresh_schema() -> Option<String> {
     Some(schema)
 }
 
+/// A tenant name no other test of this server uses (tenants' schemas are the database's, not
+/// the test schema's).
+pub fn fresh_tenant_name() -> String {
+    format!("t{}", uuid::Uuid::new_v4().simple())
+}
+
 /// The URL of `base` with `search_path` set to `schema`.
 pub fn in_schema(base: &str, schema: &str) -> String {
     let separator = if base.contains('?') { '&' } else { '?' };

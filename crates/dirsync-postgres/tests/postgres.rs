@@ -10,6 +10,9 @@ mod conformance {
     dirsync_store::conformance_tests!(dirsync_postgres::testing::fresh_store);
 }
 
+#[path = "postgres/tenants.rs"]
+mod tenants;
+
 use std::sync::Arc;
 
 use dirsync_core::{DirectionKind, DirectoryChanges, DirectoryOp, Version};
