@@ -147,6 +147,7 @@ pub(crate) fn context<'a>(
         lease: chrono::Duration::minutes(10),
         progress,
         run_id: None,
+        due_at: None,
     }
 }
 

@@ -1,6 +1,6 @@
 //! The one error type of `dirsync-engine`.
 
-use dirsync_core::{IntegrationId, PlanId, RemoteOpKinds};
+use dirsync_core::{IntegrationId, PlanId, RemoteOpKinds, RuleId};
 
 /// What can stop a plan or a run. Each variant says what the caller should do.
 #[derive(Debug, thiserror::Error)]
@@ -53,6 +53,16 @@ pub enum Error {
     WrongDirection {
         /// The integration.
         integration: IntegrationId,
+    },
+
+    /// A scheduled run found its rule no longer due once it held the integration's lease:
+    /// another scheduler on the same store ran it meanwhile. Nothing ran; nothing to do.
+    #[error("rule {rule} of integration {integration} is no longer due: another scheduler ran it")]
+    NotDue {
+        /// The integration.
+        integration: IntegrationId,
+        /// The rule.
+        rule: RuleId,
     },
 
     /// No held plan has this id. It may have been applied or discarded already.

@@ -129,7 +129,11 @@ impl Service {
     /// Runs every scheduled rule that is due at `now` on every active integration — never a
     /// manual rule, never a rule of a staged, inactive or failed integration. Integrations run
     /// concurrently (see [`Service::with_concurrency`]); the rules of one integration run one
-    /// after the other. For cron: call it every few minutes.
+    /// after the other. For cron: call it every few minutes. Several schedulers may share one
+    /// store (PostgreSQL): each due rule runs once — the others find its integration leased
+    /// ([`dirsync_store::Error::Leased`]) or, once they hold the lease, the rule no longer due
+    /// ([`dirsync_engine::Error::NotDue`]) — and a rule whose run died with its scheduler runs
+    /// again once the dead run's lease expires.
     ///
     /// # Errors
     /// Only when the integrations cannot be listed; each rule's own result is in its
@@ -154,8 +158,10 @@ impl Service {
             .map(|(integration, rules)| async move {
                 let mut runs = Vec::with_capacity(rules.len());
                 for rule in rules {
-                    let result = self.run(integration, Some(rule), progress).await;
-                    if let Err(e) = &result {
+                    let result = self.run_scheduled(integration, rule, now, progress).await;
+                    if let Err(Error::Engine(dirsync_engine::Error::NotDue { .. })) = &result {
+                        tracing::debug!(%integration, %rule, "another scheduler ran the rule");
+                    } else if let Err(e) = &result {
                         tracing::warn!(%integration, %rule, error = %e, "scheduled rule did not run");
                     }
                     runs.push(DueRun {

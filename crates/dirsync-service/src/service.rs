@@ -176,6 +176,7 @@ impl Service {
             lease: self.lease,
             progress,
             run_id: None,
+            due_at: None,
         }
     }
 
@@ -206,7 +207,7 @@ impl Service {
         run: RunId,
         progress: &dyn ProgressSink,
     ) -> Result<SyncRun, Error> {
-        self.run_with(id, None, Some(run), progress).await
+        self.run_with(id, None, Some(run), None, progress).await
     }
 
     pub(crate) async fn run(
@@ -215,7 +216,20 @@ impl Service {
         rule: Option<RuleId>,
         progress: &dyn ProgressSink,
     ) -> Result<SyncRun, Error> {
-        self.run_with(id, rule, None, progress).await
+        self.run_with(id, rule, None, None, progress).await
+    }
+
+    /// A scheduled run of `rule`, due at `due_at`: it runs only if the rule is still due once
+    /// the run holds the integration's lease (see [`RunContext::due_at`]).
+    pub(crate) async fn run_scheduled(
+        &self,
+        id: IntegrationId,
+        rule: RuleId,
+        due_at: DateTime<Utc>,
+        progress: &dyn ProgressSink,
+    ) -> Result<SyncRun, Error> {
+        self.run_with(id, Some(rule), None, Some(due_at), progress)
+            .await
     }
 
     /// One run, in a span carrying the integration, the rule and the run's id, so that every
@@ -225,6 +239,7 @@ impl Service {
         id: IntegrationId,
         rule: Option<RuleId>,
         run_id: Option<RunId>,
+        due_at: Option<DateTime<Utc>>,
         progress: &dyn ProgressSink,
     ) -> Result<SyncRun, Error> {
         let run_id = run_id.unwrap_or_else(RunId::random);
@@ -234,7 +249,8 @@ impl Service {
             rule = rule.map(|r| r.to_string()),
             run = %run_id
         );
-        tracing::Instrument::instrument(self.run_in_span(id, rule, run_id, progress), span).await
+        tracing::Instrument::instrument(self.run_in_span(id, rule, run_id, due_at, progress), span)
+            .await
     }
 
     async fn run_in_span(
@@ -242,6 +258,7 @@ impl Service {
         id: IntegrationId,
         rule: Option<RuleId>,
         run_id: RunId,
+        due_at: Option<DateTime<Utc>>,
         progress: &dyn ProgressSink,
     ) -> Result<SyncRun, Error> {
         let any = self.store.integration(id).await?;
@@ -262,6 +279,7 @@ impl Service {
         let pages = PageCounter::new(id, progress);
         let ctx = RunContext {
             run_id: Some(run_id),
+            due_at,
             ..self.context(&pages)
         };
         let run = match any.direction() {

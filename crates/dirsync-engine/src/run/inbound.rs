@@ -8,7 +8,7 @@ use dirsync_core::{
 };
 use dirsync_store::{Lease, Store};
 
-use super::{Outcome, RunContext, hold, record, release_superseded, remote_failure};
+use super::{Outcome, RunContext, hold, record, release_superseded, remote_failure, still_due};
 use crate::plan::{Plan, ToDirectory};
 use crate::{Error, plan_inbound};
 
@@ -36,6 +36,7 @@ pub async fn sync_inbound(
     rule: Option<RuleId>,
 ) -> Result<SyncRun, Error> {
     ctx.with_lease(integration, async |lease: &Lease| {
+        still_due(ctx, integration, rule).await?;
         let started_at = ctx.clock.now();
         let whole = source.readable_kinds();
         let (any, request) = inbound_request(ctx.store, integration, rule, whole).await?;

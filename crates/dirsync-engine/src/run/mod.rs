@@ -57,6 +57,11 @@ pub struct RunContext<'a> {
     /// run ends, as an API that answers "accepted, run R" at once does; a context with an id is
     /// for one run.
     pub run_id: Option<RunId>,
+    /// A scheduled run's instant: the run's rule must still be due then, checked under the
+    /// integration's lease (where the previous run recorded it), so that of several schedulers
+    /// sharing a store that all found the rule due, one runs it and the others get
+    /// [`Error::NotDue`]. `None` (manual runs, "run now"): no check.
+    pub due_at: Option<DateTime<Utc>>,
 }
 
 struct Outcome {
@@ -136,6 +141,24 @@ async fn hold_plan_value(
         })
         .await?;
     Ok(())
+}
+
+/// [`Error::NotDue`] when `ctx` is a scheduled run (see [`RunContext::due_at`]) whose rule
+/// is no longer due. Called under the integration's lease.
+async fn still_due(
+    ctx: &RunContext<'_>,
+    integration: IntegrationId,
+    rule: Option<RuleId>,
+) -> Result<(), Error> {
+    let (Some(at), Some(rule)) = (ctx.due_at, rule) else {
+        return Ok(());
+    };
+    let any = ctx.store.integration(integration).await?;
+    if any.due_rules(at).iter().any(|r| r.id == rule) {
+        Ok(())
+    } else {
+        Err(Error::NotDue { integration, rule })
+    }
 }
 
 /// Records a run: when its rule ran (the anchor of its next scheduled run) and its record.

@@ -12,7 +12,9 @@ use dirsync_core::{
 };
 use dirsync_store::{Lease, Store};
 
-use super::{Outcome, RunContext, hold_plan_value, record, release_superseded, remote_failure};
+use super::{
+    Outcome, RunContext, hold_plan_value, record, release_superseded, remote_failure, still_due,
+};
 use crate::outbound::{DirectoryFacts, OutboundState, plan_outbound, stale_ownership};
 use crate::plan::{OpKind, Plan, ToRemote};
 use crate::{Error, Policy};
@@ -142,6 +144,7 @@ pub async fn sync_outbound(
     rule: Option<RuleId>,
 ) -> Result<SyncRun, Error> {
     ctx.with_lease(integration, async |lease: &Lease| {
+        still_due(ctx, integration, rule).await?;
         let started_at = ctx.clock.now();
         let (outbound, assignments) = outbound_assignments(ctx.store, integration, rule).await?;
         let outcome = if assignments.is_empty() {

@@ -65,6 +65,7 @@ fn ctx<'a>(
         lease: Duration::seconds(3),
         progress: &NoProgress,
         run_id: None,
+        due_at: None,
     }
 }
 

@@ -175,6 +175,7 @@ fn ctx<'a>(store: &'a dyn Store, policy: &'a Policy) -> RunContext<'a> {
         lease: Duration::minutes(5),
         progress: &NoProgress,
         run_id: None,
+        due_at: None,
     }
 }
 

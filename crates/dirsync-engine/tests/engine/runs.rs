@@ -26,6 +26,7 @@ fn ctx<'a>(
         lease: Duration::minutes(10),
         progress: &NoProgress,
         run_id: None,
+        due_at: None,
     }
 }
 
