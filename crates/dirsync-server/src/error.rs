@@ -4,7 +4,8 @@
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
+
+use crate::openapi::{ErrorBody, ErrorDetail};
 
 /// Why a request was refused or failed. Its message never holds a secret.
 #[derive(Debug, thiserror::Error)]
@@ -107,7 +108,12 @@ impl IntoResponse for Error {
         if status.is_server_error() {
             tracing::error!(error = %self, "request failed");
         }
-        let body = json!({"error": {"kind": self.kind(), "message": self.to_string()}});
+        let body = ErrorBody {
+            error: ErrorDetail {
+                kind: self.kind(),
+                message: self.to_string(),
+            },
+        };
         (status, Json(body)).into_response()
     }
 }
