@@ -41,6 +41,14 @@ pub enum Error {
     #[error("{0}")]
     Conflict(String),
 
+    /// The request took longer than the server's request timeout and was stopped (503, kind
+    /// `timeout`); what it was doing is cancelled as a cancelled run is.
+    #[error("the request took longer than {}s and was stopped", after.as_secs_f64())]
+    Timeout {
+        /// The timeout.
+        after: std::time::Duration,
+    },
+
     /// The service refused or failed (the status follows its kind).
     #[error(transparent)]
     Service(#[from] dirsync_service::Error),
@@ -54,6 +62,7 @@ impl Error {
             Self::ReadOnly { .. } => "forbidden",
             Self::BadRequest(_) | Self::Rejected { .. } => "invalid",
             Self::Conflict(_) => "wrong_state",
+            Self::Timeout { .. } => "timeout",
             Self::Service(e) => e.kind(),
         }
     }
@@ -67,6 +76,7 @@ impl Error {
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Rejected { status, .. } => *status,
             Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::Timeout { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::Service(e) => match e {
                 dirsync_service::Error::Store(
                     Store::AlreadyExists { .. }

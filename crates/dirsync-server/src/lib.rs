@@ -59,8 +59,10 @@ mod jobs;
 mod metrics;
 mod openapi;
 mod runs;
+mod timeout;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, State};
@@ -78,12 +80,16 @@ pub use error::Error;
 /// The largest request body accepted (requests are small JSON documents).
 const BODY_LIMIT: usize = 256 * 1024;
 
+/// How long a request may take by default ([`AppState::with_request_timeout`]).
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// What every handler shares: the service, and the metrics recorder's handle if any.
 #[derive(Clone)]
 pub struct AppState {
     service: Arc<Service>,
     metrics: Option<PrometheusHandle>,
     jobs: jobs::Jobs,
+    request_timeout: Duration,
 }
 
 impl std::fmt::Debug for AppState {
@@ -99,6 +105,7 @@ impl AppState {
             service,
             metrics: None,
             jobs: jobs::Jobs::default(),
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
         }
     }
 
@@ -108,6 +115,17 @@ impl AppState {
     #[must_use]
     pub fn with_metrics(mut self, handle: PrometheusHandle) -> Self {
         self.metrics = Some(handle);
+        self
+    }
+
+    /// Stops a request that takes longer than `timeout` (default [`DEFAULT_REQUEST_TIMEOUT`])
+    /// and answers 503 with the kind `timeout`. Not applied to a run's event stream, which
+    /// lasts as long as the run, nor to the routes that run a sync before answering
+    /// (`activate`'s first run, `rules/{rule}/run`, `plans/{id}/approve`): stopping those
+    /// would cancel the run.
+    #[must_use]
+    pub fn with_request_timeout(mut self, timeout: Duration) -> Self {
+        self.request_timeout = timeout;
         self
     }
 
@@ -137,27 +155,23 @@ pub fn router(state: AppState) -> Router {
 /// `#[utoipa::path]`, so a route cannot be served without being documented.
 fn documented(state: &AppState) -> OpenApiRouter<AppState> {
     let token = || axum::middleware::from_fn_with_state(state.clone(), auth::require_token);
-    let api = OpenApiRouter::new()
+    let timed = OpenApiRouter::new()
         .routes(routes!(integrations::list, integrations::create))
         .routes(routes!(
             integrations::show,
             integrations::update,
             integrations::remove
         ))
-        .routes(routes!(integrations::activate))
         .routes(routes!(integrations::deactivate))
         .routes(routes!(integrations::reactivate))
         .routes(routes!(integrations::reauthorize))
         .routes(routes!(integrations::rules, integrations::add_rule))
         .routes(routes!(integrations::remove_rule))
-        .routes(routes!(integrations::run_rule))
         .routes(routes!(runs::sync))
         .routes(routes!(runs::runs))
         .routes(routes!(jobs::show, jobs::cancel))
-        .routes(routes!(jobs::events))
         .routes(routes!(runs::plans))
         .routes(routes!(runs::plan, runs::discard))
-        .routes(routes!(runs::approve))
         .routes(routes!(runs::status))
         .routes(routes!(directory::users))
         .routes(routes!(directory::user))
@@ -165,6 +179,17 @@ fn documented(state: &AppState) -> OpenApiRouter<AppState> {
         .routes(routes!(directory::group))
         .routes(routes!(directory::org_units))
         .routes(routes!(openapi::document))
+        .layer(axum::middleware::from_fn_with_state(
+            state.request_timeout,
+            timeout::limit,
+        ));
+    // Not timed: the event stream lasts as long as the run; the others run a sync.
+    let api = OpenApiRouter::new()
+        .routes(routes!(jobs::events))
+        .routes(routes!(integrations::activate))
+        .routes(routes!(integrations::run_rule))
+        .routes(routes!(runs::approve))
+        .merge(timed)
         .route_layer(token());
     let mut root = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi()).nest("/api/v1", api);
     if let Some(handle) = &state.metrics {

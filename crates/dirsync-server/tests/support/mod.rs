@@ -83,6 +83,23 @@ impl Api {
 }
 
 impl Api {
+    /// The same service served again, on another port, by a router over `state` (made from
+    /// [`Api::service`]).
+    pub(crate) async fn served_again(&self, state: AppState) -> Api {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let app = router(state);
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        Api {
+            base,
+            http: self.http.clone(),
+            token: self.token.clone(),
+            service: Arc::clone(&self.service),
+            key: self.key.clone(),
+            spec: self.spec.clone(),
+        }
+    }
+
     /// An inbound integration on `google`, created and activated through the API; its id.
     pub(crate) async fn create_active(&self, google: &RunningEmulator) -> String {
         let created = self

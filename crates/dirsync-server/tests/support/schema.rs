@@ -12,6 +12,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
 /// The served OpenAPI document.
+#[derive(Clone)]
 pub(crate) struct Spec(pub(crate) Value);
 
 impl Spec {
