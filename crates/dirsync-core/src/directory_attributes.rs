@@ -19,6 +19,7 @@ use crate::{Account, AttributeValue, Error, IntegrationId};
 /// Written `INTEGRATION:ATTRIBUTE` (e.g. `0b7a…:department`).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
+#[non_exhaustive]
 pub struct AttributeSource {
     /// The integration whose accounts carry it.
     pub integration: IntegrationId,

@@ -1,6 +1,8 @@
 //! # dirsync-google
 //!
-//! The Google Workspace Admin SDK Directory API connector of directory-sync. It implements
+//! The Google Workspace Admin SDK Directory API connector of directory-sync. [`GoogleKind`]
+//! registers the system `google_workspace` in a connector registry ([`GoogleSettings`], the
+//! [`scopes`] an admin grants, a connector per integration). The connector implements
 //! [`DirectorySource`] (reading, for every integration) and [`DirectoryTarget`] (writing group
 //! members, for outbound integrations):
 //!
@@ -18,8 +20,11 @@
 //!   group allow-list (an outbound integration's managed groups) is read with one `groups.get`
 //!   per group instead of listing the tenant's groups, and only those groups' members are listed.
 //! - [`apply`](DirectoryTarget::apply) writes [`RemoteChanges`] with `members.insert`
-//!   (`POST …/groups/{groupKey}/members`, `{"email", "role"}`) and `members.delete`
-//!   (`DELETE …/groups/{groupKey}/members/{memberKey}`), idempotently: 409 `duplicate` and a
+//!   (`POST …/groups/{groupKey}/members`, `{"email", "role"}`), `members.patch` (a member's
+//!   role: `PATCH …/members/{memberKey}`, `{"role"}`) and `members.delete`
+//!   (`DELETE …/groups/{groupKey}/members/{memberKey}`), idempotently; it declares exactly these
+//!   ([`supported_operations`](DirectoryTarget::supported_operations)), so a plan needing
+//!   another operation is refused before anything is written. Writes are idempotent: 409 `duplicate` and a
 //!   404 naming `memberKey` are [`AlreadyDone`](dirsync_core::RemoteOpOutcome::AlreadyDone),
 //!   a 404 naming `groupKey` is that operation's
 //!   [`Failed`](dirsync_core::RemoteOpOutcome::Failed). Operations on one (group, member) keep

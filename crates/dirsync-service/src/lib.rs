@@ -67,7 +67,7 @@
 
 mod api_tokens;
 mod attributes;
-mod connectors;
+mod registry;
 mod error;
 mod explain;
 mod instructions;
@@ -87,7 +87,7 @@ mod update;
 pub mod views;
 
 pub use api_tokens::NewApiToken;
-pub use connectors::Registry;
+pub use registry::Registry;
 pub use error::Error;
 pub use explain::{Action, PlannedChange};
 pub use instructions::AdminInstructions;

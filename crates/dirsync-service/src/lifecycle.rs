@@ -9,7 +9,7 @@ use dirsync_core::{
 use dirsync_store::Removed;
 use serde_json::Value;
 
-use crate::connectors::synced_kinds;
+use crate::registry::synced_kinds;
 use crate::instructions::AdminInstructions;
 use crate::progress::ProgressSink;
 use crate::{Error, Service};

@@ -13,7 +13,7 @@ use dirsync_engine::{Clock, Plan, Policy, RunContext, ToDirectory, ToRemote};
 use dirsync_store::Store;
 
 use crate::Error;
-use crate::connectors::{Registry, synced_kinds};
+use crate::registry::{Registry, synced_kinds};
 use crate::notify::{Notification, Notifier};
 use crate::progress::{PageCounter, Progress, ProgressSink};
 
