@@ -67,7 +67,6 @@
 
 mod api_tokens;
 mod attributes;
-mod registry;
 mod error;
 mod explain;
 mod instructions;
@@ -76,6 +75,7 @@ mod metrics;
 mod notify;
 mod progress;
 mod query;
+mod registry;
 mod review;
 mod rules;
 mod scheduler;
@@ -87,7 +87,6 @@ mod update;
 pub mod views;
 
 pub use api_tokens::NewApiToken;
-pub use registry::Registry;
 pub use error::Error;
 pub use explain::{Action, PlannedChange};
 pub use instructions::AdminInstructions;
@@ -97,6 +96,7 @@ pub use lifecycle::{Activated, CreateIntegration, Created, Reauthorize};
 pub use notify::{Notification, Notifier};
 pub use progress::{Progress, ProgressSink, Silent};
 pub use query::UserQuery;
+pub use registry::Registry;
 pub use review::HeldPlanDetail;
 pub use rules::{DueRun, NewRule};
 pub use service::{DEFAULT_LEASE_SECONDS, DryRun, RunRetention, Service};

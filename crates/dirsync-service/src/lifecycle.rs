@@ -9,9 +9,9 @@ use dirsync_core::{
 use dirsync_store::Removed;
 use serde_json::Value;
 
-use crate::registry::synced_kinds;
 use crate::instructions::AdminInstructions;
 use crate::progress::ProgressSink;
+use crate::registry::synced_kinds;
 use crate::{Error, Service};
 
 /// A new integration of any registered system. Made with [`CreateIntegration::new`].

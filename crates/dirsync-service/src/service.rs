@@ -13,9 +13,9 @@ use dirsync_engine::{Clock, Plan, Policy, RunContext, ToDirectory, ToRemote};
 use dirsync_store::Store;
 
 use crate::Error;
-use crate::registry::{Registry, synced_kinds};
 use crate::notify::{Notification, Notifier};
 use crate::progress::{PageCounter, Progress, ProgressSink};
+use crate::registry::{Registry, synced_kinds};
 
 /// The service API that frontends and command-line tools build on. Cheap to share behind an
 /// `Arc`; every method takes `&self`.
