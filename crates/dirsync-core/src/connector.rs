@@ -36,8 +36,18 @@ impl FetchRequest {
 pub struct FetchStats {
     /// Requests sent, by route (e.g. `GET /admin/directory/v1/users`).
     pub requests: BTreeMap<String, u64>,
+    /// Answers by route and status: `{"GET /admin/directory/v1/users": {"200": 12, "503": 1}}`,
+    /// with `error` for a request that got no answer (a timeout, a dropped connection). Absent
+    /// from records written before it was counted.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub responses: BTreeMap<String, BTreeMap<String, u64>>,
     /// Retries, all routes together.
     pub retries: u64,
+    /// Retries by route and the status that caused them (`error`: no answer; the token
+    /// endpoint's route is `token`), as [`responses`](Self::responses). Absent from records
+    /// written before it was counted.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub retries_by: BTreeMap<String, BTreeMap<String, u64>>,
     /// Response bytes received (after decompression).
     pub bytes: u64,
     /// Wall time, in milliseconds.
@@ -58,10 +68,25 @@ impl FetchStats {
         for (route, n) in &later.requests {
             *self.requests.entry(route.clone()).or_default() += n;
         }
+        add_by_status(&mut self.responses, &later.responses);
         self.retries += later.retries;
+        add_by_status(&mut self.retries_by, &later.retries_by);
         self.bytes += later.bytes;
         self.elapsed_ms += later.elapsed_ms;
         self.max_in_flight = self.max_in_flight.max(later.max_in_flight);
+    }
+}
+
+/// Adds counts by route and status.
+fn add_by_status(
+    into: &mut BTreeMap<String, BTreeMap<String, u64>>,
+    from: &BTreeMap<String, BTreeMap<String, u64>>,
+) {
+    for (route, statuses) in from {
+        let route = into.entry(route.clone()).or_default();
+        for (status, n) in statuses {
+            *route.entry(status.clone()).or_default() += n;
+        }
     }
 }
 
@@ -189,6 +214,36 @@ mod tests {
     use chrono::Utc;
 
     use crate::{Email, ExternalId, RemoteOp, RemoteUser, SnapshotBuilder};
+
+    #[test]
+    fn stats_by_status_add_up_and_old_records_still_read() -> Result<(), serde_json::Error> {
+        // A record written before statuses were counted.
+        let old: FetchStats = serde_json::from_str(
+            r#"{"requests": {"GET /users": 3}, "retries": 1, "bytes": 10, "elapsed_ms": 5, "max_in_flight": 2}"#,
+        )?;
+        assert_eq!(old.total_requests(), 3);
+        assert!(old.responses.is_empty() && old.retries_by.is_empty());
+
+        let later = FetchStats {
+            responses: BTreeMap::from([(
+                "GET /users".to_owned(),
+                BTreeMap::from([("200".to_owned(), 2), ("503".to_owned(), 1)]),
+            )]),
+            retries_by: BTreeMap::from([(
+                "GET /users".to_owned(),
+                BTreeMap::from([("503".to_owned(), 1)]),
+            )]),
+            ..FetchStats::default()
+        };
+        let mut total = old.clone();
+        total.absorb(&later);
+        total.absorb(&later);
+        assert_eq!(total.responses["GET /users"]["200"], 4);
+        assert_eq!(total.retries_by["GET /users"]["503"], 2);
+        let again: FetchStats = serde_json::from_value(serde_json::to_value(&total)?)?;
+        assert_eq!(again, total);
+        Ok(())
+    }
 
     /// A fake source: two pages of users.
     #[derive(Debug)]

@@ -95,12 +95,24 @@ pub(crate) fn encode_segment(segment: &str) -> String {
         .replace('+', "%20")
 }
 
+/// One more in `map` for `route` and `status`.
+fn count(map: &Mutex<BTreeMap<String, BTreeMap<String, u64>>>, route: &str, status: &str) {
+    if let Ok(mut m) = map.lock() {
+        *m.entry(route.to_owned())
+            .or_default()
+            .entry(status.to_owned())
+            .or_default() += 1;
+    }
+}
+
 /// Counters of one fetch (or one apply), shared by its tasks, and when it started (its retry
 /// budget runs from then).
 #[derive(Debug)]
 pub(crate) struct Counters {
     requests: Mutex<BTreeMap<String, u64>>,
+    responses: Mutex<BTreeMap<String, BTreeMap<String, u64>>>,
     retries: AtomicU64,
+    retries_by: Mutex<BTreeMap<String, BTreeMap<String, u64>>>,
     bytes: AtomicU64,
     in_flight: AtomicU32,
     max_in_flight: AtomicU32,
@@ -111,7 +123,9 @@ impl Default for Counters {
     fn default() -> Self {
         Self {
             requests: Mutex::default(),
+            responses: Mutex::default(),
             retries: AtomicU64::default(),
+            retries_by: Mutex::default(),
             bytes: AtomicU64::default(),
             in_flight: AtomicU32::default(),
             max_in_flight: AtomicU32::default(),
@@ -127,11 +141,29 @@ impl Counters {
         }
     }
 
+    /// An answer of `status` (`error`: none) on `route`.
+    fn answer(&self, route: &str, status: &str) {
+        count(&self.responses, route, status);
+    }
+
+    /// A retry of `route` after `status` (`error`: no answer).
+    fn retry(&self, route: &str, status: Option<u16>) {
+        self.retries.fetch_add(1, Ordering::Relaxed);
+        let status = status.map_or_else(|| "error".to_owned(), |s| s.to_string());
+        count(&self.retries_by, route, &status);
+    }
+
     /// The figures so far, with `elapsed`.
     pub(crate) fn stats(&self, elapsed: Duration) -> FetchStats {
         let mut stats = FetchStats::default();
         stats.requests = self.requests.lock().map(|r| r.clone()).unwrap_or_default();
+        stats.responses = self.responses.lock().map(|r| r.clone()).unwrap_or_default();
         stats.retries = self.retries.load(Ordering::Relaxed);
+        stats.retries_by = self
+            .retries_by
+            .lock()
+            .map(|r| r.clone())
+            .unwrap_or_default();
         stats.bytes = self.bytes.load(Ordering::Relaxed);
         stats.elapsed_ms = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX);
         stats.max_in_flight = self.max_in_flight.load(Ordering::Relaxed);
@@ -307,7 +339,7 @@ impl Client {
             match self.decide(None, None, attempt, None, counters) {
                 Decision::Retry(wait) => {
                     tracing::warn!(scope = scope.as_str(), error = %error, attempt, ?wait, "token request: retrying");
-                    counters.retries.fetch_add(1, Ordering::Relaxed);
+                    counters.retry("token", None);
                     attempt += 1;
                     tokio::time::sleep(wait).await;
                 }
@@ -372,9 +404,13 @@ impl Client {
         let sent = builder.send().await;
         let response = match sent {
             Ok(r) => r,
-            Err(e) => return Ok(Attempt::Transport(transport_message(e))),
+            Err(e) => {
+                counters.answer(req.route, "error");
+                return Ok(Attempt::Transport(transport_message(e)));
+            }
         };
         let status = response.status().as_u16();
+        counters.answer(req.route, response.status().as_str());
         let after = retry_after(response.headers());
         let body = match self.body(req.route, response).await? {
             Ok(b) => b,
@@ -463,7 +499,7 @@ impl Client {
                     );
                     refreshed = true;
                     self.tokens.invalidate(&req.scope).await;
-                    counters.retries.fetch_add(1, Ordering::Relaxed);
+                    counters.retry(req.route, Some(401));
                     continue;
                 }
                 Attempt::Status {
@@ -485,7 +521,7 @@ impl Client {
                 Decision::Retry(wait) => {
                     *uncertain |= matches!(status, None | Some(502 | 504));
                     tracing::warn!(route = req.route, ?status, reason = ?reason, attempt, ?wait, "retrying");
-                    counters.retries.fetch_add(1, Ordering::Relaxed);
+                    counters.retry(req.route, status);
                     attempt += 1;
                     tokio::time::sleep(wait).await;
                 }

@@ -494,6 +494,19 @@ async fn transient_failures_are_retried_then_succeed() {
     }
     assert_eq!(fetched.stats.retries, 4);
     assert_eq!(fetched.stats.total_requests(), 5);
+    // By route and status: the answers, and the retries each error answer caused.
+    let route = "GET /admin/directory/v1/groups";
+    let by = |pairs: &[(&str, u64)]| -> std::collections::BTreeMap<String, u64> {
+        pairs.iter().map(|(k, v)| ((*k).to_owned(), *v)).collect()
+    };
+    assert_eq!(
+        fetched.stats.responses[route],
+        by(&[("200", 1), ("403", 2), ("429", 1), ("503", 1)])
+    );
+    assert_eq!(
+        fetched.stats.retries_by[route],
+        by(&[("403", 2), ("429", 1), ("503", 1)])
+    );
 }
 
 #[tokio::test]

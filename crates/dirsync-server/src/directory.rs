@@ -11,16 +11,21 @@ use serde_json::{Value, json};
 
 use crate::extract::Params;
 use crate::integrations::id;
+use crate::openapi::Refusals;
 use crate::{AppState, Error};
 
 /// The most users one page holds.
 const MAX_PAGE: usize = 1_000;
 
 /// `GET /users?query=&status=&org_unit=&limit=&page_token=`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct UsersQuery {
+    /// Words to find in emails and names.
     query: Option<String>,
+    /// `active`, `suspended` or `deprovisioned`.
+    #[param(value_type = Option<String>)]
     status: Option<UserStatus>,
     org_unit: Option<String>,
     /// Default 100, at most 1,000.
@@ -29,7 +34,7 @@ pub(crate) struct UsersQuery {
 }
 
 /// A page of users.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct UsersPage {
     users: Vec<UserView>,
     /// The token of the next page; `null` on the last.
@@ -37,12 +42,21 @@ pub(crate) struct UsersPage {
 }
 
 /// `?integration=` on groups and org units: whose (default: the primary's).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct ViewQuery {
+    /// Whose groups or org units (an integration id; default: the primary's).
     integration: Option<String>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/users",
+    tag = "directory",
+    params(UsersQuery),
+    responses((status = 200, description = "A page of users", body = UsersPage), Refusals)
+)]
 pub(crate) async fn users(
     State(state): State<AppState>,
     Params(q): Params<UsersQuery>,
@@ -76,6 +90,13 @@ pub(crate) async fn users(
     }))
 }
 
+#[utoipa::path(
+    get,
+    path = "/users/{id}",
+    tag = "directory",
+    params(("id" = String, Path, description = "The user's directory id")),
+    responses((status = 200, description = "The user (as in the list) with `lifecycle_history` and `accounts`", body = Object), Refusals)
+)]
 pub(crate) async fn user(
     State(state): State<AppState>,
     Path(user): Path<String>,
@@ -116,6 +137,13 @@ async fn whose(state: &AppState, integration: Option<&str>) -> Result<Integratio
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/groups",
+    tag = "directory",
+    params(ViewQuery),
+    responses((status = 200, description = "Groups with their members", body = Vec<GroupView>), Refusals)
+)]
 pub(crate) async fn groups(
     State(state): State<AppState>,
     Params(q): Params<ViewQuery>,
@@ -130,6 +158,13 @@ pub(crate) async fn groups(
     Ok(Json(GroupView::list(&view.groups, &view.memberships)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/groups/{email}",
+    tag = "directory",
+    params(("email" = String, Path, description = "The group's address"), ViewQuery),
+    responses((status = 200, description = "The group", body = GroupView), Refusals)
+)]
 pub(crate) async fn group(
     State(state): State<AppState>,
     Path(email): Path<String>,
@@ -155,6 +190,13 @@ pub(crate) async fn group(
         })
 }
 
+#[utoipa::path(
+    get,
+    path = "/org-units",
+    tag = "directory",
+    params(ViewQuery),
+    responses((status = 200, description = "Org units", body = Vec<OrgUnitView>), Refusals)
+)]
 pub(crate) async fn org_units(
     State(state): State<AppState>,
     Params(q): Params<ViewQuery>,

@@ -4,7 +4,8 @@
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
+
+use crate::openapi::{ErrorBody, ErrorDetail};
 
 /// Why a request was refused or failed. Its message never holds a secret.
 #[derive(Debug, thiserror::Error)]
@@ -40,6 +41,14 @@ pub enum Error {
     #[error("{0}")]
     Conflict(String),
 
+    /// The request took longer than the server's request timeout and was stopped (503, kind
+    /// `timeout`); what it was doing is cancelled as a cancelled run is.
+    #[error("the request took longer than {}s and was stopped", after.as_secs_f64())]
+    Timeout {
+        /// The timeout.
+        after: std::time::Duration,
+    },
+
     /// The service refused or failed (the status follows its kind).
     #[error(transparent)]
     Service(#[from] dirsync_service::Error),
@@ -53,6 +62,7 @@ impl Error {
             Self::ReadOnly { .. } => "forbidden",
             Self::BadRequest(_) | Self::Rejected { .. } => "invalid",
             Self::Conflict(_) => "wrong_state",
+            Self::Timeout { .. } => "timeout",
             Self::Service(e) => e.kind(),
         }
     }
@@ -66,6 +76,7 @@ impl Error {
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Rejected { status, .. } => *status,
             Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::Timeout { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::Service(e) => match e {
                 dirsync_service::Error::Store(
                     Store::AlreadyExists { .. }
@@ -107,7 +118,12 @@ impl IntoResponse for Error {
         if status.is_server_error() {
             tracing::error!(error = %self, "request failed");
         }
-        let body = json!({"error": {"kind": self.kind(), "message": self.to_string()}});
+        let body = ErrorBody {
+            error: ErrorDetail {
+                kind: self.kind(),
+                message: self.to_string(),
+            },
+        };
         (status, Json(body)).into_response()
     }
 }

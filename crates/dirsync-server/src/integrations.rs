@@ -13,31 +13,40 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::extract::Body;
+use crate::openapi::Refusals;
 use crate::{AppState, Error};
 
 /// `POST /integrations`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct CreateBody {
     /// The system; optional when `settings.system` names it, and then it must agree.
+    #[schema(value_type = Option<String>)]
     system: Option<System>,
     title: String,
+    /// `inbound` or `outbound`.
+    #[schema(value_type = String)]
     direction: DirectionKind,
     /// Default: manual.
+    #[schema(value_type = Option<Object>)]
     schedule: Option<Schedule>,
     /// The system's settings, as `integration:show` prints them.
+    #[schema(value_type = Object)]
     settings: Value,
 }
 
 /// `PATCH /integrations/{id}`: what is absent keeps its value; `"safeguards": null` returns the
 /// integration to the service's thresholds.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct UpdateBody {
     title: Option<String>,
+    #[schema(value_type = Option<Object>)]
     schedule: Option<Schedule>,
     active: Option<bool>,
+    /// `null` returns to the service's thresholds.
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<Object>)]
     safeguards: Option<Option<Safeguards>>,
 }
 
@@ -61,14 +70,18 @@ pub(crate) struct ReauthorizeBody {
 
 /// `POST /integrations/{id}/rules`: an inbound rule (`kinds`, `scope`) or an outbound one
 /// (`assignment`).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RuleBody {
     name: String,
+    #[schema(value_type = Option<Value>)]
     kinds: Option<ObjectKinds>,
+    #[schema(value_type = Option<Value>)]
     scope: Option<ScopeFilter>,
     /// Default: scheduled.
+    #[schema(value_type = Option<String>)]
     trigger: Option<Trigger>,
+    #[schema(value_type = Option<Object>)]
     assignment: Option<GroupAssignment>,
 }
 
@@ -85,6 +98,12 @@ fn view(state: &AppState, any: &dirsync_core::AnyIntegration) -> Json<Integratio
     Json(IntegrationView::new(any, &state.service))
 }
 
+#[utoipa::path(
+    get,
+    path = "/integrations",
+    tag = "integrations",
+    responses((status = 200, description = "Every integration", body = Vec<IntegrationView>), Refusals)
+)]
 pub(crate) async fn list(
     State(state): State<AppState>,
 ) -> Result<Json<Vec<IntegrationView>>, Error> {
@@ -96,6 +115,13 @@ pub(crate) async fn list(
     ))
 }
 
+#[utoipa::path(
+    post,
+    path = "/integrations",
+    tag = "integrations",
+    request_body = CreateBody,
+    responses((status = 201, description = "Created (staged), with what the admin must grant", body = CreatedView), Refusals)
+)]
 pub(crate) async fn create(
     State(state): State<AppState>,
     Body(body): Body<CreateBody>,
@@ -131,6 +157,13 @@ pub(crate) async fn create(
     Ok((StatusCode::CREATED, Json(CreatedView::from(&created))))
 }
 
+#[utoipa::path(
+    get,
+    path = "/integrations/{id}",
+    tag = "integrations",
+    params(("id" = String, Path, description = "The integration's id")),
+    responses((status = 200, description = "The integration", body = IntegrationView), Refusals)
+)]
 pub(crate) async fn show(
     State(state): State<AppState>,
     Path(integration): Path<String>,
@@ -139,6 +172,14 @@ pub(crate) async fn show(
     Ok(view(&state, &any))
 }
 
+#[utoipa::path(
+    patch,
+    path = "/integrations/{id}",
+    tag = "integrations",
+    params(("id" = String, Path, description = "The integration's id")),
+    request_body = UpdateBody,
+    responses((status = 200, description = "The integration as edited", body = IntegrationView), Refusals)
+)]
 pub(crate) async fn update(
     State(state): State<AppState>,
     Path(integration): Path<String>,
@@ -166,6 +207,13 @@ pub(crate) async fn update(
     Ok(view(&state, &any))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/integrations/{id}",
+    tag = "integrations",
+    params(("id" = String, Path, description = "The integration's id")),
+    responses((status = 200, description = "`{id, removed}`", body = Object), Refusals)
+)]
 pub(crate) async fn remove(
     State(state): State<AppState>,
     Path(integration): Path<String>,
@@ -174,6 +222,13 @@ pub(crate) async fn remove(
     Ok(Json(json!({"id": integration, "removed": removed})))
 }
 
+#[utoipa::path(
+    post,
+    path = "/integrations/{id}/activate",
+    tag = "integrations",
+    params(("id" = String, Path, description = "The integration's id")),
+    responses((status = 200, description = "The integration (as `GET`), with `initial_run` when activating ran one", body = Object), Refusals)
+)]
 pub(crate) async fn activate(
     State(state): State<AppState>,
     Path(integration): Path<String>,
@@ -188,6 +243,13 @@ pub(crate) async fn activate(
     Ok(Json(json))
 }
 
+#[utoipa::path(
+    post,
+    path = "/integrations/{id}/deactivate",
+    tag = "integrations",
+    params(("id" = String, Path, description = "The integration's id")),
+    responses((status = 200, description = "The integration", body = IntegrationView), Refusals)
+)]
 pub(crate) async fn deactivate(
     State(state): State<AppState>,
     Path(integration): Path<String>,
@@ -196,6 +258,13 @@ pub(crate) async fn deactivate(
     Ok(view(&state, &any))
 }
 
+#[utoipa::path(
+    post,
+    path = "/integrations/{id}/reactivate",
+    tag = "integrations",
+    params(("id" = String, Path, description = "The integration's id")),
+    responses((status = 200, description = "The integration", body = IntegrationView), Refusals)
+)]
 pub(crate) async fn reactivate(
     State(state): State<AppState>,
     Path(integration): Path<String>,
@@ -204,6 +273,14 @@ pub(crate) async fn reactivate(
     Ok(view(&state, &any))
 }
 
+#[utoipa::path(
+    post,
+    path = "/integrations/{id}/reauthorize",
+    tag = "integrations",
+    params(("id" = String, Path, description = "The integration's id")),
+    request_body = Object,
+    responses((status = 200, description = "The integration", body = IntegrationView), Refusals)
+)]
 pub(crate) async fn reauthorize(
     State(state): State<AppState>,
     Path(integration): Path<String>,
@@ -219,6 +296,13 @@ pub(crate) async fn reauthorize(
     Ok(view(&state, &any))
 }
 
+#[utoipa::path(
+    get,
+    path = "/integrations/{id}/rules",
+    tag = "rules",
+    params(("id" = String, Path, description = "The integration's id")),
+    responses((status = 200, description = "Its rules", body = Vec<RuleView>), Refusals)
+)]
 pub(crate) async fn rules(
     State(state): State<AppState>,
     Path(integration): Path<String>,
@@ -227,6 +311,14 @@ pub(crate) async fn rules(
     Ok(Json(rules.iter().map(RuleView::from).collect()))
 }
 
+#[utoipa::path(
+    post,
+    path = "/integrations/{id}/rules",
+    tag = "rules",
+    params(("id" = String, Path, description = "The integration's id")),
+    request_body = RuleBody,
+    responses((status = 201, description = "The rule added", body = RuleView), Refusals)
+)]
 pub(crate) async fn add_rule(
     State(state): State<AppState>,
     Path(integration): Path<String>,
@@ -253,6 +345,13 @@ pub(crate) async fn add_rule(
     Ok((StatusCode::CREATED, Json(RuleView::from(&rule))))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/integrations/{id}/rules/{rule}",
+    tag = "rules",
+    params(("id" = String, Path, description = "The integration's id"), ("rule" = String, Path, description = "The rule's id")),
+    responses((status = 200, description = "The rule removed", body = RuleView), Refusals)
+)]
 pub(crate) async fn remove_rule(
     State(state): State<AppState>,
     Path((integration, rule)): Path<(String, String)>,
@@ -264,6 +363,13 @@ pub(crate) async fn remove_rule(
     Ok(Json(RuleView::from(&removed)))
 }
 
+#[utoipa::path(
+    post,
+    path = "/integrations/{id}/rules/{rule}/run",
+    tag = "rules",
+    params(("id" = String, Path, description = "The integration's id"), ("rule" = String, Path, description = "The rule's id")),
+    responses((status = 200, description = "The run's record", body = RunView), Refusals)
+)]
 pub(crate) async fn run_rule(
     State(state): State<AppState>,
     Path((integration, rule)): Path<(String, String)>,

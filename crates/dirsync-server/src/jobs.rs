@@ -23,6 +23,7 @@ use tokio::sync::broadcast;
 use tokio::task::AbortHandle;
 
 use crate::integrations::id;
+use crate::openapi::Refusals;
 use crate::{AppState, Error};
 
 /// Finished jobs kept for `GET /runs/{id}` and late event subscribers (older ones are found in
@@ -146,6 +147,15 @@ fn event_of(state: &JobState) -> Value {
     }
 }
 
+/// `POST /integrations/{id}/sync`: the run started.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(crate) struct Accepted {
+    /// The run's id (`GET /runs/{run_id}`).
+    run_id: String,
+    /// The integration.
+    integration: String,
+}
+
 /// `GET /runs/{id}` while the run is not recorded yet (or was refused or cancelled).
 #[derive(Debug, Serialize)]
 struct JobView {
@@ -214,11 +224,24 @@ pub(crate) async fn start_sync(
     }
     Ok((
         StatusCode::ACCEPTED,
-        Json(json!({"run_id": run.to_string(), "integration": integration.to_string()})),
+        Json(
+            serde_json::to_value(Accepted {
+                run_id: run.to_string(),
+                integration: integration.to_string(),
+            })
+            .unwrap_or(Value::Null),
+        ),
     ))
 }
 
 /// `GET /runs/{id}`: `running` (or `refused`, `cancelled`) from the job, else the run's record.
+#[utoipa::path(
+    get,
+    path = "/runs/{id}",
+    tag = "runs",
+    params(("id" = String, Path, description = "The run's id")),
+    responses((status = 200, description = "`running`, `refused` or `cancelled` with `run_id`, `integration`, `started_at` (and `error`), or the run's record once it exists", body = Object), Refusals)
+)]
 pub(crate) async fn show(
     State(state): State<AppState>,
     Path(run): Path<String>,
@@ -278,6 +301,13 @@ async fn recorded(state: &AppState, run: RunId) -> Result<RunView, Error> {
 /// `GET /runs/{id}/events`: the run's progress as server-sent events (`started`, `fetched`
 /// with running totals, then one of `finished` with the run's record, `refused` or
 /// `cancelled`), ending with the run. A run already over sends its end at once.
+#[utoipa::path(
+    get,
+    path = "/runs/{id}/events",
+    tag = "runs",
+    params(("id" = String, Path, description = "The run's id")),
+    responses((status = 200, description = "Server-sent events: `started`, `fetched`, then `finished`, `refused` or `cancelled`", body = String, content_type = "text/event-stream"), Refusals)
+)]
 pub(crate) async fn events(
     State(state): State<AppState>,
     Path(run): Path<String>,
@@ -325,6 +355,13 @@ pub(crate) async fn events(
 }
 
 /// `DELETE /runs/{id}`: cancels a running job.
+#[utoipa::path(
+    delete,
+    path = "/runs/{id}",
+    tag = "runs",
+    params(("id" = String, Path, description = "The run's id")),
+    responses((status = 200, description = "`{run_id, cancelled}`", body = Object), Refusals)
+)]
 pub(crate) async fn cancel(
     State(state): State<AppState>,
     Path(run): Path<String>,

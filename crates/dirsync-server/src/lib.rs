@@ -27,6 +27,7 @@
 //! | `GET /api/v1/users[?query=&status=&org_unit=&limit=&page_token=]`, `GET /api/v1/users/{id}` | users, paged; one with its lifecycle history and accounts |
 //! | `GET /api/v1/groups[/{email}]`, `GET /api/v1/org-units` (`?integration=`) | groups with members, org units (of the primary by default) |
 //! | `GET /metrics` | Prometheus figures (with [`AppState::with_metrics`]; behind a token too) |
+//! | `GET /api/v1/openapi.json` | the OpenAPI 3.1 document of all this, generated from the code |
 //! | `GET /healthz`, `GET /readyz` | alive; the store answers |
 //!
 //! ```
@@ -56,17 +57,22 @@ mod extract;
 mod integrations;
 mod jobs;
 mod metrics;
+mod openapi;
 mod runs;
+mod timeout;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
-use axum::routing::{get, post};
 use dirsync_service::Service;
 use metrics_exporter_prometheus::PrometheusHandle;
 use tower_http::set_header::SetResponseHeaderLayer;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 pub use auth::Caller;
 pub use error::Error;
@@ -74,12 +80,16 @@ pub use error::Error;
 /// The largest request body accepted (requests are small JSON documents).
 const BODY_LIMIT: usize = 256 * 1024;
 
+/// How long a request may take by default ([`AppState::with_request_timeout`]).
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// What every handler shares: the service, and the metrics recorder's handle if any.
 #[derive(Clone)]
 pub struct AppState {
     service: Arc<Service>,
     metrics: Option<PrometheusHandle>,
     jobs: jobs::Jobs,
+    request_timeout: Duration,
 }
 
 impl std::fmt::Debug for AppState {
@@ -95,6 +105,7 @@ impl AppState {
             service,
             metrics: None,
             jobs: jobs::Jobs::default(),
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
         }
     }
 
@@ -107,6 +118,17 @@ impl AppState {
         self
     }
 
+    /// Stops a request that takes longer than `timeout` (default [`DEFAULT_REQUEST_TIMEOUT`])
+    /// and answers 503 with the kind `timeout`. Not applied to a run's event stream, which
+    /// lasts as long as the run, nor to the routes that run a sync before answering
+    /// (`activate`'s first run, `rules/{rule}/run`, `plans/{id}/approve`): stopping those
+    /// would cancel the run.
+    #[must_use]
+    pub fn with_request_timeout(mut self, timeout: Duration) -> Self {
+        self.request_timeout = timeout;
+        self
+    }
+
     /// The service.
     pub fn service(&self) -> &Arc<Service> {
         &self.service
@@ -115,73 +137,10 @@ impl AppState {
 
 /// The whole API: `/api/v1/…` behind API tokens, `/healthz` and `/readyz` without.
 pub fn router(state: AppState) -> Router {
-    let api = Router::new()
-        .route(
-            "/integrations",
-            get(integrations::list).post(integrations::create),
-        )
-        .route(
-            "/integrations/{id}",
-            get(integrations::show)
-                .patch(integrations::update)
-                .delete(integrations::remove),
-        )
-        .route("/integrations/{id}/activate", post(integrations::activate))
-        .route(
-            "/integrations/{id}/deactivate",
-            post(integrations::deactivate),
-        )
-        .route(
-            "/integrations/{id}/reactivate",
-            post(integrations::reactivate),
-        )
-        .route(
-            "/integrations/{id}/reauthorize",
-            post(integrations::reauthorize),
-        )
-        .route(
-            "/integrations/{id}/rules",
-            get(integrations::rules).post(integrations::add_rule),
-        )
-        .route(
-            "/integrations/{id}/rules/{rule}",
-            axum::routing::delete(integrations::remove_rule),
-        )
-        .route(
-            "/integrations/{id}/rules/{rule}/run",
-            post(integrations::run_rule),
-        )
-        .route("/integrations/{id}/sync", post(runs::sync))
-        .route("/integrations/{id}/runs", get(runs::runs))
-        .route("/runs/{id}", get(jobs::show).delete(jobs::cancel))
-        .route("/runs/{id}/events", get(jobs::events))
-        .route("/plans", get(runs::plans))
-        .route("/plans/{id}", get(runs::plan).delete(runs::discard))
-        .route("/plans/{id}/approve", post(runs::approve))
-        .route("/status", get(runs::status))
-        .route("/users", get(directory::users))
-        .route("/users/{id}", get(directory::user))
-        .route("/groups", get(directory::groups))
-        .route("/groups/{email}", get(directory::group))
-        .route("/org-units", get(directory::org_units))
-        .route_layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            auth::require_token,
-        ));
-    let mut root = Router::new().nest("/api/v1", api);
-    if let Some(handle) = &state.metrics {
-        root = root.route(
-            "/metrics",
-            get(metrics::render)
-                .layer(axum::Extension(handle.clone()))
-                .route_layer(axum::middleware::from_fn_with_state(
-                    state.clone(),
-                    auth::require_token,
-                )),
-        );
-    }
-    root.route("/healthz", get(|| async { "ok" }))
-        .route("/readyz", get(ready))
+    let (router, doc) = documented(&state).split_for_parts();
+    let doc = openapi::Document(Arc::new(doc.to_json().unwrap_or_default()));
+    router
+        .layer(axum::Extension(doc))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         // On every answer: no sniffing, no framing, no referrer, nothing cached (answers carry
         // directory data).
@@ -192,11 +151,75 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// Every route, each with its OpenAPI operation: `routes!` takes only handlers that carry a
+/// `#[utoipa::path]`, so a route cannot be served without being documented.
+fn documented(state: &AppState) -> OpenApiRouter<AppState> {
+    let token = || axum::middleware::from_fn_with_state(state.clone(), auth::require_token);
+    let timed = OpenApiRouter::new()
+        .routes(routes!(integrations::list, integrations::create))
+        .routes(routes!(
+            integrations::show,
+            integrations::update,
+            integrations::remove
+        ))
+        .routes(routes!(integrations::deactivate))
+        .routes(routes!(integrations::reactivate))
+        .routes(routes!(integrations::reauthorize))
+        .routes(routes!(integrations::rules, integrations::add_rule))
+        .routes(routes!(integrations::remove_rule))
+        .routes(routes!(runs::sync))
+        .routes(routes!(runs::runs))
+        .routes(routes!(jobs::show, jobs::cancel))
+        .routes(routes!(runs::plans))
+        .routes(routes!(runs::plan, runs::discard))
+        .routes(routes!(runs::status))
+        .routes(routes!(directory::users))
+        .routes(routes!(directory::user))
+        .routes(routes!(directory::groups))
+        .routes(routes!(directory::group))
+        .routes(routes!(directory::org_units))
+        .routes(routes!(openapi::document))
+        .layer(axum::middleware::from_fn_with_state(
+            state.request_timeout,
+            timeout::limit,
+        ));
+    // Not timed: the event stream lasts as long as the run; the others run a sync.
+    let api = OpenApiRouter::new()
+        .routes(routes!(jobs::events))
+        .routes(routes!(integrations::activate))
+        .routes(routes!(integrations::run_rule))
+        .routes(routes!(runs::approve))
+        .merge(timed)
+        .route_layer(token());
+    let mut root = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi()).nest("/api/v1", api);
+    if let Some(handle) = &state.metrics {
+        root = root.merge(
+            OpenApiRouter::new()
+                .routes(routes!(metrics::render))
+                .layer(axum::Extension(handle.clone()))
+                .route_layer(token()),
+        );
+    }
+    root.routes(routes!(healthz)).routes(routes!(ready))
+}
+
 fn header_layer(name: HeaderName, value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {
     SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))
 }
 
+/// Alive.
+#[utoipa::path(get, path = "/healthz", tag = "meta", security(()),
+    responses((status = 200, description = "`ok`", body = String, content_type = "text/plain")))]
+async fn healthz() -> &'static str {
+    "ok"
+}
+
 /// Ready when the store answers.
+#[utoipa::path(get, path = "/readyz", tag = "meta", security(()),
+    responses(
+        (status = 200, description = "`ready`", body = String, content_type = "text/plain"),
+        (status = 503, description = "The store does not answer", body = String, content_type = "text/plain")
+    ))]
 async fn ready(State(state): State<AppState>) -> (StatusCode, &'static str) {
     match state.service.store().primary().await {
         Ok(_) => (StatusCode::OK, "ready"),

@@ -14,11 +14,18 @@ use axum::response::IntoResponse;
 use dirsync_core::{IntegrationState, RunOutcome};
 use metrics_exporter_prometheus::PrometheusHandle;
 
+use crate::openapi::Refusals;
 use crate::{AppState, Error};
 
 /// How many recent runs are searched for an integration's last success.
 const RECENT_RUNS: usize = 50;
 
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "meta",
+    responses((status = 200, description = "Prometheus text exposition", body = String, content_type = "text/plain"), Refusals)
+)]
 pub(crate) async fn render(
     State(state): State<AppState>,
     handle: axum::Extension<PrometheusHandle>,

@@ -12,20 +12,25 @@ use serde_json::{Value, json};
 
 use crate::extract::Params;
 use crate::integrations::id;
+use crate::openapi::Refusals;
 use crate::{AppState, Error};
 
 /// `POST /integrations/{id}/sync?dry_run=true`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct SyncQuery {
+    /// Answer the plan, explained, instead of running it.
     #[serde(default)]
     dry_run: bool,
 }
 
 /// `GET /integrations/{id}/runs?limit=`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct RunsQuery {
+    /// Default 20, at most 1,000.
     limit: Option<usize>,
 }
 
@@ -35,6 +40,13 @@ fn plan_id(text: &str) -> Result<PlanId, Error> {
 
 /// A sync: 202 with the run's id, the run going on as a job (see `jobs.rs`); with `dry_run`,
 /// the plan it would apply, explained, at once.
+#[utoipa::path(
+    post,
+    path = "/integrations/{id}/sync",
+    tag = "runs",
+    params(("id" = String, Path, description = "The integration's id"), SyncQuery),
+    responses((status = 202, description = "The run goes on as a job", body = crate::jobs::Accepted), (status = 200, description = "With `dry_run=true`: the plan, explained", body = PlanView), Refusals)
+)]
 pub(crate) async fn sync(
     State(state): State<AppState>,
     Path(integration): Path<String>,
@@ -50,6 +62,13 @@ pub(crate) async fn sync(
     Ok((StatusCode::OK, Json(json)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/integrations/{id}/runs",
+    tag = "runs",
+    params(("id" = String, Path, description = "The integration's id"), RunsQuery),
+    responses((status = 200, description = "Its runs, newest first", body = Vec<RunView>), Refusals)
+)]
 pub(crate) async fn runs(
     State(state): State<AppState>,
     Path(integration): Path<String>,
@@ -60,11 +79,24 @@ pub(crate) async fn runs(
     Ok(Json(runs.iter().map(RunView::from).collect()))
 }
 
+#[utoipa::path(
+    get,
+    path = "/plans",
+    tag = "plans",
+    responses((status = 200, description = "Held plans", body = Vec<HeldPlanView>), Refusals)
+)]
 pub(crate) async fn plans(State(state): State<AppState>) -> Result<Json<Vec<HeldPlanView>>, Error> {
     let held = state.service.all_held_plans().await?;
     Ok(Json(held.iter().map(HeldPlanView::from).collect()))
 }
 
+#[utoipa::path(
+    get,
+    path = "/plans/{id}",
+    tag = "plans",
+    params(("id" = String, Path, description = "The plan's id")),
+    responses((status = 200, description = "The plan, explained", body = PlanView), Refusals)
+)]
 pub(crate) async fn plan(
     State(state): State<AppState>,
     Path(plan): Path<String>,
@@ -76,6 +108,13 @@ pub(crate) async fn plan(
     ))
 }
 
+#[utoipa::path(
+    post,
+    path = "/plans/{id}/approve",
+    tag = "plans",
+    params(("id" = String, Path, description = "The plan's id")),
+    responses((status = 200, description = "The run that applied it", body = RunView), Refusals)
+)]
 pub(crate) async fn approve(
     State(state): State<AppState>,
     Path(plan): Path<String>,
@@ -84,6 +123,13 @@ pub(crate) async fn approve(
     Ok(Json(RunView::from(&run)))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/plans/{id}",
+    tag = "plans",
+    params(("id" = String, Path, description = "The plan's id")),
+    responses((status = 200, description = "`{plan_id, integration, discarded}`", body = Object), Refusals)
+)]
 pub(crate) async fn discard(
     State(state): State<AppState>,
     Path(plan): Path<String>,
@@ -98,6 +144,12 @@ pub(crate) async fn discard(
 
 /// What `dirsync status` shows: per integration its state, last success and failure, held
 /// plans and next run.
+#[utoipa::path(
+    get,
+    path = "/status",
+    tag = "status",
+    responses((status = 200, description = "Per integration: state, last success and failure, held plans, next run", body = dirsync_service::StatusReport), Refusals)
+)]
 pub(crate) async fn status(
     State(state): State<AppState>,
 ) -> Result<Json<dirsync_service::StatusReport>, Error> {

@@ -275,6 +275,51 @@ async fn the_whole_lifecycle_through_the_api() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_past_the_timeout_is_stopped_with_503_but_runs_are_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let (google, api) = start(dir.path()).await;
+    // A timeout of zero stops any request that does not answer at its first poll: one that
+    // waits for the emulator is stopped, deterministically.
+    let state = dirsync_server::AppState::new(std::sync::Arc::clone(&api.service))
+        .with_request_timeout(std::time::Duration::ZERO);
+    let hurried = api.served_again(state).await;
+    let created = api
+        .send(
+            Method::POST,
+            "/api/v1/integrations",
+            Some(json!({"title": "Acme", "direction": "inbound",
+                        "settings": google_settings(&google, &api.key)})),
+            StatusCode::CREATED,
+        )
+        .await;
+    let id = created["id"].as_str().unwrap();
+    // Routes that run a sync before answering are not timed (stopping them would cancel the
+    // run): activating checks access with the emulator and runs the first sync, and answers.
+    let activated = hurried
+        .send(
+            Method::POST,
+            &format!("/api/v1/integrations/{id}/activate"),
+            None,
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(activated["state_name"], "active");
+    // A dry run waits for the emulator too, and is timed: stopped, 503 `timeout`.
+    let dry_run = format!("/api/v1/integrations/{id}/sync?dry_run=true");
+    let stopped = hurried
+        .send(
+            Method::POST,
+            &dry_run,
+            None,
+            StatusCode::SERVICE_UNAVAILABLE,
+        )
+        .await;
+    assert_eq!(kind(&stopped), "timeout");
+    // The same with the default timeout answers.
+    api.send(Method::POST, &dry_run, None, StatusCode::OK).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_refusal_has_its_status_and_kind() {
     let dir = tempfile::tempdir().unwrap();
     let (google, api) = start(dir.path()).await;

@@ -40,7 +40,7 @@ async fn metrics_behind_a_token_and_security_headers_on_every_answer() {
     for needle in [
         "dirsync_runs_total{direction=\"inbound\",outcome=\"succeeded\"}",
         "dirsync_run_duration_seconds",
-        "dirsync_remote_requests_total",
+        "dirsync_remote_requests_total{route=\"GET /admin/directory/v1/users\",status=\"200\"}",
         "dirsync_held_plans 0",
         "dirsync_failed_integrations 0",
         "dirsync_integration_last_success_timestamp_seconds",

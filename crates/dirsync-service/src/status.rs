@@ -17,9 +17,11 @@ const RUNS_READ: usize = 200;
 
 /// One run, in brief.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[non_exhaustive]
 pub struct RunSummary {
     /// The run.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub run: RunId,
     /// When it finished.
     pub at: DateTime<Utc>,
@@ -30,9 +32,11 @@ pub struct RunSummary {
 
 /// A plan a safeguard holds, in brief.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[non_exhaustive]
 pub struct HeldSummary {
     /// The plan's id (what `plan:approve` takes).
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub plan: PlanId,
     /// When it was held.
     pub held_at: DateTime<Utc>,
@@ -42,16 +46,20 @@ pub struct HeldSummary {
 
 /// One integration's status.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[non_exhaustive]
 pub struct IntegrationStatus {
     /// The integration.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub id: IntegrationId,
     /// Its title.
     pub title: String,
     /// Inbound or outbound.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub direction: DirectionKind,
     /// Its state (`state`, and `reason` when failed).
     #[serde(flatten)]
+    #[cfg_attr(feature = "openapi", schema(value_type = StateFields))]
     pub state: IntegrationState,
     /// Its newest run that did not fail (succeeded, changed nothing, or was held).
     pub last_success: Option<RunSummary>,
@@ -116,8 +124,20 @@ impl IntegrationStatus {
     }
 }
 
+/// The schema of an [`IntegrationState`] as [`IntegrationStatus`] flattens it.
+#[cfg(feature = "openapi")]
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+struct StateFields {
+    /// `staged`, `active`, `inactive` or `failed`.
+    state: String,
+    /// Why it failed.
+    reason: Option<String>,
+}
+
 /// Every integration's status.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[non_exhaustive]
 pub struct StatusReport {
     /// Per integration, oldest first.

@@ -17,6 +17,7 @@ use crate::{AdminInstructions, DryRun, PlannedChange, Service};
 
 /// A directory user (`users:list`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[non_exhaustive]
 pub struct UserView {
     /// The directory's id.
@@ -32,6 +33,7 @@ pub struct UserView {
     /// Employee id.
     pub employee_id: Option<String>,
     /// Employee or contractor.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub employment_type: Option<EmploymentType>,
     /// The manager's email (resolved to the directory user when known).
     pub manager_email: Option<String>,
@@ -40,6 +42,7 @@ pub struct UserView {
     /// A directory administrator.
     pub is_admin: bool,
     /// `active`, `suspended` or `deprovisioned`.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub status: UserStatus,
     /// When provisioned.
     pub provisioned_at: Option<DateTime<Utc>>,
@@ -49,6 +52,7 @@ pub struct UserView {
     pub deprovisioned_at: Option<DateTime<Utc>>,
     /// Directory attributes enriched by the integrations (department, cost center, ...), each
     /// with the integration it came from and since when.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub attributes: BTreeMap<String, DirectoryAttribute>,
 }
 
@@ -95,6 +99,7 @@ impl UserView {
 
 /// A group with its direct members (`groups:list`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[non_exhaustive]
 pub struct GroupView {
     /// The group's address.
@@ -111,14 +116,17 @@ pub struct GroupView {
 
 /// A direct member of a group.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[non_exhaustive]
 pub struct MemberView {
     /// The member's address (`null` for the whole customer).
     pub email: Option<String>,
     /// `owner`, `manager` or `member`.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub role: MemberRole,
     /// `user`, `group` or `customer`.
     #[serde(rename = "type")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub kind: MemberKind,
 }
 
@@ -158,6 +166,7 @@ impl GroupView {
 
 /// An org unit (`orgunits:list`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[non_exhaustive]
 pub struct OrgUnitView {
     /// Its path.
@@ -180,6 +189,7 @@ impl From<&OrgUnit> for OrgUnitView {
 
 /// An integration's state: its name, and why it failed.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[non_exhaustive]
 pub struct StateView {
     /// `staged`, `active`, `inactive` or `failed`.
@@ -191,6 +201,7 @@ pub struct StateView {
 
 /// Who authorized an integration, and when.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[non_exhaustive]
 pub struct AuthorizationView {
     /// Whom the integration acts as (Google: the delegated admin), if anyone.
@@ -204,8 +215,10 @@ pub struct AuthorizationView {
     pub client_email: Option<String>,
     /// Who owns the credential.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub ownership: Option<KeyOwnership>,
     /// The scopes verified.
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>))]
     pub scopes: Vec<Scope>,
     /// The other access checks that passed.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -216,6 +229,7 @@ pub struct AuthorizationView {
 
 /// An integration (`integration:show`, `integration:list`, and after each change).
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[non_exhaustive]
 pub struct IntegrationView {
     /// Its id.
@@ -227,6 +241,7 @@ pub struct IntegrationView {
     /// The system's id (`google_workspace`), as in `settings`.
     pub system_id: String,
     /// `inbound` or `outbound`.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub direction: DirectionKind,
     /// Whether it is the primary.
     pub primary: bool,
@@ -235,6 +250,7 @@ pub struct IntegrationView {
     /// The state's name alone (for tables).
     pub state_name: &'static str,
     /// When its scheduled rules run.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub schedule: Schedule,
     /// The schedule for humans.
     pub schedule_text: String,
@@ -243,8 +259,10 @@ pub struct IntegrationView {
     /// Who authorized it, and when.
     pub authorization: Option<AuthorizationView>,
     /// How it connects (never a secret: keys are referenced, not included).
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub settings: RemoteSettings,
     /// The safeguards in force: its own, or the service's policy.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub safeguards: Safeguards,
     /// Whether it has safeguards of its own.
     pub own_safeguards: bool,
@@ -295,6 +313,7 @@ impl IntegrationView {
 
 /// A rule.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[non_exhaustive]
 pub struct RuleView {
     /// Its id.
@@ -302,12 +321,16 @@ pub struct RuleView {
     /// Its name.
     pub name: String,
     /// What it syncs.
+    #[cfg_attr(feature = "openapi", schema(value_type = Value))]
     pub kinds: ObjectKinds,
     /// In which scope.
+    #[cfg_attr(feature = "openapi", schema(value_type = Value))]
     pub scope: ScopeFilter,
     /// `manual` or `scheduled`.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub trigger: Trigger,
     /// Outbound: the group it manages and who belongs in it.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub assignment: Option<GroupAssignment>,
     /// When it was added.
     pub created_at: DateTime<Utc>,
@@ -332,6 +355,7 @@ impl From<&SyncRule> for RuleView {
 
 /// A run's record (`sync`, `rule:run`, `plan:approve`, `runs`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[non_exhaustive]
 pub struct RunView {
     /// Its id.
@@ -388,6 +412,7 @@ impl From<&SyncRun> for RunView {
 
 /// A plan explained (`sync --dry-run`, `plan:show`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[non_exhaustive]
 pub struct PlanView {
     /// Its id.
@@ -439,6 +464,7 @@ impl PlanView {
 
 /// A held plan in a list (`plan:list`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[non_exhaustive]
 pub struct HeldPlanView {
     /// Its id.
@@ -464,6 +490,7 @@ impl From<&HeldPlan> for HeldPlanView {
 
 /// What an admin must grant (`google-integration:create`, `integration:instructions`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[non_exhaustive]
 pub struct InstructionsView {
     /// The system, for people.
@@ -480,6 +507,7 @@ pub struct InstructionsView {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub subject: Option<String>,
     /// The exact scopes.
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>))]
     pub scopes: Vec<Scope>,
     /// For a token: the secret's name to store it under.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -525,6 +553,7 @@ impl From<&AdminInstructions> for InstructionsView {
 /// A created integration with what the admin must grant (`google-integration:create`,
 /// `POST /integrations`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[non_exhaustive]
 pub struct CreatedView {
     /// Its id.
@@ -534,6 +563,7 @@ pub struct CreatedView {
     /// Whether the store made it the primary.
     pub primary: bool,
     /// `inbound` or `outbound`.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub direction: DirectionKind,
     /// What the admin must grant.
     #[serde(flatten)]

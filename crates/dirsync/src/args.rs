@@ -316,6 +316,11 @@ pub(crate) struct ServeArgs {
     /// Address to listen on (default: `listen` in the config file, else 127.0.0.1:8080).
     #[arg(long, env = "DIRSYNC_LISTEN", value_name = "ADDR:PORT")]
     pub(crate) listen: Option<std::net::SocketAddr>,
+    /// How long an API request may take before it is stopped and answered 503 `timeout`, in
+    /// seconds (default: `request_timeout` in the config file, else 30). Not applied to a run's
+    /// event stream nor to the routes that run a sync before answering.
+    #[arg(long, env = "DIRSYNC_REQUEST_TIMEOUT", value_name = "SECONDS")]
+    pub(crate) request_timeout: Option<u64>,
     /// How often the scheduler looks for due rules, in seconds.
     #[arg(long, default_value_t = 60, value_name = "SECONDS")]
     pub(crate) tick_seconds: u64,

@@ -30,7 +30,7 @@ pub(crate) struct Cli {
     /// config file, else dirsync/directory-sync.db in the platform's data directory.
     #[arg(long, global = true, env = "DIRSYNC_DB", value_name = "PATH|URL")]
     pub(crate) db: Option<PathBuf>,
-    /// The config file (TOML: db, format, log, listen, notify_url, `[attributes]`). Default: dirsync/config.toml in the platform's
+    /// The config file (TOML: db, format, log, listen, request_timeout, notify_url, `[attributes]`). Default: dirsync/config.toml in the platform's
     /// config directory, if it exists.
     #[arg(long, global = true, env = "DIRSYNC_CONFIG", value_name = "PATH")]
     pub(crate) config: Option<PathBuf>,

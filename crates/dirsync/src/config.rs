@@ -18,6 +18,7 @@ use crate::cli::{Cli, Format};
 /// format = "table"                       # table, json or csv
 /// log = "info"                           # a RUST_LOG filter
 /// listen = "127.0.0.1:8080"              # dirsync serve
+/// request_timeout = 30                   # dirsync serve: seconds an API request may take
 /// notify_url = "https://…"               # failed runs, held plans, recoveries as JSON
 ///
 /// [attributes]                           # directory attributes enriched by integrations:
@@ -30,6 +31,7 @@ struct ConfigFile {
     format: Option<Format>,
     log: Option<String>,
     listen: Option<String>,
+    request_timeout: Option<u64>,
     notify_url: Option<String>,
     #[serde(default)]
     attributes: AttributeMapping,
@@ -71,6 +73,8 @@ pub(crate) struct Settings {
     pub(crate) log: Option<String>,
     /// Where `serve` listens, from the config file.
     listen: Option<String>,
+    /// How long `serve` lets an API request take, in seconds, from the config file.
+    pub(crate) request_timeout: Option<u64>,
     /// Where notifications are POSTed (`--notify-url`, `DIRSYNC_NOTIFY_URL`, `notify_url`).
     pub(crate) notify_url: Option<String>,
     /// The directory attributes and their sources (`[attributes]`).
@@ -115,6 +119,7 @@ impl Settings {
             format,
             log: file.log,
             listen: file.listen,
+            request_timeout: file.request_timeout,
             notify_url: cli.notify_url.clone().or(file.notify_url),
             attributes: file.attributes,
         })
@@ -141,6 +146,7 @@ impl Settings {
             "format": format!("{:?}", self.format).to_lowercase(),
             "log": self.log,
             "listen": self.listen().map(|a| a.to_string()).ok(),
+            "request_timeout": self.request_timeout,
             // Webhook URLs often carry a secret: only whether one is set.
             "notify_url_set": self.notify_url.is_some(),
             "attributes": self.attributes,
@@ -220,7 +226,16 @@ fn default_db_path() -> Result<PathBuf> {
 mod tests {
     use std::path::Path;
 
-    use super::{is_postgres, shown_db};
+    use super::{ConfigFile, is_postgres, shown_db};
+
+    #[test]
+    fn the_request_timeout_reads_from_the_config_file() -> Result<(), toml::de::Error> {
+        let file: ConfigFile = toml::from_str("listen = \"127.0.0.1:9000\"\nrequest_timeout = 5")?;
+        assert_eq!(file.request_timeout, Some(5));
+        let none: ConfigFile = toml::from_str("")?;
+        assert_eq!(none.request_timeout, None);
+        Ok(())
+    }
 
     #[test]
     fn a_postgres_url_is_shown_without_its_password() {

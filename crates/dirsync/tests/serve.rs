@@ -30,6 +30,7 @@ async fn serve_answers_with_a_cli_token_and_stops_cleanly_on_sigterm() {
         .args(["--json", "--db"])
         .arg(&cli.db)
         .args(["serve", "--listen", "127.0.0.1:0", "--tick-seconds", "1"])
+        .env("DIRSYNC_REQUEST_TIMEOUT", "20")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

@@ -3,6 +3,8 @@
 
 #![allow(dead_code, clippy::unwrap_used, clippy::panic)]
 
+pub(crate) mod schema;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -22,6 +24,8 @@ pub(crate) struct Api {
     pub(crate) service: Arc<Service>,
     /// The emulated tenant's service-account key file.
     pub(crate) key: PathBuf,
+    /// The served OpenAPI document, which every answer of [`Api::call`] must conform to.
+    pub(crate) spec: schema::Spec,
 }
 
 impl Api {
@@ -32,7 +36,9 @@ impl Api {
         path: &str,
         body: Option<Value>,
     ) -> (StatusCode, Value) {
-        let mut request = self.http.request(method, format!("{}{path}", self.base));
+        let mut request = self
+            .http
+            .request(method.clone(), format!("{}{path}", self.base));
         if let Some(token) = token {
             request = request.bearer_auth(token);
         }
@@ -41,8 +47,17 @@ impl Api {
         }
         let response = request.send().await.unwrap();
         let status = response.status();
+        let content_type = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned();
         let text = response.text().await.unwrap();
         let json = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        if let Err(e) = self.spec.check(&method, path, status, &content_type, &json) {
+            panic!("the answer does not conform to the OpenAPI document: {e}\n{json}");
+        }
         (status, json)
     }
 
@@ -68,6 +83,23 @@ impl Api {
 }
 
 impl Api {
+    /// The same service served again, on another port, by a router over `state` (made from
+    /// [`Api::service`]).
+    pub(crate) async fn served_again(&self, state: AppState) -> Api {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let app = router(state);
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        Api {
+            base,
+            http: self.http.clone(),
+            token: self.token.clone(),
+            service: Arc::clone(&self.service),
+            key: self.key.clone(),
+            spec: self.spec.clone(),
+        }
+    }
+
     /// An inbound integration on `google`, created and activated through the API; its id.
     pub(crate) async fn create_active(&self, google: &RunningEmulator) -> String {
         let created = self
@@ -168,12 +200,23 @@ pub(crate) async fn start_with(
     }
     let app = router(state);
     tokio::spawn(async move { axum::serve(listener, app).await });
+    let http = reqwest::Client::new();
+    let token = token.secret.expose_secret().to_owned();
+    let doc = http
+        .get(format!("{base}/api/v1/openapi.json"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(doc.status(), StatusCode::OK);
+    let spec = schema::Spec(doc.json().await.unwrap());
     let api = Api {
         base,
-        http: reqwest::Client::new(),
-        token: token.secret.expose_secret().to_owned(),
+        http,
+        token,
         service,
         key,
+        spec,
     };
     (google, api)
 }

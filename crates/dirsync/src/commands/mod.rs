@@ -9,6 +9,7 @@ mod status;
 mod tokens;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use dirsync_core::{IntegrationId, PlanId, RuleId};
@@ -34,7 +35,11 @@ pub(crate) async fn run(command: Command, settings: &Settings, bars: &Bars) -> R
             Some(listen) => listen,
             None => settings.listen()?,
         };
-        return serve::serve(service, args, listen).await;
+        let timeout = args
+            .request_timeout
+            .or(settings.request_timeout)
+            .map_or(dirsync_server::DEFAULT_REQUEST_TIMEOUT, Duration::from_secs);
+        return serve::serve(service, args, listen, timeout).await;
     }
     let s = &service;
     match command {

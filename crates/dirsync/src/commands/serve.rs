@@ -18,6 +18,7 @@ pub(super) async fn serve(
     service: Service,
     args: &ServeArgs,
     listen: SocketAddr,
+    request_timeout: Duration,
 ) -> Result<Output> {
     let service = Arc::new(service);
     let listener = tokio::net::TcpListener::bind(listen)
@@ -43,7 +44,7 @@ pub(super) async fn serve(
         let until = wait(stopped.clone());
         tokio::spawn(async move { service.run_scheduler(tick, until, &Silent).await })
     });
-    let mut state = AppState::new(Arc::clone(&service));
+    let mut state = AppState::new(Arc::clone(&service)).with_request_timeout(request_timeout);
     match PrometheusBuilder::new().install_recorder() {
         Ok(handle) => state = state.with_metrics(handle),
         Err(e) => tracing::warn!(error = %e, "no /metrics: the recorder could not be installed"),
