@@ -40,6 +40,11 @@ pub(crate) struct Cli {
     /// Short for --format json.
     #[arg(long, global = true, conflicts_with = "format")]
     pub(crate) json: bool,
+    /// One customer's directory in a PostgreSQL database that keeps many (`--db postgres://…`
+    /// only; a SQLite file is one directory). Default: `tenant` in the config file, else the
+    /// database's default directory.
+    #[arg(long, global = true, env = "DIRSYNC_TENANT", value_name = "NAME")]
+    pub(crate) tenant: Option<String>,
     /// Only these fields of each row, in this order (comma-separated; the names of the JSON
     /// output). For table, csv and json.
     #[arg(long, global = true, value_delimiter = ',', value_name = "FIELDS")]

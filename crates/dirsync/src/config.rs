@@ -19,6 +19,7 @@ use crate::cli::{Cli, Format};
 /// log = "info"                           # a RUST_LOG filter
 /// listen = "127.0.0.1:8080"              # dirsync serve
 /// request_timeout = 30                   # dirsync serve: seconds an API request may take
+/// tenant = "acme"                        # one directory of a PostgreSQL database
 /// notify_url = "https://…"               # failed runs, held plans, recoveries as JSON
 ///
 /// [attributes]                           # directory attributes enriched by integrations:
@@ -33,6 +34,7 @@ struct ConfigFile {
     listen: Option<String>,
     request_timeout: Option<u64>,
     notify_url: Option<String>,
+    tenant: Option<String>,
     #[serde(default)]
     attributes: AttributeMapping,
 }
@@ -77,6 +79,8 @@ pub(crate) struct Settings {
     pub(crate) request_timeout: Option<u64>,
     /// Where notifications are POSTed (`--notify-url`, `DIRSYNC_NOTIFY_URL`, `notify_url`).
     pub(crate) notify_url: Option<String>,
+    /// One directory of a PostgreSQL database (`--tenant`, `DIRSYNC_TENANT`, `tenant`).
+    pub(crate) tenant: Option<String>,
     /// The directory attributes and their sources (`[attributes]`).
     pub(crate) attributes: AttributeMapping,
 }
@@ -121,6 +125,7 @@ impl Settings {
             listen: file.listen,
             request_timeout: file.request_timeout,
             notify_url: cli.notify_url.clone().or(file.notify_url),
+            tenant: cli.tenant.clone().or(file.tenant),
             attributes: file.attributes,
         })
     }
@@ -149,6 +154,7 @@ impl Settings {
             "request_timeout": self.request_timeout,
             // Webhook URLs often carry a secret: only whether one is set.
             "notify_url_set": self.notify_url.is_some(),
+            "tenant": self.tenant,
             "attributes": self.attributes,
         });
         let text = format!(

@@ -33,6 +33,65 @@ async fn every_command_on_postgres() {
     every_command(&google, &cli, &key).await;
 }
 
+/// `--tenant`: one customer's directory of a PostgreSQL database; a SQLite file has none.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tenant_sees_only_its_own_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = Cli {
+        binary: support::dirsync_binary(),
+        db: dir.path().join("directory.db"),
+    };
+    let refused = sqlite.run(&["--tenant", "acme", "integration:list"]).await;
+    assert_eq!(refused.code, 1);
+    assert!(
+        refused.stderr.contains("needs a PostgreSQL directory"),
+        "{}",
+        refused.stderr
+    );
+
+    let Some(url) = dirsync_postgres::testing::fresh_url().await else {
+        return;
+    };
+    let cli = Cli {
+        binary: support::dirsync_binary(),
+        db: url.into(),
+    };
+    let export = dir.path().join("hr");
+    let created = cli
+        .json(
+            &[
+                "--tenant",
+                "acme",
+                "file-integration:create",
+                "--title",
+                "Acme HR",
+                "--path",
+                export.to_str().unwrap(),
+            ],
+            0,
+        )
+        .await;
+    assert_eq!(created["primary"], true);
+    let count = |list: Value| list.as_array().unwrap().len();
+    assert_eq!(
+        count(cli.json(&["--tenant", "acme", "integration:list"], 0).await),
+        1
+    );
+    assert_eq!(
+        count(cli.json(&["--tenant", "beta", "integration:list"], 0).await),
+        0
+    );
+    assert_eq!(
+        count(cli.json(&["integration:list"], 0).await),
+        0,
+        "the default directory"
+    );
+    let bad = cli
+        .run(&["--tenant", "Not A Name", "integration:list"])
+        .await;
+    assert_eq!(bad.code, 1, "{}", bad.stderr);
+}
+
 async fn every_command(google: &RunningEmulator, cli: &Cli, key: &Path) {
     let base = google.base_url();
     let subject = google.admin_subject();

@@ -97,12 +97,25 @@ pub(crate) async fn run(command: Command, settings: &Settings, bars: &Bars) -> R
 async fn open(settings: &Settings) -> Result<Service> {
     let store: Arc<dyn Store> = if is_postgres(&settings.db) {
         let url = settings.db.to_str().unwrap_or_default();
-        Arc::new(
-            PostgresStore::connect(url)
-                .await
-                .with_context(|| format!("opening the directory {}", shown_db(&settings.db)))?,
-        )
+        let store = PostgresStore::connect(url)
+            .await
+            .with_context(|| format!("opening the directory {}", shown_db(&settings.db)))?;
+        match &settings.tenant {
+            Some(tenant) => Arc::new(
+                store
+                    .tenant(tenant)
+                    .await
+                    .with_context(|| format!("opening the directory of tenant {tenant:?}"))?,
+            ),
+            None => Arc::new(store),
+        }
     } else {
+        if let Some(tenant) = &settings.tenant {
+            bail!(
+                "--tenant {tenant:?} needs a PostgreSQL directory (--db postgres://…); a SQLite \
+                 file is one directory"
+            );
+        }
         if settings.db_source != Source::CommandLine
             && let Some(dir) = settings.db.parent()
         {
