@@ -3,6 +3,7 @@
 //! `cargo run --release --example bench -- fetch [--users N] [--groups G] [--memberships M] [--latency-ms L] [--concurrency C]`
 //! `cargo run --release --example bench -- quota [--users N] [--groups G] [--memberships M] [--quota Q]`
 //! `cargo run --release --example bench -- sync [--users N] [--groups G] [--memberships M]`
+//! `cargo build --release -p dirsync && cargo run --release --example bench -- workers [--tenants T] [--workers W]`
 //!
 //! Prints figures. `store`: one initial apply of a whole tenant (users with accounts, groups,
 //! memberships), a full read of the integration's view, and a re-apply with no change (which
@@ -10,11 +11,13 @@
 //! `--scale` runs it at 10k, 100k and 1M users, each in its own process. `fetch`: the Google
 //! connector reading an emulated tenant under latency, against the call floor and the critical
 //! path. `quota`: the same under the emulator's per-subject quota. `sync`: fetch, plan and apply
-//! of a whole tenant into SQLite, then a resync with no change, with peak memory.
+//! of a whole tenant into SQLite, then a resync with no change, with peak memory. `workers`:
+//! the due rules of many PostgreSQL tenants run by 1, 2 and W `dirsync scheduler:work` processes.
 //! Figures, not assertions: compare runs, don't gate on them. `BENCHMARKS.md` records them.
 
 mod api;
 mod remote;
+mod workers;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -126,6 +129,24 @@ enum Command {
         #[arg(long, default_value_t = 64)]
         concurrency: usize,
     },
+    /// Scheduled work of many PostgreSQL tenants shared by `dirsync scheduler:work` processes.
+    Workers {
+        /// Tenants, each with one due rule.
+        #[arg(long, default_value_t = 30)]
+        tenants: usize,
+        /// The most worker processes measured (1, 2 and this many).
+        #[arg(long, default_value_t = 3)]
+        workers: usize,
+        /// Users of the emulated tenant every integration reads.
+        #[arg(long, default_value_t = 200)]
+        users: usize,
+        /// Emulated latency of every request, in milliseconds.
+        #[arg(long, default_value_t = 50)]
+        latency_ms: u64,
+        /// The dirsync binary (default: the one beside this example).
+        #[arg(long)]
+        dirsync: Option<std::path::PathBuf>,
+    },
 }
 
 /// The emulated tenant of `fetch` and `quota`.
@@ -182,6 +203,13 @@ async fn run(command: Command) -> Result<()> {
             churn,
             scale: false,
         } => plan(users, groups.max(1), memberships, churn).await,
+        Command::Workers {
+            tenants,
+            workers,
+            users,
+            latency_ms,
+            dirsync,
+        } => workers::workers(tenants, workers, users, latency_ms, dirsync).await,
         Command::Fetch {
             tenant,
             latency_ms,

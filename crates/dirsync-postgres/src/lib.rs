@@ -346,14 +346,23 @@ impl Store for PostgresStore {
             .await
             .db()?;
         read::require_integration(&tx, integration).await?;
+        // Sent at once (the connection pipelines them) and decoded as their rows arrive.
+        let (version, accounts, groups, memberships, org_units, users) = tokio::try_join!(
+            read::version(&tx, integration),
+            read::accounts(&tx, integration),
+            read::groups(&tx, integration),
+            read::memberships(&tx, integration),
+            read::org_units(&tx, integration),
+            read::users(&tx),
+        )?;
         let view = LocalView {
             integration,
-            version: read::version(&tx, integration).await?,
-            accounts: read::accounts(&tx, integration).await?,
-            groups: read::groups(&tx, integration).await?,
-            memberships: read::memberships(&tx, integration).await?,
-            org_units: read::org_units(&tx, integration).await?,
-            users: read::users(&tx).await?,
+            version,
+            accounts,
+            groups,
+            memberships,
+            org_units,
+            users,
         };
         tx.commit().await.db()?;
         Ok(view)

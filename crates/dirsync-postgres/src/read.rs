@@ -10,6 +10,7 @@ use dirsync_core::{
     SyncRun, UserId, Version,
 };
 use dirsync_store::{Error, Lease};
+use futures::TryStreamExt;
 use tokio_postgres::types::{FromSql, ToSql};
 use tokio_postgres::{GenericClient, Row};
 
@@ -27,19 +28,21 @@ pub(crate) fn col<'r, T: FromSql<'r>>(row: &'r Row, i: usize, table: &str) -> Re
         .map_err(|e| corrupt(format!("{table}: column {i} has the wrong type: {e}")))
 }
 
-/// Every row of `sql`, decoded.
+/// Every row of `sql`, decoded as it arrives (decoding overlaps the server's sending, and the
+/// raw rows are never all held at once).
 async fn all<T>(
     c: &impl Client,
     sql: &str,
     params: &[&(dyn ToSql + Sync)],
     decode: impl Fn(&Row) -> Result<T, Error>,
 ) -> Result<Vec<T>, Error> {
-    c.query(sql, params)
-        .await
-        .db()?
-        .iter()
-        .map(decode)
-        .collect()
+    let rows = c.query_raw(sql, params.iter().copied()).await.db()?;
+    let mut rows = std::pin::pin!(rows);
+    let mut decoded = Vec::new();
+    while let Some(row) = rows.try_next().await.db()? {
+        decoded.push(decode(&row)?);
+    }
+    Ok(decoded)
 }
 
 /// The row of `sql`, if any, decoded.

@@ -14,6 +14,7 @@ use anyhow::{Result, bail};
 use chrono::Utc;
 use dirsync_postgres::PostgresStore;
 use dirsync_service::{Error as ServiceError, Service, Silent};
+use futures::StreamExt;
 use serde_json::json;
 use tokio::sync::watch;
 
@@ -22,6 +23,9 @@ use super::{connect_postgres, open, service_over};
 use crate::args::WorkArgs;
 use crate::config::{Settings, is_postgres};
 use crate::output::Output;
+
+/// Tenants opened at once when a worker finds new ones.
+const OPEN_AT_ONCE: usize = 8;
 
 /// What a worker did before it stopped.
 #[derive(Debug, Default)]
@@ -57,14 +61,24 @@ impl Directories {
                 return;
             }
         };
-        for name in names {
-            if services.contains_key(&name) {
-                continue;
-            }
-            let service = match base.tenant(&name).await {
-                Ok(store) => service_over(Arc::new(store), settings),
-                Err(e) => Err(e.into()),
-            };
+        let new: Vec<String> = names
+            .into_iter()
+            .filter(|name| !services.contains_key(name))
+            .collect();
+        // Opened a few at a time: each checks its tenant's schema (a round trip or more).
+        let base = &*base;
+        let opened: Vec<(String, Result<Service>)> = futures::stream::iter(new)
+            .map(|name| async move {
+                let service = match base.tenant(&name).await {
+                    Ok(store) => service_over(Arc::new(store), settings),
+                    Err(e) => Err(e.into()),
+                };
+                (name, service)
+            })
+            .buffer_unordered(OPEN_AT_ONCE)
+            .collect()
+            .await;
+        for (name, service) in opened {
             match service {
                 Ok(service) => {
                     tracing::info!(tenant = %name, "serving a new tenant");
