@@ -91,6 +91,18 @@ pub enum OpKind {
     RemoteMembersAdded,
     /// Members removed from managed remote groups (outbound).
     RemoteMembersRemoved,
+    /// Remote accounts created (outbound provisioning).
+    RemoteUsersCreated,
+    /// Remote accounts updated, or adopted (outbound provisioning).
+    RemoteUsersUpdated,
+    /// Remote accounts suspended (outbound provisioning).
+    RemoteUsersSuspended,
+    /// Remote accounts reactivated (outbound provisioning).
+    RemoteUsersReactivated,
+    /// Remote accounts deleted (outbound provisioning).
+    RemoteUsersDeleted,
+    /// Remote org units created (outbound provisioning).
+    RemoteOrgUnitsCreated,
 }
 
 impl OpKind {
