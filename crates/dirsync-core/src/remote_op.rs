@@ -55,7 +55,7 @@ pub struct UserFields {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub employment_type: Option<EmploymentType>,
     /// The marker that makes the account known as ours ([`ProvisioningMarker`]); written with
-    /// a create (and with an update that adopts an account). `None` leaves it as it is.
+    /// a create and with every update of an account we own or adopt.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub marker: Option<ProvisioningMarker>,
     /// On a create: the account signs in only through single sign-on, so its random initial

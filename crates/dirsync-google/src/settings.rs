@@ -163,6 +163,10 @@ pub mod scopes {
     /// Read organizational units.
     pub const ORGUNIT_READONLY: &str =
         "https://www.googleapis.com/auth/admin.directory.orgunit.readonly";
+    /// Manage users (outbound provisioning: `users.insert`, `users.patch`, `users.delete`).
+    pub const USER: &str = "https://www.googleapis.com/auth/admin.directory.user";
+    /// Manage organizational units (outbound provisioning: `orgunits.insert`).
+    pub const ORGUNIT: &str = "https://www.googleapis.com/auth/admin.directory.orgunit";
 }
 
 /// The exact scope strings a Google integration needs, for the admin to grant by domain-wide

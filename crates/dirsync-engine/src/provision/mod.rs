@@ -76,7 +76,21 @@ fn desired(
     emails: &HashMap<UserId, &Email>,
 ) -> UserFields {
     let p = &user.profile;
-    let mut fields = UserFields::new(p.primary_email.clone(), p.name.clone());
+    // Google needs both names: an empty one falls back to the address's local part.
+    let mut name = p.name.clone();
+    let local = p
+        .primary_email
+        .as_str()
+        .split('@')
+        .next()
+        .unwrap_or_default();
+    if name.given.trim().is_empty() {
+        name.given = local.to_owned();
+    }
+    if name.family.trim().is_empty() {
+        name.family = local.to_owned();
+    }
+    let mut fields = UserFields::new(p.primary_email.clone(), name);
     fields.org_unit = rule
         .map_org_unit(p.org_unit.as_ref())
         .filter(|o| !o.is_root());
@@ -188,7 +202,12 @@ pub fn plan_users(
                         OpKind::RemoteUsersUpdated,
                         RemoteOp::UpdateUser {
                             user: account.external_id.clone(),
-                            fields,
+                            // The marker is written again (a remote may replace the field
+                            // that holds it whole).
+                            fields: match account.marker {
+                                Some(m) => fields.with_marker(m),
+                                None => fields,
+                            },
                         },
                     );
                 }
