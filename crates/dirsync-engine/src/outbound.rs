@@ -250,7 +250,20 @@ pub fn plan_outbound(
             threshold,
             now,
         );
+        let emails: HashMap<&ExternalId, &Email> = snapshot
+            .users()
+            .iter()
+            .map(|u| (&u.external_id, &u.primary_email))
+            .collect();
         for op in part.ops {
+            if let RemoteOp::UpdateUser { user, .. }
+            | RemoteOp::SuspendUser { user }
+            | RemoteOp::ReactivateUser { user }
+            | RemoteOp::DeleteUser { user } = &op
+                && let Some(email) = emails.get(user)
+            {
+                report.account_names.insert(user.clone(), (*email).clone());
+            }
             changes.push(op);
         }
         for (kind, n) in part.counts {

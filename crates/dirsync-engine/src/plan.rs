@@ -136,6 +136,10 @@ pub struct PlanReport {
     /// (operations name groups by id; people read addresses).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub group_names: BTreeMap<ExternalId, Email>,
+    /// Outbound plans: the primary email of each remote account an operation names, by remote
+    /// id.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub account_names: BTreeMap<ExternalId, Email>,
 }
 
 /// One tripped safeguard.

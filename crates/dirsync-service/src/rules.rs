@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 use dirsync_core::{
     GroupAssignment, IntegrationId, ObjectKinds, RuleId, ScopeFilter, SyncRule, SyncRun, Trigger,
+    UserProvisioning,
 };
 use futures::StreamExt;
 
@@ -24,6 +25,9 @@ pub struct NewRule {
     /// `kinds` and `scope` are ignored: the rule covers that group's memberships). Inbound
     /// rules leave it `None`.
     pub assignment: Option<GroupAssignment>,
+    /// Outbound integrations: the directory users the rule provisions as remote accounts
+    /// (then `kinds` and `scope` are ignored). `None` otherwise.
+    pub provision_users: Option<UserProvisioning>,
 }
 
 impl NewRule {
@@ -40,6 +44,20 @@ impl NewRule {
             scope,
             trigger,
             assignment: None,
+            provision_users: None,
+        }
+    }
+
+    /// An outbound rule provisioning the directory users `provisioning` selects as remote
+    /// accounts.
+    pub fn provision_users(
+        name: impl Into<String>,
+        provisioning: UserProvisioning,
+        trigger: Trigger,
+    ) -> Self {
+        Self {
+            provision_users: Some(provisioning),
+            ..Self::sync(name, ObjectKinds::all(), ScopeFilter::everything(), trigger)
         }
     }
 
@@ -51,6 +69,7 @@ impl NewRule {
             scope: ScopeFilter::everything(),
             trigger,
             assignment: Some(assignment),
+            provision_users: None,
         }
     }
 }
@@ -75,9 +94,20 @@ impl Service {
     pub async fn add_rule(&self, id: IntegrationId, rule: NewRule) -> Result<SyncRule, Error> {
         let mut any = self.store.integration(id).await?;
         let now = self.clock.now();
-        let rule = match rule.assignment {
-            Some(assignment) => SyncRule::assigning(rule.name, assignment, rule.trigger, now),
-            None => SyncRule::new(rule.name, rule.kinds, rule.scope, rule.trigger, now),
+        let rule = match (rule.assignment, rule.provision_users) {
+            (Some(assignment), None) => {
+                SyncRule::assigning(rule.name, assignment, rule.trigger, now)
+            }
+            (None, Some(provisioning)) => {
+                SyncRule::provisioning_users(rule.name, provisioning, rule.trigger, now)
+            }
+            (None, None) => SyncRule::new(rule.name, rule.kinds, rule.scope, rule.trigger, now),
+            (Some(assignment), Some(provisioning)) => {
+                // Refused by the integration (a rule manages a group or provisions users).
+                let mut both = SyncRule::assigning(rule.name, assignment, rule.trigger, now);
+                both.provision_users = Some(provisioning);
+                both
+            }
         };
         any.add_rule(rule.clone())?;
         self.store.save_integration(&any).await?;
