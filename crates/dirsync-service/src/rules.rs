@@ -2,12 +2,13 @@
 
 use chrono::{DateTime, Utc};
 use dirsync_core::{
-    GroupAssignment, IntegrationId, ObjectKinds, RuleId, ScopeFilter, SyncRule, SyncRun, Trigger,
-    UserProvisioning,
+    GroupAssignment, IntegrationId, IntegrationState, ObjectKinds, RuleId, ScopeFilter, SyncRule,
+    SyncRun, Trigger, UserProvisioning,
 };
 use futures::StreamExt;
 
 use crate::progress::ProgressSink;
+use crate::registry::synced_kinds;
 use crate::{Error, Service};
 
 /// A rule to add.
@@ -109,7 +110,28 @@ impl Service {
                 both
             }
         };
+        let kind = self.registry.get(any.settings().system())?;
+        let kinds = |any: &dirsync_core::AnyIntegration| {
+            synced_kinds(
+                kind.as_ref(),
+                any.direction(),
+                any.settings(),
+                &any.record().rules,
+            )
+        };
+        let before = kinds(&any)?;
         any.add_rule(rule.clone())?;
+        // A rule of an active integration that syncs kinds it did not (and so may need new
+        // scopes) is verified now: a missing scope refuses the rule, naming it, and the
+        // integration stays as it was; the scopes granted are recorded with the authorization.
+        if *any.state() == IntegrationState::Active {
+            let after = kinds(&any)?;
+            if after.iter().any(|k| !before.contains(k)) {
+                let authorization = self.verify(&any, any.settings()).await?;
+                let settings = any.settings().clone();
+                any.reauthorize(settings, authorization)?;
+            }
+        }
         self.store.save_integration(&any).await?;
         Ok(rule)
     }

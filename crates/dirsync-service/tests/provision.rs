@@ -456,3 +456,43 @@ async fn a_run_killed_after_its_writes_converges_on_the_rerun() {
         .collect();
     assert_eq!(w.b.stats().users_inserted as usize, active.len());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_provisioning_rule_needs_its_scopes_and_says_which_is_missing() {
+    let w = world().await;
+    let user_scope = "https://www.googleapis.com/auth/admin.directory.user";
+    w.b.deny_scope(user_scope);
+    let rule = || {
+        NewRule::provision_users(
+            "People",
+            UserProvisioning::new(Selector::Everyone).creating_org_units(true),
+            Trigger::Manual,
+        )
+    };
+    let refused = w.service.add_rule(w.outbound, rule()).await.unwrap_err();
+    assert!(
+        refused.to_string().contains("admin.directory.user"),
+        "{refused}"
+    );
+    let any = w.service.store().integration(w.outbound).await.unwrap();
+    assert!(any.record().rules.is_empty(), "the rule was not added");
+    assert_eq!(any.state().to_string(), "active");
+
+    w.b.allow_scope(user_scope);
+    w.service.add_rule(w.outbound, rule()).await.unwrap();
+    let any = w.service.store().integration(w.outbound).await.unwrap();
+    let verified: Vec<String> = any
+        .record()
+        .authorization
+        .as_ref()
+        .unwrap()
+        .scopes
+        .iter()
+        .map(|s| s.as_str().to_owned())
+        .collect();
+    assert!(verified.iter().any(|s| s == user_scope), "{verified:?}");
+    assert!(
+        verified.iter().all(|s| !s.ends_with("group.member")),
+        "only what the rules need: {verified:?}"
+    );
+}
