@@ -191,6 +191,9 @@ pub struct OutboundState<'a> {
 /// - A user member the rule does not select is removed if this integration created it
 ///   (`owned`), or if the rule declares the group fully managed; otherwise it stays. Nested
 ///   groups and the customer member are never removed.
+/// - With the rule's `keep_roles`, a selected member whose role differs from the rule's gets
+///   the rule's role (`members.patch`) if this integration created the membership or the
+///   group is fully managed; a hand-added member keeps the role it was given.
 /// - A managed group missing from the snapshot is reported (quarantined) and left alone.
 /// - Each group's removals pass the `remote_members` safeguard against its current size.
 ///
@@ -300,6 +303,26 @@ pub fn plan_outbound(
             .filter_map(|m| m.member.email.as_ref().map(Email::key))
             .collect();
         let wanted = directory.selected(assignment);
+        // A member we own (or of a fully managed group) whose role drifted gets it back.
+        for m in members.iter().filter(|m| m.member.kind == MemberKind::User) {
+            let Some(email) = m.member.email.as_ref() else {
+                continue;
+            };
+            let ours =
+                assignment.fully_managed || owned.contains(&(&group.external_id, email.key()));
+            if assignment.keep_roles
+                && ours
+                && m.role != assignment.role
+                && wanted.contains_key(&email.key())
+            {
+                changes.push(RemoteOp::SetMemberRole {
+                    group: group.external_id.clone(),
+                    member: email.clone(),
+                    role: assignment.role,
+                });
+                *counts.entry(OpKind::RemoteMemberRolesSet).or_default() += 1;
+            }
+        }
         for (key, email) in &wanted {
             if !present.contains(key) {
                 changes.push(RemoteOp::InsertMember {

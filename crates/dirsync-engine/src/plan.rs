@@ -91,6 +91,8 @@ pub enum OpKind {
     RemoteMembersAdded,
     /// Members removed from managed remote groups (outbound).
     RemoteMembersRemoved,
+    /// Roles of members of managed remote groups set back to the rule's (outbound).
+    RemoteMemberRolesSet,
     /// Remote accounts created (outbound provisioning).
     RemoteUsersCreated,
     /// Remote accounts updated, or adopted (outbound provisioning).

@@ -249,6 +249,10 @@ pub(crate) struct RuleAddArgs {
     /// added by hand (default: only members this integration added are ever removed).
     #[arg(long)]
     pub(crate) fully_managed: bool,
+    /// Outbound: set the rule's role back (members.patch) on members this integration added
+    /// (or of a fully managed group) whose role was changed by hand.
+    #[arg(long, requires = "manage")]
+    pub(crate) keep_roles: bool,
 }
 
 /// What an outbound rule provisions.

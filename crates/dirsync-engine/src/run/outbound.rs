@@ -284,6 +284,19 @@ pub(super) async fn apply_remote(
             return Ok((failed.outcome, failed.counts, FetchStats::default()));
         }
     };
+    // The memberships we own, read only when a role is set (its record follows the role).
+    let owned = if plan
+        .changes()
+        .ops()
+        .iter()
+        .any(|op| matches!(op, RemoteOp::SetMemberRole { .. }))
+    {
+        ctx.store.owned_memberships(integration).await?
+    } else {
+        Vec::new()
+    };
+    let owned_keys: std::collections::HashSet<(&ExternalId, String)> =
+        owned.iter().map(|o| (&o.group, o.member.key())).collect();
     let mut counts: BTreeMap<String, u64> = BTreeMap::new();
     let mut failures = Vec::new();
     for (op, outcome) in plan.changes().ops().iter().zip(&report.outcomes) {
@@ -304,6 +317,27 @@ pub(super) async fn apply_remote(
                     role: *role,
                     created_at: now,
                 })),
+            ),
+            // A role set back: the record keeps the role it now has (a membership of a fully
+            // managed group that we did not create stays unrecorded).
+            (
+                RemoteOp::SetMemberRole {
+                    group,
+                    member,
+                    role,
+                },
+                RemoteOpOutcome::Done,
+            ) => (
+                OpKind::RemoteMemberRolesSet.name(),
+                owned_keys.contains(&(group, member.key())).then(|| {
+                    OwnershipChange::Claim(OwnedMembership {
+                        integration,
+                        group: group.clone(),
+                        member: member.clone(),
+                        role: *role,
+                        created_at: now,
+                    })
+                }),
             ),
             (RemoteOp::DeleteMember { group, member }, RemoteOpOutcome::Done) => (
                 OpKind::RemoteMembersRemoved.name(),

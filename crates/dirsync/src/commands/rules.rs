@@ -50,6 +50,7 @@ pub(super) async fn add(s: &Service, args: RuleAddArgs) -> Result<Output> {
                 },
                 include_inactive: args.include_inactive,
                 fully_managed: args.fully_managed,
+                keep_roles: args.keep_roles,
             };
             NewRule::assign(args.name, assignment, trigger)
         }
