@@ -180,9 +180,16 @@ impl PostgresStore {
     /// message never contains the password); [`Error::SchemaTooNew`] if it was written by a
     /// newer build.
     pub async fn connect(url: &str) -> Result<Self> {
-        let config: tokio_postgres::Config = url
+        let mut config: tokio_postgres::Config = url
             .parse()
             .map_err(|_| unavailable("the PostgreSQL URL is not valid"))?;
+        // The migrations' "already exists, skipping" notices are not news to anyone; the URL's
+        // own options (e.g. a search_path) are kept.
+        let options = match config.get_options() {
+            Some(own) => format!("{own} -c client_min_messages=warning"),
+            None => "-c client_min_messages=warning".to_owned(),
+        };
+        config.options(options);
         let location = describe(&config);
         let manager = Manager::from_config(
             config,

@@ -66,6 +66,45 @@ pub async fn fresh_url() -> Option<String> {
     Some(in_schema(server()?, &schema))
 }
 
+/// The URL of a fresh, empty database of the test server; `None` if there is no server. For
+/// tests that look at every tenant of a database (a tenant's schema belongs to the database,
+/// so tests sharing one would see each other's tenants).
+pub async fn fresh_database_url() -> Option<String> {
+    let Some(base) = server() else {
+        eprintln!("postgres test skipped: no PostgreSQL (see the message above)");
+        return None;
+    };
+    let name = format!("dirsync_test_{}", uuid::Uuid::new_v4().simple());
+    let (client, connection) = tokio_postgres::connect(base, tokio_postgres::NoTls)
+        .await
+        .expect("connect to the test server");
+    let task = tokio::spawn(connection);
+    client
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .await
+        .expect("create the test database");
+    drop(client);
+    let _ = task.await;
+    Some(with_database(base, &name))
+}
+
+/// `url` naming database `name` instead of its own (query parameters kept).
+fn with_database(url: &str, name: &str) -> String {
+    let (address, query) = match url.split_once('?') {
+        Some((address, query)) => (address, Some(query)),
+        None => (url, None),
+    };
+    let authority_at = address.find("://").map_or(0, |i| i + 3);
+    let server = match address[authority_at..].find('/') {
+        Some(slash) => &address[..authority_at + slash],
+        None => address,
+    };
+    match query {
+        Some(query) => format!("{server}/{name}?{query}"),
+        None => format!("{server}/{name}"),
+    }
+}
+
 /// Creates a fresh schema on the test server and returns its name; `None` if there is none.
 async fn fresh_schema() -> Option<String> {
     let Some(base) = server() else {
@@ -228,4 +267,22 @@ fn start_private_cluster() -> Option<String> {
         dir.display()
     );
     Some(format!("postgres://dirsync@127.0.0.1:{port}/postgres"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::with_database;
+
+    #[test]
+    fn a_url_names_another_database() {
+        assert_eq!(
+            with_database("postgres://u@127.0.0.1:5432/postgres", "d"),
+            "postgres://u@127.0.0.1:5432/d"
+        );
+        assert_eq!(
+            with_database("postgres://u@h:1/postgres?sslmode=disable", "d"),
+            "postgres://u@h:1/d?sslmode=disable"
+        );
+        assert_eq!(with_database("postgres://u@h:1", "d"), "postgres://u@h:1/d");
+    }
 }

@@ -211,8 +211,12 @@ impl Service {
                 let mut runs = Vec::with_capacity(rules.len());
                 for rule in rules {
                     let result = self.run_scheduled(integration, rule, now, progress).await;
-                    if let Err(Error::Engine(dirsync_engine::Error::NotDue { .. })) = &result {
-                        tracing::debug!(%integration, %rule, "another scheduler ran the rule");
+                    if let Err(
+                        Error::Engine(dirsync_engine::Error::NotDue { .. })
+                        | Error::Store(dirsync_store::Error::Leased { .. }),
+                    ) = &result
+                    {
+                        tracing::debug!(%integration, %rule, "another scheduler runs or ran the rule");
                     } else if let Err(e) = &result {
                         tracing::warn!(%integration, %rule, error = %e, "scheduled rule did not run");
                     }

@@ -365,3 +365,17 @@ pub(crate) struct ServeArgs {
     #[arg(long, default_value_t = 60, value_name = "SECONDS")]
     pub(crate) shutdown_timeout_seconds: u64,
 }
+
+#[derive(Debug, Args)]
+pub(crate) struct WorkArgs {
+    /// Run the scheduled rules of every tenant of the PostgreSQL database (tenants created
+    /// later are picked up at the next tick) instead of one directory.
+    #[arg(long)]
+    pub(crate) all_tenants: bool,
+    /// How often the worker looks for due rules, in seconds.
+    #[arg(long, default_value_t = 60, value_name = "SECONDS")]
+    pub(crate) tick_seconds: u64,
+    /// On SIGTERM or SIGINT, how long a run under way may take to finish, in seconds.
+    #[arg(long, default_value_t = 60, value_name = "SECONDS")]
+    pub(crate) shutdown_timeout_seconds: u64,
+}

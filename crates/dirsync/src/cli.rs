@@ -7,7 +7,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::args::{
     CreateArgs, FileCreateArgs, FilterArgs, PlanListArgs, ReauthorizeArgs, RuleAddArgs, ServeArgs,
-    UpdateArgs, UsersListArgs, ViewArgs,
+    UpdateArgs, UsersListArgs, ViewArgs, WorkArgs,
 };
 
 /// dirsync — sync a Google Workspace directory into a local SQLite directory, and manage
@@ -215,6 +215,12 @@ pub(crate) enum Command {
         #[arg(long)]
         now: Option<String>,
     },
+    /// A worker: run scheduled rules as they fall due, until SIGTERM or SIGINT, for one
+    /// directory or (--all-tenants) every tenant of a PostgreSQL database, one run at a time.
+    /// Several workers on one database share the work: each due rule runs once, and a rule
+    /// whose worker died runs on another once the dead run's lease expires.
+    #[command(name = "scheduler:work")]
+    SchedulerWork(WorkArgs),
     /// The directory's users.
     #[command(name = "users:list")]
     UsersList(UsersListArgs),

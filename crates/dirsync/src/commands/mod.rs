@@ -7,6 +7,7 @@ mod runs;
 mod serve;
 mod status;
 mod tokens;
+mod work;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -28,6 +29,9 @@ pub(crate) async fn run(command: Command, settings: &Settings, bars: &Bars) -> R
     if let Command::ConfigShow = command {
         let (json, text) = settings.describe();
         return Ok(Output::new(json, text));
+    }
+    if let Command::SchedulerWork(args) = &command {
+        return work::work(settings, args).await;
     }
     let service = open(settings).await?;
     if let Command::Serve(args) = &command {
@@ -86,7 +90,11 @@ pub(crate) async fn run(command: Command, settings: &Settings, bars: &Bars) -> R
         Command::UsersList(args) => directory::users(s, &args).await,
         Command::GroupsList(args) => directory::groups(s, &args).await,
         Command::OrgUnitsList(args) => directory::org_units(s, &args).await,
-        Command::Serve(_) | Command::ConfigShow | Command::Completions { .. } | Command::Man => {
+        Command::Serve(_)
+        | Command::SchedulerWork(_)
+        | Command::ConfigShow
+        | Command::Completions { .. }
+        | Command::Man => {
             bail!("this command needs no directory")
         }
     }
@@ -96,10 +104,7 @@ pub(crate) async fn run(command: Command, settings: &Settings, bars: &Bars) -> R
 /// connect) or a SQLite file (created, with its folder, if missing).
 async fn open(settings: &Settings) -> Result<Service> {
     let store: Arc<dyn Store> = if is_postgres(&settings.db) {
-        let url = settings.db.to_str().unwrap_or_default();
-        let store = PostgresStore::connect(url)
-            .await
-            .with_context(|| format!("opening the directory {}", shown_db(&settings.db)))?;
+        let store = connect_postgres(settings).await?;
         match &settings.tenant {
             Some(tenant) => Arc::new(
                 store
@@ -128,6 +133,19 @@ async fn open(settings: &Settings) -> Result<Service> {
                 .with_context(|| format!("opening the directory {}", settings.db.display()))?,
         )
     };
+    service_over(store, settings)
+}
+
+/// The PostgreSQL database `--db` names (its default directory; tenants are reached from it).
+async fn connect_postgres(settings: &Settings) -> Result<PostgresStore> {
+    let url = settings.db.to_str().unwrap_or_default();
+    PostgresStore::connect(url)
+        .await
+        .with_context(|| format!("opening the directory {}", shown_db(&settings.db)))
+}
+
+/// The service over one directory, with the settings' policy, lease and notifier.
+fn service_over(store: Arc<dyn Store>, settings: &Settings) -> Result<Service> {
     let policy = Policy::default().with_attributes(settings.attributes.clone());
     let mut service = Service::new(store, crate::tuning::registry())
         .with_policy(policy)

@@ -75,7 +75,7 @@ pub(super) async fn serve(
 }
 
 /// SIGINT (Ctrl-C) or, on Unix, SIGTERM.
-async fn shutdown_signal() {
+pub(super) async fn shutdown_signal() {
     let interrupt = async {
         if tokio::signal::ctrl_c().await.is_err() {
             std::future::pending::<()>().await;
