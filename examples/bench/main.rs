@@ -4,6 +4,7 @@
 //! `cargo run --release --example bench -- quota [--users N] [--groups G] [--memberships M] [--quota Q]`
 //! `cargo run --release --example bench -- sync [--users N] [--groups G] [--memberships M]`
 //! `cargo build --release -p dirsync && cargo run --release --example bench -- workers [--tenants T] [--workers W]`
+//! `cargo run --release --example bench -- provision [--users N] [--groups G] [--memberships M] [--latency-ms L]`
 //!
 //! Prints figures. `store`: one initial apply of a whole tenant (users with accounts, groups,
 //! memberships), a full read of the integration's view, and a re-apply with no change (which
@@ -16,6 +17,7 @@
 //! Figures, not assertions: compare runs, don't gate on them. `BENCHMARKS.md` records them.
 
 mod api;
+mod provision;
 mod remote;
 mod workers;
 
@@ -114,6 +116,8 @@ enum Command {
         #[arg(long, default_value_t = 50)]
         samples: usize,
     },
+    /// Outbound provisioning of a directory into an empty tenant under latency, then a resync.
+    Provision(ProvisionArgs),
     /// A whole sync (fetch, plan, apply into a SQLite file), then a resync with no change.
     Sync {
         /// Users.
@@ -147,6 +151,24 @@ enum Command {
         #[arg(long)]
         dirsync: Option<std::path::PathBuf>,
     },
+}
+
+/// The tenant of `provision`.
+#[derive(clap::Args, Clone, Copy)]
+struct ProvisionArgs {
+    /// Users.
+    #[arg(long, default_value_t = 2_000)]
+    users: usize,
+    /// Groups.
+    #[arg(long, default_value_t = 200)]
+    groups: usize,
+    /// User memberships over the groups other than all-staff (which holds everyone: 2,000
+    /// gives ~4,000 in all).
+    #[arg(long, default_value_t = 2_000)]
+    memberships: usize,
+    /// Added to every request of the written tenant, in milliseconds.
+    #[arg(long, default_value_t = 20)]
+    latency_ms: u64,
 }
 
 /// The emulated tenant of `fetch` and `quota`.
@@ -233,6 +255,9 @@ async fn run(command: Command) -> Result<()> {
             memberships,
             concurrency,
         } => remote::sync(users, groups, memberships, concurrency).await,
+        Command::Provision(a) => {
+            provision::provision(a.users, a.groups, a.memberships, a.latency_ms).await
+        }
     }
 }
 

@@ -32,6 +32,11 @@ pub struct GroupAssignment {
     /// integration created are ever removed.
     #[serde(default)]
     pub fully_managed: bool,
+    /// Set the rule's role back (`members.patch`) on a selected member whose role drifted, if
+    /// this integration created the membership or the group is fully managed. Default `false`:
+    /// roles are set only when a member is inserted.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub keep_roles: bool,
 }
 
 fn default_role() -> MemberRole {
@@ -48,6 +53,7 @@ impl GroupAssignment {
             role: MemberRole::Member,
             include_inactive: false,
             fully_managed: false,
+            keep_roles: false,
         }
     }
 

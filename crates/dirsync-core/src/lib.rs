@@ -100,6 +100,7 @@ mod integration;
 mod interval;
 mod object_kind;
 mod org_unit;
+mod provisioning;
 mod remote_op;
 mod rule;
 mod run;
@@ -140,6 +141,9 @@ pub use integration::{
 pub use interval::Interval;
 pub use object_kind::{ObjectKind, ObjectKinds};
 pub use org_unit::{OrgUnit, OrgUnitPath};
+pub use provisioning::{
+    MARKER_TYPE, MarkerOrigin, OrgUnitMapping, ProvisioningMarker, UserProvisioning,
+};
 pub use remote_op::{
     GroupFields, OrgUnitFields, RemoteOp, RemoteOpKind, RemoteOpKinds, UserFields,
 };

@@ -27,7 +27,10 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::error::clip;
-use crate::{Email, EmploymentType, Error, ExternalId, MemberRole, OrgUnitPath, PersonName};
+use crate::{
+    Email, EmploymentType, Error, ExternalId, MemberRole, OrgUnitPath, PersonName,
+    ProvisioningMarker,
+};
 
 /// A user as a remote should hold it after a create or an update: the fields a connector
 /// writes. On an update every field is set as given (an absent optional field is cleared).
@@ -51,6 +54,14 @@ pub struct UserFields {
     /// Employee or contractor.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub employment_type: Option<EmploymentType>,
+    /// The marker that makes the account known as ours ([`ProvisioningMarker`]); written with
+    /// a create and with every update of an account we own or adopt.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub marker: Option<ProvisioningMarker>,
+    /// On a create: the account signs in only through single sign-on, so its random initial
+    /// password need not be changed at first login.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub sso_only: bool,
 }
 
 impl UserFields {
@@ -63,7 +74,23 @@ impl UserFields {
             employee_id: None,
             manager_email: None,
             employment_type: None,
+            marker: None,
+            sso_only: false,
         }
+    }
+
+    /// Carrying this marker.
+    #[must_use]
+    pub fn with_marker(mut self, marker: ProvisioningMarker) -> Self {
+        self.marker = Some(marker);
+        self
+    }
+
+    /// Signing in only through single sign-on (see [`UserFields::sso_only`]).
+    #[must_use]
+    pub fn with_sso_only(mut self, yes: bool) -> Self {
+        self.sso_only = yes;
+        self
     }
 
     /// In this org unit.

@@ -26,7 +26,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::schedule::Schedule;
-use crate::{GroupAssignment, ObjectKind, ObjectKinds, RuleId, ScopeFilter};
+use crate::{GroupAssignment, ObjectKind, ObjectKinds, RuleId, ScopeFilter, UserProvisioning};
 
 /// When a rule runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -74,6 +74,10 @@ pub struct SyncRule {
     /// rule has one; inbound rules never do.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub assignment: Option<GroupAssignment>,
+    /// For outbound integrations: the directory users this rule provisions as remote accounts
+    /// (instead of an [`assignment`](Self::assignment)).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provision_users: Option<UserProvisioning>,
 }
 
 impl SyncRule {
@@ -95,6 +99,28 @@ impl SyncRule {
             last_run_at: None,
             failed_runs: 0,
             assignment: None,
+            provision_users: None,
+        }
+    }
+
+    /// A new outbound rule provisioning the directory users `provisioning` selects as remote
+    /// accounts (with their org units).
+    pub fn provisioning_users(
+        name: impl Into<String>,
+        provisioning: UserProvisioning,
+        trigger: Trigger,
+        created_at: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            provision_users: Some(provisioning),
+            ..Self::new(
+                name,
+                ObjectKinds::new([ObjectKind::Users, ObjectKind::OrgUnits])
+                    .unwrap_or_else(|_| ObjectKinds::only(ObjectKind::Users)),
+                ScopeFilter::everything(),
+                trigger,
+                created_at,
+            )
         }
     }
 

@@ -30,7 +30,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     Attributes, Email, EmploymentType, Error, ExternalId, Member, MemberRole, ObjectKind,
-    ObjectKinds, OrgUnitPath, PersonName, ScopeFilter,
+    ObjectKinds, OrgUnitPath, PersonName, ProvisioningMarker, ScopeFilter,
 };
 
 /// A user as the remote reports it.
@@ -60,6 +60,10 @@ pub struct RemoteUser {
     pub attributes: Attributes,
     /// When the remote created it.
     pub created_at: Option<DateTime<Utc>>,
+    /// The marker an outbound integration wrote when it created or adopted the account
+    /// ([`ProvisioningMarker`]), if it carries one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub marker: Option<ProvisioningMarker>,
 }
 
 impl RemoteUser {
@@ -78,6 +82,7 @@ impl RemoteUser {
             employment_type: None,
             attributes: Attributes::new(),
             created_at: None,
+            marker: None,
         }
     }
 }

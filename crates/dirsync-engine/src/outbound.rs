@@ -12,12 +12,13 @@ use chrono::{DateTime, Utc};
 use dirsync_core::{
     Account, AttributeMapping, Attributes, DirectoryAttributes, DirectoryUser, Email, ExternalId,
     GroupAssignment, Integration, MemberKind, ObjectKind, Outbound, OwnedMembership,
-    OwnershipChange, Person, QuarantinedRecord, RemoteChanges, RemoteOp, Secondary, Snapshot,
-    UserId, Version,
+    OwnershipChange, Person, QuarantinedRecord, RemoteChanges, RemoteOp, Secondary, Selector,
+    Snapshot, UserId, UserProvisioning, Version,
 };
 use dirsync_store::LocalView;
 
 use crate::plan::{Counts, OpKind, Plan, PlanReport, ToRemote, Trip};
+use crate::provision::{ProvisionState, plan_users};
 use crate::{Error, Policy};
 
 /// What outbound selectors can see of the directory: every user, the directory groups they
@@ -112,28 +113,51 @@ impl DirectoryFacts {
         facts
     }
 
-    /// The users `assignment` selects, by email key, with their primary email.
-    fn selected(&self, assignment: &GroupAssignment) -> BTreeMap<String, Email> {
+    /// Facts of these directory users alone (no groups, no attributes): what a selector by
+    /// org unit, status or employment type needs.
+    pub fn from_users(users: Vec<DirectoryUser>) -> Self {
+        Self {
+            users,
+            ..Self::default()
+        }
+    }
+
+    /// Whether `assignment` selects `user` (its status filter, then its selector).
+    fn assigns(&self, assignment: &GroupAssignment, user: &DirectoryUser) -> bool {
+        (assignment.include_inactive || user.status == dirsync_core::UserStatus::Active)
+            && self.matches(&assignment.select, user)
+    }
+
+    /// Whether `select` picks `user`, whatever their status.
+    pub(crate) fn matches(&self, select: &Selector, user: &DirectoryUser) -> bool {
         let none = BTreeSet::new();
         let no_attributes = DirectoryAttributes::new();
+        let person = Person {
+            user,
+            groups: self.groups.get(&user.id).unwrap_or(&none),
+            attributes: self
+                .attributes
+                .get(&user.id)
+                .map(Vec::as_slice)
+                .unwrap_or_default(),
+            directory: self
+                .directory_attributes
+                .get(&user.id)
+                .unwrap_or(&no_attributes),
+        };
+        select.matches(&person)
+    }
+
+    /// Every directory user.
+    pub(crate) fn users(&self) -> &[DirectoryUser] {
+        &self.users
+    }
+
+    /// The users `assignment` selects, by email key, with their primary email.
+    fn selected(&self, assignment: &GroupAssignment) -> BTreeMap<String, Email> {
         self.users
             .iter()
-            .filter(|user| {
-                let person = Person {
-                    user,
-                    groups: self.groups.get(&user.id).unwrap_or(&none),
-                    attributes: self
-                        .attributes
-                        .get(&user.id)
-                        .map(Vec::as_slice)
-                        .unwrap_or_default(),
-                    directory: self
-                        .directory_attributes
-                        .get(&user.id)
-                        .unwrap_or(&no_attributes),
-                };
-                assignment.selects(&person)
-            })
+            .filter(|user| self.assigns(assignment, user))
             .map(|u| {
                 (
                     u.profile.primary_email.key(),
@@ -155,20 +179,29 @@ pub struct OutboundState<'a> {
     pub owned: &'a [OwnedMembership],
     /// The version of the ownership records (what the plan is based on).
     pub base: Version,
+    /// The rule provisioning users, if any: then the snapshot also holds the remote's users
+    /// and org units.
+    pub provisioning: Option<&'a UserProvisioning>,
 }
 
-/// Plans the remote changes that make each assigned group hold the members its rule selects.
+/// Plans the remote changes that make each assigned group hold the members its rule selects,
+/// after the org units and accounts a provisioning rule needs ([`plan_users`]).
 ///
 /// - A member the rule selects and the group lacks is inserted, with the rule's role.
 /// - A user member the rule does not select is removed if this integration created it
 ///   (`owned`), or if the rule declares the group fully managed; otherwise it stays. Nested
 ///   groups and the customer member are never removed.
+/// - With the rule's `keep_roles`, a selected member whose role differs from the rule's gets
+///   the rule's role (`members.patch`) if this integration created the membership or the
+///   group is fully managed; a hand-added member keeps the role it was given.
 /// - A managed group missing from the snapshot is reported (quarantined) and left alone.
 /// - Each group's removals pass the `remote_members` safeguard against its current size.
 ///
 /// # Errors
-/// [`Error::Scope`] when the snapshot does not cover groups and memberships;
-/// [`Error::EmptyDirectory`] when the directory has no users but removals were planned.
+/// [`Error::Scope`] when the snapshot does not cover groups and memberships (or, with a
+/// provisioning rule, users and org units);
+/// [`Error::EmptyDirectory`] when the directory has no users but removals or suspensions were
+/// planned.
 pub fn plan_outbound(
     integration: &Integration<Outbound, Secondary>,
     assignments: &[&GroupAssignment],
@@ -181,11 +214,19 @@ pub fn plan_outbound(
         directory,
         owned,
         base,
+        provisioning,
     } = state;
-    for kind in [ObjectKind::Groups, ObjectKind::Memberships] {
+    let mut needed = Vec::new();
+    if !assignments.is_empty() {
+        needed.extend([ObjectKind::Groups, ObjectKind::Memberships]);
+    }
+    if provisioning.is_some() {
+        needed.extend([ObjectKind::Users, ObjectKind::OrgUnits]);
+    }
+    for kind in needed {
         if !snapshot.kinds().contains(kind) {
             return Err(Error::Scope {
-                what: format!("{kind} (an outbound plan needs the managed groups' members)"),
+                what: format!("{kind} (an outbound plan needs what its rules manage)"),
             });
         }
     }
@@ -199,6 +240,42 @@ pub fn plan_outbound(
     let mut counts = Counts::new();
     let mut report = PlanReport::default();
     let mut trips = Vec::new();
+    if let Some(rule) = provisioning {
+        let threshold = &policy.safeguards_for(integration.record()).users;
+        let part = plan_users(
+            ProvisionState {
+                integration: integration.id(),
+                rule,
+                directory,
+                accounts: snapshot.users(),
+                org_units: snapshot.org_units(),
+            },
+            threshold,
+            now,
+        );
+        let emails: HashMap<&ExternalId, &Email> = snapshot
+            .users()
+            .iter()
+            .map(|u| (&u.external_id, &u.primary_email))
+            .collect();
+        for op in part.ops {
+            if let RemoteOp::UpdateUser { user, .. }
+            | RemoteOp::SuspendUser { user }
+            | RemoteOp::ReactivateUser { user }
+            | RemoteOp::DeleteUser { user } = &op
+                && let Some(email) = emails.get(user)
+            {
+                report.account_names.insert(user.clone(), (*email).clone());
+            }
+            changes.push(op);
+        }
+        for (kind, n) in part.counts {
+            *counts.entry(kind).or_default() += n;
+        }
+        report.quarantined.extend(part.quarantined);
+        report.protected.extend(part.protected);
+        trips.extend(part.trips);
+    }
     for assignment in assignments {
         let Some(group) = snapshot
             .groups()
@@ -226,6 +303,26 @@ pub fn plan_outbound(
             .filter_map(|m| m.member.email.as_ref().map(Email::key))
             .collect();
         let wanted = directory.selected(assignment);
+        // A member we own (or of a fully managed group) whose role drifted gets it back.
+        for m in members.iter().filter(|m| m.member.kind == MemberKind::User) {
+            let Some(email) = m.member.email.as_ref() else {
+                continue;
+            };
+            let ours =
+                assignment.fully_managed || owned.contains(&(&group.external_id, email.key()));
+            if assignment.keep_roles
+                && ours
+                && m.role != assignment.role
+                && wanted.contains_key(&email.key())
+            {
+                changes.push(RemoteOp::SetMemberRole {
+                    group: group.external_id.clone(),
+                    member: email.clone(),
+                    role: assignment.role,
+                });
+                *counts.entry(OpKind::RemoteMemberRolesSet).or_default() += 1;
+            }
+        }
         for (key, email) in &wanted {
             if !present.contains(key) {
                 changes.push(RemoteOp::InsertMember {
@@ -263,10 +360,14 @@ pub fn plan_outbound(
             *counts.entry(OpKind::RemoteMembersRemoved).or_default() += 1;
         }
     }
-    let removals = counts
-        .get(&OpKind::RemoteMembersRemoved)
-        .copied()
-        .unwrap_or(0);
+    let removals: u64 = [
+        OpKind::RemoteMembersRemoved,
+        OpKind::RemoteUsersSuspended,
+        OpKind::RemoteUsersDeleted,
+    ]
+    .iter()
+    .filter_map(|k| counts.get(k))
+    .sum();
     if directory.users.is_empty() && removals > 0 {
         return Err(Error::EmptyDirectory {
             integration: integration.id(),

@@ -91,6 +91,20 @@ pub enum OpKind {
     RemoteMembersAdded,
     /// Members removed from managed remote groups (outbound).
     RemoteMembersRemoved,
+    /// Roles of members of managed remote groups set back to the rule's (outbound).
+    RemoteMemberRolesSet,
+    /// Remote accounts created (outbound provisioning).
+    RemoteUsersCreated,
+    /// Remote accounts updated, or adopted (outbound provisioning).
+    RemoteUsersUpdated,
+    /// Remote accounts suspended (outbound provisioning).
+    RemoteUsersSuspended,
+    /// Remote accounts reactivated (outbound provisioning).
+    RemoteUsersReactivated,
+    /// Remote accounts deleted (outbound provisioning).
+    RemoteUsersDeleted,
+    /// Remote org units created (outbound provisioning).
+    RemoteOrgUnitsCreated,
 }
 
 impl OpKind {
@@ -124,6 +138,10 @@ pub struct PlanReport {
     /// (operations name groups by id; people read addresses).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub group_names: BTreeMap<ExternalId, Email>,
+    /// Outbound plans: the primary email of each remote account an operation names, by remote
+    /// id.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub account_names: BTreeMap<ExternalId, Email>,
 }
 
 /// One tripped safeguard.

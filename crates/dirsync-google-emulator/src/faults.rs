@@ -87,6 +87,12 @@ pub struct Faults {
     pub failing_writes: Vec<u64>,
     /// Faults of the token endpoint.
     pub token: TokenFaults,
+    /// Probability in `[0, 1]` that a write (member, user or org unit) that passed
+    /// authorization, quota and transient faults fails with 503 `backendError`, not applied.
+    pub write_error_rate: f64,
+    /// Probability in `[0, 1]` that a write is applied and its answer then lost: answered 504
+    /// `gatewayTimeout` (a lost acknowledgement).
+    pub lost_write_rate: f64,
 }
 
 impl Default for Faults {
@@ -100,6 +106,8 @@ impl Default for Faults {
             failing_groups: Vec::new(),
             failing_writes: Vec::new(),
             token: TokenFaults::default(),
+            write_error_rate: 0.0,
+            lost_write_rate: 0.0,
         }
     }
 }
@@ -113,6 +121,15 @@ pub const DELETE_MEMBER_ROUTE: &str =
 /// The route label of `members.patch` in [`Stats::requests_by_route`].
 pub const PATCH_MEMBER_ROUTE: &str =
     "PATCH /admin/directory/v1/groups/{group_key}/members/{member_key}";
+
+/// The route label of `users.insert` in [`Stats::requests_by_route`].
+pub const INSERT_USER_ROUTE: &str = "POST /admin/directory/v1/users";
+/// The route label of `users.patch` in [`Stats::requests_by_route`].
+pub const PATCH_USER_ROUTE: &str = "PATCH /admin/directory/v1/users/{user_key}";
+/// The route label of `users.delete` in [`Stats::requests_by_route`].
+pub const DELETE_USER_ROUTE: &str = "DELETE /admin/directory/v1/users/{user_key}";
+/// The route label of `orgunits.insert` in [`Stats::requests_by_route`].
+pub const INSERT_ORG_UNIT_ROUTE: &str = "POST /admin/directory/v1/customer/{customer}/orgunits";
 
 /// A snapshot of the emulator's counters.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -142,6 +159,14 @@ pub struct Stats {
     pub members_deleted: u64,
     /// Member roles set through the API (`members.patch` answered 200).
     pub members_patched: u64,
+    /// Users created through the API (`users.insert` applied, whatever the answer).
+    pub users_inserted: u64,
+    /// Users changed through the API (`users.patch` applied).
+    pub users_patched: u64,
+    /// Users deleted through the API (`users.delete` applied).
+    pub users_deleted: u64,
+    /// Org units created through the API (`orgunits.insert` applied).
+    pub org_units_inserted: u64,
 }
 
 impl Stats {
@@ -150,12 +175,21 @@ impl Stats {
         self.requests_by_route.get(route).copied().unwrap_or(0)
     }
 
-    /// Write requests (`members.insert`, `members.patch` and `members.delete`), whatever their
-    /// answer.
+    /// Write requests (`members.insert`, `members.patch`, `members.delete`, `users.insert`,
+    /// `users.patch`, `users.delete` and `orgunits.insert`), whatever their answer.
     pub fn write_requests(&self) -> u64 {
-        self.requests(INSERT_MEMBER_ROUTE)
-            + self.requests(DELETE_MEMBER_ROUTE)
-            + self.requests(PATCH_MEMBER_ROUTE)
+        [
+            INSERT_MEMBER_ROUTE,
+            DELETE_MEMBER_ROUTE,
+            PATCH_MEMBER_ROUTE,
+            INSERT_USER_ROUTE,
+            PATCH_USER_ROUTE,
+            DELETE_USER_ROUTE,
+            INSERT_ORG_UNIT_ROUTE,
+        ]
+        .iter()
+        .map(|r| self.requests(r))
+        .sum()
     }
 }
 
@@ -166,6 +200,15 @@ pub(crate) struct FaultState {
     pub(crate) windows: HashMap<String, VecDeque<Instant>>,
     /// Writes counted for [`Faults::failing_writes`].
     pub(crate) writes: u64,
+}
+
+/// What to inject for one write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum WriteFault {
+    /// Answer this status; nothing is applied.
+    Fail(u16),
+    /// Apply, then answer 504 (the acknowledgement is lost).
+    Lost,
 }
 
 /// What to inject for one request.
@@ -193,20 +236,27 @@ impl FaultState {
         self.writes = 0;
     }
 
-    /// Decides the write fault (if any, a status) for a write to the group with these keys;
-    /// counts the write.
-    pub(crate) fn decide_write(&mut self, group_keys: &[&str]) -> Option<u16> {
+    /// Decides the write fault (if any) for a write to the object with these keys (a group's,
+    /// for member writes); counts the write.
+    pub(crate) fn decide_write(&mut self, keys: &[&str]) -> Option<WriteFault> {
         let index = self.writes;
         self.writes += 1;
         if let Some(g) = self
             .faults
             .failing_groups
             .iter()
-            .find(|g| group_keys.iter().any(|k| k.eq_ignore_ascii_case(&g.group)))
+            .find(|g| keys.iter().any(|k| k.eq_ignore_ascii_case(&g.group)))
         {
-            return Some(g.status);
+            return Some(WriteFault::Fail(g.status));
         }
-        self.faults.failing_writes.contains(&index).then_some(503)
+        if self.faults.failing_writes.contains(&index) {
+            return Some(WriteFault::Fail(503));
+        }
+        let (fail, lose) = (self.faults.write_error_rate, self.faults.lost_write_rate);
+        if fail > 0.0 && self.rng.chance(fail) {
+            return Some(WriteFault::Fail(503));
+        }
+        (lose > 0.0 && self.rng.chance(lose)).then_some(WriteFault::Lost)
     }
 
     /// Decides the fault (if any) of one token request; counts [`TokenFaults::next`] down.

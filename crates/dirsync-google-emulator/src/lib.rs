@@ -139,11 +139,13 @@ pub use auth::{
 };
 pub use error::Error;
 pub use faults::{
-    DELETE_MEMBER_ROUTE, FailingGroup, FailingPage, Faults, INSERT_MEMBER_ROUTE,
-    PATCH_MEMBER_ROUTE, Stats, TOKEN_HANG, TokenFault, TokenFaults,
+    DELETE_MEMBER_ROUTE, DELETE_USER_ROUTE, FailingGroup, FailingPage, Faults, INSERT_MEMBER_ROUTE,
+    INSERT_ORG_UNIT_ROUTE, INSERT_USER_ROUTE, PATCH_MEMBER_ROUTE, PATCH_USER_ROUTE, Stats,
+    TOKEN_HANG, TokenFault, TokenFaults,
 };
 pub use tenant::{
-    EmploymentType, Group, MemberType, Membership, NewUser, OrgUnit, Role, Tenant, TenantSpec, User,
+    EmploymentType, Group, MemberType, Membership, NewUser, OrgUnit, Role, Tenant, TenantSpec,
+    User, UserPatch,
 };
 
 use server::{Shared, lock, read, write};

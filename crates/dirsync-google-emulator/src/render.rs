@@ -51,17 +51,27 @@ pub(crate) fn user(tenant: &Tenant, u: &User) -> Value {
         m.insert("suspensionReason".into(), json!("ADMIN"));
     }
     m.insert("archived".into(), json!(false));
-    m.insert("changePasswordAtNextLogin".into(), json!(false));
+    m.insert(
+        "changePasswordAtNextLogin".into(),
+        json!(u.change_password_at_next_login),
+    );
     m.insert("ipWhitelisted".into(), json!(false));
     m.insert("emails".into(), Value::Array(emails));
     if !u.aliases.is_empty() {
         m.insert("aliases".into(), json!(u.aliases));
     }
-    if let Some(e) = &u.employee_id {
-        m.insert(
-            "externalIds".into(),
-            json!([{"value": e, "type": "organization"}]),
-        );
+    let mut ids: Vec<Value> = u
+        .employee_id
+        .iter()
+        .map(|e| json!({"value": e, "type": "organization"}))
+        .collect();
+    ids.extend(
+        u.custom_ids
+            .iter()
+            .map(|(t, v)| json!({"value": v, "type": "custom", "customType": t})),
+    );
+    if !ids.is_empty() {
+        m.insert("externalIds".into(), Value::Array(ids));
     }
     if let Some(mgr) = &u.manager_email {
         m.insert(

@@ -26,8 +26,8 @@ use crate::wire;
 
 /// One call of the Directory API, ready to send: the route template for errors and stats, the
 /// method, the URL with every query parameter, the JSON body of a write, and the scope whose
-/// token authorizes it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// token authorizes it. Its `Debug` never shows a body's `password`.
+#[derive(Clone, PartialEq, Eq)]
 pub(crate) struct ApiRequest {
     /// `GET /admin/directory/v1/groups/{groupKey}/members` (templated, no ids).
     pub(crate) route: &'static str,
@@ -39,6 +39,25 @@ pub(crate) struct ApiRequest {
     pub(crate) body: Option<Value>,
     /// The scope to request a token for.
     pub(crate) scope: Scope,
+}
+
+impl fmt::Debug for ApiRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let body = self.body.as_ref().map(|b| {
+            let mut b = b.clone();
+            if let Some(p) = b.get_mut("password") {
+                *p = Value::String("[redacted]".to_owned());
+            }
+            b
+        });
+        f.debug_struct("ApiRequest")
+            .field("route", &self.route)
+            .field("method", &self.method)
+            .field("url", &self.url.as_str())
+            .field("body", &body)
+            .field("scope", &self.scope)
+            .finish()
+    }
 }
 
 impl ApiRequest {

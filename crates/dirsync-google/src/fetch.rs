@@ -99,6 +99,20 @@ impl Run<'_> {
 }
 
 impl GoogleConnector {
+    /// The scope to read with: `readonly`, unless the connector was given only the full scope
+    /// it stands for (an outbound integration provisioning users or org units is granted
+    /// `user`/`orgunit`, which also authorize reading; delegation matches exact strings).
+    fn read_scope(&self, readonly: &str) -> Result<dirsync_core::Scope, Error> {
+        let scope = dirsync_core::Scope::new(readonly)?;
+        if let Some(full) = readonly.strip_suffix(".readonly")
+            && !self.scopes.contains(&scope)
+            && self.scopes.iter().any(|s| s.as_str() == full)
+        {
+            return Ok(dirsync_core::Scope::new(full)?);
+        }
+        Ok(scope)
+    }
+
     fn request(
         &self,
         route: &'static str,
@@ -107,7 +121,7 @@ impl GoogleConnector {
         scope: &str,
         page_token: Option<&str>,
     ) -> Result<ApiRequest, Error> {
-        let scope = dirsync_core::Scope::new(scope)?;
+        let scope = self.read_scope(scope)?;
         let mut q: Vec<(&str, &str)> = query.to_vec();
         if let Some(t) = page_token {
             q.push(("pageToken", t));

@@ -136,6 +136,7 @@ pub mod retry;
 pub mod settings;
 mod wire;
 mod write;
+mod write_users;
 
 use std::collections::BTreeSet;
 use std::fmt;

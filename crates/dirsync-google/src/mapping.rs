@@ -7,9 +7,9 @@
 
 use chrono::{DateTime, Utc};
 use dirsync_core::{
-    AttributeValue, Attributes, DeletedUser, Email, EmploymentType, ExternalId, Member, MemberKind,
-    MemberRole, ObjectKind, OrgUnitPath, PersonName, QuarantinedRecord, RemoteGroup, RemoteMember,
-    RemoteOrgUnit, RemoteUser,
+    AttributeValue, Attributes, DeletedUser, Email, EmploymentType, ExternalId, MARKER_TYPE,
+    Member, MemberKind, MemberRole, ObjectKind, OrgUnitPath, PersonName, ProvisioningMarker,
+    QuarantinedRecord, RemoteGroup, RemoteMember, RemoteOrgUnit, RemoteUser,
 };
 use serde_json::Value;
 
@@ -118,6 +118,11 @@ pub(crate) fn map_user(v: &Value, cfg: &MappingConfig) -> Result<RemoteUser, Qua
         .iter()
         .find(|x| x.kind == "organization" && !x.value.is_empty())
         .map(|x| x.value.clone());
+    let marker = u
+        .external_ids
+        .iter()
+        .filter(|x| x.kind == "custom" && x.custom_type == MARKER_TYPE)
+        .find_map(|x| ProvisioningMarker::parse(&x.value));
     let manager_email = u
         .relations
         .iter()
@@ -193,6 +198,7 @@ pub(crate) fn map_user(v: &Value, cfg: &MappingConfig) -> Result<RemoteUser, Qua
         employment_type: raw_type.as_deref().and_then(employment_type),
         attributes,
         created_at: parse_time("creationTime", u.creation_time.as_deref()),
+        marker,
         ..RemoteUser::new(external_id, primary_email)
     })
 }

@@ -163,6 +163,10 @@ pub mod scopes {
     /// Read organizational units.
     pub const ORGUNIT_READONLY: &str =
         "https://www.googleapis.com/auth/admin.directory.orgunit.readonly";
+    /// Manage users (outbound provisioning: `users.insert`, `users.patch`, `users.delete`).
+    pub const USER: &str = "https://www.googleapis.com/auth/admin.directory.user";
+    /// Manage organizational units (outbound provisioning: `orgunits.insert`).
+    pub const ORGUNIT: &str = "https://www.googleapis.com/auth/admin.directory.orgunit";
 }
 
 /// The exact scope strings a Google integration needs, for the admin to grant by domain-wide
@@ -170,25 +174,32 @@ pub mod scopes {
 ///
 /// - **inbound**: reading users and groups always (`user.readonly`; `group.readonly`, which
 ///   also covers members), org units (`orgunit.readonly`) when they are synced;
-/// - **outbound**: reading the managed groups and their members (`group.readonly`: the
-///   connector reads them with `groups.get`/`groups.list`, which `group.member` does not
-///   authorize) and managing their members (`group.member`, for `members.insert`/`delete`).
-///   The desired state comes from the directory, not from Google's users, so `user.readonly` and
-///   `orgunit.readonly` are asked only when `kinds` names users or org units.
+/// - **outbound**: for managed groups (`kinds` names groups or memberships): reading them and
+///   their members (`group.readonly`: the connector reads them with `groups.get`/`groups.list`,
+///   which `group.member` does not authorize) and managing their members (`group.member`, for
+///   `members.insert`/`delete`/`patch`); for provisioned users (`kinds` names users):
+///   `user`, which also authorizes reading them; for org units: `orgunit`, likewise.
 pub fn required_scopes(
     direction: DirectionKind,
     kinds: impl IntoIterator<Item = ObjectKind>,
 ) -> BTreeSet<Scope> {
     let kinds: BTreeSet<ObjectKind> = kinds.into_iter().collect();
-    let mut names = vec![scopes::GROUP_READONLY];
-    if direction == DirectionKind::Inbound || kinds.contains(&ObjectKind::Users) {
-        names.push(scopes::USER_READONLY);
-    }
-    if kinds.contains(&ObjectKind::OrgUnits) {
-        names.push(scopes::ORGUNIT_READONLY);
-    }
+    let mut names = Vec::new();
     if direction == DirectionKind::Outbound {
-        names.push(scopes::GROUP_MEMBER);
+        if kinds.contains(&ObjectKind::Groups) || kinds.contains(&ObjectKind::Memberships) {
+            names.extend([scopes::GROUP_READONLY, scopes::GROUP_MEMBER]);
+        }
+        if kinds.contains(&ObjectKind::Users) {
+            names.push(scopes::USER);
+        }
+        if kinds.contains(&ObjectKind::OrgUnits) {
+            names.push(scopes::ORGUNIT);
+        }
+    } else {
+        names.extend([scopes::GROUP_READONLY, scopes::USER_READONLY]);
+        if kinds.contains(&ObjectKind::OrgUnits) {
+            names.push(scopes::ORGUNIT_READONLY);
+        }
     }
     names
         .into_iter()
@@ -218,9 +229,11 @@ mod tests {
             (Inbound, &ObjectKind::ALL, &["admin.directory.group.readonly", "admin.directory.orgunit.readonly", "admin.directory.user.readonly"]),
             (Inbound, &[Users], &["admin.directory.group.readonly", "admin.directory.user.readonly"]),
             // Outbound reads the managed groups (group.member does not authorize groups.get/list)
-            // and writes their members; it needs no users or org units from Google.
+            // and writes their members; provisioning users and org units writes (and reads)
+            // them with the full scopes, and only then.
             (Outbound, &[Groups, Memberships], &["admin.directory.group.member", "admin.directory.group.readonly"]),
-            (Outbound, &[Memberships, Users, OrgUnits], &["admin.directory.group.member", "admin.directory.group.readonly", "admin.directory.orgunit.readonly", "admin.directory.user.readonly"]),
+            (Outbound, &[Memberships, Users, OrgUnits], &["admin.directory.group.member", "admin.directory.group.readonly", "admin.directory.orgunit", "admin.directory.user"]),
+            (Outbound, &[Users, OrgUnits], &["admin.directory.orgunit", "admin.directory.user"]),
         ];
         for (direction, kinds, want) in table {
             assert_eq!(names(*direction, kinds), *want, "{direction} {kinds:?}");

@@ -52,13 +52,35 @@ pub(crate) mod routes {
 }
 
 /// The operations the Google connector applies: inserting and deleting members and setting a
-/// member's role.
+/// member's role; creating, updating, suspending, reactivating and deleting users; creating
+/// org units.
 pub(crate) fn supported_operations() -> RemoteOpKinds {
     RemoteOpKinds::new([
         RemoteOpKind::InsertMember,
         RemoteOpKind::DeleteMember,
         RemoteOpKind::SetMemberRole,
+        RemoteOpKind::CreateUser,
+        RemoteOpKind::UpdateUser,
+        RemoteOpKind::SuspendUser,
+        RemoteOpKind::ReactivateUser,
+        RemoteOpKind::DeleteUser,
+        RemoteOpKind::CreateOrgUnit,
     ])
+}
+
+/// When `op` runs: org units by depth (parents first), then users, then members. Operations of
+/// one phase run concurrently; a phase starts when the one before it has finished.
+fn phase(op: &RemoteOp) -> usize {
+    match op {
+        RemoteOp::CreateOrgUnit { fields } => fields.path.segments().count(),
+        RemoteOp::CreateUser { .. }
+        | RemoteOp::UpdateUser { .. }
+        | RemoteOp::SuspendUser { .. }
+        | RemoteOp::ReactivateUser { .. }
+        | RemoteOp::DeleteUser { .. } => 1_000,
+        RemoteOp::CreateGroup { .. } | RemoteOp::UpdateGroup { .. } => 2_000,
+        _ => 3_000,
+    }
 }
 
 /// Google's role name.
@@ -117,6 +139,22 @@ pub(crate) fn outcome(
             },
             RemoteOp::DeleteMember { .. },
         ) => reason == "notFound" && group_exists,
+        (
+            Error::Http {
+                status: Some(409),
+                reason: Some(reason),
+                ..
+            },
+            RemoteOp::CreateOrgUnit { .. },
+        ) => reason == "duplicate",
+        (
+            Error::Http {
+                status: Some(404),
+                reason: Some(reason),
+                ..
+            },
+            RemoteOp::DeleteUser { .. },
+        ) => reason == "notFound",
         _ => false,
     };
     Ok(match (already, uncertain) {
@@ -126,6 +164,18 @@ pub(crate) fn outcome(
             reason: e.to_string(),
         },
     })
+}
+
+/// Whether an answer is 409 `duplicate`.
+fn is_duplicate(answer: &Result<(), Error>) -> bool {
+    matches!(
+        answer,
+        Err(Error::Http {
+            status: Some(409),
+            reason: Some(reason),
+            ..
+        }) if reason == "duplicate"
+    )
 }
 
 /// The outcome of the operations after a failed one on the same (group, member).
@@ -180,7 +230,7 @@ impl GoogleConnector {
                 reqwest::Method::PATCH,
                 Some(json!({"role": role_name(*role)})),
             ),
-            _ => return Ok(None),
+            other => return self.provisioning_request(other),
         }))
     }
 
@@ -242,7 +292,20 @@ impl GoogleConnector {
                 }
                 _ => false,
             };
-            let result = outcome(op, answer, uncertain, group_exists)?;
+            let result = match op {
+                RemoteOp::CreateUser { fields } if is_duplicate(&answer) => {
+                    // Ours (an insert whose answer was lost) only if it carries our marker.
+                    let marker = self.account_marker(&fields.primary_email, counters).await?;
+                    if marker.is_some() && marker == fields.marker {
+                        RemoteOpOutcome::Done
+                    } else {
+                        RemoteOpOutcome::Failed {
+                            reason: "an account with this email exists and is not ours".to_owned(),
+                        }
+                    }
+                }
+                _ => outcome(op, answer, uncertain, group_exists)?,
+            };
             match &result {
                 RemoteOpOutcome::Failed { reason } => {
                     tracing::warn!(route = req.route, op = i, %reason, "write failed");
@@ -267,36 +330,61 @@ impl GoogleConnector {
         }
         let scope = Scope::new(scopes::GROUP_MEMBER)?;
         let counters = Counters::default();
-        // One token before any write: a scope that is not delegated stops here, having written
-        // nothing.
-        self.client.token(&scope, &counters).await?;
-        let mut chains: Vec<Vec<usize>> = Vec::new();
-        let mut by_key: HashMap<(&ExternalId, String), usize> = HashMap::new();
+        // One token per scope the operations need before any write: a scope that is not
+        // delegated stops here, having written nothing.
+        let mut needed: Vec<&str> = ops
+            .iter()
+            .map(|op| crate::write_users::scope_name(op).unwrap_or(scopes::GROUP_MEMBER))
+            .collect();
+        needed.sort_unstable();
+        needed.dedup();
+        for name in needed {
+            self.client.token(&Scope::new(name)?, &counters).await?;
+        }
+        // Chains: one per (group, member) for member operations, one per user, one per org
+        // unit; grouped by phase.
+        let mut phases: std::collections::BTreeMap<usize, Vec<Vec<usize>>> =
+            std::collections::BTreeMap::new();
+        let mut by_key: HashMap<(usize, String, String), (usize, usize)> = HashMap::new();
         for (i, op) in ops.iter().enumerate() {
-            let (group, member) = match op {
+            let key = match op {
                 RemoteOp::InsertMember { group, member, .. }
                 | RemoteOp::DeleteMember { group, member }
-                | RemoteOp::SetMemberRole { group, member, .. } => (group, member.key()),
-                // An operation this connector does not know: its own chain, where it fails.
-                _ => {
-                    chains.push(vec![i]);
-                    continue;
+                | RemoteOp::SetMemberRole { group, member, .. } => {
+                    Some((group.as_str().to_owned(), member.key()))
                 }
+                RemoteOp::UpdateUser { user, .. }
+                | RemoteOp::SuspendUser { user }
+                | RemoteOp::ReactivateUser { user }
+                | RemoteOp::DeleteUser { user } => Some(("user".to_owned(), user.to_string())),
+                // A create, or an operation this connector does not know: its own chain.
+                _ => None,
             };
-            let slot = *by_key.entry((group, member)).or_insert_with(|| {
-                chains.push(Vec::new());
-                chains.len() - 1
-            });
-            if let Some(chain) = chains.get_mut(slot) {
-                chain.push(i);
+            let p = phase(op);
+            let chains = phases.entry(p).or_default();
+            match key {
+                None => chains.push(vec![i]),
+                Some((a, b)) => {
+                    let (_, slot) = *by_key.entry((p, a, b)).or_insert_with(|| {
+                        chains.push(Vec::new());
+                        (p, chains.len() - 1)
+                    });
+                    if let Some(chain) = chains.get_mut(slot) {
+                        chain.push(i);
+                    }
+                }
             }
         }
         let (scope, counters_ref) = (&scope, &counters);
-        let done: Vec<Vec<(usize, RemoteOpOutcome)>> = futures::stream::iter(chains)
-            .map(|chain| self.apply_chain(ops, chain, scope, counters_ref))
-            .buffer_unordered(self.concurrency)
-            .try_collect()
-            .await?;
+        let mut done: Vec<Vec<(usize, RemoteOpOutcome)>> = Vec::new();
+        for (_, chains) in phases {
+            let finished: Vec<Vec<(usize, RemoteOpOutcome)>> = futures::stream::iter(chains)
+                .map(|chain| self.apply_chain(ops, chain, scope, counters_ref))
+                .buffer_unordered(self.concurrency)
+                .try_collect()
+                .await?;
+            done.extend(finished);
+        }
         let mut outcomes: Vec<Option<RemoteOpOutcome>> = vec![None; ops.len()];
         for (i, o) in done.into_iter().flatten() {
             if let Some(slot) = outcomes.get_mut(i) {

@@ -235,6 +235,12 @@ async fn a_role_is_set_with_members_patch_and_patching_a_non_member_fails() {
             RemoteOpKind::InsertMember,
             RemoteOpKind::DeleteMember,
             RemoteOpKind::SetMemberRole,
+            RemoteOpKind::CreateUser,
+            RemoteOpKind::UpdateUser,
+            RemoteOpKind::SuspendUser,
+            RemoteOpKind::ReactivateUser,
+            RemoteOpKind::DeleteUser,
+            RemoteOpKind::CreateOrgUnit,
         ])
     );
     let ops = [

@@ -45,6 +45,26 @@ pub enum Action {
     AddRemoteMember,
     /// A member is removed from a managed remote group (outbound).
     RemoveRemoteMember,
+    /// A member's role in a remote group is set (outbound).
+    SetRemoteMemberRole,
+    /// A remote account is created (outbound provisioning).
+    CreateRemoteUser,
+    /// A remote account is updated, or adopted (outbound provisioning).
+    UpdateRemoteUser,
+    /// A remote account is suspended (outbound provisioning).
+    SuspendRemoteUser,
+    /// A remote account is reactivated (outbound provisioning).
+    ReactivateRemoteUser,
+    /// A remote account is deleted (outbound provisioning).
+    DeleteRemoteUser,
+    /// A remote group is created (outbound provisioning).
+    CreateRemoteGroup,
+    /// A remote group is updated (outbound provisioning).
+    UpdateRemoteGroup,
+    /// A remote group is deleted (outbound provisioning).
+    DeleteRemoteGroup,
+    /// A remote org unit is created (outbound provisioning).
+    CreateRemoteOrgUnit,
     /// An org unit is created or changed.
     UpsertOrgUnit,
     /// An org unit is removed.
@@ -236,6 +256,14 @@ impl Service {
 
 fn explain_remote(plan: &Plan<ToRemote>) -> Vec<PlannedChange> {
     let names = &plan.report().group_names;
+    let accounts = &plan.report().account_names;
+    let remote_account = |action: Action, id: &ExternalId| PlannedChange {
+        action,
+        subject: accounts
+            .get(id)
+            .map_or_else(|| format!("account {id}"), ToString::to_string),
+        detail: format!("account {id}"),
+    };
     let group = |id: &ExternalId| {
         names
             .get(id)
@@ -258,6 +286,55 @@ fn explain_remote(plan: &Plan<ToRemote>) -> Vec<PlannedChange> {
                 action: Action::RemoveRemoteMember,
                 subject: member.to_string(),
                 detail: format!("from {}", group(g)),
+            },
+            RemoteOp::SetMemberRole {
+                group: g,
+                member,
+                role,
+            } => PlannedChange {
+                action: Action::SetRemoteMemberRole,
+                subject: member.to_string(),
+                detail: format!("{role} of {}", group(g)),
+            },
+            RemoteOp::CreateUser { fields } => PlannedChange {
+                action: Action::CreateRemoteUser,
+                subject: fields.primary_email.to_string(),
+                detail: fields
+                    .org_unit
+                    .as_ref()
+                    .map(|o| format!("in {o}"))
+                    .unwrap_or_default(),
+            },
+            RemoteOp::UpdateUser { user, fields } => PlannedChange {
+                action: Action::UpdateRemoteUser,
+                subject: fields.primary_email.to_string(),
+                detail: match fields.marker.map(|m| m.origin) {
+                    Some(dirsync_core::MarkerOrigin::Adopted) => format!("adopt account {user}"),
+                    _ => format!("account {user}"),
+                },
+            },
+            RemoteOp::SuspendUser { user } => remote_account(Action::SuspendRemoteUser, user),
+            RemoteOp::ReactivateUser { user } => remote_account(Action::ReactivateRemoteUser, user),
+            RemoteOp::DeleteUser { user } => remote_account(Action::DeleteRemoteUser, user),
+            RemoteOp::CreateGroup { fields } => PlannedChange {
+                action: Action::CreateRemoteGroup,
+                subject: fields.email.to_string(),
+                detail: fields.name.clone(),
+            },
+            RemoteOp::UpdateGroup { group: g, fields } => PlannedChange {
+                action: Action::UpdateRemoteGroup,
+                subject: fields.email.to_string(),
+                detail: format!("group {g}"),
+            },
+            RemoteOp::DeleteGroup { group: g } => PlannedChange {
+                action: Action::DeleteRemoteGroup,
+                subject: group(g),
+                detail: String::new(),
+            },
+            RemoteOp::CreateOrgUnit { fields } => PlannedChange {
+                action: Action::CreateRemoteOrgUnit,
+                subject: fields.path.to_string(),
+                detail: String::new(),
             },
             other => PlannedChange {
                 action: Action::Other,

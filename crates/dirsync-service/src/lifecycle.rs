@@ -185,7 +185,7 @@ impl Service {
             request.schedule,
             now,
         )?;
-        let kinds = synced_kinds(kind.as_ref(), request.direction, new.settings())?;
+        let kinds = synced_kinds(kind.as_ref(), request.direction, new.settings(), &[])?;
         let grant = kind.grant(&ConnectRequest::new(
             new.id(),
             request.direction,
@@ -234,7 +234,12 @@ impl Service {
     pub async fn instructions(&self, id: IntegrationId) -> Result<AdminInstructions, Error> {
         let any = self.store.integration(id).await?;
         let kind = self.registry.get(any.settings().system())?;
-        let kinds = synced_kinds(kind.as_ref(), any.direction(), any.settings())?;
+        let kinds = synced_kinds(
+            kind.as_ref(),
+            any.direction(),
+            any.settings(),
+            &any.record().rules,
+        )?;
         let grant = kind.grant(&ConnectRequest::new(
             id,
             any.direction(),
@@ -288,7 +293,7 @@ impl Service {
     }
 
     /// Verifies access with `settings` and returns the authorization record to store.
-    async fn verify(
+    pub(crate) async fn verify(
         &self,
         any: &AnyIntegration,
         settings: &RemoteSettings,
@@ -336,7 +341,12 @@ impl Service {
         let kind = self.registry.get(settings.system())?;
         kind.validate_settings(&settings)?;
         if *any.state() == IntegrationState::Staged {
-            let kinds = synced_kinds(kind.as_ref(), any.direction(), &settings)?;
+            let kinds = synced_kinds(
+                kind.as_ref(),
+                any.direction(),
+                &settings,
+                &any.record().rules,
+            )?;
             kind.grant(&ConnectRequest::new(id, any.direction(), &settings, &kinds))?;
             any.update_settings(settings)?;
         } else {

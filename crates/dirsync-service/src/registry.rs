@@ -6,7 +6,9 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 
-use dirsync_core::{ConnectorKind, DirectionKind, ObjectKind, ObjectKinds, RemoteSettings, System};
+use dirsync_core::{
+    ConnectorKind, DirectionKind, ObjectKind, ObjectKinds, RemoteSettings, SyncRule, System,
+};
 
 use crate::Error;
 
@@ -83,16 +85,26 @@ impl Registry {
     }
 }
 
-/// The kinds an integration of `kind` in `direction` with `settings` syncs, and so what it
-/// must be granted: inbound reads everything it can read; outbound reads and writes the
-/// managed groups and their members.
+/// The kinds an integration of `kind` in `direction` with `settings` and `rules` syncs, and so
+/// what it must be granted: inbound reads everything it can read; outbound reads and writes
+/// the managed groups and their members (when a rule manages a group, or before it has rules)
+/// and users and org units (when a rule provisions users).
 pub(crate) fn synced_kinds(
     kind: &dyn ConnectorKind,
     direction: DirectionKind,
     settings: &RemoteSettings,
+    rules: &[SyncRule],
 ) -> Result<ObjectKinds, Error> {
-    Ok(match direction {
-        DirectionKind::Outbound => ObjectKinds::new([ObjectKind::Groups, ObjectKind::Memberships])?,
-        _ => kind.readable_kinds(settings)?,
-    })
+    if direction != DirectionKind::Outbound {
+        return Ok(kind.readable_kinds(settings)?);
+    }
+    let provisions = rules.iter().any(|r| r.provision_users.is_some());
+    let mut kinds = Vec::new();
+    if !provisions || rules.iter().any(|r| r.assignment.is_some()) {
+        kinds.extend([ObjectKind::Groups, ObjectKind::Memberships]);
+    }
+    if provisions {
+        kinds.extend([ObjectKind::Users, ObjectKind::OrgUnits]);
+    }
+    Ok(ObjectKinds::new(kinds)?)
 }

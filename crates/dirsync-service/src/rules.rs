@@ -2,11 +2,13 @@
 
 use chrono::{DateTime, Utc};
 use dirsync_core::{
-    GroupAssignment, IntegrationId, ObjectKinds, RuleId, ScopeFilter, SyncRule, SyncRun, Trigger,
+    GroupAssignment, IntegrationId, IntegrationState, ObjectKinds, RuleId, ScopeFilter, SyncRule,
+    SyncRun, Trigger, UserProvisioning,
 };
 use futures::StreamExt;
 
 use crate::progress::ProgressSink;
+use crate::registry::synced_kinds;
 use crate::{Error, Service};
 
 /// A rule to add.
@@ -24,6 +26,9 @@ pub struct NewRule {
     /// `kinds` and `scope` are ignored: the rule covers that group's memberships). Inbound
     /// rules leave it `None`.
     pub assignment: Option<GroupAssignment>,
+    /// Outbound integrations: the directory users the rule provisions as remote accounts
+    /// (then `kinds` and `scope` are ignored). `None` otherwise.
+    pub provision_users: Option<UserProvisioning>,
 }
 
 impl NewRule {
@@ -40,6 +45,20 @@ impl NewRule {
             scope,
             trigger,
             assignment: None,
+            provision_users: None,
+        }
+    }
+
+    /// An outbound rule provisioning the directory users `provisioning` selects as remote
+    /// accounts.
+    pub fn provision_users(
+        name: impl Into<String>,
+        provisioning: UserProvisioning,
+        trigger: Trigger,
+    ) -> Self {
+        Self {
+            provision_users: Some(provisioning),
+            ..Self::sync(name, ObjectKinds::all(), ScopeFilter::everything(), trigger)
         }
     }
 
@@ -51,6 +70,7 @@ impl NewRule {
             scope: ScopeFilter::everything(),
             trigger,
             assignment: Some(assignment),
+            provision_users: None,
         }
     }
 }
@@ -75,11 +95,43 @@ impl Service {
     pub async fn add_rule(&self, id: IntegrationId, rule: NewRule) -> Result<SyncRule, Error> {
         let mut any = self.store.integration(id).await?;
         let now = self.clock.now();
-        let rule = match rule.assignment {
-            Some(assignment) => SyncRule::assigning(rule.name, assignment, rule.trigger, now),
-            None => SyncRule::new(rule.name, rule.kinds, rule.scope, rule.trigger, now),
+        let rule = match (rule.assignment, rule.provision_users) {
+            (Some(assignment), None) => {
+                SyncRule::assigning(rule.name, assignment, rule.trigger, now)
+            }
+            (None, Some(provisioning)) => {
+                SyncRule::provisioning_users(rule.name, provisioning, rule.trigger, now)
+            }
+            (None, None) => SyncRule::new(rule.name, rule.kinds, rule.scope, rule.trigger, now),
+            (Some(assignment), Some(provisioning)) => {
+                // Refused by the integration (a rule manages a group or provisions users).
+                let mut both = SyncRule::assigning(rule.name, assignment, rule.trigger, now);
+                both.provision_users = Some(provisioning);
+                both
+            }
         };
+        let kind = self.registry.get(any.settings().system())?;
+        let kinds = |any: &dirsync_core::AnyIntegration| {
+            synced_kinds(
+                kind.as_ref(),
+                any.direction(),
+                any.settings(),
+                &any.record().rules,
+            )
+        };
+        let before = kinds(&any)?;
         any.add_rule(rule.clone())?;
+        // A rule of an active integration that syncs kinds it did not (and so may need new
+        // scopes) is verified now: a missing scope refuses the rule, naming it, and the
+        // integration stays as it was; the scopes granted are recorded with the authorization.
+        if *any.state() == IntegrationState::Active {
+            let after = kinds(&any)?;
+            if after.iter().any(|k| !before.contains(k)) {
+                let authorization = self.verify(&any, any.settings()).await?;
+                let settings = any.settings().clone();
+                any.reauthorize(settings, authorization)?;
+            }
+        }
         self.store.save_integration(&any).await?;
         Ok(rule)
     }

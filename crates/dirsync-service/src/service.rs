@@ -399,7 +399,12 @@ impl Service {
         settings: &RemoteSettings,
     ) -> Result<Connection, Error> {
         let kind = self.registry.get(settings.system())?;
-        let kinds = synced_kinds(kind.as_ref(), any.direction(), settings)?;
+        let kinds = synced_kinds(
+            kind.as_ref(),
+            any.direction(),
+            settings,
+            &any.record().rules,
+        )?;
         Ok(kind.connect(&ConnectRequest::new(
             any.id(),
             any.direction(),

@@ -9,7 +9,8 @@ use dirsync_core::{
     AnyIntegration, DirectionKind, DirectoryAttribute, DirectoryAttributes, DirectoryUser,
     EmploymentType, Grant, Group, GroupAssignment, HeldPlan, IntegrationState, KeyOwnership,
     Manager, MemberKind, MemberRole, Membership, ObjectKinds, OrgUnit, RemoteSettings, RunOutcome,
-    Safeguards, Schedule, Scope, ScopeFilter, SyncRule, SyncRun, Trigger, UserId, UserStatus,
+    Safeguards, Schedule, Scope, ScopeFilter, SyncRule, SyncRun, Trigger, UserId, UserProvisioning,
+    UserStatus,
 };
 use serde::Serialize;
 
@@ -332,6 +333,10 @@ pub struct RuleView {
     /// Outbound: the group it manages and who belongs in it.
     #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub assignment: Option<GroupAssignment>,
+    /// Outbound: the users it provisions as remote accounts.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub provision_users: Option<UserProvisioning>,
     /// When it was added.
     pub created_at: DateTime<Utc>,
     /// When it last ran.
@@ -347,6 +352,7 @@ impl From<&SyncRule> for RuleView {
             scope: r.scope.clone(),
             trigger: r.trigger,
             assignment: r.assignment.clone(),
+            provision_users: r.provision_users.clone(),
             created_at: r.created_at,
             last_run_at: r.last_run_at,
         }

@@ -309,3 +309,54 @@ async fn outbound_groups_follow_the_directory_safely() {
         RunOutcome::NoChange
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kept_roles_are_set_back_on_our_members_and_hand_added_ones_keep_theirs() {
+    let w = world().await;
+    let ou = w.big_org_unit();
+    let group = "leads@example.com";
+    w.google.add_group(group, "Leads (managed)").unwrap();
+    let selected: Vec<String> = w.selected(&ou).await.into_iter().collect();
+    let (hand, ours) = (&selected[0], &selected[1]);
+    w.google.add_member(group, hand, Role::Member).unwrap();
+    let mut leads = GroupAssignment::new(
+        Email::new(group).unwrap(),
+        Selector::OrgUnit(OrgUnitPath::new(&ou).unwrap()),
+    );
+    leads.role = dirsync_core::MemberRole::Manager;
+    leads.keep_roles = true;
+    w.service
+        .add_rule(w.outbound, NewRule::assign("Leads", leads, Trigger::Manual))
+        .await
+        .unwrap();
+    let role_of = |who: &str| {
+        let t = w.google.tenant();
+        let user_id = t.user(who).unwrap().id.clone();
+        t.group(group)
+            .unwrap()
+            .members
+            .iter()
+            .find(|m| m.id == user_id)
+            .map(|m| m.role)
+    };
+    let run = w.service.sync(w.outbound, &Silent).await.unwrap();
+    assert_eq!(run.outcome, RunOutcome::Succeeded, "{run:?}");
+    assert_eq!(role_of(ours), Some(Role::Manager));
+    assert_eq!(role_of(hand), Some(Role::Member));
+
+    // Demoted by hand: set back; the hand-added member keeps the role it was given.
+    w.google
+        .with_tenant(|t| t.set_member_role(group, ours, Role::Member))
+        .unwrap();
+    let run = w.service.sync(w.outbound, &Silent).await.unwrap();
+    assert_eq!(run.outcome, RunOutcome::Succeeded, "{run:?}");
+    assert_eq!(
+        run.counts.get("remote_member_roles_set"),
+        Some(&1),
+        "{run:?}"
+    );
+    assert_eq!(role_of(ours), Some(Role::Manager));
+    assert_eq!(role_of(hand), Some(Role::Member));
+    let again = w.service.sync(w.outbound, &Silent).await.unwrap();
+    assert_eq!(again.outcome, RunOutcome::NoChange, "{again:?}");
+}

@@ -195,8 +195,31 @@ pub(crate) struct RuleAddArgs {
     pub(crate) manual: bool,
     /// Outbound: the Google group this rule manages (then say who belongs in it with
     /// --select-* or --select).
-    #[arg(long, value_name = "GROUP_EMAIL")]
+    #[arg(long, value_name = "GROUP_EMAIL", conflicts_with = "provision")]
     pub(crate) manage: Option<String>,
+    /// Outbound: provision directory users as Google accounts (`users`; say who with
+    /// --select-* or --select).
+    #[arg(long, value_enum, value_name = "WHAT")]
+    pub(crate) provision: Option<ProvisionArg>,
+    /// Outbound provisioning: map directory org units under FROM to Google org units under TO
+    /// (repeatable; the longest FROM wins).
+    #[arg(long = "org-unit-map", value_name = "FROM=TO", requires = "provision")]
+    pub(crate) org_unit_map: Vec<String>,
+    /// Outbound provisioning: create missing Google org units (parents first).
+    #[arg(long, requires = "provision")]
+    pub(crate) create_org_units: bool,
+    /// Outbound provisioning: adopt an existing Google account with the same email (default:
+    /// it is reported as a conflict and left untouched).
+    #[arg(long, requires = "provision")]
+    pub(crate) adopt_existing: bool,
+    /// Outbound provisioning: delete accounts this integration created DAYS after their user
+    /// was deprovisioned (default: never delete, only suspend).
+    #[arg(long, value_name = "DAYS", requires = "provision")]
+    pub(crate) delete_after: Option<u32>,
+    /// Outbound provisioning: accounts sign in only through single sign-on (their random
+    /// initial password need not be changed).
+    #[arg(long, requires = "provision")]
+    pub(crate) sso_only: bool,
     /// Outbound: users in this org unit or below (repeatable).
     #[arg(long, value_name = "PATH")]
     pub(crate) select_org_unit: Vec<String>,
@@ -226,6 +249,17 @@ pub(crate) struct RuleAddArgs {
     /// added by hand (default: only members this integration added are ever removed).
     #[arg(long)]
     pub(crate) fully_managed: bool,
+    /// Outbound: set the rule's role back (members.patch) on members this integration added
+    /// (or of a fully managed group) whose role was changed by hand.
+    #[arg(long, requires = "manage")]
+    pub(crate) keep_roles: bool,
+}
+
+/// What an outbound rule provisions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ProvisionArg {
+    /// Directory users, as Google accounts.
+    Users,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

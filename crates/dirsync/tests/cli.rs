@@ -558,3 +558,71 @@ async fn an_outbound_integration_manages_a_google_group() {
     let again = cli.json(&["sync", &id], 0).await;
     assert_eq!(again["outcome"], "no_change");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_outbound_integration_provisions_users_into_another_tenant() {
+    use dirsync_google_emulator::{Emulator, EmulatorConfig, NewUser, Tenant};
+    let dir = tempfile::tempdir().unwrap();
+    let (google, cli, key) = setup(dir.path()).await;
+    let primary = cli.create(&google, &key, &[]).await;
+    cli.json(&["google-integration:activate", &primary], 0)
+        .await;
+    // Tenant B: the same domain, its admin only.
+    let mut b = Tenant::empty("example.com", "C0b");
+    let mut admin = NewUser::new("b-admin@example.com", "B", "Admin");
+    admin.is_admin = true;
+    b.add_user(admin).unwrap();
+    let b = Emulator::start(EmulatorConfig::with_tenant(b))
+        .await
+        .unwrap();
+    let b_key = dir.path().join("b.json");
+    std::fs::write(&b_key, b.service_account_key_json()).unwrap();
+    let out = cli.create(&b, &b_key, &["--direction", "outbound"]).await;
+    cli.json(&["google-integration:activate", &out], 0).await;
+    let rule = cli
+        .json(
+            &[
+                "rule:add",
+                &out,
+                "--name",
+                "People",
+                "--provision",
+                "users",
+                "--select",
+                "\"everyone\"",
+                "--create-org-units",
+                "--sso-only",
+                "--delete-after",
+                "30",
+            ],
+            0,
+        )
+        .await;
+    assert_eq!(rule["provision_users"]["delete_after_days"], 30, "{rule}");
+    assert_eq!(rule["provision_users"]["sso_only"], true);
+    let dry = cli.json(&["sync", &out, "--dry-run"], 0).await;
+    let changes = dry["changes"].as_array().unwrap();
+    let active = cli
+        .json(&["users:list"], 0)
+        .await
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|u| u["status"] == "active")
+        .count();
+    let count = |a: &str| changes.iter().filter(|c| c["action"] == a).count();
+    assert_eq!(count("create_remote_user"), active, "{dry}");
+    assert!(count("create_remote_org_unit") > 0, "{dry}");
+    assert_eq!(b.stats().write_requests(), 0);
+    let synced = cli.json(&["sync", &out], 0).await;
+    assert_eq!(synced["outcome"], "succeeded", "{synced}");
+    assert_eq!(b.tenant().live_users().count(), active + 1);
+    assert!(
+        b.tenant()
+            .live_users()
+            .filter(|u| !u.is_admin)
+            .all(|u| !u.change_password_at_next_login)
+    );
+    let again = cli.json(&["sync", &out], 0).await;
+    assert_eq!(again["outcome"], "no_change");
+}

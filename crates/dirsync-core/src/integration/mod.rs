@@ -279,8 +279,9 @@ impl<D: Direction, R: Role<D>> Integration<D, R> {
     /// [`Error::InvalidValue`] if a rule with the same id exists.
     ///
     /// An outbound integration's rules each manage one remote group ([`SyncRule::assigning`]),
-    /// and no two manage the same group (they would undo each other); an inbound rule cannot
-    /// manage remote groups.
+    /// and no two manage the same group (they would undo each other), or provision users
+    /// ([`SyncRule::provisioning_users`], one such rule at most); an inbound rule can do
+    /// neither.
     pub fn add_rule(&mut self, rule: SyncRule) -> Result<(), Error> {
         let refuse = |reason: &str| Error::InvalidValue {
             kind: "rule",
@@ -290,16 +291,39 @@ impl<D: Direction, R: Role<D>> Integration<D, R> {
         if self.rule(rule.id).is_some() {
             return Err(refuse("a rule with this id already exists"));
         }
-        match (D::KIND, &rule.assignment) {
-            (DirectionKind::Outbound, None) => {
+        match (D::KIND, &rule.assignment, &rule.provision_users) {
+            (DirectionKind::Outbound, None, None) => {
                 return Err(refuse(
-                    "an outbound rule names the group it manages and who should be in it",
+                    "an outbound rule names the group it manages and who should be in it, \
+                     or the users it provisions",
                 ));
             }
-            (DirectionKind::Inbound, Some(_)) => {
+            (DirectionKind::Outbound, Some(_), Some(_)) => {
+                return Err(refuse(
+                    "an outbound rule either manages a group or provisions users, not both",
+                ));
+            }
+            (DirectionKind::Inbound, Some(_), _) => {
                 return Err(refuse("an inbound rule cannot manage remote groups"));
             }
-            (_, Some(new)) => {
+            (DirectionKind::Inbound, _, Some(_)) => {
+                return Err(refuse("an inbound rule cannot provision remote users"));
+            }
+            (_, _, Some(_)) => {
+                if let Some(other) = self
+                    .record
+                    .rules
+                    .iter()
+                    .find(|r| r.provision_users.is_some())
+                {
+                    return Err(refuse(&format!(
+                        "users are already provisioned by rule {} ({}); one rule provisions \
+                         them all",
+                        other.id, other.name
+                    )));
+                }
+            }
+            (_, Some(new), _) => {
                 if let Some(other) = self
                     .record
                     .rules

@@ -8,7 +8,7 @@ use dirsync_core::{
     DirectionKind, DirectorySource, DirectoryTarget, Email, ExternalId, FetchRequest, FetchStats,
     GroupAssignment, Integration, IntegrationId, ObjectKind, ObjectKinds, Outbound,
     OwnedMembership, OwnershipChange, RemoteOp, RemoteOpOutcome, RuleId, RunOutcome, ScopeFilter,
-    Secondary, SyncRun,
+    Secondary, Selector, SyncRun, UserProvisioning,
 };
 use dirsync_store::{Lease, Store};
 
@@ -19,13 +19,26 @@ use crate::outbound::{DirectoryFacts, OutboundState, plan_outbound, stale_owners
 use crate::plan::{OpKind, Plan, ToRemote};
 use crate::{Error, Policy};
 
-/// Loads an outbound integration that may sync and the assignments a run of `rule` (or of all
-/// its rules) covers.
+/// What a run of an outbound integration covers: its group assignments and its user
+/// provisioning rule.
+struct Covered {
+    assignments: Vec<GroupAssignment>,
+    provisioning: Option<UserProvisioning>,
+}
+
+impl Covered {
+    fn is_empty(&self) -> bool {
+        self.assignments.is_empty() && self.provisioning.is_none()
+    }
+}
+
+/// Loads an outbound integration that may sync and what a run of `rule` (or of all its rules)
+/// covers.
 async fn outbound_assignments(
     store: &dyn Store,
     integration: IntegrationId,
     rule: Option<RuleId>,
-) -> Result<(Integration<Outbound, Secondary>, Vec<GroupAssignment>), Error> {
+) -> Result<(Integration<Outbound, Secondary>, Covered), Error> {
     let any = store.integration(integration).await?;
     if !any.state().can_sync() {
         return Err(Error::NotActive {
@@ -46,11 +59,11 @@ async fn outbound_assignments(
             })
         })?],
     };
-    let assignments = rules
-        .into_iter()
-        .filter_map(|r| r.assignment.clone())
-        .collect();
-    Ok((outbound, assignments))
+    let covered = Covered {
+        assignments: rules.iter().filter_map(|r| r.assignment.clone()).collect(),
+        provisioning: rules.iter().find_map(|r| r.provision_users.clone()),
+    };
+    Ok((outbound, covered))
 }
 
 /// What an outbound plan is made from, read from the remote and the store.
@@ -68,10 +81,18 @@ async fn outbound_inputs(
     ctx: &RunContext<'_>,
     source: &dyn DirectorySource,
     integration: IntegrationId,
-    assignments: &[GroupAssignment],
+    covered: &Covered,
 ) -> Result<Result<OutboundInputs, dirsync_core::Error>, Error> {
+    let assignments = &covered.assignments;
+    let mut kinds = Vec::new();
+    if !assignments.is_empty() {
+        kinds.extend([ObjectKind::Groups, ObjectKind::Memberships]);
+    }
+    if covered.provisioning.is_some() {
+        kinds.extend([ObjectKind::Users, ObjectKind::OrgUnits]);
+    }
     let request = FetchRequest::new(
-        ObjectKinds::new([ObjectKind::Groups, ObjectKind::Memberships])?,
+        ObjectKinds::new(kinds)?,
         ScopeFilter::everything().with_groups(assignments.iter().map(|a| a.group.clone())),
     );
     let fetched = match source.fetch(&request, ctx.progress).await {
@@ -80,7 +101,9 @@ async fn outbound_inputs(
     };
     let referenced: BTreeSet<Email> = assignments
         .iter()
-        .flat_map(|a| a.select.groups())
+        .map(|a| &a.select)
+        .chain(covered.provisioning.as_ref().map(|p| &p.select))
+        .flat_map(Selector::groups)
         .cloned()
         .collect();
     let mut views = Vec::new();
@@ -100,12 +123,12 @@ async fn outbound_inputs(
 
 fn plan_from(
     outbound: &Integration<Outbound, Secondary>,
-    assignments: &[GroupAssignment],
+    covered: &Covered,
     inputs: &OutboundInputs,
     policy: &Policy,
     now: DateTime<Utc>,
 ) -> Result<Plan<ToRemote>, Error> {
-    let refs: Vec<&GroupAssignment> = assignments.iter().collect();
+    let refs: Vec<&GroupAssignment> = covered.assignments.iter().collect();
     plan_outbound(
         outbound,
         &refs,
@@ -114,6 +137,7 @@ fn plan_from(
             directory: &inputs.directory,
             owned: &inputs.owned,
             base: inputs.base,
+            provisioning: covered.provisioning.as_ref(),
         },
         policy,
         now,
@@ -146,8 +170,8 @@ pub async fn sync_outbound(
     ctx.with_lease(integration, async |lease: &Lease| {
         still_due(ctx, integration, rule).await?;
         let started_at = ctx.clock.now();
-        let (outbound, assignments) = outbound_assignments(ctx.store, integration, rule).await?;
-        let outcome = if assignments.is_empty() {
+        let (outbound, covered) = outbound_assignments(ctx.store, integration, rule).await?;
+        let outcome = if covered.is_empty() {
             Outcome {
                 outcome: RunOutcome::NoChange,
                 counts: BTreeMap::new(),
@@ -155,12 +179,11 @@ pub async fn sync_outbound(
                 fetch: None,
             }
         } else {
-            match outbound_inputs(ctx, source, integration, &assignments).await? {
+            match outbound_inputs(ctx, source, integration, &covered).await? {
                 Err(e) => remote_failure(ctx.store, integration, e).await,
                 Ok(inputs) => {
-                    let planned =
-                        plan_from(&outbound, &assignments, &inputs, ctx.policy, started_at)
-                            .and_then(|plan| supported_by(target, &plan).map(|()| plan));
+                    let planned = plan_from(&outbound, &covered, &inputs, ctx.policy, started_at)
+                        .and_then(|plan| supported_by(target, &plan).map(|()| plan));
                     match planned {
                         Err(e) => Outcome::failed(e, Some(inputs.stats.clone())),
                         Ok(plan) => {
@@ -261,6 +284,19 @@ pub(super) async fn apply_remote(
             return Ok((failed.outcome, failed.counts, FetchStats::default()));
         }
     };
+    // The memberships we own, read only when a role is set (its record follows the role).
+    let owned = if plan
+        .changes()
+        .ops()
+        .iter()
+        .any(|op| matches!(op, RemoteOp::SetMemberRole { .. }))
+    {
+        ctx.store.owned_memberships(integration).await?
+    } else {
+        Vec::new()
+    };
+    let owned_keys: std::collections::HashSet<(&ExternalId, String)> =
+        owned.iter().map(|o| (&o.group, o.member.key())).collect();
     let mut counts: BTreeMap<String, u64> = BTreeMap::new();
     let mut failures = Vec::new();
     for (op, outcome) in plan.changes().ops().iter().zip(&report.outcomes) {
@@ -281,6 +317,27 @@ pub(super) async fn apply_remote(
                     role: *role,
                     created_at: now,
                 })),
+            ),
+            // A role set back: the record keeps the role it now has (a membership of a fully
+            // managed group that we did not create stays unrecorded).
+            (
+                RemoteOp::SetMemberRole {
+                    group,
+                    member,
+                    role,
+                },
+                RemoteOpOutcome::Done,
+            ) => (
+                OpKind::RemoteMemberRolesSet.name(),
+                owned_keys.contains(&(group, member.key())).then(|| {
+                    OwnershipChange::Claim(OwnedMembership {
+                        integration,
+                        group: group.clone(),
+                        member: member.clone(),
+                        role: *role,
+                        created_at: now,
+                    })
+                }),
             ),
             (RemoteOp::DeleteMember { group, member }, RemoteOpOutcome::Done) => (
                 OpKind::RemoteMembersRemoved.name(),
@@ -382,13 +439,7 @@ pub async fn dry_run_outbound(
     integration: IntegrationId,
     rule: Option<RuleId>,
 ) -> Result<Plan<ToRemote>, Error> {
-    let (outbound, assignments) = outbound_assignments(ctx.store, integration, rule).await?;
-    let inputs = outbound_inputs(ctx, source, integration, &assignments).await??;
-    plan_from(
-        &outbound,
-        &assignments,
-        &inputs,
-        ctx.policy,
-        ctx.clock.now(),
-    )
+    let (outbound, covered) = outbound_assignments(ctx.store, integration, rule).await?;
+    let inputs = outbound_inputs(ctx, source, integration, &covered).await??;
+    plan_from(&outbound, &covered, &inputs, ctx.policy, ctx.clock.now())
 }

@@ -20,6 +20,8 @@ pub(super) enum Op {
     MembersRead,
     MembersWrite,
     OrgUnitsRead,
+    OrgUnitsWrite,
+    UsersWrite,
     CustomersGet,
 }
 
@@ -44,6 +46,8 @@ impl Op {
                 "admin.directory.orgunit",
                 "admin.directory.orgunit.readonly",
             ],
+            Op::OrgUnitsWrite => &["admin.directory.orgunit"],
+            Op::UsersWrite => &["admin.directory.user"],
             Op::CustomersGet => &[
                 "admin.directory.customer",
                 "admin.directory.customer.readonly",
@@ -139,9 +143,10 @@ impl Shared {
 }
 
 impl Shared {
-    /// The write faults ([`crate::Faults::failing_groups`], [`crate::Faults::failing_writes`])
-    /// for a write to `group_key`, after [`Shared::gate`].
-    pub(super) fn gate_write(&self, group_key: &str) -> Result<(), ApiError> {
+    /// The write faults ([`crate::Faults::failing_groups`], [`crate::Faults::failing_writes`],
+    /// the write rates) for a write to `group_key`, after [`Shared::gate`]: `Err` to answer
+    /// now, `Ok(true)` to apply and then lose the answer.
+    pub(super) fn gate_write(&self, group_key: &str) -> Result<bool, ApiError> {
         let keys: Vec<String> = {
             let t = read(&self.tenant);
             match t.group(group_key) {
@@ -150,13 +155,6 @@ impl Shared {
             }
         };
         let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
-        let decided = lock(&self.faults).decide_write(&keys);
-        match decided {
-            Some(status) => {
-                lock(&self.stats).errors_injected += 1;
-                Err(ApiError::injected(status))
-            }
-            None => Ok(()),
-        }
+        self.write_fault(&keys)
     }
 }

@@ -160,7 +160,7 @@ pub(super) async fn members_insert(
     body: axum::body::Bytes,
 ) -> ApiResult {
     sh.gate(&headers, Op::MembersWrite, &route("POST", &mp), 0)?;
-    sh.gate_write(&group_key)?;
+    let lose = sh.gate_write(&group_key)?;
     let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let key = v
         .get("email")
@@ -178,6 +178,9 @@ pub(super) async fn members_insert(
     }
     let m = t.add_member(&group_key, key, role).map_err(map_mutation)?;
     lock(&sh.stats).members_inserted += 1;
+    if lose {
+        return Err(super::user_writes::lost());
+    }
     ok(&p, render::member(&t, &m))
 }
 
@@ -188,11 +191,14 @@ pub(super) async fn members_delete(
     Path((group_key, member_key)): Path<(String, String)>,
 ) -> ApiResult {
     sh.gate(&headers, Op::MembersWrite, &route("DELETE", &mp), 0)?;
-    sh.gate_write(&group_key)?;
+    let lose = sh.gate_write(&group_key)?;
     write(&sh.tenant)
         .remove_member(&group_key, &member_key)
         .map_err(map_mutation)?;
     lock(&sh.stats).members_deleted += 1;
+    if lose {
+        return Err(super::user_writes::lost());
+    }
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -207,7 +213,7 @@ pub(super) async fn members_patch(
     body: axum::body::Bytes,
 ) -> ApiResult {
     sh.gate(&headers, Op::MembersWrite, &route("PATCH", &mp), 0)?;
-    sh.gate_write(&group_key)?;
+    let lose = sh.gate_write(&group_key)?;
     let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let role = match v.get("role").and_then(Value::as_str) {
         None => None,
@@ -226,5 +232,8 @@ pub(super) async fn members_patch(
         .set_member_role(&group_key, &member_key, role.unwrap_or(current))
         .map_err(map_mutation)?;
     lock(&sh.stats).members_patched += 1;
+    if lose {
+        return Err(super::user_writes::lost());
+    }
     ok(&p, render::member(&t, &m))
 }

@@ -8,6 +8,7 @@ mod org_units;
 mod paging;
 mod response;
 mod token;
+mod user_writes;
 mod users;
 
 use std::collections::HashMap;
@@ -32,6 +33,7 @@ use self::members::{
 use self::org_units::{customers_get, orgunits_get, orgunits_list};
 pub(crate) use self::response::ApiError;
 use self::token::token;
+use self::user_writes::{orgunits_insert, users_delete, users_insert, users_patch};
 use self::users::{users_get, users_list};
 
 pub(crate) const API: &str = "/admin/directory/v1";
@@ -92,8 +94,11 @@ async fn track(State(shared): S, req: Request, next: Next) -> Response {
 pub(crate) fn app(shared: Arc<Shared>) -> Router {
     Router::new()
         .route("/token", post(token))
-        .route(&format!("{API}/users"), get(users_list))
-        .route(&format!("{API}/users/{{user_key}}"), get(users_get))
+        .route(&format!("{API}/users"), get(users_list).post(users_insert))
+        .route(
+            &format!("{API}/users/{{user_key}}"),
+            get(users_get).patch(users_patch).delete(users_delete),
+        )
         .route(&format!("{API}/groups"), get(groups_list))
         .route(&format!("{API}/groups/{{group_key}}"), get(groups_get))
         .route(
@@ -110,7 +115,7 @@ pub(crate) fn app(shared: Arc<Shared>) -> Router {
         )
         .route(
             &format!("{API}/customer/{{customer}}/orgunits"),
-            get(orgunits_list),
+            get(orgunits_list).post(orgunits_insert),
         )
         .route(
             &format!("{API}/customer/{{customer}}/orgunits/{{*path}}"),

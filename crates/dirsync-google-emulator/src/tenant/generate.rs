@@ -395,6 +395,8 @@ impl Tenant {
                 creation_time: rfc3339(created),
                 last_login_time: last_login,
                 deletion_time,
+                custom_ids: Vec::new(),
+                change_password_at_next_login: false,
             };
             self.push_user(user);
         }

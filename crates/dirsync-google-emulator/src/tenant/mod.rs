@@ -17,7 +17,7 @@ pub use generate::TenantSpec;
 pub use groups::Group;
 pub use members::{MemberType, Membership, Role};
 pub use org_units::OrgUnit;
-pub use users::{EmploymentType, NewUser, User};
+pub use users::{EmploymentType, NewUser, User, UserPatch};
 
 const LOWER_ALNUM: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
 const DIGITS: &[u8] = b"0123456789";

@@ -46,4 +46,12 @@ impl Tenant {
         self.org_units.push(ou.clone());
         Ok(ou)
     }
+
+    /// Sets an org unit's description; `None` if there is no such org unit.
+    pub fn set_org_unit_description(&mut self, path: &str, description: String) -> Option<OrgUnit> {
+        let i = self.org_units.iter().position(|o| o.path == path)?;
+        let ou = self.org_units.get_mut(i)?;
+        ou.description = description;
+        Some(ou.clone())
+    }
 }

@@ -59,6 +59,10 @@ pub struct User {
     pub last_login_time: String,
     /// `deletionTime`; `Some` means deleted (listed only with `showDeleted=true`).
     pub deletion_time: Option<String>,
+    /// `externalIds` of type `custom`: (`customType`, `value`).
+    pub custom_ids: Vec<(String, String)>,
+    /// `changePasswordAtNextLogin`.
+    pub change_password_at_next_login: bool,
 }
 
 impl User {
@@ -91,6 +95,12 @@ pub struct NewUser {
     pub title: String,
     /// Super admin (default false).
     pub is_admin: bool,
+    /// `externalIds` of type `custom`: (`customType`, `value`) (default none).
+    pub custom_ids: Vec<(String, String)>,
+    /// `changePasswordAtNextLogin` (default false).
+    pub change_password_at_next_login: bool,
+    /// Suspended from the start (default false).
+    pub suspended: bool,
 }
 
 impl NewUser {
@@ -107,8 +117,35 @@ impl NewUser {
             department: String::new(),
             title: String::new(),
             is_admin: false,
+            custom_ids: Vec::new(),
+            change_password_at_next_login: false,
+            suspended: false,
         }
     }
+}
+
+/// A change to a user for [`Tenant::patch_user`]: each `Some` field is set, the others are
+/// left as they are.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UserPatch {
+    /// A new primary email (a rename; the id stays).
+    pub primary_email: Option<String>,
+    /// Given name.
+    pub given_name: Option<String>,
+    /// Family name.
+    pub family_name: Option<String>,
+    /// Org unit path (must exist).
+    pub org_unit_path: Option<String>,
+    /// Employee id (`Some(None)` clears it).
+    pub employee_id: Option<Option<String>>,
+    /// Manager's email (`Some(None)` clears it).
+    pub manager_email: Option<Option<String>>,
+    /// Employee or contractor.
+    pub employment: Option<EmploymentType>,
+    /// Suspended or not.
+    pub suspended: Option<bool>,
+    /// The `custom` external ids, replaced whole.
+    pub custom_ids: Option<Vec<(String, String)>>,
 }
 
 impl Tenant {
@@ -137,12 +174,16 @@ impl Tenant {
             department: new.department,
             title: new.title,
             cost_center: String::new(),
-            org_unit_path: new.org_unit_path,
+            org_unit_path: self
+                .org_unit(&new.org_unit_path)
+                .map_or(new.org_unit_path, |o| o.path.clone()),
             is_admin: new.is_admin,
-            suspended: false,
+            suspended: new.suspended,
             creation_time: now_rfc3339(),
             last_login_time: rfc3339(0),
             deletion_time: None,
+            custom_ids: new.custom_ids,
+            change_password_at_next_login: new.change_password_at_next_login,
         };
         self.push_user(user.clone());
         Ok(user)
@@ -155,6 +196,70 @@ impl Tenant {
         self.users
             .get_mut(i)
             .ok_or_else(|| Error::NotFound(format!("user {key}")))
+    }
+
+    /// Changes a user (see [`UserPatch`]); fails if the user or the org unit does not exist or
+    /// the new email is taken. Nothing changes when it fails.
+    pub fn patch_user(&mut self, key: &str, patch: UserPatch) -> Result<User, Error> {
+        let i = self
+            .user_index_of(key)
+            .ok_or_else(|| Error::NotFound(format!("user {key}")))?;
+        let org_unit = match &patch.org_unit_path {
+            Some(p) => Some(
+                self.org_unit(p)
+                    .map(|o| o.path.clone())
+                    .ok_or_else(|| Error::NotFound(format!("org unit {p}")))?,
+            ),
+            None => None,
+        };
+        let rename = patch
+            .primary_email
+            .as_ref()
+            .map(|e| e.to_ascii_lowercase())
+            .filter(|e| self.users.get(i).is_some_and(|u| u.primary_email != *e));
+        if let Some(email) = &rename
+            && (self.user_index.get(email).is_some_and(|&j| j != i)
+                || self.group_index.contains_key(email))
+        {
+            return Err(Error::AlreadyExists(format!("email {email}")));
+        }
+        let user = self
+            .users
+            .get_mut(i)
+            .ok_or_else(|| Error::NotFound(format!("user {key}")))?;
+        if let Some(email) = &rename {
+            user.primary_email.clone_from(email);
+        }
+        if let Some(v) = patch.given_name {
+            user.given_name = v;
+        }
+        if let Some(v) = patch.family_name {
+            user.family_name = v;
+        }
+        if let Some(v) = org_unit {
+            user.org_unit_path = v;
+        }
+        if let Some(v) = patch.employee_id {
+            user.employee_id = v;
+        }
+        if let Some(v) = patch.manager_email {
+            user.manager_email = v.map(|m| m.to_ascii_lowercase());
+        }
+        if let Some(v) = patch.employment {
+            user.employment = v;
+        }
+        if let Some(v) = patch.suspended {
+            user.suspended = v;
+        }
+        if let Some(v) = patch.custom_ids {
+            user.custom_ids = v;
+        }
+        let user = user.clone();
+        if let Some(email) = rename {
+            // The old address stays an alias of the account, as Google keeps it.
+            self.user_index.insert(email, i);
+        }
+        Ok(user)
     }
 
     /// Deletes a user: it disappears from listings and groups and appears with `showDeleted=true`.

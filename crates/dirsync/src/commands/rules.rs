@@ -1,14 +1,15 @@
-//! Rule commands: add (inbound scopes or outbound group assignments), list, remove.
+//! Rule commands: add (inbound scopes, outbound group assignments or user provisioning), list,
+//! remove.
 
 use anyhow::{Result, bail};
 use dirsync_core::{
-    Email, EmploymentType, GroupAssignment, MemberRole, ObjectKind, ObjectKinds, OrgUnitPath,
-    ScopeFilter, Selector, Trigger,
+    Email, EmploymentType, GroupAssignment, MemberRole, ObjectKind, ObjectKinds, OrgUnitMapping,
+    OrgUnitPath, ScopeFilter, Selector, Trigger, UserProvisioning,
 };
 use dirsync_service::{NewRule, Service};
 
 use super::{integration_id, rule_id};
-use crate::args::{MemberRoleArg, RuleAddArgs};
+use crate::args::{MemberRoleArg, ProvisionArg, RuleAddArgs};
 use crate::output::Output;
 use crate::render;
 
@@ -19,6 +20,25 @@ pub(super) async fn add(s: &Service, args: RuleAddArgs) -> Result<Output> {
         Trigger::Scheduled
     };
     let rule = match &args.manage {
+        None if args.provision == Some(ProvisionArg::Users) => {
+            let mut provisioning = UserProvisioning::new(selector(&args)?)
+                .creating_org_units(args.create_org_units)
+                .adopting_existing(args.adopt_existing)
+                .sso_only(args.sso_only);
+            for pair in &args.org_unit_map {
+                let Some((from, to)) = pair.split_once('=') else {
+                    bail!("--org-unit-map {pair:?}: write FROM=TO");
+                };
+                provisioning = provisioning.with_org_unit_map(OrgUnitMapping::new(
+                    OrgUnitPath::new(from.trim())?,
+                    OrgUnitPath::new(to.trim())?,
+                ));
+            }
+            if let Some(days) = args.delete_after {
+                provisioning = provisioning.deleting_after_days(days);
+            }
+            NewRule::provision_users(args.name, provisioning, trigger)
+        }
         Some(group) => {
             let assignment = GroupAssignment {
                 group: Email::new(group)?,
@@ -30,6 +50,7 @@ pub(super) async fn add(s: &Service, args: RuleAddArgs) -> Result<Output> {
                 },
                 include_inactive: args.include_inactive,
                 fully_managed: args.fully_managed,
+                keep_roles: args.keep_roles,
             };
             NewRule::assign(args.name, assignment, trigger)
         }
@@ -60,9 +81,10 @@ pub(super) async fn add(s: &Service, args: RuleAddArgs) -> Result<Output> {
         }
     };
     let rule = s.add_rule(integration_id(&args.id)?, rule).await?;
-    let what = match &rule.assignment {
-        Some(a) => format!("manages {}: {}", a.group, a.select),
-        None => rule.kinds.to_string(),
+    let what = match (&rule.assignment, &rule.provision_users) {
+        (Some(a), _) => format!("manages {}: {}", a.group, a.select),
+        (None, Some(p)) => format!("provisions users: {}", p.select),
+        (None, None) => rule.kinds.to_string(),
     };
     Ok(Output::new(
         render::rule(&rule),
@@ -119,7 +141,7 @@ fn selector(args: &RuleAddArgs) -> Result<Selector> {
     }
     match terms.len() {
         0 => bail!(
-            "say who belongs in the group: --select-org-unit, --select-member-of, --select-type, \
+            "say who belongs in the group (or gets an account): --select-org-unit, --select-member-of, --select-type, \
              --select-attribute, or --select JSON (e.g. '\"everyone\"')"
         ),
         1 => Ok(terms.remove(0)),
