@@ -118,6 +118,9 @@ const RETRIES: u32 = 8;
 /// Connections in a store's pool, unless the URL's settings say otherwise.
 const POOL_SIZE: usize = 8;
 
+/// How long a view waits for a second connection before reading everything on its first.
+const SPARE_CONNECTION_WAIT: std::time::Duration = std::time::Duration::from_millis(50);
+
 /// Runs `$body` (a rule over `$tx`) in a write transaction on a pooled connection: committed
 /// if it returns `Ok`, rolled back otherwise, and run again if it failed in a way a retry
 /// resolves (see `codec::retryable`).
@@ -269,6 +272,32 @@ impl PostgresStore {
     }
 }
 
+/// An integration's memberships, read on `client` in the exported `snapshot` (so that they are
+/// those of the view's transaction, which must stay open until this one has begun).
+async fn memberships_in_snapshot(
+    mut client: Object,
+    snapshot: String,
+    integration: IntegrationId,
+) -> Result<Vec<dirsync_core::Membership>> {
+    let tx = (**client)
+        .build_transaction()
+        .isolation_level(IsolationLevel::RepeatableRead)
+        .read_only(true)
+        .start()
+        .await
+        .db()?;
+    // The id comes from the server (e.g. `00000003-0000001B-1`); quoted all the same.
+    tx.batch_execute(&format!(
+        "SET TRANSACTION SNAPSHOT '{}'",
+        snapshot.replace('\'', "''")
+    ))
+    .await
+    .db()?;
+    let memberships = read::memberships(&tx, integration).await?;
+    tx.commit().await.db()?;
+    Ok(memberships)
+}
+
 /// Host, port and database of a configuration: what a log line or `Debug` may show.
 fn describe(config: &tokio_postgres::Config) -> String {
     let hosts: Vec<String> = config
@@ -346,15 +375,39 @@ impl Store for PostgresStore {
             .await
             .db()?;
         read::require_integration(&tx, integration).await?;
+        // The memberships, most of the rows, are read and decoded on a second connection in
+        // this transaction's snapshot, on their own task (another core), while this one reads
+        // the rest; without a connection to spare at once, here, after the rest.
+        let beside = match tokio::time::timeout(SPARE_CONNECTION_WAIT, self.client()).await {
+            Ok(Ok(second)) => {
+                let snapshot: String = tx
+                    .query_one("SELECT pg_export_snapshot()", &[])
+                    .await
+                    .db()?
+                    .try_get(0)
+                    .db()?;
+                Some(tokio::spawn(memberships_in_snapshot(
+                    second,
+                    snapshot,
+                    integration,
+                )))
+            }
+            Ok(Err(_)) | Err(_) => None,
+        };
         // Sent at once (the connection pipelines them) and decoded as their rows arrive.
-        let (version, accounts, groups, memberships, org_units, users) = tokio::try_join!(
+        let (version, accounts, groups, org_units, users) = tokio::try_join!(
             read::version(&tx, integration),
             read::accounts(&tx, integration),
             read::groups(&tx, integration),
-            read::memberships(&tx, integration),
             read::org_units(&tx, integration),
             read::users(&tx),
         )?;
+        let memberships = match beside {
+            Some(task) => task
+                .await
+                .map_err(|e| unavailable(format!("the memberships' reader stopped: {e}")))??,
+            None => read::memberships(&tx, integration).await?,
+        };
         let view = LocalView {
             integration,
             version,
