@@ -288,7 +288,7 @@ impl Service {
     }
 
     /// Verifies access with `settings` and returns the authorization record to store.
-    async fn verify(
+    pub(crate) async fn verify(
         &self,
         any: &AnyIntegration,
         settings: &RemoteSettings,
@@ -356,6 +356,8 @@ impl Service {
     pub async fn remove(&self, id: IntegrationId) -> Result<Removed, Error> {
         let any = self.store.integration(id).await?;
         let removed = self.store.remove_integration(id).await?;
+        #[cfg(feature = "google")]
+        self.revoke_consent(&any).await;
         if let Ok(kind) = self.registry.get(any.settings().system()) {
             kind.forget(id);
         }

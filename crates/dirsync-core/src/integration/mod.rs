@@ -27,7 +27,7 @@ use std::marker::PhantomData;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-pub use authorization::{Authorization, KeyOwnership, Scope};
+pub use authorization::{Authorization, AuthorizationMethod, KeyOwnership, Scope};
 pub use markers::{
     Direction, DirectionKind, Inbound, Outbound, Primary, Role, RoleKind, Secondary,
 };
@@ -422,6 +422,22 @@ impl<D: Direction, R: Role<D>> Integration<D, R> {
         Ok(())
     }
 
+    /// Records a person's consent on a staged integration, before activation verifies it
+    /// (activation replaces the record with the verified one).
+    ///
+    /// # Errors
+    /// [`Error::IllegalTransition`] once it was activated (use [`Self::reauthorize`]).
+    pub fn record_consent(&mut self, authorization: Authorization) -> Result<(), Error> {
+        if self.record.state != IntegrationState::Staged {
+            return Err(Error::IllegalTransition {
+                from: self.record.state.clone(),
+                transition: Transition::Reauthorize,
+            });
+        }
+        self.record.authorization = Some(authorization);
+        Ok(())
+    }
+
     /// Replaces the connection settings of a staged integration (before activation).
     ///
     /// # Errors
@@ -718,6 +734,14 @@ impl AnyIntegration {
     /// As [`Integration::update_settings`].
     pub fn update_settings(&mut self, settings: RemoteSettings) -> Result<(), Error> {
         each!(self, i => i.update_settings(settings))
+    }
+
+    /// See [`Integration::record_consent`].
+    ///
+    /// # Errors
+    /// As [`Integration::record_consent`].
+    pub fn record_consent(&mut self, authorization: Authorization) -> Result<(), Error> {
+        each!(self, i => i.record_consent(authorization))
     }
 }
 
