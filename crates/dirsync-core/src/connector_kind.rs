@@ -137,13 +137,18 @@ impl Debug for Secret {
     }
 }
 
+/// The reason a [`SecretStore`] gives for a name it does not hold, so that callers can tell
+/// "not there yet" from "there but unreadable".
+pub const NO_SUCH_SECRET: &str = "no such secret";
+
 /// Resolves the secrets that settings reference by name from the embedding application's secret
 /// manager (a vault, a cloud secret manager, an encrypted table).
 pub trait SecretStore: Send + Sync {
     /// The secret stored under `name`.
     ///
     /// # Errors
-    /// [`Error::Credential`] when there is no such secret or it cannot be read.
+    /// [`Error::Credential`] when there is no such secret (its reason: [`NO_SUCH_SECRET`]) or
+    /// it cannot be read.
     fn secret(&self, name: &str) -> Result<Secret, Error>;
 
     /// Stores `secret` under `name`, replacing what was there (e.g. a refresh token an admin's

@@ -123,7 +123,8 @@ pub use connector::{
     RemoteApplyReport, RemoteOpOutcome,
 };
 pub use connector_kind::{
-    ConnectRequest, Connection, ConnectorKind, Grant, Secret, SecretReference, SecretStore,
+    ConnectRequest, Connection, ConnectorKind, Grant, NO_SUCH_SECRET, Secret, SecretReference,
+    SecretStore,
 };
 pub use directory_attributes::{
     AttributeMapping, AttributeSource, DirectoryAttribute, DirectoryAttributes,

@@ -19,6 +19,8 @@ use crate::settings::{
 };
 use crate::{GoogleConnector, GoogleConnectorBuilder, KeyInfo};
 
+use dirsync_core::NO_SUCH_SECRET;
+
 type Customize = dyn Fn(GoogleConnectorBuilder) -> GoogleConnectorBuilder + Send + Sync;
 
 /// Google Workspace as a connector kind: a [`GoogleConnector`] per integration, from its
@@ -288,11 +290,14 @@ impl ConnectorKind for GoogleKind {
             Credential::OAuth { oauth } => {
                 let client = self.oauth_client(oauth)?;
                 let name = OAuthSettings::secret_name(request.integration);
-                let secret = self.secret_store()?.secret(&name).map_err(|_| {
-                    CoreError::Credential {
-                        reference: name.clone(),
-                        reason: "no consent yet: an admin must authorize the integration (google-integration:authorize)".to_owned(),
+                let secret = self.secret_store()?.secret(&name).map_err(|e| match e {
+                    CoreError::Credential { reason, .. } if reason == NO_SUCH_SECRET => {
+                        CoreError::Credential {
+                            reference: name.clone(),
+                            reason: "no consent yet: an admin must authorize the integration (google-integration:authorize)".to_owned(),
+                        }
                     }
+                    other => other,
                 })?;
                 let stored = StoredConsent::from_secret(&secret)?;
                 let material = ServiceAccountKey::new(format!(

@@ -191,7 +191,7 @@ impl SecretStore for SealedSecrets {
         let sealed = self
             .read_all()?
             .remove(name)
-            .ok_or_else(|| unusable(name, "no such secret"))?;
+            .ok_or_else(|| unusable(name, dirsync_core::NO_SUCH_SECRET))?;
         let bytes = STANDARD
             .decode(sealed)
             .map_err(|_| unusable(name, "the sealed value is not base64"))?;

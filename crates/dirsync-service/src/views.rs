@@ -6,10 +6,11 @@ use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
 use dirsync_core::{
-    AnyIntegration, DirectionKind, DirectoryAttribute, DirectoryAttributes, DirectoryUser,
-    EmploymentType, Grant, Group, GroupAssignment, HeldPlan, IntegrationState, KeyOwnership,
-    Manager, MemberKind, MemberRole, Membership, ObjectKinds, OrgUnit, RemoteSettings, RunOutcome,
-    Safeguards, Schedule, Scope, ScopeFilter, SyncRule, SyncRun, Trigger, UserId, UserStatus,
+    AnyIntegration, AuthorizationMethod, DirectionKind, DirectoryAttribute, DirectoryAttributes,
+    DirectoryUser, EmploymentType, Grant, Group, GroupAssignment, HeldPlan, IntegrationState,
+    KeyOwnership, Manager, MemberKind, MemberRole, Membership, ObjectKinds, OrgUnit,
+    RemoteSettings, RunOutcome, Safeguards, Schedule, Scope, ScopeFilter, SyncRule, SyncRun,
+    Trigger, UserId, UserStatus,
 };
 use serde::Serialize;
 
@@ -204,6 +205,16 @@ pub struct StateView {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[non_exhaustive]
 pub struct AuthorizationView {
+    /// How it was authorized: `oauth` (a person's consent) or `service_account` (records
+    /// written before methods were recorded: `service_account` when a client is named).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub method: Option<AuthorizationMethod>,
+    /// Who authorized it: the consenting person, or the delegated admin.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub authorized_by: Option<String>,
+    /// When it was authorized (verified).
+    pub authorized_at: DateTime<Utc>,
     /// Whom the integration acts as (Google: the delegated admin), if anyone.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub subject: Option<String>,
@@ -295,6 +306,13 @@ impl IntegrationView {
             schedule_text: r.schedule.to_string(),
             rules: r.rules.iter().map(RuleView::from).collect(),
             authorization: r.authorization.as_ref().map(|a| AuthorizationView {
+                method: a.method.or_else(|| {
+                    a.client_email
+                        .as_ref()
+                        .map(|_| AuthorizationMethod::ServiceAccount)
+                }),
+                authorized_by: a.subject.as_ref().map(ToString::to_string),
+                authorized_at: a.verified_at,
                 subject: a.subject.as_ref().map(ToString::to_string),
                 client_id: a.client_id.clone(),
                 client_email: a.client_email.as_ref().map(ToString::to_string),
