@@ -6,11 +6,11 @@ use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
 use dirsync_core::{
-    AnyIntegration, AuthorizationMethod, DirectionKind, DirectoryAttribute, DirectoryAttributes,
-    DirectoryUser, EmploymentType, Grant, Group, GroupAssignment, HeldPlan, IntegrationState,
-    KeyOwnership, Manager, MemberKind, MemberRole, Membership, ObjectKinds, OrgUnit,
-    RemoteSettings, RunOutcome, Safeguards, Schedule, Scope, ScopeFilter, SyncRule, SyncRun,
-    Trigger, UserId, UserStatus,
+    AnyIntegration, Authorization, AuthorizationMethod, DirectionKind, DirectoryAttribute,
+    DirectoryAttributes, DirectoryUser, EmploymentType, Grant, Group, GroupAssignment, HeldPlan,
+    IntegrationState, KeyOwnership, Manager, MemberKind, MemberRole, Membership, ObjectKinds,
+    OrgUnit, RemoteSettings, RunOutcome, Safeguards, Schedule, Scope, ScopeFilter, SyncRule,
+    SyncRun, Trigger, UserId, UserStatus,
 };
 use serde::Serialize;
 
@@ -238,6 +238,27 @@ pub struct AuthorizationView {
     pub verified_at: DateTime<Utc>,
 }
 
+impl From<&Authorization> for AuthorizationView {
+    fn from(a: &Authorization) -> Self {
+        Self {
+            method: a.method.or_else(|| {
+                a.client_email
+                    .as_ref()
+                    .map(|_| AuthorizationMethod::ServiceAccount)
+            }),
+            authorized_by: a.subject.as_ref().map(ToString::to_string),
+            authorized_at: a.verified_at,
+            subject: a.subject.as_ref().map(ToString::to_string),
+            client_id: a.client_id.clone(),
+            client_email: a.client_email.as_ref().map(ToString::to_string),
+            ownership: a.ownership,
+            scopes: a.scopes.iter().cloned().collect(),
+            checks: a.checks.clone(),
+            verified_at: a.verified_at,
+        }
+    }
+}
+
 /// An integration (`integration:show`, `integration:list`, and after each change).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -269,6 +290,9 @@ pub struct IntegrationView {
     pub rules: Vec<RuleView>,
     /// Who authorized it, and when.
     pub authorization: Option<AuthorizationView>,
+    /// The authorizations it replaced, oldest first.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub authorization_history: Vec<AuthorizationView>,
     /// How it connects (never a secret: keys are referenced, not included).
     #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub settings: RemoteSettings,
@@ -305,22 +329,12 @@ impl IntegrationView {
             schedule: r.schedule,
             schedule_text: r.schedule.to_string(),
             rules: r.rules.iter().map(RuleView::from).collect(),
-            authorization: r.authorization.as_ref().map(|a| AuthorizationView {
-                method: a.method.or_else(|| {
-                    a.client_email
-                        .as_ref()
-                        .map(|_| AuthorizationMethod::ServiceAccount)
-                }),
-                authorized_by: a.subject.as_ref().map(ToString::to_string),
-                authorized_at: a.verified_at,
-                subject: a.subject.as_ref().map(ToString::to_string),
-                client_id: a.client_id.clone(),
-                client_email: a.client_email.as_ref().map(ToString::to_string),
-                ownership: a.ownership,
-                scopes: a.scopes.iter().cloned().collect(),
-                checks: a.checks.clone(),
-                verified_at: a.verified_at,
-            }),
+            authorization: r.authorization.as_ref().map(AuthorizationView::from),
+            authorization_history: r
+                .authorization_history
+                .iter()
+                .map(AuthorizationView::from)
+                .collect(),
             settings: r.settings.clone(),
             safeguards: *policy.safeguards_for(r),
             own_safeguards: r.safeguards.is_some(),

@@ -150,6 +150,10 @@ async fn an_admins_consent_authorizes_and_lives_through_revocation_and_removal()
     // Reauthorize = consent again; the integration is active again and syncs.
     let any = f.consent(id, |_| {}).await??;
     assert_eq!(*any.state(), IntegrationState::Active);
+    // The history keeps the authorization it replaced.
+    let history = &any.record().authorization_history;
+    assert_eq!(history.len(), 1);
+    assert_eq!(history[0].method, Some(AuthorizationMethod::OAuth));
     let run = f.service.sync(id, &Silent).await?;
     assert!(
         !matches!(run.outcome, RunOutcome::Failed { .. }),
