@@ -37,8 +37,12 @@
 //!   token and retries once. Records that cannot be mapped are quarantined, not dropped.
 //!
 //! Auth goes through `gcp_auth::CustomServiceAccount` with domain-wide delegation, behind our
-//! [`TokenSource`] trait; tests and emulators use [`StaticTokenSource`]. No token, key or JWT
-//! appears in any error, log line or `Debug` output.
+//! [`TokenSource`] trait; tests and emulators use [`StaticTokenSource`]. Or, with
+//! [`Credential::OAuth`], by an admin's consent ([`oauth`]: authorization code with PKCE, the
+//! id_token verified against Google's JWKS, the refresh token kept in the
+//! [`SecretStore`](dirsync_core::SecretStore) and refreshed by
+//! [`RefreshTokenSource`](oauth::RefreshTokenSource)). No token, key or JWT appears in any
+//! error, log line or `Debug` output.
 //!
 //! ```
 //! use std::sync::Arc;
