@@ -22,9 +22,13 @@ use directory_sync::core::{
     DirectionKind, DirectoryUser, Email, GroupAssignment, KeyOwnership, Manager, OrgUnitPath,
     RunOutcome, Schedule, Selector, SyncRun, TimeOfDay, Trigger, UserStatus,
 };
-use directory_sync::google::{GoogleSettings, KeyReference, scopes as google_scopes};
+use directory_sync::google::oauth::CallbackParams;
+use directory_sync::google::{
+    GoogleKind, GoogleSettings, KeyReference, OAuthSettings, scopes as google_scopes,
+};
 use directory_sync::service::{
-    CreateGoogle, Error as ServiceError, NewRule, Registry, Service, Silent, TerminalProgress,
+    CreateGoogle, Error as ServiceError, NewRule, Registry, SealedSecrets, SecretKey, Service,
+    Silent, TerminalProgress,
 };
 use directory_sync::sqlite::SqliteStore;
 use dirsync_google_emulator::{Emulator, EmulatorConfig, Role, RunningEmulator, TenantSpec};
@@ -55,7 +59,18 @@ async fn main() -> Result<()> {
     println!("  service-account key: {}", key.display());
     println!("  directory (SQLite):  {}", db.display());
 
-    let service = Service::new(Arc::new(SqliteStore::open(&db)?), Registry::builtin());
+    // Consents (refresh tokens) are kept sealed next to the directory, under a key file made on
+    // first use (or DIRSYNC_SECRET_KEY), as `dirsync` does.
+    let secrets = Arc::new(SealedSecrets::new(
+        dir.join("directory.db.secrets"),
+        SecretKey::from_env_or_file(&dir.join("directory.db.secret-key"))?,
+    ));
+    let google_kind = GoogleKind::new().with_secrets(secrets);
+    let service = Service::new(
+        Arc::new(SqliteStore::open(&db)?),
+        Registry::builtin().with(google_kind.clone()),
+    )
+    .with_consent(google_kind);
 
     section("2. Create the integration");
     let mut settings = GoogleSettings::new(
@@ -208,6 +223,9 @@ async fn main() -> Result<()> {
     section("9. Outbound: a Google group managed from the directory");
     outbound(&service, &google, &key).await?;
 
+    section("10. Authorized by consent instead of a key");
+    consent(&service, &google, &dir).await?;
+
     section("Done");
     let stats = google.stats();
     println!(
@@ -228,6 +246,63 @@ async fn main() -> Result<()> {
         db.display()
     );
     google.shutdown().await;
+    Ok(())
+}
+
+/// A second, consent-based integration: an admin authorizes it in a browser (here the
+/// emulator consents automatically as its admin), and it records who authorized it.
+async fn consent(service: &Service, google: &RunningEmulator, dir: &Path) -> Result<()> {
+    let client = dir.join("oauth-client.json");
+    std::fs::write(&client, google.oauth_client_json())?;
+    let settings = GoogleSettings::oauth(
+        OAuthSettings::new(KeyReference::File(client)).with_oauth_base(google.base_url()),
+    )
+    .with_api_base(google.base_url());
+    let created = service
+        .create_google(CreateGoogle::new(
+            "Google Workspace (consent)",
+            DirectionKind::Inbound,
+            settings,
+            Schedule::Manual,
+        ))
+        .await?;
+    let id = created.integration.id();
+    println!("{}", created.instructions);
+    google.set_auto_consent(Some(&google.admin_subject()));
+    // `dirsync google-integration:authorize ID` listens on 127.0.0.1 for Google's redirect;
+    // here the redirect is read from the emulator's answer, as a browser would follow it.
+    let start = service
+        .start_consent(id, "http://127.0.0.1:8976/callback", None)
+        .await?;
+    println!("  consent URL: {}…", clip(&start.url, 72));
+    let browser = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()?;
+    let answer = browser.get(&start.url).send().await?;
+    let location = answer
+        .headers()
+        .get("location")
+        .and_then(|l| l.to_str().ok())
+        .context("the consent page did not redirect")?;
+    let query = location.split_once('?').map_or("", |(_, q)| q);
+    let any = service
+        .finish_consent(start, &CallbackParams::from_query(query))
+        .await?;
+    if let Some(a) = &any.record().authorization {
+        println!(
+            "  authorized by {} at {} (oauth), {} scopes",
+            a.subject
+                .as_ref()
+                .map_or_else(String::new, ToString::to_string),
+            a.verified_at.format("%H:%M:%S"),
+            a.scopes.len()
+        );
+    }
+    let activated = service.activate(id, &Silent).await?;
+    println!("  integration {id} is {}", activated.integration.state());
+    if let Some(run) = &activated.initial_run {
+        print_run("  initial sync", run);
+    }
     Ok(())
 }
 

@@ -59,6 +59,7 @@ pub(crate) fn connector(emu: &RunningEmulator) -> GoogleConnectorBuilder {
 
 fn authorization(emu: &RunningEmulator) -> Authorization {
     Authorization {
+        method: None,
         subject: Some(Email::new(emu.admin_subject()).unwrap()),
         client_id: Some("emulator".into()),
         client_email: Some(Email::new("sync@test-project.iam.gserviceaccount.com").unwrap()),

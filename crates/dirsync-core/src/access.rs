@@ -8,7 +8,7 @@ use std::fmt;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::{Authorization, Email, Error, KeyOwnership, Scope};
+use crate::{Authorization, AuthorizationMethod, Email, Error, KeyOwnership, Scope};
 
 /// One check of an integration's access: what was checked, whether it passed, and what to do
 /// when it did not. Made with [`AccessCheck::passed`], [`AccessCheck::failed`] or, for an OAuth
@@ -84,6 +84,9 @@ pub struct AccessReport {
     pub client_email: Option<Email>,
     /// Who owns the credential, where that is known.
     pub ownership: Option<KeyOwnership>,
+    /// How the integration is authorized, where that is known.
+    #[serde(default)]
+    pub method: Option<AuthorizationMethod>,
     /// Every check, in the order it ran.
     pub checks: Vec<AccessCheck>,
 }
@@ -96,6 +99,7 @@ impl AccessReport {
             client_id: None,
             client_email: None,
             ownership: None,
+            method: None,
             checks,
         }
     }
@@ -103,6 +107,12 @@ impl AccessReport {
     /// The credential is owned by `ownership`.
     pub fn with_ownership(mut self, ownership: KeyOwnership) -> Self {
         self.ownership = Some(ownership);
+        self
+    }
+
+    /// The integration is authorized by `method`.
+    pub fn with_method(mut self, method: AuthorizationMethod) -> Self {
+        self.method = Some(method);
         self
     }
 
@@ -173,6 +183,7 @@ impl AccessReport {
             client_id: self.client_id,
             client_email: self.client_email,
             ownership: self.ownership,
+            method: self.method,
             verified_at,
         })
     }

@@ -137,14 +137,44 @@ impl Debug for Secret {
     }
 }
 
+/// The reason a [`SecretStore`] gives for a name it does not hold, so that callers can tell
+/// "not there yet" from "there but unreadable".
+pub const NO_SUCH_SECRET: &str = "no such secret";
+
 /// Resolves the secrets that settings reference by name from the embedding application's secret
 /// manager (a vault, a cloud secret manager, an encrypted table).
 pub trait SecretStore: Send + Sync {
     /// The secret stored under `name`.
     ///
     /// # Errors
-    /// [`Error::Credential`] when there is no such secret or it cannot be read.
+    /// [`Error::Credential`] when there is no such secret (its reason: [`NO_SUCH_SECRET`]) or
+    /// it cannot be read.
     fn secret(&self, name: &str) -> Result<Secret, Error>;
+
+    /// Stores `secret` under `name`, replacing what was there (e.g. a refresh token an admin's
+    /// consent produced). Read-only stores refuse (the default).
+    ///
+    /// # Errors
+    /// [`Error::Credential`] when the secret cannot be written.
+    fn put_secret(&self, name: &str, secret: &Secret) -> Result<(), Error> {
+        let _ = secret;
+        Err(Error::Credential {
+            reference: name.to_owned(),
+            reason: "this secret store is read-only".to_owned(),
+        })
+    }
+
+    /// Deletes the secret `name`; `Ok(false)` when there was none. Read-only stores refuse
+    /// (the default).
+    ///
+    /// # Errors
+    /// [`Error::Credential`] when the secret cannot be deleted.
+    fn remove_secret(&self, name: &str) -> Result<bool, Error> {
+        Err(Error::Credential {
+            reference: name.to_owned(),
+            reason: "this secret store is read-only".to_owned(),
+        })
+    }
 }
 
 /// One remote system, as a connector crate registers it. Object-safe: a registry holds

@@ -124,7 +124,8 @@ pub use connector::{
     RemoteApplyReport, RemoteOpOutcome,
 };
 pub use connector_kind::{
-    ConnectRequest, Connection, ConnectorKind, Grant, Secret, SecretReference, SecretStore,
+    ConnectRequest, Connection, ConnectorKind, Grant, NO_SUCH_SECRET, Secret, SecretReference,
+    SecretStore,
 };
 pub use directory_attributes::{
     AttributeMapping, AttributeSource, DirectoryAttribute, DirectoryAttributes,
@@ -134,9 +135,9 @@ pub use error::Error;
 pub use group::{Group, Member, MemberKind, MemberRole, Membership, MembershipKey};
 pub use ids::{ExternalId, GroupId, IntegrationId, RuleId, RunId, UserId};
 pub use integration::{
-    AnyIntegration, Authorization, Direction, DirectionKind, Inbound, Integration,
-    IntegrationRecord, IntegrationState, KeyOwnership, NewIntegration, Outbound, Primary,
-    RemoteSettings, Role, RoleKind, Scope, Secondary, System, Transition, TypedSettings,
+    AnyIntegration, Authorization, AuthorizationMethod, Direction, DirectionKind, Inbound,
+    Integration, IntegrationRecord, IntegrationState, KeyOwnership, NewIntegration, Outbound,
+    Primary, RemoteSettings, Role, RoleKind, Scope, Secondary, System, Transition, TypedSettings,
 };
 pub use interval::Interval;
 pub use object_kind::{ObjectKind, ObjectKinds};

@@ -147,7 +147,7 @@ fn b64url_decode(s: &str) -> Option<Vec<u8>> {
 }
 
 /// The DER bytes of a PKCS#8 PEM private key (`-----BEGIN PRIVATE KEY-----`).
-fn pem_to_der(pem: &str) -> Result<Vec<u8>, Error> {
+pub(crate) fn pem_to_der(pem: &str) -> Result<Vec<u8>, Error> {
     let body = pem
         .trim()
         .strip_prefix("-----BEGIN PRIVATE KEY-----")
@@ -173,8 +173,21 @@ fn parse_private_key(pem: &str) -> Result<RsaKeyPair, Error> {
 /// Signs `claims` as an RS256 JWT (`{"alg":"RS256","typ":"JWT"}`) with a PKCS#8 PEM key — what
 /// gcp_auth sends, for tests that need JWTs gcp_auth would not make (expired, wrong audience, …).
 pub fn sign_jwt(private_key_pem: &str, claims: &Value) -> Result<String, Error> {
+    sign_jwt_with_header(
+        private_key_pem,
+        &json!({"alg": "RS256", "typ": "JWT"}),
+        claims,
+    )
+}
+
+/// [`sign_jwt`] with another header (e.g. a `kid`).
+pub(crate) fn sign_jwt_with_header(
+    private_key_pem: &str,
+    header: &Value,
+    claims: &Value,
+) -> Result<String, Error> {
     let key = parse_private_key(private_key_pem)?;
-    let header = b64url(br#"{"alg":"RS256","typ":"JWT"}"#);
+    let header = b64url(serde_json::to_string(header)?.as_bytes());
     let body = b64url(serde_json::to_string(claims)?.as_bytes());
     let input = format!("{header}.{body}");
     let mut sig = vec![0; key.public_modulus_len()];
@@ -197,7 +210,14 @@ pub(crate) struct TokenError {
 }
 
 impl TokenError {
-    fn grant(description: impl Into<String>) -> Self {
+    pub(crate) fn new(status: u16, error: &'static str, description: impl Into<String>) -> Self {
+        Self {
+            status,
+            error,
+            description: description.into(),
+        }
+    }
+    pub(crate) fn grant(description: impl Into<String>) -> Self {
         Self {
             status: 400,
             error: "invalid_grant",
@@ -222,6 +242,8 @@ pub(crate) struct TokenInfo {
     pub(crate) subject: Option<String>,
     pub(crate) scopes: Vec<String>,
     pub(crate) expires_at: Instant,
+    /// The refresh token a consent token was issued from (`None` for service accounts).
+    pub(crate) refresh: Option<String>,
 }
 
 struct Verifiers {
@@ -233,7 +255,8 @@ struct Verifiers {
 /// Token-endpoint state: accounts, issued tokens, runtime denials.
 pub(crate) struct AuthState {
     accounts: HashMap<String, Verifiers>,
-    tokens: HashMap<String, TokenInfo>,
+    pub(crate) tokens: HashMap<String, TokenInfo>,
+    pub(crate) consent: crate::consent::ConsentState,
     pub(crate) denied_scopes: HashSet<String>,
     pub(crate) denied_subjects: HashSet<String>,
     pub(crate) token_lifetime: Duration,
@@ -261,6 +284,7 @@ impl AuthState {
         Ok(Self {
             accounts: map,
             tokens: HashMap::new(),
+            consent: crate::consent::ConsentState::default(),
             denied_scopes: HashSet::new(),
             denied_subjects: HashSet::new(),
             token_lifetime,
@@ -401,6 +425,7 @@ impl AuthState {
                 subject,
                 scopes,
                 expires_at: Instant::now() + self.token_lifetime,
+                refresh: None,
             },
         );
         Ok((token, self.token_lifetime.as_secs()))
@@ -427,7 +452,7 @@ impl AuthState {
         let before = self.tokens.len();
         self.tokens
             .retain(|_, t| t.subject.as_deref() != Some(subject.as_str()));
-        before - self.tokens.len()
+        before - self.tokens.len() + self.revoke_consents_of(&subject)
     }
 
     pub(crate) fn revoke_token(&mut self, token: &str) -> bool {

@@ -121,6 +121,7 @@
 #![warn(missing_docs)]
 
 mod auth;
+mod consent;
 mod error;
 mod faults;
 mod render;
@@ -137,6 +138,7 @@ pub use auth::{
     DEFAULT_GRANTED_SCOPES, JWT_BEARER_GRANT, OTHER_TEST_PRIVATE_KEY_PEM, SCOPE_PREFIX,
     ServiceAccount, TEST_PRIVATE_KEY_PEM, UNAUTHORIZED_CLIENT_DESCRIPTION, sign_jwt,
 };
+pub use consent::{ID_TOKEN_KID, OAUTH_CLIENT_ID, OAUTH_CLIENT_SECRET};
 pub use error::Error;
 pub use faults::{
     DELETE_MEMBER_ROUTE, DELETE_USER_ROUTE, FailingGroup, FailingPage, Faults, INSERT_MEMBER_ROUTE,
@@ -461,9 +463,41 @@ impl RunningEmulator {
         lock(&self.shared.auth).revoke_all()
     }
 
-    /// Revokes the tokens issued for `subject`; returns how many.
+    /// Revokes the tokens issued for `subject` and the consents they gave; returns how many.
     pub fn revoke_subject_tokens(&self, subject: &str) -> usize {
         lock(&self.shared.auth).revoke_subject(subject)
+    }
+
+    /// Google's OAuth client file (`{"installed": {…}}`) for the emulator's consent endpoints:
+    /// its `auth_uri` and `token_uri` point here, its redirect URIs are loopback.
+    pub fn oauth_client_json(&self) -> String {
+        serde_json::json!({"installed": {
+            "client_id": OAUTH_CLIENT_ID,
+            "project_id": "emulator",
+            "auth_uri": format!("{}/o/oauth2/v2/auth", self.base_url()),
+            "token_uri": self.token_uri(),
+            "auth_provider_x509_cert_url": format!("{}/oauth2/v1/certs", self.base_url()),
+            "client_secret": OAUTH_CLIENT_SECRET,
+            "redirect_uris": ["http://localhost"],
+        }})
+        .to_string()
+    }
+
+    /// Consent automatically as `account` from now on (the authorization page redirects at
+    /// once, as if that person chose their account and clicked Allow); `None` shows the page.
+    pub fn set_auto_consent(&self, account: Option<&str>) {
+        lock(&self.shared.auth).consent.auto_consent = account.map(str::to_owned);
+    }
+
+    /// Revokes every consent `email` gave (their refresh tokens stop working) and their access
+    /// tokens, as Google does when an admin removes a user's grants; returns how many.
+    pub fn revoke_consents(&self, email: &str) -> usize {
+        lock(&self.shared.auth).revoke_subject(email)
+    }
+
+    /// How many tokens `POST /revoke` revoked.
+    pub fn revocations(&self) -> u64 {
+        lock(&self.shared.auth).consent.revoked
     }
 
     /// Revokes one token; returns whether it was live.

@@ -18,7 +18,8 @@ use crate::config::{MappingConfig, RetryConfig};
 use crate::error::Error;
 use crate::pacer::Pacer;
 use crate::settings::{
-    GoogleSettings, KeyReference, ServiceAccountKey, required_scopes as google_required_scopes,
+    Credential, GoogleSettings, KeyReference, ServiceAccountKey,
+    required_scopes as google_required_scopes,
 };
 
 /// The default cap on one response body: 32 MiB, far above a page of 500 users with custom
@@ -59,6 +60,7 @@ pub struct GoogleConnectorBuilder {
     scopes: BTreeSet<Scope>,
     mapping: MappingConfig,
     token_source: Option<Arc<dyn TokenSource>>,
+    consent: Option<Arc<crate::oauth::RefreshTokenSource>>,
 }
 
 impl fmt::Debug for GoogleConnectorBuilder {
@@ -100,6 +102,7 @@ impl Default for GoogleConnectorBuilder {
             scopes: google_required_scopes(DirectionKind::Inbound, ObjectKind::ALL),
             mapping: MappingConfig::default(),
             token_source: None,
+            consent: None,
         }
     }
 }
@@ -142,14 +145,20 @@ impl GoogleConnectorBuilder {
     pub fn from_settings(settings: &GoogleSettings) -> Self {
         let mut b = Self::new()
             .customer(settings.customer.clone())
-            .subject(settings.subject.clone())
-            .ownership(settings.ownership)
             .requests_per_minute(settings.quota_per_minute);
         if let Some(base) = &settings.api_base {
             b = b.api_base(base.clone());
         }
-        if let KeyReference::File(path) = &settings.key {
-            b = b.key_file(path.clone());
+        if let Credential::ServiceAccount {
+            subject,
+            key,
+            ownership,
+        } = &settings.credential
+        {
+            b = b.subject(subject.clone()).ownership(*ownership);
+            if let KeyReference::File(path) = key {
+                b = b.key_file(path.clone());
+            }
         }
         b
     }
@@ -256,6 +265,15 @@ impl GoogleConnectorBuilder {
         self
     }
 
+    /// Authorizes by an admin's consent: tokens come from `source` (its refresh token), the
+    /// subject is who consented, and `validate_access` checks the scopes the consent grants.
+    pub fn consent(mut self, source: Arc<crate::oauth::RefreshTokenSource>) -> Self {
+        self.subject = Some(source.consent().authorized_by.clone());
+        self.token_source = Some(source.clone());
+        self.consent = Some(source);
+        self
+    }
+
     /// Checks the settings and builds the connector. No network I/O.
     ///
     /// # Errors
@@ -333,6 +351,7 @@ impl GoogleConnectorBuilder {
             customer: self.customer,
             subject,
             key,
+            consent: self.consent,
             ownership: self.ownership,
             scopes: self.scopes,
             mapping: self.mapping,

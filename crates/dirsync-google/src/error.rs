@@ -37,6 +37,14 @@ pub enum Error {
     #[error(transparent)]
     Access(#[from] AccessDenied),
 
+    /// An admin's OAuth consent failed or was refused (`access_denied`, a wrong `state`, an
+    /// id_token that does not verify, a code the token endpoint refused). Nothing is stored.
+    #[error("consent failed: {reason}")]
+    Consent {
+        /// What went wrong, without any code, token or verifier.
+        reason: String,
+    },
+
     /// A token could not be obtained for a reason other than a refusal (timeout, connection,
     /// a 5xx from the token endpoint). Usually transient.
     #[error("token request failed: {message}")]
@@ -114,7 +122,7 @@ impl Error {
     /// rather than one call, so every further call would fail the same way: an apply stops on it.
     pub fn is_configuration(&self) -> bool {
         match self {
-            Self::Config { .. } | Self::Key { .. } | Self::Access(_) => true,
+            Self::Config { .. } | Self::Key { .. } | Self::Access(_) | Self::Consent { .. } => true,
             Self::Http {
                 status: Some(403),
                 reason: Some(reason),
@@ -146,6 +154,10 @@ impl From<Error> for dirsync_core::Error {
             }
             .into(),
             Error::Access(denied) => denied.into(),
+            Error::Consent { reason } => AccessDenied::Unauthorized {
+                reason: format!("consent failed: {reason}"),
+            }
+            .into(),
             Error::Token { message, transient } => dirsync_core::Error::Remote {
                 route: "POST token_uri".to_owned(),
                 status: None,

@@ -37,8 +37,12 @@
 //!   token and retries once. Records that cannot be mapped are quarantined, not dropped.
 //!
 //! Auth goes through `gcp_auth::CustomServiceAccount` with domain-wide delegation, behind our
-//! [`TokenSource`] trait; tests and emulators use [`StaticTokenSource`]. No token, key or JWT
-//! appears in any error, log line or `Debug` output.
+//! [`TokenSource`] trait; tests and emulators use [`StaticTokenSource`]. Or, with
+//! [`Credential::OAuth`], by an admin's consent ([`oauth`]: authorization code with PKCE, the
+//! id_token verified against Google's JWKS, the refresh token kept in the
+//! [`SecretStore`](dirsync_core::SecretStore) and refreshed by
+//! [`RefreshTokenSource`](oauth::RefreshTokenSource)). No token, key or JWT appears in any
+//! error, log line or `Debug` output.
 //!
 //! ```
 //! use std::sync::Arc;
@@ -131,6 +135,7 @@ mod fetch;
 mod hostile_tests;
 mod kind;
 mod mapping;
+pub mod oauth;
 pub mod pacer;
 pub mod retry;
 pub mod settings;
@@ -143,8 +148,9 @@ use std::fmt;
 
 use async_trait::async_trait;
 use dirsync_core::{
-    AccessCheck, AccessDenied, AccessReport, DirectorySource, DirectoryTarget, Email,
-    FetchProgress, FetchRequest, Fetched, KeyOwnership, RemoteApplyReport, RemoteChanges, Scope,
+    AccessCheck, AccessDenied, AccessReport, AuthorizationMethod, DirectorySource, DirectoryTarget,
+    Email, FetchProgress, FetchRequest, Fetched, KeyOwnership, RemoteApplyReport, RemoteChanges,
+    Scope,
 };
 use url::Url;
 
@@ -156,7 +162,8 @@ pub use error::Error;
 pub use kind::GoogleKind;
 pub use retry::Decision;
 pub use settings::{
-    GoogleSettings, KeyReference, SYSTEM, ServiceAccountKey, required_scopes, scopes,
+    Credential, GoogleSettings, KeyReference, OAuthSettings, SYSTEM, ServiceAccountKey,
+    required_scopes, scopes,
 };
 
 use client::{ApiRequest, Client, Counters};
@@ -170,6 +177,7 @@ pub struct GoogleConnector {
     customer: String,
     subject: Email,
     key: Option<KeyInfo>,
+    consent: Option<std::sync::Arc<oauth::RefreshTokenSource>>,
     ownership: KeyOwnership,
     scopes: BTreeSet<Scope>,
     mapping: MappingConfig,
@@ -227,14 +235,48 @@ impl GoogleConnector {
         &self.scopes
     }
 
-    /// Per-scope token requests, then one small call per granted API.
+    /// Per-scope token requests (a consent: the scopes its token grants), then one small
+    /// call per granted API.
     async fn check_access(&self) -> Result<AccessReport, Error> {
+        let mut granted = BTreeSet::new();
+        let mut missing = BTreeSet::new();
+        if let Some(consent) = &self.consent {
+            let scopes = consent.granted_scopes().await?;
+            for scope in &self.scopes {
+                if scopes.contains(scope) {
+                    granted.insert(scope.clone());
+                } else {
+                    missing.insert(scope.clone());
+                }
+            }
+            let checked = self.probe(granted, missing).await.map_err(|e| {
+                if matches!(
+                    e,
+                    Error::Access(AccessDenied::Unauthorized { .. })
+                        | Error::Http {
+                            status: Some(403),
+                            ..
+                        }
+                ) && e.is_configuration()
+                {
+                    Error::Access(AccessDenied::Unauthorized {
+                        reason: format!(
+                            "{} consented, but Google refuses them the Directory API ({e}): a Workspace admin must authorize the integration",
+                            consent.consent().authorized_by
+                        ),
+                    })
+                } else {
+                    e
+                }
+            })?;
+            return Ok(checked
+                .with_subject(consent.consent().authorized_by.clone())
+                .with_method(AuthorizationMethod::OAuth));
+        }
         let key = self.key.as_ref().ok_or_else(|| Error::Config {
             reason: "validate_access needs the service-account key (key_json or key_file)".into(),
         })?;
         let sa = key.service_account(&self.subject)?;
-        let mut granted = BTreeSet::new();
-        let mut missing = BTreeSet::new();
         for scope in &self.scopes {
             match auth::check_scope(&self.client.http, &sa, key, &self.subject, scope).await? {
                 ScopeCheck::Granted => {
@@ -246,6 +288,21 @@ impl GoogleConnector {
                 }
             }
         }
+        Ok(self
+            .probe(granted, missing)
+            .await?
+            .with_subject(self.subject.clone())
+            .with_client(key.client_id.clone(), key.client_email.clone())
+            .with_ownership(self.ownership)
+            .with_method(AuthorizationMethod::ServiceAccount))
+    }
+
+    /// One small call per granted API; a scope the API refuses moves to `missing`.
+    async fn probe(
+        &self,
+        mut granted: BTreeSet<Scope>,
+        mut missing: BTreeSet<Scope>,
+    ) -> Result<AccessReport, Error> {
         let counters = Counters::default();
         let customer = self.customer.as_str();
         let customer = [("customer", customer), ("maxResults", "1")];
@@ -324,10 +381,7 @@ impl GoogleConnector {
             .iter()
             .map(|scope| AccessCheck::scope(scope.clone(), granted.contains(scope)))
             .collect();
-        Ok(AccessReport::new(checks)
-            .with_subject(self.subject.clone())
-            .with_client(key.client_id.clone(), key.client_email.clone())
-            .with_ownership(self.ownership))
+        Ok(AccessReport::new(checks))
     }
 }
 

@@ -66,19 +66,76 @@ impl From<dirsync_core::Secret> for ServiceAccountKey {
     }
 }
 
+/// How a Google integration is authorized: a service account with domain-wide delegation, or
+/// an admin's OAuth consent. Stored inline in the settings' JSON (`subject`, `key`, `ownership`
+/// for a service account, as before consent existed; `oauth` for consent).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum Credential {
+    /// A service-account key acting as a delegated admin.
+    ServiceAccount {
+        /// The Workspace admin the service account acts as.
+        subject: Email,
+        /// Where the service-account key is.
+        key: KeyReference,
+        /// Who owns the service account.
+        ownership: KeyOwnership,
+    },
+    /// A person's consent to an OAuth client; the refresh token is kept in the secret store
+    /// under [`OAuthSettings::secret_name`].
+    OAuth {
+        /// The OAuth client and Google's endpoints.
+        oauth: OAuthSettings,
+    },
+}
+
+/// The OAuth client of a consent-based integration: Google's client file (as the Cloud
+/// console downloads it; its `auth_uri` and `token_uri` are used) and where Google's revoke,
+/// JWKS and userinfo endpoints are (`None`: Google's own).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct OAuthSettings {
+    /// Where the client file is (it holds the client secret, so it is referenced, not stored).
+    pub client: KeyReference,
+    /// The base of the revoke, JWKS and userinfo endpoints (an emulator's); `None` for Google.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oauth_base: Option<String>,
+}
+
+impl OAuthSettings {
+    /// A client file, with Google's endpoints.
+    pub fn new(client: KeyReference) -> Self {
+        Self {
+            client,
+            oauth_base: None,
+        }
+    }
+
+    /// Google's revoke, JWKS and userinfo endpoints at `base` (an emulator's).
+    pub fn with_oauth_base(mut self, base: impl Into<String>) -> Self {
+        self.oauth_base = Some(base.into());
+        self
+    }
+
+    /// The name under which an integration's consent (its refresh token) is kept in the
+    /// secret store.
+    pub fn secret_name(integration: dirsync_core::IntegrationId) -> String {
+        format!("google-oauth/{integration}")
+    }
+}
+
 /// How a Google Workspace integration authenticates and which API it talks to. Made with
-/// [`GoogleSettings::new`] and the `with_*` methods.
+/// [`GoogleSettings::new`] (a service account) or [`GoogleSettings::oauth`] (consent) and the
+/// `with_*` methods.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct GoogleSettings {
     /// The customer (`my_customer` for the subject's own account).
     pub customer: String,
-    /// The Workspace admin the service account acts as.
-    pub subject: Email,
-    /// Where the service-account key is.
-    pub key: KeyReference,
-    /// Who owns the service account.
-    pub ownership: KeyOwnership,
+    /// How it is authorized.
+    #[serde(flatten)]
+    pub credential: Credential,
     /// The Directory API base URL; `None` means `https://admin.googleapis.com`.
     pub api_base: Option<String>,
     /// Client-side pacing: requests per minute for the subject (Google's default quota: 2,400).
@@ -91,13 +148,32 @@ impl GoogleSettings {
 
     /// Settings with the defaults: customer `my_customer`, Google's API, 2,400 requests a minute.
     pub fn new(subject: Email, key: KeyReference, ownership: KeyOwnership) -> Self {
-        Self {
-            customer: "my_customer".to_owned(),
+        Self::with_credential(Credential::ServiceAccount {
             subject,
             key,
             ownership,
+        })
+    }
+
+    /// Consent-based settings with the defaults: an admin authorizes `oauth`'s client.
+    pub fn oauth(oauth: OAuthSettings) -> Self {
+        Self::with_credential(Credential::OAuth { oauth })
+    }
+
+    fn with_credential(credential: Credential) -> Self {
+        Self {
+            customer: "my_customer".to_owned(),
+            credential,
             api_base: None,
             quota_per_minute: Self::DEFAULT_QUOTA_PER_MINUTE,
+        }
+    }
+
+    /// The OAuth settings, for a consent-based integration.
+    pub fn oauth_settings(&self) -> Option<&OAuthSettings> {
+        match &self.credential {
+            Credential::OAuth { oauth } => Some(oauth),
+            Credential::ServiceAccount { .. } => None,
         }
     }
 
@@ -136,15 +212,28 @@ impl TypedSettings for GoogleSettings {
                 "must be an id without spaces",
             ));
         }
-        if let KeyReference::Named(name) = &self.key
+        let key = match &self.credential {
+            Credential::ServiceAccount { key, .. } => key,
+            Credential::OAuth { oauth } => &oauth.client,
+        };
+        if let KeyReference::Named(name) = key
             && name.trim().is_empty()
         {
             return Err(invalid("key", name, "a named key needs a name"));
         }
-        if let Some(base) = &self.api_base {
-            match url::Url::parse(base) {
-                Ok(url) if matches!(url.scheme(), "https" | "http") => {}
-                _ => return Err(invalid("api base", base, "must be an http(s) URL")),
+        let bases = [
+            ("api base", self.api_base.as_ref()),
+            (
+                "oauth base",
+                self.oauth_settings().and_then(|o| o.oauth_base.as_ref()),
+            ),
+        ];
+        for (kind, base) in bases {
+            if let Some(base) = base {
+                match url::Url::parse(base) {
+                    Ok(url) if matches!(url.scheme(), "https" | "http") => {}
+                    _ => return Err(invalid(kind, base, "must be an http(s) URL")),
+                }
             }
         }
         Ok(())
@@ -266,6 +355,23 @@ mod tests {
     }
 
     #[test]
+    fn consent_settings_are_stored_with_their_client_not_its_secret() -> Result<(), CoreError> {
+        let settings = GoogleSettings::oauth(
+            OAuthSettings::new(KeyReference::File("client.json".into()))
+                .with_oauth_base("http://127.0.0.1:9"),
+        );
+        let written = RemoteSettings::from_typed(&settings)?;
+        let stored = serde_json::json!({
+            "system": "google_workspace", "customer": "my_customer",
+            "oauth": {"client": {"kind": "file", "value": "client.json"}, "oauth_base": "http://127.0.0.1:9"},
+            "api_base": null, "quota_per_minute": 2400
+        });
+        assert_eq!(serde_json::to_value(&written).ok(), Some(stored));
+        assert_eq!(written.typed::<GoogleSettings>()?, settings);
+        Ok(())
+    }
+
+    #[test]
     fn keys_do_not_print() {
         let key = ServiceAccountKey::new("-----BEGIN PRIVATE KEY-----abc");
         assert_eq!(format!("{key:?}"), "ServiceAccountKey([redacted])");
@@ -283,9 +389,13 @@ mod tests {
             ok.clone().with_customer("my customer"),
             ok.clone().with_api_base("ftp://example.com"),
             GoogleSettings::new(
-                ok.subject.clone(),
+                Email::new("admin@example.com")?,
                 KeyReference::Named(" ".into()),
-                ok.ownership,
+                KeyOwnership::CustomerOwned,
+            ),
+            GoogleSettings::oauth(
+                OAuthSettings::new(KeyReference::File("client.json".into()))
+                    .with_oauth_base("ftp://x"),
             ),
         ] {
             assert!(RemoteSettings::from_typed(&bad).is_err(), "{bad:?}");

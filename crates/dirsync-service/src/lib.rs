@@ -67,6 +67,8 @@
 
 mod api_tokens;
 mod attributes;
+#[cfg(feature = "google")]
+mod consent;
 mod error;
 mod explain;
 mod instructions;
@@ -79,6 +81,7 @@ mod registry;
 mod review;
 mod rules;
 mod scheduler;
+mod sealed;
 mod service;
 mod status;
 #[cfg(feature = "terminal")]
@@ -87,6 +90,8 @@ mod update;
 pub mod views;
 
 pub use api_tokens::NewApiToken;
+#[cfg(feature = "google")]
+pub use consent::ConsentStart;
 pub use error::Error;
 pub use explain::{Action, PlannedChange};
 pub use instructions::AdminInstructions;
@@ -99,6 +104,7 @@ pub use query::UserQuery;
 pub use registry::Registry;
 pub use review::HeldPlanDetail;
 pub use rules::{DueRun, NewRule};
+pub use sealed::{SECRET_KEY_VAR, SealedSecrets, SecretKey};
 pub use service::{DEFAULT_LEASE_SECONDS, DryRun, RunRetention, Service};
 pub use status::{HeldSummary, IntegrationStatus, RunSummary, StatusReport};
 #[cfg(feature = "terminal")]

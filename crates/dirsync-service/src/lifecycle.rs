@@ -366,6 +366,8 @@ impl Service {
     pub async fn remove(&self, id: IntegrationId) -> Result<Removed, Error> {
         let any = self.store.integration(id).await?;
         let removed = self.store.remove_integration(id).await?;
+        #[cfg(feature = "google")]
+        self.revoke_consent(&any).await;
         if let Ok(kind) = self.registry.get(any.settings().system()) {
             kind.forget(id);
         }

@@ -29,6 +29,9 @@ pub struct Service {
     pub(crate) concurrency: usize,
     notifier: Option<Arc<dyn Notifier>>,
     retention: RunRetention,
+    /// The Google kind that authorizes by consent ([`Service::with_consent`]).
+    #[cfg(feature = "google")]
+    pub(crate) consent: Option<dirsync_google::GoogleKind>,
 }
 
 /// How many run records are kept per integration: after each run the service deletes those
@@ -93,6 +96,8 @@ impl Service {
             concurrency: 4,
             notifier: None,
             retention: RunRetention::default(),
+            #[cfg(feature = "google")]
+            consent: None,
         }
     }
 

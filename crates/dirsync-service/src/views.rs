@@ -6,11 +6,11 @@ use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
 use dirsync_core::{
-    AnyIntegration, DirectionKind, DirectoryAttribute, DirectoryAttributes, DirectoryUser,
-    EmploymentType, Grant, Group, GroupAssignment, HeldPlan, IntegrationState, KeyOwnership,
-    Manager, MemberKind, MemberRole, Membership, ObjectKinds, OrgUnit, RemoteSettings, RunOutcome,
-    Safeguards, Schedule, Scope, ScopeFilter, SyncRule, SyncRun, Trigger, UserId, UserProvisioning,
-    UserStatus,
+    AnyIntegration, Authorization, AuthorizationMethod, DirectionKind, DirectoryAttribute,
+    DirectoryAttributes, DirectoryUser, EmploymentType, Grant, Group, GroupAssignment, HeldPlan,
+    IntegrationState, KeyOwnership, Manager, MemberKind, MemberRole, Membership, ObjectKinds,
+    OrgUnit, RemoteSettings, RunOutcome, Safeguards, Schedule, Scope, ScopeFilter, SyncRule,
+    SyncRun, Trigger, UserId, UserProvisioning, UserStatus,
 };
 use serde::Serialize;
 
@@ -205,6 +205,16 @@ pub struct StateView {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[non_exhaustive]
 pub struct AuthorizationView {
+    /// How it was authorized: `oauth` (a person's consent) or `service_account` (records
+    /// written before methods were recorded: `service_account` when a client is named).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub method: Option<AuthorizationMethod>,
+    /// Who authorized it: the consenting person, or the delegated admin.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub authorized_by: Option<String>,
+    /// When it was authorized (verified).
+    pub authorized_at: DateTime<Utc>,
     /// Whom the integration acts as (Google: the delegated admin), if anyone.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub subject: Option<String>,
@@ -226,6 +236,27 @@ pub struct AuthorizationView {
     pub checks: Vec<String>,
     /// When.
     pub verified_at: DateTime<Utc>,
+}
+
+impl From<&Authorization> for AuthorizationView {
+    fn from(a: &Authorization) -> Self {
+        Self {
+            method: a.method.or_else(|| {
+                a.client_email
+                    .as_ref()
+                    .map(|_| AuthorizationMethod::ServiceAccount)
+            }),
+            authorized_by: a.subject.as_ref().map(ToString::to_string),
+            authorized_at: a.verified_at,
+            subject: a.subject.as_ref().map(ToString::to_string),
+            client_id: a.client_id.clone(),
+            client_email: a.client_email.as_ref().map(ToString::to_string),
+            ownership: a.ownership,
+            scopes: a.scopes.iter().cloned().collect(),
+            checks: a.checks.clone(),
+            verified_at: a.verified_at,
+        }
+    }
 }
 
 /// An integration (`integration:show`, `integration:list`, and after each change).
@@ -259,6 +290,9 @@ pub struct IntegrationView {
     pub rules: Vec<RuleView>,
     /// Who authorized it, and when.
     pub authorization: Option<AuthorizationView>,
+    /// The authorizations it replaced, oldest first.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub authorization_history: Vec<AuthorizationView>,
     /// How it connects (never a secret: keys are referenced, not included).
     #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub settings: RemoteSettings,
@@ -295,15 +329,12 @@ impl IntegrationView {
             schedule: r.schedule,
             schedule_text: r.schedule.to_string(),
             rules: r.rules.iter().map(RuleView::from).collect(),
-            authorization: r.authorization.as_ref().map(|a| AuthorizationView {
-                subject: a.subject.as_ref().map(ToString::to_string),
-                client_id: a.client_id.clone(),
-                client_email: a.client_email.as_ref().map(ToString::to_string),
-                ownership: a.ownership,
-                scopes: a.scopes.iter().cloned().collect(),
-                checks: a.checks.clone(),
-                verified_at: a.verified_at,
-            }),
+            authorization: r.authorization.as_ref().map(AuthorizationView::from),
+            authorization_history: r
+                .authorization_history
+                .iter()
+                .map(AuthorizationView::from)
+                .collect(),
             settings: r.settings.clone(),
             safeguards: *policy.safeguards_for(r),
             own_safeguards: r.safeguards.is_some(),

@@ -415,7 +415,9 @@ async fn the_whole_lifecycle_of_an_inbound_integration() {
 async fn a_key_that_cannot_be_read_is_refused_before_anything_is_stored() {
     let f = Fixture::new(5).await;
     let mut settings = f.settings();
-    settings.key = KeyReference::File(f._dir.path().join("missing.json"));
+    if let dirsync_google::Credential::ServiceAccount { key, .. } = &mut settings.credential {
+        *key = KeyReference::File(f._dir.path().join("missing.json"));
+    }
     let result = f
         .service
         .create_google(CreateGoogle::new(
@@ -435,7 +437,9 @@ async fn a_key_that_cannot_be_read_is_refused_before_anything_is_stored() {
     )
     .unwrap();
     let mut settings = f.settings();
-    settings.key = KeyReference::File(f._dir.path().join("bad.json"));
+    if let dirsync_google::Credential::ServiceAccount { key, .. } = &mut settings.credential {
+        *key = KeyReference::File(f._dir.path().join("bad.json"));
+    }
     let result = f
         .service
         .create_google(CreateGoogle::new(

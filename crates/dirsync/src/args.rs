@@ -11,12 +11,20 @@ pub(crate) struct CreateArgs {
     /// A title for humans.
     #[arg(long)]
     pub(crate) title: String,
-    /// The service account's JSON key file.
-    #[arg(long)]
-    pub(crate) key: PathBuf,
+    /// The service account's JSON key file (with --subject; or --oauth-client instead).
+    #[arg(long, required_unless_present = "oauth_client", requires = "subject")]
+    pub(crate) key: Option<PathBuf>,
     /// The Workspace admin the service account acts as (domain-wide delegation).
-    #[arg(long)]
-    pub(crate) subject: String,
+    #[arg(long, requires = "key")]
+    pub(crate) subject: Option<String>,
+    /// Authorize by an admin's consent instead of a key: Google's OAuth client file (as the
+    /// Cloud console downloads it); then `google-integration:authorize ID`.
+    #[arg(long, conflicts_with_all = ["key", "subject", "ownership"])]
+    pub(crate) oauth_client: Option<PathBuf>,
+    /// Where Google's revoke, JWKS and userinfo endpoints are (an emulator's; plain http only
+    /// for 127.0.0.1); the auth and token endpoints come from the client file.
+    #[arg(long, requires = "oauth_client")]
+    pub(crate) oauth_base: Option<String>,
     /// Inbound reads Google into the directory; outbound manages Google groups. Fixed for life.
     #[arg(long, value_enum, default_value_t = Direction::Inbound)]
     pub(crate) direction: Direction,
@@ -32,9 +40,26 @@ pub(crate) struct CreateArgs {
     /// more if the tenant's quota was raised; 0 turns pacing off).
     #[arg(long, default_value_t = 2_400)]
     pub(crate) quota_per_minute: u32,
-    /// Who owns the service account.
-    #[arg(long, value_enum, default_value_t = Ownership::Customer)]
-    pub(crate) ownership: Ownership,
+    /// Who owns the service account (default: the customer).
+    #[arg(long, value_enum)]
+    pub(crate) ownership: Option<Ownership>,
+}
+
+/// How a consent is obtained: a listener on 127.0.0.1 for Google's redirect.
+#[derive(Debug, Args)]
+pub(crate) struct ConsentArgs {
+    /// The port to listen on for Google's redirect (default: any free port).
+    #[arg(long, default_value_t = 0)]
+    pub(crate) port: u16,
+    /// Print the consent URL without opening a browser.
+    #[arg(long)]
+    pub(crate) no_browser: bool,
+    /// The account to suggest on Google's account chooser.
+    #[arg(long, value_name = "EMAIL")]
+    pub(crate) login_hint: Option<String>,
+    /// How long to wait for the consent, in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 300)]
+    pub(crate) timeout: u64,
 }
 
 #[derive(Debug, Args)]
@@ -158,6 +183,11 @@ pub(crate) struct UpdateArgs {
 pub(crate) struct ReauthorizeArgs {
     /// The integration's id.
     pub(crate) id: String,
+    /// Consent again (a consent-based integration; possibly by another admin).
+    #[arg(long, conflicts_with_all = ["key", "subject", "ownership", "settings"])]
+    pub(crate) oauth: bool,
+    #[command(flatten)]
+    pub(crate) consent: ConsentArgs,
     /// A new JSON key file.
     #[arg(long)]
     pub(crate) key: Option<PathBuf>,

@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::args::{
-    CreateArgs, FileCreateArgs, FilterArgs, PlanListArgs, ReauthorizeArgs, RuleAddArgs, ServeArgs,
-    UpdateArgs, UsersListArgs, ViewArgs, WorkArgs,
+    ConsentArgs, CreateArgs, FileCreateArgs, FilterArgs, PlanListArgs, ReauthorizeArgs,
+    RuleAddArgs, ServeArgs, UpdateArgs, UsersListArgs, ViewArgs, WorkArgs,
 };
 
 /// dirsync — sync a Google Workspace directory into a local SQLite directory, and manage
@@ -92,6 +92,16 @@ pub(crate) enum Command {
     /// Create a Google Workspace integration (staged) and print what the admin must grant.
     #[command(name = "google-integration:create")]
     GoogleCreate(CreateArgs),
+    /// Authorize a consent-based integration: print the consent URL (with --json, the first
+    /// line is {"authorize_url": …}), open a browser, wait for Google's redirect on 127.0.0.1,
+    /// verify it and record who authorized.
+    #[command(name = "google-integration:authorize")]
+    GoogleAuthorize {
+        /// The integration's id.
+        id: String,
+        #[command(flatten)]
+        consent: ConsentArgs,
+    },
     /// Verify every scope, record the authorization, activate, and run the initial sync.
     #[command(name = "google-integration:activate")]
     GoogleActivate {

@@ -10,7 +10,6 @@ use std::time::Duration;
 
 use dirsync_google::GoogleKind;
 use dirsync_google::RetryConfig;
-use dirsync_service::Registry;
 
 fn seconds(var: &str) -> Option<i64> {
     std::env::var(var).ok()?.trim().parse::<i64>().ok()
@@ -24,13 +23,12 @@ pub(crate) fn lease_ttl() -> chrono::Duration {
     chrono::Duration::seconds(s)
 }
 
-/// The built-in connectors, Google's with the retry budget to run with.
-pub(crate) fn registry() -> Registry {
-    let google = match seconds("DIRSYNC_RETRY_BUDGET_SECONDS").and_then(|s| u64::try_from(s).ok()) {
+/// Google's connector kind with the retry budget to run with.
+pub(crate) fn google() -> GoogleKind {
+    match seconds("DIRSYNC_RETRY_BUDGET_SECONDS").and_then(|s| u64::try_from(s).ok()) {
         None => GoogleKind::new(),
         Some(budget) => GoogleKind::new().customize(move |b| {
             b.retry(RetryConfig::default().with_budget(Duration::from_secs(budget)))
         }),
-    };
-    Registry::builtin().with(google)
+    }
 }

@@ -82,6 +82,27 @@ impl fmt::Display for KeyOwnership {
     }
 }
 
+/// How an integration was authorized.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum AuthorizationMethod {
+    /// A service account acting for a delegated subject (domain-wide delegation).
+    ServiceAccount,
+    /// A person's OAuth consent (authorization code with PKCE; a refresh token kept encrypted).
+    #[serde(rename = "oauth")]
+    OAuth,
+}
+
+impl fmt::Display for AuthorizationMethod {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad(match self {
+            Self::ServiceAccount => "service_account",
+            Self::OAuth => "oauth",
+        })
+    }
+}
+
 /// The record of a verified authorization ("who authorized it and when").
 ///
 /// Written when an integration is activated or reauthorized, after every check of its
@@ -94,6 +115,10 @@ pub struct Authorization {
     /// subject), when there is one.
     #[serde(default)]
     pub subject: Option<Email>,
+    /// How it was authorized (`None` in records written before methods were recorded, which
+    /// were all service accounts where a client is named).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<AuthorizationMethod>,
     /// The OAuth client the grant was made to (Google: the service account's client id), if any.
     #[serde(default)]
     pub client_id: Option<String>,

@@ -27,7 +27,7 @@ use std::marker::PhantomData;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-pub use authorization::{Authorization, KeyOwnership, Scope};
+pub use authorization::{Authorization, AuthorizationMethod, KeyOwnership, Scope};
 pub use markers::{
     Direction, DirectionKind, Inbound, Outbound, Primary, Role, RoleKind, Secondary,
 };
@@ -63,6 +63,9 @@ pub struct IntegrationRecord {
     pub rules: Vec<SyncRule>,
     /// The last verified authorization, if any.
     pub authorization: Option<Authorization>,
+    /// The authorizations it replaced, oldest first (who, when, scopes, method).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub authorization_history: Vec<Authorization>,
     /// This integration's own safeguard thresholds; `None` uses the service's policy.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub safeguards: Option<Safeguards>,
@@ -135,6 +138,7 @@ impl NewIntegration {
             schedule: self.schedule,
             rules: Vec::new(),
             authorization: None,
+            authorization_history: Vec::new(),
             safeguards: None,
             created_at: self.created_at,
             revision: 0,
@@ -399,6 +403,7 @@ impl<D: Direction, R: Role<D>> Integration<D, R> {
     /// [`Error::IllegalTransition`] unless staged.
     pub fn activate(&mut self, authorization: Authorization) -> Result<(), Error> {
         self.transition(Transition::Activate, "")?;
+        // A consent recorded while staged is this same authorization, now verified.
         self.record.authorization = Some(authorization);
         Ok(())
     }
@@ -442,8 +447,32 @@ impl<D: Direction, R: Role<D>> Integration<D, R> {
         self.check_same_system(&settings)?;
         self.transition(Transition::Reauthorize, "")?;
         self.record.settings = settings;
-        self.record.authorization = Some(authorization);
+        self.replace_authorization(authorization);
         Ok(())
+    }
+
+    /// Records a person's consent on a staged integration, before activation verifies it
+    /// (activation replaces the record with the verified one).
+    ///
+    /// # Errors
+    /// [`Error::IllegalTransition`] once it was activated (use [`Self::reauthorize`]).
+    pub fn record_consent(&mut self, authorization: Authorization) -> Result<(), Error> {
+        if self.record.state != IntegrationState::Staged {
+            return Err(Error::IllegalTransition {
+                from: self.record.state.clone(),
+                transition: Transition::Reauthorize,
+            });
+        }
+        self.replace_authorization(authorization);
+        Ok(())
+    }
+
+    /// Makes `authorization` the current one; the one it replaces goes to the history.
+    fn replace_authorization(&mut self, authorization: Authorization) {
+        if let Some(previous) = self.record.authorization.take() {
+            self.record.authorization_history.push(previous);
+        }
+        self.record.authorization = Some(authorization);
     }
 
     /// Replaces the connection settings of a staged integration (before activation).
@@ -742,6 +771,14 @@ impl AnyIntegration {
     /// As [`Integration::update_settings`].
     pub fn update_settings(&mut self, settings: RemoteSettings) -> Result<(), Error> {
         each!(self, i => i.update_settings(settings))
+    }
+
+    /// See [`Integration::record_consent`].
+    ///
+    /// # Errors
+    /// As [`Integration::record_consent`].
+    pub fn record_consent(&mut self, authorization: Authorization) -> Result<(), Error> {
+        each!(self, i => i.record_consent(authorization))
     }
 }
 

@@ -107,6 +107,7 @@ pub(crate) fn settings() -> RemoteSettings {
 
 fn authorization() -> Authorization {
     Authorization {
+        method: None,
         subject: Some(email("admin@example.com")),
         client_id: Some("1".into()),
         client_email: Some(email("sa@project.iam.gserviceaccount.com")),

@@ -112,7 +112,8 @@ impl Shared {
         let Some(subject) = info.subject.clone() else {
             return Err(ApiError::forbidden());
         };
-        if self.require_admin_subject {
+        // A person's consent reaches the Directory API only if that person is an admin.
+        if self.require_admin_subject || info.refresh.is_some() {
             let t = read(&self.tenant);
             match t.user(&subject) {
                 Some(u) if u.is_admin && !u.suspended => {}

@@ -4,6 +4,7 @@
 mod gate;
 mod groups;
 mod members;
+mod oauth;
 mod org_units;
 mod paging;
 mod response;
@@ -94,6 +95,11 @@ async fn track(State(shared): S, req: Request, next: Next) -> Response {
 pub(crate) fn app(shared: Arc<Shared>) -> Router {
     Router::new()
         .route("/token", post(token))
+        .route(oauth::AUTH_PATH, get(oauth::authorize))
+        .route("/o/oauth2/v2/auth/decision", post(oauth::decision))
+        .route("/revoke", post(oauth::revoke))
+        .route("/oauth2/v3/certs", get(oauth::certs))
+        .route("/oauth2/v3/userinfo", get(oauth::userinfo))
         .route(&format!("{API}/users"), get(users_list).post(users_insert))
         .route(
             &format!("{API}/users/{{user_key}}"),

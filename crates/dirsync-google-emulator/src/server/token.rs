@@ -43,16 +43,24 @@ pub(super) async fn token(State(shared): S, body: axum::body::Bytes) -> Response
     let now = chrono::Utc::now().timestamp();
     let result = {
         let tenant = read(&shared.tenant);
-        lock(&shared.auth).exchange(&form, &shared.token_uri, &tenant, now)
+        let mut auth = lock(&shared.auth);
+        match form.get("grant_type").map(String::as_str) {
+            Some("authorization_code") => {
+                let issuer = shared.token_uri.trim_end_matches("/token");
+                auth.exchange_code(&form, issuer, now)
+            }
+            Some("refresh_token") => auth.exchange_refresh(&form, &tenant),
+            _ => auth
+                .exchange(&form, &shared.token_uri, &tenant, now)
+                .map(|(token, expires_in)| {
+                    json!({"access_token": token, "expires_in": expires_in, "token_type": "Bearer"})
+                }),
+        }
     };
     match result {
-        Ok((token, expires_in)) => {
+        Ok(answer) => {
             lock(&shared.stats).tokens_issued += 1;
-            json_response(
-                StatusCode::OK,
-                &json!({"access_token": token, "expires_in": expires_in, "token_type": "Bearer"}),
-                false,
-            )
+            json_response(StatusCode::OK, &answer, false)
         }
         Err(e) => {
             lock(&shared.stats).token_requests_refused += 1;

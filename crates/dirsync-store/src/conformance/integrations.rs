@@ -233,6 +233,7 @@ pub async fn integration_fields_round_trip(store: Arc<dyn Store>) {
     )
     .unwrap();
     let authorization = Authorization {
+        method: None,
         subject: Some(email("super@example.com")),
         client_id: Some("1234567890".into()),
         client_email: Some(email("sync@project.iam.gserviceaccount.com")),

@@ -11,7 +11,7 @@ use dirsync_core::{
 };
 use dirsync_core::{ObjectKind, ObjectKinds, RemoteSettings};
 use dirsync_file::{ColumnMapping, FileSettings, Format};
-use dirsync_google::{GoogleSettings, KeyReference};
+use dirsync_google::{GoogleSettings, KeyReference, OAuthSettings};
 use dirsync_service::views::CreatedView;
 use dirsync_service::{
     CreateGoogle, CreateIntegration, Error as ServiceError, IntegrationUpdate, Reauthorize,
@@ -28,11 +28,19 @@ use crate::output::Output;
 use crate::render;
 
 pub(super) async fn create(s: &Service, args: CreateArgs) -> Result<Output> {
-    let mut settings = GoogleSettings::new(
-        Email::new(&args.subject)?,
-        key_reference(&args.key)?,
-        ownership(args.ownership),
-    );
+    let mut settings = match (&args.oauth_client, &args.key, &args.subject) {
+        (Some(client), _, _) => {
+            let mut oauth = OAuthSettings::new(key_reference(client)?);
+            oauth.oauth_base.clone_from(&args.oauth_base);
+            GoogleSettings::oauth(oauth)
+        }
+        (None, Some(key), Some(subject)) => GoogleSettings::new(
+            Email::new(subject)?,
+            key_reference(key)?,
+            ownership(args.ownership.unwrap_or(Ownership::Customer)),
+        ),
+        _ => bail!("give --key and --subject (a service account) or --oauth-client (consent)"),
+    };
     if let Some(customer) = &args.customer {
         settings.customer.clone_from(customer);
     }
@@ -55,14 +63,21 @@ pub(super) async fn create(s: &Service, args: CreateArgs) -> Result<Output> {
     let any = &created.integration;
     // The admin's instructions (client id, client email, subject, scopes) and the integration.
     let json = render::json(CreatedView::from(&created));
+    let then = if args.oauth_client.is_some() {
+        format!(
+            "dirsync google-integration:authorize {0}, then dirsync google-integration:activate {0}",
+            any.id()
+        )
+    } else {
+        format!("dirsync google-integration:activate {}", any.id())
+    };
     let text = format!(
-        "created integration {} ({}, {}{})\n\n{}\n\nthen: dirsync google-integration:activate {}",
+        "created integration {} ({}, {}{})\n\n{}\n\nthen: {then}",
         any.id(),
         any.state(),
         any.direction(),
         if any.is_primary() { ", primary" } else { "" },
         created.instructions,
-        any.id()
     );
     Ok(Output::new(json, text))
 }

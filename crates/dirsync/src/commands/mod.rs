@@ -1,5 +1,6 @@
 //! One function per command, over the service API, grouped by what they work on.
 
+mod consent;
 mod directory;
 mod integrations;
 mod rules;
@@ -9,6 +10,7 @@ mod status;
 mod tokens;
 mod work;
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -16,7 +18,9 @@ use anyhow::{Context, Result, bail};
 use dirsync_core::{IntegrationId, PlanId, RuleId};
 use dirsync_engine::Policy;
 use dirsync_postgres::PostgresStore;
-use dirsync_service::{Error as ServiceError, Service, TerminalProgress as Bars};
+use dirsync_service::{
+    Error as ServiceError, Registry, SealedSecrets, SecretKey, Service, TerminalProgress as Bars,
+};
 use dirsync_sqlite::SqliteStore;
 use dirsync_store::Store;
 
@@ -48,6 +52,15 @@ pub(crate) async fn run(command: Command, settings: &Settings, bars: &Bars) -> R
     let s = &service;
     match command {
         Command::GoogleCreate(args) => integrations::create(s, args).await,
+        Command::GoogleAuthorize { id, consent } => {
+            consent::authorize(
+                s,
+                &id,
+                &consent,
+                settings.format == crate::cli::Format::Json,
+            )
+            .await
+        }
         Command::GoogleActivate { id } | Command::IntegrationActivate { id } => {
             integrations::activate(s, &id, bars).await
         }
@@ -62,6 +75,15 @@ pub(crate) async fn run(command: Command, settings: &Settings, bars: &Bars) -> R
         Command::IntegrationReactivate { id } => {
             let any = s.reactivate(integration_id(&id)?).await?;
             Ok(integrations::state_change(&any, s, "reactivated"))
+        }
+        Command::IntegrationReauthorize(args) if args.oauth => {
+            consent::authorize(
+                s,
+                &args.id,
+                &args.consent,
+                settings.format == crate::cli::Format::Json,
+            )
+            .await
         }
         Command::IntegrationReauthorize(args) => integrations::reauthorize(s, args).await,
         Command::IntegrationRemove { id } => integrations::remove(s, &id).await,
@@ -147,13 +169,37 @@ async fn connect_postgres(settings: &Settings) -> Result<PostgresStore> {
 /// The service over one directory, with the settings' policy, lease and notifier.
 fn service_over(store: Arc<dyn Store>, settings: &Settings) -> Result<Service> {
     let policy = Policy::default().with_attributes(settings.attributes.clone());
-    let mut service = Service::new(store, crate::tuning::registry())
+    let (secrets, key) = secrets_paths(settings)?;
+    let key = SecretKey::from_env_or_file(&key)?;
+    let google = crate::tuning::google().with_secrets(Arc::new(SealedSecrets::new(secrets, key)));
+    let mut service = Service::new(store, Registry::builtin().with(google.clone()))
+        .with_consent(google)
         .with_policy(policy)
         .with_lease(crate::tuning::lease_ttl());
     if let Some(url) = &settings.notify_url {
         service = service.with_notifier(Arc::new(crate::notify::Webhook::new(url)?));
     }
     Ok(service)
+}
+
+/// Where consents are kept, sealed, and the key that seals them (unless `DIRSYNC_SECRET_KEY`
+/// is set): next to a SQLite file (`FILE.secrets`, `FILE.secret-key`); for PostgreSQL, one pair
+/// per tenant in the user's data folder (`dirsync/postgres-TENANT.secrets`).
+fn secrets_paths(settings: &Settings) -> Result<(PathBuf, PathBuf)> {
+    let base = if is_postgres(&settings.db) {
+        let dir = dirs::data_local_dir()
+            .context("no data folder to keep consents in (set HOME)")?
+            .join("dirsync");
+        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        dir.join(format!(
+            "postgres-{}",
+            settings.tenant.as_deref().unwrap_or("default")
+        ))
+    } else {
+        settings.db.clone()
+    };
+    let with = |ext: &str| PathBuf::from(format!("{}.{ext}", base.display()));
+    Ok((with("secrets"), with("secret-key")))
 }
 
 fn integration_id(s: &str) -> Result<IntegrationId> {
