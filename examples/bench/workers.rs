@@ -105,7 +105,8 @@ fn spawn(binary: &Path, url: &str) -> Result<Child> {
         .spawn()?)
 }
 
-/// One measurement: `workers` processes over `tenants` due tenants; the wall time.
+/// One measurement: `workers` processes over `tenants` due tenants; the wall time and the
+/// largest peak RSS of a worker.
 async fn measure(
     binary: &Path,
     google: &RunningEmulator,
@@ -113,7 +114,7 @@ async fn measure(
     tenants: usize,
     workers: usize,
     latency: Duration,
-) -> Result<Duration> {
+) -> Result<(Duration, String)> {
     let url = cluster::fresh_database_url()
         .await
         .context("no PostgreSQL: set DIRSYNC_TEST_POSTGRES_URL or install initdb/pg_ctl")?;
@@ -143,11 +144,26 @@ async fn measure(
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
+    let peaks: Vec<u64> = children
+        .iter()
+        .filter_map(|c| peak_rss_kib(c.id()))
+        .collect();
     for child in &mut children {
         let _ = child.kill();
         let _ = child.wait();
     }
-    outcome
+    let wall = outcome?;
+    let peak = peaks.iter().max().map_or("unknown".to_owned(), |kib| {
+        format!("{:.0} MiB", *kib as f64 / 1024.0)
+    });
+    Ok((wall, peak))
+}
+
+/// A process's peak resident set (`VmHWM`), in KiB, where /proc tells.
+fn peak_rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
 }
 
 pub(crate) async fn workers(
@@ -167,14 +183,17 @@ pub(crate) async fn workers(
         "{tenants} tenants, each an integration reading {users} users at {latency_ms} ms a request; \
          one due rule each"
     );
-    let one = measure(&binary, &google, &key, tenants, 1, latency).await?;
-    println!("  1 worker        {:>8.2} s", one.as_secs_f64());
+    let (one, peak) = measure(&binary, &google, &key, tenants, 1, latency).await?;
+    println!(
+        "  1 worker        {:>8.2} s                      peak RSS of a worker {peak}",
+        one.as_secs_f64()
+    );
     let mut counts: Vec<usize> = vec![2, max_workers];
     counts.dedup();
     for workers in counts.into_iter().filter(|&w| w > 1) {
-        let wall = measure(&binary, &google, &key, tenants, workers, latency).await?;
+        let (wall, peak) = measure(&binary, &google, &key, tenants, workers, latency).await?;
         println!(
-            "  {workers} workers       {:>8.2} s   {:.2}x one worker",
+            "  {workers} workers       {:>8.2} s   {:.2}x one worker   peak RSS of a worker {peak}",
             wall.as_secs_f64(),
             one.as_secs_f64() / wall.as_secs_f64()
         );
