@@ -3,6 +3,7 @@
 //! `cargo run --release --example bench -- fetch [--users N] [--groups G] [--memberships M] [--latency-ms L] [--concurrency C]`
 //! `cargo run --release --example bench -- quota [--users N] [--groups G] [--memberships M] [--quota Q]`
 //! `cargo run --release --example bench -- sync [--users N] [--groups G] [--memberships M]`
+//! `cargo build --release -p dirsync && cargo run --release --example bench -- cli [--users N] [--groups G] [--memberships M] [--latency-ms L] [--concurrency C] [--dirsync PATH]`
 //!
 //! Prints figures. `store`: one initial apply of a whole tenant (users with accounts, groups,
 //! memberships), a full read of the integration's view, and a re-apply with no change (which
@@ -10,10 +11,13 @@
 //! `--scale` runs it at 10k, 100k and 1M users, each in its own process. `fetch`: the Google
 //! connector reading an emulated tenant under latency, against the call floor and the critical
 //! path. `quota`: the same under the emulator's per-subject quota. `sync`: fetch, plan and apply
-//! of a whole tenant into SQLite, then a resync with no change, with peak memory.
+//! of a whole tenant into SQLite, then a resync with no change, with peak memory. `cli`: the
+//! `dirsync` binary itself (create, activate with its initial sync, a resync with no change)
+//! against the emulator under latency, against the critical path.
 //! Figures, not assertions: compare runs, don't gate on them. `BENCHMARKS.md` records them.
 
 mod api;
+mod cli;
 mod remote;
 
 use std::sync::Arc;
@@ -126,6 +130,23 @@ enum Command {
         #[arg(long, default_value_t = 64)]
         concurrency: usize,
     },
+    /// The `dirsync` binary as a user runs it: create, activate (the initial sync), then a
+    /// sync with no change, against the emulator under latency.
+    Cli {
+        #[command(flatten)]
+        tenant: TenantArgs,
+        /// Emulated latency of every request, in milliseconds.
+        #[arg(long, default_value_t = 20)]
+        latency_ms: u64,
+        /// `--concurrency` given to `google-integration:create` (default: none, the
+        /// connector's default).
+        #[arg(long)]
+        concurrency: Option<usize>,
+        /// The binary (default: `dirsync` in the folder above this example's, i.e. the same
+        /// profile's build).
+        #[arg(long = "dirsync")]
+        binary: Option<std::path::PathBuf>,
+    },
 }
 
 /// The emulated tenant of `fetch` and `quota`.
@@ -205,6 +226,12 @@ async fn run(command: Command) -> Result<()> {
             memberships,
             concurrency,
         } => remote::sync(users, groups, memberships, concurrency).await,
+        Command::Cli {
+            tenant,
+            latency_ms,
+            concurrency,
+            binary,
+        } => cli::cli(tenant, latency_ms, concurrency, binary).await,
     }
 }
 
