@@ -81,7 +81,7 @@ enum Command {
         /// Emulated latency of every request, in milliseconds.
         #[arg(long, default_value_t = 20)]
         latency_ms: u64,
-        /// Member listings in flight at once (the best measured; the connector's default is 8).
+        /// Member listings in flight at once (the best measured, and the connector's default).
         #[arg(long, default_value_t = 32)]
         concurrency: usize,
     },
@@ -95,7 +95,7 @@ enum Command {
         /// Requests a minute the emulator allows the subject (and the connector paces to).
         #[arg(long, default_value_t = 2_400)]
         quota: u32,
-        /// Member listings in flight at once (the best measured; the connector's default is 8).
+        /// Member listings in flight at once (the best measured, and the connector's default).
         #[arg(long, default_value_t = 32)]
         concurrency: usize,
     },

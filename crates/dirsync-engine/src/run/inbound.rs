@@ -122,9 +122,17 @@ pub async fn dry_run_inbound(
 ) -> Result<Plan<ToDirectory>, Error> {
     let whole = source.readable_kinds();
     let (any, request) = inbound_request(ctx.store, integration, rule, whole).await?;
-    let fetched = source.fetch(&request, ctx.progress).await?;
-    let view = ctx.store.view(integration).await?;
-    plan_inbound(&any, &fetched.snapshot, &view, ctx.policy, ctx.clock.now())
+    let (fetched, view) = tokio::join!(
+        source.fetch(&request, ctx.progress),
+        ctx.store.view(integration)
+    );
+    plan_inbound(
+        &any,
+        &fetched?.snapshot,
+        &view?,
+        ctx.policy,
+        ctx.clock.now(),
+    )
 }
 
 async fn plan_and_apply(
