@@ -39,9 +39,10 @@ enum KeySource {
 /// [`GoogleConnectorBuilder::from_settings`].
 ///
 /// Defaults: API `https://admin.googleapis.com`, customer `my_customer`, customer-owned key,
-/// [`DEFAULT_CONCURRENCY`](Self::DEFAULT_CONCURRENCY) concurrent requests, [`RetryConfig::default`], 2,400 requests a minute, 10 s connect
-/// timeout, 60 s request timeout, 30 s token timeout, the inbound read scopes (users, groups,
-/// org units), [`MappingConfig::default`].
+/// [`DEFAULT_CONCURRENCY`](Self::DEFAULT_CONCURRENCY) concurrent requests,
+/// [`RetryConfig::default`], 2,400 requests a minute, 10 s connect timeout, 60 s request
+/// timeout, 30 s token timeout, the inbound read scopes (users, groups, org units),
+/// [`MappingConfig::default`].
 #[derive(Clone)]
 pub struct GoogleConnectorBuilder {
     api_base: String,
@@ -142,9 +143,9 @@ impl GoogleConnectorBuilder {
     }
 
     /// A builder from an integration's stored settings: customer, subject, API base, quota,
-    /// concurrency and key ownership; a [`KeyReference::File`] key is read at [`build`](Self::build). A
-    /// [`KeyReference::Named`] key is the application's to resolve: pass it with
-    /// [`key_json`](Self::key_json).
+    /// concurrency and key ownership; a [`KeyReference::File`] key is read at
+    /// [`build`](Self::build). A [`KeyReference::Named`] key is the application's to resolve:
+    /// pass it with [`key_json`](Self::key_json).
     pub fn from_settings(settings: &GoogleSettings) -> Self {
         let mut b = Self::new();
         if let Some(n) = settings.concurrency {
