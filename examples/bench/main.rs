@@ -5,6 +5,7 @@
 //! `cargo run --release --example bench -- sync [--users N] [--groups G] [--memberships M]`
 //! `cargo build --release -p dirsync && cargo run --release --example bench -- workers [--tenants T] [--workers W]`
 //! `cargo run --release --example bench -- provision [--users N] [--groups G] [--memberships M] [--latency-ms L]`
+//! `cargo build --release -p dirsync && cargo run --release --example bench -- cli [--users N] [--groups G] [--memberships M] [--latency-ms L] [--concurrency C] [--dirsync PATH]`
 //!
 //! Prints figures. `store`: one initial apply of a whole tenant (users with accounts, groups,
 //! memberships), a full read of the integration's view, and a re-apply with no change (which
@@ -14,9 +15,12 @@
 //! path. `quota`: the same under the emulator's per-subject quota. `sync`: fetch, plan and apply
 //! of a whole tenant into SQLite, then a resync with no change, with peak memory. `workers`:
 //! the due rules of many PostgreSQL tenants run by 1, 2 and W `dirsync scheduler:work` processes.
+//! `cli`: the `dirsync` binary itself (create, activate with its initial sync, a resync with no
+//! change) against the emulator under latency, against the critical path.
 //! Figures, not assertions: compare runs, don't gate on them. `BENCHMARKS.md` records them.
 
 mod api;
+mod cli;
 mod provision;
 mod remote;
 mod workers;
@@ -82,7 +86,7 @@ enum Command {
         /// Emulated latency of every request, in milliseconds.
         #[arg(long, default_value_t = 20)]
         latency_ms: u64,
-        /// Member listings in flight at once (the best measured; the connector's default is 8).
+        /// Member listings in flight at once (the best measured, and the connector's default).
         #[arg(long, default_value_t = 32)]
         concurrency: usize,
     },
@@ -96,7 +100,7 @@ enum Command {
         /// Requests a minute the emulator allows the subject (and the connector paces to).
         #[arg(long, default_value_t = 2_400)]
         quota: u32,
-        /// Member listings in flight at once (the best measured; the connector's default is 8).
+        /// Member listings in flight at once (the best measured, and the connector's default).
         #[arg(long, default_value_t = 32)]
         concurrency: usize,
     },
@@ -150,6 +154,23 @@ enum Command {
         /// The dirsync binary (default: the one beside this example).
         #[arg(long)]
         dirsync: Option<std::path::PathBuf>,
+    },
+    /// The `dirsync` binary as a user runs it: create, activate (the initial sync), then a
+    /// sync with no change, against the emulator under latency.
+    Cli {
+        #[command(flatten)]
+        tenant: TenantArgs,
+        /// Emulated latency of every request, in milliseconds.
+        #[arg(long, default_value_t = 20)]
+        latency_ms: u64,
+        /// `--concurrency` given to `google-integration:create` (default: none, the
+        /// connector's default).
+        #[arg(long)]
+        concurrency: Option<usize>,
+        /// The binary (default: `dirsync` in the folder above this example's, i.e. the same
+        /// profile's build).
+        #[arg(long = "dirsync")]
+        binary: Option<std::path::PathBuf>,
     },
 }
 
@@ -258,6 +279,12 @@ async fn run(command: Command) -> Result<()> {
         Command::Provision(a) => {
             provision::provision(a.users, a.groups, a.memberships, a.latency_ms).await
         }
+        Command::Cli {
+            tenant,
+            latency_ms,
+            concurrency,
+            binary,
+        } => cli::cli(tenant, latency_ms, concurrency, binary).await,
     }
 }
 

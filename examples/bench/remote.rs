@@ -21,7 +21,11 @@ const USERS_PER_PAGE: u64 = 500;
 const GROUPS_PER_PAGE: u64 = 200;
 const MEMBERS_PER_PAGE: u64 = 200;
 
-async fn emulator(users: usize, groups: usize, memberships: usize) -> Result<RunningEmulator> {
+pub(crate) async fn emulator(
+    users: usize,
+    groups: usize,
+    memberships: usize,
+) -> Result<RunningEmulator> {
     let spec = TenantSpec {
         users,
         groups,
@@ -65,20 +69,20 @@ async fn fetch_all(source: &GoogleConnector) -> Result<(Fetched, Duration)> {
 }
 
 /// What reading a tenant must cost at the maximum page sizes (DESIGN §9).
-struct Floor {
+pub(crate) struct Floor {
     /// The fewest calls that read everything: org units (1) + users + deleted users + groups
     /// + the members of every non-empty group.
-    calls: u64,
+    pub(crate) calls: u64,
     /// Members listings a client that knew no counts would send for empty groups.
     empty_groups: u64,
     /// The longest single page chain (the all-staff group's members).
-    longest_chain: u64,
+    pub(crate) longest_chain: u64,
     /// The longest chain of pages that must follow one another: the groups listing, then the
     /// biggest group's members.
     dependent_chain: u64,
 }
 
-fn floor(t: &Tenant) -> Floor {
+pub(crate) fn floor(t: &Tenant) -> Floor {
     let pages = |n: u64, per: u64| n.div_ceil(per).max(1);
     let users = t.live_users().count() as u64;
     let deleted = t.users().iter().filter(|u| u.is_deleted()).count() as u64;
@@ -102,7 +106,7 @@ fn floor(t: &Tenant) -> Floor {
     }
 }
 
-fn describe(t: &Tenant) -> String {
+pub(crate) fn describe(t: &Tenant) -> String {
     let sizes: Vec<usize> = t.groups().iter().map(|g| g.members.len()).collect();
     let memberships: usize = sizes.iter().sum();
     let mut others: Vec<usize> = sizes.iter().skip(1).copied().collect();

@@ -11,7 +11,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use chrono::Utc;
 use directory_sync::core::*;
 use directory_sync::google::{GoogleSettings, KeyReference};
@@ -21,29 +21,7 @@ use dirsync_postgres::PostgresStore;
 use dirsync_postgres::testing as cluster;
 use dirsync_service::{CreateGoogle, Registry, Service, Silent};
 
-/// The `dirsync` binary built beside this example (`cargo build --release -p dirsync`).
-fn dirsync_binary(given: Option<PathBuf>) -> Result<PathBuf> {
-    let path = match given {
-        Some(path) => path,
-        None => {
-            let exe = std::env::current_exe()?;
-            // target/<profile>/examples/bench -> target/<profile>/dirsync
-            let profile = exe
-                .parent()
-                .and_then(Path::parent)
-                .context("where the example runs from")?;
-            profile.join("dirsync")
-        }
-    };
-    if !path.is_file() {
-        bail!(
-            "no dirsync binary at {} (build it first: cargo build --release -p dirsync, or pass \
-             --dirsync PATH)",
-            path.display()
-        );
-    }
-    Ok(path)
-}
+use crate::cli::dirsync_binary;
 
 /// A tenant whose integration's hourly rule, created three hours ago, is due now.
 async fn tenant(

@@ -140,6 +140,11 @@ pub struct GoogleSettings {
     pub api_base: Option<String>,
     /// Client-side pacing: requests per minute for the subject (Google's default quota: 2,400).
     pub quota_per_minute: u32,
+    /// API requests in flight at once; `None` means the connector's default
+    /// ([`GoogleConnectorBuilder::DEFAULT_CONCURRENCY`](crate::GoogleConnectorBuilder::DEFAULT_CONCURRENCY)).
+    /// Absent from the stored JSON when unset, so settings stored before it read the same.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub concurrency: Option<u32>,
 }
 
 impl GoogleSettings {
@@ -166,6 +171,7 @@ impl GoogleSettings {
             credential,
             api_base: None,
             quota_per_minute: Self::DEFAULT_QUOTA_PER_MINUTE,
+            concurrency: None,
         }
     }
 
@@ -194,6 +200,13 @@ impl GoogleSettings {
         self.quota_per_minute = quota_per_minute;
         self
     }
+
+    /// At most `n` API requests in flight at once (for a tenant whose quota was raised); at
+    /// least 1.
+    pub fn with_concurrency(mut self, n: u32) -> Self {
+        self.concurrency = Some(n);
+        self
+    }
 }
 
 impl TypedSettings for GoogleSettings {
@@ -220,6 +233,9 @@ impl TypedSettings for GoogleSettings {
             && name.trim().is_empty()
         {
             return Err(invalid("key", name, "a named key needs a name"));
+        }
+        if self.concurrency == Some(0) {
+            return Err(invalid("concurrency", "0", "must be at least 1"));
         }
         let bases = [
             ("api base", self.api_base.as_ref()),
@@ -388,6 +404,7 @@ mod tests {
         for bad in [
             ok.clone().with_customer("my customer"),
             ok.clone().with_api_base("ftp://example.com"),
+            ok.clone().with_concurrency(0),
             GoogleSettings::new(
                 Email::new("admin@example.com")?,
                 KeyReference::Named(" ".into()),

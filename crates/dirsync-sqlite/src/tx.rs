@@ -22,6 +22,33 @@ pub(crate) struct SqlTx<'c> {
     pub(crate) conn: &'c mut Connection,
 }
 
+/// An integration id's text, formatted once for a batch whose rows share it (a batch of one
+/// apply always does) instead of once a row.
+#[derive(Default)]
+struct IdText {
+    id: Option<IntegrationId>,
+    text: String,
+}
+
+impl IdText {
+    fn of(&mut self, id: IntegrationId) -> &str {
+        if self.id != Some(id) {
+            self.id = Some(id);
+            self.text = id.to_string();
+        }
+        &self.text
+    }
+}
+
+/// The per-integration tables an existence check reads.
+#[derive(Clone, Copy)]
+enum Table {
+    Accounts,
+    Groups,
+    Memberships,
+    OrgUnits,
+}
+
 impl SqlTx<'_> {
     /// The connection, for plain statements inside the transaction.
     pub(crate) fn conn(&self) -> &Connection {
@@ -41,14 +68,34 @@ impl SqlTx<'_> {
             .db()
     }
 
-    /// The ids among `ids` for which `sql` (an `EXISTS` over integration ?1 and id ?2) holds.
+    /// Whether `table` holds any row of `integration` (text). When it holds none (the initial
+    /// sync), the per-key lookups of an existence check are skipped: one query instead of one
+    /// per key.
+    fn holds_any(&self, table: Table, integration: &str) -> Result<bool, Error> {
+        let sql = match table {
+            Table::Accounts => "SELECT EXISTS (SELECT 1 FROM accounts WHERE integration = ?1)",
+            Table::Groups => "SELECT EXISTS (SELECT 1 FROM groups WHERE integration = ?1)",
+            Table::Memberships => {
+                "SELECT EXISTS (SELECT 1 FROM memberships WHERE integration = ?1)"
+            }
+            Table::OrgUnits => "SELECT EXISTS (SELECT 1 FROM org_units WHERE integration = ?1)",
+        };
+        self.exists(sql, [integration])
+    }
+
+    /// The ids among `ids` for which `sql` (an `EXISTS` over integration ?1 and id ?2 in
+    /// `table`) holds.
     fn existing_keyed(
         &self,
+        table: Table,
         sql: &str,
         integration: IntegrationId,
         ids: &[&ExternalId],
     ) -> Result<Vec<ExternalId>, Error> {
         let integration = integration.to_string();
+        if ids.is_empty() || !self.holds_any(table, &integration)? {
+            return Ok(Vec::new());
+        }
         let mut found = Vec::new();
         for &id in ids {
             if self.exists(sql, params![integration, id.as_str()])? {
@@ -215,6 +262,7 @@ impl Transaction for SqlTx<'_> {
         ids: &[&ExternalId],
     ) -> Result<Vec<ExternalId>, Error> {
         self.existing_keyed(
+            Table::Accounts,
             "SELECT EXISTS (SELECT 1 FROM accounts WHERE integration = ?1 AND external_id = ?2)",
             integration,
             ids,
@@ -222,13 +270,14 @@ impl Transaction for SqlTx<'_> {
     }
 
     async fn put_accounts(&mut self, accounts: &[&Account]) -> Result<(), Error> {
+        let mut ids = IdText::default();
         for account in accounts {
             self.exec(
                 "INSERT INTO accounts (integration, external_id, user_id, record) \
                  VALUES (?1, ?2, ?3, ?4) ON CONFLICT (integration, external_id) DO UPDATE \
                  SET user_id = excluded.user_id, record = excluded.record",
                 params![
-                    account.integration.to_string(),
+                    ids.of(account.integration),
                     account.external_id.as_str(),
                     account.link.map(|l| l.user.to_string()),
                     to_json("account", account)?,
@@ -256,6 +305,7 @@ impl Transaction for SqlTx<'_> {
         ids: &[&ExternalId],
     ) -> Result<Vec<ExternalId>, Error> {
         self.existing_keyed(
+            Table::Groups,
             "SELECT EXISTS (SELECT 1 FROM groups WHERE integration = ?1 AND external_id = ?2)",
             integration,
             ids,
@@ -263,6 +313,7 @@ impl Transaction for SqlTx<'_> {
     }
 
     async fn put_groups(&mut self, groups: &[&Group]) -> Result<(), Error> {
+        let mut ids = IdText::default();
         for group in groups {
             // An upsert, never `INSERT OR REPLACE`: replacing would delete the row and
             // cascade to the group's memberships.
@@ -270,7 +321,7 @@ impl Transaction for SqlTx<'_> {
                 "INSERT INTO groups (integration, external_id, record) VALUES (?1, ?2, ?3) \
                  ON CONFLICT (integration, external_id) DO UPDATE SET record = excluded.record",
                 params![
-                    group.integration.to_string(),
+                    ids.of(group.integration),
                     group.external_id.as_str(),
                     to_json("group", group)?,
                 ],
@@ -311,6 +362,9 @@ impl Transaction for SqlTx<'_> {
         keys: &[&MembershipKey],
     ) -> Result<Vec<MembershipKey>, Error> {
         let integration = integration.to_string();
+        if keys.is_empty() || !self.holds_any(Table::Memberships, &integration)? {
+            return Ok(Vec::new());
+        }
         let mut found = Vec::new();
         for &key in keys {
             if self.exists(
@@ -330,6 +384,7 @@ impl Transaction for SqlTx<'_> {
     }
 
     async fn put_memberships(&mut self, memberships: &[&Membership]) -> Result<(), Error> {
+        let mut ids = IdText::default();
         for membership in memberships {
             self.exec(
                 "INSERT INTO memberships \
@@ -338,7 +393,7 @@ impl Transaction for SqlTx<'_> {
                  ON CONFLICT (integration, group_ext, member_kind, member_ext) DO UPDATE \
                  SET member_email = excluded.member_email, role = excluded.role",
                 params![
-                    membership.integration.to_string(),
+                    ids.of(membership.integration),
                     membership.group.as_str(),
                     kind_code(membership.member.kind),
                     membership.member.external_id.as_str(),
@@ -377,6 +432,7 @@ impl Transaction for SqlTx<'_> {
         ids: &[&ExternalId],
     ) -> Result<Vec<ExternalId>, Error> {
         self.existing_keyed(
+            Table::OrgUnits,
             "SELECT EXISTS (SELECT 1 FROM org_units WHERE integration = ?1 AND external_id = ?2)",
             integration,
             ids,

@@ -40,6 +40,11 @@ pub(crate) struct CreateArgs {
     /// more if the tenant's quota was raised; 0 turns pacing off).
     #[arg(long, default_value_t = 2_400)]
     pub(crate) quota_per_minute: u32,
+    /// API requests in flight at once (default 32, the best measured; more helps only a tenant
+    /// whose quota was raised). Change it later with
+    /// `integration:reauthorize ID --setting concurrency=N`.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    pub(crate) concurrency: Option<u32>,
     /// Who owns the service account (default: the customer).
     #[arg(long, value_enum)]
     pub(crate) ownership: Option<Ownership>,

@@ -6,7 +6,7 @@ use dirsync_core::{
     AnyIntegration, DirectorySource, FetchRequest, FetchStats, IntegrationId, ObjectKinds, RuleId,
     RunOutcome, ScopeFilter, SyncRun,
 };
-use dirsync_store::{Lease, Store};
+use dirsync_store::{Lease, LocalView, Store};
 
 use super::{Outcome, RunContext, hold, record, release_superseded, remote_failure, still_due};
 use crate::plan::{Plan, ToDirectory};
@@ -15,7 +15,8 @@ use crate::{Error, plan_inbound};
 /// Runs one inbound sync of `integration` (for one rule, or everything) and returns its record.
 ///
 /// Under the integration's lease (a second concurrent run is refused with
-/// `dirsync_store::Error::Leased`): fetch a complete snapshot, plan, then
+/// `dirsync_store::Error::Leased`): fetch a complete snapshot (reading the store's view
+/// meanwhile), plan, then
 /// - nothing to do → outcome `NoChange`, nothing written;
 /// - a safeguard trips → the plan is held (replacing older held plans of the integration),
 ///   outcome `Held { plan }`, nothing applied;
@@ -40,14 +41,21 @@ pub async fn sync_inbound(
         let started_at = ctx.clock.now();
         let whole = source.readable_kinds();
         let (any, request) = inbound_request(ctx.store, integration, rule, whole).await?;
-        let outcome = match source.fetch(&request, ctx.progress).await {
+        // The store's view does not depend on the snapshot: it is read while the fetch waits
+        // on the remote (under the lease nothing else writes the integration's data, and the
+        // apply is fenced on the version the view was read at anyway).
+        let (fetched, view) = tokio::join!(
+            source.fetch(&request, ctx.progress),
+            ctx.store.view(integration)
+        );
+        let outcome = match fetched {
             Err(e) => remote_failure(ctx.store, integration, e).await,
             Ok(fetched) => {
                 plan_and_apply(
                     ctx,
                     lease,
                     &any,
-                    &fetched.snapshot,
+                    (&fetched.snapshot, &view?),
                     started_at,
                     fetched.stats,
                 )
@@ -114,21 +122,28 @@ pub async fn dry_run_inbound(
 ) -> Result<Plan<ToDirectory>, Error> {
     let whole = source.readable_kinds();
     let (any, request) = inbound_request(ctx.store, integration, rule, whole).await?;
-    let fetched = source.fetch(&request, ctx.progress).await?;
-    let view = ctx.store.view(integration).await?;
-    plan_inbound(&any, &fetched.snapshot, &view, ctx.policy, ctx.clock.now())
+    let (fetched, view) = tokio::join!(
+        source.fetch(&request, ctx.progress),
+        ctx.store.view(integration)
+    );
+    plan_inbound(
+        &any,
+        &fetched?.snapshot,
+        &view?,
+        ctx.policy,
+        ctx.clock.now(),
+    )
 }
 
 async fn plan_and_apply(
     ctx: &RunContext<'_>,
     lease: &Lease,
     any: &AnyIntegration,
-    snapshot: &dirsync_core::Snapshot,
+    (snapshot, view): (&dirsync_core::Snapshot, &LocalView),
     now: DateTime<Utc>,
     stats: FetchStats,
 ) -> Result<Outcome, Error> {
-    let view = ctx.store.view(any.id()).await?;
-    let plan = match plan_inbound(any, snapshot, &view, ctx.policy, now) {
+    let plan = match plan_inbound(any, snapshot, view, ctx.policy, now) {
         Ok(plan) => plan,
         Err(e) => return Ok(Outcome::failed(e, Some(stats))),
     };

@@ -17,7 +17,7 @@
 //! The functions return on the first error; the backend then rolls its transaction back, so an
 //! error never leaves a partial write.
 
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 use std::future::Future;
 use std::pin::pin;
 use std::task::{Context, Poll, Waker};

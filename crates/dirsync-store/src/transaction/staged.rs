@@ -1,6 +1,6 @@
 //! The pending writes of one apply, by key, in the order their keys were first written.
 
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 use std::collections::hash_map::Entry;
 use std::hash::Hash;
 

@@ -46,6 +46,7 @@ pub(super) async fn create(s: &Service, args: CreateArgs) -> Result<Output> {
     }
     settings.api_base.clone_from(&args.api_base);
     settings.quota_per_minute = args.quota_per_minute;
+    settings.concurrency = args.concurrency;
     let created = s
         .create_google(CreateGoogle::new(
             args.title.clone(),
