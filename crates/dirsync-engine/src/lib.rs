@@ -72,6 +72,7 @@ mod lease;
 mod outbound;
 mod plan;
 mod policy;
+mod push;
 mod run;
 
 pub use error::Error;
@@ -79,9 +80,10 @@ pub use inbound::{plan_inbound, plan_primary, plan_secondary};
 pub use outbound::{DirectoryFacts, OutboundState, plan_outbound, stale_ownership};
 pub use plan::{Counts, Destination, OpKind, Plan, PlanReport, ToDirectory, ToRemote, Trip};
 pub use policy::{Grace, OnMissing, OnSuspended, Policy, Safeguards, Threshold, percent};
+pub use push::{PUSH_COUNT, Push, PushWindow, plan_push, removals, window_trip};
 pub use run::{
-    Clock, RunContext, approve, approve_outbound, dry_run_inbound, dry_run_outbound, sync_inbound,
-    sync_outbound,
+    Clock, PushOutcome, RunContext, apply_push, approve, approve_outbound, dry_run_inbound,
+    dry_run_outbound, sync_inbound, sync_outbound,
 };
 
 /// The README's example, compiled as a doctest so that it stays true.

@@ -79,6 +79,7 @@ mod registry;
 mod review;
 mod rules;
 mod scheduler;
+mod scim;
 mod service;
 mod status;
 #[cfg(feature = "terminal")]
@@ -99,6 +100,7 @@ pub use query::UserQuery;
 pub use registry::Registry;
 pub use review::HeldPlanDetail;
 pub use rules::{DueRun, NewRule};
+pub use scim::NewScimIntegration;
 pub use service::{DEFAULT_LEASE_SECONDS, DryRun, RunRetention, Service};
 pub use status::{HeldSummary, IntegrationStatus, RunSummary, StatusReport};
 #[cfg(feature = "terminal")]

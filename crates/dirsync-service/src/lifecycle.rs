@@ -288,7 +288,7 @@ impl Service {
     }
 
     /// Verifies access with `settings` and returns the authorization record to store.
-    async fn verify(
+    pub(crate) async fn verify(
         &self,
         any: &AnyIntegration,
         settings: &RemoteSettings,

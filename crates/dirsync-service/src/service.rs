@@ -29,6 +29,7 @@ pub struct Service {
     pub(crate) concurrency: usize,
     notifier: Option<Arc<dyn Notifier>>,
     retention: RunRetention,
+    pub(crate) push_window: dirsync_engine::PushWindow,
 }
 
 /// How many run records are kept per integration: after each run the service deletes those
@@ -93,7 +94,15 @@ impl Service {
             concurrency: 4,
             notifier: None,
             retention: RunRetention::default(),
+            push_window: dirsync_engine::PushWindow::default(),
         }
+    }
+
+    /// Uses this sliding window for the users safeguard on pushed changes (default: more
+    /// than 50 users taken away by pushes within 10 minutes holds the next).
+    pub fn with_push_window(mut self, window: dirsync_engine::PushWindow) -> Self {
+        self.push_window = window;
+        self
     }
 
     /// Uses this safety policy (safeguards, grace, admins).
