@@ -20,11 +20,13 @@ fn text(v: Option<&Value>) -> Option<String> {
     v.and_then(Value::as_str).map(str::to_owned)
 }
 
-/// The email a user is known by: the primary (else first) of `emails`, else `userName`.
+/// The email a user is known by: the primary (else first) of `emails`, else `userName`, else
+/// (neither is an address: SCIM does not require one) `<id>@scim.invalid`, a reserved domain
+/// that reaches no one.
 ///
 /// # Errors
-/// [`Error::InvalidValue`] when neither is an email address.
-pub fn user_email(resource: &Value) -> Result<Email, Error> {
+/// [`Error::InvalidValue`] when even the reserved address cannot be made from `id`.
+pub fn user_email(id: &str, resource: &Value) -> Result<Email, Error> {
     let emails = resource.get("emails").and_then(Value::as_array);
     let primary = emails.and_then(|e| {
         e.iter()
@@ -39,11 +41,7 @@ pub fn user_email(resource: &Value) -> Result<Email, Error> {
         .into_iter()
         .flatten()
         .find_map(|c| Email::new(c).ok())
-        .ok_or_else(|| {
-            Error::InvalidValue(
-                "a user needs an email address: in `emails` or as `userName`".to_owned(),
-            )
-        })
+        .map_or_else(|| reserved_email(id), Ok)
 }
 
 /// A normalized User resource with SCIM id `id` as the directory's `RemoteUser`;
@@ -57,7 +55,7 @@ pub fn to_remote_user(
     manager_email: Option<Email>,
 ) -> Result<RemoteUser, Error> {
     let external_id = ExternalId::new(id).map_err(|e| Error::InvalidValue(e.to_string()))?;
-    let mut user = RemoteUser::new(external_id, user_email(resource)?);
+    let mut user = RemoteUser::new(external_id, user_email(id, resource)?);
     let name = resource.get("name");
     user.name = PersonName {
         given: text(name.and_then(|n| n.get("givenName"))).unwrap_or_default(),
@@ -101,12 +99,17 @@ pub fn stored_resource(attributes: &Attributes) -> Option<Value> {
     }
 }
 
+/// `<id>@scim.invalid`: the address of what has none (`.invalid` is reserved, RFC 2606).
+fn reserved_email(id: &str) -> Result<Email, Error> {
+    Email::new(format!("{id}@scim.invalid")).map_err(|e| Error::InvalidValue(e.to_string()))
+}
+
 /// The address a SCIM group is kept under (groups in SCIM have none): `<id>@scim.invalid`.
 ///
 /// # Errors
 /// [`Error::InvalidValue`] for an id that makes no address.
 pub fn group_email(id: &str) -> Result<Email, Error> {
-    Email::new(format!("{id}@scim.invalid")).map_err(|e| Error::InvalidValue(e.to_string()))
+    reserved_email(id)
 }
 
 /// A normalized Group resource with SCIM id `id` as the directory's group and members; the
@@ -159,23 +162,15 @@ pub fn to_remote_group(
     Ok((group, members))
 }
 
-/// A group as a SCIM resource (without `meta`).
-pub fn group_resource(
-    id: &str,
-    name: &str,
-    external_id: &str,
-    members: &[(String, MemberKind)],
-) -> Value {
+/// A group as a SCIM resource (without `meta`); its members by id.
+pub fn group_resource(id: &str, name: &str, external_id: &str, members: &[String]) -> Value {
     let mut doc = json!({"schemas": [GROUP_SCHEMA], "id": id, "displayName": name});
     if let Value::Object(map) = &mut doc {
         if !external_id.is_empty() {
             map.insert("externalId".to_owned(), json!(external_id));
         }
         if !members.is_empty() {
-            let list: Vec<Value> = members
-                .iter()
-                .map(|(m, k)| json!({"value": m, "type": if *k == MemberKind::Group { "Group" } else { "User" }}))
-                .collect();
+            let list: Vec<Value> = members.iter().map(|m| json!({"value": m})).collect();
             map.insert("members".to_owned(), Value::Array(list));
         }
     }
@@ -215,7 +210,8 @@ mod tests {
         );
         assert_eq!(stored_resource(&user.attributes), Some(resource));
         let no_email = normalize(ResourceType::User, &json!({"userName": "nobody"}))?;
-        assert!(to_remote_user("u2", &no_email, None).is_err());
+        let user = to_remote_user("u2", &no_email, None)?;
+        assert_eq!(user.primary_email.as_str(), "u2@scim.invalid");
         Ok(())
     }
 }

@@ -263,6 +263,33 @@ fn apply_at(
     path: &PatchPath,
     value: Option<&Value>,
 ) -> Result<(), Error> {
+    if let (Some(urn), None, None) = (&path.attribute.urn, &path.attribute.sub, &path.filter) {
+        let whole = format!("{urn}:{}", path.attribute.name);
+        if let (Some((ext, _)), Value::Object(root)) = (
+            kind.extensions()
+                .iter()
+                .find(|(u, _)| u.eq_ignore_ascii_case(&whole)),
+            &mut *resource,
+        ) {
+            // The whole extension, e.g. removing every enterprise attribute.
+            match (op, value) {
+                (Op::Remove, _) => {
+                    root.remove(*ext);
+                }
+                (_, Some(Value::Object(fields))) => {
+                    let slot = root
+                        .entry((*ext).to_owned())
+                        .or_insert_with(|| Value::Object(Map::new()));
+                    match (op, slot) {
+                        (Op::Add, Value::Object(existing)) => existing.extend(fields.clone()),
+                        (_, slot) => *slot = Value::Object(fields.clone()),
+                    }
+                }
+                _ => return Err(Error::InvalidValue(format!("{ext} takes an object"))),
+            }
+            return Ok(());
+        }
+    }
     let (container, attribute) = locate(kind, resource, &path.attribute)?;
     let name = attribute.name;
     let sub_name = |sub: &str| -> Result<&'static str, Error> {

@@ -177,7 +177,8 @@ fn complex_value(sub: &'static [Attribute], value: &Value, name: &str) -> Result
     let mut out = Map::new();
     for (key, v) in object {
         let Some(attribute) = find(sub, key) else {
-            if key == "$ref" {
+            // `$ref` is ours to make; an extension object may repeat its `schemas`.
+            if key == "$ref" || key.eq_ignore_ascii_case("schemas") {
                 continue;
             }
             return Err(Error::InvalidSyntax(format!(

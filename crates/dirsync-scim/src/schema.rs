@@ -150,8 +150,8 @@ pub const GROUP_ATTRIBUTES: &[Attribute] = &[
         true,
         &[
             attr("value", Type::String),
-            attr("display", Type::String),
-            attr("type", Type::String),
+            read_only(attr("display", Type::String)),
+            read_only(attr("type", Type::String)),
         ],
     ),
 ];

@@ -10,7 +10,7 @@ use dirsync_engine::{Push, PushOutcome, PushWindow};
 use dirsync_scim::ScimSettings;
 use rand::RngCore as _;
 
-use crate::{CreateIntegration, Error, Service};
+use crate::{CreateIntegration, Created, Error, Service};
 
 /// The prefix of every SCIM bearer token.
 const PREFIX: &str = "dss_";
@@ -20,8 +20,10 @@ const PREFIX: &str = "dss_";
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct NewScimIntegration {
-    /// The stored integration.
-    pub integration: AnyIntegration,
+    /// The stored integration (active) and what there is to grant (nothing).
+    pub created: Created,
+    /// Where its SCIM endpoints are, below the server's root: `/scim/v2/<id>`.
+    pub scim_base_path: String,
     /// The bearer token its identity provider presents.
     pub token: ApiTokenSecret,
 }
@@ -54,7 +56,14 @@ impl Service {
         any.activate(authorization)?;
         let integration = self.store.save_integration(&any).await?;
         tracing::info!(integration = %integration.id(), "SCIM integration created");
-        Ok(NewScimIntegration { integration, token })
+        Ok(NewScimIntegration {
+            scim_base_path: format!("/scim/v2/{}", integration.id()),
+            created: Created {
+                integration,
+                instructions: created.instructions,
+            },
+            token,
+        })
     }
 
     /// Gives a SCIM integration a new token; the old one is refused from now on.
