@@ -93,7 +93,7 @@ pub fn normalize(kind: ResourceType, input: &Value) -> Result<Value, Error> {
                 clip(key)
             )));
         };
-        if attribute.mutability == Mutability::ReadOnly {
+        if attribute.mutability != Mutability::ReadWrite {
             continue;
         }
         if let Some(v) = attribute_value(attribute, value)? {
@@ -163,6 +163,10 @@ fn single_value(attribute: &Attribute, value: &Value) -> Result<Option<Value>, E
             let v = complex_value(attribute.sub, value, attribute.name)?;
             v.as_object().is_some_and(|m| !m.is_empty()).then_some(v)
         }
+        // Entra sends the enterprise `manager` as its bare id.
+        (Type::Complex, Value::String(s)) if find(attribute.sub, "value").is_some() => {
+            (!s.is_empty()).then(|| serde_json::json!({"value": s}))
+        }
         _ => return Err(wrong()),
     })
 }
@@ -187,7 +191,7 @@ fn complex_value(sub: &'static [Attribute], value: &Value, name: &str) -> Result
                 clip(name)
             )));
         };
-        if attribute.mutability == Mutability::ReadOnly {
+        if attribute.mutability != Mutability::ReadWrite {
             continue;
         }
         if let Some(v) = attribute_value(attribute, v)? {

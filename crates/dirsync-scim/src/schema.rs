@@ -31,6 +31,8 @@ pub enum Type {
 pub enum Mutability {
     ReadWrite,
     ReadOnly,
+    /// Taken and never kept nor returned (a password).
+    WriteOnly,
 }
 
 /// One attribute of a schema.
@@ -77,6 +79,11 @@ const fn read_only(mut a: Attribute) -> Attribute {
     a
 }
 
+const fn write_only(mut a: Attribute) -> Attribute {
+    a.mutability = Mutability::WriteOnly;
+    a
+}
+
 const fn required(mut a: Attribute) -> Attribute {
     a.required = true;
     a
@@ -112,8 +119,25 @@ pub const USER_ATTRIBUTES: &[Attribute] = &[
     attr("locale", Type::String),
     attr("timezone", Type::String),
     attr("active", Type::Boolean),
+    write_only(attr("password", Type::String)),
     complex("emails", true, MULTI_VALUE),
     complex("phoneNumbers", true, MULTI_VALUE),
+    complex(
+        "addresses",
+        true,
+        &[
+            attr("formatted", Type::String),
+            attr("streetAddress", Type::String),
+            attr("locality", Type::String),
+            attr("region", Type::String),
+            attr("postalCode", Type::String),
+            attr("country", Type::String),
+            attr("type", Type::String),
+            attr("primary", Type::Boolean),
+        ],
+    ),
+    complex("entitlements", true, MULTI_VALUE),
+    complex("roles", true, MULTI_VALUE),
     read_only(complex(
         "groups",
         true,
@@ -228,8 +252,12 @@ fn attribute_json(a: &Attribute) -> Value {
         "description": a.name,
         "required": a.required,
         "caseExact": false,
-        "mutability": match a.mutability { Mutability::ReadWrite => "readWrite", Mutability::ReadOnly => "readOnly" },
-        "returned": "default",
+        "mutability": match a.mutability {
+            Mutability::ReadWrite => "readWrite",
+            Mutability::ReadOnly => "readOnly",
+            Mutability::WriteOnly => "writeOnly",
+        },
+        "returned": if a.mutability == Mutability::WriteOnly { "never" } else { "default" },
         "uniqueness": if a.name == "userName" { "server" } else { "none" },
     });
     if !a.sub.is_empty()

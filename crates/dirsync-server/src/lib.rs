@@ -141,8 +141,9 @@ impl AppState {
 pub fn router(state: AppState) -> Router {
     let (router, doc) = documented(&state).split_for_parts();
     let doc = openapi::Document(Arc::new(doc.to_json().unwrap_or_default()));
-    // SCIM bodies may be larger (a whole group's members): their own limit.
-    let scim = scim::router(state.clone()).layer(DefaultBodyLimit::max(scim::SCIM_BODY_LIMIT + 1));
+    // SCIM bodies may be larger (a whole group's members): read up to their own limit, and
+    // refused with a SCIM error beyond it.
+    let scim = scim::router(state.clone());
     router
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .nest("/scim/v2/{integration}", scim)

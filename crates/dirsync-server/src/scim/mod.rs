@@ -11,7 +11,7 @@ mod projection;
 mod resources;
 
 use axum::Router;
-use axum::body::Bytes;
+use axum::body::Body;
 use axum::extract::{Path, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
@@ -196,8 +196,8 @@ fn base_url(headers: &HeaderMap, path: &str, id: IntegrationId) -> String {
     format!("{scheme}://{host}{prefix}{marker}")
 }
 
-/// A request body as JSON (declared as such), within the limit.
-pub(crate) fn json_body(headers: &HeaderMap, body: &Bytes) -> Result<Value, Refusal> {
+/// A request body as JSON (declared as such), read up to the limit.
+pub(crate) async fn json_body(headers: &HeaderMap, body: Body) -> Result<Value, Refusal> {
     let json = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -207,12 +207,14 @@ pub(crate) fn json_body(headers: &HeaderMap, body: &Bytes) -> Result<Value, Refu
     if !json {
         return Err(Refusal(dirsync_scim::Error::UnsupportedMediaType));
     }
-    if body.len() > SCIM_BODY_LIMIT {
-        return Err(Refusal(dirsync_scim::Error::TooLarge {
-            limit: SCIM_BODY_LIMIT,
-        }));
-    }
-    serde_json::from_slice(body).map_err(|e| {
+    let bytes = axum::body::to_bytes(body, SCIM_BODY_LIMIT)
+        .await
+        .map_err(|_| {
+            Refusal(dirsync_scim::Error::TooLarge {
+                limit: SCIM_BODY_LIMIT,
+            })
+        })?;
+    serde_json::from_slice(&bytes).map_err(|e| {
         Refusal(dirsync_scim::Error::InvalidSyntax(format!(
             "the body is not JSON: {e}"
         )))

@@ -3,7 +3,7 @@
 //! refused write changes nothing.
 
 use axum::Extension;
-use axum::body::Bytes;
+use axum::body::Body;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -255,9 +255,9 @@ async fn create(
     scim: ScimIntegration,
     kind: ResourceType,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Result<Response, Refusal> {
-    let resource = dirsync_scim::normalize(kind, &json_body(&headers, &body)?)?;
+    let resource = dirsync_scim::normalize(kind, &json_body(&headers, body).await?)?;
     let dir = Directory::load(&state, &scim).await?;
     let id = uuid::Uuid::new_v4().to_string();
     check_unique(kind, &dir, &id, &resource)?;
@@ -305,9 +305,9 @@ async fn replace(
     kind: ResourceType,
     id: String,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Result<Response, Refusal> {
-    let resource = dirsync_scim::normalize(kind, &json_body(&headers, &body)?)?;
+    let resource = dirsync_scim::normalize(kind, &json_body(&headers, body).await?)?;
     let dir = Directory::load(&state, &scim).await?;
     check_if_match(&headers, &dir.find(kind, &id)?)?;
     check_unique(kind, &dir, &id, &resource)?;
@@ -321,9 +321,9 @@ async fn modify(
     kind: ResourceType,
     id: String,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Result<Response, Refusal> {
-    let operations = patch::parse(&json_body(&headers, &body)?)?;
+    let operations = patch::parse(&json_body(&headers, body).await?)?;
     let dir = Directory::load(&state, &scim).await?;
     let current = dir.find(kind, &id)?;
     check_if_match(&headers, &current)?;
@@ -360,7 +360,7 @@ pub(super) async fn create_user(
     State(s): State<AppState>,
     Extension(c): Scim,
     h: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Result<Response, Refusal> {
     create(s, c, ResourceType::User, h, body).await
 }
@@ -368,7 +368,7 @@ pub(super) async fn create_group(
     State(s): State<AppState>,
     Extension(c): Scim,
     h: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Result<Response, Refusal> {
     create(s, c, ResourceType::Group, h, body).await
 }
@@ -406,13 +406,13 @@ pub(super) async fn search_users(
     State(s): State<AppState>,
     Extension(c): Scim,
     h: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Result<Response, Refusal> {
     list(
         s,
         c,
         &[ResourceType::User],
-        ListRequest::from_body(&json_body(&h, &body)?)?,
+        ListRequest::from_body(&json_body(&h, body).await?)?,
     )
     .await
 }
@@ -420,13 +420,13 @@ pub(super) async fn search_groups(
     State(s): State<AppState>,
     Extension(c): Scim,
     h: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Result<Response, Refusal> {
     list(
         s,
         c,
         &[ResourceType::Group],
-        ListRequest::from_body(&json_body(&h, &body)?)?,
+        ListRequest::from_body(&json_body(&h, body).await?)?,
     )
     .await
 }
@@ -434,14 +434,14 @@ pub(super) async fn search_all(
     State(s): State<AppState>,
     Extension(c): Scim,
     h: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Result<Response, Refusal> {
     let kinds = [ResourceType::User, ResourceType::Group];
     list(
         s,
         c,
         &kinds,
-        ListRequest::from_body(&json_body(&h, &body)?)?,
+        ListRequest::from_body(&json_body(&h, body).await?)?,
     )
     .await
 }
@@ -450,7 +450,7 @@ pub(super) async fn replace_user(
     Extension(c): Scim,
     Path((_, id)): Id,
     h: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Result<Response, Refusal> {
     replace(s, c, ResourceType::User, id, h, body).await
 }
@@ -459,7 +459,7 @@ pub(super) async fn replace_group(
     Extension(c): Scim,
     Path((_, id)): Id,
     h: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Result<Response, Refusal> {
     replace(s, c, ResourceType::Group, id, h, body).await
 }
@@ -468,7 +468,7 @@ pub(super) async fn patch_user(
     Extension(c): Scim,
     Path((_, id)): Id,
     h: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Result<Response, Refusal> {
     modify(s, c, ResourceType::User, id, h, body).await
 }
@@ -477,7 +477,7 @@ pub(super) async fn patch_group(
     Extension(c): Scim,
     Path((_, id)): Id,
     h: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Result<Response, Refusal> {
     modify(s, c, ResourceType::Group, id, h, body).await
 }
