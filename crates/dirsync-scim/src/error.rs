@@ -36,9 +36,6 @@ pub enum Error {
     /// A value that must be unique is taken (`userName`, a group's `displayName`).
     #[error("{0}")]
     Uniqueness(String),
-    /// The operation would change a read-only or immutable attribute.
-    #[error("{0}")]
-    Mutability(String),
     /// A PATCH path with a value filter matched nothing.
     #[error("no target: {0}")]
     NoTarget(String),
@@ -84,7 +81,6 @@ impl Error {
             | Self::InvalidPath { .. }
             | Self::InvalidSyntax(_)
             | Self::InvalidValue(_)
-            | Self::Mutability(_)
             | Self::NoTarget(_)
             | Self::TooMany(_) => 400,
             Self::Unauthorized => 401,
@@ -106,7 +102,6 @@ impl Error {
             Self::InvalidSyntax(_) => "invalidSyntax",
             Self::InvalidValue(_) => "invalidValue",
             Self::Uniqueness(_) => "uniqueness",
-            Self::Mutability(_) => "mutability",
             Self::NoTarget(_) => "noTarget",
             Self::TooMany(_) => "tooMany",
             _ => return None,

@@ -149,7 +149,7 @@ fn single_value(attribute: &Attribute, value: &Value) -> Result<Option<Value>, E
     };
     Ok(match (attribute.kind, value) {
         (_, Value::Null) => None,
-        (Type::String | Type::Reference, Value::String(s)) => {
+        (Type::String, Value::String(s)) => {
             (!s.is_empty()).then(|| value.clone())
         }
         (Type::Boolean, Value::Bool(_)) => Some(value.clone()),

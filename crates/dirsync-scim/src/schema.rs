@@ -22,7 +22,6 @@ pub enum Type {
     String,
     Boolean,
     Complex,
-    Reference,
 }
 
 /// Whether and when an attribute may be written.
@@ -243,7 +242,6 @@ fn attribute_json(a: &Attribute) -> Value {
         Type::String => "string",
         Type::Boolean => "boolean",
         Type::Complex => "complex",
-        Type::Reference => "reference",
     };
     let mut doc = json!({
         "name": a.name,

@@ -1,16 +1,31 @@
 //! SCIM integrations: made with a bearer token (shown once, kept as a SHA-256 in the
 //! settings), rotated, checked; and the one entry point for pushed changes.
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use dirsync_core::{
     AnyIntegration, ApiTokenSecret, DirectionKind, IntegrationId, RemoteSettings, Schedule,
 };
-use dirsync_engine::{Push, PushOutcome, PushWindow};
+use dirsync_engine::{Push, PushOutcome};
 use dirsync_scim::ScimSettings;
 use rand::RngCore as _;
 
 use crate::{CreateIntegration, Created, Error, Service};
+
+/// One async lock per integration, so that its pushes are planned and applied one at a time
+/// (concurrent pushes would otherwise replan after each other's writes).
+#[derive(Debug, Default)]
+pub(crate) struct PushLocks(std::sync::Mutex<HashMap<IntegrationId, Arc<tokio::sync::Mutex<()>>>>);
+
+impl PushLocks {
+    fn of(&self, id: IntegrationId) -> Arc<tokio::sync::Mutex<()>> {
+        let mut locks = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        Arc::clone(locks.entry(id).or_default())
+    }
+}
 
 /// The prefix of every SCIM bearer token.
 const PREFIX: &str = "dss_";
@@ -117,12 +132,9 @@ impl Service {
     /// # Errors
     /// The engine's: not active, a taken email, a store error. Nothing is written then.
     pub async fn apply_push(&self, id: IntegrationId, push: &Push) -> Result<PushOutcome, Error> {
+        let lock = self.push_locks.of(id);
+        let _one_at_a_time = lock.lock().await;
         let ctx = self.context(&dirsync_core::NoProgress);
         Ok(dirsync_engine::apply_push(&ctx, &self.push_window, id, push).await?)
-    }
-
-    /// The sliding window the users safeguard applies to pushes.
-    pub fn push_window(&self) -> PushWindow {
-        self.push_window
     }
 }

@@ -30,6 +30,8 @@ pub struct Service {
     notifier: Option<Arc<dyn Notifier>>,
     retention: RunRetention,
     pub(crate) push_window: dirsync_engine::PushWindow,
+    /// One lock per integration: its pushes are planned and applied one at a time.
+    pub(crate) push_locks: crate::scim::PushLocks,
 }
 
 /// How many run records are kept per integration: after each run the service deletes those
@@ -95,6 +97,7 @@ impl Service {
             notifier: None,
             retention: RunRetention::default(),
             push_window: dirsync_engine::PushWindow::default(),
+            push_locks: crate::scim::PushLocks::default(),
         }
     }
 

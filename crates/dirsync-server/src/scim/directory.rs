@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use dirsync_core::{Email, MemberKind};
+use dirsync_core::{AttributeValue, Email, MemberKind};
 use dirsync_scim::mapping::{etag, group_resource, stored_resource};
 use dirsync_scim::schema::ResourceType;
 use dirsync_store::LocalView;
@@ -76,6 +76,11 @@ impl Directory {
 
     /// The live users, in id order.
     pub(crate) fn users(&self) -> Vec<Served> {
+        self.users_where(|_| true)
+    }
+
+    /// The live users whose id passes `keep`, in id order.
+    fn users_where(&self, keep: impl Fn(&str) -> bool) -> Vec<Served> {
         let mut groups_of: HashMap<&str, Vec<Value>> = HashMap::new();
         let names: HashMap<&str, &str> = self
             .view
@@ -98,7 +103,7 @@ impl Directory {
         self.view
             .accounts
             .iter()
-            .filter(|a| a.missing_since.is_none())
+            .filter(|a| a.missing_since.is_none() && keep(a.external_id.as_str()))
             .filter_map(|a| {
                 let mut resource = stored_resource(&a.attributes)?;
                 if let Value::Object(map) = &mut resource {
@@ -167,6 +172,58 @@ impl Directory {
             .iter()
             .find(|a| a.external_id.as_str() == id && a.missing_since.is_none())
             .map(|a| a.email.clone())
+    }
+
+    /// User `id` as served once `resource` is written: with its groups, first seen when it
+    /// was (now for a new one).
+    pub(crate) fn as_written(&self, id: &str, resource: &Value) -> Served {
+        let now = chrono::Utc::now().to_rfc3339();
+        let mut resource = resource.clone();
+        let groups: Vec<Value> = self
+            .view
+            .memberships
+            .iter()
+            .filter(|m| m.member.kind == MemberKind::User && m.member.external_id.as_str() == id)
+            .map(|m| {
+                let name = self
+                    .view
+                    .groups
+                    .iter()
+                    .find(|g| g.external_id == m.group)
+                    .map_or("", |g| g.name.as_str());
+                json!({"value": m.group.as_str(), "display": name, "type": "direct"})
+            })
+            .collect();
+        if let Value::Object(map) = &mut resource {
+            map.insert("id".to_owned(), json!(id));
+            if !groups.is_empty() {
+                map.insert("groups".to_owned(), Value::Array(groups));
+            }
+        }
+        let created = self
+            .view
+            .accounts
+            .iter()
+            .find(|a| a.external_id.as_str() == id)
+            .map_or_else(|| now.clone(), |a| a.first_seen.to_rfc3339());
+        Served {
+            id: id.to_owned(),
+            resource,
+            created: Some(created),
+            modified: Some(now),
+        }
+    }
+
+    /// Whether a live user other than `id` has the `userName` `name` (ignoring case).
+    pub(crate) fn user_name_taken(&self, id: &str, name: &str) -> bool {
+        self.view.accounts.iter().any(|a| {
+            a.missing_since.is_none()
+                && a.external_id.as_str() != id
+                && matches!(
+                    a.attributes.get("userName"),
+                    Some(AttributeValue::Text(n)) if n.eq_ignore_ascii_case(name)
+                )
+        })
     }
 
     /// Whether `id` is one of the integration's groups.

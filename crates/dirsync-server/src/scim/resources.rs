@@ -158,13 +158,7 @@ fn check_unique(
         .get("userName")
         .and_then(Value::as_str)
         .unwrap_or_default();
-    let taken = dir.users().iter().any(|u| {
-        u.id != id
-            && u.resource
-                .get("userName")
-                .and_then(Value::as_str)
-                .is_some_and(|n| n.eq_ignore_ascii_case(name))
-    });
+    let taken = dir.user_name_taken(id, name);
     if taken {
         return Err(Refusal(ScimError::Uniqueness(format!(
             "userName {name:?} is taken"
@@ -225,15 +219,20 @@ async fn push(state: &AppState, scim: &ScimIntegration, push: &Push) -> Result<(
     }
 }
 
-/// Answers with the resource as stored now.
+/// Answers with the resource as stored now: a user as written (its stored resource is exactly
+/// that, and a user write changes no group), a group read back.
 async fn answer(
     state: &AppState,
     scim: &ScimIntegration,
     kind: ResourceType,
-    id: &str,
+    written: (&Directory, &str, &Value),
     status: StatusCode,
 ) -> Result<Response, Refusal> {
-    let served = Directory::load(state, scim).await?.find(kind, id)?;
+    let (dir, id, resource) = written;
+    let served = match kind {
+        ResourceType::User => dir.as_written(id, resource),
+        ResourceType::Group => Directory::load(state, scim).await?.find(kind, id)?,
+    };
     let rendered = served.render(kind, &scim.base);
     let mut response = scim_json(&rendered);
     *response.status_mut() = status;
@@ -262,7 +261,7 @@ async fn create(
     let id = uuid::Uuid::new_v4().to_string();
     check_unique(kind, &dir, &id, &resource)?;
     push(&state, &scim, &push_of(kind, &dir, &id, &resource)?).await?;
-    answer(&state, &scim, kind, &id, StatusCode::CREATED).await
+    answer(&state, &scim, kind, (&dir, &id, &resource), StatusCode::CREATED).await
 }
 
 async fn read(
@@ -312,7 +311,7 @@ async fn replace(
     check_if_match(&headers, &dir.find(kind, &id)?)?;
     check_unique(kind, &dir, &id, &resource)?;
     push(&state, &scim, &push_of(kind, &dir, &id, &resource)?).await?;
-    answer(&state, &scim, kind, &id, StatusCode::OK).await
+    answer(&state, &scim, kind, (&dir, &id, &resource), StatusCode::OK).await
 }
 
 async fn modify(
@@ -330,7 +329,7 @@ async fn modify(
     let resource = patch::apply(kind, &current.writable(kind)?, &operations)?;
     check_unique(kind, &dir, &id, &resource)?;
     push(&state, &scim, &push_of(kind, &dir, &id, &resource)?).await?;
-    answer(&state, &scim, kind, &id, StatusCode::OK).await
+    answer(&state, &scim, kind, (&dir, &id, &resource), StatusCode::OK).await
 }
 
 async fn remove(
