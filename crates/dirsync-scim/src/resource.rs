@@ -149,9 +149,7 @@ fn single_value(attribute: &Attribute, value: &Value) -> Result<Option<Value>, E
     };
     Ok(match (attribute.kind, value) {
         (_, Value::Null) => None,
-        (Type::String, Value::String(s)) => {
-            (!s.is_empty()).then(|| value.clone())
-        }
+        (Type::String, Value::String(s)) => (!s.is_empty()).then(|| value.clone()),
         (Type::Boolean, Value::Bool(_)) => Some(value.clone()),
         (Type::Boolean, Value::String(s)) if s.eq_ignore_ascii_case("true") => {
             Some(Value::Bool(true))

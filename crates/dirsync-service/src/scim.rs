@@ -22,7 +22,10 @@ pub(crate) struct PushLocks(std::sync::Mutex<HashMap<IntegrationId, Arc<tokio::s
 
 impl PushLocks {
     fn of(&self, id: IntegrationId) -> Arc<tokio::sync::Mutex<()>> {
-        let mut locks = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut locks = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         Arc::clone(locks.entry(id).or_default())
     }
 }

@@ -261,7 +261,14 @@ async fn create(
     let id = uuid::Uuid::new_v4().to_string();
     check_unique(kind, &dir, &id, &resource)?;
     push(&state, &scim, &push_of(kind, &dir, &id, &resource)?).await?;
-    answer(&state, &scim, kind, (&dir, &id, &resource), StatusCode::CREATED).await
+    answer(
+        &state,
+        &scim,
+        kind,
+        (&dir, &id, &resource),
+        StatusCode::CREATED,
+    )
+    .await
 }
 
 async fn read(
