@@ -107,6 +107,14 @@ pub enum Error {
         supported: RemoteOpKinds,
     },
 
+    /// A pushed change claims what another object of the integration holds (an email); the
+    /// source must resolve it. Nothing was written.
+    #[error("{what}")]
+    Taken {
+        /// What is taken.
+        what: String,
+    },
+
     /// A plan could not be (de)serialized.
     #[error("plan encoding: {0}")]
     Encoding(#[from] serde_json::Error),

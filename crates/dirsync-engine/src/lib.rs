@@ -73,6 +73,7 @@ mod outbound;
 mod plan;
 mod policy;
 mod provision;
+mod push;
 mod run;
 
 pub use error::Error;
@@ -81,9 +82,10 @@ pub use outbound::{DirectoryFacts, OutboundState, plan_outbound, stale_ownership
 pub use plan::{Counts, Destination, OpKind, Plan, PlanReport, ToDirectory, ToRemote, Trip};
 pub use policy::{Grace, OnMissing, OnSuspended, Policy, Safeguards, Threshold, percent};
 pub use provision::{ProvisionPart, ProvisionState, plan_users};
+pub use push::{PUSH_COUNT, Push, PushWindow, plan_push, removals, window_trip};
 pub use run::{
-    Clock, RunContext, approve, approve_outbound, dry_run_inbound, dry_run_outbound, sync_inbound,
-    sync_outbound,
+    Clock, PushOutcome, RunContext, apply_push, approve, approve_outbound, dry_run_inbound,
+    dry_run_outbound, sync_inbound, sync_outbound,
 };
 
 /// The README's example, compiled as a doctest so that it stays true.

@@ -285,6 +285,17 @@ impl<D: Destination> Plan<D> {
         })
     }
 
+    /// Its changes, counts and report, for a planner that reassembles it.
+    pub(crate) fn into_parts(self) -> (D::Changes, Counts, PlanReport) {
+        (self.changes, self.counts, self.report)
+    }
+
+    /// The same plan with these trips (a hold decided outside the planner).
+    pub(crate) fn with_trips(mut self, trips: Vec<Trip>) -> Self {
+        self.trips = trips;
+        self
+    }
+
     /// The plan's id (what an approval names).
     pub fn id(&self) -> &PlanId {
         &self.id

@@ -29,6 +29,7 @@
 //! | `GET /metrics` | Prometheus figures (with [`AppState::with_metrics`]; behind a token too) |
 //! | `GET /api/v1/openapi.json` | the OpenAPI 3.1 document of all this, generated from the code |
 //! | `GET /healthz`, `GET /readyz` | alive; the store answers |
+//! | `/scim/v2/{integration}/…` | the SCIM 2.0 service provider of an inbound SCIM integration (`ServiceProviderConfig`, `ResourceTypes`, `Schemas`, `Users`, `Groups`), behind that integration's own bearer token; RFC 7644 error bodies |
 //!
 //! ```
 //! use std::sync::Arc;
@@ -59,6 +60,7 @@ mod jobs;
 mod metrics;
 mod openapi;
 mod runs;
+mod scim;
 mod timeout;
 
 use std::sync::Arc;
@@ -139,9 +141,13 @@ impl AppState {
 pub fn router(state: AppState) -> Router {
     let (router, doc) = documented(&state).split_for_parts();
     let doc = openapi::Document(Arc::new(doc.to_json().unwrap_or_default()));
+    // SCIM bodies may be larger (a whole group's members): read up to their own limit, and
+    // refused with a SCIM error beyond it.
+    let scim = scim::router(state.clone());
     router
-        .layer(axum::Extension(doc))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .nest("/scim/v2/{integration}", scim)
+        .layer(axum::Extension(doc))
         // On every answer: no sniffing, no framing, no referrer, nothing cached (answers carry
         // directory data).
         .layer(header_layer(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))

@@ -14,7 +14,7 @@ use crate::Error;
 
 /// The systems a [`Service`](crate::Service) can connect to. Start from
 /// [`Registry::builtin`] (the connectors this build has: Google Workspace with the `google`
-/// feature, HR exports in files with the `file` feature) or [`Registry::new`] (none), and add kinds with
+/// feature, HR exports in files with the `file` feature, SCIM 2.0 always) or [`Registry::new`] (none), and add kinds with
 /// [`with`](Self::with): a product's own system plugs in the same way, without a fork.
 #[derive(Clone, Default)]
 pub struct Registry {
@@ -36,7 +36,7 @@ impl Registry {
     /// The connectors built into this build, with their defaults.
     pub fn builtin() -> Self {
         #[allow(unused_mut)]
-        let mut registry = Self::new();
+        let mut registry = Self::new().with(dirsync_scim::ScimKind::new());
         #[cfg(feature = "google")]
         {
             registry = registry.with(dirsync_google::GoogleKind::new());

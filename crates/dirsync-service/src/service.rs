@@ -32,6 +32,9 @@ pub struct Service {
     /// The Google kind that authorizes by consent ([`Service::with_consent`]).
     #[cfg(feature = "google")]
     pub(crate) consent: Option<dirsync_google::GoogleKind>,
+    pub(crate) push_window: dirsync_engine::PushWindow,
+    /// One lock per integration: its pushes are planned and applied one at a time.
+    pub(crate) push_locks: crate::scim::PushLocks,
 }
 
 /// How many run records are kept per integration: after each run the service deletes those
@@ -98,7 +101,16 @@ impl Service {
             retention: RunRetention::default(),
             #[cfg(feature = "google")]
             consent: None,
+            push_window: dirsync_engine::PushWindow::default(),
+            push_locks: crate::scim::PushLocks::default(),
         }
+    }
+
+    /// Uses this sliding window for the users safeguard on pushed changes (default: more
+    /// than 50 users taken away by pushes within 10 minutes holds the next).
+    pub fn with_push_window(mut self, window: dirsync_engine::PushWindow) -> Self {
+        self.push_window = window;
+        self
     }
 
     /// Uses this safety policy (safeguards, grace, admins).

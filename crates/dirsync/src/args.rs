@@ -68,6 +68,24 @@ pub(crate) struct ConsentArgs {
 }
 
 #[derive(Debug, Args)]
+pub(crate) struct ScimCreateArgs {
+    /// A title for humans.
+    #[arg(long)]
+    pub(crate) title: String,
+    /// `inbound`: an identity provider (Okta, Entra ID, ...) pushes users and groups to our
+    /// SCIM endpoints. (Outbound SCIM targets are not built yet.)
+    #[arg(long, value_enum, default_value_t = ScimDirection::Inbound)]
+    pub(crate) direction: ScimDirection,
+}
+
+/// The directions a SCIM integration can have here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum ScimDirection {
+    /// The identity provider pushes to us.
+    Inbound,
+}
+
+#[derive(Debug, Args)]
 pub(crate) struct FileCreateArgs {
     /// A title for humans.
     #[arg(long)]

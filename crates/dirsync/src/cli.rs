@@ -7,7 +7,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::args::{
     ConsentArgs, CreateArgs, FileCreateArgs, FilterArgs, PlanListArgs, ReauthorizeArgs,
-    RuleAddArgs, ServeArgs, UpdateArgs, UsersListArgs, ViewArgs, WorkArgs,
+    RuleAddArgs, ScimCreateArgs, ServeArgs, UpdateArgs, UsersListArgs, ViewArgs, WorkArgs,
 };
 
 /// dirsync — sync a Google Workspace directory into a local SQLite directory, and manage
@@ -111,6 +111,16 @@ pub(crate) enum Command {
     /// Create an integration reading an HR export (CSV or JSON Lines files in a folder).
     #[command(name = "file-integration:create")]
     FileCreate(FileCreateArgs),
+    /// Create an inbound SCIM 2.0 integration (active at once) and print its SCIM base path
+    /// and bearer token (shown once: only its hash is kept).
+    #[command(name = "scim-integration:create")]
+    ScimCreate(ScimCreateArgs),
+    /// Give a SCIM integration a new bearer token (shown once); the old one is refused at once.
+    #[command(name = "integration:rotate-token")]
+    IntegrationRotateToken {
+        /// The integration's id.
+        id: String,
+    },
     /// Run the access checks, record the authorization, activate, and run the initial sync
     /// (any system; the same as google-integration:activate for Google).
     #[command(name = "integration:activate")]

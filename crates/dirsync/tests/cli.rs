@@ -407,6 +407,8 @@ async fn every_command_has_help_and_bad_input_is_a_clear_error() {
         "api-token:create",
         "api-token:list",
         "api-token:revoke",
+        "scim-integration:create",
+        "integration:rotate-token",
         "serve",
         "config:show",
         "completions",

@@ -148,6 +148,7 @@ impl<'a> Planner<'a> {
         .map(|(_, n)| n)
         .sum::<usize>();
         let fetched = snapshot.users().len()
+            + snapshot.deleted_users().len()
             + snapshot.groups().len()
             + snapshot.members().len()
             + snapshot.org_units().len()

@@ -5,6 +5,7 @@
 mod approve;
 mod inbound;
 mod outbound;
+mod push;
 
 use std::collections::BTreeMap;
 
@@ -21,6 +22,7 @@ use crate::{Error, Policy};
 pub use approve::{approve, approve_outbound};
 pub use inbound::{dry_run_inbound, sync_inbound};
 pub use outbound::{dry_run_outbound, sync_outbound};
+pub use push::{PushOutcome, apply_push};
 
 /// Where the current instant comes from: the engine never reads the clock itself.
 pub trait Clock: Send + Sync {

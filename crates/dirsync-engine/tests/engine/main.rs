@@ -11,5 +11,6 @@ mod hostile;
 mod leases;
 mod outbound;
 mod props;
+mod push;
 mod rules;
 mod runs;

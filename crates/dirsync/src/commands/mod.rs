@@ -65,6 +65,10 @@ pub(crate) async fn run(command: Command, settings: &Settings, bars: &Bars) -> R
             integrations::activate(s, &id, bars).await
         }
         Command::FileCreate(args) => integrations::create_file(s, args).await,
+        Command::ScimCreate(args) => tokens::create_scim(s, args).await,
+        Command::IntegrationRotateToken { id } => {
+            tokens::rotate_scim(s, integration_id(&id)?).await
+        }
         Command::IntegrationList(filter) => integrations::list(s, &filter).await,
         Command::IntegrationShow { id } => integrations::show(s, &id).await,
         Command::IntegrationUpdate(args) => integrations::update(s, args).await,

@@ -1,11 +1,51 @@
-//! API tokens for `dirsync serve`: create (shown once), list, revoke.
+//! Tokens: API tokens for `dirsync serve` (create, shown once; list; revoke), and SCIM
+//! integrations with their bearer tokens (create, rotate; shown once).
 
 use anyhow::Result;
-use dirsync_core::ApiToken;
+use dirsync_core::{ApiToken, IntegrationId};
 use dirsync_service::Service;
+use dirsync_service::views::CreatedView;
 use serde_json::{Value, json};
 
+use crate::args::ScimCreateArgs;
 use crate::output::Output;
+
+pub(super) async fn create_scim(s: &Service, args: ScimCreateArgs) -> Result<Output> {
+    let made = s.create_scim_integration(&args.title).await?;
+    let token = made.token.expose_secret();
+    let mut json = serde_json::to_value(CreatedView::from(&made.created))?;
+    if let Value::Object(map) = &mut json {
+        map.insert("scim_base_path".to_owned(), json!(made.scim_base_path));
+        map.insert("token".to_owned(), json!(token));
+        map.insert(
+            "text".to_owned(),
+            json!("Give the identity provider the server's URL followed by scim_base_path, and the token."),
+        );
+    }
+    let any = &made.created.integration;
+    let text = format!(
+        "created SCIM integration {} ({}, inbound{})\n\nSCIM base path (below the server's URL):\n\n    {}\n\nBearer token:\n\n    {token}\n\n\
+         It is shown this once: only its hash is kept (a new one: dirsync integration:rotate-token {}).",
+        any.id(),
+        any.state(),
+        if any.is_primary() { ", primary" } else { "" },
+        made.scim_base_path,
+        any.id(),
+    );
+    Ok(Output::new(json, text))
+}
+
+pub(super) async fn rotate_scim(s: &Service, id: IntegrationId) -> Result<Output> {
+    let token = s.rotate_scim_token(id).await?;
+    let token = token.expose_secret();
+    Ok(Output::new(
+        json!({"id": id.to_string(), "token": token}),
+        format!(
+            "new bearer token for integration {id}:\n\n    {token}\n\nThe old token is refused from now on. \
+             It is shown this once: only its hash is kept."
+        ),
+    ))
+}
 
 fn view(t: &ApiToken) -> Value {
     json!({"name": t.name, "read_only": t.read_only, "created_at": t.created_at})
