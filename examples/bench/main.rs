@@ -2,7 +2,7 @@
 //! `cargo run --release --example bench -- plan [--users N] [--groups G] [--memberships M] [--churn PERCENT] [--scale]`
 //! `cargo run --release --example bench -- fetch [--users N] [--groups G] [--memberships M] [--latency-ms L] [--concurrency C]`
 //! `cargo run --release --example bench -- quota [--users N] [--groups G] [--memberships M] [--quota Q]`
-//! `cargo run --release --example bench -- sync [--users N] [--groups G] [--memberships M]`
+//! `cargo run --release --example bench -- sync [--users N] [--groups G] [--memberships M] [--backend B]`
 //! `cargo build --release -p dirsync && cargo run --release --example bench -- workers [--tenants T] [--workers W]`
 //! `cargo run --release --example bench -- provision [--users N] [--groups G] [--memberships M] [--latency-ms L]`
 //! `cargo build --release -p dirsync && cargo run --release --example bench -- cli [--users N] [--groups G] [--memberships M] [--latency-ms L] [--concurrency C] [--dirsync PATH]`
@@ -136,6 +136,9 @@ enum Command {
         /// Member listings in flight at once.
         #[arg(long, default_value_t = 64)]
         concurrency: usize,
+        /// Which store.
+        #[arg(long, value_enum, default_value_t = Backend::SqliteFile)]
+        backend: Backend,
     },
     /// Scheduled work of many PostgreSQL tenants shared by `dirsync scheduler:work` processes.
     Workers {
@@ -220,6 +223,32 @@ enum Backend {
     Postgres,
 }
 
+impl Backend {
+    /// A fresh, empty store of this kind (a SQLite file at `path`).
+    async fn open(self, path: &std::path::Path) -> Result<Arc<dyn Store>> {
+        Ok(match self {
+            Backend::SqliteFile => Arc::new(SqliteStore::open(path)?),
+            Backend::SqliteMemory => Arc::new(SqliteStore::open_in_memory()?),
+            Backend::Memory => Arc::new(InMemoryStore::new()),
+            Backend::Postgres => match dirsync_postgres::testing::fresh_store().await {
+                Some((store, _schema)) => store,
+                None => {
+                    anyhow::bail!("no PostgreSQL: install it or set DIRSYNC_TEST_POSTGRES_URL")
+                }
+            },
+        })
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Backend::SqliteFile => "SQLite file",
+            Backend::SqliteMemory => "SQLite in memory",
+            Backend::Memory => "in-memory store",
+            Backend::Postgres => "PostgreSQL",
+        }
+    }
+}
+
 #[tokio::main]
 async fn main() -> Result<()> {
     let outcome = run(Cli::parse().command).await;
@@ -275,7 +304,8 @@ async fn run(command: Command) -> Result<()> {
             groups,
             memberships,
             concurrency,
-        } => remote::sync(users, groups, memberships, concurrency).await,
+            backend,
+        } => remote::sync(users, groups, memberships, concurrency, backend).await,
         Command::Provision(a) => {
             provision::provision(a.users, a.groups, a.memberships, a.latency_ms).await
         }
@@ -359,15 +389,7 @@ fn reset_peak_rss() -> bool {
 async fn store(users: u32, groups: u32, memberships: u32, backend: Backend) -> Result<()> {
     let dir = tempfile::tempdir()?;
     let path = dir.path().join("bench.db");
-    let store: Arc<dyn Store> = match backend {
-        Backend::SqliteFile => Arc::new(SqliteStore::open(&path)?),
-        Backend::SqliteMemory => Arc::new(SqliteStore::open_in_memory()?),
-        Backend::Memory => Arc::new(InMemoryStore::new()),
-        Backend::Postgres => match dirsync_postgres::testing::fresh_store().await {
-            Some((store, _schema)) => store,
-            None => anyhow::bail!("no PostgreSQL: install it or set DIRSYNC_TEST_POSTGRES_URL"),
-        },
-    };
+    let store = backend.open(&path).await?;
     let now = Utc::now();
     let primary = create_primary(&*store, now).await?;
     let id = primary.id();

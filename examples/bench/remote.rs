@@ -1,6 +1,5 @@
 //! Benchmarks against the Directory API emulator: `fetch`, `quota` and `sync`.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
@@ -10,11 +9,9 @@ use directory_sync::engine::{Policy, plan_primary};
 use directory_sync::google::{
     GoogleConnector, RetryConfig, ServiceAccountKey, required_scopes as google_required_scopes,
 };
-use directory_sync::sqlite::SqliteStore;
-use directory_sync::store::Store;
 use dirsync_google_emulator::{Emulator, EmulatorConfig, RunningEmulator, Tenant, TenantSpec};
 
-use crate::{TenantArgs, create_primary, peak_rss_mib, reset_peak_rss, rss_mib};
+use crate::{Backend, TenantArgs, create_primary, peak_rss_mib, reset_peak_rss, rss_mib};
 
 /// Page sizes the connector asks for (the API's maxima).
 const USERS_PER_PAGE: u64 = 500;
@@ -220,6 +217,7 @@ pub(crate) async fn sync(
     groups: usize,
     memberships: usize,
     concurrency: usize,
+    backend: Backend,
 ) -> Result<()> {
     let started = Instant::now();
     let emu = emulator(users, groups, memberships).await?;
@@ -229,13 +227,16 @@ pub(crate) async fn sync(
     let generated = started.elapsed();
     let source = connector(&emu, concurrency, 0)?;
     let dir = tempfile::tempdir()?;
-    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(dir.path().join("sync.db"))?);
+    let store = backend.open(&dir.path().join("sync.db")).await?;
     let primary = create_primary(&*store, Utc::now()).await?;
     let policy = Policy::default();
     let baseline = rss_mib().context("no /proc/self/status")?;
     let reset = reset_peak_rss();
 
-    println!("sync benchmark (emulator, no latency, no quota; SQLite file)");
+    println!(
+        "sync benchmark (emulator, no latency, no quota; {})",
+        backend.name()
+    );
     println!(
         "  tenant          {tenant} (generated in {:.1} s)",
         generated.as_secs_f64()
