@@ -272,6 +272,17 @@ impl PostgresStore {
     }
 }
 
+/// A read-only transaction on `client` that sees one snapshot of the database throughout.
+async fn read_only_snapshot(client: &mut Object) -> Result<tokio_postgres::Transaction<'_>> {
+    (***client)
+        .build_transaction()
+        .isolation_level(IsolationLevel::RepeatableRead)
+        .read_only(true)
+        .start()
+        .await
+        .db()
+}
+
 /// An integration's memberships, read on `client` in the exported `snapshot` (so that they are
 /// those of the view's transaction, which must stay open until this one has begun).
 async fn memberships_in_snapshot(
@@ -279,13 +290,7 @@ async fn memberships_in_snapshot(
     snapshot: String,
     integration: IntegrationId,
 ) -> Result<Vec<dirsync_core::Membership>> {
-    let tx = (**client)
-        .build_transaction()
-        .isolation_level(IsolationLevel::RepeatableRead)
-        .read_only(true)
-        .start()
-        .await
-        .db()?;
+    let tx = read_only_snapshot(&mut client).await?;
     // The id comes from the server (e.g. `00000003-0000001B-1`); quoted all the same.
     tx.batch_execute(&format!(
         "SET TRANSACTION SNAPSHOT '{}'",
@@ -367,13 +372,7 @@ impl Store for PostgresStore {
 
     async fn view(&self, integration: IntegrationId) -> Result<LocalView> {
         let mut client = self.client().await?;
-        let tx = (**client)
-            .build_transaction()
-            .isolation_level(IsolationLevel::RepeatableRead)
-            .read_only(true)
-            .start()
-            .await
-            .db()?;
+        let tx = read_only_snapshot(&mut client).await?;
         read::require_integration(&tx, integration).await?;
         // The memberships, most of the rows, are read and decoded on a second connection in
         // this transaction's snapshot, on their own task (another core), while this one reads
