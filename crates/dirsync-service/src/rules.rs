@@ -87,6 +87,19 @@ pub struct DueRun {
     pub result: Result<SyncRun, Error>,
 }
 
+impl DueRun {
+    /// Whether another scheduler sharing the store runs or ran this rule: its integration was
+    /// leased ([`dirsync_store::Error::Leased`]), or the rule was no longer due once the lease
+    /// was taken ([`dirsync_engine::Error::NotDue`]). Not a failure.
+    pub fn is_another_schedulers(&self) -> bool {
+        matches!(
+            self.result,
+            Err(Error::Engine(dirsync_engine::Error::NotDue { .. })
+                | Error::Store(dirsync_store::Error::Leased { .. }))
+        )
+    }
+}
+
 impl Service {
     /// Adds a rule to an integration and returns it.
     ///
@@ -210,21 +223,17 @@ impl Service {
             .map(|(integration, rules)| async move {
                 let mut runs = Vec::with_capacity(rules.len());
                 for rule in rules {
-                    let result = self.run_scheduled(integration, rule, now, progress).await;
-                    if let Err(
-                        Error::Engine(dirsync_engine::Error::NotDue { .. })
-                        | Error::Store(dirsync_store::Error::Leased { .. }),
-                    ) = &result
-                    {
-                        tracing::debug!(%integration, %rule, "another scheduler runs or ran the rule");
-                    } else if let Err(e) = &result {
-                        tracing::warn!(%integration, %rule, error = %e, "scheduled rule did not run");
-                    }
-                    runs.push(DueRun {
+                    let due = DueRun {
                         integration,
                         rule,
-                        result,
-                    });
+                        result: self.run_scheduled(integration, rule, now, progress).await,
+                    };
+                    if due.is_another_schedulers() {
+                        tracing::debug!(%integration, %rule, "another scheduler runs or ran the rule");
+                    } else if let Err(e) = &due.result {
+                        tracing::warn!(%integration, %rule, error = %e, "scheduled rule did not run");
+                    }
+                    runs.push(due);
                 }
                 runs
             })

@@ -13,7 +13,7 @@ use std::time::Duration;
 use anyhow::{Result, bail};
 use chrono::Utc;
 use dirsync_postgres::PostgresStore;
-use dirsync_service::{Error as ServiceError, Service, Silent};
+use dirsync_service::{Service, Silent};
 use futures::StreamExt;
 use serde_json::json;
 use tokio::sync::watch;
@@ -212,6 +212,10 @@ async fn rounds(
                 }
             };
             for due in runs {
+                // Another worker is running it, or ran it since the listing.
+                if due.is_another_schedulers() {
+                    continue;
+                }
                 match due.result {
                     Ok(run) => {
                         totals.ran += 1;
@@ -223,9 +227,6 @@ async fn rounds(
                             "scheduled rule ran"
                         );
                     }
-                    // Another worker is running it, or ran it since the listing.
-                    Err(ServiceError::Store(dirsync_store::Error::Leased { .. }))
-                    | Err(ServiceError::Engine(dirsync_engine::Error::NotDue { .. })) => {}
                     // Logged by the service.
                     Err(_) => totals.errors += 1,
                 }
