@@ -38,6 +38,7 @@ pub const DEFAULT_GRANTED_SCOPES: &[&str] = &[
     "https://www.googleapis.com/auth/admin.directory.orgunit.readonly",
     "https://www.googleapis.com/auth/admin.directory.customer",
     "https://www.googleapis.com/auth/admin.directory.customer.readonly",
+    "https://www.googleapis.com/auth/admin.directory.domain.readonly",
     "https://www.googleapis.com/auth/cloud-platform",
 ];
 

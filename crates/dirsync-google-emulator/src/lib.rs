@@ -46,6 +46,7 @@
 //! | `GET /admin/directory/v1/customer/{customerId}/orgunits` | `type=children` (default) / `all` / `allIncludingParent`, `orgUnitPath`; not paginated |
 //! | `GET /admin/directory/v1/customer/{customerId}/orgunits/{+orgUnitPath}` | path without leading `/`, or `id:…` |
 //! | `GET /admin/directory/v1/customers/{customerKey}` | `my_customer` or the id |
+//! | `GET /admin/directory/v1/customer/{customerId}/domains` | `domains.list`: the primary domain and those added with [`Tenant::add_domain`] (scope `admin.directory.domain(.readonly)`) |
 //!
 //! Every API route takes `fields=` (partial responses: `a,b/c,d(e,f)` — comma lists, `/` paths and
 //! `( )` sub-selections, applied element-wise to arrays; unknown names are dropped silently) and
@@ -54,6 +55,8 @@
 //! the client sends `Accept-Encoding: gzip`.
 //!
 //! `customer` accepts `my_customer` and the tenant's id (anything else: 403 `forbidden`).
+//! `domain` (users.list, groups.list) accepts one of the customer's domains and lists only the
+//! users or groups whose address is in it (another domain: 403 `forbidden`).
 //! users.list without `customer` or `domain`: 400 `badRequest`. `query` subset (space-separated
 //! terms, AND): `orgUnitPath='/X'` (that unit and everything below it), `isSuspended=true|false`,
 //! `isAdmin=true|false`, `email='a@b'` (exact), `email:prefix*`; anything else is 400 `invalid`.

@@ -48,6 +48,7 @@ enum KeySource {
 pub struct GoogleConnectorBuilder {
     api_base: String,
     customer: String,
+    domain: Option<String>,
     subject: Option<Email>,
     key: Option<KeySource>,
     ownership: KeyOwnership,
@@ -74,6 +75,7 @@ impl fmt::Debug for GoogleConnectorBuilder {
         f.debug_struct("GoogleConnectorBuilder")
             .field("api_base", &self.api_base)
             .field("customer", &self.customer)
+            .field("domain", &self.domain)
             .field("subject", &self.subject)
             .field("key", &key)
             .field("ownership", &self.ownership)
@@ -90,6 +92,7 @@ impl Default for GoogleConnectorBuilder {
         Self {
             api_base: DEFAULT_API_BASE.to_owned(),
             customer: "my_customer".to_owned(),
+            domain: None,
             subject: None,
             key: None,
             ownership: KeyOwnership::CustomerOwned,
@@ -156,6 +159,7 @@ impl GoogleConnectorBuilder {
         }
         b = b
             .customer(settings.customer.clone())
+            .domain(settings.domain.clone())
             .requests_per_minute(settings.quota_per_minute);
         if let Some(base) = &settings.api_base {
             b = b.api_base(base.clone());
@@ -183,6 +187,13 @@ impl GoogleConnectorBuilder {
     /// The customer (default `my_customer`: the subject's own account).
     pub fn customer(mut self, customer: impl Into<String>) -> Self {
         self.customer = customer.into();
+        self
+    }
+
+    /// Limits users and groups to one of the customer's domains (`domain=` on their listings
+    /// instead of `customer=`); `None` (the default): every domain.
+    pub fn domain(mut self, domain: Option<String>) -> Self {
+        self.domain = domain.map(|d| d.to_ascii_lowercase());
         self
     }
 
@@ -361,6 +372,7 @@ impl GoogleConnectorBuilder {
             client,
             api_base,
             customer: self.customer,
+            domain: self.domain,
             subject,
             key,
             consent: self.consent,

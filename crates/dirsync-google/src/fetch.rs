@@ -67,6 +67,8 @@ pub(crate) mod routes {
     pub(crate) const MEMBERS: &str = "GET /admin/directory/v1/groups/{groupKey}/members";
     /// orgunits.list
     pub(crate) const ORG_UNITS: &str = "GET /admin/directory/v1/customer/{customerId}/orgunits";
+    /// domains.list
+    pub(crate) const DOMAINS: &str = "GET /admin/directory/v1/customer/{customer}/domains";
 }
 
 struct Run<'a> {
@@ -186,7 +188,7 @@ impl GoogleConnector {
                 routes::USERS,
                 &["users"],
                 &[
-                    ("customer", &self.customer),
+                    self.listing_scope(),
                     ("maxResults", "500"),
                     ("projection", projection),
                     ("fields", USER_FIELDS),
@@ -231,7 +233,7 @@ impl GoogleConnector {
                 routes::USERS,
                 &["users"],
                 &[
-                    ("customer", &self.customer),
+                    self.listing_scope(),
                     ("maxResults", "500"),
                     ("showDeleted", "true"),
                     ("fields", DELETED_USER_FIELDS),
@@ -267,7 +269,7 @@ impl GoogleConnector {
                 routes::GROUPS,
                 &["groups"],
                 &[
-                    ("customer", &self.customer),
+                    self.listing_scope(),
                     ("maxResults", "200"),
                     ("fields", GROUP_FIELDS),
                     ("prettyPrint", "false"),

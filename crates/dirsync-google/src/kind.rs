@@ -276,7 +276,9 @@ impl ConnectorKind for GoogleKind {
                 subject: None,
                 scopes,
                 console: Some(format!(
-                    "a Workspace admin consents in a browser: dirsync google-integration:authorize {}",
+                    "an admin must authorize: a Workspace admin opens Google's consent page, chooses their\n     \
+                     account and clicks Allow (dirsync google-integration:authorize {0}, or the server's\n     \
+                     POST /api/v1/integrations/{0}/authorize and the URL it answers)",
                     request.integration
                 )),
             }),

@@ -175,6 +175,7 @@ pub struct GoogleConnector {
     client: Client,
     api_base: Url,
     customer: String,
+    domain: Option<String>,
     subject: Email,
     key: Option<KeyInfo>,
     consent: Option<std::sync::Arc<oauth::RefreshTokenSource>>,
@@ -189,6 +190,7 @@ impl fmt::Debug for GoogleConnector {
         f.debug_struct("GoogleConnector")
             .field("api_base", &self.api_base.as_str())
             .field("customer", &self.customer)
+            .field("domain", &self.domain)
             .field("subject", &self.subject)
             .field("client_email", &self.key.as_ref().map(|k| &k.client_email))
             .field("ownership", &self.ownership)
@@ -213,6 +215,20 @@ impl GoogleConnector {
     /// The customer.
     pub fn customer(&self) -> &str {
         &self.customer
+    }
+
+    /// The one domain users and groups are listed from, if the integration is limited to one.
+    pub fn domain(&self) -> Option<&str> {
+        self.domain.as_deref()
+    }
+
+    /// What users.list and groups.list are asked for: `domain=D` when limited to a domain,
+    /// else `customer=C` (Google takes one or the other).
+    pub(crate) fn listing_scope(&self) -> (&'static str, &str) {
+        match &self.domain {
+            Some(domain) => ("domain", domain),
+            None => ("customer", &self.customer),
+        }
     }
 
     /// The delegated subject.
@@ -249,7 +265,8 @@ impl GoogleConnector {
                     missing.insert(scope.clone());
                 }
             }
-            let checked = self.probe(granted, missing).await.map_err(|e| {
+            let readable = scopes.contains(&Scope::new(scopes::DOMAIN_READONLY)?);
+            let checked = self.probe_in_domain(granted, missing, readable).await.map_err(|e| {
                 if matches!(
                     e,
                     Error::Access(AccessDenied::Unauthorized { .. })
@@ -288,13 +305,93 @@ impl GoogleConnector {
                 }
             }
         }
+        let domains = Scope::new(scopes::DOMAIN_READONLY)?;
+        // Optional: whatever keeps it from being granted only leaves the domains unnamed.
+        let readable = matches!(
+            auth::check_scope(&self.client.http, &sa, key, &self.subject, &domains).await,
+            Ok(ScopeCheck::Granted)
+        );
         Ok(self
-            .probe(granted, missing)
+            .probe_in_domain(granted, missing, readable)
             .await?
             .with_subject(self.subject.clone())
             .with_client(key.client_id.clone(), key.client_email.clone())
             .with_ownership(self.ownership)
             .with_method(AuthorizationMethod::ServiceAccount))
+    }
+
+    /// [`probe`](Self::probe), and, when the grant allows reading the customer's domains
+    /// (`readable`: the optional scope `admin.directory.domain.readonly`), a check that names
+    /// them and, for an integration limited to a domain, one that it is among them (failed:
+    /// naming the domains there are; the APIs are not probed with a domain that is not one).
+    async fn probe_in_domain(
+        &self,
+        granted: BTreeSet<Scope>,
+        missing: BTreeSet<Scope>,
+        readable: bool,
+    ) -> Result<AccessReport, Error> {
+        let domains = if readable {
+            self.domains().await?
+        } else {
+            None
+        };
+        let Some(domains) = domains else {
+            return self.probe(granted, missing).await;
+        };
+        let mut report = match &self.domain {
+            Some(chosen) if !domains.contains(chosen) => AccessReport::new(
+                self.scopes
+                    .iter()
+                    .map(|s| AccessCheck::scope(s.clone(), granted.contains(s)))
+                    .collect(),
+            ),
+            _ => self.probe(granted, missing).await?,
+        };
+        let list = domains.join(", ");
+        report.checks.push(AccessCheck::passed(format!(
+            "the customer's domains: {list}"
+        )));
+        if let Some(chosen) = &self.domain {
+            report.checks.push(if domains.iter().any(|d| d == chosen) {
+                AccessCheck::passed(format!("domain {chosen}"))
+            } else {
+                AccessCheck::failed(
+                    format!("domain {chosen}"),
+                    format!(
+                        "it is not one of the customer's domains ({list}): choose one of them (google-integration:update --domain)"
+                    ),
+                )
+            });
+        }
+        Ok(report)
+    }
+
+    /// The customer's domain names (`domains.list`), lower case; `None` when Google refuses
+    /// them to this grant or does not answer (they are optional: nothing fails for that).
+    async fn domains(&self) -> Result<Option<Vec<String>>, Error> {
+        let scope = Scope::new(scopes::DOMAIN_READONLY)?;
+        let req = ApiRequest::new(
+            &self.api_base,
+            fetch_routes::DOMAINS,
+            &["customer", &self.customer, "domains"],
+            &[("fields", "domains(domainName)")],
+            &scope,
+        )?;
+        match self.client.get_json(&req, &Counters::default()).await {
+            Ok(page) => Ok(Some(
+                page.get("domains")
+                    .and_then(serde_json::Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|d| d.get("domainName").and_then(serde_json::Value::as_str))
+                    .map(str::to_ascii_lowercase)
+                    .collect(),
+            )),
+            Err(e) => {
+                tracing::info!(error = %e, "the customer's domains could not be read");
+                Ok(None)
+            }
+        }
     }
 
     /// One small call per granted API; a scope the API refuses moves to `missing`.
@@ -304,8 +401,7 @@ impl GoogleConnector {
         mut missing: BTreeSet<Scope>,
     ) -> Result<AccessReport, Error> {
         let counters = Counters::default();
-        let customer = self.customer.as_str();
-        let customer = [("customer", customer), ("maxResults", "1")];
+        let customer = [self.listing_scope(), ("maxResults", "1")];
         let probes = [
             Probe {
                 scope: scopes::USER_READONLY,

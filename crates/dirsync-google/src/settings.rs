@@ -145,6 +145,11 @@ pub struct GoogleSettings {
     /// Absent from the stored JSON when unset, so settings stored before it read the same.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub concurrency: Option<u32>,
+    /// The one domain of the customer's the integration is limited to: users and groups are
+    /// listed with `domain=` instead of `customer=` (org units are the customer's, whatever
+    /// the domain). `None`: every domain. Absent from the stored JSON when unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub domain: Option<String>,
 }
 
 impl GoogleSettings {
@@ -172,6 +177,7 @@ impl GoogleSettings {
             api_base: None,
             quota_per_minute: Self::DEFAULT_QUOTA_PER_MINUTE,
             concurrency: None,
+            domain: None,
         }
     }
 
@@ -186,6 +192,12 @@ impl GoogleSettings {
     /// Another customer than the subject's own (`my_customer`).
     pub fn with_customer(mut self, customer: impl Into<String>) -> Self {
         self.customer = customer.into();
+        self
+    }
+
+    /// Limited to one of the customer's domains (lower-cased; `None`: every domain).
+    pub fn with_domain(mut self, domain: Option<&str>) -> Self {
+        self.domain = domain.map(str::to_ascii_lowercase);
         self
     }
 
@@ -234,6 +246,15 @@ impl TypedSettings for GoogleSettings {
         {
             return Err(invalid("key", name, "a named key needs a name"));
         }
+        if let Some(domain) = &self.domain
+            && !is_domain_name(domain)
+        {
+            return Err(invalid(
+                "domain",
+                domain,
+                "must be a domain name such as example.com (lower case)",
+            ));
+        }
         if self.concurrency == Some(0) {
             return Err(invalid("concurrency", "0", "must be at least 1"));
         }
@@ -256,6 +277,18 @@ impl TypedSettings for GoogleSettings {
     }
 }
 
+/// A lower-case DNS name of two labels or more (`example.com`, `eu.example.co.uk`).
+fn is_domain_name(name: &str) -> bool {
+    let label = |l: &str| {
+        (1..=63).contains(&l.len())
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+            && l.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    };
+    name.len() <= 253 && name.split('.').count() >= 2 && name.split('.').all(label)
+}
+
 /// The OAuth scopes of the Admin SDK Directory API that directory-sync uses.
 pub mod scopes {
     /// Read users.
@@ -272,6 +305,10 @@ pub mod scopes {
     pub const USER: &str = "https://www.googleapis.com/auth/admin.directory.user";
     /// Manage organizational units (outbound provisioning: `orgunits.insert`).
     pub const ORGUNIT: &str = "https://www.googleapis.com/auth/admin.directory.orgunit";
+    /// Read the customer's domains (`domains.list`): optional, for activation to say which
+    /// domains exist and check a chosen one.
+    pub const DOMAIN_READONLY: &str =
+        "https://www.googleapis.com/auth/admin.directory.domain.readonly";
 }
 
 /// The exact scope strings a Google integration needs, for the admin to grant by domain-wide
@@ -401,7 +438,17 @@ mod tests {
             KeyOwnership::CustomerOwned,
         );
         assert!(RemoteSettings::from_typed(&ok).is_ok());
+        let chosen = ok.clone().with_domain(Some("EU.Example.com"));
+        assert_eq!(chosen.domain.as_deref(), Some("eu.example.com"));
+        assert!(RemoteSettings::from_typed(&chosen).is_ok());
+        let mut shouting = ok.clone();
+        shouting.domain = Some("Example.com".into());
         for bad in [
+            shouting,
+            ok.clone().with_domain(Some("localhost")),
+            ok.clone().with_domain(Some("exa mple.com")),
+            ok.clone().with_domain(Some("-x.example.com")),
+            ok.clone().with_domain(Some("example..com")),
             ok.clone().with_customer("my customer"),
             ok.clone().with_api_base("ftp://example.com"),
             ok.clone().with_concurrency(0),

@@ -11,13 +11,16 @@
 //!
 //! Every route under `/api/v1` needs an API token (`Authorization: Bearer dst_…`, made with
 //! [`Service::create_api_token`](dirsync_service::Service::create_api_token) or `dirsync
-//! api-token:create`); a read-only token may only `GET`. `/healthz` and `/readyz` need none.
+//! api-token:create`); a read-only token may only `GET`. `/healthz`, `/readyz` and Google's
+//! redirect `/oauth/google/callback` need none.
 //!
 //! | route | does |
 //! |---|---|
 //! | `GET, POST /api/v1/integrations` | list; create (`{system?, title, direction, schedule?, settings}` → 201 with what the admin must grant) |
 //! | `GET, PATCH, DELETE /api/v1/integrations/{id}` | show; edit `{title?, schedule?, active?, safeguards?}` (`"safeguards": null` returns to the defaults); remove |
 //! | `POST /api/v1/integrations/{id}/{activate,deactivate,reactivate,reauthorize}` | the lifecycle |
+//! | `POST /api/v1/integrations/{id}/authorize` | a consent-based Google integration: `{login_hint?}` → `{authorize_url}`, Google's consent page coming back to `{public URL}/oauth/google/callback` ([`AppState::with_public_url`]) |
+//! | `GET /oauth/google/callback?code&state` | Google's redirect (no API token: checked by the consent's `state`, single use, 10 minutes, and PKCE): completes the consent as the command line does and answers 303 to `/console/integrations/{id}?authorized=1` (or `?authorization_error=<kind>`, nothing stored) |
 //! | `GET, POST /api/v1/integrations/{id}/rules`, `DELETE …/rules/{rule}`, `POST …/rules/{rule}/run` | rules |
 //! | `POST /api/v1/integrations/{id}/sync` | 202 `{run_id}` at once; the run goes on as a job (`?dry_run=true`: the plan explained, at once) |
 //! | `GET /api/v1/runs/{id}`, `GET …/{id}/events`, `DELETE …/{id}` | the run: `running` until its record exists; its progress as server-sent events; cancel it (nothing half-written, its lease released) |
@@ -52,6 +55,7 @@
 #![warn(missing_docs)]
 
 mod auth;
+mod consent;
 mod directory;
 mod error;
 mod extract;
@@ -77,6 +81,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 pub use auth::Caller;
+pub use consent::CALLBACK_PATH;
 pub use error::Error;
 
 /// The largest request body accepted (requests are small JSON documents).
@@ -92,6 +97,8 @@ pub struct AppState {
     metrics: Option<PrometheusHandle>,
     jobs: jobs::Jobs,
     request_timeout: Duration,
+    /// The URL this router is reached at from browsers, without a trailing `/`.
+    public_url: Option<String>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -108,7 +115,39 @@ impl AppState {
             metrics: None,
             jobs: jobs::Jobs::default(),
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
+            public_url: None,
         }
+    }
+
+    /// The URL browsers and Google reach this router at (`https://sync.example.com`, with the
+    /// prefix it is mounted under if any): consents come back to
+    /// `{public_url}/oauth/google/callback` ([`CALLBACK_PATH`]), which must be a redirect URI
+    /// of the OAuth client. Without it, `POST …/authorize` is refused.
+    #[must_use]
+    pub fn with_public_url(mut self, url: impl Into<String>) -> Self {
+        self.public_url = Some(url.into().trim_end_matches('/').to_owned());
+        self
+    }
+
+    /// The URL given to [`with_public_url`](Self::with_public_url).
+    ///
+    /// # Errors
+    /// [`Error::Conflict`] when none was given.
+    pub fn public_url(&self) -> Result<&str, Error> {
+        self.public_url.as_deref().ok_or_else(|| {
+            Error::Conflict(
+                "this server does not know its public URL (`dirsync serve --public-url`, AppState::with_public_url), so Google cannot come back to it".to_owned(),
+            )
+        })
+    }
+
+    /// The path part of the public URL (empty at the root), for redirects within this router.
+    fn public_path(&self) -> String {
+        self.public_url
+            .as_deref()
+            .and_then(|u| u.parse::<axum::http::Uri>().ok())
+            .map(|u| u.path().trim_end_matches('/').to_owned())
+            .unwrap_or_default()
     }
 
     /// Serves `GET /metrics` (behind an API token) from this Prometheus recorder, which the
@@ -171,6 +210,7 @@ fn documented(state: &AppState) -> OpenApiRouter<AppState> {
         .routes(routes!(integrations::deactivate))
         .routes(routes!(integrations::reactivate))
         .routes(routes!(integrations::reauthorize))
+        .routes(routes!(consent::authorize))
         .routes(routes!(integrations::rules, integrations::add_rule))
         .routes(routes!(integrations::remove_rule))
         .routes(routes!(runs::sync))
@@ -206,7 +246,10 @@ fn documented(state: &AppState) -> OpenApiRouter<AppState> {
                 .route_layer(token()),
         );
     }
-    root.routes(routes!(healthz)).routes(routes!(ready))
+    // Google's redirect: checked by the consent's state and PKCE, not by an API token.
+    root.routes(routes!(consent::callback))
+        .routes(routes!(healthz))
+        .routes(routes!(ready))
 }
 
 fn header_layer(name: HeaderName, value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {

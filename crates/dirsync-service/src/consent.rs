@@ -26,12 +26,32 @@ pub struct ConsentStart {
     pending: PendingConsent,
 }
 
+impl ConsentStart {
+    /// The `state` Google's redirect carries back.
+    pub(crate) fn state(&self) -> &str {
+        self.pending.state()
+    }
+}
+
 impl Service {
     /// Authorizes consent-based Google integrations with `kind` (the registry's Google kind,
     /// holding the secret store the consents are kept in).
     pub fn with_consent(mut self, kind: GoogleKind) -> Self {
         self.consent = Some(kind);
         self
+    }
+
+    /// Keeps consents an HTTP server's redirect completes for `expiry` (default
+    /// [`DEFAULT_CONSENT_EXPIRY`](crate::DEFAULT_CONSENT_EXPIRY)), each used once.
+    pub fn with_consent_expiry(mut self, expiry: std::time::Duration) -> Self {
+        self.pending_consents = crate::PendingConsents::new(expiry);
+        self
+    }
+
+    /// The consents under way that a server keeps between the consent URL it answers and
+    /// Google's redirect (see [`PendingConsents`](crate::PendingConsents)).
+    pub fn pending_consents(&self) -> &crate::PendingConsents {
+        &self.pending_consents
     }
 
     fn consent_kind(&self) -> Result<&GoogleKind, Error> {
@@ -42,7 +62,10 @@ impl Service {
     }
 
     /// Starts a consent for integration `id` (consent-based, any state): the consent URL asks
-    /// for the integration's scopes and comes back to `redirect_uri`.
+    /// for the integration's scopes (and, optionally, reading the customer's domains, for
+    /// activation to name them) and comes back to `redirect_uri`. Complete it with
+    /// [`finish_consent`](Self::finish_consent); a server that answers the redirect in another
+    /// request keeps it meanwhile in [`pending_consents`](Self::pending_consents).
     ///
     /// # Errors
     /// [`Error::Invalid`] for a service-account integration; [`Error::Credential`] for an
@@ -56,8 +79,12 @@ impl Service {
         let kind = self.consent_kind()?;
         let any = self.store.integration(id).await?;
         let flow = kind.consent_flow(any.settings())?;
+        let mut scopes = self.required(&any)?;
+        scopes.insert(dirsync_core::Scope::new(
+            dirsync_google::scopes::DOMAIN_READONLY,
+        )?);
         let pending = flow
-            .start(redirect_uri, &self.required(&any)?, login_hint)
+            .start(redirect_uri, &scopes, login_hint)
             .map_err(dirsync_core::Error::from)?;
         Ok(ConsentStart {
             integration: id,

@@ -75,6 +75,8 @@ mod instructions;
 mod lifecycle;
 mod metrics;
 mod notify;
+#[cfg(feature = "google")]
+mod pending;
 mod progress;
 mod query;
 mod registry;
@@ -93,6 +95,9 @@ pub mod views;
 pub use api_tokens::NewApiToken;
 #[cfg(feature = "google")]
 pub use consent::ConsentStart;
+/// What Google's redirect carries back to a consent (`code`, `state` or `error`).
+#[cfg(feature = "google")]
+pub use dirsync_google::oauth::CallbackParams;
 pub use error::Error;
 pub use explain::{Action, PlannedChange};
 pub use instructions::AdminInstructions;
@@ -100,6 +105,8 @@ pub use instructions::AdminInstructions;
 pub use lifecycle::CreateGoogle;
 pub use lifecycle::{Activated, CreateIntegration, Created, Reauthorize};
 pub use notify::{Notification, Notifier};
+#[cfg(feature = "google")]
+pub use pending::{DEFAULT_CONSENT_EXPIRY, PendingConsents};
 pub use progress::{Progress, ProgressSink, Silent};
 pub use query::UserQuery;
 pub use registry::Registry;

@@ -32,6 +32,9 @@ pub struct Service {
     /// The Google kind that authorizes by consent ([`Service::with_consent`]).
     #[cfg(feature = "google")]
     pub(crate) consent: Option<dirsync_google::GoogleKind>,
+    /// Consents waiting for Google's redirect to a server.
+    #[cfg(feature = "google")]
+    pub(crate) pending_consents: crate::PendingConsents,
     pub(crate) push_window: dirsync_engine::PushWindow,
     /// One lock per integration: its pushes are planned and applied one at a time.
     pub(crate) push_locks: crate::scim::PushLocks,
@@ -101,6 +104,8 @@ impl Service {
             retention: RunRetention::default(),
             #[cfg(feature = "google")]
             consent: None,
+            #[cfg(feature = "google")]
+            pending_consents: crate::PendingConsents::default(),
             push_window: dirsync_engine::PushWindow::default(),
             push_locks: crate::scim::PushLocks::default(),
         }

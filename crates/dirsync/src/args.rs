@@ -33,6 +33,10 @@ pub(crate) struct CreateArgs {
     /// Google customer id (default: the subject's own account, `my_customer`).
     #[arg(long)]
     pub(crate) customer: Option<String>,
+    /// Limit users and groups to one of the customer's domains (default: every domain);
+    /// activation checks it is one of them when the grant can read the domains.
+    #[arg(long, value_name = "DOMAIN")]
+    pub(crate) domain: Option<String>,
     /// Directory API base URL (default Google's; plain http only for 127.0.0.1).
     #[arg(long)]
     pub(crate) api_base: Option<String>,
@@ -200,6 +204,18 @@ pub(crate) struct UpdateArgs {
     pub(crate) active: Option<bool>,
     #[command(flatten)]
     pub(crate) safeguards: SafeguardArgs,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct GoogleUpdateArgs {
+    /// The integration's id.
+    pub(crate) id: String,
+    /// Limit users and groups to this one of the customer's domains.
+    #[arg(long, value_name = "DOMAIN", required_unless_present = "all_domains")]
+    pub(crate) domain: Option<String>,
+    /// Read every domain of the customer again.
+    #[arg(long, conflicts_with = "domain")]
+    pub(crate) all_domains: bool,
 }
 
 #[derive(Debug, Args)]
@@ -403,6 +419,11 @@ pub(crate) struct ServeArgs {
     /// Address to listen on (default: `listen` in the config file, else 127.0.0.1:8080).
     #[arg(long, env = "DIRSYNC_LISTEN", value_name = "ADDR:PORT")]
     pub(crate) listen: Option<std::net::SocketAddr>,
+    /// The URL browsers and Google reach this server at (default: `http://` and the address
+    /// it listens on). Consents come back to URL/oauth/google/callback, which must be a
+    /// redirect URI of the OAuth client.
+    #[arg(long, env = "DIRSYNC_PUBLIC_URL", value_name = "URL", value_parser = public_url)]
+    pub(crate) public_url: Option<reqwest::Url>,
     /// How long an API request may take before it is stopped and answered 503 `timeout`, in
     /// seconds (default: `request_timeout` in the config file, else 30). Not applied to a run's
     /// event stream nor to the routes that run a sync before answering.
@@ -417,6 +438,18 @@ pub(crate) struct ServeArgs {
     /// On SIGTERM or SIGINT, how long runs under way may take to finish, in seconds.
     #[arg(long, default_value_t = 60, value_name = "SECONDS")]
     pub(crate) shutdown_timeout_seconds: u64,
+}
+
+/// An http(s) URL without a query or fragment.
+fn public_url(text: &str) -> Result<reqwest::Url, String> {
+    let url = reqwest::Url::parse(text).map_err(|e| format!("not a URL: {e}"))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+        return Err("an http:// or https:// URL with a host is needed".to_owned());
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err("the URL takes no query or fragment".to_owned());
+    }
+    Ok(url)
 }
 
 #[derive(Debug, Args)]

@@ -6,8 +6,9 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::args::{
-    ConsentArgs, CreateArgs, FileCreateArgs, FilterArgs, PlanListArgs, ReauthorizeArgs,
-    RuleAddArgs, ScimCreateArgs, ServeArgs, UpdateArgs, UsersListArgs, ViewArgs, WorkArgs,
+    ConsentArgs, CreateArgs, FileCreateArgs, FilterArgs, GoogleUpdateArgs, PlanListArgs,
+    ReauthorizeArgs, RuleAddArgs, ScimCreateArgs, ServeArgs, UpdateArgs, UsersListArgs, ViewArgs,
+    WorkArgs,
 };
 
 /// dirsync — sync a Google Workspace directory into a local SQLite directory, and manage
@@ -92,6 +93,13 @@ pub(crate) enum Command {
     /// Create a Google Workspace integration (staged) and print what the admin must grant.
     #[command(name = "google-integration:create")]
     GoogleCreate(CreateArgs),
+    /// Change which of the customer's domains a Google integration reads. A staged integration
+    /// takes it as is (activation checks it); another is checked first (the domain must be
+    /// one of the customer's), and nothing changes if the check fails. Users and groups outside
+    /// the new domain are no longer read: the next sync treats them as gone from Google
+    /// (safeguards hold a large change for review).
+    #[command(name = "google-integration:update")]
+    GoogleUpdate(GoogleUpdateArgs),
     /// Authorize a consent-based integration: print the consent URL (with --json, the first
     /// line is {"authorize_url": …}), open a browser, wait for Google's redirect on 127.0.0.1,
     /// verify it and record who authorized.

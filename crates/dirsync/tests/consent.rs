@@ -155,3 +155,124 @@ async fn a_consent_that_never_comes_back_times_out() -> TestResult {
     assert!(out.stderr.contains("timed out"), "{}", out.stderr);
     Ok(())
 }
+
+/// `dirsync serve` with its default public URL (where it listens): an API client asks for the
+/// consent URL, the browser follows it through Google back to the server, and lands on the
+/// console's page of the integration, authorized.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_server_authorizes_by_consent_at_its_public_url() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let (google, cli, _key) = setup(dir.path()).await;
+    let id = create_consent(&google, &cli, dir.path()).await;
+    google.set_auto_consent(Some(&google.admin_subject()));
+    let token = cli
+        .json(&["api-token:create", "--name", "console"], 0)
+        .await["token"]
+        .as_str()
+        .ok_or("no token")?
+        .to_owned();
+    let mut child = Command::new(&cli.binary)
+        .arg("--db")
+        .arg(&cli.db)
+        .args(["serve", "--listen", "127.0.0.1:0", "--no-scheduler"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    let mut stderr = BufReader::new(child.stderr.take().ok_or("no stderr")?);
+    let mut line = String::new();
+    stderr.read_line(&mut line)?;
+    let base = line
+        .trim()
+        .strip_prefix("dirsync: listening on ")
+        .ok_or("no address")?
+        .to_owned();
+
+    let http = reqwest::Client::new();
+    let answer: Value = http
+        .post(format!("{base}/api/v1/integrations/{id}/authorize"))
+        .bearer_auth(&token)
+        .send()
+        .await?
+        .json()
+        .await?;
+    let url = answer["authorize_url"].as_str().ok_or("no authorize_url")?;
+    let callback = format!("{base}/oauth/google/callback");
+    let encoded: String = url::form_urlencoded::byte_serialize(callback.as_bytes()).collect();
+    assert!(url.contains(&format!("redirect_uri={encoded}")), "{url}");
+    let landed = http.get(url).send().await?;
+    assert_eq!(
+        landed.url().as_str(),
+        format!("{base}/console/integrations/{id}?authorized=1")
+    );
+    let shown: Value = http
+        .get(format!("{base}/api/v1/integrations/{id}"))
+        .bearer_auth(&token)
+        .send()
+        .await?
+        .json()
+        .await?;
+    assert_eq!(shown["authorization"]["method"], "oauth", "{shown}");
+    child.kill()?;
+    child.wait()?;
+
+    // A public URL must be an http(s) URL.
+    let refused = cli
+        .run(&["serve", "--public-url", "ftp://example.com"])
+        .await;
+    assert_eq!(refused.code, 2, "{}", refused.stderr);
+    assert!(refused.stderr.contains("http"), "{}", refused.stderr);
+    Ok(())
+}
+
+/// `--domain` on create and `google-integration:update`: activation names the customer's
+/// domains and reads only the chosen one's users; a domain that is not the customer's is
+/// refused with the list, and nothing changes.
+#[tokio::test]
+async fn a_chosen_domain_is_checked_and_limits_what_is_read() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let (google, cli, key) = setup(dir.path()).await;
+    google.with_tenant(|t| t.add_domain("eu.example.com"));
+    google.add_user(dirsync_google_emulator::NewUser::new(
+        "marie@eu.example.com",
+        "Marie",
+        "Curie",
+    ))?;
+    let id = cli
+        .create(&google, &key, &["--domain", "EU.example.com"])
+        .await;
+    let shown = cli.json(&["integration:show", &id], 0).await;
+    assert_eq!(shown["settings"]["domain"], "eu.example.com", "{shown}");
+    let activated = cli.json(&["google-integration:activate", &id], 0).await;
+    assert_eq!(activated["state_name"], "active", "{activated}");
+    let checks = activated["authorization"]["checks"].to_string();
+    assert!(
+        checks.contains("the customer's domains: example.com, eu.example.com"),
+        "{activated}"
+    );
+    let users = cli.json(&["users:list"], 0).await;
+    assert_eq!(users.as_array().map(Vec::len), Some(1), "{users}");
+
+    let refused = cli
+        .run(&[
+            "google-integration:update",
+            &id,
+            "--domain",
+            "elsewhere.org",
+        ])
+        .await;
+    assert_ne!(refused.code, 0, "{}", refused.stdout);
+    assert!(
+        refused.stderr.contains("example.com, eu.example.com"),
+        "{}",
+        refused.stderr
+    );
+    let shown = cli.json(&["integration:show", &id], 0).await;
+    assert_eq!(shown["settings"]["domain"], "eu.example.com", "{shown}");
+
+    let all = cli
+        .json(&["google-integration:update", &id, "--all-domains"], 0)
+        .await;
+    assert!(all["settings"]["domain"].is_null(), "{all}");
+    assert_eq!(all["state_name"], "active", "{all}");
+    Ok(())
+}

@@ -23,6 +23,7 @@ pub(super) enum Op {
     OrgUnitsWrite,
     UsersWrite,
     CustomersGet,
+    DomainsRead,
 }
 
 impl Op {
@@ -52,6 +53,7 @@ impl Op {
                 "admin.directory.customer",
                 "admin.directory.customer.readonly",
             ],
+            Op::DomainsRead => &["admin.directory.domain", "admin.directory.domain.readonly"],
         }
     }
 }

@@ -36,6 +36,10 @@ pub(super) async fn groups_list(
         );
     }
     let t = read(&sh.tenant);
+    let domain = match (p.get("userKey"), p.get("customer"), p.get("domain")) {
+        (None, None, Some(d)) => Some(format!("@{}", d.to_ascii_lowercase())),
+        _ => None,
+    };
     let member_id = match (p.get("userKey"), p.get("customer"), p.get("domain")) {
         (Some(u), _, _) => {
             let id = match t.resolve(u) {
@@ -49,7 +53,7 @@ pub(super) async fn groups_list(
             check_customer(&t, c)?;
             None
         }
-        (None, None, Some(d)) if d.eq_ignore_ascii_case(t.domain()) => None,
+        (None, None, Some(d)) if t.owns_domain(d) => None,
         (None, None, Some(_)) => return Err(ApiError::forbidden()),
         (None, None, None) => return Err(ApiError::bad_request()),
     };
@@ -70,6 +74,7 @@ pub(super) async fn groups_list(
                 .as_ref()
                 .is_none_or(|id| g.members.iter().any(|m| &m.id == id))
         })
+        .filter(|g| super::users::in_domain(&g.email, domain.as_deref()))
         .map(|g| (lowercase(&g.email), g))
         .collect();
     let (groups, next) = take_page(items, after.as_deref(), descending, size);
@@ -79,6 +84,20 @@ pub(super) async fn groups_list(
         &p,
         render::list(&t, "admin#directory#groups", "groups", groups, next),
     )
+}
+
+/// `domains.list`: the customer's domains, the primary first.
+pub(super) async fn domains_list(
+    State(sh): S,
+    mp: MatchedPath,
+    headers: HeaderMap,
+    Path(customer): Path<String>,
+    Query(p): Params,
+) -> ApiResult {
+    sh.gate(&headers, Op::DomainsRead, &route("GET", &mp), 0)?;
+    let t = read(&sh.tenant);
+    check_customer(&t, &customer)?;
+    ok(&p, render::domains(&t))
 }
 
 pub(super) async fn groups_get(

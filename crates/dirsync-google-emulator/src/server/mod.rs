@@ -27,7 +27,7 @@ use crate::auth::AuthState;
 use crate::faults::{FaultState, Stats};
 use crate::tenant::Tenant;
 
-use self::groups::{groups_get, groups_list};
+use self::groups::{domains_list, groups_get, groups_list};
 use self::members::{
     has_member, members_delete, members_get, members_insert, members_list, members_patch,
 };
@@ -128,6 +128,10 @@ pub(crate) fn app(shared: Arc<Shared>) -> Router {
             get(orgunits_get),
         )
         .route(&format!("{API}/customers/{{customer}}"), get(customers_get))
+        .route(
+            &format!("{API}/customer/{{customer}}/domains"),
+            get(domains_list),
+        )
         .fallback(|| async { ApiError::new(404, "notFound", "Not Found") })
         .layer(axum::middleware::from_fn_with_state(shared.clone(), track))
         .layer(tower_http::compression::CompressionLayer::new().gzip(true))

@@ -99,12 +99,15 @@ pub(super) async fn users_list(
     let (page, after) = sh.gate_page(&headers, Op::UsersList, &route("GET", &mp), &p, &fp)?;
     let size = max_results(&p, 100, 500)?;
     let t = read(&sh.tenant);
-    match (p.get("customer"), p.get("domain")) {
-        (Some(c), _) => check_customer(&t, c)?,
-        (None, Some(d)) if d.eq_ignore_ascii_case(t.domain()) => {}
+    let domain = match (p.get("customer"), p.get("domain")) {
+        (Some(c), _) => {
+            check_customer(&t, c)?;
+            None
+        }
+        (None, Some(d)) if t.owns_domain(d) => Some(format!("@{}", d.to_ascii_lowercase())),
         (None, Some(_)) => return Err(ApiError::forbidden()),
         (None, None) => return Err(ApiError::bad_request()),
-    }
+    };
     let show_deleted = get("showDeleted") == "true";
     let filters = query_filter(get("query"))?;
     let order = match get("orderBy") {
@@ -130,6 +133,7 @@ pub(super) async fn users_list(
         .users()
         .iter()
         .filter(|u| u.is_deleted() == show_deleted && filters.iter().all(|f| f(u)))
+        .filter(|u| in_domain(&u.primary_email, domain.as_deref()))
         .map(|u| {
             let email = lowercase(&u.primary_email);
             let key = match order {
@@ -147,6 +151,11 @@ pub(super) async fn users_list(
         &p,
         render::list(&t, "admin#directory#users", "users", users, next),
     )
+}
+
+/// Whether `email` is in the domain (`@domain`, lower case) a listing's `domain=` names.
+pub(super) fn in_domain(email: &str, at_domain: Option<&str>) -> bool {
+    at_domain.is_none_or(|d| email.to_ascii_lowercase().ends_with(d))
 }
 
 pub(super) async fn users_get(

@@ -128,7 +128,7 @@ impl Tenant {
                     let key = member_key.to_ascii_lowercase();
                     let domain = key.rsplit_once('@').map(|(_, d)| d.to_owned());
                     match domain {
-                        Some(d) if d != self.domain => {
+                        Some(d) if !self.owns_domain(&d) => {
                             let existing = self
                                 .groups
                                 .iter()

@@ -33,6 +33,8 @@ pub(crate) enum Resolved {
 #[derive(Debug, Clone)]
 pub struct Tenant {
     domain: String,
+    /// The customer's other verified domains (`domains.list`), lower case.
+    secondary_domains: Vec<String>,
     customer_id: String,
     customer_creation_time: String,
     users: Vec<User>,
@@ -58,6 +60,7 @@ impl Tenant {
     pub fn empty(domain: &str, customer_id: &str) -> Self {
         let mut t = Self {
             domain: domain.to_ascii_lowercase(),
+            secondary_domains: Vec::new(),
             customer_id: customer_id.to_owned(),
             customer_creation_time: rfc3339(1_577_836_800),
             users: Vec::new(),
@@ -113,6 +116,26 @@ impl Tenant {
     /// The primary domain.
     pub fn domain(&self) -> &str {
         &self.domain
+    }
+
+    /// Every domain of the customer, the primary first (`domains.list`).
+    pub fn domains(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(self.domain.as_str())
+            .chain(self.secondary_domains.iter().map(String::as_str))
+    }
+
+    /// Adds a secondary domain to the customer (users and groups may then have addresses in
+    /// it, and the listings' `domain=` may name it).
+    pub fn add_domain(&mut self, domain: &str) {
+        let domain = domain.to_ascii_lowercase();
+        if !self.owns_domain(&domain) {
+            self.secondary_domains.push(domain);
+        }
+    }
+
+    /// Whether `domain` is one of the customer's (case-insensitive).
+    pub fn owns_domain(&self, domain: &str) -> bool {
+        self.domains().any(|d| d.eq_ignore_ascii_case(domain))
     }
 
     /// The customer id (e.g. `C03az79cb`); `my_customer` also addresses this tenant.

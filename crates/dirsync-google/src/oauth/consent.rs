@@ -96,6 +96,12 @@ impl PendingConsent {
     pub fn redirect_uri(&self) -> &str {
         &self.redirect_uri
     }
+
+    /// The `state` the redirect must carry back (random; it names this consent, e.g. as the
+    /// key of a store of consents under way).
+    pub fn state(&self) -> &str {
+        self.state.secret()
+    }
 }
 
 /// What Google's redirect carried: `code` and `state`, or `error`.

@@ -21,8 +21,8 @@ use serde_json::json;
 
 use super::{integration_id, matches, runs::run_code};
 use crate::args::{
-    CreateArgs, Direction, FileCreateArgs, FileFormat, Ownership, ReauthorizeArgs, SafeguardArgs,
-    ScheduleArgs, ScheduleKind, UpdateArgs,
+    CreateArgs, Direction, FileCreateArgs, FileFormat, GoogleUpdateArgs, Ownership,
+    ReauthorizeArgs, SafeguardArgs, ScheduleArgs, ScheduleKind, UpdateArgs,
 };
 use crate::output::Output;
 use crate::render;
@@ -44,6 +44,7 @@ pub(super) async fn create(s: &Service, args: CreateArgs) -> Result<Output> {
     if let Some(customer) = &args.customer {
         settings.customer.clone_from(customer);
     }
+    settings = settings.with_domain(args.domain.as_deref());
     settings.api_base.clone_from(&args.api_base);
     settings.quota_per_minute = args.quota_per_minute;
     settings.concurrency = args.concurrency;
@@ -311,6 +312,17 @@ pub(super) async fn reauthorize(s: &Service, args: ReauthorizeArgs) -> Result<Ou
     }
     let any = s.reauthorize(integration_id(&args.id)?, change).await?;
     Ok(state_change(&any, s, "reauthorized"))
+}
+
+/// `google-integration:update`: the domain, through reauthorization (checked unless staged).
+pub(super) async fn update_google(s: &Service, args: &GoogleUpdateArgs) -> Result<Output> {
+    let domain = args
+        .domain
+        .as_deref()
+        .map_or(serde_json::Value::Null, |d| json!(d.to_ascii_lowercase()));
+    let change = Reauthorize::default().with_setting("domain", domain);
+    let any = s.reauthorize(integration_id(&args.id)?, change).await?;
+    Ok(state_change(&any, s, "updated"))
 }
 
 pub(super) async fn remove(s: &Service, id: &str) -> Result<Output> {

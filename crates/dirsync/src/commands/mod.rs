@@ -52,6 +52,7 @@ pub(crate) async fn run(command: Command, settings: &Settings, bars: &Bars) -> R
     let s = &service;
     match command {
         Command::GoogleCreate(args) => integrations::create(s, args).await,
+        Command::GoogleUpdate(args) => integrations::update_google(s, &args).await,
         Command::GoogleAuthorize { id, consent } => {
             consent::authorize(
                 s,

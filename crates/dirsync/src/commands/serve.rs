@@ -27,7 +27,11 @@ pub(super) async fn serve(
     let local = listener.local_addr()?;
     // Said on stderr whatever the log level: scripts and tests read the port from it.
     eprintln!("dirsync: listening on http://{local}");
-    tracing::info!(%local, "serving the API");
+    let public_url = args
+        .public_url
+        .as_ref()
+        .map_or_else(|| format!("http://{local}"), ToString::to_string);
+    tracing::info!(%local, %public_url, "serving the API");
 
     let (stop, stopped) = watch::channel(false);
     let signal = tokio::spawn(async move {
@@ -44,7 +48,9 @@ pub(super) async fn serve(
         let until = wait(stopped.clone());
         tokio::spawn(async move { service.run_scheduler(tick, until, &Silent).await })
     });
-    let mut state = AppState::new(Arc::clone(&service)).with_request_timeout(request_timeout);
+    let mut state = AppState::new(Arc::clone(&service))
+        .with_request_timeout(request_timeout)
+        .with_public_url(public_url);
     match PrometheusBuilder::new().install_recorder() {
         Ok(handle) => state = state.with_metrics(handle),
         Err(e) => tracing::warn!(error = %e, "no /metrics: the recorder could not be installed"),
