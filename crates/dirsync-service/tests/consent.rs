@@ -242,3 +242,68 @@ async fn a_non_admins_consent_cannot_activate() -> TestResult {
     );
     Ok(())
 }
+
+#[tokio::test]
+async fn the_admin_is_told_that_an_admin_must_authorize_and_how() -> TestResult {
+    let f = Fixture::new().await?;
+    let id = f.create().await?;
+    let text = f.service.instructions(id).await?.to_string();
+    assert!(text.contains("an admin must authorize"), "{text}");
+    assert!(
+        text.contains(&format!("google-integration:authorize {id}")),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("/api/v1/integrations/{id}/authorize")),
+        "{text}"
+    );
+    assert!(
+        text.contains(dirsync_google::scopes::USER_READONLY),
+        "{text}"
+    );
+    // Activating before anyone consented says the same.
+    let refused = f
+        .service
+        .activate(id, &Silent)
+        .await
+        .err()
+        .ok_or("activated without consent")?;
+    assert!(
+        refused.to_string().contains("an admin must authorize"),
+        "{refused}"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_kept_consent_is_taken_once_and_not_after_it_expires() -> TestResult {
+    let f = Fixture::new().await?;
+    let id = f.create().await?;
+    let redirect = "http://127.0.0.1:9/callback";
+    // The state is URL-safe base64: it reads as is from the URL.
+    let state_of = |url: &str| -> Option<String> {
+        let (_, query) = url.split_once('?')?;
+        query
+            .split('&')
+            .find_map(|p| p.strip_prefix("state="))
+            .map(str::to_owned)
+    };
+    let pending = f.service.pending_consents();
+    let url = pending.keep(f.service.start_consent(id, redirect, None).await?);
+    let state = state_of(&url).ok_or("no state")?;
+    assert!(!format!("{pending:?}").contains(&state));
+    assert!(pending.take(Some("forged")).is_err());
+    assert_eq!(pending.take(Some(&state))?.integration, id);
+    let again = pending.take(Some(&state)).err().ok_or("taken twice")?;
+    assert!(again.to_string().contains("already used"), "{again}");
+    assert!(pending.take(None).is_err());
+
+    let expiring = dirsync_service::PendingConsents::new(std::time::Duration::ZERO);
+    let url = expiring.keep(f.service.start_consent(id, redirect, None).await?);
+    let expired = expiring
+        .take(state_of(&url).as_deref())
+        .err()
+        .ok_or("taken after it expired")?;
+    assert!(expired.to_string().contains("expired"), "{expired}");
+    Ok(())
+}
