@@ -338,21 +338,24 @@ impl GoogleConnector {
         let Some(domains) = domains else {
             return self.probe(granted, missing).await;
         };
-        let mut report = match &self.domain {
-            Some(chosen) if !domains.contains(chosen) => AccessReport::new(
+        // Whether the chosen domain (if any) is one of them.
+        let known = self.domain.as_ref().map(|chosen| domains.contains(chosen));
+        let mut report = if known == Some(false) {
+            AccessReport::new(
                 self.scopes
                     .iter()
                     .map(|s| AccessCheck::scope(s.clone(), granted.contains(s)))
                     .collect(),
-            ),
-            _ => self.probe(granted, missing).await?,
+            )
+        } else {
+            self.probe(granted, missing).await?
         };
         let list = domains.join(", ");
         report.checks.push(AccessCheck::passed(format!(
             "the customer's domains: {list}"
         )));
-        if let Some(chosen) = &self.domain {
-            report.checks.push(if domains.iter().any(|d| d == chosen) {
+        if let (Some(chosen), Some(known)) = (&self.domain, known) {
+            report.checks.push(if known {
                 AccessCheck::passed(format!("domain {chosen}"))
             } else {
                 AccessCheck::failed(
