@@ -69,6 +69,7 @@ mod api_tokens;
 mod attributes;
 #[cfg(feature = "google")]
 mod consent;
+mod console_bootstrap;
 mod error;
 mod explain;
 mod instructions;
@@ -93,6 +94,7 @@ pub mod views;
 pub use api_tokens::NewApiToken;
 #[cfg(feature = "google")]
 pub use consent::ConsentStart;
+pub use console_bootstrap::{BOOTSTRAP_LIFETIME_MINUTES, BOOTSTRAP_NAME_PREFIX};
 pub use error::Error;
 pub use explain::{Action, PlannedChange};
 pub use instructions::AdminInstructions;

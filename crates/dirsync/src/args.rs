@@ -417,6 +417,30 @@ pub(crate) struct ServeArgs {
     /// On SIGTERM or SIGINT, how long runs under way may take to finish, in seconds.
     #[arg(long, default_value_t = 60, value_name = "SECONDS")]
     pub(crate) shutdown_timeout_seconds: u64,
+    #[command(flatten)]
+    pub(crate) console: ConsoleArgs,
+}
+
+/// The web console (`/console`): where browsers reach it, and who may sign in.
+#[derive(Debug, Args)]
+pub(crate) struct ConsoleArgs {
+    /// The server's URL as browsers reach it (scheme, host, port; https makes the console's
+    /// cookies Secure). Default: http:// and the listening address.
+    #[arg(long, env = "DIRSYNC_PUBLIC_URL", value_name = "URL")]
+    pub(crate) public_url: Option<String>,
+    /// Operators sign in to the console with Google, as this OAuth client (Google's client
+    /// file, a web client whose redirect URIs include {public-url}/console/signin/callback).
+    #[arg(long, env = "DIRSYNC_CONSOLE_OIDC_CLIENT", value_name = "FILE")]
+    pub(crate) console_oidc_client: Option<PathBuf>,
+    /// Google's OAuth endpoints at this base instead (the emulator's, for demos and tests).
+    #[arg(long, hide = true, value_name = "URL")]
+    pub(crate) console_oidc_base: Option<String>,
+    /// Who may sign in to the console and change things: an email or @domain (repeatable).
+    #[arg(long, value_name = "EMAIL|@DOMAIN")]
+    pub(crate) console_allow: Vec<String>,
+    /// Who may sign in to the console and only see: an email or @domain (repeatable).
+    #[arg(long, value_name = "EMAIL|@DOMAIN")]
+    pub(crate) console_read_only: Vec<String>,
 }
 
 #[derive(Debug, Args)]
