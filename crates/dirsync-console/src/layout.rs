@@ -16,8 +16,22 @@ const CSS: &str = include_str!("../assets/console.css");
 const JS: &str = include_str!("../assets/console.js");
 
 /// The Content-Security-Policy of every console answer: nothing but this origin's own style
-/// sheet and script; no inline script or style, no framing, forms post only here.
-pub(crate) const CSP: &str = "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+/// sheet and script; no inline script or style, no framing; forms post only here, and may be
+/// redirected only to the consent client's authorization origin ("Authorize with Google").
+pub(crate) fn csp(config: &crate::ConsoleConfig) -> String {
+    let consent = config
+        .new_google
+        .consent_client
+        .as_ref()
+        .and_then(|path| std::fs::read_to_string(path).ok())
+        .and_then(|text| dirsync_google::oauth::OAuthClient::parse(&text).ok())
+        .and_then(|client| url::Url::parse(&client.auth_uri).ok())
+        .map(|url| format!(" {}", url.origin().ascii_serialization()))
+        .unwrap_or_default();
+    format!(
+        "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'{consent}; frame-ancestors 'none'; base-uri 'none'"
+    )
+}
 
 /// `GET /console/assets/console.css`.
 pub(crate) async fn css() -> Response {

@@ -50,6 +50,7 @@ mod schedule_form;
 mod session;
 mod signin;
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use axum::Router;
@@ -68,6 +69,50 @@ pub struct ConsoleConfig {
     public_url: String,
     access: Access,
     google: Option<(OAuthClient, OAuthEndpoints)>,
+    new_google: NewGoogle,
+}
+
+/// How the Google integrations added in the console connect: by an admin's consent with an
+/// OAuth client, and/or by a provider-managed service account's domain-wide delegation.
+/// Without either, the Add page says to configure one.
+#[derive(Debug, Clone, Default)]
+pub struct NewGoogle {
+    consent_client: Option<PathBuf>,
+    oauth_base: Option<String>,
+    managed_key: Option<PathBuf>,
+    api_base: Option<String>,
+}
+
+impl NewGoogle {
+    /// Nothing configured.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Offers "Authorize with Google": consent with this OAuth client file (a web client
+    /// whose redirect URIs include `{public_url}/oauth/google/callback`), at Google or at
+    /// `oauth_base` (an emulator).
+    #[must_use]
+    pub fn with_consent(mut self, client: PathBuf, oauth_base: Option<String>) -> Self {
+        self.consent_client = Some(client);
+        self.oauth_base = oauth_base;
+        self
+    }
+
+    /// Offers a service account: this provider-managed key, which the admin grants
+    /// domain-wide delegation to (the console shows its client id and the scopes).
+    #[must_use]
+    pub fn with_managed_key(mut self, key: PathBuf) -> Self {
+        self.managed_key = Some(key);
+        self
+    }
+
+    /// The Directory API at `base` instead of Google's (an emulator).
+    #[must_use]
+    pub fn with_api_base(mut self, base: String) -> Self {
+        self.api_base = Some(base);
+        self
+    }
 }
 
 impl ConsoleConfig {
@@ -94,7 +139,15 @@ impl ConsoleConfig {
             public_url: url.as_str().trim_end_matches('/').to_owned(),
             access,
             google: None,
+            new_google: NewGoogle::default(),
         })
+    }
+
+    /// How Google integrations added in the console connect.
+    #[must_use]
+    pub fn with_new_google(mut self, new_google: NewGoogle) -> Self {
+        self.new_google = new_google;
+        self
     }
 
     /// Operators sign in with `client` (Google's client file, a web client whose redirect
@@ -145,6 +198,8 @@ pub fn router(service: Arc<Service>, config: ConsoleConfig) -> Result<Router, Er
         )),
         None => None,
     };
+    let csp = HeaderValue::from_str(&layout::csp(&config))
+        .map_err(|_| Error::Config("the OAuth client's auth_uri is not a URL".to_owned()))?;
     let console = Console {
         service,
         config: Arc::new(config),
@@ -169,7 +224,10 @@ pub fn router(service: Arc<Service>, config: ConsoleConfig) -> Result<Router, Er
         .merge(signed_in)
         .merge(open)
         .with_state(console)
-        .layer(header_layer(header::CONTENT_SECURITY_POLICY, layout::CSP))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            csp,
+        ))
         .layer(header_layer(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .layer(header_layer(header::X_FRAME_OPTIONS, "DENY"))
         .layer(header_layer(header::REFERRER_POLICY, "no-referrer"))

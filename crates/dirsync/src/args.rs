@@ -429,12 +429,22 @@ pub(crate) struct ConsoleArgs {
     #[arg(long, env = "DIRSYNC_PUBLIC_URL", value_name = "URL")]
     pub(crate) public_url: Option<String>,
     /// Operators sign in to the console with Google, as this OAuth client (Google's client
-    /// file, a web client whose redirect URIs include {public-url}/console/signin/callback).
+    /// file, a web client whose redirect URIs include {public-url}/console/signin/callback);
+    /// Google integrations added in the console are authorized by consent to it too
+    /// ({public-url}/oauth/google/callback).
     #[arg(long, env = "DIRSYNC_CONSOLE_OIDC_CLIENT", value_name = "FILE")]
     pub(crate) console_oidc_client: Option<PathBuf>,
     /// Google's OAuth endpoints at this base instead (the emulator's, for demos and tests).
     #[arg(long, hide = true, value_name = "URL")]
     pub(crate) console_oidc_base: Option<String>,
+    /// Google integrations added in the console may be authorized by domain-wide delegation
+    /// to this provider-managed service account's key.
+    #[arg(long, env = "DIRSYNC_CONSOLE_GOOGLE_KEY", value_name = "FILE")]
+    pub(crate) console_google_key: Option<PathBuf>,
+    /// Google integrations added in the console use the Directory API at this base (the
+    /// emulator's, for demos and tests).
+    #[arg(long, hide = true, value_name = "URL")]
+    pub(crate) console_google_api_base: Option<String>,
     /// Who may sign in to the console and change things: an email or @domain (repeatable).
     #[arg(long, value_name = "EMAIL|@DOMAIN")]
     pub(crate) console_allow: Vec<String>,

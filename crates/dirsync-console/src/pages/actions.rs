@@ -20,7 +20,8 @@ fn query(pairs: &[(&str, &str)]) -> String {
     s.finish()
 }
 
-fn outcome(run: &SyncRun) -> String {
+/// A run's outcome in words, for the page it comes back to.
+pub(crate) fn outcome(run: &SyncRun) -> String {
     match &run.outcome {
         RunOutcome::Failed { reason } => format!("failed ({reason})"),
         RunOutcome::Held { .. } => "held for approval".to_owned(),

@@ -28,6 +28,7 @@ pub(crate) struct Notice {
     approved: Option<String>,
     discarded: Option<String>,
     rule_removed: Option<String>,
+    activated: Option<String>,
 }
 
 pub(crate) async fn page(
@@ -68,6 +69,11 @@ pub(crate) async fn page(
             @match &view.authorization {
                 Some(a) => (authorization(a, zone)),
                 None => p { "Not authorized yet." },
+            }
+            @if change {
+                p { a href={ (base) "/authorize" } {
+                    @if view.state_name == "staged" { "Authorize and activate" } @else { "Reauthorize" }
+                } }
             }
             @if !view.authorization_history.is_empty() {
                 details {
@@ -200,6 +206,7 @@ fn notices(n: &Notice) -> Markup {
         @if let Some(outcome) = &n.approved { p.notice role="status" { "Plan approved; run " (shown(outcome)) "." } }
         @if n.discarded.is_some() { p.notice role="status" { "Plan discarded." } }
         @if n.rule_removed.is_some() { p.notice role="status" { "Rule removed." } }
+        @if let Some(outcome) = &n.activated { p.notice role="status" { "Activated; first sync: " (shown(outcome)) "." } }
     }
 }
 

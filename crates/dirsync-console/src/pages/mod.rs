@@ -1,7 +1,9 @@
 //! The signed-in pages, and the forms that change things (each a POST that answers 303 to the
 //! page that shows the result).
 
-mod actions;
+pub(crate) mod actions;
+mod add;
+mod authorize;
 mod integration;
 mod provisioning;
 
@@ -18,7 +20,18 @@ use crate::{Console, Error};
 pub(crate) fn routes() -> Router<Console> {
     Router::new()
         .route("/console", get(provisioning::page))
+        .route("/console/integrations/new", get(add::page))
+        .route("/console/integrations", post(add::create))
         .route("/console/integrations/{id}", get(integration::page))
+        .route("/console/integrations/{id}/authorize", get(authorize::page))
+        .route(
+            "/console/integrations/{id}/consent",
+            post(authorize::consent),
+        )
+        .route(
+            "/console/integrations/{id}/activate",
+            post(authorize::activate),
+        )
         .route(
             "/console/integrations/{id}/settings",
             post(actions::settings),

@@ -6,11 +6,12 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use dirsync_console::{Access, ConsoleConfig};
+use dirsync_console::{Access, ConsoleConfig, NewGoogle};
 use dirsync_core::{DirectionKind, RemoteSettings, Schedule, System};
+use dirsync_google::GoogleKind;
 use dirsync_google::oauth::{OAuthClient, OAuthEndpoints};
 use dirsync_google_emulator::{Emulator, EmulatorConfig, NewUser, RunningEmulator, TenantSpec};
-use dirsync_service::{CreateIntegration, Registry, Service};
+use dirsync_service::{CreateIntegration, Registry, SealedSecrets, SecretKey, Service};
 use dirsync_store::InMemoryStore;
 use reqwest::StatusCode;
 
@@ -27,6 +28,9 @@ pub(crate) struct Console {
     pub(crate) dir: tempfile::TempDir,
 }
 
+/// The key consents are sealed with (32 bytes of 7, base64).
+const TEST_KEY: &str = "BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=";
+
 /// The tenant's people used as operators.
 pub(crate) const READER: &str = "reader";
 pub(crate) const STRANGER: &str = "stranger";
@@ -39,19 +43,38 @@ impl Console {
         for who in [READER, STRANGER] {
             google.add_user(NewUser::new(&format!("{who}@{domain}"), who, "Tester"))?;
         }
-        let service = Arc::new(Service::new(
-            Arc::new(InMemoryStore::new()),
-            Registry::builtin(),
+        let dir = tempfile::tempdir()?;
+        let secrets = Arc::new(SealedSecrets::new(
+            dir.path().join("secrets"),
+            SecretKey::from_base64(TEST_KEY, "the test key")?,
         ));
+        let kind = GoogleKind::new().with_secrets(secrets);
+        let service = Arc::new(
+            Service::new(
+                Arc::new(InMemoryStore::new()),
+                Registry::builtin().with(kind.clone()),
+            )
+            .with_consent(kind),
+        );
+        let client = dir.path().join("client.json");
+        std::fs::write(&client, google.oauth_client_json())?;
+        let key = dir.path().join("managed-key.json");
+        std::fs::write(&key, google.service_account_key_json())?;
+        let new_google = NewGoogle::new()
+            .with_consent(client, Some(google.base_url()))
+            .with_managed_key(key)
+            .with_api_base(google.base_url());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let base = format!("http://{}", listener.local_addr()?);
         let access = Access::default()
             .allow(&google.admin_subject())?
             .allow_read_only(&format!("{READER}@{domain}"))?;
-        let config = ConsoleConfig::new(&base, access)?.with_google_sign_in(
-            OAuthClient::parse(&google.oauth_client_json())?,
-            OAuthEndpoints::at(Some(&google.base_url()))?,
-        );
+        let config = ConsoleConfig::new(&base, access)?
+            .with_google_sign_in(
+                OAuthClient::parse(&google.oauth_client_json())?,
+                OAuthEndpoints::at(Some(&google.base_url()))?,
+            )
+            .with_new_google(new_google);
         let app = dirsync_console::router(Arc::clone(&service), config)?;
         tokio::spawn(async move { axum::serve(listener, app).await });
         Ok(Self {
@@ -59,7 +82,7 @@ impl Console {
             google,
             service,
             domain,
-            dir: tempfile::tempdir()?,
+            dir,
         })
     }
 
@@ -220,6 +243,19 @@ impl Browser {
         );
         let back = self.get(&at_google.location).await?;
         Ok((back.status, back.body))
+    }
+
+    /// Posts `form` to `path` with the CSRF token of the page at `from`.
+    pub(crate) async fn submit(
+        &self,
+        from: &str,
+        path: &str,
+        form: &[(&str, &str)],
+    ) -> Res<Answer> {
+        let csrf = self.csrf(from).await?;
+        let mut form = form.to_vec();
+        form.push(("csrf", &csrf));
+        self.post(path, &form).await
     }
 
     /// The CSRF token of the first form on `path`.

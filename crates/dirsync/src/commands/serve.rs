@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use dirsync_console::{Access, ConsoleConfig};
+use dirsync_console::{Access, ConsoleConfig, NewGoogle};
 use dirsync_google::oauth::{OAuthClient, OAuthEndpoints};
 use dirsync_server::{AppState, router};
 use dirsync_service::{Service, Silent};
@@ -95,7 +95,17 @@ fn console_router(
     for pattern in &c.console_read_only {
         access = access.allow_read_only(pattern)?;
     }
-    let mut config = ConsoleConfig::new(&public_url, access)?;
+    let mut new_google = NewGoogle::new();
+    if let Some(file) = &c.console_oidc_client {
+        new_google = new_google.with_consent(file.clone(), c.console_oidc_base.clone());
+    }
+    if let Some(key) = &c.console_google_key {
+        new_google = new_google.with_managed_key(key.clone());
+    }
+    if let Some(base) = &c.console_google_api_base {
+        new_google = new_google.with_api_base(base.clone());
+    }
+    let mut config = ConsoleConfig::new(&public_url, access)?.with_new_google(new_google);
     if let Some(file) = &c.console_oidc_client {
         let text = std::fs::read_to_string(file)
             .with_context(|| format!("reading the console's OAuth client {}", file.display()))?;
