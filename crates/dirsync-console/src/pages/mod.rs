@@ -4,6 +4,7 @@
 pub(crate) mod actions;
 mod add;
 mod authorize;
+mod directory;
 mod integration;
 mod provisioning;
 
@@ -47,6 +48,10 @@ pub(crate) fn routes() -> Router<Console> {
         )
         .route("/console/plans/{plan}/approve", post(actions::approve))
         .route("/console/plans/{plan}/discard", post(actions::discard))
+        .route("/console/users", get(directory::users))
+        .route("/console/users/{id}", get(directory::user))
+        .route("/console/groups", get(directory::groups))
+        .route("/console/org-units", get(directory::org_units))
         .route("/console/signout", post(crate::signin::sign_out))
 }
 

@@ -38,7 +38,12 @@ pub(crate) const STRANGER: &str = "stranger";
 impl Console {
     /// The admin and `@…` `READER` are allowed (the latter read-only); `STRANGER` is not.
     pub(crate) async fn start() -> Res<Self> {
-        let google = Emulator::start(EmulatorConfig::new(TenantSpec::sized(5, 8))).await?;
+        Self::start_sized(8).await
+    }
+
+    /// As [`Console::start`], with a tenant of about `users` people.
+    pub(crate) async fn start_sized(users: usize) -> Res<Self> {
+        let google = Emulator::start(EmulatorConfig::new(TenantSpec::sized(5, users))).await?;
         let domain = google.tenant().domain().to_owned();
         for who in [READER, STRANGER] {
             google.add_user(NewUser::new(&format!("{who}@{domain}"), who, "Tester"))?;
