@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub(crate) mod webdriver;
+
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
