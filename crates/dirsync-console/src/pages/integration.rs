@@ -215,10 +215,20 @@ fn authorization(a: &AuthorizationView, zone: Zone) -> Markup {
         dl.facts {
             dt { "By" } dd { (a.authorized_by.as_deref().map(shown).unwrap_or_default()) }
             dt { "When" } dd { (zone.time(a.authorized_at)) }
-            @if let Some(method) = a.method { dt { "How" } dd { (format!("{method:?}")) } }
+            @if let Some(method) = a.method { dt { "How" } dd { (method_text(method)) } }
             @if let Some(client) = &a.client_id { dt { "Client" } dd { code { (shown(client)) } } }
             dt { "Scopes" } dd { @for s in &a.scopes { code { (s.to_string()) } " " } }
         }
+    }
+}
+
+fn method_text(method: dirsync_core::AuthorizationMethod) -> &'static str {
+    match method {
+        dirsync_core::AuthorizationMethod::OAuth => "an admin's consent",
+        dirsync_core::AuthorizationMethod::ServiceAccount => {
+            "a service account (domain-wide delegation)"
+        }
+        _ => "another method",
     }
 }
 
