@@ -4,9 +4,9 @@
 
 mod support;
 
-use dirsync_core::{ObjectKinds, Safeguards, ScopeFilter, Threshold, Trigger};
+use dirsync_core::{Safeguards, Threshold, Trigger};
 use dirsync_google::oauth::CallbackParams;
-use dirsync_service::{IntegrationUpdate, NewRule};
+use dirsync_service::IntegrationUpdate;
 use reqwest::StatusCode;
 use support::{Browser, Console, Res, TestResult};
 
@@ -234,18 +234,37 @@ async fn an_operator_runs_a_rule_approves_a_held_plan_edits_and_removes() -> Tes
         activated.body
     );
     let integration = id.parse()?;
-    let rule = c
-        .service
-        .add_rule(
-            integration,
-            NewRule::sync(
-                "Everyone",
-                ObjectKinds::all(),
-                ScopeFilter::everything(),
-                Trigger::Manual,
-            ),
+    let added = browser
+        .submit(
+            &manage,
+            &format!("{manage}/rules"),
+            &[
+                ("name", "Everyone <by hand>"),
+                ("trigger", "manual"),
+                ("kind_users", "on"),
+                ("kind_groups", "on"),
+            ],
         )
         .await?;
+    assert_eq!(added.status, StatusCode::SEE_OTHER, "{}", added.body);
+    let page = browser.get(&added.location).await?;
+    assert!(page.body.contains("Rule added.") && page.body.contains("Everyone &lt;by hand&gt;"));
+    let rule = c
+        .service
+        .rules(integration)
+        .await?
+        .into_iter()
+        .find(|r| r.name == "Everyone <by hand>")
+        .ok_or("the rule was not added")?;
+    assert_eq!(rule.trigger, Trigger::Manual);
+    let none = browser
+        .submit(&manage, &format!("{manage}/rules"), &[("name", "Nothing")])
+        .await?;
+    assert_eq!(
+        none.status,
+        StatusCode::BAD_REQUEST,
+        "a rule syncs something"
+    );
     // Any removal is held.
     c.service
         .update(

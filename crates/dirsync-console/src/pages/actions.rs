@@ -4,8 +4,11 @@
 use axum::Form;
 use axum::extract::{Path, State};
 use axum::response::Redirect;
-use dirsync_core::{IntegrationState, PlanId, RuleId, RunOutcome, SyncRun};
-use dirsync_service::{IntegrationUpdate, Silent};
+use dirsync_core::{
+    IntegrationState, ObjectKind, ObjectKinds, PlanId, RuleId, RunOutcome, ScopeFilter, SyncRun,
+    Trigger,
+};
+use dirsync_service::{IntegrationUpdate, NewRule, Silent};
 use serde::Deserialize;
 
 use super::integration_id;
@@ -91,6 +94,48 @@ pub(crate) async fn remove(
     Ok(Redirect::to(&format!(
         "/console?{}",
         query(&[("removed", &title)])
+    )))
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct RuleForm {
+    name: String,
+    #[serde(default)]
+    trigger: String,
+    kind_users: Option<String>,
+    kind_groups: Option<String>,
+    kind_memberships: Option<String>,
+    kind_org_units: Option<String>,
+}
+
+/// `POST /console/integrations/{id}/rules`: an inbound rule (what it syncs, how it runs).
+pub(crate) async fn add_rule(
+    State(console): State<Console>,
+    Path(id): Path<String>,
+    Form(form): Form<RuleForm>,
+) -> Result<Redirect, Error> {
+    let id = integration_id(&id)?;
+    let chosen = [
+        (&form.kind_users, ObjectKind::Users),
+        (&form.kind_groups, ObjectKind::Groups),
+        (&form.kind_memberships, ObjectKind::Memberships),
+        (&form.kind_org_units, ObjectKind::OrgUnits),
+    ];
+    let kinds = ObjectKinds::new(
+        chosen
+            .iter()
+            .filter(|(on, _)| on.is_some())
+            .map(|(_, k)| *k),
+    )
+    .map_err(|_| Error::BadRequest("choose what the rule syncs".to_owned()))?;
+    let trigger = match form.trigger.as_str() {
+        "manual" => Trigger::Manual,
+        _ => Trigger::Scheduled,
+    };
+    let rule = NewRule::sync(form.name.trim(), kinds, ScopeFilter::everything(), trigger);
+    console.service.add_rule(id, rule).await?;
+    Ok(Redirect::to(&format!(
+        "/console/integrations/{id}?rule_added=1#rules"
     )))
 }
 

@@ -28,6 +28,7 @@ pub(crate) struct Notice {
     approved: Option<String>,
     discarded: Option<String>,
     rule_removed: Option<String>,
+    rule_added: Option<String>,
     activated: Option<String>,
 }
 
@@ -134,6 +135,33 @@ pub(crate) async fn page(
                 } }
             }
         }
+        @if change && view.direction == dirsync_core::DirectionKind::Inbound {
+            details {
+                summary { "Add a rule" }
+                form.stack method="post" action={ (base) "/rules" } {
+                    (csrf(&session))
+                    div {
+                        label for="rule-name" { "Rule name" }
+                        input type="text" id="rule-name" name="name" required maxlength="100";
+                    }
+                    fieldset {
+                        legend { "What it syncs" }
+                        label { input type="checkbox" name="kind_users" value="on" checked; " Users" }
+                        label { input type="checkbox" name="kind_groups" value="on" checked; " Groups" }
+                        label { input type="checkbox" name="kind_memberships" value="on" checked; " Memberships" }
+                        label { input type="checkbox" name="kind_org_units" value="on" checked; " Org units" }
+                    }
+                    div {
+                        label for="rule-trigger" { "Runs" }
+                        select id="rule-trigger" name="trigger" {
+                            option value="scheduled" selected { "On the sync interval" }
+                            option value="manual" { "Only when run by hand" }
+                        }
+                    }
+                    div { button type="submit" { "Add rule" } }
+                }
+            }
+        }
         section aria-labelledby="held" {
             h2 #held { "Held plans" }
             @if held.is_empty() {
@@ -206,6 +234,7 @@ fn notices(n: &Notice) -> Markup {
         @if let Some(outcome) = &n.approved { p.notice role="status" { "Plan approved; run " (shown(outcome)) "." } }
         @if n.discarded.is_some() { p.notice role="status" { "Plan discarded." } }
         @if n.rule_removed.is_some() { p.notice role="status" { "Rule removed." } }
+        @if n.rule_added.is_some() { p.notice role="status" { "Rule added." } }
         @if let Some(outcome) = &n.activated { p.notice role="status" { "Activated; first sync: " (shown(outcome)) "." } }
     }
 }

@@ -38,6 +38,7 @@ pub(crate) fn routes() -> Router<Console> {
             post(actions::settings),
         )
         .route("/console/integrations/{id}/remove", post(actions::remove))
+        .route("/console/integrations/{id}/rules", post(actions::add_rule))
         .route(
             "/console/integrations/{id}/rules/{rule}/run",
             post(actions::run_rule),
