@@ -1,7 +1,7 @@
 //! # dirsync-console
 //!
 //! The web console of directory-sync: server-rendered pages over a
-//! [`Service`](dirsync_service::Service), served under `/console` beside the JSON API (`dirsync
+//! [`Service`], served under `/console` beside the JSON API (`dirsync
 //! serve` merges both), or merged into your own [axum] router. It is a thin view: every change
 //! goes through the service, as the API's do.
 //!
@@ -20,8 +20,12 @@
 //! | route | page |
 //! |---|---|
 //! | `GET /console` | Provisioning: every integration, its state, schedule, last and next run, badges |
-//! | `GET /console/integrations/{id}` | Manage: facts, authorization and its history, settings, rules, runs, held plans, remove |
-//! | `GET /console/signin`, `/console/signin/google`, `/console/signin/callback` | sign-in |
+//! | `GET /console/integrations/new`, `POST /console/integrations` | Add integration (Google, see [`NewGoogle`]) |
+//! | `GET /console/integrations/{id}/authorize`, `POST …/consent`, `POST …/activate` | Authorize: consent (to `/oauth/google/callback`) or delegation instructions; Activate with the per-scope check |
+//! | `GET /console/integrations/{id}`, `POST …/settings`, `…/remove`, `…/rules`, `…/rules/{rule}/{run,remove}` | Manage: facts, authorization and its history, settings, rules, runs, held plans, remove |
+//! | `POST /console/plans/{plan}/{approve,discard}` | a held plan |
+//! | `GET /console/users[/{id}]`, `/console/groups`, `/console/org-units` | the directory |
+//! | `GET /console/signin`, `/console/signin/google`, `/console/signin/callback`, `POST /console/signout` | sign-in and out |
 //! | `GET, POST /console/bootstrap` | the one-time link |
 //!
 //! ```
