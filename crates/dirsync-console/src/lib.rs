@@ -38,7 +38,7 @@
 //! let service = Arc::new(Service::new(Arc::new(InMemoryStore::new()), Registry::builtin()));
 //! let access = Access::default().allow("@example.com")?.allow_read_only("auditor@example.net")?;
 //! let config = ConsoleConfig::new("https://directory.example.com", access)?;
-//! let app: axum::Router = dirsync_console::router(service, config);
+//! let app: axum::Router = dirsync_console::router(service, config)?;
 //! # let _ = app;
 //! # Ok(()) }
 //! ```
