@@ -23,7 +23,7 @@ pub struct NewApiToken {
 }
 
 /// The lower-case hex SHA-256 of a presented token.
-fn hash(token: &str) -> String {
+pub(crate) fn hash(token: &str) -> String {
     Sha256::digest(token.as_bytes())
         .iter()
         .map(|b| format!("{b:02x}"))

@@ -69,6 +69,7 @@ mod api_tokens;
 mod attributes;
 #[cfg(feature = "google")]
 mod consent;
+mod console_bootstrap;
 mod error;
 mod explain;
 mod instructions;
@@ -95,6 +96,7 @@ pub mod views;
 pub use api_tokens::NewApiToken;
 #[cfg(feature = "google")]
 pub use consent::ConsentStart;
+pub use console_bootstrap::{BOOTSTRAP_LIFETIME_MINUTES, BOOTSTRAP_NAME_PREFIX};
 /// What Google's redirect carries back to a consent (`code`, `state` or `error`).
 #[cfg(feature = "google")]
 pub use dirsync_google::oauth::CallbackParams;

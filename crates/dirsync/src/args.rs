@@ -420,8 +420,8 @@ pub(crate) struct ServeArgs {
     #[arg(long, env = "DIRSYNC_LISTEN", value_name = "ADDR:PORT")]
     pub(crate) listen: Option<std::net::SocketAddr>,
     /// The URL browsers and Google reach this server at (default: `http://` and the address
-    /// it listens on). Consents come back to URL/oauth/google/callback, which must be a
-    /// redirect URI of the OAuth client.
+    /// it listens on; https makes the console's cookies Secure). Consents come back to
+    /// URL/oauth/google/callback, which must be a redirect URI of the OAuth client.
     #[arg(long, env = "DIRSYNC_PUBLIC_URL", value_name = "URL", value_parser = public_url)]
     pub(crate) public_url: Option<reqwest::Url>,
     /// How long an API request may take before it is stopped and answered 503 `timeout`, in
@@ -438,6 +438,36 @@ pub(crate) struct ServeArgs {
     /// On SIGTERM or SIGINT, how long runs under way may take to finish, in seconds.
     #[arg(long, default_value_t = 60, value_name = "SECONDS")]
     pub(crate) shutdown_timeout_seconds: u64,
+    #[command(flatten)]
+    pub(crate) console: ConsoleArgs,
+}
+
+/// The web console (`/console`): where browsers reach it, and who may sign in.
+#[derive(Debug, Args)]
+pub(crate) struct ConsoleArgs {
+    /// Operators sign in to the console with Google, as this OAuth client (Google's client
+    /// file, a web client whose redirect URIs include {public-url}/console/signin/callback);
+    /// Google integrations added in the console are authorized by consent to it too
+    /// ({public-url}/oauth/google/callback).
+    #[arg(long, env = "DIRSYNC_CONSOLE_OIDC_CLIENT", value_name = "FILE")]
+    pub(crate) console_oidc_client: Option<PathBuf>,
+    /// Google's OAuth endpoints at this base instead (the emulator's, for demos and tests).
+    #[arg(long, hide = true, value_name = "URL")]
+    pub(crate) console_oidc_base: Option<String>,
+    /// Google integrations added in the console may be authorized by domain-wide delegation
+    /// to this provider-managed service account's key.
+    #[arg(long, env = "DIRSYNC_CONSOLE_GOOGLE_KEY", value_name = "FILE")]
+    pub(crate) console_google_key: Option<PathBuf>,
+    /// Google integrations added in the console use the Directory API at this base (the
+    /// emulator's, for demos and tests).
+    #[arg(long, hide = true, value_name = "URL")]
+    pub(crate) console_google_api_base: Option<String>,
+    /// Who may sign in to the console and change things: an email or @domain (repeatable).
+    #[arg(long, value_name = "EMAIL|@DOMAIN")]
+    pub(crate) console_allow: Vec<String>,
+    /// Who may sign in to the console and only see: an email or @domain (repeatable).
+    #[arg(long, value_name = "EMAIL|@DOMAIN")]
+    pub(crate) console_read_only: Vec<String>,
 }
 
 /// An http(s) URL without a query or fragment.

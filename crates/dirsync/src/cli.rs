@@ -277,9 +277,18 @@ pub(crate) enum Command {
         /// The token's name.
         name: String,
     },
-    /// Serve the HTTP API (under /api/v1, with API tokens) and run scheduled rules, until
-    /// SIGTERM or SIGINT.
+    /// Serve the HTTP API (under /api/v1, with API tokens) and the web console (under
+    /// /console), and run scheduled rules, until SIGTERM or SIGINT.
     Serve(ServeArgs),
+    /// Print a one-time link that signs a browser in to the web console as a full operator
+    /// (for the first setup): it works once, within 15 minutes.
+    #[command(name = "console:login")]
+    ConsoleLogin {
+        /// The server's URL as browsers reach it. Default: http:// and `listen` in the config
+        /// file, else http://127.0.0.1:8080.
+        #[arg(long, env = "DIRSYNC_PUBLIC_URL", value_name = "URL")]
+        public_url: Option<String>,
+    },
     /// Where dirsync reads its settings from, and what they resolve to.
     #[command(name = "config:show")]
     ConfigShow,

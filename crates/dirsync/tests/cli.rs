@@ -410,6 +410,7 @@ async fn every_command_has_help_and_bad_input_is_a_clear_error() {
         "scim-integration:create",
         "integration:rotate-token",
         "serve",
+        "console:login",
         "config:show",
         "completions",
         "man",

@@ -101,6 +101,48 @@ async fn serve_answers_with_a_cli_token_and_stops_cleanly_on_sigterm() {
         .unwrap();
     assert!(metrics.contains("dirsync_held_plans 0"), "{metrics}");
 
+    // The console beside the API: a one-time link from `console:login` signs a browser in.
+    let browser = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let home = browser.get(format!("{base}/console")).send().await.unwrap();
+    assert_eq!(home.status(), 303, "no session: to sign in");
+    let link = cli.json(&["console:login", "--public-url", &base], 0).await["url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let token = link
+        .strip_prefix(&format!("{base}/console/bootstrap?token="))
+        .unwrap_or_else(|| panic!("{link}"));
+    let signed_in = browser
+        .post(format!("{base}/console/bootstrap"))
+        .form(&[("token", token)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_in.status(), 303);
+    let session = signed_in
+        .headers()
+        .get("set-cookie")
+        .and_then(|c| c.to_str().ok())
+        .and_then(|c| c.split(';').next())
+        .unwrap()
+        .to_owned();
+    let page = browser
+        .get(format!("{base}/console"))
+        .header("cookie", &session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(
+        page.text()
+            .await
+            .unwrap()
+            .contains(&format!("/console/integrations/{id}"))
+    );
+
     // SIGTERM: a clean stop, exit 0, the JSON says so.
     let status = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])

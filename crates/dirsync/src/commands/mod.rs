@@ -112,6 +112,13 @@ pub(crate) async fn run(command: Command, settings: &Settings, bars: &Bars) -> R
             status::after_run_due(s, runs::run_due(s, now.as_deref(), bars).await?).await
         }
         Command::ApiTokenCreate { name, read_only } => tokens::create(s, &name, read_only).await,
+        Command::ConsoleLogin { public_url } => {
+            let public_url = match public_url {
+                Some(url) => url,
+                None => format!("http://{}", settings.listen()?),
+            };
+            tokens::console_login(s, &public_url).await
+        }
         Command::ApiTokenList => tokens::list(s).await,
         Command::ApiTokenRevoke { name } => tokens::revoke(s, &name).await,
         Command::UsersList(args) => directory::users(s, &args).await,

@@ -5,6 +5,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
+use dirsync_console::{Access, ConsoleConfig, NewGoogle};
+use dirsync_google::oauth::{OAuthClient, OAuthEndpoints};
 use dirsync_server::{AppState, router};
 use dirsync_service::{Service, Silent};
 use metrics_exporter_prometheus::PrometheusBuilder;
@@ -50,12 +52,13 @@ pub(super) async fn serve(
     });
     let mut state = AppState::new(Arc::clone(&service))
         .with_request_timeout(request_timeout)
-        .with_public_url(public_url);
+        .with_public_url(public_url.clone());
     match PrometheusBuilder::new().install_recorder() {
         Ok(handle) => state = state.with_metrics(handle),
         Err(e) => tracing::warn!(error = %e, "no /metrics: the recorder could not be installed"),
     }
-    axum::serve(listener, router(state))
+    let console = console_router(Arc::clone(&service), args, &public_url)?;
+    axum::serve(listener, router(state).merge(console))
         .with_graceful_shutdown(wait(stopped.clone()))
         .await
         .context("serving")?;
@@ -78,6 +81,47 @@ pub(super) async fn serve(
         json!({"listened_on": local.to_string(), "stopped": true, "runs_finished": clean}),
         format!("stopped serving on http://{local}"),
     ))
+}
+
+/// The web console under `/console`, for the operators `args` allow.
+fn console_router(
+    service: Arc<Service>,
+    args: &ServeArgs,
+    public_url: &str,
+) -> Result<axum::Router> {
+    let c = &args.console;
+    let public_url = public_url.trim_end_matches('/');
+    let mut access = Access::default();
+    for pattern in &c.console_allow {
+        access = access.allow(pattern)?;
+    }
+    for pattern in &c.console_read_only {
+        access = access.allow_read_only(pattern)?;
+    }
+    let mut new_google = NewGoogle::new();
+    if let Some(file) = &c.console_oidc_client {
+        new_google = new_google.with_consent(file.clone(), c.console_oidc_base.clone());
+    }
+    if let Some(key) = &c.console_google_key {
+        new_google = new_google.with_managed_key(key.clone());
+    }
+    if let Some(base) = &c.console_google_api_base {
+        new_google = new_google.with_api_base(base.clone());
+    }
+    let mut config = ConsoleConfig::new(public_url, access)?.with_new_google(new_google);
+    if let Some(file) = &c.console_oidc_client {
+        let text = std::fs::read_to_string(file)
+            .with_context(|| format!("reading the console's OAuth client {}", file.display()))?;
+        let client = OAuthClient::parse(&text)?;
+        let endpoints = OAuthEndpoints::at(c.console_oidc_base.as_deref())?;
+        config = config.with_google_sign_in(client, endpoints);
+    } else if !c.console_allow.is_empty() || !c.console_read_only.is_empty() {
+        tracing::warn!(
+            "--console-allow and --console-read-only need --console-oidc-client to sign in with Google"
+        );
+    }
+    tracing::info!(url = %format!("{public_url}/console"), "serving the console");
+    Ok(dirsync_console::router(service, config)?)
 }
 
 /// SIGINT (Ctrl-C) or, on Unix, SIGTERM.

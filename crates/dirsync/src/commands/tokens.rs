@@ -10,6 +10,17 @@ use serde_json::{Value, json};
 use crate::args::ScimCreateArgs;
 use crate::output::Output;
 
+/// `console:login`: a one-time sign-in link for the web console.
+pub(super) async fn console_login(s: &Service, public_url: &str) -> Result<Output> {
+    let token = s.create_console_bootstrap().await?;
+    let url = dirsync_console::bootstrap_url(public_url, token.expose_secret());
+    let text = format!(
+        "Open this link to sign in to the console as a full operator (once, within {} minutes):\n\n    {url}",
+        dirsync_service::BOOTSTRAP_LIFETIME_MINUTES
+    );
+    Ok(Output::new(json!({ "url": url }), text))
+}
+
 pub(super) async fn create_scim(s: &Service, args: ScimCreateArgs) -> Result<Output> {
     let made = s.create_scim_integration(&args.title).await?;
     let token = made.token.expose_secret();
