@@ -157,7 +157,7 @@ async fn a_consent_that_never_comes_back_times_out() -> TestResult {
 }
 
 /// `dirsync serve` with its default public URL (where it listens): an API client asks for the
-/// consent URL, the browser follows it through Google back to the server, and lands on the
+/// consent URL, the browser follows it through Google back to the server, and is sent to the
 /// console's page of the integration, authorized.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_server_authorizes_by_consent_at_its_public_url() -> TestResult {
@@ -200,9 +200,13 @@ async fn the_server_authorizes_by_consent_at_its_public_url() -> TestResult {
     let encoded: String = url::form_urlencoded::byte_serialize(callback.as_bytes()).collect();
     assert!(url.contains(&format!("redirect_uri={encoded}")), "{url}");
     let landed = http.get(url).send().await?;
+    // The console's page of the integration, authorized; this browser has no console session,
+    // so the console asks it to sign in first and to come back there.
+    let page = format!("/console/integrations/{id}?authorized=1");
+    let next: String = url::form_urlencoded::byte_serialize(page.as_bytes()).collect();
     assert_eq!(
         landed.url().as_str(),
-        format!("{base}/console/integrations/{id}?authorized=1")
+        format!("{base}/console/signin?next={next}")
     );
     let shown: Value = http
         .get(format!("{base}/api/v1/integrations/{id}"))
