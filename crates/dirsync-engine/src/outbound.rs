@@ -314,7 +314,6 @@ pub fn plan_outbound(
         let safeguards = policy.safeguards_for(integration.record());
         let mut part = plan_groups(
             GroupState {
-                integration: integration.id(),
                 rule: inputs.rule,
                 desired: inputs.desired,
                 groups: snapshot.groups(),

@@ -2,8 +2,8 @@
 
 use chrono::{DateTime, Utc};
 use dirsync_core::{
-    GroupAssignment, GroupProvisioning, IntegrationId, IntegrationState, ObjectKinds, RuleId,
-    ScopeFilter, SyncRule, SyncRun, Trigger, UserProvisioning,
+    GroupAssignment, GroupProvisioning, GroupSource, IntegrationId, IntegrationState, ObjectKinds,
+    RuleId, ScopeFilter, SyncRule, SyncRun, Trigger, UserProvisioning,
 };
 use futures::StreamExt;
 
@@ -126,6 +126,19 @@ impl Service {
     pub async fn add_rule(&self, id: IntegrationId, rule: NewRule) -> Result<SyncRule, Error> {
         let mut any = self.store.integration(id).await?;
         let now = self.clock.now();
+        // Groups provisioned from an integration: an inbound one of this directory.
+        if let Some(GroupSource::AllOf(of)) = rule.provision_groups.as_ref().map(|g| &g.source) {
+            let source = self.store.integration(*of).await?;
+            if source.direction() != dirsync_core::DirectionKind::Inbound {
+                return Err(Error::Invalid(dirsync_core::Error::InvalidValue {
+                    kind: "rule",
+                    value: rule.name,
+                    reason: format!(
+                        "groups are provisioned from an inbound integration; {of} is not one"
+                    ),
+                }));
+            }
+        }
         // A rule with more than one purpose is made as asked and refused by the integration.
         let (assignment, users, groups) =
             (rule.assignment, rule.provision_users, rule.provision_groups);

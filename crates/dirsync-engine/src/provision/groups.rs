@@ -15,9 +15,8 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use dirsync_core::{
-    Email, ExternalId, GroupFields, GroupOrigin, GroupProvisioning, IntegrationId, MemberKind,
-    MemberRole, ObjectKind, OwnedGroup, QuarantinedRecord, RemoteGroup, RemoteMember, RemoteOp,
-    Threshold,
+    Email, ExternalId, GroupFields, GroupOrigin, GroupProvisioning, MemberKind, MemberRole,
+    ObjectKind, OwnedGroup, QuarantinedRecord, RemoteGroup, RemoteMember, RemoteOp, Threshold,
 };
 
 use super::ProvisionPart;
@@ -63,8 +62,6 @@ impl DesiredGroup {
 /// What the group planner reads.
 #[derive(Debug, Clone, Copy)]
 pub struct GroupState<'a> {
-    /// The outbound integration.
-    pub integration: IntegrationId,
     /// The rule.
     pub rule: &'a GroupProvisioning,
     /// The directory groups to provision.
@@ -121,7 +118,6 @@ fn key_of(email: &Email) -> Option<ExternalId> {
 ///   `groups` safeguard against the groups we own. Adopted groups are never deleted.
 pub fn plan_groups(state: GroupState<'_>, safeguards: GroupSafeguards<'_>) -> ProvisionPart {
     let GroupState {
-        integration: _,
         rule,
         desired,
         groups,

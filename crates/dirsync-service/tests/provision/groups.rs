@@ -358,5 +358,13 @@ async fn a_groups_rule_needs_the_group_scope_and_says_so() {
     let any = w.service.store().integration(w.outbound).await.unwrap();
     assert!(any.record().rules.is_empty(), "the rule was not added");
     w.b.allow_scope(scope);
+    // Groups come from an inbound integration.
+    let from_b = NewRule::provision_groups(
+        "From B",
+        GroupProvisioning::new(GroupSource::AllOf(w.outbound)),
+        Trigger::Manual,
+    );
+    let wrong = w.service.add_rule(w.outbound, from_b).await.unwrap_err();
+    assert!(wrong.to_string().contains("inbound"), "{wrong}");
     w.service.add_rule(w.outbound, rule()).await.unwrap();
 }

@@ -1,7 +1,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use chrono::{TimeZone, Utc};
-use dirsync_core::{GroupSource, Member};
+use dirsync_core::{GroupSource, IntegrationId, Member};
 use proptest::prelude::*;
 
 use super::*;
@@ -151,7 +151,6 @@ impl Remote {
     ) -> ProvisionPart {
         plan_groups(
             GroupState {
-                integration: IntegrationId::random(),
                 rule,
                 desired,
                 groups: &self.groups,
@@ -303,7 +302,6 @@ fn only_groups_we_created_are_deleted_and_deletions_and_removals_pass_safeguards
     let strict = Threshold::new(0, 0.0, 0);
     let held = plan_groups(
         GroupState {
-            integration: IntegrationId::random(),
             rule: &all(),
             desired: &desired,
             groups: &remote.groups,
