@@ -1,9 +1,8 @@
 //! `provision`: outbound provisioning of a whole directory into an empty emulated tenant (issue
 //! 17): an inbound primary reads tenant A; an outbound integration writes tenant B, which holds
-//! only its admin and A's groups (empty: groups are not provisioned yet), under a per-request
-//! latency. One rule provisions every user (creating the org units); one `--manage` rule per
-//! group fills it with the members of A's group of the same address. Then a resync that must
-//! write nothing.
+//! only its admin, under a per-request latency. One rule provisions every user (creating the
+//! org units); one provisions every group of A with its members. Then a resync that must write
+//! nothing.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -39,9 +38,6 @@ pub(crate) async fn provision(
     let mut admin = NewUser::new(&format!("b-admin@{}", source.domain()), "Bench", "Admin");
     admin.is_admin = true;
     tb.add_user(admin)?;
-    for g in source.groups() {
-        tb.add_group(&g.email, &g.name)?;
-    }
     let b = Emulator::start(EmulatorConfig::with_tenant(tb)).await?;
 
     let dir = tempfile::tempdir()?;
@@ -88,16 +84,13 @@ pub(crate) async fn provision(
             NewRule::provision_users("People", everyone, Trigger::Manual),
         )
         .await?;
-    for g in source.groups() {
-        let email = Email::new(&g.email)?;
-        let assignment = GroupAssignment::new(email.clone(), Selector::Group(email));
-        service
-            .add_rule(
-                out,
-                NewRule::assign(g.email.clone(), assignment, Trigger::Manual),
-            )
-            .await?;
-    }
+    let groups = GroupProvisioning::new(GroupSource::AllOf(primary.integration.id()));
+    service
+        .add_rule(
+            out,
+            NewRule::provision_groups("Groups", groups, Trigger::Manual),
+        )
+        .await?;
     let live = source.live_users().count();
     let org_units = source.org_units().len().saturating_sub(1);
     let member_rows: usize = source
@@ -107,7 +100,7 @@ pub(crate) async fn provision(
         .filter(|m| m.member_type == MemberType::User)
         .count();
     println!(
-        "tenant A: {live} users, {org_units} org units, {} groups, {member_rows} user memberships; B: its admin and A's groups, empty",
+        "tenant A: {live} users, {org_units} org units, {} groups, {member_rows} user memberships; B: its admin",
         source.groups().len()
     );
 
@@ -120,7 +113,7 @@ pub(crate) async fn provision(
         bail!("the provisioning run did not succeed: {:?}", run.outcome);
     }
     let stats = b.stats();
-    let floor = live + org_units + member_rows;
+    let floor = live + org_units + source.groups().len() + member_rows;
     println!("provisioning at {latency_ms} ms a request:");
     println!("  wall            {:>8.1} s", wall.as_secs_f64());
     println!(
@@ -134,7 +127,10 @@ pub(crate) async fn provision(
     println!("  max in flight   {:>8}", stats.max_in_flight);
     let accounts = b.tenant().live_users().count() - 1;
     let members: usize = b.tenant().groups().iter().map(|g| g.members.len()).sum();
-    println!("  B holds         {accounts} accounts, {members} memberships");
+    println!(
+        "  B holds         {accounts} accounts, {} groups, {members} memberships",
+        b.tenant().groups().len()
+    );
 
     b.reset_stats();
     let started = Instant::now();

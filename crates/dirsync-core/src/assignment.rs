@@ -239,6 +239,14 @@ pub enum OwnershipChange {
         /// The member's email.
         member: Email,
     },
+    /// The remote group with this email is the integration's (or, pending, may be): recorded
+    /// before its `groups.insert`, and again once the remote confirmed the insert or adoption.
+    ClaimGroup(crate::OwnedGroup),
+    /// The remote group with this email is no longer the integration's (deleted); forget it.
+    ReleaseGroup {
+        /// The group's email.
+        email: Email,
+    },
 }
 
 #[cfg(test)]

@@ -95,6 +95,7 @@ mod directory_attributes;
 mod email;
 mod error;
 mod group;
+mod group_provisioning;
 mod ids;
 mod integration;
 mod interval;
@@ -133,6 +134,7 @@ pub use directory_attributes::{
 pub use email::Email;
 pub use error::Error;
 pub use group::{Group, Member, MemberKind, MemberRole, Membership, MembershipKey};
+pub use group_provisioning::{GroupOrigin, GroupProvisioning, GroupSource, OwnedGroup};
 pub use ids::{ExternalId, GroupId, IntegrationId, RuleId, RunId, UserId};
 pub use integration::{
     AnyIntegration, Authorization, AuthorizationMethod, Direction, DirectionKind, Inbound,

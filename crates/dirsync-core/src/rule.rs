@@ -26,7 +26,10 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::schedule::Schedule;
-use crate::{GroupAssignment, ObjectKind, ObjectKinds, RuleId, ScopeFilter, UserProvisioning};
+use crate::{
+    GroupAssignment, GroupProvisioning, ObjectKind, ObjectKinds, RuleId, ScopeFilter,
+    UserProvisioning,
+};
 
 /// When a rule runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -78,6 +81,10 @@ pub struct SyncRule {
     /// (instead of an [`assignment`](Self::assignment)).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provision_users: Option<UserProvisioning>,
+    /// For outbound integrations: the directory groups this rule provisions as remote groups,
+    /// with their members (instead of an [`assignment`](Self::assignment)).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provision_groups: Option<GroupProvisioning>,
 }
 
 impl SyncRule {
@@ -100,6 +107,7 @@ impl SyncRule {
             failed_runs: 0,
             assignment: None,
             provision_users: None,
+            provision_groups: None,
         }
     }
 
@@ -117,6 +125,27 @@ impl SyncRule {
                 name,
                 ObjectKinds::new([ObjectKind::Users, ObjectKind::OrgUnits])
                     .unwrap_or_else(|_| ObjectKinds::only(ObjectKind::Users)),
+                ScopeFilter::everything(),
+                trigger,
+                created_at,
+            )
+        }
+    }
+
+    /// A new outbound rule provisioning the directory groups `provisioning` selects as remote
+    /// groups, with their memberships.
+    pub fn provisioning_groups(
+        name: impl Into<String>,
+        provisioning: GroupProvisioning,
+        trigger: Trigger,
+        created_at: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            provision_groups: Some(provisioning),
+            ..Self::new(
+                name,
+                ObjectKinds::new([ObjectKind::Groups, ObjectKind::Memberships])
+                    .unwrap_or_else(|_| ObjectKinds::only(ObjectKind::Groups)),
                 ScopeFilter::everything(),
                 trigger,
                 created_at,

@@ -78,9 +78,16 @@ mod run;
 
 pub use error::Error;
 pub use inbound::{plan_inbound, plan_primary, plan_secondary};
-pub use outbound::{DirectoryFacts, OutboundState, plan_outbound, stale_ownership};
+pub use outbound::{
+    DirectoryFacts, GroupInputs, OutboundState, plan_outbound, settled_group_ownership,
+    stale_ownership,
+};
 pub use plan::{Counts, Destination, OpKind, Plan, PlanReport, ToDirectory, ToRemote, Trip};
 pub use policy::{Grace, OnMissing, OnSuspended, Policy, Safeguards, Threshold, percent};
+pub use provision::desired::desired_groups;
+pub use provision::groups::{
+    DesiredGroup, DesiredMember, GroupSafeguards, GroupState, plan_groups,
+};
 pub use provision::{ProvisionPart, ProvisionState, plan_users};
 pub use push::{PUSH_COUNT, Push, PushWindow, plan_push, removals, window_trip};
 pub use run::{

@@ -11,14 +11,15 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use chrono::{DateTime, Utc};
 use dirsync_core::{
     Account, AttributeMapping, Attributes, DirectoryAttributes, DirectoryUser, Email, ExternalId,
-    GroupAssignment, Integration, MemberKind, ObjectKind, Outbound, OwnedMembership,
-    OwnershipChange, Person, QuarantinedRecord, RemoteChanges, RemoteOp, Secondary, Selector,
-    Snapshot, UserId, UserProvisioning, Version,
+    GroupAssignment, GroupProvisioning, Integration, MemberKind, ObjectKind, Outbound, OwnedGroup,
+    OwnedMembership, OwnershipChange, Person, QuarantinedRecord, RemoteChanges, RemoteOp,
+    Secondary, Selector, Snapshot, UserId, UserProvisioning, Version,
 };
 use dirsync_store::LocalView;
 
 use crate::plan::{Counts, OpKind, Plan, PlanReport, ToRemote, Trip};
-use crate::provision::{ProvisionState, plan_users};
+use crate::provision::groups::{DesiredGroup, GroupSafeguards, GroupState, plan_groups};
+use crate::provision::{ProvisionPart, ProvisionState, plan_users};
 use crate::{Error, Policy};
 
 /// What outbound selectors can see of the directory: every user, the directory groups they
@@ -182,10 +183,26 @@ pub struct OutboundState<'a> {
     /// The rule provisioning users, if any: then the snapshot also holds the remote's users
     /// and org units.
     pub provisioning: Option<&'a UserProvisioning>,
+    /// The rule provisioning groups, if any: then the snapshot also holds every remote group
+    /// and their members.
+    pub groups: Option<GroupInputs<'a>>,
+}
+
+/// What a group provisioning rule plans from, besides the snapshot.
+#[derive(Debug, Clone, Copy)]
+pub struct GroupInputs<'a> {
+    /// The rule.
+    pub rule: &'a GroupProvisioning,
+    /// The directory groups it provisions ([`crate::desired_groups`]).
+    pub desired: &'a [DesiredGroup],
+    /// The integration's group ownership records.
+    pub owned: &'a [OwnedGroup],
 }
 
 /// Plans the remote changes that make each assigned group hold the members its rule selects,
-/// after the org units and accounts a provisioning rule needs ([`plan_users`]).
+/// after the org units and accounts a provisioning rule needs ([`plan_users`]) and the groups
+/// and memberships a group provisioning rule needs ([`plan_groups`]): org units, then users,
+/// then groups, then memberships (then group deletions).
 ///
 /// - A member the rule selects and the group lacks is inserted, with the rule's role.
 /// - A user member the rule does not select is removed if this integration created it
@@ -215,6 +232,7 @@ pub fn plan_outbound(
         owned,
         base,
         provisioning,
+        groups,
     } = state;
     let mut needed = Vec::new();
     if !assignments.is_empty() {
@@ -222,6 +240,9 @@ pub fn plan_outbound(
     }
     if provisioning.is_some() {
         needed.extend([ObjectKind::Users, ObjectKind::OrgUnits]);
+    }
+    if groups.is_some() {
+        needed.extend([ObjectKind::Groups, ObjectKind::Memberships]);
     }
     for kind in needed {
         if !snapshot.kinds().contains(kind) {
@@ -242,7 +263,7 @@ pub fn plan_outbound(
     let mut trips = Vec::new();
     if let Some(rule) = provisioning {
         let threshold = &policy.safeguards_for(integration.record()).users;
-        let part = plan_users(
+        let mut part = plan_users(
             ProvisionState {
                 integration: integration.id(),
                 rule,
@@ -258,7 +279,7 @@ pub fn plan_outbound(
             .iter()
             .map(|u| (&u.external_id, &u.primary_email))
             .collect();
-        for op in part.ops {
+        for op in std::mem::take(&mut part.ops) {
             if let RemoteOp::UpdateUser { user, .. }
             | RemoteOp::SuspendUser { user }
             | RemoteOp::ReactivateUser { user }
@@ -269,12 +290,57 @@ pub fn plan_outbound(
             }
             changes.push(op);
         }
-        for (kind, n) in part.counts {
-            *counts.entry(kind).or_default() += n;
+        absorb(&mut counts, &mut report, &mut trips, part);
+    }
+    if let Some(inputs) = groups {
+        // With users provisioned, user members are those with an account of ours (marked, or
+        // created or adopted by this plan): never a stranger's account with a directory
+        // user's email.
+        let accounts: Option<BTreeSet<String>> = provisioning.map(|_| {
+            let created = changes.ops().iter().filter_map(|op| match op {
+                RemoteOp::CreateUser { fields } | RemoteOp::UpdateUser { fields, .. } => {
+                    Some(fields.primary_email.key())
+                }
+                _ => None,
+            });
+            snapshot
+                .users()
+                .iter()
+                .filter(|u| u.marker.is_some_and(|m| m.integration == integration.id()))
+                .map(|u| u.primary_email.key())
+                .chain(created)
+                .collect()
+        });
+        let safeguards = policy.safeguards_for(integration.record());
+        let mut part = plan_groups(
+            GroupState {
+                rule: inputs.rule,
+                desired: inputs.desired,
+                groups: snapshot.groups(),
+                members: snapshot.members(),
+                owned: inputs.owned,
+                accounts: accounts.as_ref(),
+            },
+            GroupSafeguards {
+                groups: &safeguards.groups,
+                members: &safeguards.remote_members,
+            },
+        );
+        for g in snapshot.groups() {
+            report
+                .group_names
+                .insert(g.external_id.clone(), g.email.clone());
         }
-        report.quarantined.extend(part.quarantined);
-        report.protected.extend(part.protected);
-        trips.extend(part.trips);
+        for op in std::mem::take(&mut part.ops) {
+            // A group to create is named by its email until it exists.
+            if let RemoteOp::CreateGroup { fields } = &op
+                && let Ok(key) = ExternalId::new(fields.email.as_str())
+            {
+                report.group_names.insert(key, fields.email.clone());
+            }
+            changes.push(op);
+        }
+        absorb(&mut counts, &mut report, &mut trips, part);
     }
     for assignment in assignments {
         let Some(group) = snapshot
@@ -364,6 +430,7 @@ pub fn plan_outbound(
         OpKind::RemoteMembersRemoved,
         OpKind::RemoteUsersSuspended,
         OpKind::RemoteUsersDeleted,
+        OpKind::RemoteGroupsDeleted,
     ]
     .iter()
     .filter_map(|k| counts.get(k))
@@ -383,6 +450,62 @@ pub fn plan_outbound(
         report,
         trips,
     )?)
+}
+
+/// Adds a provisioning part's counts, report and trips (not its operations) to the plan's.
+fn absorb(
+    counts: &mut Counts,
+    report: &mut PlanReport,
+    trips: &mut Vec<Trip>,
+    part: ProvisionPart,
+) {
+    for (kind, n) in part.counts {
+        *counts.entry(kind).or_default() += n;
+    }
+    report.quarantined.extend(part.quarantined);
+    report.protected.extend(part.protected);
+    trips.extend(part.trips);
+}
+
+/// The group ownership records a fresh snapshot settles, given the groups `ops` creates:
+/// a pending insert whose group is there now is confirmed (created: its answer was lost, or
+/// its run killed); a record whose group is gone, and is not being created again, is
+/// forgotten.
+pub fn settled_group_ownership(
+    owned: &[OwnedGroup],
+    snapshot: &Snapshot,
+    ops: &[RemoteOp],
+    now: DateTime<Utc>,
+) -> Vec<OwnershipChange> {
+    let present: HashSet<String> = snapshot.groups().iter().map(|g| g.email.key()).collect();
+    let creating: HashSet<String> = ops
+        .iter()
+        .filter_map(|op| match op {
+            RemoteOp::CreateGroup { fields } => Some(fields.email.key()),
+            _ => None,
+        })
+        .collect();
+    owned
+        .iter()
+        .filter_map(|o| {
+            let key = o.email.key();
+            if present.contains(&key) {
+                (o.origin == dirsync_core::GroupOrigin::Pending).then(|| {
+                    OwnershipChange::ClaimGroup(OwnedGroup {
+                        origin: dirsync_core::GroupOrigin::Created,
+                        recorded_at: now,
+                        ..o.clone()
+                    })
+                })
+            } else if creating.contains(&key) {
+                None
+            } else {
+                Some(OwnershipChange::ReleaseGroup {
+                    email: o.email.clone(),
+                })
+            }
+        })
+        .collect()
 }
 
 /// The ownership records that no longer match the remote: members this integration created in

@@ -105,6 +105,12 @@ pub enum OpKind {
     RemoteUsersDeleted,
     /// Remote org units created (outbound provisioning).
     RemoteOrgUnitsCreated,
+    /// Remote groups created (outbound provisioning).
+    RemoteGroupsCreated,
+    /// Remote groups updated, or adopted (outbound provisioning).
+    RemoteGroupsUpdated,
+    /// Remote groups deleted (outbound provisioning).
+    RemoteGroupsDeleted,
 }
 
 impl OpKind {

@@ -87,7 +87,7 @@ pub struct Faults {
     pub failing_writes: Vec<u64>,
     /// Faults of the token endpoint.
     pub token: TokenFaults,
-    /// Probability in `[0, 1]` that a write (member, user or org unit) that passed
+    /// Probability in `[0, 1]` that a write (member, user, group or org unit) that passed
     /// authorization, quota and transient faults fails with 503 `backendError`, not applied.
     pub write_error_rate: f64,
     /// Probability in `[0, 1]` that a write is applied and its answer then lost: answered 504
@@ -130,6 +130,12 @@ pub const PATCH_USER_ROUTE: &str = "PATCH /admin/directory/v1/users/{user_key}";
 pub const DELETE_USER_ROUTE: &str = "DELETE /admin/directory/v1/users/{user_key}";
 /// The route label of `orgunits.insert` in [`Stats::requests_by_route`].
 pub const INSERT_ORG_UNIT_ROUTE: &str = "POST /admin/directory/v1/customer/{customer}/orgunits";
+/// The route label of `groups.insert` in [`Stats::requests_by_route`].
+pub const INSERT_GROUP_ROUTE: &str = "POST /admin/directory/v1/groups";
+/// The route label of `groups.patch` in [`Stats::requests_by_route`].
+pub const PATCH_GROUP_ROUTE: &str = "PATCH /admin/directory/v1/groups/{group_key}";
+/// The route label of `groups.delete` in [`Stats::requests_by_route`].
+pub const DELETE_GROUP_ROUTE: &str = "DELETE /admin/directory/v1/groups/{group_key}";
 
 /// A snapshot of the emulator's counters.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -167,6 +173,12 @@ pub struct Stats {
     pub users_deleted: u64,
     /// Org units created through the API (`orgunits.insert` applied).
     pub org_units_inserted: u64,
+    /// Groups created through the API (`groups.insert` applied, whatever the answer).
+    pub groups_inserted: u64,
+    /// Groups changed through the API (`groups.patch` applied).
+    pub groups_patched: u64,
+    /// Groups deleted through the API (`groups.delete` applied).
+    pub groups_deleted: u64,
 }
 
 impl Stats {
@@ -176,7 +188,8 @@ impl Stats {
     }
 
     /// Write requests (`members.insert`, `members.patch`, `members.delete`, `users.insert`,
-    /// `users.patch`, `users.delete` and `orgunits.insert`), whatever their answer.
+    /// `users.patch`, `users.delete`, `groups.insert`, `groups.patch`, `groups.delete` and
+    /// `orgunits.insert`), whatever their answer.
     pub fn write_requests(&self) -> u64 {
         [
             INSERT_MEMBER_ROUTE,
@@ -185,6 +198,9 @@ impl Stats {
             INSERT_USER_ROUTE,
             PATCH_USER_ROUTE,
             DELETE_USER_ROUTE,
+            INSERT_GROUP_ROUTE,
+            PATCH_GROUP_ROUTE,
+            DELETE_GROUP_ROUTE,
             INSERT_ORG_UNIT_ROUTE,
         ]
         .iter()

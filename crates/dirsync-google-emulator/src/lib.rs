@@ -144,9 +144,10 @@ pub use auth::{
 pub use consent::{ID_TOKEN_KID, OAUTH_CLIENT_ID, OAUTH_CLIENT_SECRET};
 pub use error::Error;
 pub use faults::{
-    DELETE_MEMBER_ROUTE, DELETE_USER_ROUTE, FailingGroup, FailingPage, Faults, INSERT_MEMBER_ROUTE,
-    INSERT_ORG_UNIT_ROUTE, INSERT_USER_ROUTE, PATCH_MEMBER_ROUTE, PATCH_USER_ROUTE, Stats,
-    TOKEN_HANG, TokenFault, TokenFaults,
+    DELETE_GROUP_ROUTE, DELETE_MEMBER_ROUTE, DELETE_USER_ROUTE, FailingGroup, FailingPage, Faults,
+    INSERT_GROUP_ROUTE, INSERT_MEMBER_ROUTE, INSERT_ORG_UNIT_ROUTE, INSERT_USER_ROUTE,
+    PATCH_GROUP_ROUTE, PATCH_MEMBER_ROUTE, PATCH_USER_ROUTE, Stats, TOKEN_HANG, TokenFault,
+    TokenFaults,
 };
 pub use tenant::{
     EmploymentType, Group, MemberType, Membership, NewUser, OrgUnit, Role, Tenant, TenantSpec,

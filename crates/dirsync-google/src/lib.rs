@@ -66,9 +66,11 @@
 //! // source.fetch(&_request, &dirsync_core::NoProgress).await? → a complete snapshot.
 //!
 //! // An outbound integration: its scopes, and the same connector as a target.
+//! let scopes = required_scopes(DirectionKind::Outbound, [ObjectKind::Memberships]);
+//! assert_eq!(scopes.len(), 2); // group.readonly (reads) + group.member (writes)
 //! let kinds = [ObjectKind::Groups, ObjectKind::Memberships];
 //! let scopes = required_scopes(DirectionKind::Outbound, kinds);
-//! assert_eq!(scopes.len(), 2); // group.readonly (reads) + group.member (writes)
+//! assert_eq!(scopes.len(), 3); // and group (provisioning groups)
 //! let _target: Arc<dyn DirectoryTarget> = connector;
 //! // _target.apply(&changes).await? → one outcome per operation, in order.
 //!
@@ -141,6 +143,7 @@ pub mod retry;
 pub mod settings;
 mod wire;
 mod write;
+mod write_groups;
 mod write_users;
 
 use std::collections::BTreeSet;

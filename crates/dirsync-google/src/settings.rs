@@ -309,6 +309,8 @@ pub mod scopes {
     /// domains exist and check a chosen one.
     pub const DOMAIN_READONLY: &str =
         "https://www.googleapis.com/auth/admin.directory.domain.readonly";
+    /// Manage groups (outbound provisioning: `groups.insert`, `groups.patch`, `groups.delete`).
+    pub const GROUP: &str = "https://www.googleapis.com/auth/admin.directory.group";
 }
 
 /// The exact scope strings a Google integration needs, for the admin to grant by domain-wide
@@ -320,7 +322,9 @@ pub mod scopes {
 ///   their members (`group.readonly`: the connector reads them with `groups.get`/`groups.list`,
 ///   which `group.member` does not authorize) and managing their members (`group.member`, for
 ///   `members.insert`/`delete`/`patch`); for provisioned users (`kinds` names users):
-///   `user`, which also authorizes reading them; for org units: `orgunit`, likewise.
+///   `user`, which also authorizes reading them; for org units: `orgunit`, likewise; for
+///   provisioned groups (`kinds` names groups): also `group`, for `groups.insert`/`patch`/
+///   `delete` (a rule that only manages members names memberships alone).
 pub fn required_scopes(
     direction: DirectionKind,
     kinds: impl IntoIterator<Item = ObjectKind>,
@@ -330,6 +334,9 @@ pub fn required_scopes(
     if direction == DirectionKind::Outbound {
         if kinds.contains(&ObjectKind::Groups) || kinds.contains(&ObjectKind::Memberships) {
             names.extend([scopes::GROUP_READONLY, scopes::GROUP_MEMBER]);
+        }
+        if kinds.contains(&ObjectKind::Groups) {
+            names.push(scopes::GROUP);
         }
         if kinds.contains(&ObjectKind::Users) {
             names.push(scopes::USER);
@@ -373,7 +380,9 @@ mod tests {
             // Outbound reads the managed groups (group.member does not authorize groups.get/list)
             // and writes their members; provisioning users and org units writes (and reads)
             // them with the full scopes, and only then.
-            (Outbound, &[Groups, Memberships], &["admin.directory.group.member", "admin.directory.group.readonly"]),
+            (Outbound, &[Memberships], &["admin.directory.group.member", "admin.directory.group.readonly"]),
+            // Provisioning groups writes them with the full scope.
+            (Outbound, &[Groups, Memberships], &["admin.directory.group", "admin.directory.group.member", "admin.directory.group.readonly"]),
             (Outbound, &[Memberships, Users, OrgUnits], &["admin.directory.group.member", "admin.directory.group.readonly", "admin.directory.orgunit", "admin.directory.user"]),
             (Outbound, &[Users, OrgUnits], &["admin.directory.orgunit", "admin.directory.user"]),
         ];

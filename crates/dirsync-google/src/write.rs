@@ -1,5 +1,6 @@
 //! The write side: [`RemoteChanges`] applied with `members.insert`, `members.patch` and
-//! `members.delete` (reference §0.13, §0.15, §3 members, §4.2): exactly the operations of
+//! `members.delete` (reference §0.13, §0.15, §3 members, §4.2), and the provisioning writes of
+//! users, groups and org units (`write_users.rs`, `write_groups.rs`): exactly the operations of
 //! [`supported_operations`]; any other is refused by the engine before anything is applied.
 //!
 //! - `POST /admin/directory/v1/groups/{groupKey}/members` with `{"email": …, "role": …}`,
@@ -15,10 +16,12 @@
 //!   engine that records ownership of what it wrote keeps it). After any other error answer
 //!   (429, 403 rate limits, 500, 503: not applied) a 409/404 is
 //!   [`RemoteOpOutcome::AlreadyDone`]: someone else made the change, and it is not ours.
-//! - Tokens for `admin.directory.group.member`, the same retry policy, pacer and concurrency
-//!   bound as reads. Operations on the same (group, member) run in their given order; different
-//!   ones run concurrently. After an operation on a (group, member) fails, the later ones on it
-//!   are not attempted (they would act on a state we do not know).
+//! - Tokens for `admin.directory.group.member` (and the provisioning scopes), the same retry
+//!   policy and pacer as reads, and at most [`WRITE_CONCURRENCY`] writes in flight, phase by
+//!   phase: org units (parents first), users, groups, members, group deletions. Operations on
+//!   the same (group, member) run in their given order; different ones run concurrently. After
+//!   an operation on a (group, member) fails, the later ones on it are not attempted (they
+//!   would act on a state we do not know).
 //! - A configuration failure ([`Error::is_configuration`]: 401 twice, 403 `forbidden` or
 //!   `insufficientPermissions`, a refused or unavailable token) stops the whole apply with an
 //!   error; every other failure after retries is [`RemoteOpOutcome::Failed`] for its operation
@@ -52,8 +55,8 @@ pub(crate) mod routes {
 }
 
 /// The operations the Google connector applies: inserting and deleting members and setting a
-/// member's role; creating, updating, suspending, reactivating and deleting users; creating
-/// org units.
+/// member's role; creating, updating, suspending, reactivating and deleting users; creating,
+/// updating and deleting groups; creating org units.
 pub(crate) fn supported_operations() -> RemoteOpKinds {
     RemoteOpKinds::new([
         RemoteOpKind::InsertMember,
@@ -64,12 +67,21 @@ pub(crate) fn supported_operations() -> RemoteOpKinds {
         RemoteOpKind::SuspendUser,
         RemoteOpKind::ReactivateUser,
         RemoteOpKind::DeleteUser,
+        RemoteOpKind::CreateGroup,
+        RemoteOpKind::UpdateGroup,
+        RemoteOpKind::DeleteGroup,
         RemoteOpKind::CreateOrgUnit,
     ])
 }
 
-/// When `op` runs: org units by depth (parents first), then users, then members. Operations of
-/// one phase run concurrently; a phase starts when the one before it has finished.
+/// The most writes in flight at once (or the connector's concurrency, if lower): Google
+/// counts writes against a per-user quota and answers concurrent writes to one group with
+/// transient errors, so writes are kept to fewer than reads.
+pub(crate) const WRITE_CONCURRENCY: usize = 8;
+
+/// When `op` runs: org units by depth (parents first), then users, then groups, then members,
+/// then group deletions. Operations of one phase run concurrently (up to the connector's
+/// concurrency); a phase starts when the one before it has finished.
 fn phase(op: &RemoteOp) -> usize {
     match op {
         RemoteOp::CreateOrgUnit { fields } => fields.path.segments().count(),
@@ -79,6 +91,7 @@ fn phase(op: &RemoteOp) -> usize {
         | RemoteOp::ReactivateUser { .. }
         | RemoteOp::DeleteUser { .. } => 1_000,
         RemoteOp::CreateGroup { .. } | RemoteOp::UpdateGroup { .. } => 2_000,
+        RemoteOp::DeleteGroup { .. } => 4_000,
         _ => 3_000,
     }
 }
@@ -153,8 +166,16 @@ pub(crate) fn outcome(
                 reason: Some(reason),
                 ..
             },
-            RemoteOp::DeleteUser { .. },
+            RemoteOp::DeleteUser { .. } | RemoteOp::DeleteGroup { .. },
         ) => reason == "notFound",
+        (
+            Error::Http {
+                status: Some(409),
+                reason: Some(reason),
+                ..
+            },
+            RemoteOp::CreateGroup { .. },
+        ) => reason == "duplicate",
         _ => false,
     };
     Ok(match (already, uncertain) {
@@ -380,7 +401,7 @@ impl GoogleConnector {
         for (_, chains) in phases {
             let finished: Vec<Vec<(usize, RemoteOpOutcome)>> = futures::stream::iter(chains)
                 .map(|chain| self.apply_chain(ops, chain, scope, counters_ref))
-                .buffer_unordered(self.concurrency)
+                .buffer_unordered(self.concurrency.clamp(1, WRITE_CONCURRENCY))
                 .try_collect()
                 .await?;
             done.extend(finished);

@@ -1,4 +1,5 @@
-//! The provisioning writes: users and org units (reference §3, §4.2).
+//! The provisioning writes: users and org units (reference §3, §4.2); groups are in
+//! `write_groups.rs`.
 //!
 //! - `users.insert` (`POST /admin/directory/v1/users`) with the primary email, the name, the org
 //!   unit path, `externalIds` (the employee id as type `organization`; our
@@ -51,6 +52,9 @@ pub(crate) fn scope_name(op: &RemoteOp) -> Option<&'static str> {
         | RemoteOp::ReactivateUser { .. }
         | RemoteOp::DeleteUser { .. } => Some(scopes::USER),
         RemoteOp::CreateOrgUnit { .. } => Some(scopes::ORGUNIT),
+        RemoteOp::CreateGroup { .. }
+        | RemoteOp::UpdateGroup { .. }
+        | RemoteOp::DeleteGroup { .. } => Some(scopes::GROUP),
         _ => None,
     }
 }
@@ -106,12 +110,15 @@ pub(crate) fn user_body(fields: &UserFields, password: Option<String>) -> Value 
 }
 
 impl GoogleConnector {
-    /// The request for a user or org-unit operation; `None` for any other.
+    /// The request for a user, group or org-unit operation; `None` for any other.
     pub(crate) fn provisioning_request(&self, op: &RemoteOp) -> Result<Option<ApiRequest>, Error> {
         let Some(scope) = scope_name(op) else {
             return Ok(None);
         };
         let scope = Scope::new(scope)?;
+        if let Some(req) = self.group_request(op, &scope)? {
+            return Ok(Some(req));
+        }
         let base = &self.api_base;
         let patch = |user: &str, body: Value| -> Result<ApiRequest, Error> {
             Ok(

@@ -54,10 +54,8 @@ fn quick_retries(max_retries: u32) -> RetryConfig {
 }
 
 fn outbound_scopes() -> BTreeSet<Scope> {
-    google_required_scopes(
-        DirectionKind::Outbound,
-        [ObjectKind::Groups, ObjectKind::Memberships],
-    )
+    // Managing members of existing groups (provisioning groups would add `group`).
+    google_required_scopes(DirectionKind::Outbound, [ObjectKind::Memberships])
 }
 
 fn builder(emu: &RunningEmulator, retry: RetryConfig) -> GoogleConnectorBuilder {
@@ -240,6 +238,9 @@ async fn a_role_is_set_with_members_patch_and_patching_a_non_member_fails() {
             RemoteOpKind::SuspendUser,
             RemoteOpKind::ReactivateUser,
             RemoteOpKind::DeleteUser,
+            RemoteOpKind::CreateGroup,
+            RemoteOpKind::UpdateGroup,
+            RemoteOpKind::DeleteGroup,
             RemoteOpKind::CreateOrgUnit,
         ])
     );

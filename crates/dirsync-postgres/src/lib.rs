@@ -101,8 +101,8 @@ use chrono::{DateTime, Utc};
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod};
 use dirsync_core::{
     Account, AnyIntegration, ApiToken, DirectoryChanges, DirectoryUser, Email, HeldPlan, Inbound,
-    Integration, IntegrationId, NewIntegration, OwnedMembership, OwnershipChange, PlanId, Primary,
-    SyncRun, UserId, Version,
+    Integration, IntegrationId, NewIntegration, OwnedGroup, OwnedMembership, OwnershipChange,
+    PlanId, Primary, SyncRun, UserId, Version,
 };
 use dirsync_store::{Applied, Error, Lease, LocalView, Removed, Result, Store, transaction};
 use tokio_postgres::{IsolationLevel, NoTls};
@@ -644,6 +644,12 @@ impl Store for PostgresStore {
         let client = self.client().await?;
         read::require_integration(&**client, integration).await?;
         read::owned_memberships(&**client, integration).await
+    }
+
+    async fn owned_groups(&self, integration: IntegrationId) -> Result<Vec<OwnedGroup>> {
+        let client = self.client().await?;
+        read::require_integration(&**client, integration).await?;
+        read::owned_groups(&**client, integration).await
     }
 
     async fn record_ownership(

@@ -6,8 +6,8 @@ use std::fmt::Display;
 
 use dirsync_core::{
     Account, AnyIntegration, ApiToken, DirectoryUser, Email, ExternalId, Group, HeldPlan,
-    IntegrationId, IntegrationRecord, Member, Membership, OrgUnit, OwnedMembership, PlanId,
-    SyncRun, UserId, Version,
+    IntegrationId, IntegrationRecord, Member, Membership, OrgUnit, OwnedGroup, OwnedMembership,
+    PlanId, SyncRun, UserId, Version,
 };
 use dirsync_store::{Error, Lease};
 use futures::TryStreamExt;
@@ -319,6 +319,32 @@ pub(crate) async fn org_units(c: &impl Client, id: IntegrationId) -> Result<Vec<
     keyed_records(c, "org_units", id, |u: &OrgUnit| {
         (u.integration, &u.external_id)
     })
+    .await
+}
+
+/// An outbound integration's group ownership records, by email key.
+pub(crate) async fn owned_groups(
+    c: &impl Client,
+    id: IntegrationId,
+) -> Result<Vec<OwnedGroup>, Error> {
+    let t = "owned_groups";
+    all(
+        c,
+        "SELECT group_key, record FROM owned_groups WHERE integration = $1 ORDER BY group_key",
+        &[&id.to_string()],
+        |row| {
+            let (group, rec): (String, String) = (col(row, 0, t)?, col(row, 1, t)?);
+            let key = format!("({id}, {group})");
+            let value: OwnedGroup = from_json(t, &key, &rec)?;
+            check(
+                value.integration == id && value.email.key() == group,
+                t,
+                &key,
+                "the record has another key",
+            )?;
+            Ok(value)
+        },
+    )
     .await
 }
 

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use dirsync_core::{
     Account, DirectoryUser, Email, ExternalId, Group, IntegrationId, IntegrationRecord, Membership,
-    MembershipKey, OrgUnit, OwnedMembership, UserId, Version,
+    MembershipKey, OrgUnit, OwnedGroup, OwnedMembership, UserId, Version,
 };
 use dirsync_store::transaction::Transaction;
 use dirsync_store::{Error, Lease, Removed};
@@ -167,6 +167,9 @@ impl Transaction for PgTx<'_> {
         let owned = self
             .exec("DELETE FROM owned_memberships WHERE integration = $1", p)
             .await?;
+        let owned_groups = self
+            .exec("DELETE FROM owned_groups WHERE integration = $1", p)
+            .await?;
         self.exec("DELETE FROM versions WHERE integration = $1", p)
             .await?;
         self.exec("DELETE FROM leases WHERE integration = $1", p)
@@ -180,6 +183,7 @@ impl Transaction for PgTx<'_> {
             org_units,
             held_plans,
             owned_memberships: owned,
+            owned_groups,
         })
     }
 
@@ -527,6 +531,42 @@ impl Transaction for PgTx<'_> {
                  USING UNNEST($2::text[], $3::text[]) AS k (g, member) \
                  WHERE o.integration = $1 AND o.group_ext = k.g AND o.member_key = k.member",
                 &[&integration, &groups, &members],
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    async fn put_owned_groups(&mut self, owned: &[&OwnedGroup]) -> Result<(), Error> {
+        for chunk in owned.chunks(CHUNK) {
+            let (mut integrations, mut keys, mut records) = (Vec::new(), Vec::new(), Vec::new());
+            for o in chunk {
+                integrations.push(o.integration.to_string());
+                keys.push(o.email.key());
+                records.push(to_json("group ownership record", o)?);
+            }
+            self.exec(
+                "INSERT INTO owned_groups (integration, group_key, record) \
+                 SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[]) \
+                 ON CONFLICT (integration, group_key) DO UPDATE SET record = excluded.record",
+                &[&integrations, &keys, &records],
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    async fn delete_owned_groups(
+        &mut self,
+        integration: IntegrationId,
+        emails: &[&Email],
+    ) -> Result<(), Error> {
+        let integration = integration.to_string();
+        for chunk in emails.chunks(CHUNK) {
+            let keys: Vec<String> = chunk.iter().map(|e| e.key()).collect();
+            self.exec(
+                "DELETE FROM owned_groups WHERE integration = $1 AND group_key = ANY($2::text[])",
+                &[&integration, &keys],
             )
             .await?;
         }

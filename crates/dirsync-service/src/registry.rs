@@ -86,9 +86,10 @@ impl Registry {
 }
 
 /// The kinds an integration of `kind` in `direction` with `settings` and `rules` syncs, and so
-/// what it must be granted: inbound reads everything it can read; outbound reads and writes
-/// the managed groups and their members (when a rule manages a group, or before it has rules)
-/// and users and org units (when a rule provisions users).
+/// what it must be granted: inbound reads everything it can read; outbound writes the members
+/// of managed groups (when a rule manages a group, or before it has rules), groups and their
+/// members (when a rule provisions groups) and users and org units (when a rule provisions
+/// users).
 pub(crate) fn synced_kinds(
     kind: &dyn ConnectorKind,
     direction: DirectionKind,
@@ -99,12 +100,18 @@ pub(crate) fn synced_kinds(
         return Ok(kind.readable_kinds(settings)?);
     }
     let provisions = rules.iter().any(|r| r.provision_users.is_some());
+    let groups = rules.iter().any(|r| r.provision_groups.is_some());
     let mut kinds = Vec::new();
-    if !provisions || rules.iter().any(|r| r.assignment.is_some()) {
+    if (!provisions && !groups) || rules.iter().any(|r| r.assignment.is_some()) {
+        kinds.push(ObjectKind::Memberships);
+    }
+    if groups {
         kinds.extend([ObjectKind::Groups, ObjectKind::Memberships]);
     }
     if provisions {
         kinds.extend([ObjectKind::Users, ObjectKind::OrgUnits]);
     }
+    kinds.sort_unstable();
+    kinds.dedup();
     Ok(ObjectKinds::new(kinds)?)
 }

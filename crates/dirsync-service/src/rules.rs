@@ -2,8 +2,8 @@
 
 use chrono::{DateTime, Utc};
 use dirsync_core::{
-    GroupAssignment, IntegrationId, IntegrationState, ObjectKinds, RuleId, ScopeFilter, SyncRule,
-    SyncRun, Trigger, UserProvisioning,
+    GroupAssignment, GroupProvisioning, GroupSource, IntegrationId, IntegrationState, ObjectKinds,
+    RuleId, ScopeFilter, SyncRule, SyncRun, Trigger, UserProvisioning,
 };
 use futures::StreamExt;
 
@@ -29,6 +29,9 @@ pub struct NewRule {
     /// Outbound integrations: the directory users the rule provisions as remote accounts
     /// (then `kinds` and `scope` are ignored). `None` otherwise.
     pub provision_users: Option<UserProvisioning>,
+    /// Outbound integrations: the directory groups the rule provisions as remote groups (then
+    /// `kinds` and `scope` are ignored). `None` otherwise.
+    pub provision_groups: Option<GroupProvisioning>,
 }
 
 impl NewRule {
@@ -46,6 +49,7 @@ impl NewRule {
             trigger,
             assignment: None,
             provision_users: None,
+            provision_groups: None,
         }
     }
 
@@ -71,6 +75,20 @@ impl NewRule {
             trigger,
             assignment: Some(assignment),
             provision_users: None,
+            provision_groups: None,
+        }
+    }
+
+    /// An outbound rule provisioning the directory groups `provisioning` selects as remote
+    /// groups, with their members.
+    pub fn provision_groups(
+        name: impl Into<String>,
+        provisioning: GroupProvisioning,
+        trigger: Trigger,
+    ) -> Self {
+        Self {
+            provision_groups: Some(provisioning),
+            ..Self::sync(name, ObjectKinds::all(), ScopeFilter::everything(), trigger)
         }
     }
 }
@@ -108,21 +126,38 @@ impl Service {
     pub async fn add_rule(&self, id: IntegrationId, rule: NewRule) -> Result<SyncRule, Error> {
         let mut any = self.store.integration(id).await?;
         let now = self.clock.now();
-        let rule = match (rule.assignment, rule.provision_users) {
-            (Some(assignment), None) => {
-                SyncRule::assigning(rule.name, assignment, rule.trigger, now)
+        // Groups provisioned from an integration: an inbound one of this directory.
+        if let Some(GroupSource::AllOf(of)) = rule.provision_groups.as_ref().map(|g| &g.source) {
+            let source = self.store.integration(*of).await?;
+            if source.direction() != dirsync_core::DirectionKind::Inbound {
+                return Err(Error::Invalid(dirsync_core::Error::InvalidValue {
+                    kind: "rule",
+                    value: rule.name,
+                    reason: format!(
+                        "groups are provisioned from an inbound integration; {of} is not one"
+                    ),
+                }));
             }
-            (None, Some(provisioning)) => {
-                SyncRule::provisioning_users(rule.name, provisioning, rule.trigger, now)
+        }
+        // A rule with more than one purpose is made as asked and refused by the integration.
+        let (assignment, users, groups) =
+            (rule.assignment, rule.provision_users, rule.provision_groups);
+        let mut made = match (&assignment, &users, &groups) {
+            (Some(a), _, _) => SyncRule::assigning(rule.name, a.clone(), rule.trigger, now),
+            (None, Some(p), _) => {
+                SyncRule::provisioning_users(rule.name, p.clone(), rule.trigger, now)
             }
-            (None, None) => SyncRule::new(rule.name, rule.kinds, rule.scope, rule.trigger, now),
-            (Some(assignment), Some(provisioning)) => {
-                // Refused by the integration (a rule manages a group or provisions users).
-                let mut both = SyncRule::assigning(rule.name, assignment, rule.trigger, now);
-                both.provision_users = Some(provisioning);
-                both
+            (None, None, Some(g)) => {
+                SyncRule::provisioning_groups(rule.name, g.clone(), rule.trigger, now)
+            }
+            (None, None, None) => {
+                SyncRule::new(rule.name, rule.kinds, rule.scope, rule.trigger, now)
             }
         };
+        made.assignment = assignment;
+        made.provision_users = users;
+        made.provision_groups = groups;
+        let rule = made;
         let kind = self.registry.get(any.settings().system())?;
         let kinds = |any: &dirsync_core::AnyIntegration| {
             synced_kinds(

@@ -7,10 +7,10 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::{DateTime, Utc};
 use dirsync_core::{
     AnyIntegration, Authorization, AuthorizationMethod, DirectionKind, DirectoryAttribute,
-    DirectoryAttributes, DirectoryUser, EmploymentType, Grant, Group, GroupAssignment, HeldPlan,
-    IntegrationState, KeyOwnership, Manager, MemberKind, MemberRole, Membership, ObjectKinds,
-    OrgUnit, RemoteSettings, RunOutcome, Safeguards, Schedule, Scope, ScopeFilter, SyncRule,
-    SyncRun, Trigger, UserId, UserProvisioning, UserStatus,
+    DirectoryAttributes, DirectoryUser, EmploymentType, Grant, Group, GroupAssignment,
+    GroupProvisioning, HeldPlan, IntegrationState, KeyOwnership, Manager, MemberKind, MemberRole,
+    Membership, ObjectKinds, OrgUnit, RemoteSettings, RunOutcome, Safeguards, Schedule, Scope,
+    ScopeFilter, SyncRule, SyncRun, Trigger, UserId, UserProvisioning, UserStatus,
 };
 use serde::Serialize;
 
@@ -368,6 +368,10 @@ pub struct RuleView {
     #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub provision_users: Option<UserProvisioning>,
+    /// Outbound: the groups it provisions as remote groups.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub provision_groups: Option<GroupProvisioning>,
     /// When it was added.
     pub created_at: DateTime<Utc>,
     /// When it last ran.
@@ -384,6 +388,7 @@ impl From<&SyncRule> for RuleView {
             trigger: r.trigger,
             assignment: r.assignment.clone(),
             provision_users: r.provision_users.clone(),
+            provision_groups: r.provision_groups.clone(),
             created_at: r.created_at,
             last_run_at: r.last_run_at,
         }

@@ -112,8 +112,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use dirsync_core::{
     Account, AnyIntegration, ApiToken, DirectoryChanges, DirectoryUser, Email, HeldPlan, Inbound,
-    Integration, IntegrationId, NewIntegration, OwnedMembership, OwnershipChange, PlanId, Primary,
-    SyncRun, UserId, Version,
+    Integration, IntegrationId, NewIntegration, OwnedGroup, OwnedMembership, OwnershipChange,
+    PlanId, Primary, SyncRun, UserId, Version,
 };
 use dirsync_store::{Applied, Error, Lease, LocalView, Removed, Result, Store, transaction};
 use rusqlite::{Connection, TransactionBehavior, params};
@@ -693,6 +693,14 @@ impl Store for SqliteStore {
         self.read(move |conn| {
             read::require_integration(conn, integration)?;
             read::owned_memberships(conn, integration)
+        })
+        .await
+    }
+
+    async fn owned_groups(&self, integration: IntegrationId) -> Result<Vec<OwnedGroup>> {
+        self.read(move |conn| {
+            read::require_integration(conn, integration)?;
+            read::owned_groups(conn, integration)
         })
         .await
     }

@@ -7,8 +7,8 @@ use std::fmt::Display;
 use chrono::{DateTime, Utc};
 use dirsync_core::{
     Account, AnyIntegration, ApiToken, DirectoryUser, Email, ExternalId, Group, HeldPlan,
-    IntegrationId, IntegrationRecord, Member, Membership, OrgUnit, OwnedMembership, PlanId,
-    SyncRun, UserId, Version,
+    IntegrationId, IntegrationRecord, Member, Membership, OrgUnit, OwnedGroup, OwnedMembership,
+    PlanId, SyncRun, UserId, Version,
 };
 use dirsync_store::{Error, Lease};
 use rusqlite::{Connection, OptionalExtension, Params, Row, params};
@@ -320,6 +320,27 @@ pub(crate) fn org_units(conn: &Connection, id: IntegrationId) -> Result<Vec<OrgU
     keyed_records(conn, "org_units", id, |u: &OrgUnit| {
         (u.integration, &u.external_id)
     })
+}
+
+/// An outbound integration's group ownership records, by email key.
+pub(crate) fn owned_groups(conn: &Connection, id: IntegrationId) -> Result<Vec<OwnedGroup>, Error> {
+    all(
+        conn,
+        "SELECT group_key, record FROM owned_groups WHERE integration = ?1 ORDER BY group_key",
+        [id.to_string()],
+        texts,
+        |[group, rec]| {
+            let key = format!("({id}, {group})");
+            let value: OwnedGroup = from_json("owned_groups", &key, &rec)?;
+            check(
+                value.integration == id && value.email.key() == group,
+                "owned_groups",
+                &key,
+                "the record has another key",
+            )?;
+            Ok(value)
+        },
+    )
 }
 
 /// An outbound integration's ownership records, by (group id, member email key).

@@ -46,6 +46,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "0003_api_tokens.sql",
         sql: include_str!("../migrations/0003_api_tokens.sql"),
     },
+    Migration {
+        version: 4,
+        name: "0004_owned_groups.sql",
+        sql: include_str!("../migrations/0004_owned_groups.sql"),
+    },
 ];
 
 /// The newest schema version this build knows.

@@ -5,7 +5,7 @@
 
 use dirsync_core::{
     Account, DirectoryUser, Email, ExternalId, Group, IntegrationId, IntegrationRecord, Membership,
-    MembershipKey, OrgUnit, OwnedMembership, UserId, Version,
+    MembershipKey, OrgUnit, OwnedGroup, OwnedMembership, UserId, Version,
 };
 use dirsync_store::transaction::Transaction;
 use dirsync_store::{Error, Lease, Removed};
@@ -177,6 +177,7 @@ impl Transaction for SqlTx<'_> {
             "DELETE FROM owned_memberships WHERE integration = ?1",
             [&id],
         )?;
+        let owned_groups = self.exec("DELETE FROM owned_groups WHERE integration = ?1", [&id])?;
         self.exec("DELETE FROM versions WHERE integration = ?1", [&id])?;
         self.exec("DELETE FROM leases WHERE integration = ?1", [&id])?;
         // The primary mark is the row's role: it goes with the row.
@@ -188,6 +189,7 @@ impl Transaction for SqlTx<'_> {
             org_units: count(org_units),
             held_plans: count(held_plans),
             owned_memberships: count(owned),
+            owned_groups: count(owned_groups),
         })
     }
 
@@ -494,6 +496,36 @@ impl Transaction for SqlTx<'_> {
                 "DELETE FROM owned_memberships \
                  WHERE integration = ?1 AND group_ext = ?2 AND member_key = ?3",
                 params![integration, group.as_str(), member.key()],
+            )?;
+        }
+        Ok(())
+    }
+
+    async fn put_owned_groups(&mut self, owned: &[&OwnedGroup]) -> Result<(), Error> {
+        for record in owned {
+            self.exec(
+                "INSERT INTO owned_groups (integration, group_key, record) VALUES (?1, ?2, ?3) \
+                 ON CONFLICT (integration, group_key) DO UPDATE SET record = excluded.record",
+                params![
+                    record.integration.to_string(),
+                    record.email.key(),
+                    to_json("group ownership record", record)?,
+                ],
+            )?;
+        }
+        Ok(())
+    }
+
+    async fn delete_owned_groups(
+        &mut self,
+        integration: IntegrationId,
+        emails: &[&Email],
+    ) -> Result<(), Error> {
+        let integration = integration.to_string();
+        for email in emails {
+            self.exec(
+                "DELETE FROM owned_groups WHERE integration = ?1 AND group_key = ?2",
+                params![integration, email.key()],
             )?;
         }
         Ok(())

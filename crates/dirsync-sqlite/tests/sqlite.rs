@@ -679,6 +679,7 @@ async fn removing_an_integration_counts_exactly_and_keeps_runs() {
             org_units: 2,
             held_plans: 2,
             owned_memberships: 0,
+            owned_groups: 0,
         }
     );
     assert_eq!(

@@ -6,8 +6,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use dirsync_core::{
     Account, AnyIntegration, ApiToken, DirectoryChanges, DirectoryUser, Email, HeldPlan, Inbound,
-    Integration, IntegrationId, NewIntegration, OwnedMembership, OwnershipChange, PlanId, Primary,
-    SyncRun, UserId, Version,
+    Integration, IntegrationId, NewIntegration, OwnedGroup, OwnedMembership, OwnershipChange,
+    PlanId, Primary, SyncRun, UserId, Version,
 };
 
 use crate::{Applied, Error, Lease, LocalView, Removed, Result, Store};
@@ -344,6 +344,14 @@ impl<S: Store> Store for FaultyStore<S> {
         self.run(
             Operation::ReadOwnership,
             self.inner.owned_memberships(integration),
+        )
+        .await
+    }
+
+    async fn owned_groups(&self, integration: IntegrationId) -> Result<Vec<OwnedGroup>> {
+        self.run(
+            Operation::ReadOwnership,
+            self.inner.owned_groups(integration),
         )
         .await
     }

@@ -8,8 +8,8 @@ use chrono::{DateTime, Utc};
 use dirsync_core::{
     Account, AnyIntegration, ApiToken, DirectoryChanges, DirectoryUser, Email, ExternalId, Group,
     HeldPlan, Inbound, Integration, IntegrationId, IntegrationRecord, Membership, MembershipKey,
-    NewIntegration, OrgUnit, OwnedMembership, OwnershipChange, PlanId, Primary, RunId, SyncRun,
-    UserId, Version,
+    NewIntegration, OrgUnit, OwnedGroup, OwnedMembership, OwnershipChange, PlanId, Primary, RunId,
+    SyncRun, UserId, Version,
 };
 
 use crate::transaction::{self, Transaction};
@@ -35,6 +35,8 @@ struct State {
     leases: HashMap<IntegrationId, Lease>,
     /// Outbound ownership records by (integration, (group id, member email key)).
     owned: Keyed<(ExternalId, String), OwnedMembership>,
+    /// Group ownership records by (integration, group email key).
+    owned_groups: Keyed<String, OwnedGroup>,
     /// API token records by name.
     api_tokens: BTreeMap<String, ApiToken>,
     /// The next apply fails when it has written this many rows.
@@ -60,6 +62,7 @@ enum Undo {
         (IntegrationId, (ExternalId, String)),
         Option<OwnedMembership>,
     ),
+    OwnedGroup((IntegrationId, String), Option<OwnedGroup>),
 }
 
 fn set<K: Ord, V>(map: &mut BTreeMap<K, V>, key: K, value: Option<V>) -> Option<V> {
@@ -124,6 +127,7 @@ impl Tx<'_> {
                 Undo::Held(k, v) => drop(set(&mut s.held, k, v)),
                 Undo::Lease(k, v) => drop(set_hashed(&mut s.leases, k, v)),
                 Undo::Owned(k, v) => drop(set(&mut s.owned, k, v)),
+                Undo::OwnedGroup(k, v) => drop(set(&mut s.owned_groups, k, v)),
             }
         }
     }
@@ -279,6 +283,9 @@ impl Transaction for Tx<'_> {
             }),
             org_units: Self::purge(&mut s.org_units, undo, id, |k, v| Undo::OrgUnit(k, Some(v))),
             owned_memberships: Self::purge(&mut s.owned, undo, id, |k, v| Undo::Owned(k, Some(v))),
+            owned_groups: Self::purge(&mut s.owned_groups, undo, id, |k, v| {
+                Undo::OwnedGroup(k, Some(v))
+            }),
             held_plans: {
                 let ids: Vec<PlanId> = s
                     .held
@@ -496,6 +503,31 @@ impl Transaction for Tx<'_> {
         for &(group, member) in keys {
             let key = (integration, (group.clone(), member.key()));
             self.keyed(|s| &mut s.owned, key, None, Undo::Owned)?;
+        }
+        Ok(())
+    }
+
+    async fn put_owned_groups(&mut self, owned: &[&OwnedGroup]) -> Result<()> {
+        for &o in owned {
+            let key = (o.integration, o.email.key());
+            self.keyed(
+                |s| &mut s.owned_groups,
+                key,
+                Some(o.clone()),
+                Undo::OwnedGroup,
+            )?;
+        }
+        Ok(())
+    }
+
+    async fn delete_owned_groups(
+        &mut self,
+        integration: IntegrationId,
+        emails: &[&Email],
+    ) -> Result<()> {
+        for email in emails {
+            let key = (integration, email.key());
+            self.keyed(|s| &mut s.owned_groups, key, None, Undo::OwnedGroup)?;
         }
         Ok(())
     }
@@ -881,6 +913,19 @@ impl Store for InMemoryStore {
         }
         Ok(state
             .owned
+            .iter()
+            .filter(|((i, _), _)| *i == integration)
+            .map(|(_, v)| v.clone())
+            .collect())
+    }
+
+    async fn owned_groups(&self, integration: IntegrationId) -> Result<Vec<OwnedGroup>> {
+        let state = self.lock()?;
+        if !state.integrations.contains_key(&integration) {
+            return Err(Error::integration_not_found(integration));
+        }
+        Ok(state
+            .owned_groups
             .iter()
             .filter(|((i, _), _)| *i == integration)
             .map(|(_, v)| v.clone())

@@ -6,8 +6,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use dirsync_core::{
     Account, AnyIntegration, ApiToken, DirectoryChanges, DirectoryUser, Email, Group, HeldPlan,
-    Inbound, Integration, IntegrationId, Membership, NewIntegration, OrgUnit, OwnedMembership,
-    OwnershipChange, PlanId, Primary, SyncRun, UserId, Version,
+    Inbound, Integration, IntegrationId, Membership, NewIntegration, OrgUnit, OwnedGroup,
+    OwnedMembership, OwnershipChange, PlanId, Primary, SyncRun, UserId, Version,
 };
 use serde::{Deserialize, Serialize};
 
@@ -59,6 +59,9 @@ pub struct Removed {
     /// remote; only the record that this integration created them goes).
     #[serde(default)]
     pub owned_memberships: u64,
+    /// Group ownership records of an outbound integration (the remote groups stay).
+    #[serde(default)]
+    pub owned_groups: u64,
 }
 
 /// A per-integration lease: while held and unexpired, no other holder gets one. Syncs take it
@@ -193,9 +196,14 @@ pub trait Store: Send + Sync + Debug {
     /// (group id, member email).
     async fn owned_memberships(&self, integration: IntegrationId) -> Result<Vec<OwnedMembership>>;
 
+    /// The remote groups an outbound integration created, adopted or is creating (its group
+    /// ownership records), by email key.
+    async fn owned_groups(&self, integration: IntegrationId) -> Result<Vec<OwnedGroup>>;
+
     /// Records what an outbound apply did in the remote, in one transaction: `Claim`s for the
     /// members it inserted, `Release`s for the members it removed (releasing a record that does
-    /// not exist is not an error: the member is gone either way). Refused with `NotOutbound`
+    /// not exist is not an error: the member is gone either way), and likewise `ClaimGroup`s
+    /// and `ReleaseGroup`s for the groups it creates, adopted or deleted. Refused with `NotOutbound`
     /// for an inbound integration and `Conflict` unless `base` is the integration's version;
     /// a non-empty record bumps the version by one.
     async fn record_ownership(

@@ -256,9 +256,13 @@ pub(crate) struct RuleAddArgs {
     /// Only this org unit and its subtree.
     #[arg(long)]
     pub(crate) org_unit: Option<String>,
-    /// Only these groups (repeat, or comma-separated).
+    /// Only these groups (repeat, or comma-separated). Outbound `--provision groups`: the
+    /// directory groups to provision.
     #[arg(long = "group", value_delimiter = ',')]
     pub(crate) groups: Vec<String>,
+    /// Outbound `--provision groups`: every group of this inbound integration.
+    #[arg(long, value_name = "INTEGRATION", conflicts_with = "groups")]
+    pub(crate) all_groups_of: Option<String>,
     /// Run only by hand (`rule:run`), never by the schedule.
     #[arg(long)]
     pub(crate) manual: bool,
@@ -267,7 +271,8 @@ pub(crate) struct RuleAddArgs {
     #[arg(long, value_name = "GROUP_EMAIL", conflicts_with = "provision")]
     pub(crate) manage: Option<String>,
     /// Outbound: provision directory users as Google accounts (`users`; say who with
-    /// --select-* or --select).
+    /// --select-* or --select), or directory groups as Google groups with their members
+    /// (`groups`; say which with --group or --all-groups-of).
     #[arg(long, value_enum, value_name = "WHAT")]
     pub(crate) provision: Option<ProvisionArg>,
     /// Outbound provisioning: map directory org units under FROM to Google org units under TO
@@ -315,7 +320,9 @@ pub(crate) struct RuleAddArgs {
     #[arg(long)]
     pub(crate) include_inactive: bool,
     /// Outbound: the rule owns the whole group: members nobody selected are removed even if
-    /// added by hand (default: only members this integration added are ever removed).
+    /// added by hand (default: only members this integration added are ever removed). With
+    /// `--provision groups`: an existing Google group with the email of a provisioned one is
+    /// adopted and kept in step (default: it is reported as a conflict and left untouched).
     #[arg(long)]
     pub(crate) fully_managed: bool,
     /// Outbound: set the rule's role back (members.patch) on members this integration added
@@ -329,6 +336,8 @@ pub(crate) struct RuleAddArgs {
 pub(crate) enum ProvisionArg {
     /// Directory users, as Google accounts.
     Users,
+    /// Directory groups, as Google groups with their members.
+    Groups,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

@@ -284,8 +284,9 @@ impl<D: Direction, R: Role<D>> Integration<D, R> {
     ///
     /// An outbound integration's rules each manage one remote group ([`SyncRule::assigning`]),
     /// and no two manage the same group (they would undo each other), or provision users
-    /// ([`SyncRule::provisioning_users`], one such rule at most); an inbound rule can do
-    /// neither.
+    /// ([`SyncRule::provisioning_users`], one such rule at most), or provision groups
+    /// ([`SyncRule::provisioning_groups`], one such rule at most); an inbound rule can do none
+    /// of these.
     pub fn add_rule(&mut self, rule: SyncRule) -> Result<(), Error> {
         let refuse = |reason: &str| Error::InvalidValue {
             kind: "rule",
@@ -295,16 +296,20 @@ impl<D: Direction, R: Role<D>> Integration<D, R> {
         if self.rule(rule.id).is_some() {
             return Err(refuse("a rule with this id already exists"));
         }
+        let purposes = usize::from(rule.assignment.is_some())
+            + usize::from(rule.provision_users.is_some())
+            + usize::from(rule.provision_groups.is_some());
         match (D::KIND, &rule.assignment, &rule.provision_users) {
-            (DirectionKind::Outbound, None, None) => {
+            (DirectionKind::Outbound, _, _) if purposes == 0 => {
                 return Err(refuse(
                     "an outbound rule names the group it manages and who should be in it, \
-                     or the users it provisions",
+                     or the users or groups it provisions",
                 ));
             }
-            (DirectionKind::Outbound, Some(_), Some(_)) => {
+            (DirectionKind::Outbound, _, _) if purposes > 1 => {
                 return Err(refuse(
-                    "an outbound rule either manages a group or provisions users, not both",
+                    "an outbound rule either manages a group, provisions users or provisions \
+                     groups, one of them",
                 ));
             }
             (DirectionKind::Inbound, Some(_), _) => {
@@ -312,6 +317,23 @@ impl<D: Direction, R: Role<D>> Integration<D, R> {
             }
             (DirectionKind::Inbound, _, Some(_)) => {
                 return Err(refuse("an inbound rule cannot provision remote users"));
+            }
+            (DirectionKind::Inbound, _, _) if rule.provision_groups.is_some() => {
+                return Err(refuse("an inbound rule cannot provision remote groups"));
+            }
+            (_, None, None) if rule.provision_groups.is_some() => {
+                if let Some(other) = self
+                    .record
+                    .rules
+                    .iter()
+                    .find(|r| r.provision_groups.is_some())
+                {
+                    return Err(refuse(&format!(
+                        "groups are already provisioned by rule {} ({}); one rule provisions \
+                         them all",
+                        other.id, other.name
+                    )));
+                }
             }
             (_, _, Some(_)) => {
                 if let Some(other) = self

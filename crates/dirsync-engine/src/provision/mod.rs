@@ -17,6 +17,9 @@ use dirsync_core::{
     RemoteUser, Threshold, UserFields, UserId, UserProvisioning, UserStatus,
 };
 
+pub(crate) mod desired;
+pub(crate) mod groups;
+
 use crate::outbound::DirectoryFacts;
 use crate::plan::{Counts, OpKind, Trip};
 
@@ -49,7 +52,7 @@ pub struct ProvisionPart {
     pub quarantined: Vec<QuarantinedRecord>,
     /// Administrators not suspended: (account, reason).
     pub protected: Vec<(Email, String)>,
-    /// The `users` safeguard, when the suspensions and deletions trip it.
+    /// The safeguards the part tripped (`users`; groups deleted, members removed).
     pub trips: Vec<Trip>,
 }
 

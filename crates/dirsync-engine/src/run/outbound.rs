@@ -6,29 +6,35 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{DateTime, Utc};
 use dirsync_core::{
     DirectionKind, DirectorySource, DirectoryTarget, Email, ExternalId, FetchRequest, FetchStats,
-    GroupAssignment, Integration, IntegrationId, ObjectKind, ObjectKinds, Outbound,
-    OwnedMembership, OwnershipChange, RemoteOp, RemoteOpOutcome, RuleId, RunOutcome, ScopeFilter,
-    Secondary, Selector, SyncRun, UserProvisioning,
+    GroupAssignment, GroupOrigin, GroupProvisioning, Integration, IntegrationId, ObjectKind,
+    ObjectKinds, Outbound, OwnedGroup, OwnedMembership, OwnershipChange, RemoteOp, RemoteOpOutcome,
+    RuleId, RunOutcome, ScopeFilter, Secondary, Selector, SyncRun, UserProvisioning,
 };
 use dirsync_store::{Lease, Store};
 
 use super::{
     Outcome, RunContext, hold_plan_value, record, release_superseded, remote_failure, still_due,
 };
-use crate::outbound::{DirectoryFacts, OutboundState, plan_outbound, stale_ownership};
+use crate::outbound::{
+    DirectoryFacts, GroupInputs, OutboundState, plan_outbound, settled_group_ownership,
+    stale_ownership,
+};
 use crate::plan::{OpKind, Plan, ToRemote};
+use crate::provision::desired::desired_groups;
+use crate::provision::groups::DesiredGroup;
 use crate::{Error, Policy};
 
-/// What a run of an outbound integration covers: its group assignments and its user
-/// provisioning rule.
+/// What a run of an outbound integration covers: its group assignments and its user and group
+/// provisioning rules.
 struct Covered {
     assignments: Vec<GroupAssignment>,
     provisioning: Option<UserProvisioning>,
+    groups: Option<GroupProvisioning>,
 }
 
 impl Covered {
     fn is_empty(&self) -> bool {
-        self.assignments.is_empty() && self.provisioning.is_none()
+        self.assignments.is_empty() && self.provisioning.is_none() && self.groups.is_none()
     }
 }
 
@@ -62,6 +68,7 @@ async fn outbound_assignments(
     let covered = Covered {
         assignments: rules.iter().filter_map(|r| r.assignment.clone()).collect(),
         provisioning: rules.iter().find_map(|r| r.provision_users.clone()),
+        groups: rules.iter().find_map(|r| r.provision_groups.clone()),
     };
     Ok((outbound, covered))
 }
@@ -72,6 +79,8 @@ struct OutboundInputs {
     stats: FetchStats,
     directory: DirectoryFacts,
     owned: Vec<OwnedMembership>,
+    desired: Vec<DesiredGroup>,
+    owned_groups: Vec<OwnedGroup>,
     base: dirsync_core::Version,
 }
 
@@ -91,10 +100,16 @@ async fn outbound_inputs(
     if covered.provisioning.is_some() {
         kinds.extend([ObjectKind::Users, ObjectKind::OrgUnits]);
     }
-    let request = FetchRequest::new(
-        ObjectKinds::new(kinds)?,
-        ScopeFilter::everything().with_groups(assignments.iter().map(|a| a.group.clone())),
-    );
+    // Provisioning groups reads every remote group (ours, and those in the way).
+    let filter = if covered.groups.is_some() {
+        kinds.extend([ObjectKind::Groups, ObjectKind::Memberships]);
+        ScopeFilter::everything()
+    } else {
+        ScopeFilter::everything().with_groups(assignments.iter().map(|a| a.group.clone()))
+    };
+    kinds.sort_unstable();
+    kinds.dedup();
+    let request = FetchRequest::new(ObjectKinds::new(kinds)?, filter);
     let fetched = match source.fetch(&request, ctx.progress).await {
         Ok(fetched) => fetched,
         Err(e) => return Ok(Err(e)),
@@ -112,11 +127,20 @@ async fn outbound_inputs(
             views.push(ctx.store.view(any.id()).await?);
         }
     }
+    let (desired, owned_groups) = match &covered.groups {
+        Some(rule) => (
+            desired_groups(&views, rule),
+            ctx.store.owned_groups(integration).await?,
+        ),
+        None => (Vec::new(), Vec::new()),
+    };
     Ok(Ok(OutboundInputs {
         snapshot: fetched.snapshot,
         stats: fetched.stats,
         directory: DirectoryFacts::from_views(&views, &referenced, &ctx.policy.attributes),
         owned: ctx.store.owned_memberships(integration).await?,
+        desired,
+        owned_groups,
         base: ctx.store.version(integration).await?,
     }))
 }
@@ -138,6 +162,11 @@ fn plan_from(
             owned: &inputs.owned,
             base: inputs.base,
             provisioning: covered.provisioning.as_ref(),
+            groups: covered.groups.as_ref().map(|rule| GroupInputs {
+                rule,
+                desired: &inputs.desired,
+                owned: &inputs.owned_groups,
+            }),
         },
         policy,
         now,
@@ -193,7 +222,16 @@ pub async fn sync_outbound(
                                 .iter()
                                 .map(|g| &g.external_id)
                                 .collect();
-                            let stale = stale_ownership(&inputs.owned, &inputs.snapshot, &managed);
+                            let mut stale =
+                                stale_ownership(&inputs.owned, &inputs.snapshot, &managed);
+                            if covered.groups.is_some() {
+                                stale.extend(settled_group_ownership(
+                                    &inputs.owned_groups,
+                                    &inputs.snapshot,
+                                    plan.changes().ops(),
+                                    started_at,
+                                ));
+                            }
                             let mut outcome =
                                 hold_or_apply_remote(ctx, lease, target, &plan, stale, started_at)
                                     .await?;
@@ -277,6 +315,30 @@ pub(super) async fn apply_remote(
     now: DateTime<Utc>,
 ) -> Result<(RunOutcome, BTreeMap<String, u64>, FetchStats), Error> {
     let integration = plan.integration();
+    // Groups about to be inserted are recorded as pending first: an insert whose answer is
+    // lost (or whose run is killed) is then recognised by the next run.
+    let pending: Vec<OwnershipChange> = plan
+        .changes()
+        .ops()
+        .iter()
+        .filter_map(|op| match op {
+            RemoteOp::CreateGroup { fields } => Some(OwnershipChange::ClaimGroup(OwnedGroup {
+                integration,
+                email: fields.email.clone(),
+                origin: GroupOrigin::Pending,
+                recorded_at: now,
+            })),
+            _ => None,
+        })
+        .collect();
+    let base = if pending.is_empty() {
+        plan.based_on()
+    } else {
+        ctx.store
+            .record_ownership_fenced(plan.based_on(), &pending, lease)
+            .await?
+            .version
+    };
     let report = match target.apply(plan.changes()).await {
         Ok(report) => report,
         Err(e) => {
@@ -297,6 +359,44 @@ pub(super) async fn apply_remote(
     };
     let owned_keys: std::collections::HashSet<(&ExternalId, String)> =
         owned.iter().map(|o| (&o.group, o.member.key())).collect();
+    // The groups we own, read only when a group is updated (an update of one we do not own is
+    // an adoption, recorded once confirmed).
+    let owned_groups: std::collections::HashSet<String> = if plan
+        .changes()
+        .ops()
+        .iter()
+        .any(|op| matches!(op, RemoteOp::UpdateGroup { .. }))
+    {
+        ctx.store
+            .owned_groups(integration)
+            .await?
+            .into_iter()
+            .map(|g| g.email.key())
+            .collect()
+    } else {
+        std::collections::HashSet::new()
+    };
+    let claim_group = |email: &Email, origin| {
+        OwnershipChange::ClaimGroup(OwnedGroup {
+            integration,
+            email: email.clone(),
+            origin,
+            recorded_at: now,
+        })
+    };
+    let group_email = |group: &ExternalId| plan.report().group_names.get(group).cloned();
+    // Groups this plan creates are named by email until they exist: their members are ours
+    // with the group (an [`OwnedGroup`]), not recorded one by one under a name that is not the
+    // group's id.
+    let created: std::collections::HashSet<&str> = plan
+        .changes()
+        .ops()
+        .iter()
+        .filter_map(|op| match op {
+            RemoteOp::CreateGroup { fields } => Some(fields.email.as_str()),
+            _ => None,
+        })
+        .collect();
     let mut counts: BTreeMap<String, u64> = BTreeMap::new();
     let mut failures = Vec::new();
     for (op, outcome) in plan.changes().ops().iter().zip(&report.outcomes) {
@@ -310,13 +410,15 @@ pub(super) async fn apply_remote(
                 RemoteOpOutcome::Done,
             ) => (
                 OpKind::RemoteMembersAdded.name(),
-                Some(OwnershipChange::Claim(OwnedMembership {
-                    integration,
-                    group: group.clone(),
-                    member: member.clone(),
-                    role: *role,
-                    created_at: now,
-                })),
+                (!created.contains(group.as_str())).then(|| {
+                    OwnershipChange::Claim(OwnedMembership {
+                        integration,
+                        group: group.clone(),
+                        member: member.clone(),
+                        role: *role,
+                        created_at: now,
+                    })
+                }),
             ),
             // A role set back: the record keeps the role it now has (a membership of a fully
             // managed group that we did not create stays unrecorded).
@@ -361,8 +463,31 @@ pub(super) async fn apply_remote(
                 failures.push(format!("{op}: {reason}"));
                 ("remote_ops_failed".to_owned(), None)
             }
-            // Whole-object operations: counted by kind; who owns what they made is recorded
-            // once outbound provisioning plans them.
+            // A group inserted is ours; one that was there already (a stranger's: our own
+            // insert whose answer was lost is `Done`) is not, and its pending record goes.
+            (RemoteOp::CreateGroup { fields }, RemoteOpOutcome::Done) => (
+                OpKind::RemoteGroupsCreated.name(),
+                Some(claim_group(&fields.email, GroupOrigin::Created)),
+            ),
+            (RemoteOp::CreateGroup { fields }, RemoteOpOutcome::AlreadyDone) => (
+                "remote_groups_already_present".to_owned(),
+                Some(OwnershipChange::ReleaseGroup {
+                    email: fields.email.clone(),
+                }),
+            ),
+            (RemoteOp::UpdateGroup { fields, .. }, RemoteOpOutcome::Done) => (
+                OpKind::RemoteGroupsUpdated.name(),
+                (!owned_groups.contains(&fields.email.key()))
+                    .then(|| claim_group(&fields.email, GroupOrigin::Adopted)),
+            ),
+            (
+                RemoteOp::DeleteGroup { group },
+                RemoteOpOutcome::Done | RemoteOpOutcome::AlreadyDone,
+            ) => (
+                OpKind::RemoteGroupsDeleted.name(),
+                group_email(group).map(|email| OwnershipChange::ReleaseGroup { email }),
+            ),
+            // Other whole-object operations: counted by kind (users carry their own marker).
             (op, RemoteOpOutcome::Done) => (format!("remote_{}", op.kind()), None),
             (op, RemoteOpOutcome::AlreadyDone) => {
                 (format!("remote_{}_already_done", op.kind()), None)
@@ -387,7 +512,7 @@ pub(super) async fn apply_remote(
     }
     if !ownership.is_empty() {
         ctx.store
-            .record_ownership_fenced(plan.based_on(), &ownership, lease)
+            .record_ownership_fenced(base, &ownership, lease)
             .await?;
     }
     let outcome = if failures.is_empty() {

@@ -17,6 +17,7 @@ pub(super) enum Op {
     UsersList,
     UsersGet,
     GroupsRead,
+    GroupsWrite,
     MembersRead,
     MembersWrite,
     OrgUnitsRead,
@@ -36,6 +37,7 @@ impl Op {
             ],
             Op::UsersGet => &["admin.directory.user", "admin.directory.user.readonly"],
             Op::GroupsRead => &["admin.directory.group", "admin.directory.group.readonly"],
+            Op::GroupsWrite => &["admin.directory.group"],
             Op::MembersRead => &[
                 "admin.directory.group",
                 "admin.directory.group.readonly",

@@ -1,7 +1,8 @@
 //! The axum app: shared state, routes and request tracking. One file per resource (users, groups,
-//! members, org units) and for the token endpoint, the authorization gate, paging and responses.
+//! members, org units; writes of users, org units and groups apart) and for the token endpoint, the authorization gate, paging and responses.
 
 mod gate;
+mod group_writes;
 mod groups;
 mod members;
 mod oauth;
@@ -27,6 +28,7 @@ use crate::auth::AuthState;
 use crate::faults::{FaultState, Stats};
 use crate::tenant::Tenant;
 
+use self::group_writes::{groups_delete, groups_insert, groups_patch};
 use self::groups::{domains_list, groups_get, groups_list};
 use self::members::{
     has_member, members_delete, members_get, members_insert, members_list, members_patch,
@@ -105,8 +107,14 @@ pub(crate) fn app(shared: Arc<Shared>) -> Router {
             &format!("{API}/users/{{user_key}}"),
             get(users_get).patch(users_patch).delete(users_delete),
         )
-        .route(&format!("{API}/groups"), get(groups_list))
-        .route(&format!("{API}/groups/{{group_key}}"), get(groups_get))
+        .route(
+            &format!("{API}/groups"),
+            get(groups_list).post(groups_insert),
+        )
+        .route(
+            &format!("{API}/groups/{{group_key}}"),
+            get(groups_get).patch(groups_patch).delete(groups_delete),
+        )
         .route(
             &format!("{API}/groups/{{group_key}}/members"),
             get(members_list).post(members_insert),

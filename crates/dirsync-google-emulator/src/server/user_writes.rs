@@ -78,14 +78,18 @@ const ORG_UNIT_KEYS: &[&str] = &[
     "blockInheritance",
 ];
 
-fn body(bytes: &[u8]) -> Result<Map<String, Value>, ApiError> {
+pub(super) fn body(bytes: &[u8]) -> Result<Map<String, Value>, ApiError> {
     match serde_json::from_slice::<Value>(bytes) {
         Ok(Value::Object(m)) => Ok(m),
         _ => Err(ApiError::new(400, "parseError", "Parse Error")),
     }
 }
 
-fn unknown_keys(m: &Map<String, Value>, known: &[&str], prefix: &str) -> Result<(), ApiError> {
+pub(super) fn unknown_keys(
+    m: &Map<String, Value>,
+    known: &[&str],
+    prefix: &str,
+) -> Result<(), ApiError> {
     match m.keys().find(|k| !known.contains(&k.as_str())) {
         Some(k) => Err(ApiError::new(
             400,
@@ -98,11 +102,11 @@ fn unknown_keys(m: &Map<String, Value>, known: &[&str], prefix: &str) -> Result<
     }
 }
 
-fn text<'a>(m: &'a Map<String, Value>, key: &str) -> Option<&'a str> {
+pub(super) fn text<'a>(m: &'a Map<String, Value>, key: &str) -> Option<&'a str> {
     m.get(key).and_then(Value::as_str)
 }
 
-fn required(field: &str) -> ApiError {
+pub(super) fn required(field: &str) -> ApiError {
     ApiError::new(400, "required", format!("Missing required field: {field}"))
 }
 

@@ -46,6 +46,35 @@ impl Tenant {
         Ok(group)
     }
 
+    /// Sets a group's email (not one in use by another user or group), name and description.
+    pub fn set_group_fields(
+        &mut self,
+        key: &str,
+        email: &str,
+        name: &str,
+        description: &str,
+    ) -> Result<Group, Error> {
+        let i = self
+            .group_index_of(key)
+            .ok_or_else(|| Error::NotFound(format!("group {key}")))?;
+        let email = email.to_ascii_lowercase();
+        let taken = self.group_index.get(&email).is_some_and(|j| *j != i)
+            || self.user_index.contains_key(&email);
+        if taken {
+            return Err(Error::AlreadyExists(format!("email {email}")));
+        }
+        let group = self
+            .groups
+            .get_mut(i)
+            .ok_or_else(|| Error::NotFound(format!("group {key}")))?;
+        group.email = email;
+        group.name = name.to_owned();
+        group.description = description.to_owned();
+        let group = group.clone();
+        self.rebuild_group_index();
+        Ok(group)
+    }
+
     /// Deletes a group and removes it from the groups it was a member of.
     pub fn remove_group(&mut self, key: &str) -> Result<(), Error> {
         let i = self

@@ -27,11 +27,11 @@ use std::sync::Arc;
 
 use dirsync_core::{
     AnyIntegration, AttributeValue, Authorization, DirectionKind, DirectoryChanges, DirectoryOp,
-    DirectoryUser, EmploymentType, Inbound, Integration, IntegrationId, IntegrationState,
-    KeyOwnership, LifecycleEvent, LifecycleKind, LinkedBy, Manager, MemberKind, MemberRole,
-    Membership, ObjectKind, ObjectKinds, OrgUnitPath, OwnedMembership, OwnershipChange, Primary,
-    RemoteSettings, RoleKind, RunOutcome, Schedule, Scope, ScopeFilter, SyncRule, SyncRun,
-    TimeOfDay, Trigger, UserId, UserStatus, Version,
+    DirectoryUser, EmploymentType, GroupOrigin, Inbound, Integration, IntegrationId,
+    IntegrationState, KeyOwnership, LifecycleEvent, LifecycleKind, LinkedBy, Manager, MemberKind,
+    MemberRole, Membership, ObjectKind, ObjectKinds, OrgUnitPath, OwnedGroup, OwnedMembership,
+    OwnershipChange, Primary, RemoteSettings, RoleKind, RunOutcome, Schedule, Scope, ScopeFilter,
+    SyncRule, SyncRun, TimeOfDay, Trigger, UserId, UserStatus, Version,
 };
 use futures::FutureExt;
 use futures::future::BoxFuture;
@@ -152,6 +152,8 @@ macro_rules! conformance_tests {
             ownership_records_round_trip_and_bump_the_version,
             ownership_records_are_for_outbound_integrations_at_their_version,
             removing_an_outbound_integration_removes_its_ownership_records,
+            group_ownership_records_round_trip_with_memberships_in_one_record,
+            group_ownership_records_are_refused_for_another_integration,
             api_tokens_are_kept_by_name_and_hash_until_revoked,
         );
     };

@@ -147,3 +147,105 @@ pub async fn removing_an_outbound_integration_removes_its_ownership_records(stor
     assert_eq!(removed.owned_memberships, 1);
     assert_eq!(store.owned_memberships(b).await.unwrap().len(), 1);
 }
+
+fn owned_group(integration: IntegrationId, group: &str, origin: GroupOrigin) -> OwnedGroup {
+    OwnedGroup {
+        integration,
+        email: email(group),
+        origin,
+        recorded_at: t(1),
+    }
+}
+
+/// Group records are stored by email key (a later claim in another case replaces one), listed
+/// by it, released by it (an unknown release is fine), and recorded in the same transaction and
+/// version bump as membership records; removing the integration forgets them.
+pub async fn group_ownership_records_round_trip_with_memberships_in_one_record(
+    store: Arc<dyn Store>,
+) {
+    let o = create(&*store, "out", DirectionKind::Outbound).await.id();
+    assert!(store.owned_groups(o).await.unwrap().is_empty());
+    let applied = store
+        .record_ownership(
+            o,
+            Version::ZERO,
+            &[
+                OwnershipChange::ClaimGroup(owned_group(o, "b@example.com", GroupOrigin::Pending)),
+                OwnershipChange::ClaimGroup(owned_group(o, "a@example.com", GroupOrigin::Adopted)),
+                OwnershipChange::Claim(owned(o, "g1", "ada@example.com")),
+                OwnershipChange::ClaimGroup(owned_group(o, "B@example.com", GroupOrigin::Created)),
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(applied.version, Version::ZERO.next());
+    let groups = store.owned_groups(o).await.unwrap();
+    let listed: Vec<(String, GroupOrigin)> = groups
+        .iter()
+        .map(|g| (g.email.to_string(), g.origin))
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            ("a@example.com".to_owned(), GroupOrigin::Adopted),
+            ("B@example.com".to_owned(), GroupOrigin::Created),
+        ]
+    );
+    assert_eq!(store.owned_memberships(o).await.unwrap().len(), 1);
+    let released = store
+        .record_ownership(
+            o,
+            applied.version,
+            &[
+                OwnershipChange::ReleaseGroup {
+                    email: email("b@EXAMPLE.com"),
+                },
+                OwnershipChange::ReleaseGroup {
+                    email: email("nobody@example.com"),
+                },
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(released.version, applied.version.next());
+    let left = store.owned_groups(o).await.unwrap();
+    assert_eq!(
+        left,
+        [owned_group(o, "a@example.com", GroupOrigin::Adopted)]
+    );
+    let removed = store.remove_integration(o).await.unwrap();
+    assert_eq!((removed.owned_groups, removed.owned_memberships), (1, 1));
+}
+
+/// A group claim for another integration is refused, writing nothing; an unknown integration
+/// has no group records to read.
+pub async fn group_ownership_records_are_refused_for_another_integration(store: Arc<dyn Store>) {
+    let o = create(&*store, "out", DirectionKind::Outbound).await.id();
+    let other = create(&*store, "other", DirectionKind::Outbound).await.id();
+    let err = store
+        .record_ownership(
+            o,
+            Version::ZERO,
+            &[
+                OwnershipChange::ClaimGroup(owned_group(o, "a@example.com", GroupOrigin::Created)),
+                OwnershipChange::ClaimGroup(owned_group(
+                    other,
+                    "b@example.com",
+                    GroupOrigin::Created,
+                )),
+            ],
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::InvalidChange { index: 1, .. }),
+        "{err:?}"
+    );
+    assert!(store.owned_groups(o).await.unwrap().is_empty());
+    assert_eq!(store.version(o).await.unwrap(), Version::ZERO);
+    let err = store
+        .owned_groups(IntegrationId::random())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::NotFound { .. }), "{err:?}");
+}

@@ -25,8 +25,8 @@ use std::task::{Context, Poll, Waker};
 use chrono::{DateTime, Utc};
 use dirsync_core::{
     Account, AnyIntegration, DirectionKind, DirectoryUser, Email, ExternalId, Group, IntegrationId,
-    IntegrationRecord, Membership, MembershipKey, NewIntegration, OrgUnit, OwnedMembership,
-    OwnershipChange, RoleKind, UserId, Version,
+    IntegrationRecord, Membership, MembershipKey, NewIntegration, OrgUnit, OwnedGroup,
+    OwnedMembership, OwnershipChange, RoleKind, UserId, Version,
 };
 
 use crate::{Applied, Error, Lease, Removed, Result};
@@ -169,6 +169,19 @@ pub trait Transaction: Send {
         &mut self,
         integration: IntegrationId,
         keys: &[(&ExternalId, &Email)],
+    ) -> impl Future<Output = Result<()>> + Send;
+
+    /// Writes group ownership records (each replacing the one for the same integration and
+    /// group email, compared ignoring ASCII case).
+    fn put_owned_groups(
+        &mut self,
+        owned: &[&OwnedGroup],
+    ) -> impl Future<Output = Result<()>> + Send;
+    /// Deletes group ownership records by email (those that do not exist are skipped).
+    fn delete_owned_groups(
+        &mut self,
+        integration: IntegrationId,
+        emails: &[&Email],
     ) -> impl Future<Output = Result<()>> + Send;
 
     /// The integration's lease, if any (expired or not). A backend with concurrent writers
@@ -315,42 +328,57 @@ pub async fn record_ownership(
             ops: 0,
         });
     }
-    // The final state of each (group, member) record: the last change to it wins.
+    // The final state of each (group, member) and each group record: the last change to it
+    // wins.
     let mut last: HashMap<(&ExternalId, String), &OwnershipChange> = HashMap::new();
+    let mut last_group: HashMap<String, &OwnershipChange> = HashMap::new();
     for (index, change) in changes.iter().enumerate() {
-        let key = match change {
+        let foreign = |of: IntegrationId| Error::InvalidChange {
+            index,
+            reason: format!("ownership record of integration {of} in a change of {id}"),
+        };
+        match change {
             OwnershipChange::Claim(owned) => {
                 if owned.integration != id {
-                    return Err(Error::InvalidChange {
-                        index,
-                        reason: format!(
-                            "ownership record of integration {} in a change of {id}",
-                            owned.integration
-                        ),
-                    });
+                    return Err(foreign(owned.integration));
                 }
-                (&owned.group, owned.member.key())
+                last.insert((&owned.group, owned.member.key()), change);
             }
-            OwnershipChange::Release { group, member } => (group, member.key()),
+            OwnershipChange::Release { group, member } => {
+                last.insert((group, member.key()), change);
+            }
+            OwnershipChange::ClaimGroup(owned) => {
+                if owned.integration != id {
+                    return Err(foreign(owned.integration));
+                }
+                last_group.insert(owned.email.key(), change);
+            }
+            OwnershipChange::ReleaseGroup { email } => {
+                last_group.insert(email.key(), change);
+            }
             _ => {
                 return Err(Error::InvalidChange {
                     index,
                     reason: "an ownership change this store does not know".to_owned(),
                 });
             }
-        };
-        last.insert(key, change);
+        }
     }
     let (mut claims, mut releases) = (Vec::new(), Vec::new());
-    for change in last.into_values() {
+    let (mut group_claims, mut group_releases) = (Vec::new(), Vec::new());
+    for change in last.into_values().chain(last_group.into_values()) {
         match change {
             OwnershipChange::Claim(owned) => claims.push(owned),
             OwnershipChange::Release { group, member } => releases.push((group, member)),
+            OwnershipChange::ClaimGroup(owned) => group_claims.push(owned),
+            OwnershipChange::ReleaseGroup { email } => group_releases.push(email),
             _ => {}
         }
     }
     tx.delete_owned(id, &releases).await?;
     tx.put_owned(&claims).await?;
+    tx.delete_owned_groups(id, &group_releases).await?;
+    tx.put_owned_groups(&group_claims).await?;
     let version = actual.next();
     tx.set_version(id, version).await?;
     Ok(Applied {

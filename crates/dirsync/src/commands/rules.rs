@@ -3,8 +3,8 @@
 
 use anyhow::{Result, bail};
 use dirsync_core::{
-    Email, EmploymentType, GroupAssignment, MemberRole, ObjectKind, ObjectKinds, OrgUnitMapping,
-    OrgUnitPath, ScopeFilter, Selector, Trigger, UserProvisioning,
+    Email, EmploymentType, GroupAssignment, GroupProvisioning, GroupSource, MemberRole, ObjectKind,
+    ObjectKinds, OrgUnitMapping, OrgUnitPath, ScopeFilter, Selector, Trigger, UserProvisioning,
 };
 use dirsync_service::{NewRule, Service};
 
@@ -38,6 +38,22 @@ pub(super) async fn add(s: &Service, args: RuleAddArgs) -> Result<Output> {
                 provisioning = provisioning.deleting_after_days(days);
             }
             NewRule::provision_users(args.name, provisioning, trigger)
+        }
+        None if args.provision == Some(ProvisionArg::Groups) => {
+            let source = match &args.all_groups_of {
+                Some(of) => GroupSource::AllOf(integration_id(of)?),
+                None if args.groups.is_empty() => {
+                    bail!("--provision groups: say which with --group EMAIL or --all-groups-of ID")
+                }
+                None => GroupSource::Groups(
+                    args.groups
+                        .iter()
+                        .map(|g| Email::new(g.trim()))
+                        .collect::<Result<_, _>>()?,
+                ),
+            };
+            let provisioning = GroupProvisioning::new(source).fully_managing(args.fully_managed);
+            NewRule::provision_groups(args.name, provisioning, trigger)
         }
         Some(group) => {
             let assignment = GroupAssignment {
@@ -81,10 +97,19 @@ pub(super) async fn add(s: &Service, args: RuleAddArgs) -> Result<Output> {
         }
     };
     let rule = s.add_rule(integration_id(&args.id)?, rule).await?;
-    let what = match (&rule.assignment, &rule.provision_users) {
-        (Some(a), _) => format!("manages {}: {}", a.group, a.select),
-        (None, Some(p)) => format!("provisions users: {}", p.select),
-        (None, None) => rule.kinds.to_string(),
+    let what = match (
+        &rule.assignment,
+        &rule.provision_users,
+        &rule.provision_groups,
+    ) {
+        (Some(a), _, _) => format!("manages {}: {}", a.group, a.select),
+        (None, Some(p), _) => format!("provisions users: {}", p.select),
+        (None, None, Some(g)) => match &g.source {
+            GroupSource::AllOf(of) => format!("provisions every group of {of}"),
+            GroupSource::Groups(emails) => format!("provisions {} group(s)", emails.len()),
+            _ => "provisions groups".to_owned(),
+        },
+        (None, None, None) => rule.kinds.to_string(),
     };
     Ok(Output::new(
         render::rule(&rule),

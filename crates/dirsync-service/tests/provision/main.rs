@@ -3,9 +3,12 @@
 //! few accounts made by hand. B ends holding A's active users in A's org units; renames,
 //! suspensions and moves reach B; hand-made accounts stay untouched; a mass suspension is held
 //! until approved; injected write errors and lost acknowledgements converge with no duplicate;
-//! a run killed after its writes and before its record converges on the rerun.
+//! a run killed after its writes and before its record converges on the rerun. Groups and
+//! their memberships: `groups.rs`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod groups;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
