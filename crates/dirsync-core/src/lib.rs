@@ -101,6 +101,7 @@ mod interval;
 mod object_kind;
 mod org_unit;
 mod provisioning;
+mod push_channel;
 mod remote_op;
 mod rule;
 mod run;
@@ -145,6 +146,7 @@ pub use org_unit::{OrgUnit, OrgUnitPath};
 pub use provisioning::{
     MARKER_TYPE, MarkerOrigin, OrgUnitMapping, ProvisioningMarker, UserProvisioning,
 };
+pub use push_channel::PushChannel;
 pub use remote_op::{
     GroupFields, OrgUnitFields, RemoteOp, RemoteOpKind, RemoteOpKinds, UserFields,
 };

@@ -46,6 +46,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "0003_api_tokens.sql",
         sql: include_str!("../migrations/0003_api_tokens.sql"),
     },
+    Migration {
+        version: 4,
+        name: "0004_push_channels.sql",
+        sql: include_str!("../migrations/0004_push_channels.sql"),
+    },
 ];
 
 /// The newest schema version this build knows.

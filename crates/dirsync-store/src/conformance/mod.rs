@@ -45,6 +45,7 @@ mod fencing;
 pub mod fixtures;
 mod integrations;
 mod ownership;
+mod push_channels;
 mod retention;
 mod runs;
 mod seed;
@@ -56,6 +57,7 @@ pub use fencing::*;
 use fixtures::*;
 pub use integrations::*;
 pub use ownership::*;
+pub use push_channels::push_channels_are_kept_per_integration_until_removed;
 pub use retention::*;
 pub use runs::*;
 use seed::*;
@@ -153,6 +155,7 @@ macro_rules! conformance_tests {
             ownership_records_are_for_outbound_integrations_at_their_version,
             removing_an_outbound_integration_removes_its_ownership_records,
             api_tokens_are_kept_by_name_and_hash_until_revoked,
+            push_channels_are_kept_per_integration_until_removed,
         );
     };
     (@tests [$factory:expr] $($name:ident,)*) => {
