@@ -65,7 +65,7 @@ impl OpenedChannel {
 #[non_exhaustive]
 pub enum UserRead {
     /// The user exists (active or suspended).
-    Present(RemoteUser),
+    Present(Box<RemoteUser>),
     /// The source confirms the user is deleted (or unknown to it).
     Deleted,
 }

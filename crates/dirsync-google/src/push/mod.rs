@@ -111,7 +111,7 @@ impl GoogleConnector {
         )?;
         match self.client.get_json(&req, &Counters::default()).await {
             Ok(v) => mapping::map_user(&v, &self.mapping)
-                .map(UserRead::Present)
+                .map(|u| UserRead::Present(Box::new(u)))
                 .map_err(|q| Error::Decode {
                     route: routes::GET_USER.to_owned(),
                     message: format!("user {} is unusable: {}", q.label, q.reason),
