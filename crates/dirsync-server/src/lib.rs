@@ -55,6 +55,7 @@ mod auth;
 mod directory;
 mod error;
 mod extract;
+mod hooks;
 mod integrations;
 mod jobs;
 mod metrics;
@@ -206,7 +207,9 @@ fn documented(state: &AppState) -> OpenApiRouter<AppState> {
                 .route_layer(token()),
         );
     }
-    root.routes(routes!(healthz)).routes(routes!(ready))
+    root.routes(routes!(hooks::google))
+        .routes(routes!(healthz))
+        .routes(routes!(ready))
 }
 
 fn header_layer(name: HeaderName, value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {
