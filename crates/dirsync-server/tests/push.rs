@@ -324,7 +324,15 @@ async fn a_storm_of_notifications_is_one_full_sync() {
     for u in &victims {
         until_status(&api, &u.primary_email, UserStatus::Suspended).await;
     }
-    let all = runs(&api, &id).await;
+    // The run is recorded once it applied: wait for its record (bounded).
+    let mut all = runs(&api, &id).await;
+    for _ in 0..500 {
+        if all.len() > before && all[0].outcome == dirsync_core::RunOutcome::Succeeded {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        all = runs(&api, &id).await;
+    }
     let new = &all[..all.len() - before];
     assert_eq!(new.len(), 1, "one full sync, not two pushes: {new:?}");
     assert_eq!(new[0].counts.get("pushes"), None);
