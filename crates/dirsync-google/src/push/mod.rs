@@ -20,8 +20,8 @@ pub(crate) mod routes {
     pub(crate) const WATCH: &str = "POST /admin/directory/v1/users/watch";
     /// `channels.stop` (note `directory_v1`, as the discovery document has it).
     pub(crate) const STOP: &str = "POST /admin/directory_v1/channels/stop";
-    /// `users.get` of a notified user.
-    pub(crate) const GET_USER: &str = "GET /admin/directory/v1/users/{userKey}";
+    /// `users.get` of a notified user (the route label the write side reads accounts with).
+    pub(crate) use crate::write_users::routes::GET_USER;
 }
 
 /// `fields=` of a re-read user: what the users listing reads of each user.
