@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     DirectionKind, DirectorySource, DirectoryTarget, Email, Error, IntegrationId, ObjectKinds,
-    RemoteOpKinds, RemoteSettings, Scope, System,
+    PushSource, RemoteOpKinds, RemoteSettings, Scope, System,
 };
 
 /// What an admin must grant before an integration can be activated, as data a frontend shows.
@@ -105,12 +105,24 @@ pub struct Connection {
     pub source: Arc<dyn DirectorySource>,
     /// Writes (outbound integrations).
     pub target: Arc<dyn DirectoryTarget>,
+    /// Pushed changes, when the system can push ([`Connection::with_push`]).
+    pub push: Option<Arc<dyn PushSource>>,
 }
 
 impl Connection {
-    /// Reads through `source` and writes through `target`.
+    /// Reads through `source` and writes through `target`; no push.
     pub fn new(source: Arc<dyn DirectorySource>, target: Arc<dyn DirectoryTarget>) -> Self {
-        Self { source, target }
+        Self {
+            source,
+            target,
+            push: None,
+        }
+    }
+
+    /// The same connection, able to push through `push`.
+    pub fn with_push(mut self, push: Arc<dyn PushSource>) -> Self {
+        self.push = Some(push);
+        self
     }
 }
 

@@ -102,6 +102,8 @@ mod interval;
 mod object_kind;
 mod org_unit;
 mod provisioning;
+mod push_channel;
+mod push_source;
 mod remote_op;
 mod rule;
 mod run;
@@ -147,6 +149,8 @@ pub use org_unit::{OrgUnit, OrgUnitPath};
 pub use provisioning::{
     MARKER_TYPE, MarkerOrigin, OrgUnitMapping, ProvisioningMarker, UserProvisioning,
 };
+pub use push_channel::PushChannel;
+pub use push_source::{ChannelRequest, OpenedChannel, PushSource, UserRead};
 pub use remote_op::{
     GroupFields, OrgUnitFields, RemoteOp, RemoteOpKind, RemoteOpKinds, UserFields,
 };

@@ -47,6 +47,8 @@
 //! | `GET /admin/directory/v1/customer/{customerId}/orgunits/{+orgUnitPath}` | path without leading `/`, or `id:…` |
 //! | `GET /admin/directory/v1/customers/{customerKey}` | `my_customer` or the id |
 //! | `GET /admin/directory/v1/customer/{customerId}/domains` | `domains.list`: the primary domain and those added with [`Tenant::add_domain`] (scope `admin.directory.domain(.readonly)`) |
+//! | `POST /admin/directory/v1/users/watch` | push channel: `customer`/`domain`, `event` filter; body `{id, type: "web_hook", address, token, params: {ttl}}` |
+//! | `POST /admin/directory_v1/channels/stop` | `{id, resourceId}`; 204, or 404 for an unknown or stopped channel |
 //!
 //! Every API route takes `fields=` (partial responses: `a,b/c,d(e,f)` — comma lists, `/` paths and
 //! `( )` sub-selections, applied element-wise to arrays; unknown names are dropped silently) and
@@ -72,6 +74,21 @@
 //! 400 `invalid` `Invalid value 'N'. Values must be within the range: [1, MAX]` (Google's ESF
 //! wording; the discovery document gives the bounds). Users are sorted by lower-case primary email
 //! (or the `orderBy` field, then email); groups by email; members by id.
+//!
+//! ## Push notifications
+//!
+//! `users.watch` answers the channel (`kind: api#channel`, `id`, `resourceId`, `resourceUri`,
+//! `token`, `expiration` in epoch milliseconds as a string); its life is `params.ttl` seconds,
+//! at most [`PushDelivery::max_ttl`] (6 hours, as observed; the default too). The address must
+//! be https, or http on a loopback host (else 400 `push.webhookUrlNotHttps`); an id already in
+//! use is 400 `push.channelIdNotUnique`. The channel is then sent a `sync` message (number 1),
+//! and every later user change (through the API or [`RunningEmulator`]'s mutations) one message:
+//! `add`, `update` or `delete`, a JSON body `{kind, id, etag, primaryEmail}`, and the headers
+//! `X-Goog-Channel-ID`, `X-Goog-Channel-Token`, `X-Goog-Channel-Expiration` (RFC 1123),
+//! `X-Goog-Message-Number`, `X-Goog-Resource-ID`, `X-Goog-Resource-URI` and
+//! `X-Goog-Resource-State`. Delivery is asynchronous ([`PushDelivery`]: a delay, a drop rate,
+//! retries on a non-2xx answer with a doubling backoff); nothing is sent once the channel
+//! expired or was stopped. [`RunningEmulator::notifications`] tells what became of each.
 //!
 //! ## Tokens and authorization
 //!
@@ -127,6 +144,7 @@ mod auth;
 mod consent;
 mod error;
 mod faults;
+mod push;
 mod render;
 mod rng;
 mod server;
@@ -149,6 +167,7 @@ pub use faults::{
     PATCH_GROUP_ROUTE, PATCH_MEMBER_ROUTE, PATCH_USER_ROUTE, Stats, TOKEN_HANG, TokenFault,
     TokenFaults,
 };
+pub use push::{Notification, Outcome, PushDelivery, WatchChannel};
 pub use tenant::{
     EmploymentType, Group, MemberType, Membership, NewUser, OrgUnit, Role, Tenant, TenantSpec,
     User, UserPatch,
@@ -170,6 +189,8 @@ pub struct EmulatorConfig {
     pub faults: Faults,
     /// Refuse API calls (403 `forbidden`) whose token subject is not an active super admin (default true).
     pub require_admin_subject: bool,
+    /// How push notifications are delivered (default: at once, no drops, 5 attempts).
+    pub push: PushDelivery,
 }
 
 impl EmulatorConfig {
@@ -186,6 +207,7 @@ impl EmulatorConfig {
             token_lifetime: Duration::from_secs(3599),
             faults: Faults::default(),
             require_admin_subject: true,
+            push: PushDelivery::default(),
         }
     }
 }
@@ -213,14 +235,24 @@ impl Emulator {
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
         let addr = listener.local_addr()?;
         let token_uri = format!("http://{addr}/token");
+        let mut tenant = config.tenant;
+        // Changes made before the start are the initial state, not events to notify.
+        drop(tenant.take_user_events());
         let shared = Arc::new(Shared {
-            tenant: RwLock::new(config.tenant),
+            tenant: RwLock::new(tenant),
             auth: Mutex::new(auth),
             faults: Mutex::new(faults::FaultState::new(config.faults)),
             stats: Mutex::new(Stats::default()),
             in_flight: AtomicU64::new(0),
             token_uri,
             require_admin_subject: config.require_admin_subject,
+            watch: Mutex::new(server::watch::WatchState::new(config.push)),
+            base_url: format!("http://{addr}"),
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(5))
+                .build()
+                .map_err(|e| Error::Io(std::io::Error::other(e)))?,
+            runtime: tokio::runtime::Handle::current(),
         });
         let app = server::app(shared.clone());
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -312,8 +344,45 @@ impl RunningEmulator {
     }
 
     /// Runs `f` on the tenant under the write lock (for mutations without a helper below).
+    /// User changes made here notify the push channels (`users.watch`) like changes through the API.
     pub fn with_tenant<R>(&self, f: impl FnOnce(&mut Tenant) -> R) -> R {
-        f(&mut write(&self.shared.tenant))
+        let (r, events) = {
+            let mut t = write(&self.shared.tenant);
+            let r = f(&mut t);
+            (r, server::watch::drain(&mut t))
+        };
+        self.shared.publish(events);
+        r
+    }
+
+    /// Sets how push notifications are delivered from now on (delay, drops, retries, max TTL).
+    pub fn set_push_delivery(&self, delivery: PushDelivery) {
+        lock(&self.shared.watch).set_delivery(delivery);
+    }
+
+    /// The push channels opened with `users.watch`, stopped and expired ones included.
+    pub fn watch_channels(&self) -> Vec<WatchChannel> {
+        lock(&self.shared.watch).channels()
+    }
+
+    /// The notifications finished so far (delivered, dropped, failed or whose channel was gone),
+    /// in the order they finished.
+    pub fn notifications(&self) -> Vec<Notification> {
+        lock(&self.shared.watch).log()
+    }
+
+    /// Moves a channel's expiration to `at` (a test's way to expire it without waiting);
+    /// [`Error::NotFound`] if no channel has that id.
+    pub fn set_channel_expiration(
+        &self,
+        id: &str,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(), Error> {
+        if lock(&self.shared.watch).set_expiration(id, at) {
+            Ok(())
+        } else {
+            Err(Error::NotFound(format!("channel {id}")))
+        }
     }
 
     /// Adds a user ([`Tenant::add_user`]).

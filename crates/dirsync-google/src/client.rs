@@ -96,6 +96,20 @@ impl ApiRequest {
         })
     }
 
+    /// The same request at another absolute path below the base (for the few routes outside
+    /// `/admin/directory/v1`, such as `channels.stop`).
+    pub(crate) fn set_path(&mut self, path: &str) {
+        let base = self
+            .url
+            .path()
+            .split("/admin/directory/v1")
+            .next()
+            .unwrap_or_default()
+            .trim_end_matches('/')
+            .to_owned();
+        self.url.set_path(&format!("{base}{path}"));
+    }
+
     /// The same request with another method and an optional JSON body.
     pub(crate) fn with_method(mut self, method: reqwest::Method, body: Option<Value>) -> Self {
         self.method = method;

@@ -104,7 +104,7 @@ impl GoogleConnector {
     /// The scope to read with: `readonly`, unless the connector was given only the full scope
     /// it stands for (an outbound integration provisioning users or org units is granted
     /// `user`/`orgunit`, which also authorize reading; delegation matches exact strings).
-    fn read_scope(&self, readonly: &str) -> Result<dirsync_core::Scope, Error> {
+    pub(crate) fn read_scope(&self, readonly: &str) -> Result<dirsync_core::Scope, Error> {
         let scope = dirsync_core::Scope::new(readonly)?;
         if let Some(full) = readonly.strip_suffix(".readonly")
             && !self.scopes.contains(&scope)

@@ -351,7 +351,7 @@ impl ConnectorKind for GoogleKind {
                 connector
             }
         };
-        Ok(Connection::new(connector.clone(), connector))
+        Ok(Connection::new(connector.clone(), connector.clone()).with_push(connector))
     }
 
     fn forget(&self, integration: IntegrationId) {

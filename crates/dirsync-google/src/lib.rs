@@ -139,6 +139,7 @@ mod kind;
 mod mapping;
 pub mod oauth;
 pub mod pacer;
+mod push;
 pub mod retry;
 pub mod settings;
 mod wire;

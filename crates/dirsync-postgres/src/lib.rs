@@ -102,7 +102,7 @@ use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod};
 use dirsync_core::{
     Account, AnyIntegration, ApiToken, DirectoryChanges, DirectoryUser, Email, HeldPlan, Inbound,
     Integration, IntegrationId, NewIntegration, OwnedGroup, OwnedMembership, OwnershipChange,
-    PlanId, Primary, SyncRun, UserId, Version,
+    PlanId, Primary, PushChannel, SyncRun, UserId, Version,
 };
 use dirsync_store::{Applied, Error, Lease, LocalView, Removed, Result, Store, transaction};
 use tokio_postgres::{IsolationLevel, NoTls};
@@ -578,6 +578,55 @@ impl Store for PostgresStore {
             .db()?;
         tx.commit().await.db()?;
         Ok(token)
+    }
+
+    async fn push_channels(&self, integration: IntegrationId) -> Result<Vec<PushChannel>> {
+        let client = self.client().await?;
+        read::require_integration(&**client, integration).await?;
+        read::push_channels(&**client, integration).await
+    }
+
+    async fn save_push_channel(&self, channel: &PushChannel) -> Result<()> {
+        let (s, ns) = instant(channel.opened_at);
+        let record = to_json("push channel", channel)?;
+        let client = self.client().await?;
+        read::require_integration(&**client, channel.integration).await?;
+        // Replacing another integration's channel updates nothing: refused below.
+        let written = client
+            .execute(
+                "INSERT INTO push_channels (id, integration, opened_s, opened_ns, record) \
+                 VALUES ($1, $2, $3, $4, $5) \
+                 ON CONFLICT (id) DO UPDATE SET opened_s = excluded.opened_s, \
+                 opened_ns = excluded.opened_ns, record = excluded.record \
+                 WHERE push_channels.integration = excluded.integration",
+                &[
+                    &channel.id,
+                    &channel.integration.to_string(),
+                    &s,
+                    &ns,
+                    &record,
+                ],
+            )
+            .await
+            .db()?;
+        if written == 0 {
+            return Err(Error::AlreadyExists {
+                kind: "push channel",
+                id: channel.id.clone(),
+            });
+        }
+        Ok(())
+    }
+
+    async fn remove_push_channel(&self, id: &str) -> Result<Option<PushChannel>> {
+        let mut client = self.client().await?;
+        let tx = (**client).transaction().await.db()?;
+        let channel = read::push_channel(&tx, id).await?;
+        tx.execute("DELETE FROM push_channels WHERE id = $1", &[&id])
+            .await
+            .db()?;
+        tx.commit().await.db()?;
+        Ok(channel)
     }
 
     async fn release_plan(&self, id: &PlanId) -> Result<HeldPlan> {

@@ -7,7 +7,7 @@ use std::fmt::Display;
 use dirsync_core::{
     Account, AnyIntegration, ApiToken, DirectoryUser, Email, ExternalId, Group, HeldPlan,
     IntegrationId, IntegrationRecord, Member, Membership, OrgUnit, OwnedGroup, OwnedMembership,
-    PlanId, SyncRun, UserId, Version,
+    PlanId, PushChannel, SyncRun, UserId, Version,
 };
 use dirsync_store::{Error, Lease};
 use futures::TryStreamExt;
@@ -563,6 +563,40 @@ pub(crate) async fn lease(
                 until,
             })
         },
+    )
+    .await
+}
+
+fn push_channel_row(row: &Row) -> Result<PushChannel, Error> {
+    let t = "push_channels";
+    let (id, record): (String, String) = (col(row, 0, t)?, col(row, 1, t)?);
+    let channel: PushChannel = from_json(t, &id, &record)?;
+    check(channel.id == id, t, &id, "the record has another id")?;
+    Ok(channel)
+}
+
+/// An integration's push channels, oldest first.
+pub(crate) async fn push_channels(
+    c: &impl Client,
+    integration: IntegrationId,
+) -> Result<Vec<PushChannel>, Error> {
+    all(
+        c,
+        "SELECT id, record FROM push_channels WHERE integration = $1 \
+         ORDER BY opened_s, opened_ns, id",
+        &[&integration.to_string()],
+        push_channel_row,
+    )
+    .await
+}
+
+/// The push channel with this id.
+pub(crate) async fn push_channel(c: &impl Client, id: &str) -> Result<Option<PushChannel>, Error> {
+    one(
+        c,
+        "SELECT id, record FROM push_channels WHERE id = $1",
+        &[&id],
+        push_channel_row,
     )
     .await
 }

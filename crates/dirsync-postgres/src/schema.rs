@@ -28,6 +28,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "0002_owned_groups.sql",
         sql: include_str!("../migrations/0002_owned_groups.sql"),
     },
+    Migration {
+        version: 3,
+        name: "0003_push_channels.sql",
+        sql: include_str!("../migrations/0003_push_channels.sql"),
+    },
 ];
 
 /// The newest schema version this build knows.

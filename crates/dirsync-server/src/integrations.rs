@@ -48,6 +48,8 @@ pub(crate) struct UpdateBody {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<Object>)]
     safeguards: Option<Option<Safeguards>>,
+    /// Turns pushed changes on (a push channel is opened) or off (it is stopped).
+    push: Option<bool>,
 }
 
 /// A field that may be absent (`None`), `null` (`Some(None)`) or a value.
@@ -198,12 +200,20 @@ pub(crate) async fn update(
     if let Some(safeguards) = body.safeguards {
         update = update.safeguards(safeguards);
     }
+    let id = id(&integration)?;
     if update.is_empty() {
-        return Err(Error::BadRequest(
-            "nothing to change: give title, schedule, active or safeguards".into(),
-        ));
+        let Some(push) = body.push else {
+            return Err(Error::BadRequest(
+                "nothing to change: give title, schedule, active, safeguards or push".into(),
+            ));
+        };
+        let any = state.service.set_push(id, push).await?;
+        return Ok(view(&state, &any));
     }
-    let any = state.service.update(id(&integration)?, update).await?;
+    let mut any = state.service.update(id, update).await?;
+    if let Some(push) = body.push {
+        any = state.service.set_push(id, push).await?;
+    }
     Ok(view(&state, &any))
 }
 

@@ -59,6 +59,7 @@ mod consent;
 mod directory;
 mod error;
 mod extract;
+mod hooks;
 mod integrations;
 mod jobs;
 mod metrics;
@@ -248,6 +249,7 @@ fn documented(state: &AppState) -> OpenApiRouter<AppState> {
     }
     // Google's redirect: checked by the consent's state and PKCE, not by an API token.
     root.routes(routes!(consent::callback))
+        .routes(routes!(hooks::google))
         .routes(routes!(healthz))
         .routes(routes!(ready))
 }

@@ -79,6 +79,7 @@ mod notify;
 #[cfg(feature = "google")]
 mod pending;
 mod progress;
+mod push;
 mod query;
 mod registry;
 mod review;
@@ -110,6 +111,7 @@ pub use notify::{Notification, Notifier};
 #[cfg(feature = "google")]
 pub use pending::{DEFAULT_CONSENT_EXPIRY, PendingConsents};
 pub use progress::{Progress, ProgressSink, Silent};
+pub use push::{ChannelChange, Notice, PushSettings, Received};
 pub use query::UserQuery;
 pub use registry::Registry;
 pub use review::HeldPlanDetail;

@@ -310,7 +310,11 @@ impl Service {
     pub async fn deactivate(&self, id: IntegrationId) -> Result<AnyIntegration, Error> {
         let mut any = self.store.integration(id).await?;
         any.deactivate()?;
-        Ok(self.store.save_integration(&any).await?)
+        let saved = self.store.save_integration(&any).await?;
+        if let Err(e) = self.stop_channels(&saved).await {
+            tracing::warn!(integration = %id, error = %e, "stopping the push channel failed; it expires on its own");
+        }
+        Ok(saved)
     }
 
     /// `Inactive → Active`.
@@ -365,6 +369,9 @@ impl Service {
     /// A store error (`PrimaryOwnsData`, `NotFound`, `Leased` while a run holds it).
     pub async fn remove(&self, id: IntegrationId) -> Result<Removed, Error> {
         let any = self.store.integration(id).await?;
+        if let Err(e) = self.stop_channels(&any).await {
+            tracing::warn!(integration = %id, error = %e, "stopping the push channel failed; it expires on its own");
+        }
         let removed = self.store.remove_integration(id).await?;
         #[cfg(feature = "google")]
         self.revoke_consent(&any).await;

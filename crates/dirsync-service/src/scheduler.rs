@@ -8,7 +8,9 @@ use crate::Service;
 use crate::progress::ProgressSink;
 
 impl Service {
-    /// Runs the scheduled rules that are due every `tick` (the first time at once) until
+    /// Keeps the push channels ([`keep_push_channels`](Self::keep_push_channels), when the
+    /// service has [push settings](Self::with_push)) and runs the scheduled rules that are
+    /// due every `tick` (the first time at once) until
     /// `shutdown` completes. Shutting down never interrupts a round of runs: the round under
     /// way when `shutdown` completes finishes first (bound it with a timeout around this
     /// future if it must end sooner). Failures are logged and the loop goes on.
@@ -27,6 +29,11 @@ impl Service {
                 biased;
                 () = &mut shutdown => break,
                 _ = interval.tick() => {
+                    if self.push.is_some()
+                        && let Err(e) = self.keep_push_channels().await
+                    {
+                        tracing::warn!(error = %e, "could not keep the push channels");
+                    }
                     match self.run_due(self.clock.now(), progress).await {
                         Ok(runs) if !runs.is_empty() => {
                             let failed = runs.iter().filter(|r| r.result.is_err()).count();

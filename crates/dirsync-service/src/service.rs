@@ -24,8 +24,8 @@ pub struct Service {
     pub(crate) registry: Registry,
     pub(crate) policy: Policy,
     pub(crate) clock: Arc<dyn Clock>,
-    holder: String,
-    lease: Duration,
+    pub(crate) holder: String,
+    pub(crate) lease: Duration,
     pub(crate) concurrency: usize,
     notifier: Option<Arc<dyn Notifier>>,
     retention: RunRetention,
@@ -38,6 +38,10 @@ pub struct Service {
     pub(crate) push_window: dirsync_engine::PushWindow,
     /// One lock per integration: its pushes are planned and applied one at a time.
     pub(crate) push_locks: crate::scim::PushLocks,
+    /// Push channels and notifications ([`Service::with_push`]); `None`: no channels.
+    pub(crate) push: Option<crate::push::PushSettings>,
+    /// Notified users waiting for a re-read.
+    pub(crate) push_queue: crate::push::PushQueue,
 }
 
 /// How many run records are kept per integration: after each run the service deletes those
@@ -108,7 +112,21 @@ impl Service {
             pending_consents: crate::PendingConsents::default(),
             push_window: dirsync_engine::PushWindow::default(),
             push_locks: crate::scim::PushLocks::default(),
+            push: None,
+            push_queue: crate::push::PushQueue::default(),
         }
+    }
+
+    /// Keeps push channels for push-enabled integrations and handles their notifications
+    /// with `settings` (the server's public URL, above all).
+    pub fn with_push(mut self, settings: crate::push::PushSettings) -> Self {
+        self.push = Some(settings);
+        self
+    }
+
+    /// The push settings, if the service keeps push channels.
+    pub fn push_settings(&self) -> Option<&crate::push::PushSettings> {
+        self.push.as_ref()
     }
 
     /// Uses this sliding window for the users safeguard on pushed changes (default: more

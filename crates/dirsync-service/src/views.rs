@@ -286,6 +286,9 @@ pub struct IntegrationView {
     pub schedule: Schedule,
     /// The schedule for humans.
     pub schedule_text: String,
+    /// Whether its source pushes changes as they happen (a push channel kept open).
+    #[serde(default)]
+    pub push: bool,
     /// Its rules.
     pub rules: Vec<RuleView>,
     /// Who authorized it, and when.
@@ -328,6 +331,7 @@ impl IntegrationView {
             state_name: r.state.name(),
             schedule: r.schedule,
             schedule_text: r.schedule.to_string(),
+            push: r.push,
             rules: r.rules.iter().map(RuleView::from).collect(),
             authorization: r.authorization.as_ref().map(AuthorizationView::from),
             authorization_history: r

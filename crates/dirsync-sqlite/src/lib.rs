@@ -113,7 +113,7 @@ use chrono::{DateTime, Utc};
 use dirsync_core::{
     Account, AnyIntegration, ApiToken, DirectoryChanges, DirectoryUser, Email, HeldPlan, Inbound,
     Integration, IntegrationId, NewIntegration, OwnedGroup, OwnedMembership, OwnershipChange,
-    PlanId, Primary, SyncRun, UserId, Version,
+    PlanId, Primary, PushChannel, SyncRun, UserId, Version,
 };
 use dirsync_store::{Applied, Error, Lease, LocalView, Removed, Result, Store, transaction};
 use rusqlite::{Connection, TransactionBehavior, params};
@@ -607,6 +607,62 @@ impl Store for SqliteStore {
                 .execute([name.as_str()])
                 .db()?;
             Ok(token)
+        })
+        .await
+    }
+
+    async fn push_channels(&self, integration: IntegrationId) -> Result<Vec<PushChannel>> {
+        self.read(move |conn| {
+            read::require_integration(conn, integration)?;
+            read::push_channels(conn, integration)
+        })
+        .await
+    }
+
+    async fn save_push_channel(&self, channel: &PushChannel) -> Result<()> {
+        let channel = channel.clone();
+        self.write(move |tx| {
+            read::require_integration(tx.conn(), channel.integration)?;
+            if read::push_channel(tx.conn(), &channel.id)?
+                .is_some_and(|c| c.integration != channel.integration)
+            {
+                return Err(Error::AlreadyExists {
+                    kind: "push channel",
+                    id: channel.id.clone(),
+                });
+            }
+            let (s, ns) = instant(channel.opened_at);
+            tx.conn()
+                .prepare_cached(
+                    "INSERT INTO push_channels (id, integration, opened_s, opened_ns, record) \
+                     VALUES (?1, ?2, ?3, ?4, ?5) \
+                     ON CONFLICT (id) DO UPDATE SET opened_s = excluded.opened_s, \
+                     opened_ns = excluded.opened_ns, record = excluded.record",
+                )
+                .db()?
+                .execute(params![
+                    channel.id,
+                    channel.integration.to_string(),
+                    s,
+                    ns,
+                    to_json("push channel", &channel)?,
+                ])
+                .db()?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn remove_push_channel(&self, id: &str) -> Result<Option<PushChannel>> {
+        let id = id.to_owned();
+        self.write(move |tx| {
+            let channel = read::push_channel(tx.conn(), &id)?;
+            tx.conn()
+                .prepare_cached("DELETE FROM push_channels WHERE id = ?1")
+                .db()?
+                .execute([id.as_str()])
+                .db()?;
+            Ok(channel)
         })
         .await
     }

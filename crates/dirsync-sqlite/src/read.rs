@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use dirsync_core::{
     Account, AnyIntegration, ApiToken, DirectoryUser, Email, ExternalId, Group, HeldPlan,
     IntegrationId, IntegrationRecord, Member, Membership, OrgUnit, OwnedGroup, OwnedMembership,
-    PlanId, SyncRun, UserId, Version,
+    PlanId, PushChannel, SyncRun, UserId, Version,
 };
 use dirsync_store::{Error, Lease};
 use rusqlite::{Connection, OptionalExtension, Params, Row, params};
@@ -511,6 +511,43 @@ pub(crate) fn api_token(conn: &Connection, name: &str) -> Result<Option<ApiToken
         [name],
         texts,
         api_token_row,
+    )
+}
+
+fn push_channel_row([id, record]: [String; 2]) -> Result<PushChannel, Error> {
+    let channel: PushChannel = from_json("push_channels", &id, &record)?;
+    check(
+        channel.id == id,
+        "push_channels",
+        &id,
+        "the record has another id",
+    )?;
+    Ok(channel)
+}
+
+/// An integration's push channels, oldest first.
+pub(crate) fn push_channels(
+    conn: &Connection,
+    integration: IntegrationId,
+) -> Result<Vec<PushChannel>, Error> {
+    all(
+        conn,
+        "SELECT id, record FROM push_channels WHERE integration = ?1 \
+         ORDER BY opened_s, opened_ns, id",
+        [integration.to_string()],
+        texts,
+        push_channel_row,
+    )
+}
+
+/// The push channel with this id.
+pub(crate) fn push_channel(conn: &Connection, id: &str) -> Result<Option<PushChannel>, Error> {
+    one(
+        conn,
+        "SELECT id, record FROM push_channels WHERE id = ?1",
+        [id],
+        texts,
+        push_channel_row,
     )
 }
 

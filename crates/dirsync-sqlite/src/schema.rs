@@ -51,6 +51,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "0004_owned_groups.sql",
         sql: include_str!("../migrations/0004_owned_groups.sql"),
     },
+    Migration {
+        version: 5,
+        name: "0005_push_channels.sql",
+        sql: include_str!("../migrations/0005_push_channels.sql"),
+    },
 ];
 
 /// The newest schema version this build knows.

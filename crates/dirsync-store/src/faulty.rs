@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use dirsync_core::{
     Account, AnyIntegration, ApiToken, DirectoryChanges, DirectoryUser, Email, HeldPlan, Inbound,
     Integration, IntegrationId, NewIntegration, OwnedGroup, OwnedMembership, OwnershipChange,
-    PlanId, Primary, SyncRun, UserId, Version,
+    PlanId, Primary, PushChannel, SyncRun, UserId, Version,
 };
 
 use crate::{Applied, Error, Lease, LocalView, Removed, Result, Store};
@@ -296,6 +296,20 @@ impl<S: Store> Store for FaultyStore<S> {
 
     async fn revoke_api_token(&self, name: &str) -> Result<ApiToken> {
         self.inner.revoke_api_token(name).await
+    }
+
+    // Push channel records are no part of a sync either.
+
+    async fn push_channels(&self, integration: IntegrationId) -> Result<Vec<PushChannel>> {
+        self.inner.push_channels(integration).await
+    }
+
+    async fn save_push_channel(&self, channel: &PushChannel) -> Result<()> {
+        self.inner.save_push_channel(channel).await
+    }
+
+    async fn remove_push_channel(&self, id: &str) -> Result<Option<PushChannel>> {
+        self.inner.remove_push_channel(id).await
     }
 
     async fn acquire_lease(

@@ -8,8 +8,8 @@ use chrono::{DateTime, Utc};
 use dirsync_core::{
     Account, AnyIntegration, ApiToken, DirectoryChanges, DirectoryUser, Email, ExternalId, Group,
     HeldPlan, Inbound, Integration, IntegrationId, IntegrationRecord, Membership, MembershipKey,
-    NewIntegration, OrgUnit, OwnedGroup, OwnedMembership, OwnershipChange, PlanId, Primary, RunId,
-    SyncRun, UserId, Version,
+    NewIntegration, OrgUnit, OwnedGroup, OwnedMembership, OwnershipChange, PlanId, Primary,
+    PushChannel, RunId, SyncRun, UserId, Version,
 };
 
 use crate::transaction::{self, Transaction};
@@ -39,6 +39,8 @@ struct State {
     owned_groups: Keyed<String, OwnedGroup>,
     /// API token records by name.
     api_tokens: BTreeMap<String, ApiToken>,
+    /// Push channel records by id.
+    push_channels: BTreeMap<String, PushChannel>,
     /// The next apply fails when it has written this many rows.
     fail_apply_at: Option<usize>,
     /// How many rows the last apply failed that way had written.
@@ -677,7 +679,12 @@ impl Store for InMemoryStore {
     }
 
     async fn remove_integration(&self, id: IntegrationId) -> Result<Removed> {
-        self.transact(|tx| transaction::ready(transaction::remove_integration(tx, id)))
+        let removed =
+            self.transact(|tx| transaction::ready(transaction::remove_integration(tx, id)))?;
+        self.lock()?
+            .push_channels
+            .retain(|_, c| c.integration != id);
+        Ok(removed)
     }
 
     async fn view(&self, integration: IntegrationId) -> Result<LocalView> {
@@ -842,6 +849,46 @@ impl Store for InMemoryStore {
                 kind: "API token",
                 id: name.to_owned(),
             })
+    }
+
+    async fn push_channels(&self, integration: IntegrationId) -> Result<Vec<PushChannel>> {
+        let state = self.lock()?;
+        if !state.integrations.contains_key(&integration) {
+            return Err(Error::integration_not_found(integration));
+        }
+        let mut channels: Vec<PushChannel> = state
+            .push_channels
+            .values()
+            .filter(|c| c.integration == integration)
+            .cloned()
+            .collect();
+        channels.sort_by(|a, b| (a.opened_at, &a.id).cmp(&(b.opened_at, &b.id)));
+        Ok(channels)
+    }
+
+    async fn save_push_channel(&self, channel: &PushChannel) -> Result<()> {
+        let mut state = self.lock()?;
+        if !state.integrations.contains_key(&channel.integration) {
+            return Err(Error::integration_not_found(channel.integration));
+        }
+        if state
+            .push_channels
+            .get(&channel.id)
+            .is_some_and(|c| c.integration != channel.integration)
+        {
+            return Err(Error::AlreadyExists {
+                kind: "push channel",
+                id: channel.id.clone(),
+            });
+        }
+        state
+            .push_channels
+            .insert(channel.id.clone(), channel.clone());
+        Ok(())
+    }
+
+    async fn remove_push_channel(&self, id: &str) -> Result<Option<PushChannel>> {
+        Ok(self.lock()?.push_channels.remove(id))
     }
 
     async fn release_plan(&self, id: &PlanId) -> Result<HeldPlan> {

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use dirsync_core::{
     Account, AnyIntegration, ApiToken, DirectoryChanges, DirectoryUser, Email, Group, HeldPlan,
     Inbound, Integration, IntegrationId, Membership, NewIntegration, OrgUnit, OwnedGroup,
-    OwnedMembership, OwnershipChange, PlanId, Primary, SyncRun, UserId, Version,
+    OwnedMembership, OwnershipChange, PlanId, Primary, PushChannel, SyncRun, UserId, Version,
 };
 use serde::{Deserialize, Serialize};
 
@@ -233,4 +233,17 @@ pub trait Store: Send + Sync + Debug {
 
     /// Removes the API token named `name` and returns it (`NotFound` if there is none).
     async fn revoke_api_token(&self, name: &str) -> Result<ApiToken>;
+
+    /// The push channels recorded for an integration, oldest (by `opened_at`, then id) first:
+    /// one live channel, two while one replaces the other. Removing the integration removes them.
+    async fn push_channels(&self, integration: IntegrationId) -> Result<Vec<PushChannel>>;
+
+    /// Records a push channel, or replaces the record with its id (a new last notification).
+    /// `NotFound` for an unknown integration; `AlreadyExists` if the id is another
+    /// integration's channel.
+    async fn save_push_channel(&self, channel: &PushChannel) -> Result<()>;
+
+    /// Forgets a push channel (once it is stopped or expired) and returns it; `None` if no
+    /// channel has that id.
+    async fn remove_push_channel(&self, id: &str) -> Result<Option<PushChannel>>;
 }

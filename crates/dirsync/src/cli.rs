@@ -63,6 +63,11 @@ pub(crate) struct Cli {
     /// Default: `notify_url` in the config file.
     #[arg(long, global = true, env = "DIRSYNC_NOTIFY_URL", value_name = "URL")]
     pub(crate) notify_url: Option<String>,
+    /// The server's public base URL (`https://sync.example.com`): push channels send to
+    /// `{URL}/hooks/google/{integration}` (`serve`, `scheduler:work`). Default: `public_url`
+    /// in the config file; none: no push channels.
+    #[arg(long, global = true, env = "DIRSYNC_PUBLIC_URL", value_name = "URL")]
+    pub(crate) public_url: Option<String>,
     #[command(subcommand)]
     pub(crate) command: Command,
 }
@@ -153,6 +158,16 @@ pub(crate) enum Command {
     IntegrationDeactivate {
         /// The integration's id.
         id: String,
+    },
+    /// Turn pushed changes on (a push channel is opened; needs `--public-url`) or off (it is
+    /// stopped). Scheduled rules stay the backstop.
+    #[command(name = "integration:push")]
+    IntegrationPush {
+        /// The integration's id.
+        id: String,
+        /// `on` or `off`.
+        #[arg(value_parser = ["on", "off"])]
+        state: String,
     },
     /// Reactivate an inactive integration.
     #[command(name = "integration:reactivate")]

@@ -19,6 +19,7 @@ use crate::cli::{Cli, Format};
 /// log = "info"                           # a RUST_LOG filter
 /// listen = "127.0.0.1:8080"              # dirsync serve
 /// request_timeout = 30                   # dirsync serve: seconds an API request may take
+/// public_url = "https://sync.example.com" # dirsync serve, scheduler:work: push channels' callbacks
 /// tenant = "acme"                        # one directory of a PostgreSQL database
 /// notify_url = "https://…"               # failed runs, held plans, recoveries as JSON
 ///
@@ -33,6 +34,7 @@ struct ConfigFile {
     log: Option<String>,
     listen: Option<String>,
     request_timeout: Option<u64>,
+    public_url: Option<String>,
     notify_url: Option<String>,
     tenant: Option<String>,
     #[serde(default)]
@@ -77,6 +79,9 @@ pub(crate) struct Settings {
     listen: Option<String>,
     /// How long `serve` lets an API request take, in seconds, from the config file.
     pub(crate) request_timeout: Option<u64>,
+    /// The server's public base URL, where push channels send (`--public-url`,
+    /// `DIRSYNC_PUBLIC_URL`, `public_url`); none: no push channels.
+    pub(crate) public_url: Option<String>,
     /// Where notifications are POSTed (`--notify-url`, `DIRSYNC_NOTIFY_URL`, `notify_url`).
     pub(crate) notify_url: Option<String>,
     /// One directory of a PostgreSQL database (`--tenant`, `DIRSYNC_TENANT`, `tenant`).
@@ -124,6 +129,7 @@ impl Settings {
             log: file.log,
             listen: file.listen,
             request_timeout: file.request_timeout,
+            public_url: cli.public_url.clone().or(file.public_url),
             notify_url: cli.notify_url.clone().or(file.notify_url),
             tenant: cli.tenant.clone().or(file.tenant),
             attributes: file.attributes,

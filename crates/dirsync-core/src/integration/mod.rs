@@ -69,6 +69,10 @@ pub struct IntegrationRecord {
     /// This integration's own safeguard thresholds; `None` uses the service's policy.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub safeguards: Option<Safeguards>,
+    /// Whether its source should push changes as they happen (a push channel kept open for it,
+    /// when its connector can push); the scheduled rules stay the backstop.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub push: bool,
     /// When it was created.
     pub created_at: DateTime<Utc>,
     /// Optimistic-concurrency revision, bumped by the store on every save.
@@ -140,6 +144,7 @@ impl NewIntegration {
             authorization: None,
             authorization_history: Vec::new(),
             safeguards: None,
+            push: false,
             created_at: self.created_at,
             revision: 0,
         }
@@ -275,6 +280,16 @@ impl<D: Direction, R: Role<D>> Integration<D, R> {
     /// Gives the integration its own safeguard thresholds (`None`: the service's policy).
     pub fn set_safeguards(&mut self, safeguards: Option<Safeguards>) {
         self.record.safeguards = safeguards;
+    }
+
+    /// Whether its source should push changes as they happen.
+    pub fn push(&self) -> bool {
+        self.record.push
+    }
+
+    /// Turns pushed changes on or off (the service opens or stops the channel).
+    pub fn set_push(&mut self, push: bool) {
+        self.record.push = push;
     }
 
     /// Adds a rule.
@@ -707,6 +722,16 @@ impl AnyIntegration {
     /// See [`Integration::set_safeguards`].
     pub fn set_safeguards(&mut self, safeguards: Option<Safeguards>) {
         each!(self, i => i.set_safeguards(safeguards))
+    }
+
+    /// Whether its source should push changes as they happen ([`Integration::push`]).
+    pub fn push(&self) -> bool {
+        self.record().push
+    }
+
+    /// See [`Integration::set_push`].
+    pub fn set_push(&mut self, push: bool) {
+        each!(self, i => i.set_push(push))
     }
 
     /// See [`Integration::add_rule`].

@@ -25,6 +25,8 @@ pub(super) enum Op {
     UsersWrite,
     CustomersGet,
     DomainsRead,
+    UsersWatch,
+    ChannelsStop,
 }
 
 impl Op {
@@ -51,6 +53,18 @@ impl Op {
             ],
             Op::OrgUnitsWrite => &["admin.directory.orgunit"],
             Op::UsersWrite => &["admin.directory.user"],
+            Op::UsersWatch => &[
+                "admin.directory.user",
+                "admin.directory.user.readonly",
+                "cloud-platform",
+            ],
+            Op::ChannelsStop => &[
+                "admin.directory.user",
+                "admin.directory.user.readonly",
+                "admin.directory.user.alias",
+                "admin.directory.user.alias.readonly",
+                "cloud-platform",
+            ],
             Op::CustomersGet => &[
                 "admin.directory.customer",
                 "admin.directory.customer.readonly",

@@ -12,6 +12,7 @@ mod response;
 mod token;
 mod user_writes;
 mod users;
+pub(crate) mod watch;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -50,6 +51,14 @@ pub(crate) struct Shared {
     pub(crate) in_flight: AtomicU64,
     pub(crate) token_uri: String,
     pub(crate) require_admin_subject: bool,
+    /// Push channels (`users.watch`) and their deliveries.
+    pub(crate) watch: Mutex<watch::WatchState>,
+    /// `http://127.0.0.1:PORT`.
+    pub(crate) base_url: String,
+    /// Delivers notifications.
+    pub(crate) http: reqwest::Client,
+    /// Where deliveries run (captured at start: mutations may come from outside a task).
+    pub(crate) runtime: tokio::runtime::Handle,
 }
 
 pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -103,6 +112,8 @@ pub(crate) fn app(shared: Arc<Shared>) -> Router {
         .route("/oauth2/v3/certs", get(oauth::certs))
         .route("/oauth2/v3/userinfo", get(oauth::userinfo))
         .route(&format!("{API}/users"), get(users_list).post(users_insert))
+        .route(&format!("{API}/users/watch"), post(watch::users_watch))
+        .route(watch::STOP_PATH, post(watch::channels_stop))
         .route(
             &format!("{API}/users/{{user_key}}"),
             get(users_get).patch(users_patch).delete(users_delete),

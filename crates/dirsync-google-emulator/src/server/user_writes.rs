@@ -22,7 +22,7 @@ use serde_json::{Map, Value};
 
 use super::gate::Op;
 use super::response::{ApiError, ApiResult, ok};
-use super::{Params, S, check_customer, lock, route, write};
+use super::{Params, S, check_customer, lock, route, watch, write};
 use crate::error::Error;
 use crate::render;
 use crate::tenant::{EmploymentType, NewUser, UserPatch};
@@ -268,6 +268,7 @@ pub(super) async fn users_insert(
         .and_then(Value::as_bool)
         .unwrap_or(false);
     let user = t.add_user(new).map_err(map_user_error)?;
+    sh.publish(watch::drain(&mut t));
     lock(&sh.stats).users_inserted += 1;
     if lose {
         return Err(lost());
@@ -303,6 +304,7 @@ pub(super) async fn users_patch(
     let lose = sh.write_fault(&[&key])?;
     let mut t = write(&sh.tenant);
     let user = t.patch_user(&key, patch).map_err(map_user_error)?;
+    sh.publish(watch::drain(&mut t));
     lock(&sh.stats).users_patched += 1;
     if lose {
         return Err(lost());
@@ -318,9 +320,11 @@ pub(super) async fn users_delete(
 ) -> ApiResult {
     sh.gate(&headers, Op::UsersWrite, &route("DELETE", &mp), 0)?;
     let lose = sh.write_fault(&[&key])?;
-    write(&sh.tenant)
-        .delete_user(&key)
-        .map_err(map_user_error)?;
+    {
+        let mut t = write(&sh.tenant);
+        t.delete_user(&key).map_err(map_user_error)?;
+        sh.publish(watch::drain(&mut t));
+    }
     lock(&sh.stats).users_deleted += 1;
     if lose {
         return Err(lost());

@@ -1,6 +1,7 @@
 //! The tenant: users, groups, memberships and org units, a deterministic generator and mutations.
 //! One file per resource (its types and mutations); the generator in `generate`.
 
+mod events;
 mod generate;
 mod groups;
 mod members;
@@ -13,6 +14,7 @@ use chrono::{DateTime, TimeZone, Utc};
 
 use crate::rng::Rng;
 
+pub(crate) use events::{UserEvent, UserEventKind};
 pub use generate::TenantSpec;
 pub use groups::Group;
 pub use members::{MemberType, Membership, Role};
@@ -43,6 +45,8 @@ pub struct Tenant {
     /// lower-case email / alias / id → user index (deleted users included).
     user_index: HashMap<String, usize>,
     group_index: HashMap<String, usize>,
+    /// User changes not yet drained by the push channels (`users.watch`).
+    user_events: Vec<UserEvent>,
     rng: Rng,
 }
 
@@ -68,6 +72,7 @@ impl Tenant {
             org_units: Vec::new(),
             user_index: HashMap::new(),
             group_index: HashMap::new(),
+            user_events: Vec::new(),
             rng: Rng::new(0),
         };
         t.org_units.push(OrgUnit {

@@ -1,6 +1,6 @@
 //! Users: [`User`], [`NewUser`], [`EmploymentType`] and the user mutations.
 
-use super::{DIGITS, Tenant, now_rfc3339, rfc3339};
+use super::{DIGITS, Tenant, UserEventKind, now_rfc3339, rfc3339};
 use crate::error::Error;
 
 /// Employment type, served as `organizations[primary].description`.
@@ -186,6 +186,7 @@ impl Tenant {
             change_password_at_next_login: new.change_password_at_next_login,
         };
         self.push_user(user.clone());
+        self.record(UserEventKind::Add, &user.id);
         Ok(user)
     }
 
@@ -259,6 +260,7 @@ impl Tenant {
             // The old address stays an alias of the account, as Google keeps it.
             self.user_index.insert(email, i);
         }
+        self.record(UserEventKind::Update, &user.id);
         Ok(user)
     }
 
@@ -270,18 +272,25 @@ impl Tenant {
         for g in &mut self.groups {
             g.members.retain(|m| m.id != id);
         }
+        self.record(UserEventKind::Delete, &id);
         Ok(())
     }
 
     /// Suspends (`true`) or reactivates (`false`) a user.
     pub fn set_suspended(&mut self, key: &str, suspended: bool) -> Result<(), Error> {
-        self.user_mut(key)?.suspended = suspended;
+        let user = self.user_mut(key)?;
+        user.suspended = suspended;
+        let id = user.id.clone();
+        self.record(UserEventKind::Update, &id);
         Ok(())
     }
 
     /// Sets (or clears) a user's manager.
     pub fn set_manager(&mut self, key: &str, manager_email: Option<&str>) -> Result<(), Error> {
-        self.user_mut(key)?.manager_email = manager_email.map(str::to_ascii_lowercase);
+        let user = self.user_mut(key)?;
+        user.manager_email = manager_email.map(str::to_ascii_lowercase);
+        let id = user.id.clone();
+        self.record(UserEventKind::Update, &id);
         Ok(())
     }
 
@@ -291,7 +300,10 @@ impl Tenant {
             .org_unit(org_unit_path)
             .map(|o| o.path.clone())
             .ok_or_else(|| Error::NotFound(format!("org unit {org_unit_path}")))?;
-        self.user_mut(key)?.org_unit_path = path;
+        let user = self.user_mut(key)?;
+        user.org_unit_path = path;
+        let id = user.id.clone();
+        self.record(UserEventKind::Update, &id);
         Ok(())
     }
 }

@@ -45,6 +45,7 @@ mod fencing;
 pub mod fixtures;
 mod integrations;
 mod ownership;
+mod push_channels;
 mod retention;
 mod runs;
 mod seed;
@@ -56,6 +57,7 @@ pub use fencing::*;
 use fixtures::*;
 pub use integrations::*;
 pub use ownership::*;
+pub use push_channels::push_channels_are_kept_per_integration_until_removed;
 pub use retention::*;
 pub use runs::*;
 use seed::*;
@@ -155,6 +157,7 @@ macro_rules! conformance_tests {
             group_ownership_records_round_trip_with_memberships_in_one_record,
             group_ownership_records_are_refused_for_another_integration,
             api_tokens_are_kept_by_name_and_hash_until_revoked,
+            push_channels_are_kept_per_integration_until_removed,
         );
     };
     (@tests [$factory:expr] $($name:ident,)*) => {

@@ -245,6 +245,17 @@ pub(super) async fn show(s: &Service, id: &str) -> Result<Output> {
             t.max_count, t.max_percent, t.min_count
         );
     }
+    let _ = writeln!(text, "  push       {}", if r.push { "on" } else { "off" });
+    for c in s.store().push_channels(r.id).await? {
+        let _ = writeln!(
+            text,
+            "    channel {} expires {}, last notification {}",
+            c.id,
+            c.expires_at.to_rfc3339(),
+            c.last_notification
+                .map_or_else(|| "none yet".to_owned(), |t| t.to_rfc3339())
+        );
+    }
     let _ = writeln!(text, "  rules");
     for rule in &r.rules {
         let _ = writeln!(

@@ -77,6 +77,14 @@ pub(crate) async fn run(command: Command, settings: &Settings, bars: &Bars) -> R
             let any = s.deactivate(integration_id(&id)?).await?;
             Ok(integrations::state_change(&any, s, "deactivated"))
         }
+        Command::IntegrationPush { id, state } => {
+            let any = s.set_push(integration_id(&id)?, state == "on").await?;
+            Ok(integrations::state_change(
+                &any,
+                s,
+                &format!("push {state}"),
+            ))
+        }
         Command::IntegrationReactivate { id } => {
             let any = s.reactivate(integration_id(&id)?).await?;
             Ok(integrations::state_change(&any, s, "reactivated"))
@@ -190,6 +198,9 @@ fn service_over(store: Arc<dyn Store>, settings: &Settings) -> Result<Service> {
         .with_lease(crate::tuning::lease_ttl());
     if let Some(url) = &settings.notify_url {
         service = service.with_notifier(Arc::new(crate::notify::Webhook::new(url)?));
+    }
+    if let Some(url) = &settings.public_url {
+        service = service.with_push(dirsync_service::PushSettings::new(url));
     }
     Ok(service)
 }

@@ -203,6 +203,11 @@ async fn rounds(
                 return;
             }
             let tenant = tenant.unwrap_or("");
+            if service.push_settings().is_some()
+                && let Err(e) = service.keep_push_channels().await
+            {
+                tracing::warn!(tenant, error = %e, "could not keep the push channels");
+            }
             let runs = match service.run_due(Utc::now(), &Silent).await {
                 Ok(runs) => runs,
                 Err(e) => {
