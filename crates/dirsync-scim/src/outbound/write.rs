@@ -1,0 +1,282 @@
+//! The write side of an outbound client: a plan's operations as SCIM requests, one at a time
+//! in the plan's order (accounts before the memberships that name them), each reported.
+
+use async_trait::async_trait;
+use dirsync_core::{
+    DirectoryTarget, Email, Error as CoreError, ExternalId, RemoteApplyReport, RemoteChanges,
+    RemoteOp, RemoteOpKinds, RemoteOpOutcome, UserFields,
+};
+use reqwest::Method;
+use serde_json::Value;
+
+use super::http::{Request, Try};
+use super::{ScimClient, supported_operations, wire};
+use crate::error::Error;
+
+fn failed(reason: impl Into<String>) -> RemoteOpOutcome {
+    RemoteOpOutcome::Failed {
+        reason: reason.into(),
+    }
+}
+
+/// What a create resolved to: its outcome and the new (or found) resource's id.
+struct Created {
+    outcome: RemoteOpOutcome,
+    id: Option<String>,
+}
+
+impl ScimClient {
+    /// The id of the one resource under `path` whose `attribute` is `value`, if there is one.
+    async fn find(
+        &self,
+        route: &'static str,
+        path: &str,
+        attribute: &str,
+        value: &str,
+    ) -> Result<Option<String>, Error> {
+        let request = Request::new(Method::GET, route, path)
+            .query("filter", wire::eq_filter(attribute, value))
+            .query("count", "2");
+        let answer = self.http.call(&request).await?;
+        if !answer.is_success() {
+            return Err(Error::Remote {
+                route: route.to_owned(),
+                status: Some(answer.status),
+                message: answer.detail(),
+                transient: false,
+            });
+        }
+        let first = answer
+            .body
+            .get("Resources")
+            .and_then(Value::as_array)
+            .and_then(|r| r.first());
+        Ok(first.and_then(|r| wire::id_of(r).ok()).map(str::to_owned))
+    }
+
+    /// `POST path` with `body`, never making a duplicate: after a transient failure (the
+    /// application may have stored it and lost the answer) and on `409 uniqueness`, the
+    /// resource is first looked for by `attribute eq value` (our marker); found, it is
+    /// already done.
+    async fn create(
+        &self,
+        path: &str,
+        body: &Value,
+        attribute: &str,
+        value: &str,
+    ) -> Result<Created, Error> {
+        let route = if path == "/Users" {
+            "POST /Users"
+        } else {
+            "POST /Groups"
+        };
+        let find_route = if path == "/Users" {
+            "GET /Users?filter"
+        } else {
+            "GET /Groups?filter"
+        };
+        let found = |id: Option<String>| {
+            id.map(|id| Created {
+                outcome: RemoteOpOutcome::AlreadyDone,
+                id: Some(id),
+            })
+        };
+        let mut attempt = 1;
+        loop {
+            let request = Request::new(Method::POST, route, path).body(body);
+            match self.http.once(&request).await? {
+                Try::Answer(answer) if answer.is_success() => {
+                    return Ok(Created {
+                        outcome: RemoteOpOutcome::Done,
+                        id: wire::id_of(&answer.body).ok().map(str::to_owned),
+                    });
+                }
+                Try::Answer(answer) if answer.status == 409 => {
+                    let id = self.find(find_route, path, attribute, value).await?;
+                    return Ok(found(id).unwrap_or_else(|| Created {
+                        outcome: failed(format!(
+                            "the application holds another resource with this name, not \
+                             ours ({})",
+                            answer.detail()
+                        )),
+                        id: None,
+                    }));
+                }
+                Try::Answer(answer) => {
+                    return Ok(Created {
+                        outcome: failed(answer.detail()),
+                        id: None,
+                    });
+                }
+                Try::Transient {
+                    status,
+                    retry_after,
+                    message,
+                } => {
+                    if attempt >= self.http.config().attempts {
+                        return Err(Error::Remote {
+                            route: route.to_owned(),
+                            status,
+                            message: format!("{message} (after {attempt} tries)"),
+                            transient: true,
+                        });
+                    }
+                    self.http.pause(route, attempt, status, retry_after).await;
+                    attempt += 1;
+                    if let Some(done) = found(self.find(find_route, path, attribute, value).await?)
+                    {
+                        return Ok(done);
+                    }
+                }
+            }
+        }
+    }
+
+    /// The application's id of the user with `email`: known from the snapshot or a write,
+    /// else asked for by `userName`.
+    async fn user_id(&self, email: &Email) -> Result<Option<String>, Error> {
+        if let Some(id) = self.known_id(&email.key()) {
+            return Ok(Some(id));
+        }
+        let id = self
+            .find("GET /Users?filter", "/Users", "userName", email.as_str())
+            .await?;
+        if let Some(id) = &id {
+            self.remember(email.key(), id.clone());
+        }
+        Ok(id)
+    }
+
+    /// The manager's id, when the plan names one the application holds.
+    async fn manager_id(&self, fields: &UserFields) -> Result<Option<String>, Error> {
+        match &fields.manager_email {
+            Some(email) => self.user_id(email).await,
+            None => Ok(None),
+        }
+    }
+
+    /// A request whose answer says it all: 2xx done, 404 `when_missing`, else failed.
+    async fn simple(
+        &self,
+        request: Request<'_>,
+        when_missing: RemoteOpOutcome,
+    ) -> Result<RemoteOpOutcome, Error> {
+        let answer = self.http.call(&request).await?;
+        Ok(match answer.status {
+            200..=299 => RemoteOpOutcome::Done,
+            404 => when_missing,
+            _ => failed(answer.detail()),
+        })
+    }
+
+    async fn apply_one(&self, op: &RemoteOp) -> Result<RemoteOpOutcome, Error> {
+        let gone = || failed("the application no longer holds it");
+        let user_path = |id: &ExternalId| format!("/Users/{}", id.as_str());
+        let group_path = |id: &ExternalId| format!("/Groups/{}", id.as_str());
+        Ok(match op {
+            RemoteOp::CreateUser { fields } => {
+                let Some(marker) = fields.marker else {
+                    return Ok(failed("a create without our marker is never sent"));
+                };
+                let manager = self.manager_id(fields).await?;
+                let body = wire::new_user(fields, manager.as_deref());
+                let created = self
+                    .create("/Users", &body, "externalId", &marker.value())
+                    .await?;
+                if let Some(id) = created.id {
+                    self.remember(fields.primary_email.key(), id);
+                }
+                created.outcome
+            }
+            RemoteOp::UpdateUser { user, fields } => {
+                let manager = self.manager_id(fields).await?;
+                let body = wire::update_user(fields, manager.as_deref());
+                let request =
+                    Request::new(Method::PATCH, "PATCH /Users/{id}", user_path(user)).body(&body);
+                let outcome = self.simple(request, gone()).await?;
+                if outcome == RemoteOpOutcome::Done {
+                    self.remember(fields.primary_email.key(), user.as_str().to_owned());
+                }
+                outcome
+            }
+            RemoteOp::SuspendUser { user } | RemoteOp::ReactivateUser { user } => {
+                let body = wire::set_active(matches!(op, RemoteOp::ReactivateUser { .. }));
+                let request =
+                    Request::new(Method::PATCH, "PATCH /Users/{id}", user_path(user)).body(&body);
+                self.simple(request, gone()).await?
+            }
+            RemoteOp::DeleteUser { user } => {
+                let request = Request::new(Method::DELETE, "DELETE /Users/{id}", user_path(user));
+                self.simple(request, RemoteOpOutcome::AlreadyDone).await?
+            }
+            RemoteOp::CreateGroup { fields } => {
+                let body = wire::new_group(fields);
+                self.create("/Groups", &body, "externalId", fields.email.as_str())
+                    .await?
+                    .outcome
+            }
+            RemoteOp::UpdateGroup { group, fields } => {
+                let body = wire::update_group(fields);
+                let request = Request::new(Method::PATCH, "PATCH /Groups/{id}", group_path(group))
+                    .body(&body);
+                self.simple(request, gone()).await?
+            }
+            RemoteOp::DeleteGroup { group } => {
+                let request =
+                    Request::new(Method::DELETE, "DELETE /Groups/{id}", group_path(group));
+                self.simple(request, RemoteOpOutcome::AlreadyDone).await?
+            }
+            RemoteOp::InsertMember { group, member, .. } => {
+                let Some(id) = self.user_id(member).await? else {
+                    return Ok(failed(format!("the application holds no user {member}")));
+                };
+                let body = wire::add_member(&id);
+                let request = Request::new(Method::PATCH, "PATCH /Groups/{id}", group_path(group))
+                    .body(&body);
+                self.simple(request, gone()).await?
+            }
+            RemoteOp::DeleteMember { group, member } => {
+                let Some(id) = self.user_id(member).await? else {
+                    return Ok(RemoteOpOutcome::AlreadyDone);
+                };
+                let body = wire::remove_member(&id);
+                let request = Request::new(Method::PATCH, "PATCH /Groups/{id}", group_path(group))
+                    .body(&body);
+                let answer = self.http.call(&request).await?;
+                let no_target =
+                    answer.body.get("scimType").and_then(Value::as_str) == Some("noTarget");
+                match answer.status {
+                    200..=299 => RemoteOpOutcome::Done,
+                    400 if no_target => RemoteOpOutcome::AlreadyDone,
+                    404 => gone(),
+                    _ => failed(answer.detail()),
+                }
+            }
+            other => failed(format!("SCIM has no {}", other.kind())),
+        })
+    }
+}
+
+#[async_trait]
+impl DirectoryTarget for ScimClient {
+    async fn apply(&self, changes: &RemoteChanges) -> Result<RemoteApplyReport, CoreError> {
+        let mut outcomes = Vec::with_capacity(changes.ops().len());
+        for op in changes.ops() {
+            let outcome = match self.apply_one(op).await {
+                Ok(outcome) => outcome,
+                // A refused token refuses every write: stop here.
+                Err(e @ Error::Refused { .. }) => return Err(e.into()),
+                Err(e) => failed(e.to_string()),
+            };
+            if let RemoteOpOutcome::Failed { reason } = &outcome {
+                tracing::warn!(integration = %self.integration, %op, %reason, "SCIM write failed");
+            }
+            outcomes.push(outcome);
+        }
+        Ok(RemoteApplyReport::new(outcomes, self.take_stats()))
+    }
+
+    fn supported_operations(&self) -> RemoteOpKinds {
+        supported_operations()
+    }
+}
