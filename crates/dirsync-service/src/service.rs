@@ -33,6 +33,8 @@ pub struct Service {
     #[cfg(feature = "google")]
     pub(crate) consent: Option<dirsync_google::GoogleKind>,
     pub(crate) push_window: dirsync_engine::PushWindow,
+    /// Where outbound SCIM tokens are kept ([`Service::with_secrets`]).
+    pub(crate) secrets: Option<Arc<dyn dirsync_core::SecretStore>>,
     /// One lock per integration: its pushes are planned and applied one at a time.
     pub(crate) push_locks: crate::scim::PushLocks,
 }
@@ -102,6 +104,7 @@ impl Service {
             #[cfg(feature = "google")]
             consent: None,
             push_window: dirsync_engine::PushWindow::default(),
+            secrets: None,
             push_locks: crate::scim::PushLocks::default(),
         }
     }
