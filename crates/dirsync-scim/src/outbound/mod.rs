@@ -196,6 +196,16 @@ impl ScimClient {
             .insert(email_key, id);
     }
 
+    /// The account `id` is now known by `email_key` alone.
+    fn rename(&self, email_key: String, id: &str) {
+        let mut ids = self
+            .ids
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        ids.retain(|_, v| v != id);
+        ids.insert(email_key, id.to_owned());
+    }
+
     fn known_id(&self, email_key: &str) -> Option<String> {
         self.ids
             .lock()

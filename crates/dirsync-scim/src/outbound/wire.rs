@@ -105,6 +105,15 @@ pub(crate) fn update_user(fields: &UserFields, manager_id: Option<&str>) -> Valu
     patch(ops)
 }
 
+/// The PATCH that sets the manager (by id).
+pub(crate) fn set_manager(id: &str) -> Value {
+    patch(vec![json!({
+        "op": "replace",
+        "path": format!("{ENTERPRISE_SCHEMA}:manager"),
+        "value": {"value": id},
+    })])
+}
+
 /// The PATCH that sets `active`.
 pub(crate) fn set_active(active: bool) -> Value {
     patch(vec![

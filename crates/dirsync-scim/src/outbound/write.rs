@@ -169,7 +169,13 @@ impl ScimClient {
         })
     }
 
-    async fn apply_one(&self, op: &RemoteOp) -> Result<RemoteOpOutcome, Error> {
+    /// Applies one operation. A user created before their manager is noted in `later`, to
+    /// get the manager once the whole plan is applied.
+    async fn apply_one(
+        &self,
+        op: &RemoteOp,
+        later: &mut Vec<(String, Email)>,
+    ) -> Result<RemoteOpOutcome, Error> {
         let gone = || failed("the application no longer holds it");
         let user_path = |id: &ExternalId| format!("/Users/{}", id.as_str());
         let group_path = |id: &ExternalId| format!("/Groups/{}", id.as_str());
@@ -184,7 +190,10 @@ impl ScimClient {
                     .create("/Users", &body, "externalId", &marker.value())
                     .await?;
                 if let Some(id) = created.id {
-                    self.remember(fields.primary_email.key(), id);
+                    self.remember(fields.primary_email.key(), id.clone());
+                    if let (None, Some(email)) = (&manager, &fields.manager_email) {
+                        later.push((id, email.clone()));
+                    }
                 }
                 created.outcome
             }
@@ -195,7 +204,8 @@ impl ScimClient {
                     Request::new(Method::PATCH, "PATCH /Users/{id}", user_path(user)).body(&body);
                 let outcome = self.simple(request, gone()).await?;
                 if outcome == RemoteOpOutcome::Done {
-                    self.remember(fields.primary_email.key(), user.as_str().to_owned());
+                    // A rename: the old address no longer names this account.
+                    self.rename(fields.primary_email.key(), user.as_str());
                 }
                 outcome
             }
@@ -261,8 +271,9 @@ impl ScimClient {
 impl DirectoryTarget for ScimClient {
     async fn apply(&self, changes: &RemoteChanges) -> Result<RemoteApplyReport, CoreError> {
         let mut outcomes = Vec::with_capacity(changes.ops().len());
+        let mut later = Vec::new();
         for op in changes.ops() {
-            let outcome = match self.apply_one(op).await {
+            let outcome = match self.apply_one(op, &mut later).await {
                 Ok(outcome) => outcome,
                 // A refused token refuses every write: stop here.
                 Err(e @ Error::Refused { .. }) => return Err(e.into()),
@@ -272,6 +283,19 @@ impl DirectoryTarget for ScimClient {
                 tracing::warn!(integration = %self.integration, %op, %reason, "SCIM write failed");
             }
             outcomes.push(outcome);
+        }
+        // Managers created after their reports (a failure here is left to the next run, which
+        // plans the manager as an update).
+        for (id, email) in later {
+            if let Ok(Some(manager)) = self.user_id(&email).await {
+                let body = wire::set_manager(&manager);
+                let request =
+                    Request::new(Method::PATCH, "PATCH /Users/{id}", format!("/Users/{id}"))
+                        .body(&body);
+                if let Err(e @ Error::Refused { .. }) = self.http.call(&request).await {
+                    return Err(e.into());
+                }
+            }
         }
         Ok(RemoteApplyReport::new(outcomes, self.take_stats()))
     }
