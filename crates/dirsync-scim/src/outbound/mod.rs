@@ -214,3 +214,6 @@ impl ScimClient {
             .cloned()
     }
 }
+
+#[cfg(test)]
+mod tests;
