@@ -158,22 +158,6 @@ pub(crate) fn clip(text: &str) -> String {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn bodies_follow_rfc_7644() {
-        let body = Error::Uniqueness("userName taken".into()).body();
-        assert_eq!(body["status"], "409");
-        assert_eq!(body["scimType"], "uniqueness");
-        assert_eq!(body["schemas"][0], ERROR_SCHEMA);
-        let body = Error::PreconditionFailed.body();
-        assert_eq!(body["status"], "412");
-        assert!(body.get("scimType").is_none());
-    }
-}
-
 impl From<Error> for dirsync_core::Error {
     /// A refused token is an access failure (the integration needs a new one); a failed call
     /// a remote failure; anything else an invalid value.
@@ -201,5 +185,21 @@ impl From<Error> for dirsync_core::Error {
                 reason: other.to_string(),
             },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bodies_follow_rfc_7644() {
+        let body = Error::Uniqueness("userName taken".into()).body();
+        assert_eq!(body["status"], "409");
+        assert_eq!(body["scimType"], "uniqueness");
+        assert_eq!(body["schemas"][0], ERROR_SCHEMA);
+        let body = Error::PreconditionFailed.body();
+        assert_eq!(body["status"], "412");
+        assert!(body.get("scimType").is_none());
     }
 }
