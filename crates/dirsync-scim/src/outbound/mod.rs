@@ -10,7 +10,7 @@
 //! - as a [`DirectoryTarget`](dirsync_core::DirectoryTarget) it applies the engine's plan:
 //!   `POST /Users` (create), `PATCH /Users/{id}` (an RFC 7644 `PatchOp`: profile replace,
 //!   `active` false/true), `DELETE /Users/{id}`; `POST`/`PATCH`/`DELETE /Groups` and member
-//!   `add`/`remove` PATCHes.
+//!   `add`/`remove` PATCHes (consecutive additions to one group in one PATCH, up to 500).
 //!
 //! Ownership is the [`ProvisioningMarker`](dirsync_core::ProvisioningMarker) written as the
 //! account's `externalId` (`created:<integration>:<directory user id>`) by the create itself.
@@ -158,6 +158,9 @@ pub struct ScimClient {
     /// The application's user ids by email key, from the last snapshot and the writes since
     /// (member PATCHes name users by id, the plan by email).
     ids: Mutex<HashMap<String, String>>,
+    /// Whether `ids` holds a complete snapshot (then a user it lacks is not in the
+    /// application, and no lookup is needed).
+    indexed: std::sync::atomic::AtomicBool,
 }
 
 impl ScimClient {
@@ -181,6 +184,7 @@ impl ScimClient {
             http: Http::new(&endpoint.base_url, token, per_minute, config)?,
             integration,
             ids: Mutex::new(HashMap::new()),
+            indexed: std::sync::atomic::AtomicBool::new(false),
         })
     }
 

@@ -149,6 +149,8 @@ impl DirectorySource for ScimClient {
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
             ids.clear();
             ids.extend(emails.iter().map(|(id, e)| (e.key(), id.clone())));
+            self.indexed
+                .store(true, std::sync::atomic::Ordering::Relaxed);
         }
         if kinds.contains(ObjectKind::Users) {
             let mut page = Vec::with_capacity(users.len());

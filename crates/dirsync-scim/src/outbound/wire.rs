@@ -139,10 +139,11 @@ pub(crate) fn update_group(fields: &GroupFields) -> Value {
     }})])
 }
 
-/// The PATCH that adds the user `id` to a group.
-pub(crate) fn add_member(id: &str) -> Value {
+/// The PATCH that adds the users `ids` to a group.
+pub(crate) fn add_members(ids: &[String]) -> Value {
+    let value: Vec<Value> = ids.iter().map(|id| json!({"value": id})).collect();
     patch(vec![
-        json!({"op": "add", "path": "members", "value": [{"value": id}]}),
+        json!({"op": "add", "path": "members", "value": value}),
     ])
 }
 

@@ -19,6 +19,9 @@ fn failed(reason: impl Into<String>) -> RemoteOpOutcome {
     }
 }
 
+/// The most members one PATCH adds.
+const MEMBERS_PER_PATCH: usize = 500;
+
 /// What a create resolved to: its outcome and the new (or found) resource's id.
 struct Created {
     outcome: RemoteOpOutcome,
@@ -138,6 +141,11 @@ impl ScimClient {
         if let Some(id) = self.known_id(&email.key()) {
             return Ok(Some(id));
         }
+        if self.indexed.load(std::sync::atomic::Ordering::Relaxed) {
+            // The index holds the complete snapshot and every write since: not there, not in
+            // the application.
+            return Ok(None);
+        }
         let id = self
             .find("GET /Users?filter", "/Users", "userName", email.as_str())
             .await?;
@@ -167,6 +175,45 @@ impl ScimClient {
             404 => when_missing,
             _ => failed(answer.detail()),
         })
+    }
+
+    /// Adds the members of `inserts` (insertions into `group`) with one PATCH; each member the
+    /// application holds no user for fails alone.
+    async fn add_members(
+        &self,
+        group: &ExternalId,
+        inserts: &[RemoteOp],
+    ) -> Result<Vec<RemoteOpOutcome>, Error> {
+        let mut outcomes = Vec::with_capacity(inserts.len());
+        let mut ids = Vec::new();
+        for op in inserts {
+            let RemoteOp::InsertMember { member, .. } = op else {
+                outcomes.push(Some(failed("not an insertion")));
+                continue;
+            };
+            match self.user_id(member).await? {
+                Some(id) => {
+                    ids.push(id);
+                    outcomes.push(None);
+                }
+                None => outcomes.push(Some(failed(format!(
+                    "the application holds no user {member}"
+                )))),
+            }
+        }
+        let together = if ids.is_empty() {
+            RemoteOpOutcome::Done
+        } else {
+            let body = wire::add_members(&ids);
+            let path = format!("/Groups/{}", group.as_str());
+            let request = Request::new(Method::PATCH, "PATCH /Groups/{id}", path).body(&body);
+            self.simple(request, failed("the application no longer holds it"))
+                .await?
+        };
+        Ok(outcomes
+            .into_iter()
+            .map(|o| o.unwrap_or_else(|| together.clone()))
+            .collect())
     }
 
     /// Applies one operation. A user created before their manager is noted in `later`, to
@@ -240,7 +287,7 @@ impl ScimClient {
                 let Some(id) = self.user_id(member).await? else {
                     return Ok(failed(format!("the application holds no user {member}")));
                 };
-                let body = wire::add_member(&id);
+                let body = wire::add_members(&[id]);
                 let request = Request::new(Method::PATCH, "PATCH /Groups/{id}", group_path(group))
                     .body(&body);
                 self.simple(request, gone()).await?
@@ -272,7 +319,30 @@ impl DirectoryTarget for ScimClient {
     async fn apply(&self, changes: &RemoteChanges) -> Result<RemoteApplyReport, CoreError> {
         let mut outcomes = Vec::with_capacity(changes.ops().len());
         let mut later = Vec::new();
-        for op in changes.ops() {
+        let ops = changes.ops();
+        let mut next = 0;
+        while next < ops.len() {
+            // Consecutive insertions into one group: one PATCH.
+            if let RemoteOp::InsertMember { group, .. } = &ops[next] {
+                let run = ops[next..]
+                    .iter()
+                    .take(MEMBERS_PER_PATCH)
+                    .take_while(
+                        |op| matches!(op, RemoteOp::InsertMember { group: g, .. } if g == group),
+                    )
+                    .count();
+                if run > 1 {
+                    match self.add_members(group, &ops[next..next + run]).await {
+                        Ok(done) => outcomes.extend(done),
+                        Err(e @ Error::Refused { .. }) => return Err(e.into()),
+                        Err(e) => outcomes.extend(std::iter::repeat_n(failed(e.to_string()), run)),
+                    }
+                    next += run;
+                    continue;
+                }
+            }
+            let op = &ops[next];
+            next += 1;
             let outcome = match self.apply_one(op, &mut later).await {
                 Ok(outcome) => outcome,
                 // A refused token refuses every write: stop here.
