@@ -60,9 +60,13 @@ async fn create_scim_outbound(s: &Service, args: ScimCreateArgs) -> Result<Outpu
     let json = serde_json::to_value(CreatedView::from(&made))?;
     let any = &made.integration;
     let text = format!(
-        "created outbound SCIM integration {} ({}); the token is kept sealed in the secret store.\n\n         Next: add what it provisions, e.g.\n\n    dirsync rule:add {} --name people --provision users --select '\"everyone\"'\n\n         then `dirsync sync --dry-run` to see the plan.",
+        "created outbound SCIM integration {} ({}); the token is kept sealed in the secret store.\n\n\
+         Next: add what it provisions, e.g.\n\n    \
+         dirsync rule:add {} --name people --provision users --select '\"everyone\"'\n\n\
+         then `dirsync sync --dry-run {}` to see the plan.",
         any.id(),
         any.state(),
+        any.id(),
         any.id(),
     );
     Ok(Output::new(json, text))
