@@ -23,8 +23,9 @@
 //!
 //! Depend on the individual crates instead if you want fewer dependencies. The `dirsync`
 //! command line is the `dirsync` crate. With `default-features = false` the facade is the core,
-//! the store contract with its in-memory backend, the engine and the service: bring your own
-//! store backend and connectors. (`postgres` and `scim` features will come with those crates.)
+//! the store contract with its in-memory backend, the engine, the service and SCIM 2.0
+//! (`scim`: the service's inbound provider and outbound client; always built, the service
+//! depends on it): bring your own store backend and connectors.
 //!
 //! # Embedding directory-sync in your product
 //!
@@ -232,6 +233,7 @@ pub use dirsync_google as google;
 pub use dirsync_google_emulator as emulator;
 #[cfg(feature = "postgres")]
 pub use dirsync_postgres as postgres;
+pub use dirsync_scim as scim;
 #[cfg(feature = "server")]
 pub use dirsync_server as server;
 pub use dirsync_service as service;

@@ -5,6 +5,7 @@
 //! `cargo run --release --example bench -- sync [--users N] [--groups G] [--memberships M] [--backend B]`
 //! `cargo build --release -p dirsync && cargo run --release --example bench -- workers [--tenants T] [--workers W]`
 //! `cargo run --release --example bench -- provision [--users N] [--groups G] [--memberships M] [--latency-ms L]`
+//! `cargo run --release --example bench -- scim [--users N] [--groups G] [--memberships M] [--scim2-server PATH] [--requests-per-minute R]`
 //! `cargo build --release -p dirsync && cargo run --release --example bench -- cli [--users N] [--groups G] [--memberships M] [--latency-ms L] [--concurrency C] [--dirsync PATH]`
 //!
 //! Prints figures. `store`: one initial apply of a whole tenant (users with accounts, groups,
@@ -15,6 +16,8 @@
 //! path. `quota`: the same under the emulator's per-subject quota. `sync`: fetch, plan and apply
 //! of a whole tenant into SQLite, then a resync with no change, with peak memory. `workers`:
 //! the due rules of many PostgreSQL tenants run by 1, 2 and W `dirsync scheduler:work` processes.
+//! `scim`: outbound provisioning of a whole directory into the real `scim2-server` (pip install
+//! scim2-server), then a resync with no change.
 //! `cli`: the `dirsync` binary itself (create, activate with its initial sync, a resync with no
 //! change) against the emulator under latency, against the critical path.
 //! Figures, not assertions: compare runs, don't gate on them. `BENCHMARKS.md` records them.
@@ -23,6 +26,7 @@ mod api;
 mod cli;
 mod provision;
 mod remote;
+mod scim;
 mod workers;
 
 use std::sync::Arc;
@@ -122,6 +126,24 @@ enum Command {
     },
     /// Outbound provisioning of a directory into an empty tenant under latency, then a resync.
     Provision(ProvisionArgs),
+    /// Outbound provisioning of a directory into scim2-server, then a resync.
+    Scim {
+        /// Users.
+        #[arg(long, default_value_t = 2_000)]
+        users: usize,
+        /// Groups (each made empty in the application first).
+        #[arg(long, default_value_t = 20)]
+        groups: usize,
+        /// User memberships over the groups other than all-staff (which holds everyone).
+        #[arg(long, default_value_t = 2_000)]
+        memberships: usize,
+        /// The scim2-server binary (default: $DIRSYNC_SCIM2_SERVER).
+        #[arg(long, value_name = "PATH")]
+        scim2_server: Option<std::path::PathBuf>,
+        /// The client's pace (0: unpaced).
+        #[arg(long, default_value_t = directory_sync::scim::outbound::DEFAULT_REQUESTS_PER_MINUTE)]
+        requests_per_minute: u32,
+    },
     /// A whole sync (fetch, plan, apply into a SQLite file), then a resync with no change.
     Sync {
         /// Users.
@@ -306,6 +328,22 @@ async fn run(command: Command) -> Result<()> {
             concurrency,
             backend,
         } => remote::sync(users, groups, memberships, concurrency, backend).await,
+        Command::Scim {
+            users,
+            groups,
+            memberships,
+            scim2_server,
+            requests_per_minute,
+        } => {
+            scim::scim(
+                users,
+                groups,
+                memberships,
+                scim2_server,
+                requests_per_minute,
+            )
+            .await
+        }
         Command::Provision(a) => {
             provision::provision(a.users, a.groups, a.memberships, a.latency_ms).await
         }

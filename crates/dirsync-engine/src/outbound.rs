@@ -216,7 +216,7 @@ pub struct GroupInputs<'a> {
 ///
 /// # Errors
 /// [`Error::Scope`] when the snapshot does not cover groups and memberships (or, with a
-/// provisioning rule, users and org units);
+/// provisioning rule, users; a snapshot without org units is of a remote that has none);
 /// [`Error::EmptyDirectory`] when the directory has no users but removals or suspensions were
 /// planned.
 pub fn plan_outbound(
@@ -239,7 +239,8 @@ pub fn plan_outbound(
         needed.extend([ObjectKind::Groups, ObjectKind::Memberships]);
     }
     if provisioning.is_some() {
-        needed.extend([ObjectKind::Users, ObjectKind::OrgUnits]);
+        // A snapshot without org units is of a remote without them (see `ProvisionState`).
+        needed.push(ObjectKind::Users);
     }
     if groups.is_some() {
         needed.extend([ObjectKind::Groups, ObjectKind::Memberships]);
@@ -269,7 +270,10 @@ pub fn plan_outbound(
                 rule,
                 directory,
                 accounts: snapshot.users(),
-                org_units: snapshot.org_units(),
+                org_units: snapshot
+                    .kinds()
+                    .contains(ObjectKind::OrgUnits)
+                    .then(|| snapshot.org_units()),
             },
             threshold,
             now,

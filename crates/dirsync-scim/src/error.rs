@@ -71,6 +71,29 @@ pub enum Error {
     /// Something on our side failed; nothing was applied.
     #[error("internal error: {0}")]
     Internal(String),
+    /// Outbound: a call to an application's SCIM endpoint failed (after the retries, when it
+    /// was transient). The message never holds the token.
+    #[error("SCIM call {route} failed{}: {message}",
+        status.map(|s| format!(" with status {s}")).unwrap_or_default())]
+    Remote {
+        /// The route, e.g. `GET /Users`.
+        route: String,
+        /// The HTTP status, when there was an answer.
+        status: Option<u16>,
+        /// What the application said (its `detail`, shortened), or why there was no answer.
+        message: String,
+        /// Whether a later try may succeed (429, 5xx, no answer).
+        transient: bool,
+    },
+    /// Outbound: the application refused the token (401 or 403): replace the token (or grant
+    /// it the rights) and run again.
+    #[error("the application refused the token on {route} (status {status})")]
+    Refused {
+        /// The route.
+        route: String,
+        /// 401 or 403.
+        status: u16,
+    },
 }
 
 impl Error {
@@ -91,6 +114,7 @@ impl Error {
             Self::UnsupportedMediaType => 415,
             Self::Held { .. } => 503,
             Self::Internal(_) => 500,
+            Self::Remote { .. } | Self::Refused { .. } => 502,
         }
     }
 
@@ -131,6 +155,36 @@ pub(crate) fn clip(text: &str) -> String {
         let mut s: String = text.chars().take(MAX).collect();
         s.push('…');
         s
+    }
+}
+
+impl From<Error> for dirsync_core::Error {
+    /// A refused token is an access failure (the integration needs a new one); a failed call
+    /// a remote failure; anything else an invalid value.
+    fn from(e: Error) -> Self {
+        match e {
+            Error::Refused { route, status } => dirsync_core::AccessDenied::Unauthorized {
+                reason: format!("the application refused the token on {route} (status {status})"),
+            }
+            .into(),
+            Error::Remote {
+                route,
+                status,
+                message,
+                transient,
+            } => Self::Remote {
+                route,
+                status,
+                reason: None,
+                message,
+                transient,
+            },
+            other => Self::InvalidValue {
+                kind: "SCIM answer",
+                value: String::new(),
+                reason: other.to_string(),
+            },
+        }
     }
 }
 

@@ -9,6 +9,8 @@
 //!   resources as JSON;
 //! - [`patch`]: PATCH parsing and application, with Okta's and Entra's deviations, all or nothing;
 //! - [`mapping`]: resources to the directory's `RemoteUser`/`RemoteGroup` and back;
+//! - [`outbound`]: the SCIM client an outbound integration provisions an application with
+//!   (complete paged snapshots, PATCH writes, retries honouring `Retry-After`, a pacer);
 //! - [`Error`]: every refusal, with its status and RFC 7644 §3.12 body;
 //! - [`ScimKind`]: the connector kind of the system `scim` (inbound: the identity provider
 //!   pushes through the server's routes).
@@ -38,13 +40,15 @@ mod error;
 mod filter;
 mod kind;
 pub mod mapping;
+pub mod outbound;
 pub mod patch;
 mod resource;
 pub mod schema;
 
 pub use error::{ERROR_SCHEMA, Error};
 pub use filter::{AttrPath, CompareOp, Filter, MAX_DEPTH, MAX_FILTER_LEN};
-pub use kind::{SYSTEM, ScimKind, ScimSettings, token_hash};
+pub use kind::{SYSTEM, ScimEndpoint, ScimKind, ScimSettings, token_hash};
+pub use outbound::{ClientConfig, ScimClient};
 pub use resource::normalize;
 pub use schema::ResourceType;
 

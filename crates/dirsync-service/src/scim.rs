@@ -9,8 +9,9 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use dirsync_core::{
     AnyIntegration, ApiTokenSecret, DirectionKind, IntegrationId, RemoteSettings, Schedule,
 };
+use dirsync_core::{Secret, SecretStore};
 use dirsync_engine::{Push, PushOutcome};
-use dirsync_scim::ScimSettings;
+use dirsync_scim::{ScimEndpoint, ScimSettings};
 use rand::RngCore as _;
 
 use crate::{CreateIntegration, Created, Error, Service};
@@ -82,6 +83,71 @@ impl Service {
             },
             token,
         })
+    }
+
+    /// Keeps outbound SCIM tokens in `secrets` (the store the registry's SCIM kind reads them
+    /// from).
+    pub fn with_secrets(mut self, secrets: Arc<dyn SecretStore>) -> Self {
+        self.secrets = Some(secrets);
+        self
+    }
+
+    /// Creates an outbound SCIM integration titled `title` that provisions the application
+    /// at `endpoint` (its base URL), presenting `token`: the token is kept in the secret store
+    /// (under `scim-token/<random>`, which the settings name), the endpoint is checked with a
+    /// read of one user and one group, and the integration is activated. Add outbound rules
+    /// (`rule:add --provision users`, `--manage GROUP`), then sync.
+    ///
+    /// An endpoint that cannot be read leaves the integration staged (activate it later) and
+    /// is the error.
+    ///
+    /// # Errors
+    /// [`Error::Credential`] without a secret store ([`with_secrets`](Self::with_secrets)) or
+    /// when the token cannot be kept; [`Error::Invalid`] for a bad title or URL;
+    /// [`Error::Access`] when the application refuses the token; a connector or store error.
+    pub async fn create_scim_outbound(
+        &self,
+        title: &str,
+        endpoint: ScimEndpoint,
+        token: &Secret,
+    ) -> Result<Created, Error> {
+        let secrets = self.secrets.as_ref().ok_or_else(|| Error::Credential {
+            reference: endpoint.token_secret.clone(),
+            reason: "this service keeps no secrets (Service::with_secrets)".to_owned(),
+        })?;
+        let settings = RemoteSettings::from_typed(&ScimSettings::outbound(endpoint.clone()))?;
+        secrets.put_secret(&endpoint.token_secret, token)?;
+        let created = match self
+            .create(CreateIntegration::new(
+                title,
+                DirectionKind::Outbound,
+                settings,
+                Schedule::Manual,
+            ))
+            .await
+        {
+            Ok(created) => created,
+            Err(e) => {
+                let _ = secrets.remove_secret(&endpoint.token_secret);
+                return Err(e);
+            }
+        };
+        let mut any = created.integration;
+        let authorization = self.verify(&any, &any.settings().clone()).await?;
+        any.activate(authorization)?;
+        let integration = self.store.save_integration(&any).await?;
+        tracing::info!(integration = %integration.id(), "outbound SCIM integration created");
+        Ok(Created {
+            integration,
+            instructions: created.instructions,
+        })
+    }
+
+    /// A fresh name for an outbound SCIM token in the secret store: `scim-token/<random>`.
+    pub fn new_scim_token_name() -> String {
+        let mut bytes = [0u8; 12];
+        rand::rng().fill_bytes(&mut bytes);
+        format!("scim-token/{}", URL_SAFE_NO_PAD.encode(bytes))
     }
 
     /// Gives a SCIM integration a new token; the old one is refused from now on.

@@ -36,6 +36,8 @@ pub struct Service {
     #[cfg(feature = "google")]
     pub(crate) pending_consents: crate::PendingConsents,
     pub(crate) push_window: dirsync_engine::PushWindow,
+    /// Where outbound SCIM tokens are kept ([`Service::with_secrets`]).
+    pub(crate) secrets: Option<Arc<dyn dirsync_core::SecretStore>>,
     /// One lock per integration: its pushes are planned and applied one at a time.
     pub(crate) push_locks: crate::scim::PushLocks,
     /// Push channels and notifications ([`Service::with_push`]); `None`: no channels.
@@ -111,6 +113,7 @@ impl Service {
             #[cfg(feature = "google")]
             pending_consents: crate::PendingConsents::default(),
             push_window: dirsync_engine::PushWindow::default(),
+            secrets: None,
             push_locks: crate::scim::PushLocks::default(),
             push: None,
             push_queue: crate::push::PushQueue::default(),

@@ -77,9 +77,20 @@ pub(crate) struct ScimCreateArgs {
     #[arg(long)]
     pub(crate) title: String,
     /// `inbound`: an identity provider (Okta, Entra ID, ...) pushes users and groups to our
-    /// SCIM endpoints. (Outbound SCIM targets are not built yet.)
+    /// SCIM endpoints. `outbound`: we provision an application's SCIM endpoint (--base-url,
+    /// --token-file), by the outbound rules added to it.
     #[arg(long, value_enum, default_value_t = ScimDirection::Inbound)]
     pub(crate) direction: ScimDirection,
+    /// Outbound: the application's SCIM base URL (`/Users` and `/Groups` below it).
+    #[arg(long, value_name = "URL", required_if_eq("direction", "outbound"))]
+    pub(crate) base_url: Option<String>,
+    /// Outbound: a file holding the application's bearer token (kept sealed in the secret
+    /// store; the file can be deleted afterwards).
+    #[arg(long, value_name = "FILE", required_if_eq("direction", "outbound"))]
+    pub(crate) token_file: Option<PathBuf>,
+    /// Outbound: at most N requests a minute to the application (0: unpaced; default 6000).
+    #[arg(long, value_name = "N")]
+    pub(crate) requests_per_minute: Option<u32>,
 }
 
 /// The directions a SCIM integration can have here.
@@ -87,6 +98,8 @@ pub(crate) struct ScimCreateArgs {
 pub(crate) enum ScimDirection {
     /// The identity provider pushes to us.
     Inbound,
+    /// We provision the application's SCIM endpoint.
+    Outbound,
 }
 
 #[derive(Debug, Args)]

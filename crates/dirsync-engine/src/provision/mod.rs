@@ -35,8 +35,9 @@ pub struct ProvisionState<'a> {
     pub directory: &'a DirectoryFacts,
     /// Every account in the remote.
     pub accounts: &'a [RemoteUser],
-    /// Every org unit in the remote.
-    pub org_units: &'a [RemoteOrgUnit],
+    /// Every org unit in the remote; `None` for a remote without org units (a SCIM
+    /// application): then every account lives in its root and no org unit is planned.
+    pub org_units: Option<&'a [RemoteOrgUnit]>,
 }
 
 /// The user planner's result: operations in the order they must be applied (org units parents
@@ -77,6 +78,7 @@ fn desired(
     rule: &UserProvisioning,
     user: &DirectoryUser,
     emails: &HashMap<UserId, &Email>,
+    org_units: bool,
 ) -> UserFields {
     let p = &user.profile;
     // Google needs both names: an empty one falls back to the address's local part.
@@ -96,7 +98,7 @@ fn desired(
     let mut fields = UserFields::new(p.primary_email.clone(), name);
     fields.org_unit = rule
         .map_org_unit(p.org_unit.as_ref())
-        .filter(|o| !o.is_root());
+        .filter(|o| org_units && !o.is_root());
     fields.employee_id = p.employee_id.clone().filter(|e| !e.is_empty());
     fields.manager_email = match &p.manager {
         Some(Manager::Resolved(id)) => emails.get(id).map(|e| (*e).clone()),
@@ -180,6 +182,7 @@ pub fn plan_users(
         ours.insert(marker.user, (account, marker.origin));
     }
     let mut present: BTreeSet<String> = org_units
+        .unwrap_or_default()
         .iter()
         .map(|o| o.path.as_str().to_ascii_lowercase())
         .collect();
@@ -192,7 +195,7 @@ pub fn plan_users(
     let known: BTreeSet<UserId> = dir_users.iter().map(|u| u.id).collect();
     for user in dir_users {
         let selected = directory.matches(&rule.select, user);
-        let fields = desired(rule, user, &emails);
+        let fields = desired(rule, user, &emails, org_units.is_some());
         match ours.get(&user.id) {
             Some((account, origin)) => {
                 let keep = selected && user.status != UserStatus::Deprovisioned;

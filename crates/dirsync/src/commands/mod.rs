@@ -191,9 +191,13 @@ fn service_over(store: Arc<dyn Store>, settings: &Settings) -> Result<Service> {
     let policy = Policy::default().with_attributes(settings.attributes.clone());
     let (secrets, key) = secrets_paths(settings)?;
     let key = SecretKey::from_env_or_file(&key)?;
-    let google = crate::tuning::google().with_secrets(Arc::new(SealedSecrets::new(secrets, key)));
-    let mut service = Service::new(store, Registry::builtin().with(google.clone()))
+    let sealed: Arc<dyn dirsync_core::SecretStore> = Arc::new(SealedSecrets::new(secrets, key));
+    let google = crate::tuning::google().with_secrets(Arc::clone(&sealed));
+    let scim = dirsync_scim::ScimKind::new().with_secrets(Arc::clone(&sealed));
+    let registry = Registry::builtin().with(google.clone()).with(scim);
+    let mut service = Service::new(store, registry)
         .with_consent(google)
+        .with_secrets(sealed)
         .with_policy(policy)
         .with_lease(crate::tuning::lease_ttl());
     if let Some(url) = &settings.notify_url {

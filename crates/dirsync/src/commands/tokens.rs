@@ -1,13 +1,14 @@
 //! Tokens: API tokens for `dirsync serve` (create, shown once; list; revoke), and SCIM
 //! integrations with their bearer tokens (create, rotate; shown once).
 
-use anyhow::Result;
-use dirsync_core::{ApiToken, IntegrationId};
+use anyhow::{Context, Result};
+use dirsync_core::{ApiToken, IntegrationId, Secret};
+use dirsync_scim::ScimEndpoint;
 use dirsync_service::Service;
 use dirsync_service::views::CreatedView;
 use serde_json::{Value, json};
 
-use crate::args::ScimCreateArgs;
+use crate::args::{ScimCreateArgs, ScimDirection};
 use crate::output::Output;
 
 /// `console:login`: a one-time sign-in link for the web console.
@@ -22,6 +23,9 @@ pub(super) async fn console_login(s: &Service, public_url: &str) -> Result<Outpu
 }
 
 pub(super) async fn create_scim(s: &Service, args: ScimCreateArgs) -> Result<Output> {
+    if args.direction == ScimDirection::Outbound {
+        return create_scim_outbound(s, args).await;
+    }
     let made = s.create_scim_integration(&args.title).await?;
     let token = made.token.expose_secret();
     let mut json = serde_json::to_value(CreatedView::from(&made.created))?;
@@ -41,6 +45,39 @@ pub(super) async fn create_scim(s: &Service, args: ScimCreateArgs) -> Result<Out
         any.state(),
         if any.is_primary() { ", primary" } else { "" },
         made.scim_base_path,
+        any.id(),
+    );
+    Ok(Output::new(json, text))
+}
+
+/// An outbound SCIM integration: the token read from its file and kept sealed.
+async fn create_scim_outbound(s: &Service, args: ScimCreateArgs) -> Result<Output> {
+    let (Some(url), Some(file)) = (args.base_url, args.token_file) else {
+        anyhow::bail!("an outbound SCIM integration needs --base-url and --token-file");
+    };
+    let token = std::fs::read_to_string(&file)
+        .with_context(|| format!("reading the token file {}", file.display()))?;
+    let token = token.trim();
+    if token.is_empty() {
+        anyhow::bail!("the token file {} is empty", file.display());
+    }
+    let mut endpoint = ScimEndpoint::new(url, Service::new_scim_token_name());
+    if let Some(n) = args.requests_per_minute {
+        endpoint = endpoint.with_requests_per_minute(n);
+    }
+    let made = s
+        .create_scim_outbound(&args.title, endpoint, &Secret::new(token))
+        .await?;
+    let json = serde_json::to_value(CreatedView::from(&made))?;
+    let any = &made.integration;
+    let text = format!(
+        "created outbound SCIM integration {} ({}); the token is kept sealed in the secret store.\n\n\
+         Next: add what it provisions, e.g.\n\n    \
+         dirsync rule:add {} --name people --provision users --select '\"everyone\"'\n\n\
+         then `dirsync sync --dry-run {}` to see the plan.",
+        any.id(),
+        any.state(),
+        any.id(),
         any.id(),
     );
     Ok(Output::new(json, text))
