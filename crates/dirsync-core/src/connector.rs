@@ -203,6 +203,36 @@ pub trait DirectoryTarget: Send + Sync + Debug {
     fn supported_operations(&self) -> RemoteOpKinds {
         RemoteOpKinds::membership()
     }
+
+    /// What the remote's groups keep beyond their email and name, so that a plan compares
+    /// only that (a group is not "updated" every run for a description it cannot hold). By
+    /// default everything Google's groups keep ([`GroupTraits::FULL`]).
+    fn group_traits(&self) -> GroupTraits {
+        GroupTraits::FULL
+    }
+}
+
+/// What a remote's groups keep beyond their email and name ([`DirectoryTarget::group_traits`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct GroupTraits {
+    /// Member roles (Google: owner, manager, member).
+    pub member_roles: bool,
+    /// A description.
+    pub descriptions: bool,
+}
+
+impl GroupTraits {
+    /// Member roles and a description, as Google's groups.
+    pub const FULL: Self = Self {
+        member_roles: true,
+        descriptions: true,
+    };
+    /// A name and members only, as SCIM's core Group (RFC 7643 §4.2).
+    pub const NAMES_AND_MEMBERS: Self = Self {
+        member_roles: false,
+        descriptions: false,
+    };
 }
 
 #[cfg(test)]

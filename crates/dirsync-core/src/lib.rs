@@ -123,8 +123,8 @@ pub use changes::{
     Version,
 };
 pub use connector::{
-    DirectorySource, DirectoryTarget, FetchProgress, FetchRequest, FetchStats, Fetched, NoProgress,
-    RemoteApplyReport, RemoteOpOutcome,
+    DirectorySource, DirectoryTarget, FetchProgress, FetchRequest, FetchStats, Fetched,
+    GroupTraits, NoProgress, RemoteApplyReport, RemoteOpOutcome,
 };
 pub use connector_kind::{
     ConnectRequest, Connection, ConnectorKind, Grant, NO_SUCH_SECRET, Secret, SecretReference,

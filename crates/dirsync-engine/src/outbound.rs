@@ -11,9 +11,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use chrono::{DateTime, Utc};
 use dirsync_core::{
     Account, AttributeMapping, Attributes, DirectoryAttributes, DirectoryUser, Email, ExternalId,
-    GroupAssignment, GroupProvisioning, Integration, MemberKind, ObjectKind, Outbound, OwnedGroup,
-    OwnedMembership, OwnershipChange, Person, QuarantinedRecord, RemoteChanges, RemoteOp,
-    Secondary, Selector, Snapshot, UserId, UserProvisioning, Version,
+    GroupAssignment, GroupProvisioning, GroupTraits, Integration, MemberKind, ObjectKind, Outbound,
+    OwnedGroup, OwnedMembership, OwnershipChange, Person, QuarantinedRecord, RemoteChanges,
+    RemoteOp, Secondary, Selector, Snapshot, UserId, UserProvisioning, Version,
 };
 use dirsync_store::LocalView;
 
@@ -197,6 +197,8 @@ pub struct GroupInputs<'a> {
     pub desired: &'a [DesiredGroup],
     /// The integration's group ownership records.
     pub owned: &'a [OwnedGroup],
+    /// What the target's groups keep ([`GroupState::traits`]).
+    pub traits: GroupTraits,
 }
 
 /// Plans the remote changes that make each assigned group hold the members its rule selects,
@@ -324,6 +326,7 @@ pub fn plan_outbound(
                 members: snapshot.members(),
                 owned: inputs.owned,
                 accounts: accounts.as_ref(),
+                traits: inputs.traits,
             },
             GroupSafeguards {
                 groups: &safeguards.groups,

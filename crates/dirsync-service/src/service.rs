@@ -377,9 +377,16 @@ impl Service {
         let ctx = self.context(&pages);
         let source = connection.source.as_ref();
         Ok(match any.direction() {
-            DirectionKind::Outbound => {
-                DryRun::Remote(dirsync_engine::dry_run_outbound(&ctx, source, id, None).await?)
-            }
+            DirectionKind::Outbound => DryRun::Remote(
+                dirsync_engine::dry_run_outbound(
+                    &ctx,
+                    source,
+                    connection.target.as_ref(),
+                    id,
+                    None,
+                )
+                .await?,
+            ),
             _ => DryRun::Directory(dirsync_engine::dry_run_inbound(&ctx, source, id, None).await?),
         })
     }

@@ -1,6 +1,7 @@
 //! Outbound SCIM: a Google primary (the emulator) provisioned into a SCIM application, users,
 //! a group's memberships and later changes (a rename, a suspension, a membership change)
-//! converging, then nothing to do.
+//! converging, then nothing to do; and every group of the primary provisioned as an app group
+//! holding its members (users and nested groups).
 //!
 //! Two applications: the real `scim2-server` (a Python SCIM service provider; found through
 //! `DIRSYNC_SCIM2_SERVER` or on `PATH`; its test says loudly that it did not run when it is
@@ -17,8 +18,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use dirsync_core::{
-    DirectionKind, Email, GroupAssignment, IntegrationId, KeyOwnership, RunOutcome, Schedule,
-    Secret, SecretStore, Selector, SyncRun, Trigger, UserProvisioning,
+    DirectionKind, Email, GroupAssignment, GroupProvisioning, GroupSource, IntegrationId,
+    KeyOwnership, MemberKind, RunOutcome, Schedule, Secret, SecretStore, Selector, SyncRun,
+    Trigger, UserProvisioning, UserStatus,
 };
 use dirsync_google::{GoogleKind, GoogleSettings, KeyReference};
 use dirsync_google_emulator::{Emulator, EmulatorConfig, RunningEmulator, TenantSpec, UserPatch};
@@ -396,6 +398,159 @@ async fn twenty_percent_503s_with_retry_after_converge_without_duplicates() {
     w.inbound().await;
     w.converge(4).await;
     w.assert_converged().await;
+    let faults = app.faults();
+    assert!(faults.unavailable >= 10, "{faults:?}");
+    assert!(faults.lost_acks >= 3, "{faults:?}");
+}
+
+impl World {
+    /// Provisions every user, and every group of the primary with its members.
+    async fn provision_users_and_groups(&self) {
+        let people = UserProvisioning::new(Selector::Everyone);
+        self.service
+            .add_rule(
+                self.outbound,
+                NewRule::provision_users("People", people, Trigger::Manual),
+            )
+            .await
+            .unwrap();
+        let groups = GroupProvisioning::new(GroupSource::AllOf(self.primary));
+        self.service
+            .add_rule(
+                self.outbound,
+                NewRule::provision_groups("Groups", groups, Trigger::Manual),
+            )
+            .await
+            .unwrap();
+    }
+
+    /// The app's groups: externalId → the members' userNames and the nested groups'
+    /// externalIds.
+    async fn app_groups(&self) -> BTreeMap<String, BTreeSet<String>> {
+        let mut names = BTreeMap::new();
+        let users = self.get("/Users?startIndex=1&count=1000").await;
+        for u in users["Resources"].as_array().unwrap() {
+            let name = u["userName"].as_str().unwrap().to_ascii_lowercase();
+            names.insert(u["id"].as_str().unwrap().to_owned(), name);
+        }
+        let groups = self.get("/Groups?startIndex=1&count=1000").await;
+        let groups = groups["Resources"].as_array().unwrap();
+        for g in groups {
+            let address = g["externalId"].as_str().unwrap().to_owned();
+            names.insert(g["id"].as_str().unwrap().to_owned(), address);
+        }
+        groups
+            .iter()
+            .map(|g| {
+                let members = g["members"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|m| names[m["value"].as_str().unwrap()].clone())
+                    .collect();
+                (g["externalId"].as_str().unwrap().to_owned(), members)
+            })
+            .collect()
+    }
+
+    /// Every directory group of the primary: its email → its active user members' emails and
+    /// its nested groups' emails.
+    async fn directory_groups(&self) -> BTreeMap<String, BTreeSet<String>> {
+        let view = self.service.store().view(self.primary).await.unwrap();
+        let groups = view.groups;
+        let active: BTreeSet<String> = view
+            .users
+            .into_iter()
+            .filter(|u| u.status == UserStatus::Active)
+            .map(|u| u.profile.primary_email.key())
+            .collect();
+        let by_id: BTreeMap<_, _> = groups
+            .iter()
+            .map(|g| (g.external_id.clone(), g.email.key()))
+            .collect();
+        let mut out: BTreeMap<String, BTreeSet<String>> = groups
+            .iter()
+            .map(|g| (g.email.key(), BTreeSet::new()))
+            .collect();
+        for m in view.memberships {
+            let member = match m.member.kind {
+                MemberKind::Group => by_id.get(&m.member.external_id).cloned(),
+                MemberKind::User => m
+                    .member
+                    .email
+                    .as_ref()
+                    .map(Email::key)
+                    .filter(|e| active.contains(e)),
+                _ => None,
+            };
+            if let Some(member) = member {
+                out.get_mut(&by_id[&m.group]).unwrap().insert(member);
+            }
+        }
+        out
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_primarys_groups_are_provisioned_into_scim2_server_with_their_members() {
+    let Some(server) = Scim2Server::start("groups-token").await else {
+        return;
+    };
+    let w = world(server.url(), "groups-token").await;
+    w.provision_users_and_groups().await;
+    // One run, then nothing to do: no description or role compared that SCIM cannot hold.
+    let runs = w.converge(3).await;
+    assert_eq!(runs[0].outcome, RunOutcome::Succeeded, "{runs:#?}");
+    assert_eq!(runs.len(), 2, "{runs:#?}");
+    let expected = w.directory_groups().await;
+    assert!(expected.values().any(|m| m.len() > 1), "{expected:?}");
+    assert_eq!(w.app_groups().await, expected);
+
+    // A member leaves a group in the source: the app's group follows, nothing else changes.
+    let tenant = w.a.tenant();
+    let (group, leaver) = tenant
+        .groups()
+        .iter()
+        .find_map(|g| {
+            g.members
+                .iter()
+                .filter_map(|m| tenant.user(&m.id))
+                .find(|u| !u.suspended)
+                .map(|u| (g.email.clone(), u.primary_email.clone()))
+        })
+        .unwrap();
+    drop(tenant);
+    w.a.with_tenant(|t| t.remove_member(&group, &leaver).unwrap());
+    w.inbound().await;
+    let runs = w.converge(3).await;
+    assert_eq!(runs[0].outcome, RunOutcome::Succeeded, "{runs:#?}");
+    let after = w.app_groups().await;
+    assert!(!after[&group.to_ascii_lowercase()].contains(&leaver.to_ascii_lowercase()));
+    assert_eq!(after, w.directory_groups().await);
+    drop(server);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn groups_converge_through_twenty_percent_503s_without_duplicates() {
+    let app = FaultyApp::start("tok").await;
+    app.fail_every(5);
+    let w = world(app.url(), "tok").await;
+    w.provision_users_and_groups().await;
+    w.converge(4).await;
+    // Every group once (a lost create found again by its externalId), with its members.
+    let groups = w.get("/Groups?startIndex=1&count=1000").await;
+    let mut addresses: Vec<&str> = groups["Resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["externalId"].as_str().unwrap())
+        .collect();
+    let all = addresses.len();
+    addresses.sort_unstable();
+    addresses.dedup();
+    assert_eq!(addresses.len(), all, "a duplicate group: {addresses:?}");
+    assert_eq!(w.app_groups().await, w.directory_groups().await);
     let faults = app.faults();
     assert!(faults.unavailable >= 10, "{faults:?}");
     assert!(faults.lost_acks >= 3, "{faults:?}");

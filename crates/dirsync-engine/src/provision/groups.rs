@@ -15,8 +15,9 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use dirsync_core::{
-    Email, ExternalId, GroupFields, GroupOrigin, GroupProvisioning, MemberKind, MemberRole,
-    ObjectKind, OwnedGroup, QuarantinedRecord, RemoteGroup, RemoteMember, RemoteOp, Threshold,
+    Email, ExternalId, GroupFields, GroupOrigin, GroupProvisioning, GroupTraits, MemberKind,
+    MemberRole, ObjectKind, OwnedGroup, QuarantinedRecord, RemoteGroup, RemoteMember, RemoteOp,
+    Threshold,
 };
 
 use super::ProvisionPart;
@@ -76,6 +77,10 @@ pub struct GroupState<'a> {
     /// user member is inserted only if it is one of them. `None` when the remote's accounts
     /// are not read (no users are provisioned): every user member is inserted.
     pub accounts: Option<&'a BTreeSet<String>>,
+    /// What the remote's groups keep: without member roles (SCIM) a member's role is never
+    /// compared, so no [`RemoteOp::SetMemberRole`] is planned; without descriptions, a
+    /// group's description is never compared.
+    pub traits: GroupTraits,
 }
 
 /// The safeguards the group planner passes.
@@ -124,6 +129,7 @@ pub fn plan_groups(state: GroupState<'_>, safeguards: GroupSafeguards<'_>) -> Pr
         members,
         owned,
         accounts,
+        traits,
     } = state;
     let mut part = ProvisionPart::default();
     let by_email: HashMap<String, &RemoteGroup> =
@@ -176,7 +182,7 @@ pub fn plan_groups(state: GroupState<'_>, safeguards: GroupSafeguards<'_>) -> Pr
             Standing::Ours(remote, adopting) => {
                 if *adopting
                     || remote.name != fields.name
-                    || remote.description != fields.description
+                    || (traits.descriptions && remote.description != fields.description)
                 {
                     count(&mut part, OpKind::RemoteGroupsUpdated);
                     group_ops.push(RemoteOp::UpdateGroup {
@@ -225,7 +231,7 @@ pub fn plan_groups(state: GroupState<'_>, safeguards: GroupSafeguards<'_>) -> Pr
                         role: m.role,
                     });
                 }
-                Some(role) if *role != m.role => {
+                Some(role) if traits.member_roles && *role != m.role => {
                     count(&mut part, OpKind::RemoteMemberRolesSet);
                     member_ops.push(RemoteOp::SetMemberRole {
                         group: key.clone(),

@@ -147,6 +147,7 @@ async fn outbound_inputs(
 
 fn plan_from(
     outbound: &Integration<Outbound, Secondary>,
+    target: &dyn DirectoryTarget,
     covered: &Covered,
     inputs: &OutboundInputs,
     policy: &Policy,
@@ -166,6 +167,7 @@ fn plan_from(
                 rule,
                 desired: &inputs.desired,
                 owned: &inputs.owned_groups,
+                traits: target.group_traits(),
             }),
         },
         policy,
@@ -211,8 +213,9 @@ pub async fn sync_outbound(
             match outbound_inputs(ctx, source, integration, &covered).await? {
                 Err(e) => remote_failure(ctx.store, integration, e).await,
                 Ok(inputs) => {
-                    let planned = plan_from(&outbound, &covered, &inputs, ctx.policy, started_at)
-                        .and_then(|plan| supported_by(target, &plan).map(|()| plan));
+                    let planned =
+                        plan_from(&outbound, target, &covered, &inputs, ctx.policy, started_at)
+                            .and_then(|plan| supported_by(target, &plan).map(|()| plan));
                     match planned {
                         Err(e) => Outcome::failed(e, Some(inputs.stats.clone())),
                         Ok(plan) => {
@@ -561,10 +564,18 @@ pub(super) fn supported_by(
 pub async fn dry_run_outbound(
     ctx: &RunContext<'_>,
     source: &dyn DirectorySource,
+    target: &dyn DirectoryTarget,
     integration: IntegrationId,
     rule: Option<RuleId>,
 ) -> Result<Plan<ToRemote>, Error> {
     let (outbound, covered) = outbound_assignments(ctx.store, integration, rule).await?;
     let inputs = outbound_inputs(ctx, source, integration, &covered).await??;
-    plan_from(&outbound, &covered, &inputs, ctx.policy, ctx.clock.now())
+    plan_from(
+        &outbound,
+        target,
+        &covered,
+        &inputs,
+        ctx.policy,
+        ctx.clock.now(),
+    )
 }

@@ -251,7 +251,9 @@ async fn a_group_is_filled_from_its_selector_and_the_second_run_writes_nothing()
     let policy = Policy::default();
     let ctx = ctx(&store, &policy);
 
-    let plan = dry_run_outbound(&ctx, &google, id, None).await.unwrap();
+    let plan = dry_run_outbound(&ctx, &google, &google, id, None)
+        .await
+        .unwrap();
     assert_eq!(plan.changes().ops().len(), 3, "{plan}");
     assert_eq!(google.writes(), 0, "a dry run writes nothing");
 
@@ -562,7 +564,9 @@ async fn a_plan_with_an_operation_the_target_lacks_is_refused_before_anything_is
     let (id, google) = managed_eng_with_a_visitor(&store).await;
     let policy = Policy::default();
     let ctx = ctx(&store, &policy);
-    let plan = dry_run_outbound(&ctx, &google, id, None).await.unwrap();
+    let plan = dry_run_outbound(&ctx, &google, &google, id, None)
+        .await
+        .unwrap();
     assert_eq!(
         plan.changes().kinds(),
         RemoteOpKinds::membership(),

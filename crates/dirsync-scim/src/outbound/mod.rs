@@ -155,10 +155,11 @@ pub struct ScimClient {
     http: Http,
     integration: IntegrationId,
     page_size: u32,
-    /// The application's user ids by email key, from the last snapshot and the writes since
-    /// (member PATCHes name users by id, the plan by email).
+    /// The application's user and group ids by email key (a group's is its `externalId`),
+    /// from the last snapshot and the writes since (member PATCHes name users and groups by
+    /// id, the plan by email).
     ids: Mutex<HashMap<String, String>>,
-    /// Whether `ids` holds a complete snapshot (then a user it lacks is not in the
+    /// Whether `ids` holds a complete snapshot (then a user or group it lacks is not in the
     /// application, and no lookup is needed).
     indexed: std::sync::atomic::AtomicBool,
 }

@@ -1,7 +1,7 @@
 //! The read side of an outbound client: access checks and complete snapshots, listing every
 //! user and group by `startIndex`/`count` until `totalResults`.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use async_trait::async_trait;
 use chrono::Utc;
@@ -168,8 +168,11 @@ impl DirectorySource for ScimClient {
             let groups = self
                 .list("GET /Groups", "/Groups", ObjectKind::Groups, progress)
                 .await?;
-            let group_ids: HashSet<&str> =
-                groups.iter().filter_map(|g| wire::id_of(g).ok()).collect();
+            // A nested group member is named by its group's address, as the plan names it.
+            let group_emails: HashMap<&str, Email> = groups
+                .iter()
+                .filter_map(|g| Some((wire::id_of(g).ok()?, wire::remote_group(g).ok()?.email)))
+                .collect();
             let mut page = Vec::with_capacity(groups.len());
             let mut members = Vec::new();
             for resource in &groups {
@@ -189,8 +192,8 @@ impl DirectorySource for ScimClient {
                     let Ok(external_id) = ExternalId::new(id) else {
                         continue;
                     };
-                    let (kind, email) = if group_ids.contains(id) {
-                        (MemberKind::Group, None)
+                    let (kind, email) = if let Some(email) = group_emails.get(id) {
+                        (MemberKind::Group, Some(email.clone()))
                     } else {
                         (MemberKind::User, emails.get(id).cloned())
                     };
@@ -205,6 +208,8 @@ impl DirectorySource for ScimClient {
                     });
                 }
                 members.push((group.external_id.clone(), of_group));
+                // Member operations name a group by its email.
+                self.remember(group.email.key(), group.external_id.as_str().to_owned());
                 page.push(group);
             }
             builder.groups_page(page, None)?;

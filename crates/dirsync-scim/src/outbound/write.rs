@@ -3,8 +3,8 @@
 
 use async_trait::async_trait;
 use dirsync_core::{
-    DirectoryTarget, Email, Error as CoreError, ExternalId, RemoteApplyReport, RemoteChanges,
-    RemoteOp, RemoteOpKinds, RemoteOpOutcome, UserFields,
+    DirectoryTarget, Email, Error as CoreError, ExternalId, GroupTraits, RemoteApplyReport,
+    RemoteChanges, RemoteOp, RemoteOpKinds, RemoteOpOutcome, UserFields,
 };
 use reqwest::Method;
 use serde_json::Value;
@@ -135,9 +135,9 @@ impl ScimClient {
         }
     }
 
-    /// The application's id of the user with `email`: known from the snapshot or a write,
-    /// else asked for by `userName`.
-    async fn user_id(&self, email: &Email) -> Result<Option<String>, Error> {
+    /// The application's id of the user or group with `email`: known from the snapshot or a
+    /// write, else asked for by `userName` (users), then by `externalId` (groups).
+    async fn member_id(&self, email: &Email) -> Result<Option<String>, Error> {
         if let Some(id) = self.known_id(&email.key()) {
             return Ok(Some(id));
         }
@@ -146,19 +146,38 @@ impl ScimClient {
             // the application.
             return Ok(None);
         }
-        let id = self
+        let mut id = self
             .find("GET /Users?filter", "/Users", "userName", email.as_str())
             .await?;
+        if id.is_none() {
+            id = self
+                .find(
+                    "GET /Groups?filter",
+                    "/Groups",
+                    "externalId",
+                    email.as_str(),
+                )
+                .await?;
+        }
         if let Some(id) = &id {
             self.remember(email.key(), id.clone());
         }
         Ok(id)
     }
 
+    /// The application's id of a group the plan names: its id, or, for a group created in the
+    /// same run, its email (known once the create answered).
+    fn group_id(&self, group: &ExternalId) -> String {
+        Email::new(group.as_str())
+            .ok()
+            .and_then(|email| self.known_id(&email.key()))
+            .unwrap_or_else(|| group.as_str().to_owned())
+    }
+
     /// The manager's id, when the plan names one the application holds.
     async fn manager_id(&self, fields: &UserFields) -> Result<Option<String>, Error> {
         match &fields.manager_email {
-            Some(email) => self.user_id(email).await,
+            Some(email) => self.member_id(email).await,
             None => Ok(None),
         }
     }
@@ -178,7 +197,7 @@ impl ScimClient {
     }
 
     /// Adds the members of `inserts` (insertions into `group`) with one PATCH; each member the
-    /// application holds no user for fails alone.
+    /// application holds no user or group for fails alone.
     async fn add_members(
         &self,
         group: &ExternalId,
@@ -191,13 +210,13 @@ impl ScimClient {
                 outcomes.push(Some(failed("not an insertion")));
                 continue;
             };
-            match self.user_id(member).await? {
+            match self.member_id(member).await? {
                 Some(id) => {
                     ids.push(id);
                     outcomes.push(None);
                 }
                 None => outcomes.push(Some(failed(format!(
-                    "the application holds no user {member}"
+                    "the application holds no user or group {member}"
                 )))),
             }
         }
@@ -205,7 +224,7 @@ impl ScimClient {
             RemoteOpOutcome::Done
         } else {
             let body = wire::add_members(&ids);
-            let path = format!("/Groups/{}", group.as_str());
+            let path = format!("/Groups/{}", self.group_id(group));
             let request = Request::new(Method::PATCH, "PATCH /Groups/{id}", path).body(&body);
             self.simple(request, failed("the application no longer holds it"))
                 .await?
@@ -225,7 +244,7 @@ impl ScimClient {
     ) -> Result<RemoteOpOutcome, Error> {
         let gone = || failed("the application no longer holds it");
         let user_path = |id: &ExternalId| format!("/Users/{}", id.as_str());
-        let group_path = |id: &ExternalId| format!("/Groups/{}", id.as_str());
+        let group_path = |id: &ExternalId| format!("/Groups/{}", self.group_id(id));
         Ok(match op {
             RemoteOp::CreateUser { fields } => {
                 let Some(marker) = fields.marker else {
@@ -268,9 +287,14 @@ impl ScimClient {
             }
             RemoteOp::CreateGroup { fields } => {
                 let body = wire::new_group(fields);
-                self.create("/Groups", &body, "externalId", fields.email.as_str())
-                    .await?
-                    .outcome
+                let created = self
+                    .create("/Groups", &body, "externalId", fields.email.as_str())
+                    .await?;
+                if let Some(id) = created.id {
+                    // The run's member operations name the new group by its email.
+                    self.remember(fields.email.key(), id);
+                }
+                created.outcome
             }
             RemoteOp::UpdateGroup { group, fields } => {
                 let body = wire::update_group(fields);
@@ -284,8 +308,10 @@ impl ScimClient {
                 self.simple(request, RemoteOpOutcome::AlreadyDone).await?
             }
             RemoteOp::InsertMember { group, member, .. } => {
-                let Some(id) = self.user_id(member).await? else {
-                    return Ok(failed(format!("the application holds no user {member}")));
+                let Some(id) = self.member_id(member).await? else {
+                    return Ok(failed(format!(
+                        "the application holds no user or group {member}"
+                    )));
                 };
                 let body = wire::add_members(&[id]);
                 let request = Request::new(Method::PATCH, "PATCH /Groups/{id}", group_path(group))
@@ -293,7 +319,7 @@ impl ScimClient {
                 self.simple(request, gone()).await?
             }
             RemoteOp::DeleteMember { group, member } => {
-                let Some(id) = self.user_id(member).await? else {
+                let Some(id) = self.member_id(member).await? else {
                     return Ok(RemoteOpOutcome::AlreadyDone);
                 };
                 let body = wire::remove_member(&id);
@@ -357,7 +383,7 @@ impl DirectoryTarget for ScimClient {
         // Managers created after their reports (a failure here is left to the next run, which
         // plans the manager as an update).
         for (id, email) in later {
-            if let Ok(Some(manager)) = self.user_id(&email).await {
+            if let Ok(Some(manager)) = self.member_id(&email).await {
                 let body = wire::set_manager(&manager);
                 let request =
                     Request::new(Method::PATCH, "PATCH /Users/{id}", format!("/Users/{id}"))
@@ -372,5 +398,9 @@ impl DirectoryTarget for ScimClient {
 
     fn supported_operations(&self) -> RemoteOpKinds {
         supported_operations()
+    }
+
+    fn group_traits(&self) -> GroupTraits {
+        GroupTraits::NAMES_AND_MEMBERS
     }
 }

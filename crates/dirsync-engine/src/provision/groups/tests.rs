@@ -25,6 +25,8 @@ struct Remote {
     groups: Vec<RemoteGroup>,
     members: Vec<RemoteMember>,
     owned: Vec<OwnedGroup>,
+    /// A remote whose groups keep no member roles nor descriptions (SCIM).
+    roleless: bool,
 }
 
 impl Remote {
@@ -157,6 +159,11 @@ impl Remote {
                 members: &self.members,
                 owned: &self.owned,
                 accounts,
+                traits: if self.roleless {
+                    GroupTraits::NAMES_AND_MEMBERS
+                } else {
+                    GroupTraits::FULL
+                },
             },
             GroupSafeguards {
                 groups: &loose(),
@@ -263,6 +270,9 @@ fn a_pending_insert_that_landed_is_ours_and_roles_are_set_back() {
         }]
     );
     assert!(part.quarantined.is_empty());
+    // A remote without member roles nor descriptions (SCIM) has nothing to set.
+    remote.roleless = true;
+    assert_eq!(remote.plan(&all(), &desired, None).ops, []);
 }
 
 #[test]
@@ -308,6 +318,7 @@ fn only_groups_we_created_are_deleted_and_deletions_and_removals_pass_safeguards
             members: &remote.members,
             owned: &remote.owned,
             accounts: None,
+            traits: GroupTraits::FULL,
         },
         GroupSafeguards {
             groups: &strict,
