@@ -375,6 +375,7 @@ impl Service {
         let removed = self.store.remove_integration(id).await?;
         #[cfg(feature = "google")]
         self.revoke_consent(&any).await;
+        self.forget_scim_token(&any);
         if let Ok(kind) = self.registry.get(any.settings().system()) {
             kind.forget(id);
         }

@@ -207,3 +207,22 @@ impl Service {
         Ok(dirsync_engine::apply_push(&ctx, &self.push_window, id, push).await?)
     }
 }
+
+impl Service {
+    /// Deletes the bearer token an outbound SCIM integration kept in the secret store (when
+    /// it is removed); a failure is logged, the integration is gone anyway.
+    pub(crate) fn forget_scim_token(&self, any: &AnyIntegration) {
+        if any.settings().system() != &dirsync_scim::SYSTEM {
+            return;
+        }
+        let (Some(secrets), Ok(settings)) = (&self.secrets, any.settings().typed::<ScimSettings>())
+        else {
+            return;
+        };
+        if let Some(outbound) = settings.outbound
+            && let Err(e) = secrets.remove_secret(&outbound.token_secret)
+        {
+            tracing::warn!(integration = %any.id(), error = %e, "the SCIM token's secret could not be deleted");
+        }
+    }
+}

@@ -55,6 +55,10 @@ impl SecretStore for Secrets {
             .insert(name.to_owned(), secret.clone());
         Ok(())
     }
+
+    fn remove_secret(&self, name: &str) -> Result<bool, dirsync_core::Error> {
+        Ok(self.0.lock().unwrap().remove(name).is_some())
+    }
 }
 
 struct World {
@@ -66,6 +70,8 @@ struct World {
     app: (String, String),
     /// The directory group whose members the app's group `team` holds.
     source_group: String,
+    /// The secrets the service keeps (the app's token).
+    secrets: Arc<Secrets>,
     _dir: tempfile::TempDir,
 }
 
@@ -77,7 +83,8 @@ async fn world(app_url: &str, token: &str) -> World {
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::open(dir.path().join("directory.db")).unwrap();
-    let secrets: Arc<dyn SecretStore> = Arc::new(Secrets::default());
+    let kept = Arc::new(Secrets::default());
+    let secrets: Arc<dyn SecretStore> = kept.clone();
     let scim = ScimKind::new()
         .with_secrets(Arc::clone(&secrets))
         .with_client(ClientConfig::default().with_max_wait(Duration::from_millis(20)));
@@ -129,6 +136,7 @@ async fn world(app_url: &str, token: &str) -> World {
         outbound: outbound.integration.id(),
         app: (app_url.to_owned(), token.to_owned()),
         source_group,
+        secrets: kept,
         _dir: dir,
     }
 }
@@ -401,6 +409,11 @@ async fn twenty_percent_503s_with_retry_after_converge_without_duplicates() {
     let faults = app.faults();
     assert!(faults.unavailable >= 10, "{faults:?}");
     assert!(faults.lost_acks >= 3, "{faults:?}");
+
+    // Removing the integration deletes the token it kept.
+    assert_eq!(w.secrets.0.lock().unwrap().len(), 1);
+    w.service.remove(w.outbound).await.unwrap();
+    assert!(w.secrets.0.lock().unwrap().is_empty());
 }
 
 impl World {
