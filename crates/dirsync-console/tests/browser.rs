@@ -284,8 +284,13 @@ async fn the_walk(c: &Console, w: &mut Walk) -> TestResult {
     w.click("input[name=method][value=consent]").await?;
     w.click("form.stack button[type=submit]").await?;
     w.page("Authorize", "authorize-consent").await?;
-    w.click("p a").await?;
+    // Authorize with Google: to the (emulated) consent, where the admin allows, and back
+    // through the OAuth callback to the integration's page, which says who authorized it.
+    w.click("form[action$='/consent'] button").await?;
     w.page("Spare", "manage-spare").await?;
+    let body = w.body().await?;
+    assert!(body.contains("Authorized."), "{body}");
+    assert!(body.contains(&admin), "{body}");
     w.type_in("#confirm", "Spare").await?;
     w.click("form:has(#confirm) button").await?;
     w.page("Provisioning", "removed").await?;

@@ -82,7 +82,11 @@ impl Console {
                 OAuthEndpoints::at(Some(&google.base_url()))?,
             )
             .with_new_google(new_google);
-        let app = dirsync_console::router(Arc::clone(&service), config)?;
+        // Beside the API, as `dirsync serve` mounts it: Google's consent comes back to the
+        // API's `/oauth/google/callback`, which sends the browser to the console.
+        let api = dirsync_server::AppState::new(Arc::clone(&service)).with_public_url(base.clone());
+        let app = dirsync_server::router(api)
+            .merge(dirsync_console::router(Arc::clone(&service), config)?);
         tokio::spawn(async move { axum::serve(listener, app).await });
         Ok(Self {
             base,
