@@ -119,7 +119,7 @@ pub use rules::{DueRun, NewRule};
 pub use scim::NewScimIntegration;
 pub use sealed::{SECRET_KEY_VAR, SealedSecrets, SecretKey};
 pub use service::{DEFAULT_LEASE_SECONDS, DryRun, RunRetention, Service};
-pub use status::{HeldSummary, IntegrationStatus, RunSummary, StatusReport};
+pub use status::{HeldSummary, IntegrationStatus, PushSummary, RunSummary, StatusReport};
 #[cfg(feature = "terminal")]
 pub use terminal::TerminalProgress;
 pub use update::IntegrationUpdate;

@@ -1,12 +1,13 @@
 //! What an operator needs to see at a glance, per integration: its state (and why, if failed),
-//! its last success and last failure, the plans a safeguard holds, and when it runs next. The
+//! its last success and last failure, the plans a safeguard holds, when it runs next, and its
+//! push channel when push is on. The
 //! same value is the command line's `dirsync status --json` and what `scheduler:run-due`
 //! reports on every call, so a failure stays visible until it is fixed.
 
 use chrono::{DateTime, Utc};
 use dirsync_core::{
-    AnyIntegration, DirectionKind, IntegrationId, IntegrationState, PlanId, RunId, RunOutcome,
-    SyncRun,
+    AnyIntegration, DirectionKind, IntegrationId, IntegrationState, PlanId, PushChannel, RunId,
+    RunOutcome, SyncRun,
 };
 use serde::Serialize;
 
@@ -44,6 +45,32 @@ pub struct HeldSummary {
     pub reason: String,
 }
 
+/// An integration's push notifications, when push is on: its live channel (none until the
+/// scheduler opens one), in brief (never the channel's token or its digest).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[non_exhaustive]
+pub struct PushSummary {
+    /// The live channel's id.
+    pub channel: Option<String>,
+    /// When it expires (it is replaced about 30 minutes before).
+    pub expires_at: Option<DateTime<Utc>>,
+    /// When its last verified notification arrived.
+    pub last_notification: Option<DateTime<Utc>>,
+}
+
+impl PushSummary {
+    /// The newest-expiring of `channels` (while one replaces another, both are recorded).
+    fn of(channels: &[PushChannel]) -> Self {
+        let live = channels.iter().max_by_key(|c| c.expires_at);
+        Self {
+            channel: live.map(|c| c.id.clone()),
+            expires_at: live.map(|c| c.expires_at),
+            last_notification: channels.iter().filter_map(|c| c.last_notification).max(),
+        }
+    }
+}
+
 /// One integration's status.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -72,6 +99,9 @@ pub struct IntegrationStatus {
     /// When the scheduler runs it next (its earliest due rule, a retry after a failure
     /// included); none unless it is active and has a scheduled rule.
     pub next_run: Option<DateTime<Utc>>,
+    /// Its push channel, when push is on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub push: Option<PushSummary>,
 }
 
 impl IntegrationStatus {
@@ -120,6 +150,7 @@ impl IntegrationStatus {
             last_run_failed: runs.first().and_then(failed).is_some(),
             held_plans: held,
             next_run,
+            push: None,
         }
     }
 }
@@ -176,7 +207,12 @@ impl Service {
                     reason: h.reason,
                 })
                 .collect();
-            integrations.push(IntegrationStatus::of(&any, &runs, held));
+            let mut status = IntegrationStatus::of(&any, &runs, held);
+            if any.record().push {
+                let channels = self.store.push_channels(any.id()).await?;
+                status.push = Some(PushSummary::of(&channels));
+            }
+            integrations.push(status);
         }
         Ok(StatusReport { integrations })
     }

@@ -148,3 +148,53 @@ async fn status_and_run_due_keep_failures_and_held_plans_visible() {
     assert_eq!(code, 1);
     assert_eq!(err["error"]["kind"], "busy", "{err}");
 }
+
+/// `integration:push ID on` opens a `users.watch` channel to `--public-url` at once; `status`
+/// shows it (its expiry, no notification yet) and never its token; `off` stops it at Google
+/// and `status` no longer shows push.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn integration_push_opens_and_stops_the_channel_and_status_shows_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let (google, cli, key) = support::setup(dir.path()).await;
+    let id = cli.create(&google, &key, &[]).await;
+    cli.json(&["google-integration:activate", &id], 0).await;
+    // Nothing listens there: the emulator's notifications fail and are retried, unseen.
+    let public = ["--public-url", "http://127.0.0.1:9"];
+
+    let on = cli
+        .json(&[&public[..], &["integration:push", &id, "on"]].concat(), 0)
+        .await;
+    assert_eq!(on["push"], true, "{on}");
+    let channels = google.watch_channels();
+    assert_eq!(channels.len(), 1, "{channels:?}");
+    assert!(!channels[0].stopped);
+    assert_eq!(
+        channels[0].address,
+        format!("http://127.0.0.1:9/hooks/google/{id}")
+    );
+    let out = cli.run(&["--json", "status"]).await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let status = out.json();
+    let push = &status["integrations"][0]["push"];
+    assert_eq!(push["channel"], channels[0].id.as_str(), "{status}");
+    assert!(support::is_rfc3339_or_null(&push["expires_at"]));
+    assert!(!push["expires_at"].is_null());
+    assert!(push["last_notification"].is_null());
+    assert!(!out.stdout.contains("token"), "{}", out.stdout);
+    let text = cli.run(&["status"]).await.stdout;
+    assert!(
+        text.contains(&format!("push          channel {}", channels[0].id)),
+        "{text}"
+    );
+
+    let off = cli
+        .json(
+            &[&public[..], &["integration:push", &id, "off"]].concat(),
+            0,
+        )
+        .await;
+    assert_eq!(off["push"], false, "{off}");
+    assert!(google.watch_channels().iter().all(|c| c.stopped));
+    let status = cli.json(&["status"], 0).await;
+    assert!(status["integrations"][0].get("push").is_none(), "{status}");
+}

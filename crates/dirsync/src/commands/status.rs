@@ -1,5 +1,6 @@
 //! `dirsync status` and what `scheduler:run-due` adds to its report on every call: per
-//! integration its state and reason, last success, last failure, held plans and next run, with
+//! integration its state and reason, last success, last failure, held plans, next run and push
+//! channel, with
 //! the exit code that says whether anything needs an operator: 1 while any integration is
 //! failing (failed, or its newest run failed), else 3 while any plan is held, else 0.
 
@@ -58,6 +59,23 @@ fn text(report: &StatusReport) -> String {
                 let _ = writeln!(out, "  next run      {}", t.to_rfc3339());
             }
             None => out.push_str("  next run      none scheduled\n"),
+        }
+        if let Some(p) = &i.push {
+            let at = |t: Option<chrono::DateTime<chrono::Utc>>| {
+                t.map_or_else(|| "none yet".to_owned(), |t| t.to_rfc3339())
+            };
+            let _ = match &p.channel {
+                Some(channel) => writeln!(
+                    out,
+                    "  push          channel {channel} expires {}, last notification {}",
+                    at(p.expires_at),
+                    at(p.last_notification)
+                ),
+                None => writeln!(
+                    out,
+                    "  push          on, no channel yet (opened at the next tick)"
+                ),
+            };
         }
     }
     let _ = write!(out, "{} failing, {} held", report.failing(), report.held());
