@@ -168,25 +168,23 @@ impl DirectorySource for ScimClient {
             let groups = self
                 .list("GET /Groups", "/Groups", ObjectKind::Groups, progress)
                 .await?;
-            // A nested group member is named by its group's address, as the plan names it.
-            let group_emails: HashMap<&str, Email> = groups
-                .iter()
-                .filter_map(|g| Some((wire::id_of(g).ok()?, wire::remote_group(g).ok()?.email)))
-                .collect();
-            let mut page = Vec::with_capacity(groups.len());
-            let mut members = Vec::new();
+            let mut parsed = Vec::with_capacity(groups.len());
             for resource in &groups {
-                let group = match wire::remote_group(resource) {
-                    Ok(group) => group,
+                match wire::remote_group(resource) {
+                    Ok(group) => parsed.push((resource, group)),
                     Err(e) => {
-                        builder.quarantine(quarantined(
-                            ObjectKind::Groups,
-                            resource,
-                            e.to_string(),
-                        ));
-                        continue;
+                        builder.quarantine(quarantined(ObjectKind::Groups, resource, e.to_string()))
                     }
-                };
+                }
+            }
+            // A nested group member is named by its group's address, as the plan names it.
+            let group_emails: HashMap<String, Email> = parsed
+                .iter()
+                .map(|(_, g)| (g.external_id.as_str().to_owned(), g.email.clone()))
+                .collect();
+            let mut page = Vec::with_capacity(parsed.len());
+            let mut members = Vec::new();
+            for (resource, group) in parsed {
                 let mut of_group = Vec::new();
                 for id in wire::member_ids(resource) {
                     let Ok(external_id) = ExternalId::new(id) else {
