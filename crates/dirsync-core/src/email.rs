@@ -5,6 +5,7 @@ use std::fmt;
 use std::hash::{Hash, Hasher};
 
 use serde::{Deserialize, Serialize};
+use smol_str::SmolStr;
 
 use crate::error::{Error, clip};
 
@@ -25,9 +26,11 @@ use crate::error::{Error, clip};
 /// assert!(Email::new("not an email").is_err());
 /// # Ok::<(), dirsync_core::Error>(())
 /// ```
-#[derive(Clone, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct Email(String);
+///
+/// Held inline (no heap allocation) up to 23 bytes and shared above, like
+/// [`ExternalId`](crate::ExternalId).
+#[derive(Clone)]
+pub struct Email(SmolStr);
 
 impl Email {
     /// The longest address accepted (RFC 5321's path limit).
@@ -42,13 +45,13 @@ impl Email {
     ///
     /// # Errors
     /// [`Error::InvalidValue`] saying which rule failed.
-    pub fn new(value: impl Into<String>) -> Result<Self, Error> {
-        let value = value.into();
-        match validate(&value) {
-            Ok(()) => Ok(Self(value)),
+    pub fn new(value: impl AsRef<str>) -> Result<Self, Error> {
+        let value = value.as_ref();
+        match validate(value) {
+            Ok(()) => Ok(Self(SmolStr::new(value))),
             Err(reason) => Err(Error::InvalidValue {
                 kind: "email",
-                value: clip(&value),
+                value: clip(value),
                 reason: reason.to_owned(),
             }),
         }
@@ -161,7 +164,19 @@ impl TryFrom<String> for Email {
 
 impl From<Email> for String {
     fn from(email: Email) -> Self {
-        email.0
+        email.0.into()
+    }
+}
+
+impl Serialize for Email {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Email {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_str(crate::text::Validated::new("an email", |s| Self::new(s)))
     }
 }
 

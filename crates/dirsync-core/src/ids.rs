@@ -7,6 +7,7 @@
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
+use smol_str::SmolStr;
 use uuid::Uuid;
 
 use crate::error::{Error, clip};
@@ -102,9 +103,12 @@ uuid_id!(
 
 /// A remote system's identifier for an object: opaque, non-empty, at most 1,024 bytes, without
 /// control characters. For Google users this is the immutable numeric `id`, never the email.
-#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct ExternalId(String);
+///
+/// Held inline (no heap allocation) up to 23 bytes, which covers Google's ids, and shared
+/// (a reference-counted string) above: a clone never copies the text. A tenant's snapshot and
+/// view hold two ids a membership, so this is most of their memory.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ExternalId(SmolStr);
 
 impl ExternalId {
     /// The longest identifier accepted, in bytes.
@@ -114,8 +118,8 @@ impl ExternalId {
     ///
     /// # Errors
     /// [`Error::InvalidValue`] if it is empty, too long or contains control characters.
-    pub fn new(value: impl Into<String>) -> Result<Self, Error> {
-        let value = value.into();
+    pub fn new(value: impl AsRef<str>) -> Result<Self, Error> {
+        let value = value.as_ref();
         let reason = if value.is_empty() {
             Some("must not be empty")
         } else if value.len() > Self::MAX_LEN {
@@ -128,10 +132,10 @@ impl ExternalId {
         match reason {
             Some(reason) => Err(Error::InvalidValue {
                 kind: "external id",
-                value: clip(&value),
+                value: clip(value),
                 reason: reason.to_owned(),
             }),
-            None => Ok(Self(value)),
+            None => Ok(Self(SmolStr::new(value))),
         }
     }
 
@@ -150,7 +154,21 @@ impl TryFrom<String> for ExternalId {
 
 impl From<ExternalId> for String {
     fn from(id: ExternalId) -> Self {
-        id.0
+        id.0.into()
+    }
+}
+
+impl Serialize for ExternalId {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for ExternalId {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_str(crate::text::Validated::new("an external id", |s| {
+            Self::new(s)
+        }))
     }
 }
 

@@ -112,6 +112,7 @@ mod schedule;
 mod scope;
 mod secret;
 mod snapshot;
+mod text;
 mod user;
 
 pub use access::{AccessCheck, AccessDenied, AccessReport};
