@@ -217,7 +217,10 @@ pub struct SnapshotBuilder {
     users: BTreeMap<ExternalId, RemoteUser>,
     deleted_users: BTreeMap<ExternalId, DeletedUser>,
     groups: BTreeMap<ExternalId, RemoteGroup>,
-    members: BTreeMap<(ExternalId, crate::MemberKind, ExternalId), RemoteMember>,
+    /// Each group's members as they arrived (sorted and rid of duplicates by `finish`): a key
+    /// is not copied a member, and a vector holds a tenant's 10M members in a third of what a
+    /// B-tree over (group, kind, member) takes.
+    members: BTreeMap<ExternalId, Vec<RemoteMember>>,
     org_units: BTreeMap<ExternalId, RemoteOrgUnit>,
     quarantined: Vec<QuarantinedRecord>,
 }
@@ -345,12 +348,11 @@ impl SnapshotBuilder {
             });
         }
         self.page(chain, next)?;
-        for m in members {
-            let key = (m.group.clone(), m.member.kind, m.member.external_id.clone());
-            if let Err(dup) = insert_first(&mut self.members, key, m) {
-                let label = format!("{} in {}", dup.member.external_id, dup.group);
-                self.duplicate(ObjectKind::Memberships, &dup.member.external_id, label);
-            }
+        if !members.is_empty() {
+            self.members
+                .entry(group.clone())
+                .or_default()
+                .extend(members);
         }
         Ok(())
     }
@@ -380,7 +382,7 @@ impl SnapshotBuilder {
     /// [`Error::IncompleteSnapshot`] if a started chain did not reach its last page, a kind in
     /// scope was never fetched, a group (other than one the remote counts as empty) has no
     /// complete member listing, or members were listed for a group that is not in the snapshot.
-    pub fn finish(self) -> Result<Snapshot, Error> {
+    pub fn finish(mut self) -> Result<Snapshot, Error> {
         let incomplete = |missing: String| Err(Error::IncompleteSnapshot { missing });
         for (chain, state) in &self.chains {
             if !state.done {
@@ -437,6 +439,26 @@ impl SnapshotBuilder {
             };
             *pages.entry(key.to_owned()).or_default() += state.pages;
         }
+        let mut members = Vec::with_capacity(self.members.values().map(Vec::len).sum());
+        for (_, mut of_group) in std::mem::take(&mut self.members) {
+            // Stable: of two members with one key, the first to arrive is kept.
+            of_group.sort_by(|a, b| {
+                (a.member.kind, &a.member.external_id).cmp(&(b.member.kind, &b.member.external_id))
+            });
+            for m in of_group {
+                let repeated = members.last().is_some_and(|last: &RemoteMember| {
+                    last.group == m.group
+                        && last.member.kind == m.member.kind
+                        && last.member.external_id == m.member.external_id
+                });
+                if repeated {
+                    let label = format!("{} in {}", m.member.external_id, m.group);
+                    self.duplicate(ObjectKind::Memberships, &m.member.external_id, label);
+                } else {
+                    members.push(m);
+                }
+            }
+        }
         Ok(Snapshot {
             kinds: self.kinds,
             filter: self.filter,
@@ -444,7 +466,7 @@ impl SnapshotBuilder {
             users: self.users.into_values().collect(),
             deleted_users: self.deleted_users.into_values().collect(),
             groups: self.groups.into_values().collect(),
-            members: self.members.into_values().collect(),
+            members,
             org_units: self.org_units.into_values().collect(),
             quarantined: self.quarantined,
             completeness: Completeness {
@@ -694,6 +716,32 @@ mod tests {
         assert_eq!(s.quarantined().len(), 1);
         assert_eq!(s.quarantined()[0].label, "other@example.com");
         assert!(s.quarantined_ids().contains(&id("1")));
+    }
+
+    #[test]
+    fn members_are_sorted_by_key_and_a_repeated_member_is_quarantined() {
+        let mut b = builder(&[ObjectKind::Groups, ObjectKind::Memberships]);
+        b.groups_page(vec![group("g2", None), group("g1", None)], None)
+            .unwrap();
+        let mut owner = member("g1", "u1");
+        owner.role = MemberRole::Owner;
+        b.members_page(&id("g2"), vec![member("g2", "u9")], None)
+            .unwrap();
+        b.members_page(&id("g1"), vec![member("g1", "u3"), owner], Some("t"))
+            .unwrap();
+        b.members_page(&id("g1"), vec![member("g1", "u1")], None)
+            .unwrap();
+        let s = b.finish().unwrap();
+        let keys: Vec<(&str, &str)> = s
+            .members()
+            .iter()
+            .map(|m| (m.group.as_str(), m.member.external_id.as_str()))
+            .collect();
+        assert_eq!(keys, [("g1", "u1"), ("g1", "u3"), ("g2", "u9")]);
+        // The first to arrive is kept; the repeat is quarantined.
+        assert_eq!(s.members()[0].role, MemberRole::Owner);
+        assert_eq!(s.quarantined().len(), 1);
+        assert_eq!(s.quarantined()[0].label, "u1 in g1");
     }
 
     #[test]
