@@ -1,6 +1,11 @@
 //! Reads, shared by the `Store` methods and the transaction primitives. Every row read is
 //! parsed and checked against its key columns; a row that fails is `Corrupt`, naming the
 //! table and the key.
+//!
+//! The bulk reads of a view (users, accounts, memberships) borrow each column's text from the
+//! row instead of copying it into a `String`, and check keys without formatting them: a row
+//! costs its record's parse and nothing else. The error's text (the key, formatted) is built
+//! only when a row fails.
 
 use std::fmt::Display;
 
@@ -30,6 +35,57 @@ fn all<P: Params, R, T>(
     let mut stmt = conn.prepare_cached(sql).db()?;
     let rows = stmt.query_map(params, extract).db()?;
     rows.map(|row| decode(row.db()?)).collect()
+}
+
+/// Runs `sql` (a cached statement) with `params` and decodes each row with `decode`, which
+/// borrows the row's columns (no copy of a column's text). Rows come in the statement's order;
+/// the first failure ends it.
+fn each<P: Params, T>(
+    conn: &Connection,
+    sql: &str,
+    params: P,
+    mut decode: impl FnMut(&Row<'_>) -> Result<T, Error>,
+) -> Result<Vec<T>, Error> {
+    let mut stmt = conn.prepare_cached(sql).db()?;
+    let mut rows = stmt.query(params).db()?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next().db()? {
+        out.push(decode(row)?);
+    }
+    Ok(out)
+}
+
+/// Column `i` of a row as borrowed text (`Corrupt` if it is not text).
+fn text<'r>(row: &'r Row<'_>, i: usize) -> Result<&'r str, Error> {
+    row.get_ref(i)
+        .db()?
+        .as_str()
+        .map_err(|e| corrupt(format!("a stored value has the wrong type: {e}")))
+}
+
+/// Column `i` of a row as borrowed text, or `None` when it is NULL.
+fn text_or_null<'r>(row: &'r Row<'_>, i: usize) -> Result<Option<&'r str>, Error> {
+    row.get_ref(i)
+        .db()?
+        .as_str_or_null()
+        .map_err(|e| corrupt(format!("a stored value has the wrong type: {e}")))
+}
+
+/// Whether `uuid`'s hyphenated lowercase text (the form the store writes) is `text`, without
+/// formatting it on the heap.
+fn uuid_is(uuid: uuid::Uuid, text: &str) -> bool {
+    let mut buf = uuid::Uuid::encode_buffer();
+    uuid.hyphenated().encode_lower(&mut buf) == text
+}
+
+/// Whether `key` is `email`'s key ([`Email::key`]), without making the key.
+fn email_key_is(email: &Email, key: &str) -> bool {
+    let email = email.as_str();
+    email.len() == key.len()
+        && email
+            .bytes()
+            .zip(key.bytes())
+            .all(|(a, b)| a.to_ascii_lowercase() == b)
 }
 
 /// [`all`] for at most one row: the first row's columns, if there is one, decoded.
@@ -168,15 +224,19 @@ pub(crate) fn version(conn: &Connection, id: IntegrationId) -> Result<Version, E
 }
 
 fn user_row([id, email_key, record]: [String; 3]) -> Result<DirectoryUser, Error> {
-    let user: DirectoryUser = from_json("users", &id, &record)?;
+    user_columns(&id, &email_key, &record)
+}
+
+fn user_columns(id: &str, email_key: &str, record: &str) -> Result<DirectoryUser, Error> {
+    let user: DirectoryUser = from_json("users", &id, record)?;
     check(
-        user.id.to_string() == id,
+        uuid_is(user.id.as_uuid(), id),
         "users",
         &id,
         "the record has another id",
     )?;
     check(
-        user.profile.primary_email.key() == email_key,
+        email_key_is(&user.profile.primary_email, email_key),
         "users",
         &id,
         "the record's email differs from the row's email key",
@@ -223,29 +283,42 @@ pub(crate) fn user_by_email(
 /// Every directory user, by id (the text order of lowercase hyphenated UUIDs is their byte
 /// order, which is `UserId`'s order).
 pub(crate) fn users(conn: &Connection) -> Result<Vec<DirectoryUser>, Error> {
-    all(
+    each(
         conn,
         "SELECT id, email_key, record FROM users ORDER BY id",
         [],
-        texts,
-        user_row,
+        |r| user_columns(text(r, 0)?, text(r, 1)?, text(r, 2)?),
     )
 }
 
-fn account_row(
-    (integration, external_id, user_id, record): (String, String, Option<String>, String),
-) -> Result<Account, Error> {
-    let key = format!("({integration}, {external_id})");
-    let account: Account = from_json("accounts", &key, &record)?;
+/// A per-integration row's key (integration, remote id), formatted only for an error.
+struct RowKey<'a>(&'a str, &'a str);
+
+impl Display for RowKey<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "({}, {})", self.0, self.1)
+    }
+}
+
+fn account_row(row: &Row<'_>) -> Result<Account, Error> {
+    let (integration, external_id) = (text(row, 0)?, text(row, 1)?);
+    let (user_id, record) = (text_or_null(row, 2)?, text(row, 3)?);
+    let key = RowKey(integration, external_id);
+    let account: Account = from_json("accounts", &key, record)?;
     check(
-        account.integration.to_string() == integration
+        uuid_is(account.integration.as_uuid(), integration)
             && account.external_id.as_str() == external_id,
         "accounts",
         &key,
         "the record has another key",
     )?;
+    let linked_as_stored = match (account.link, user_id) {
+        (Some(link), Some(user)) => uuid_is(link.user.as_uuid(), user),
+        (None, None) => true,
+        _ => false,
+    };
     check(
-        account.link.map(|l| l.user.to_string()) == user_id,
+        linked_as_stored,
         "accounts",
         &key,
         "the record's link differs from the row's user",
@@ -254,13 +327,7 @@ fn account_row(
 }
 
 fn accounts_where(conn: &Connection, sql: &str, param: &str) -> Result<Vec<Account>, Error> {
-    all(
-        conn,
-        sql,
-        [param],
-        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-        account_row,
-    )
+    each(conn, sql, [param], account_row)
 }
 
 /// An integration's accounts, by remote id.
@@ -294,9 +361,11 @@ fn keyed_records<T: serde::de::DeserializeOwned>(
     let sql = format!(
         "SELECT external_id, record FROM {table} WHERE integration = ?1 ORDER BY external_id"
     );
-    all(conn, &sql, [id.to_string()], texts, |[ext, rec]| {
-        let key = format!("({id}, {ext})");
-        let value: T = from_json(table, &key, &rec)?;
+    let integration_text = id.to_string();
+    each(conn, &sql, [&integration_text], |r| {
+        let ext = text(r, 0)?;
+        let key = RowKey(&integration_text, ext);
+        let value: T = from_json(table, &key, text(r, 1)?)?;
         let (integration, external_id) = key_of(&value);
         check(
             integration == id && external_id.as_str() == ext,
@@ -371,23 +440,33 @@ pub(crate) fn owned_memberships(
 }
 
 /// An integration's memberships, by (group, member kind, member id): the primary key's order.
+/// Rows of one group are consecutive, so the group's id is made once for them all.
 pub(crate) fn memberships(conn: &Connection, id: IntegrationId) -> Result<Vec<Membership>, Error> {
-    all(
+    let mut group: Option<ExternalId> = None;
+    each(
         conn,
         "SELECT group_ext, member_kind, member_ext, member_email, role FROM memberships \
          WHERE integration = ?1 ORDER BY group_ext, member_kind, member_ext",
         [id.to_string()],
-        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
-        |(group, kind, member, email, role): (String, i64, String, Option<String>, i64)| {
+        |r| {
             let bad = |key: &dyn Display, what: &dyn Display| {
                 corrupt(format!("memberships row ({id}, {key}): {what}"))
             };
-            let group = ExternalId::new(group).map_err(|e| bad(&"?", &e))?;
-            let member = ExternalId::new(member).map_err(|e| bad(&group, &e))?;
+            let group_text = text(r, 0)?;
+            let group = match &group {
+                Some(g) if g.as_str() == group_text => g.clone(),
+                _ => {
+                    let g = ExternalId::new(group_text).map_err(|e| bad(&"?", &e))?;
+                    group = Some(g.clone());
+                    g
+                }
+            };
+            let (kind, role): (i64, i64) = (r.get(1).db()?, r.get(4).db()?);
+            let member = ExternalId::new(text(r, 2)?).map_err(|e| bad(&group, &e))?;
             let key = || format!("{group}, {kind}, {member}");
             let member_kind = kind_from_code(kind).ok_or_else(|| bad(&key(), &"unknown kind"))?;
             let member_role = role_from_code(role).ok_or_else(|| bad(&key(), &"unknown role"))?;
-            let email = email
+            let email = text_or_null(r, 3)?
                 .map(Email::new)
                 .transpose()
                 .map_err(|e| bad(&key(), &e))?;
