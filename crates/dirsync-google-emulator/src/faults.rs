@@ -79,6 +79,10 @@ pub struct Faults {
     /// Per-subject quota in requests per minute (sliding 60 s window) answered with 403
     /// `userRateLimitExceeded`; `None` = unlimited.
     pub quota_per_minute: Option<u32>,
+    /// The sliding window [`quota_per_minute`](Self::quota_per_minute) counts over: 60 s, as
+    /// Google's; a test may shorten it to check pacing in seconds (the quota then allows that
+    /// many requests per window).
+    pub quota_window: Duration,
     /// Groups whose writes always fail (after authorization, quota and transient faults).
     pub failing_groups: Vec<FailingGroup>,
     /// Zero-based indices of write requests that fail once with 503 `backendError`. Writes are
@@ -103,6 +107,7 @@ impl Default for Faults {
             seed: 1,
             failing_pages: Vec::new(),
             quota_per_minute: None,
+            quota_window: Duration::from_secs(60),
             failing_groups: Vec::new(),
             failing_writes: Vec::new(),
             token: TokenFaults::default(),
@@ -293,7 +298,7 @@ impl FaultState {
             let window = self.windows.entry(subject.to_owned()).or_default();
             while window
                 .front()
-                .is_some_and(|t| now.duration_since(*t) >= Duration::from_secs(60))
+                .is_some_and(|t| now.duration_since(*t) >= self.faults.quota_window)
             {
                 window.pop_front();
             }

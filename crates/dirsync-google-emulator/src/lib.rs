@@ -486,8 +486,15 @@ impl RunningEmulator {
 
     /// Sets the per-subject quota (requests per sliding minute); `None` removes it.
     pub fn set_quota_per_minute(&self, quota: Option<u32>) {
+        self.set_quota(quota, Duration::from_secs(60));
+    }
+
+    /// Sets the per-subject quota to `quota` requests per sliding `window` (Google's is a
+    /// minute; a test may shorten it to check pacing in seconds); `None` removes it.
+    pub fn set_quota(&self, quota: Option<u32>, window: Duration) {
         let mut f = lock(&self.shared.faults);
         f.faults.quota_per_minute = quota;
+        f.faults.quota_window = window;
         f.windows.clear();
     }
 
