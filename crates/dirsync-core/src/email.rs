@@ -67,6 +67,17 @@ impl Email {
         self.0.to_ascii_lowercase()
     }
 
+    /// Whether `key` is this address's [`key`](Self::key), without making the key (a store
+    /// checking its rows compares millions of them).
+    pub fn has_key(&self, key: &str) -> bool {
+        self.0.len() == key.len()
+            && self
+                .0
+                .bytes()
+                .zip(key.bytes())
+                .all(|(a, b)| a.to_ascii_lowercase() == b)
+    }
+
     /// The part after the `@`, as given.
     pub fn domain(&self) -> &str {
         self.0.rsplit_once('@').map_or("", |(_, d)| d)
@@ -263,6 +274,8 @@ mod tests {
         let b = Email::new("ada@example.COM")?;
         assert_eq!(a, b);
         assert_eq!(a.cmp(&b), Ordering::Equal);
+        assert!(a.has_key("ada@example.com") && b.has_key(&a.key()));
+        assert!(!a.has_key("Ada@Example.com") && !a.has_key("ada@example.co"));
         let set: HashSet<Email> = [a.clone(), b].into_iter().collect();
         assert_eq!(set.len(), 1);
         assert_eq!(a.as_str(), "Ada@Example.com");

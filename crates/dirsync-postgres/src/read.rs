@@ -176,19 +176,21 @@ pub(crate) async fn version(c: &impl Client, id: IntegrationId) -> Result<Versio
     Ok(v.unwrap_or_default())
 }
 
+/// A user row, its columns borrowed from the row (no copy of their text) and its key columns
+/// checked by parsing them, not by formatting the record's.
 pub(crate) fn user_row(row: &Row) -> Result<DirectoryUser, Error> {
     let t = "users";
-    let (id, email_key, record): (String, String, String) =
+    let (id, email_key, record): (&str, &str, &str) =
         (col(row, 0, t)?, col(row, 1, t)?, col(row, 2, t)?);
-    let user: DirectoryUser = from_json(t, &id, &record)?;
+    let user: DirectoryUser = from_json(t, &id, record)?;
     check(
-        user.id.to_string() == id,
+        UserId::parse(id).is_ok_and(|parsed| parsed == user.id),
         t,
         &id,
         "the record has another id",
     )?;
     check(
-        user.profile.primary_email.key() == email_key,
+        user.profile.primary_email.has_key(email_key),
         t,
         &id,
         "the record's email differs from the row's email key",
@@ -232,30 +234,46 @@ pub(crate) async fn users(c: &impl Client) -> Result<Vec<DirectoryUser>, Error> 
     .await
 }
 
+/// An account row, borrowed and checked like [`user_row`]; its key is formatted only for an
+/// error.
 fn account_row(row: &Row) -> Result<Account, Error> {
     let t = "accounts";
-    let (integration, external_id, user_id, record): (String, String, Option<String>, String) = (
+    let (integration, external_id, user_id, record): (&str, &str, Option<&str>, &str) = (
         col(row, 0, t)?,
         col(row, 1, t)?,
         col(row, 2, t)?,
         col(row, 3, t)?,
     );
-    let key = format!("({integration}, {external_id})");
-    let account: Account = from_json(t, &key, &record)?;
+    let key = RowKey(integration, external_id);
+    let account: Account = from_json(t, &key, record)?;
     check(
-        account.integration.to_string() == integration
+        IntegrationId::parse(integration).is_ok_and(|parsed| parsed == account.integration)
             && account.external_id.as_str() == external_id,
         t,
         &key,
         "the record has another key",
     )?;
+    let linked_as_stored = match (account.link, user_id) {
+        (Some(link), Some(user)) => UserId::parse(user).is_ok_and(|parsed| parsed == link.user),
+        (None, None) => true,
+        _ => false,
+    };
     check(
-        account.link.map(|l| l.user.to_string()) == user_id,
+        linked_as_stored,
         t,
         &key,
         "the record's link differs from the row's user",
     )?;
     Ok(account)
+}
+
+/// A per-integration row's key (integration, remote id), formatted only for an error.
+struct RowKey<'a>(&'a str, &'a str);
+
+impl Display for RowKey<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "({}, {})", self.0, self.1)
+    }
 }
 
 /// An integration's accounts, by remote id.
@@ -390,7 +408,7 @@ pub(crate) async fn memberships(
          WHERE integration = $1 ORDER BY group_ext, member_kind, member_ext",
         &[&id.to_string()],
         |row| {
-            let (group, kind, member, email, role): (String, i16, String, Option<String>, i16) = (
+            let (group, kind, member, email, role): (&str, i16, &str, Option<&str>, i16) = (
                 col(row, 0, t)?,
                 col(row, 1, t)?,
                 col(row, 2, t)?,

@@ -3,8 +3,8 @@
 //! table and the key.
 //!
 //! The bulk reads of a view (users, accounts, memberships) borrow each column's text from the
-//! row instead of copying it into a `String`, and check keys without formatting them: a row
-//! costs its record's parse and nothing else. The error's text (the key, formatted) is built
+//! row instead of copying it into a `String`, and check keys by parsing the key columns
+//! instead of formatting the record's: a row costs its record's parse and nothing else. The error's text (the key, formatted) is built
 //! only when a row fails.
 
 use std::fmt::Display;
@@ -69,23 +69,6 @@ fn text_or_null<'r>(row: &'r Row<'_>, i: usize) -> Result<Option<&'r str>, Error
         .db()?
         .as_str_or_null()
         .map_err(|e| corrupt(format!("a stored value has the wrong type: {e}")))
-}
-
-/// Whether `uuid`'s hyphenated lowercase text (the form the store writes) is `text`, without
-/// formatting it on the heap.
-fn uuid_is(uuid: uuid::Uuid, text: &str) -> bool {
-    let mut buf = uuid::Uuid::encode_buffer();
-    uuid.hyphenated().encode_lower(&mut buf) == text
-}
-
-/// Whether `key` is `email`'s key ([`Email::key`]), without making the key.
-fn email_key_is(email: &Email, key: &str) -> bool {
-    let email = email.as_str();
-    email.len() == key.len()
-        && email
-            .bytes()
-            .zip(key.bytes())
-            .all(|(a, b)| a.to_ascii_lowercase() == b)
 }
 
 /// [`all`] for at most one row: the first row's columns, if there is one, decoded.
@@ -230,13 +213,13 @@ fn user_row([id, email_key, record]: [String; 3]) -> Result<DirectoryUser, Error
 fn user_columns(id: &str, email_key: &str, record: &str) -> Result<DirectoryUser, Error> {
     let user: DirectoryUser = from_json("users", &id, record)?;
     check(
-        uuid_is(user.id.as_uuid(), id),
+        UserId::parse(id).is_ok_and(|parsed| parsed == user.id),
         "users",
         &id,
         "the record has another id",
     )?;
     check(
-        email_key_is(&user.profile.primary_email, email_key),
+        user.profile.primary_email.has_key(email_key),
         "users",
         &id,
         "the record's email differs from the row's email key",
@@ -306,14 +289,14 @@ fn account_row(row: &Row<'_>) -> Result<Account, Error> {
     let key = RowKey(integration, external_id);
     let account: Account = from_json("accounts", &key, record)?;
     check(
-        uuid_is(account.integration.as_uuid(), integration)
+        IntegrationId::parse(integration).is_ok_and(|parsed| parsed == account.integration)
             && account.external_id.as_str() == external_id,
         "accounts",
         &key,
         "the record has another key",
     )?;
     let linked_as_stored = match (account.link, user_id) {
-        (Some(link), Some(user)) => uuid_is(link.user.as_uuid(), user),
+        (Some(link), Some(user)) => UserId::parse(user).is_ok_and(|parsed| parsed == link.user),
         (None, None) => true,
         _ => false,
     };
