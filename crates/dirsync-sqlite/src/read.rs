@@ -4,8 +4,8 @@
 //!
 //! The bulk reads of a view (users, accounts, memberships) borrow each column's text from the
 //! row instead of copying it into a `String`, and check keys by parsing the key columns
-//! instead of formatting the record's: a row costs its record's parse and nothing else. The error's text (the key, formatted) is built
-//! only when a row fails.
+//! instead of formatting the record's: a row costs its record's parse and nothing else. The
+//! error's text (the key, formatted) is built only when a row fails.
 
 use std::fmt::Display;
 
