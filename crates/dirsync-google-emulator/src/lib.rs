@@ -123,8 +123,9 @@
 //!
 //! Latency before every request; a transient error rate (seeded: 503 `backendError`, 429
 //! `rateLimitExceeded`, 403 `userRateLimitExceeded`); failing pages by route and page index; a
-//! per-subject quota over a **sliding 60-second window** (refused requests are not counted) answered
-//! with 403 `userRateLimitExceeded`; token revocation and runtime denial of scopes and subjects.
+//! per-subject quota over a **sliding 60-second window** (refused requests are not counted;
+//! [`RunningEmulator::set_quota`] shortens the window for tests) answered with 403
+//! `userRateLimitExceeded`; token revocation and runtime denial of scopes and subjects.
 //! Writes (`members.insert`/`patch`/`delete`) get all of these too, plus their own: every write to a
 //! group failing ([`FailingGroup`]) and the N-th write failing once ([`Faults::failing_writes`]).
 //! [`Stats`] counts requests by route, in-flight maximum, tokens issued, injected errors, and
