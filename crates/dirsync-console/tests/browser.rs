@@ -147,6 +147,23 @@ impl Walk {
         Ok(())
     }
 
+    /// Waits until the page (which reloads itself while a run is under way) shows `text`.
+    async fn until(&self, text: &str) -> Res<()> {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            // The page may be reloading: a missing `main` is asked again.
+            if self.body().await.is_ok_and(|b| b.contains(text)) {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                return Err(
+                    format!("{text:?} not shown within 20 s: {}", self.body().await?).into(),
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     async fn body(&self) -> Res<String> {
         self.web.find("main").await?.text().await
     }
@@ -253,9 +270,18 @@ async fn the_walk(c: &Console, w: &mut Walk) -> TestResult {
     c.google.remove_user(&leaver)?;
     w.open(&format!("/console/integrations/{id}")).await?;
     w.page("Acme Workspace", "manage-with-rule").await?;
+    // Run now and watch: the page shows the run under way (slow answers keep it running),
+    // and reloads itself until the outcome is there.
+    c.google.set_latency(Duration::from_millis(150));
     w.click("form[action$='/run'] button").await?;
+    w.page("Acme Workspace", "run-running").await?;
+    let body = w.body().await?;
+    assert!(body.contains("Running now"), "{body}");
+    assert!(body.contains("Whole directory — running since"), "{body}");
+    c.google.set_latency(Duration::ZERO);
+    w.until("Run finished: held for approval").await?;
     w.page("Acme Workspace", "run-held").await?;
-    assert!(w.body().await?.contains("Run finished: held for approval"));
+    assert!(!w.body().await?.contains("Running now"));
     w.click("form[action$='/approve'] button").await?;
     w.page("Acme Workspace", "plan-approved").await?;
     assert!(w.body().await?.contains("Plan approved; run succeeded"));

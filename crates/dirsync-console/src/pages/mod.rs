@@ -66,6 +66,7 @@ pub(crate) fn frame<'a>(
         session,
         zone: Zone::of(headers),
         attention: (status.failing(), status.held()),
+        refresh: None,
     }
 }
 

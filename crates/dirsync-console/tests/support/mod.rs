@@ -278,3 +278,18 @@ impl Browser {
         Ok(rest[..rest.find('"').ok_or("unterminated")?].to_owned())
     }
 }
+
+/// The page at `path` once no run is under way (it no longer reloads itself), polled.
+pub(crate) async fn until_done(browser: &Browser, path: &str) -> Res<String> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let page = browser.get(path).await?;
+        if !page.body.contains(r#"http-equiv="refresh""#) {
+            return Ok(page.body);
+        }
+        if std::time::Instant::now() > deadline {
+            return Err(format!("still running after 20 s: {}", page.body).into());
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
