@@ -52,6 +52,15 @@ pub(crate) async fn page(
     let held = console.service.held_plans(id).await?;
     let status = console.service.status().await?;
     let live = console.service.live_runs(Some(id));
+    // Where an outbound rule may take groups from.
+    let inbound: Vec<(String, String)> = console
+        .service
+        .integrations()
+        .await?
+        .iter()
+        .filter(|a| a.direction() == dirsync_core::DirectionKind::Inbound)
+        .map(|a| (a.id().to_string(), a.record().title.clone()))
+        .collect();
     let mut frame = super::frame(&session, &headers, &status);
     if !live.is_empty() {
         let here = uri.path_and_query().map_or(uri.path(), |p| p.as_str());
@@ -166,11 +175,12 @@ pub(crate) async fn page(
                 p { "No rule: nothing is synced." }
             } @else {
                 div.table { table {
-                    thead { tr { th scope="col" { "Rule" } th scope="col" { "Trigger" } th scope="col" { "Last run" } @if change { th scope="col" { span.muted { "Actions" } } } } }
+                    thead { tr { th scope="col" { "Rule" } th scope="col" { "What" } th scope="col" { "Trigger" } th scope="col" { "Last run" } @if change { th scope="col" { span.muted { "Actions" } } } } }
                     tbody {
                         @for r in &view.rules {
                             tr {
                                 td { (shown(&r.name)) }
+                                td { (shown(&super::outbound_rule::what(r))) }
                                 td { (r.trigger.to_string()) }
                                 td { @match r.last_run_at { Some(at) => (zone.time(at)), None => span.muted { "never" } } }
                                 @if change {
@@ -218,6 +228,10 @@ pub(crate) async fn page(
                 }
             }
         }
+        @if change && view.direction == dirsync_core::DirectionKind::Outbound {
+            (super::outbound_rule::form(&base, &session, &inbound))
+        }
+        (super::safeguards::section(&base, &session, &view.safeguards, view.own_safeguards, view.direction, change))
         section aria-labelledby="held" {
             h2 #held { "Held plans" }
             @if held.is_empty() {

@@ -6,7 +6,9 @@ mod add;
 mod authorize;
 mod directory;
 mod integration;
+mod outbound_rule;
 mod provisioning;
+mod safeguards;
 
 use axum::Router;
 use axum::http::HeaderMap;
@@ -39,6 +41,14 @@ pub(crate) fn routes() -> Router<Console> {
         )
         .route("/console/integrations/{id}/remove", post(actions::remove))
         .route("/console/integrations/{id}/rules", post(actions::add_rule))
+        .route(
+            "/console/integrations/{id}/outbound-rules",
+            post(outbound_rule::add),
+        )
+        .route(
+            "/console/integrations/{id}/safeguards",
+            post(safeguards::save),
+        )
         .route(
             "/console/integrations/{id}/rules/{rule}/run",
             post(actions::run_rule),

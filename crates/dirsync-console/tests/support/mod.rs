@@ -109,8 +109,18 @@ impl Console {
         Ok(browser)
     }
 
-    /// A staged Google integration titled `title` (service-account authorization).
+    /// A staged inbound Google integration titled `title` (service-account authorization).
     pub(crate) async fn integration(&self, title: &str) -> Res<String> {
+        self.integration_towards(title, DirectionKind::Inbound)
+            .await
+    }
+
+    /// A staged Google integration titled `title` in `direction`.
+    pub(crate) async fn integration_towards(
+        &self,
+        title: &str,
+        direction: DirectionKind,
+    ) -> Res<String> {
         let key = self.dir.path().join("key.json");
         std::fs::write(&key, self.google.service_account_key_json())?;
         let settings = RemoteSettings::new(
@@ -127,7 +137,7 @@ impl Console {
             .service
             .create(CreateIntegration::new(
                 title,
-                DirectionKind::Inbound,
+                direction,
                 settings,
                 Schedule::Manual,
             ))

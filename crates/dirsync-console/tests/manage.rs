@@ -1,0 +1,211 @@
+//! The Manage page's other sections over plain HTTP: an outbound integration's rule builder
+//! (users by a selector, groups listed or of an inbound integration, a managed group) and the
+//! safeguards form; a read-only operator sees both without a form.
+
+mod support;
+
+use dirsync_core::{DirectionKind, Email, GroupSource, MemberRole, OrgUnitPath, Selector};
+use dirsync_service::Silent;
+use reqwest::StatusCode;
+use support::{Console, READER, TestResult};
+
+#[tokio::test]
+async fn an_outbound_rule_is_built_with_the_form_and_safeguards_are_set() -> TestResult {
+    let c = Console::start().await?;
+    let inbound = c.integration("Acme").await?;
+    c.service.activate(inbound.parse()?, &Silent).await?;
+    let outbound = c
+        .integration_towards("Acme out", DirectionKind::Outbound)
+        .await?;
+    let id = outbound.parse()?;
+    c.service.activate(id, &Silent).await?;
+    let browser = c.signed_in(&c.google.admin_subject()).await?;
+    let manage = format!("/console/integrations/{outbound}");
+    let page = browser.get(&manage).await?;
+    assert!(
+        page.body
+            .contains(&format!(r#"action="{manage}/outbound-rules""#))
+    );
+    assert!(page.body.contains("Every group of Acme"), "{}", page.body);
+    let rules = format!("{manage}/outbound-rules");
+
+    // Users in an org unit, deleted 30 days after they leave, org units mapped.
+    let added = browser
+        .submit(
+            &manage,
+            &rules,
+            &[
+                ("name", "Engineers"),
+                ("purpose", "users"),
+                ("select", "org_unit"),
+                ("select_value", "/Eng"),
+                ("delete_after", "30"),
+                ("org_unit_map", "/Eng=/Imported/Eng\n"),
+                ("create_org_units", "on"),
+                ("trigger", "manual"),
+            ],
+        )
+        .await?;
+    assert_eq!(added.status, StatusCode::SEE_OTHER, "{}", added.body);
+    // Every group of the inbound integration, fully managed.
+    let added = browser
+        .submit(
+            &manage,
+            &rules,
+            &[
+                ("name", "All groups"),
+                ("purpose", "groups"),
+                ("groups_of", &inbound),
+                ("fully_managed", "on"),
+            ],
+        )
+        .await?;
+    assert_eq!(added.status, StatusCode::SEE_OTHER, "{}", added.body);
+    // One group's members: a directory group's members, as managers.
+    let team = c.email("team");
+    let added = browser
+        .submit(
+            &manage,
+            &rules,
+            &[
+                ("name", "Team"),
+                ("purpose", "manage"),
+                ("group", &team),
+                ("select", "member_of"),
+                ("select_value", &c.email("staff")),
+                ("role", "manager"),
+                ("keep_roles", "on"),
+            ],
+        )
+        .await?;
+    assert_eq!(added.status, StatusCode::SEE_OTHER, "{}", added.body);
+    let made = c.service.rules(id).await?;
+    let users = made
+        .iter()
+        .find(|r| r.name == "Engineers")
+        .and_then(|r| r.provision_users.clone())
+        .ok_or("no users rule")?;
+    assert_eq!(users.select, Selector::OrgUnit(OrgUnitPath::new("/Eng")?));
+    assert_eq!(users.delete_after_days, Some(30));
+    assert!(users.create_org_units && !users.adopt_existing);
+    assert_eq!(users.org_unit_map.len(), 1);
+    let groups = made
+        .iter()
+        .find(|r| r.name == "All groups")
+        .and_then(|r| r.provision_groups.clone())
+        .ok_or("no groups rule")?;
+    assert_eq!(groups.source, GroupSource::AllOf(inbound.parse()?));
+    assert!(groups.fully_managed);
+    let managed = made
+        .iter()
+        .find(|r| r.name == "Team")
+        .and_then(|r| r.assignment.clone())
+        .ok_or("no managed group")?;
+    assert_eq!(managed.group, Email::new(&team)?);
+    assert_eq!(
+        managed.select,
+        Selector::Group(Email::new(c.email("staff"))?)
+    );
+    assert_eq!(managed.role, MemberRole::Manager);
+    assert!(managed.keep_roles && !managed.fully_managed);
+    let page = browser.get(&manage).await?;
+    assert!(page.body.contains("provisions users: "), "{}", page.body);
+    assert!(
+        page.body
+            .contains(&format!("provisions every group of {inbound}"))
+    );
+    assert!(page.body.contains(&format!("manages {team}")));
+
+    // Refused, naming what is wrong; nothing added.
+    for (form, says) in [
+        (
+            vec![
+                ("purpose", "users"),
+                ("select", "attribute"),
+                ("select_value", "no-equals"),
+            ],
+            "NAME=VALUE",
+        ),
+        (vec![("purpose", "groups")], "say which groups"),
+        (
+            vec![("purpose", "manage"), ("group", "not an email")],
+            "email of the group",
+        ),
+    ] {
+        let mut form = form;
+        form.push(("name", "Bad"));
+        let refused = browser.submit(&manage, &rules, &form).await?;
+        assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.body);
+        assert!(refused.body.contains(says), "{}", refused.body);
+    }
+    assert_eq!(c.service.rules(id).await?.len(), 3);
+
+    // Safeguards: its own thresholds, then the defaults again.
+    assert!(page.body.contains("These are the defaults."));
+    let saved = browser
+        .submit(
+            &manage,
+            &format!("{manage}/safeguards"),
+            &[
+                ("use", "these"),
+                ("users_count", "5"),
+                ("users_percent", "12.5"),
+                ("members_count", "3"),
+            ],
+        )
+        .await?;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+    let own = c
+        .service
+        .integration(id)
+        .await?
+        .record()
+        .safeguards
+        .ok_or("no own safeguards")?;
+    assert_eq!((own.users.max_count, own.users.max_percent), (5, 12.5));
+    assert_eq!(own.remote_members.max_count, 3);
+    let defaults = *c
+        .service
+        .policy()
+        .safeguards_for(c.service.integration(inbound.parse()?).await?.record());
+    assert_eq!(
+        own.groups, defaults.groups,
+        "what the form left out is kept"
+    );
+    let page = browser.get(&manage).await?;
+    assert!(
+        page.body
+            .contains("This integration has its own thresholds.")
+    );
+    assert!(
+        page.body
+            .contains(r#"name="users_count" min="0" value="5""#),
+        "{}",
+        page.body
+    );
+    let bad = browser
+        .submit(
+            &manage,
+            &format!("{manage}/safeguards"),
+            &[("use", "these"), ("users_percent", "120")],
+        )
+        .await?;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    let reset = browser
+        .submit(
+            &manage,
+            &format!("{manage}/safeguards"),
+            &[("use", "defaults")],
+        )
+        .await?;
+    assert_eq!(reset.status, StatusCode::SEE_OTHER);
+    assert_eq!(c.service.integration(id).await?.record().safeguards, None);
+
+    // A read-only operator sees the thresholds and the rules, without a form.
+    let reader = c.signed_in(&c.email(READER)).await?;
+    let seen = reader.get(&manage).await?;
+    assert_eq!(seen.status, StatusCode::OK);
+    assert!(seen.body.contains("Safeguards") && seen.body.contains("Engineers"));
+    assert!(!seen.body.contains("/safeguards\"") && !seen.body.contains("/outbound-rules\""));
+    Ok(())
+}
