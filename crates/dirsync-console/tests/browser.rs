@@ -214,7 +214,7 @@ async fn the_walk(c: &Console, w: &mut Walk) -> TestResult {
     w.type_in("#title", "Acme Workspace").await?;
     w.click("input[name=method][value=service_account]").await?;
     w.type_in("#subject", &admin).await?;
-    w.click("form.stack button[type=submit]").await?;
+    w.click("#google-form button[type=submit]").await?;
     w.page("Authorize", "authorize").await?;
 
     // The per-scope check refuses a scope not granted, then activates once it is.
@@ -308,7 +308,7 @@ async fn the_walk(c: &Console, w: &mut Walk) -> TestResult {
     w.page("Add integration", "add-second").await?;
     w.type_in("#title", "Spare").await?;
     w.click("input[name=method][value=consent]").await?;
-    w.click("form.stack button[type=submit]").await?;
+    w.click("#google-form button[type=submit]").await?;
     w.page("Authorize", "authorize-consent").await?;
     // Authorize with Google: to the (emulated) consent, where the admin allows, and back
     // through the OAuth callback to the integration's page, which says who authorized it.

@@ -35,6 +35,7 @@ pub(crate) struct Notice {
     rule_removed: Option<String>,
     rule_added: Option<String>,
     activated: Option<String>,
+    created: Option<String>,
 }
 
 pub(crate) async fn page(
@@ -300,6 +301,7 @@ fn notices(n: &Notice) -> Markup {
             p.error role="alert" { "Authorization failed: " (shown(code)) }
         }
         @if n.saved.is_some() { p.notice role="status" { "Settings saved." } }
+        @if n.created.is_some() { p.notice role="status" { "Added and active. Add a rule to say what it provisions." } }
         @if let Some(outcome) = &n.approved { p.notice role="status" { "Plan approved; run " (shown(outcome)) "." } }
         @if n.discarded.is_some() { p.notice role="status" { "Plan discarded." } }
         @if n.rule_removed.is_some() { p.notice role="status" { "Rule removed." } }

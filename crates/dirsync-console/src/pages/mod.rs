@@ -3,6 +3,7 @@
 
 pub(crate) mod actions;
 mod add;
+mod add_other;
 mod authorize;
 mod directory;
 mod integration;
@@ -25,6 +26,8 @@ pub(crate) fn routes() -> Router<Console> {
         .route("/console", get(provisioning::page))
         .route("/console/integrations/new", get(add::page))
         .route("/console/integrations", post(add::create))
+        .route("/console/integrations/file", post(add_other::create_file))
+        .route("/console/integrations/scim", post(add_other::create_scim))
         .route("/console/integrations/{id}", get(integration::page))
         .route("/console/integrations/{id}/authorize", get(authorize::page))
         .route(

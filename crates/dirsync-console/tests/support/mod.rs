@@ -55,13 +55,18 @@ impl Console {
             dir.path().join("secrets"),
             SecretKey::from_base64(TEST_KEY, "the test key")?,
         ));
-        let kind = GoogleKind::new().with_secrets(secrets);
+        let secrets: Arc<dyn dirsync_core::SecretStore> = secrets;
+        let kind = GoogleKind::new().with_secrets(Arc::clone(&secrets));
         let service = Arc::new(
             Service::new(
                 Arc::new(InMemoryStore::new()),
-                Registry::builtin().with(kind.clone()),
+                Registry::builtin()
+                    .with(dirsync_file::FileKind::new())
+                    .with(dirsync_scim::ScimKind::new().with_secrets(Arc::clone(&secrets)))
+                    .with(kind.clone()),
             )
-            .with_consent(kind),
+            .with_consent(kind)
+            .with_secrets(secrets),
         );
         let client = dir.path().join("client.json");
         std::fs::write(&client, google.oauth_client_json())?;
