@@ -209,3 +209,149 @@ async fn an_outbound_rule_is_built_with_the_form_and_safeguards_are_set() -> Tes
     assert!(!seen.body.contains("/safeguards\"") && !seen.body.contains("/outbound-rules\""));
     Ok(())
 }
+
+#[tokio::test]
+async fn push_is_turned_on_and_off_and_its_channel_shown() -> TestResult {
+    let c = Console::start().await?;
+    let inbound = c.integration("Acme").await?;
+    let id = inbound.parse()?;
+    c.service.activate(id, &Silent).await?;
+    let browser = c.signed_in(&c.google.admin_subject()).await?;
+    let manage = format!("/console/integrations/{inbound}");
+    let page = browser.get(&manage).await?;
+    assert!(
+        page.body
+            .contains("Off: changes arrive with the scheduled syncs."),
+        "{}",
+        page.body
+    );
+    let on = browser
+        .submit(&manage, &format!("{manage}/push"), &[("on", "true")])
+        .await?;
+    assert_eq!(on.status, StatusCode::SEE_OTHER, "{}", on.body);
+    assert!(c.service.integration(id).await?.push());
+    let channel = c
+        .service
+        .status()
+        .await?
+        .integrations
+        .iter()
+        .find(|s| s.id == id)
+        .and_then(|s| s.push.as_ref())
+        .and_then(|p| p.channel.clone())
+        .ok_or("no channel opened")?;
+    let page = browser.get(&manage).await?;
+    assert!(
+        page.body.contains("On: Google notifies this server"),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body.contains(&format!("<code>{channel}</code>")),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("Turn push off"));
+    let off = browser
+        .submit(&manage, &format!("{manage}/push"), &[("on", "false")])
+        .await?;
+    assert_eq!(off.status, StatusCode::SEE_OTHER, "{}", off.body);
+    assert!(!c.service.integration(id).await?.push());
+    assert!(browser.get(&manage).await?.body.contains("Turn push on"));
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_failing_integration_is_bannered_everywhere_and_reauthorized() -> TestResult {
+    let c = Console::start().await?;
+    let inbound = c.integration("Acme").await?;
+    let id = inbound.parse()?;
+    c.service.activate(id, &Silent).await?;
+    let browser = c.signed_in(&c.google.admin_subject()).await?;
+    let manage = format!("/console/integrations/{inbound}");
+    for path in ["/console", "/console/users", manage.as_str()] {
+        assert!(!browser.get(path).await?.body.contains("failing"), "{path}");
+    }
+
+    // The admin withdraws a scope: the next run fails, and every page says so.
+    let denied = "https://www.googleapis.com/auth/admin.directory.group.readonly";
+    c.google.deny_scope(denied);
+    // Tokens already issued are revoked too (Google's would stay valid until they expire).
+    c.google.revoke_subject_tokens(&c.google.admin_subject());
+    let run = c.service.sync(id, &Silent).await?;
+    assert!(
+        matches!(run.outcome, dirsync_core::RunOutcome::Failed { .. }),
+        "{:?}",
+        run.outcome
+    );
+    for path in [
+        "/console",
+        "/console/users",
+        "/console/groups",
+        manage.as_str(),
+    ] {
+        let page = browser.get(path).await?;
+        assert!(
+            page.body.contains("1 integration(s) failing."),
+            "{path}: {}",
+            page.body
+        );
+    }
+
+    // Reauthorize: refused scope by scope while the scope is withheld, then kept.
+    let authorize = format!("{manage}/authorize");
+    let page = browser.get(&authorize).await?;
+    assert!(
+        page.body.contains(r#"action="/console/integrations/"#)
+            && page.body.contains("/reauthorize\"")
+    );
+    let refused = browser
+        .submit(&authorize, &format!("{manage}/reauthorize"), &[])
+        .await?;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        refused.body
+    );
+    assert!(
+        refused
+            .body
+            .contains(&format!("✗ missing: <code>{denied}</code>")),
+        "{}",
+        refused.body
+    );
+    let relative = browser
+        .submit(
+            &authorize,
+            &format!("{manage}/reauthorize"),
+            &[("key", "key.json")],
+        )
+        .await?;
+    assert_eq!(relative.status, StatusCode::BAD_REQUEST);
+    c.google.allow_scope(denied);
+    let kept = browser
+        .submit(
+            &authorize,
+            &format!("{manage}/reauthorize"),
+            &[("subject", &c.google.admin_subject())],
+        )
+        .await?;
+    assert_eq!(kept.status, StatusCode::SEE_OTHER, "{}", kept.body);
+    let page = browser.get(&kept.location).await?;
+    assert!(page.body.contains("Authorized."), "{}", page.body);
+    assert!(
+        page.body.contains("Earlier authorizations (1)"),
+        "{}",
+        page.body
+    );
+    assert_eq!(c.service.integration(id).await?.state().name(), "active");
+    let page = browser.get("/console").await?;
+    assert!(
+        page.body.contains("last run failed"),
+        "the badge stays until a run succeeds"
+    );
+    c.service.sync(id, &Silent).await?;
+    assert!(!browser.get("/console").await?.body.contains("failing"));
+    Ok(())
+}

@@ -232,6 +232,13 @@ pub(crate) async fn page(
         @if change && view.direction == dirsync_core::DirectionKind::Outbound {
             (super::outbound_rule::form(&base, &session, &inbound))
         }
+        @if view.direction == dirsync_core::DirectionKind::Inbound && view.system_id == "google_workspace" {
+            (super::push::section(&base, &session, &super::push::PushView {
+                on: view.push,
+                summary: status.integrations.iter().find(|s| s.id == id).and_then(|s| s.push.as_ref()),
+                served: console.service.push_settings().is_some(),
+            }, zone, change))
+        }
         (super::safeguards::section(&base, &session, &view.safeguards, view.own_safeguards, view.direction, change))
         section aria-labelledby="held" {
             h2 #held { "Held plans" }

@@ -9,6 +9,7 @@ mod directory;
 mod integration;
 mod outbound_rule;
 mod provisioning;
+mod push;
 mod safeguards;
 
 use axum::Router;
@@ -47,6 +48,11 @@ pub(crate) fn routes() -> Router<Console> {
         .route(
             "/console/integrations/{id}/outbound-rules",
             post(outbound_rule::add),
+        )
+        .route("/console/integrations/{id}/push", post(push::toggle))
+        .route(
+            "/console/integrations/{id}/reauthorize",
+            post(authorize::reauthorize),
         )
         .route(
             "/console/integrations/{id}/safeguards",

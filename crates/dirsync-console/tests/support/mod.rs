@@ -51,6 +51,8 @@ impl Console {
             google.add_user(NewUser::new(&format!("{who}@{domain}"), who, "Tester"))?;
         }
         let dir = tempfile::tempdir()?;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let base = format!("http://{}", listener.local_addr()?);
         let secrets = Arc::new(SealedSecrets::new(
             dir.path().join("secrets"),
             SecretKey::from_base64(TEST_KEY, "the test key")?,
@@ -66,7 +68,9 @@ impl Console {
                     .with(kind.clone()),
             )
             .with_consent(kind)
-            .with_secrets(secrets),
+            .with_secrets(secrets)
+            // Push channels to this server's hooks (the emulator delivers to loopback http).
+            .with_push(dirsync_service::PushSettings::new(&base)),
         );
         let client = dir.path().join("client.json");
         std::fs::write(&client, google.oauth_client_json())?;
@@ -76,8 +80,6 @@ impl Console {
             .with_consent(client, Some(google.base_url()))
             .with_managed_key(key)
             .with_api_base(google.base_url());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let base = format!("http://{}", listener.local_addr()?);
         let access = Access::default()
             .allow(&google.admin_subject())?
             .allow_read_only(&format!("{READER}@{domain}"))?;
