@@ -355,3 +355,43 @@ async fn a_failing_integration_is_bannered_everywhere_and_reauthorized() -> Test
     assert!(!browser.get("/console").await?.body.contains("failing"));
     Ok(())
 }
+
+#[tokio::test]
+async fn a_run_started_elsewhere_is_shown_with_what_it_has_read_until_it_ends() -> TestResult {
+    let c = Console::start_sized(30).await?;
+    let inbound = c.integration("Acme").await?;
+    let id = inbound.parse()?;
+    c.service.activate(id, &Silent).await?;
+    let browser = c.signed_in(&c.google.admin_subject()).await?;
+    let manage = format!("/console/integrations/{inbound}");
+
+    // A sync the console did not start (the scheduler's, the API's), slowed down.
+    c.google.set_latency(std::time::Duration::from_millis(100));
+    let service = std::sync::Arc::clone(&c.service);
+    let run = tokio::spawn(async move { service.sync(id, &Silent).await });
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let page = loop {
+        let page = browser.get(&manage).await?;
+        if page.body.contains("read so far") {
+            break page.body;
+        }
+        assert!(std::time::Instant::now() < deadline, "{}", page.body);
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+    assert!(
+        page.contains("The whole directory</strong> — running since"),
+        "{page}"
+    );
+    assert!(page.contains(r#"<span class="phase">reading "#), "{page}");
+    assert!(page.contains(r#"http-equiv="refresh""#));
+    let home = browser.get("/console").await?;
+    assert!(
+        home.body
+            .contains(r#"<span class="badge running">running</span>"#)
+    );
+    c.google.set_latency(std::time::Duration::ZERO);
+    run.await??;
+    let page = support::until_done(&browser, &manage).await?;
+    assert!(!page.contains("Running now"));
+    Ok(())
+}

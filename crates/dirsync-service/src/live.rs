@@ -186,14 +186,15 @@ impl Service {
         let guard = self.live.enter(run, id, Some(rule), self.clock.now());
         let service = Arc::clone(self);
         tokio::spawn(async move {
-            let _listed = guard;
-            if let Err(e) = service
+            let result = service
                 .run_with(id, Some(rule), Some(run), None, &Silent)
-                .await
-            {
+                .await;
+            if let Err(e) = result {
                 tracing::warn!(integration = %id, %rule, %run, error = %e, "run started in the background was refused");
                 service.live.refuse(run, e.to_string());
             }
+            // Listed until its record or refusal is there: a reader never finds neither.
+            drop(guard);
         });
         Ok(run)
     }

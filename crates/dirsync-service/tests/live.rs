@@ -130,14 +130,19 @@ async fn a_rule_started_in_the_background_is_listed_at_once_then_recorded() -> T
     assert_eq!(listed.len(), 1, "listed before the task is first polled");
     assert_eq!((listed[0].run, listed[0].rule), (run, Some(rule.id)));
     // Waits for the record (a notification would need a sink; the store is polled).
+    // Listed until its record is written, then no longer (polled: the run is a task).
     let record = loop {
-        if let Some(r) = service.runs(id, 5).await?.into_iter().find(|r| r.id == run) {
-            break r;
+        // Read in this order: a run no longer listed has its record already.
+        let listed = !service.live_runs(Some(id)).is_empty();
+        let recorded = service.runs(id, 5).await?.into_iter().find(|r| r.id == run);
+        match recorded {
+            Some(r) if !listed => break r,
+            None => assert!(listed, "neither listed nor recorded"),
+            Some(_) => {}
         }
         tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     };
     assert_eq!(record.outcome, RunOutcome::NoChange);
-    assert!(service.live_runs(Some(id)).is_empty());
     assert_eq!(service.run_refusal(run), None);
 
     // Refused at once: an unknown rule, an inactive integration.
@@ -150,5 +155,35 @@ async fn a_rule_started_in_the_background_is_listed_at_once_then_recorded() -> T
         service.start_rule(id, rule.id).await,
         Err(Error::WrongState { .. })
     ));
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_background_run_refused_by_another_runner_leaves_its_reason() -> TestResult {
+    let google = Emulator::start(EmulatorConfig::new(TenantSpec::sized(3, 10))).await?;
+    let dir = tempfile::tempdir()?;
+    let service = Arc::new(Service::new(
+        Arc::new(InMemoryStore::new()),
+        Registry::builtin(),
+    ));
+    let id = active(&service, &google, &dir).await?;
+    let rule = service.rules(id).await?.first().ok_or("no rule")?.id;
+    // Another runner holds the integration.
+    let now = chrono::Utc::now();
+    service
+        .store()
+        .acquire_lease(id, "elsewhere:1", now + chrono::Duration::minutes(5), now)
+        .await?;
+    let run = service.start_rule(id, rule).await?;
+    let why = loop {
+        if let Some(why) = service.run_refusal(run)
+            && service.live_runs(Some(id)).is_empty()
+        {
+            break why;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    };
+    assert!(why.contains("elsewhere:1"), "{why}");
+    assert!(service.runs(id, 5).await?.iter().all(|r| r.id != run));
     Ok(())
 }

@@ -49,10 +49,11 @@ pub(crate) async fn page(
     let id = super::integration_id(&id)?;
     let any = console.service.integration(id).await?;
     let view = IntegrationView::new(&any, &console.service);
+    // Read before the runs: a run no longer listed has its record (or refusal) already.
+    let live = console.service.live_runs(Some(id));
     let runs = console.service.runs(id, RUNS_SHOWN).await?;
     let held = console.service.held_plans(id).await?;
     let status = console.service.status().await?;
-    let live = console.service.live_runs(Some(id));
     // Where an outbound rule may take groups from.
     let inbound: Vec<(String, String)> = console
         .service
