@@ -152,7 +152,7 @@ pub(crate) async fn run_rule(
     let id = integration_id(&id)?;
     let run = console.service.start_rule(id, rule_id(&rule)?).await?;
     Ok(Redirect::to(&format!(
-        "/console/integrations/{id}?run={run}#running"
+        "/console/integrations/{id}?run={run}"
     )))
 }
 
