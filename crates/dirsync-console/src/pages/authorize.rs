@@ -97,7 +97,7 @@ async fn show(
     let google = any.settings().system().as_str() == "google_workspace";
     let content = html! {
         (content)
-        @if *any.state() != dirsync_core::IntegrationState::Staged && !consent {
+        @if *any.state() != dirsync_core::IntegrationState::Staged && !consent && session.role == crate::access::Role::Operator {
             (reauthorize_form(&base, session, google))
         }
     };

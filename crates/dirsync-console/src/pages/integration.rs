@@ -5,7 +5,7 @@ use axum::Extension;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, Uri};
 use axum::response::Response;
-use dirsync_core::{RuleId, RunId};
+use dirsync_core::{DirectionKind, RuleId, RunId};
 use dirsync_service::views::{AuthorizationView, IntegrationView, RunView};
 use maud::{Markup, html};
 use serde::Deserialize;
@@ -55,14 +55,18 @@ pub(crate) async fn page(
     let held = console.service.held_plans(id).await?;
     let status = console.service.status().await?;
     // Where an outbound rule may take groups from.
-    let inbound: Vec<(String, String)> = console
-        .service
-        .integrations()
-        .await?
-        .iter()
-        .filter(|a| a.direction() == dirsync_core::DirectionKind::Inbound)
-        .map(|a| (a.id().to_string(), a.record().title.clone()))
-        .collect();
+    let inbound: Vec<(String, String)> = if view.direction == DirectionKind::Outbound {
+        console
+            .service
+            .integrations()
+            .await?
+            .iter()
+            .filter(|a| a.direction() == DirectionKind::Inbound)
+            .map(|a| (a.id().to_string(), a.record().title.clone()))
+            .collect()
+    } else {
+        Vec::new()
+    };
     let mut frame = super::frame(&session, &headers, &status);
     if !live.is_empty() {
         let here = uri.path_and_query().map_or(uri.path(), |p| p.as_str());
@@ -203,7 +207,7 @@ pub(crate) async fn page(
                 } }
             }
         }
-        @if change && view.direction == dirsync_core::DirectionKind::Inbound {
+        @if change && view.direction == DirectionKind::Inbound {
             details {
                 summary { "Add a rule" }
                 form.stack method="post" action={ (base) "/rules" } {
@@ -230,10 +234,10 @@ pub(crate) async fn page(
                 }
             }
         }
-        @if change && view.direction == dirsync_core::DirectionKind::Outbound {
+        @if change && view.direction == DirectionKind::Outbound {
             (super::outbound_rule::form(&base, &session, &inbound))
         }
-        @if view.direction == dirsync_core::DirectionKind::Inbound && view.system_id == "google_workspace" {
+        @if view.direction == DirectionKind::Inbound && view.system_id == "google_workspace" {
             (super::push::section(&base, &session, &super::push::PushView {
                 on: view.push,
                 summary: status.integrations.iter().find(|s| s.id == id).and_then(|s| s.push.as_ref()),

@@ -1,4 +1,4 @@
-//! An outbound integration's rules: what each does in words, and the form that adds one —
+//! Rules in words, and an outbound integration's form that adds one —
 //! provision users (who, by a selector builder), provision groups (listed, or every group of
 //! an inbound integration), or manage one remote group's members — as `dirsync rule:add` takes
 //! them. `POST /console/integrations/{id}/outbound-rules` builds the service's [`NewRule`].
@@ -20,7 +20,7 @@ use crate::layout::{csrf, shown};
 use crate::session::Session;
 use crate::{Console, Error};
 
-/// What an outbound rule does, in words.
+/// What a rule does, in words (an inbound rule: the kinds it syncs).
 pub(crate) fn what(rule: &RuleView) -> String {
     match (
         &rule.assignment,
