@@ -80,6 +80,14 @@ impl Zone {
         )
     }
 
+    /// `at` in this zone, to the second (a run under way).
+    pub(crate) fn time_exact(self, at: DateTime<Utc>) -> Markup {
+        let local = at.with_timezone(&self.0);
+        html! {
+            time datetime=(at.to_rfc3339()) { (local.format("%Y-%m-%d %H:%M:%S")) }
+        }
+    }
+
     /// `at` in this zone, to the minute.
     pub(crate) fn time(self, at: DateTime<Utc>) -> Markup {
         let local = at.with_timezone(&self.0);
@@ -95,6 +103,9 @@ pub(crate) struct Frame<'a> {
     pub(crate) zone: Zone,
     /// The banner: integrations failed and plans held.
     pub(crate) attention: (usize, usize),
+    /// Reload the page (this path and query: a fragment would make the reload a jump within
+    /// the page) after this many seconds: a run under way; no script needed.
+    pub(crate) refresh: Option<(u32, String)>,
 }
 
 /// A signed-in page.
@@ -103,7 +114,7 @@ pub(crate) fn render(title: &str, frame: &Frame<'_>, content: Markup) -> Respons
     let markup = html! {
         (DOCTYPE)
         html lang="en" {
-            (head(title))
+            (head(title, frame.refresh.as_ref()))
             body {
                 header.top {
                     a.brand href="/console" { "directory-sync" }
@@ -141,7 +152,7 @@ pub(crate) fn bare(title: &str, content: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {
-            (head(title))
+            (head(title, None))
             body {
                 header.top { a.brand href="/console" { "directory-sync" } }
                 main { h1 { (shown(title)) } (content) }
@@ -150,10 +161,11 @@ pub(crate) fn bare(title: &str, content: Markup) -> Markup {
     }
 }
 
-fn head(title: &str) -> Markup {
+fn head(title: &str, refresh: Option<&(u32, String)>) -> Markup {
     html! {
         head {
             meta charset="utf-8";
+            @if let Some((seconds, url)) = refresh { meta http-equiv="refresh" content={ (seconds) "; url=" (url) }; }
             meta name="viewport" content="width=device-width, initial-scale=1";
             title { (shown(title)) " · directory-sync" }
             link rel="stylesheet" href="/console/assets/console.css";

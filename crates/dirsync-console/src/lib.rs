@@ -20,9 +20,9 @@
 //! | route | page |
 //! |---|---|
 //! | `GET /console` | Provisioning: every integration, its state, schedule, last and next run, badges |
-//! | `GET /console/integrations/new`, `POST /console/integrations` | Add integration (Google, see [`NewGoogle`]) |
-//! | `GET /console/integrations/{id}/authorize`, `POST …/consent`, `POST …/activate` | Authorize: consent (to `/oauth/google/callback`) or delegation instructions; Activate with the per-scope check |
-//! | `GET /console/integrations/{id}`, `POST …/settings`, `…/remove`, `…/rules`, `…/rules/{rule}/{run,remove}` | Manage: facts, authorization and its history, settings, rules, runs, held plans, remove |
+//! | `GET /console/integrations/new[?system=S]`, `POST /console/integrations[/file,/scim]` | Add integration: Google (see [`NewGoogle`]), an HR export, SCIM 2.0 (an inbound one's token shown once) |
+//! | `GET /console/integrations/{id}/authorize`, `POST …/consent`, `…/activate`, `…/reauthorize` | Authorize: consent (to `/oauth/google/callback`) or delegation instructions; Activate with the per-scope check; Reauthorize with a new key, admin or settings |
+//! | `GET /console/integrations/{id}`, `POST …/settings`, `…/remove`, `…/rules`, `…/outbound-rules`, `…/rules/{rule}/{run,remove}`, `…/safeguards`, `…/push` | Manage: facts, authorization and its history, settings, rules (outbound ones from a builder), Run now (in the background: the page shows the run under way and reloads itself until it ends), runs, held plans, safeguards, push, remove |
 //! | `POST /console/plans/{plan}/{approve,discard}` | a held plan |
 //! | `GET /console/users[/{id}]`, `/console/groups`, `/console/org-units` | the directory |
 //! | `GET /console/signin`, `/console/signin/google`, `/console/signin/callback`, `POST /console/signout` | sign-in and out |

@@ -283,20 +283,33 @@ async fn an_operator_runs_a_rule_approves_a_held_plan_edits_and_removes() -> Tes
         .ok_or("nobody")?;
     c.google.remove_user(&leaver)?;
 
+    // Run now: the run goes on in the background; the page shows it running (and reloads
+    // itself) until its outcome is recorded. Slow answers keep it running while we look.
+    c.google.set_latency(std::time::Duration::from_millis(150));
     let ran = browser
         .submit(&manage, &format!("{manage}/rules/{}/run", rule.id), &[])
         .await?;
     assert_eq!(ran.status, StatusCode::SEE_OTHER, "{}", ran.body);
+    assert!(ran.location.contains("?run="), "{}", ran.location);
     let page = browser.get(&ran.location).await?;
+    assert!(page.body.contains("Running now"), "{}", page.body);
     assert!(
-        page.body.contains("Run finished: held for approval"),
+        page.body
+            .contains("Everyone &lt;by hand&gt;</strong> — running since"),
         "{}",
         page.body
     );
-    assert!(
-        page.body.contains("plan(s) held for approval"),
-        "the banner"
+    // It reloads its own path and query (a fragment would make the reload a jump in the page).
+    let reload = format!(
+        r#"<meta http-equiv="refresh" content="2; url={}">"#,
+        ran.location.split('#').next().unwrap_or_default()
     );
+    assert!(page.body.contains(&reload), "{}", page.body);
+    c.google.set_latency(std::time::Duration::ZERO);
+    let page = support::until_done(&browser, &ran.location).await?;
+    assert!(!page.contains("Running now"));
+    assert!(page.contains("Run finished: held for approval"), "{page}");
+    assert!(page.contains("plan(s) held for approval"), "the banner");
     let plan = c
         .service
         .held_plans(integration)

@@ -26,7 +26,10 @@
 //!   [`held_plans`](Service::held_plans), [`held_plan`](Service::held_plan) (review without
 //!   fetching), [`approve`](Service::approve) and [`discard`](Service::discard) for a plan a
 //!   safeguard held.
-//! - **Progress** goes to a [`ProgressSink`]: a closure, a tokio channel, or [`Silent`].
+//! - **Progress** goes to a [`ProgressSink`]: a closure, a tokio channel, or [`Silent`];
+//!   [`live_runs`](Service::live_runs) lists the runs under way in this process with what
+//!   they have read so far, and [`start_rule`](Service::start_rule) starts one in the
+//!   background.
 //!
 //! The service decides nothing about data itself: the engine plans and guards, the store
 //! applies atomically, the connector fetches complete snapshots.
@@ -74,6 +77,7 @@ mod error;
 mod explain;
 mod instructions;
 mod lifecycle;
+mod live;
 mod metrics;
 mod notify;
 #[cfg(feature = "google")]
@@ -107,6 +111,7 @@ pub use instructions::AdminInstructions;
 #[cfg(feature = "google")]
 pub use lifecycle::CreateGoogle;
 pub use lifecycle::{Activated, CreateIntegration, Created, Reauthorize};
+pub use live::LiveRun;
 pub use notify::{Notification, Notifier};
 #[cfg(feature = "google")]
 pub use pending::{DEFAULT_CONSENT_EXPIRY, PendingConsents};

@@ -44,6 +44,8 @@ pub struct Service {
     pub(crate) push: Option<crate::push::PushSettings>,
     /// Notified users waiting for a re-read.
     pub(crate) push_queue: crate::push::PushQueue,
+    /// The runs under way in this process.
+    pub(crate) live: Arc<crate::live::LiveRuns>,
 }
 
 /// How many run records are kept per integration: after each run the service deletes those
@@ -117,6 +119,7 @@ impl Service {
             push_locks: crate::scim::PushLocks::default(),
             push: None,
             push_queue: crate::push::PushQueue::default(),
+            live: Arc::default(),
         }
     }
 
@@ -277,7 +280,7 @@ impl Service {
 
     /// One run, in a span carrying the integration, the rule and the run's id, so that every
     /// log line of the run (connector, engine, store) names them.
-    async fn run_with(
+    pub(crate) async fn run_with(
         &self,
         id: IntegrationId,
         rule: Option<RuleId>,
@@ -304,6 +307,12 @@ impl Service {
         due_at: Option<DateTime<Utc>>,
         progress: &dyn ProgressSink,
     ) -> Result<SyncRun, Error> {
+        let _listed = self.live.enter(run_id, id, rule, self.clock.now());
+        let progress = &crate::live::Tracked {
+            runs: &self.live,
+            run: run_id,
+            inner: progress,
+        };
         let any = self.store.integration(id).await?;
         let connection = self.connect(&any, any.settings())?;
         let previous_failed = match &self.notifier {

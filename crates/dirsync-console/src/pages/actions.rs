@@ -8,7 +8,7 @@ use dirsync_core::{
     IntegrationState, ObjectKind, ObjectKinds, PlanId, RuleId, RunOutcome, ScopeFilter, SyncRun,
     Trigger,
 };
-use dirsync_service::{IntegrationUpdate, NewRule, Silent};
+use dirsync_service::{IntegrationUpdate, NewRule};
 use serde::Deserialize;
 
 use super::integration_id;
@@ -143,19 +143,16 @@ fn rule_id(text: &str) -> Result<RuleId, Error> {
     RuleId::parse(text).map_err(|_| Error::BadRequest("not a rule id".to_owned()))
 }
 
-/// `POST /console/integrations/{id}/rules/{rule}/run`: runs it now, then back with its outcome.
+/// `POST /console/integrations/{id}/rules/{rule}/run`: starts it in the background, then back
+/// to the page, which shows it running (and refreshes) until its outcome is recorded.
 pub(crate) async fn run_rule(
     State(console): State<Console>,
     Path((id, rule)): Path<(String, String)>,
 ) -> Result<Redirect, Error> {
     let id = integration_id(&id)?;
-    let run = console
-        .service
-        .run_rule(id, rule_id(&rule)?, &Silent)
-        .await?;
+    let run = console.service.start_rule(id, rule_id(&rule)?).await?;
     Ok(Redirect::to(&format!(
-        "/console/integrations/{id}?{}#runs",
-        query(&[("ran", &outcome(&run))])
+        "/console/integrations/{id}?run={run}"
     )))
 }
 

@@ -1,10 +1,12 @@
-//! Add integration: `GET /console/integrations/new` (system, title, type — which cannot be
-//! changed later —, sync interval, how it is authorized) and `POST /console/integrations`,
-//! which creates it staged and goes on to authorize it.
+//! Add integration: `GET /console/integrations/new[?system=S]` (the system, chosen among the
+//! registry's, then its own fields: for Google the title, type — which cannot be changed
+//! later —, sync interval and how it is authorized) and `POST /console/integrations`, which
+//! creates a Google integration staged and goes on to authorize it (the other systems are
+//! [`super::add_other`]'s).
 
 use axum::Extension;
 use axum::Form;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::response::{Redirect, Response};
 use dirsync_core::{DirectionKind, Email, KeyOwnership};
@@ -18,16 +20,55 @@ use crate::schedule_form;
 use crate::session::Session;
 use crate::{Console, Error};
 
-/// The only system added here so far; the others are added from the command line.
+/// Google Workspace's system id.
 const GOOGLE: &str = "google_workspace";
+
+/// Which system the Add page shows the fields of.
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct Choice {
+    system: Option<String>,
+}
 
 pub(crate) async fn page(
     State(console): State<Console>,
     Extension(session): Extension<Session>,
     headers: HeaderMap,
+    Query(choice): Query<Choice>,
 ) -> Result<Response, Error> {
     let status = console.service.status().await?;
     let frame = super::frame(&session, &headers, &status);
+    let mut systems: Vec<(String, String)> = console
+        .service
+        .registry()
+        .kinds()
+        .map(|k| (k.system().to_string(), k.name().to_owned()))
+        .collect();
+    // Google first, as AppsCo's walk expects; the rest by name.
+    systems.sort_by_key(|(id, name)| (id != GOOGLE, name.clone()));
+    let chosen = choice
+        .system
+        .filter(|s| systems.iter().any(|(id, _)| id == s))
+        .unwrap_or_else(|| GOOGLE.to_owned());
+    let chooser = html! {
+        form.stack.choose method="get" action="/console/integrations/new" {
+            div {
+                label for="system" { "System" }
+                select id="system" name="system" {
+                    @for (id, name) in &systems {
+                        option value=(id) selected[*id == chosen] { (name) }
+                    }
+                }
+            }
+            div { button.secondary type="submit" { "Show its fields" } }
+        }
+    };
+    if chosen != GOOGLE {
+        let content = html! {
+            (chooser)
+            (super::add_other::fields(&chosen, &session, frame.zone.0.name())?)
+        };
+        return Ok(render("Add integration", &frame, content));
+    }
     let setup = &console.config.new_google;
     let consent = setup.consent_client.is_some();
     let managed = setup.managed_key.is_some();
@@ -43,15 +84,10 @@ pub(crate) async fn page(
                 " (a service account)."
             }
         }
-        form.stack method="post" action="/console/integrations" {
+        (chooser)
+        form.stack #google-form method="post" action="/console/integrations" {
             (csrf(&session))
-            div {
-                label for="system" { "System" }
-                select id="system" name="system" {
-                    option value=(GOOGLE) selected { (google) }
-                }
-                p.muted { "Other systems (HR files, SCIM) are added from the command line for now." }
-            }
+            input type="hidden" name="system" value=(GOOGLE);
             div {
                 label for="title" { "Title" }
                 input type="text" id="title" name="title" required maxlength="200" placeholder="e.g. Acme Google Workspace";

@@ -3,11 +3,12 @@
 //! buttons) — then Activate, which checks each scope and shows the result.
 
 use axum::Extension;
+use axum::Form;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use dirsync_core::{AccessDenied, Grant, Scope};
-use dirsync_service::Silent;
+use dirsync_service::{Reauthorize, Silent};
 use maud::{Markup, html};
 
 use super::integration_id;
@@ -93,6 +94,13 @@ async fn show(
             }
         }
     };
+    let google = any.settings().system().as_str() == "google_workspace";
+    let content = html! {
+        (content)
+        @if *any.state() != dirsync_core::IntegrationState::Staged && !consent && session.role == crate::access::Role::Operator {
+            (reauthorize_form(&base, session, google))
+        }
+    };
     let mut response = render("Authorize", &frame, content);
     if refused.is_some() {
         *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
@@ -153,6 +161,107 @@ pub(crate) async fn activate(
                     .into_response(),
             )
         }
+        Err(dirsync_service::Error::Access(refused)) => {
+            show(&console, &session, &headers, &id, Some(&refused)).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// New settings for the authorization, verified before they are kept (as `dirsync
+/// integration:reauthorize` takes them): for a service account a new key file and/or admin;
+/// for any system, settings by name.
+fn reauthorize_form(base: &str, session: &Session, google: bool) -> Markup {
+    html! {
+        section aria-labelledby="reauthorize" {
+            h2 #reauthorize { "Reauthorize" }
+            p { "New settings are checked before they are kept; a failed integration comes back. Leave a field empty to keep it; submit with none to check access again." }
+            form.stack method="post" action={ (base) "/reauthorize" } {
+                (csrf(session))
+                @if google {
+                    div {
+                        label for="key" { "New service-account key file (its absolute path on this server)" }
+                        input type="text" id="key" name="key" placeholder="/etc/dirsync/new-key.json";
+                    }
+                    div {
+                        label for="subject" { "Super admin it acts as" }
+                        input type="text" id="subject" name="subject" inputmode="email";
+                    }
+                }
+                div {
+                    label for="settings" { "Other settings, one NAME=VALUE a line (as integration:show prints them)" }
+                    textarea id="settings" name="settings" rows="2" {}
+                }
+                div { button type="submit" { "Reauthorize" } }
+            }
+        }
+    }
+}
+
+#[derive(Debug, serde::Deserialize)]
+pub(crate) struct ReauthorizeForm {
+    #[serde(default)]
+    key: String,
+    #[serde(default)]
+    subject: String,
+    #[serde(default)]
+    settings: String,
+}
+
+impl ReauthorizeForm {
+    fn change(&self) -> Result<Reauthorize, Error> {
+        let mut change = Reauthorize::default();
+        let key = self.key.trim();
+        if !key.is_empty() {
+            let path = std::path::PathBuf::from(key);
+            if !path.is_absolute() {
+                return Err(Error::BadRequest(
+                    "give the key file's absolute path on this server".to_owned(),
+                ));
+            }
+            change = change.with_key(dirsync_google::KeyReference::File(path));
+        }
+        let subject = self.subject.trim();
+        if !subject.is_empty() {
+            change = change.with_subject(dirsync_core::Email::new(subject)?);
+        }
+        for line in self
+            .settings
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+        {
+            let (name, value) = line
+                .split_once('=')
+                .ok_or_else(|| Error::BadRequest(format!("{:?}: write NAME=VALUE", shown(line))))?;
+            let value = value.trim();
+            let value = serde_json::from_str(value)
+                .unwrap_or_else(|_| serde_json::Value::String(value.to_owned()));
+            change = change.with_setting(name.trim(), value);
+        }
+        Ok(change)
+    }
+}
+
+/// `POST /console/integrations/{id}/reauthorize`: verified, then kept; a refusal is shown
+/// on the page (422), scope by scope.
+pub(crate) async fn reauthorize(
+    State(console): State<Console>,
+    Extension(session): Extension<Session>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(form): Form<ReauthorizeForm>,
+) -> Result<Response, Error> {
+    let integration = integration_id(&id)?;
+    match console
+        .service
+        .reauthorize(integration, form.change()?)
+        .await
+    {
+        Ok(_) => Ok(Redirect::to(&format!(
+            "/console/integrations/{integration}?authorized=1#authorization"
+        ))
+        .into_response()),
         Err(dirsync_service::Error::Access(refused)) => {
             show(&console, &session, &headers, &id, Some(&refused)).await
         }

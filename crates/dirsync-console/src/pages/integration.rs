@@ -3,8 +3,9 @@
 
 use axum::Extension;
 use axum::extract::{Path, Query, State};
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, Uri};
 use axum::response::Response;
+use dirsync_core::{DirectionKind, RuleId, RunId};
 use dirsync_service::views::{AuthorizationView, IntegrationView, RunView};
 use maud::{Markup, html};
 use serde::Deserialize;
@@ -18,39 +19,109 @@ use crate::{Console, Error};
 /// How many runs the page lists.
 const RUNS_SHOWN: usize = 20;
 
+/// How often the page reloads while a run is under way.
+const REFRESH_SECONDS: u32 = 2;
+
 /// What the last action said, by the redirect that came back here.
 #[derive(Debug, Default, Deserialize)]
 pub(crate) struct Notice {
     authorized: Option<String>,
     authorization_error: Option<String>,
     saved: Option<String>,
-    ran: Option<String>,
+    /// A run started from this page ("Run now").
+    run: Option<String>,
     approved: Option<String>,
     discarded: Option<String>,
     rule_removed: Option<String>,
     rule_added: Option<String>,
     activated: Option<String>,
+    created: Option<String>,
 }
 
 pub(crate) async fn page(
     State(console): State<Console>,
     Extension(session): Extension<Session>,
     headers: HeaderMap,
+    uri: Uri,
     Path(id): Path<String>,
     Query(notice): Query<Notice>,
 ) -> Result<Response, Error> {
     let id = super::integration_id(&id)?;
     let any = console.service.integration(id).await?;
     let view = IntegrationView::new(&any, &console.service);
+    // Read before the runs: a run no longer listed has its record (or refusal) already.
+    let live = console.service.live_runs(Some(id));
     let runs = console.service.runs(id, RUNS_SHOWN).await?;
     let held = console.service.held_plans(id).await?;
     let status = console.service.status().await?;
-    let frame = super::frame(&session, &headers, &status);
+    // Where an outbound rule may take groups from.
+    let inbound: Vec<(String, String)> = if view.direction == DirectionKind::Outbound {
+        console
+            .service
+            .integrations()
+            .await?
+            .iter()
+            .filter(|a| a.direction() == DirectionKind::Inbound)
+            .map(|a| (a.id().to_string(), a.record().title.clone()))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let mut frame = super::frame(&session, &headers, &status);
+    if !live.is_empty() {
+        let here = uri.path_and_query().map_or(uri.path(), |p| p.as_str());
+        frame.refresh = Some((REFRESH_SECONDS, here.to_owned()));
+    }
     let zone = frame.zone;
     let change = session.role == Role::Operator;
     let base = format!("/console/integrations/{id}");
+    // The run "Run now" started, once it is no longer under way: its record, or its refusal.
+    let started = notice
+        .run
+        .as_deref()
+        .and_then(|r| RunId::parse(r).ok())
+        .filter(|r| live.iter().all(|l| l.run != *r));
+    let ended = started.and_then(|r| match runs.iter().find(|x| x.id == r) {
+        Some(run) => Some(Ok(run)),
+        None => console.service.run_refusal(r).map(Err),
+    });
+    let rule_name = |rule: Option<RuleId>| {
+        rule.and_then(|r| view.rules.iter().find(|x| x.id == r.to_string()))
+            .map_or_else(
+                || "The whole directory".to_owned(),
+                |x| shown(&x.name).into_owned(),
+            )
+    };
     let content = html! {
         (notices(&notice))
+        @match &ended {
+            Some(Ok(run)) => p.notice role="status" {
+                "Run finished: " (super::actions::outcome(run)) "." @let c = changes(&RunView::from(*run)); @if !c.is_empty() { " Changes: " (c) "." }
+            },
+            Some(Err(why)) => p.error role="alert" { "The run did not start: " (shown(why)) },
+            None => {},
+        }
+        @if !live.is_empty() {
+            section #running aria-labelledby="running-heading" {
+                h2 #running-heading { "Running now" }
+                @for r in &live {
+                    div.running {
+                        p {
+                            strong { (rule_name(r.rule)) } " — running since " (zone.time_exact(r.started_at))
+                            ": " span.phase { (r.phase()) }
+                        }
+                        @if !r.fetched.is_empty() {
+                            dl.facts {
+                                @for (kind, n) in &r.fetched {
+                                    dt { (kind.as_str().replace('_', " ")) } dd { (n) " read so far" }
+                                }
+                            }
+                        }
+                    }
+                }
+                p.muted { "This page reloads every " (REFRESH_SECONDS) " seconds while a run is under way." }
+            }
+        }
         section aria-labelledby="facts" {
             h2 #facts { "Facts" }
             dl.facts {
@@ -110,11 +181,12 @@ pub(crate) async fn page(
                 p { "No rule: nothing is synced." }
             } @else {
                 div.table { table {
-                    thead { tr { th scope="col" { "Rule" } th scope="col" { "Trigger" } th scope="col" { "Last run" } @if change { th scope="col" { span.muted { "Actions" } } } } }
+                    thead { tr { th scope="col" { "Rule" } th scope="col" { "What" } th scope="col" { "Trigger" } th scope="col" { "Last run" } @if change { th scope="col" { span.muted { "Actions" } } } } }
                     tbody {
                         @for r in &view.rules {
                             tr {
                                 td { (shown(&r.name)) }
+                                td { (shown(&super::outbound_rule::what(r))) }
                                 td { (r.trigger.to_string()) }
                                 td { @match r.last_run_at { Some(at) => (zone.time(at)), None => span.muted { "never" } } }
                                 @if change {
@@ -135,7 +207,7 @@ pub(crate) async fn page(
                 } }
             }
         }
-        @if change && view.direction == dirsync_core::DirectionKind::Inbound {
+        @if change && view.direction == DirectionKind::Inbound {
             details {
                 summary { "Add a rule" }
                 form.stack method="post" action={ (base) "/rules" } {
@@ -162,6 +234,17 @@ pub(crate) async fn page(
                 }
             }
         }
+        @if change && view.direction == DirectionKind::Outbound {
+            (super::outbound_rule::form(&base, &session, &inbound))
+        }
+        @if view.direction == DirectionKind::Inbound && view.system_id == "google_workspace" {
+            (super::push::section(&base, &session, &super::push::PushView {
+                on: view.push,
+                summary: status.integrations.iter().find(|s| s.id == id).and_then(|s| s.push.as_ref()),
+                served: console.service.push_settings().is_some(),
+            }, zone, change))
+        }
+        (super::safeguards::section(&base, &session, &view.safeguards, view.own_safeguards, view.direction, change))
         section aria-labelledby="held" {
             h2 #held { "Held plans" }
             @if held.is_empty() {
@@ -230,7 +313,7 @@ fn notices(n: &Notice) -> Markup {
             p.error role="alert" { "Authorization failed: " (shown(code)) }
         }
         @if n.saved.is_some() { p.notice role="status" { "Settings saved." } }
-        @if let Some(outcome) = &n.ran { p.notice role="status" { "Run finished: " (shown(outcome)) "." } }
+        @if n.created.is_some() { p.notice role="status" { "Added and active. Add a rule to say what it provisions." } }
         @if let Some(outcome) = &n.approved { p.notice role="status" { "Plan approved; run " (shown(outcome)) "." } }
         @if n.discarded.is_some() { p.notice role="status" { "Plan discarded." } }
         @if n.rule_removed.is_some() { p.notice role="status" { "Rule removed." } }
@@ -261,18 +344,23 @@ fn method_text(method: dirsync_core::AuthorizationMethod) -> &'static str {
     }
 }
 
-fn run_row(r: &RunView, zone: Zone) -> Markup {
-    let changes: Vec<String> = r
-        .counts
+/// A run's changes in words ("users created 3, memberships removed 1"); empty for none.
+fn changes(r: &RunView) -> String {
+    r.counts
         .iter()
         .filter(|(_, n)| **n > 0)
         .map(|(k, n)| format!("{} {n}", k.replace('_', " ")))
-        .collect();
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn run_row(r: &RunView, zone: Zone) -> Markup {
+    let changes = changes(r);
     html! {
         tr {
             td { (zone.time(r.finished_at)) }
             td { (badge(r.outcome)) }
-            td { @if changes.is_empty() { span.muted { "none" } } @else { (changes.join(", ")) } }
+            td { @if changes.is_empty() { span.muted { "none" } } @else { (changes) } }
             td { (r.failure.as_deref().map(shown).unwrap_or_default()) }
         }
     }

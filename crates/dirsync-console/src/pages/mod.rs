@@ -3,10 +3,14 @@
 
 pub(crate) mod actions;
 mod add;
+mod add_other;
 mod authorize;
 mod directory;
 mod integration;
+mod outbound_rule;
 mod provisioning;
+mod push;
+mod safeguards;
 
 use axum::Router;
 use axum::http::HeaderMap;
@@ -23,6 +27,8 @@ pub(crate) fn routes() -> Router<Console> {
         .route("/console", get(provisioning::page))
         .route("/console/integrations/new", get(add::page))
         .route("/console/integrations", post(add::create))
+        .route("/console/integrations/file", post(add_other::create_file))
+        .route("/console/integrations/scim", post(add_other::create_scim))
         .route("/console/integrations/{id}", get(integration::page))
         .route("/console/integrations/{id}/authorize", get(authorize::page))
         .route(
@@ -39,6 +45,19 @@ pub(crate) fn routes() -> Router<Console> {
         )
         .route("/console/integrations/{id}/remove", post(actions::remove))
         .route("/console/integrations/{id}/rules", post(actions::add_rule))
+        .route(
+            "/console/integrations/{id}/outbound-rules",
+            post(outbound_rule::add),
+        )
+        .route("/console/integrations/{id}/push", post(push::toggle))
+        .route(
+            "/console/integrations/{id}/reauthorize",
+            post(authorize::reauthorize),
+        )
+        .route(
+            "/console/integrations/{id}/safeguards",
+            post(safeguards::save),
+        )
         .route(
             "/console/integrations/{id}/rules/{rule}/run",
             post(actions::run_rule),
@@ -66,6 +85,7 @@ pub(crate) fn frame<'a>(
         session,
         zone: Zone::of(headers),
         attention: (status.failing(), status.held()),
+        refresh: None,
     }
 }
 

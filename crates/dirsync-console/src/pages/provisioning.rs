@@ -26,6 +26,7 @@ pub(crate) async fn page(
 ) -> Result<Response, Error> {
     let status = console.service.status().await?;
     let all = console.service.integrations().await?;
+    let live = console.service.live_runs(None);
     let frame = super::frame(&session, &headers, &status);
     let zone = frame.zone;
     let content = html! {
@@ -58,6 +59,7 @@ pub(crate) async fn page(
                                     (badge(s.state.name()))
                                     @if !s.held_plans.is_empty() { " " span.badge.held { (s.held_plans.len()) " held" } }
                                     @if s.last_run_failed { " " span.badge.failed { "last run failed" } }
+                                    @if live.iter().any(|r| r.integration == s.id) { " " span.badge.running { "running" } }
                                 }
                                 td { (any.map(|a| a.record().schedule.to_string()).unwrap_or_default()) }
                                 td {

@@ -51,17 +51,26 @@ impl Console {
             google.add_user(NewUser::new(&format!("{who}@{domain}"), who, "Tester"))?;
         }
         let dir = tempfile::tempdir()?;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let base = format!("http://{}", listener.local_addr()?);
         let secrets = Arc::new(SealedSecrets::new(
             dir.path().join("secrets"),
             SecretKey::from_base64(TEST_KEY, "the test key")?,
         ));
-        let kind = GoogleKind::new().with_secrets(secrets);
+        let secrets: Arc<dyn dirsync_core::SecretStore> = secrets;
+        let kind = GoogleKind::new().with_secrets(Arc::clone(&secrets));
         let service = Arc::new(
             Service::new(
                 Arc::new(InMemoryStore::new()),
-                Registry::builtin().with(kind.clone()),
+                Registry::builtin()
+                    .with(dirsync_file::FileKind::new())
+                    .with(dirsync_scim::ScimKind::new().with_secrets(Arc::clone(&secrets)))
+                    .with(kind.clone()),
             )
-            .with_consent(kind),
+            .with_consent(kind)
+            .with_secrets(secrets)
+            // Push channels to this server's hooks (the emulator delivers to loopback http).
+            .with_push(dirsync_service::PushSettings::new(&base)),
         );
         let client = dir.path().join("client.json");
         std::fs::write(&client, google.oauth_client_json())?;
@@ -71,8 +80,6 @@ impl Console {
             .with_consent(client, Some(google.base_url()))
             .with_managed_key(key)
             .with_api_base(google.base_url());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let base = format!("http://{}", listener.local_addr()?);
         let access = Access::default()
             .allow(&google.admin_subject())?
             .allow_read_only(&format!("{READER}@{domain}"))?;
@@ -109,8 +116,18 @@ impl Console {
         Ok(browser)
     }
 
-    /// A staged Google integration titled `title` (service-account authorization).
+    /// A staged inbound Google integration titled `title` (service-account authorization).
     pub(crate) async fn integration(&self, title: &str) -> Res<String> {
+        self.integration_towards(title, DirectionKind::Inbound)
+            .await
+    }
+
+    /// A staged Google integration titled `title` in `direction`.
+    pub(crate) async fn integration_towards(
+        &self,
+        title: &str,
+        direction: DirectionKind,
+    ) -> Res<String> {
         let key = self.dir.path().join("key.json");
         std::fs::write(&key, self.google.service_account_key_json())?;
         let settings = RemoteSettings::new(
@@ -127,7 +144,7 @@ impl Console {
             .service
             .create(CreateIntegration::new(
                 title,
-                DirectionKind::Inbound,
+                direction,
                 settings,
                 Schedule::Manual,
             ))
@@ -276,5 +293,20 @@ impl Browser {
         let at = page.body.find(marker).ok_or("no CSRF field on the page")? + marker.len();
         let rest = &page.body[at..];
         Ok(rest[..rest.find('"').ok_or("unterminated")?].to_owned())
+    }
+}
+
+/// The page at `path` once no run is under way (it no longer reloads itself), polled.
+pub(crate) async fn until_done(browser: &Browser, path: &str) -> Res<String> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let page = browser.get(path).await?;
+        if !page.body.contains(r#"http-equiv="refresh""#) {
+            return Ok(page.body);
+        }
+        if std::time::Instant::now() > deadline {
+            return Err(format!("still running after 20 s: {}", page.body).into());
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
 }

@@ -2,7 +2,7 @@
 //! workspace's reqwest. A client crate was weighed: thirtyfour turns on serde_json's
 //! `preserve_order` for the whole workspace (every JSON object's key order changes, and
 //! everything over serde_json rebuilds), fantoccini brings the `webdriver` crate with a second
-//! `http`, two `cookie`s, `thiserror` 1 and the ICU 1 data crates; these ten commands are less.
+//! `http`, two `cookie`s, `thiserror` 1 and the ICU 1 data crates; these few commands are less.
 
 use base64::Engine as _;
 use serde_json::{Value, json};
@@ -80,6 +80,32 @@ impl Session {
             .await?;
         let id = found[ELEMENT].as_str().ok_or("no element id")?.to_owned();
         Ok(Element { session: self, id })
+    }
+
+    /// Runs `script` (a function body; `arguments` are `args`) in the page; what it returns.
+    pub(crate) async fn execute(&self, script: &str, args: Value) -> Res<Value> {
+        self.post("/execute/sync", json!({ "script": script, "args": args }))
+            .await
+    }
+
+    /// Resizes the window to `width` × `height` CSS pixels.
+    pub(crate) async fn set_window(&self, width: u32, height: u32) -> Res<()> {
+        self.post("/window/rect", json!({ "width": width, "height": height }))
+            .await
+            .map(drop)
+    }
+
+    /// Presses Tab once, as a keyboard user moving to the next control.
+    pub(crate) async fn tab(&self) -> Res<()> {
+        let tab = "\u{E004}";
+        self.post(
+            "/actions",
+            json!({"actions": [{"type": "key", "id": "keyboard", "actions": [
+                {"type": "keyDown", "value": tab}, {"type": "keyUp", "value": tab},
+            ]}]}),
+        )
+        .await
+        .map(drop)
     }
 
     /// The viewport as PNG.
