@@ -49,7 +49,7 @@ async fn a_tenant_sees_only_its_own_directory() {
         refused.stderr
     );
 
-    let Some(url) = dirsync_postgres::testing::fresh_url().await else {
+    let Some(url) = dirsync_postgres::testing::fresh_database_url().await else {
         return;
     };
     let cli = Cli {
