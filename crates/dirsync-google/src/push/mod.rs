@@ -50,11 +50,14 @@ impl GoogleConnector {
             "token": request.token.expose_secret(),
             "params": {"ttl": ttl.to_string()},
         });
+        // The same scope the users listing reads: a domain-limited integration watches only
+        // its domain's users.
+        let scope = self.listing_scope();
         let req = self
             .push_request(
                 routes::WATCH,
                 &["users", "watch"],
-                &[("customer", &self.customer), ("prettyPrint", "false")],
+                &[scope, ("prettyPrint", "false")],
             )?
             .with_method(reqwest::Method::POST, Some(body));
         let answer = self.client.get_json(&req, &Counters::default()).await?;
