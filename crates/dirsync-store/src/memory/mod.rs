@@ -2,7 +2,7 @@
 //!
 //! The state is one struct behind one mutex; [`Store`] is implemented here by handing each
 //! operation to the file of its record kind (integrations, the directory, runs, held plans,
-//! API tokens, push channels); leases and ownership records are
+//! API tokens, push channels and activity cursors); leases and ownership records are
 //! written only through the store's transactional rules, and the store's transactional rules run over
 //! the undo-logged transaction of [`tx`].
 
@@ -20,10 +20,10 @@ use std::sync::{Mutex, MutexGuard};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use dirsync_core::{
-    Account, AnyIntegration, ApiToken, DirectoryChanges, DirectoryUser, Email, ExternalId, Group,
-    HeldPlan, Inbound, Integration, IntegrationId, IntegrationRecord, Membership, MembershipKey,
-    NewIntegration, OrgUnit, OwnedGroup, OwnedMembership, OwnershipChange, PlanId, Primary,
-    PushChannel, SyncRun, UserId, Version,
+    Account, ActivityCursor, AnyIntegration, ApiToken, DirectoryChanges, DirectoryUser, Email,
+    ExternalId, Group, HeldPlan, Inbound, Integration, IntegrationId, IntegrationRecord,
+    Membership, MembershipKey, NewIntegration, OrgUnit, OwnedGroup, OwnedMembership,
+    OwnershipChange, PlanId, Primary, PushChannel, SyncRun, UserId, Version,
 };
 
 use crate::transaction;
@@ -56,6 +56,8 @@ struct State {
     api_tokens: BTreeMap<String, ApiToken>,
     /// Push channel records by id.
     push_channels: BTreeMap<String, PushChannel>,
+    /// Activity cursors by integration.
+    activity_cursors: HashMap<IntegrationId, ActivityCursor>,
     /// The next apply fails when it has written this many rows.
     fail_apply_at: Option<usize>,
     /// How many rows the last apply failed that way had written.
@@ -263,6 +265,14 @@ impl Store for InMemoryStore {
 
     async fn remove_push_channel(&self, id: &str) -> Result<Option<PushChannel>> {
         Ok(self.lock()?.push_channels.remove(id))
+    }
+
+    async fn activity_cursor(&self, integration: IntegrationId) -> Result<Option<ActivityCursor>> {
+        push::activity_cursor(&*self.lock()?, integration)
+    }
+
+    async fn save_activity_cursor(&self, cursor: &ActivityCursor) -> Result<()> {
+        push::save_activity_cursor(&mut *self.lock()?, cursor)
     }
 
     async fn release_plan(&self, id: &PlanId) -> Result<HeldPlan> {

@@ -1,6 +1,7 @@
-//! Push channel records, by channel id; forgotten with their integration.
+//! Push channel records, by channel id, and activity cursors, by integration; forgotten with
+//! their integration.
 
-use dirsync_core::{IntegrationId, PushChannel};
+use dirsync_core::{ActivityCursor, IntegrationId, PushChannel};
 
 use super::State;
 use crate::{Error, Result};
@@ -41,4 +42,21 @@ pub(super) fn forget_integration(state: &mut State, integration: IntegrationId) 
     state
         .push_channels
         .retain(|_, c| c.integration != integration);
+    state.activity_cursors.remove(&integration);
+}
+
+pub(super) fn activity_cursor(
+    state: &State,
+    integration: IntegrationId,
+) -> Result<Option<ActivityCursor>> {
+    state.known(integration)?;
+    Ok(state.activity_cursors.get(&integration).cloned())
+}
+
+pub(super) fn save_activity_cursor(state: &mut State, cursor: &ActivityCursor) -> Result<()> {
+    state.known(cursor.integration)?;
+    state
+        .activity_cursors
+        .insert(cursor.integration, cursor.clone());
+    Ok(())
 }
