@@ -150,7 +150,7 @@ mod tests {
             Vec::<&String>::new()
         );
         let d = Activity::new("d", at(80), "g@x");
-        cursor.advance(at(100), overlap, &[d.clone()], 1, at(100));
+        cursor.advance(at(100), overlap, std::slice::from_ref(&d), 1, at(100));
         assert_eq!(cursor.seen.keys().collect::<Vec<_>>(), vec!["d"]);
         assert!(cursor.unseen(vec![d, a]).iter().all(|x| x.id == "a"));
     }

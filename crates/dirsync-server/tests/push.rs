@@ -2,7 +2,9 @@
 //! tenant to `/hooks/google/{id}`; a forged notification is refused and triggers nothing; a
 //! user suspended (then deleted) in the tenant reaches the directory through push alone; a lost
 //! notification is caught by the backstop full sync, which then finds nothing push missed;
-//! channels are replaced with no gap; a storm is one full sync; two workers open one channel.
+//! channels are replaced with no gap; a storm is one full sync; two workers open one channel;
+//! memberships reach the directory by polling the Reports API alone (once each, after its lag,
+//! and the backstop agrees), and nothing polls without the Reports scope.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -336,4 +338,172 @@ async fn a_storm_of_notifications_is_one_full_sync() {
     let new = &all[..all.len() - before];
     assert_eq!(new.len(), 1, "one full sync, not two pushes: {new:?}");
     assert_eq!(new[0].counts.get("pushes"), None);
+}
+
+const REPORTS: &str = "https://www.googleapis.com/auth/admin.reports.audit.readonly";
+
+/// The directory's memberships of `group` (by its Google id): member ids.
+async fn members_of(api: &Api, id: &str, group: &str) -> Vec<String> {
+    let view = api
+        .service
+        .store()
+        .view(IntegrationId::parse(id).unwrap())
+        .await
+        .unwrap();
+    let mut m: Vec<String> = view
+        .memberships
+        .iter()
+        .filter(|m| m.group.as_str() == group)
+        .map(|m| m.member.external_id.as_str().to_owned())
+        .collect();
+    m.sort();
+    m
+}
+
+fn polling(base: String) -> PushSettings {
+    // Every tick polls; windows overlap by a minute.
+    quick(base).with_polling(Duration::ZERO, chrono::Duration::minutes(1))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn memberships_reach_the_directory_by_polling_alone_once_each_and_the_backstop_agrees() {
+    let dir = tempfile::tempdir().unwrap();
+    let (google, api) = start(dir.path(), polling).await;
+    let id = api.create_active(&google).await;
+    push_on(&api, &id).await;
+    let integration = IntegrationId::parse(&id).unwrap();
+    let status = api.get("/api/v1/status").await;
+    let push = &status["integrations"][0]["push"];
+    assert_eq!(push["polls_groups"], true, "{status}");
+    assert!(push["note"].is_null());
+    let before = runs(&api, &id).await.len();
+
+    let t = google.tenant();
+    let user = dirsync_google_emulator::MemberType::User;
+    let outside = |g: &dirsync_google_emulator::Group| {
+        t.live_users()
+            .find(|u| !u.is_admin && g.members.iter().all(|m| m.id != u.id))
+            .cloned()
+    };
+    let group = t
+        .groups()
+        .iter()
+        .find(|g| g.members.iter().any(|m| m.member_type == user) && outside(g).is_some())
+        .unwrap()
+        .clone();
+    let newcomer = outside(&group).unwrap();
+    let leaver = group
+        .members
+        .iter()
+        .find(|m| m.member_type == user)
+        .unwrap()
+        .clone();
+    google
+        .add_member(
+            &group.email,
+            &newcomer.primary_email,
+            dirsync_google_emulator::Role::Member,
+        )
+        .unwrap();
+    google.remove_member(&group.email, &leaver.id).unwrap();
+    // Both activities name one group: one re-read (in each application, one id each).
+    let polled = api.service.poll_activities(integration).await.unwrap();
+    assert_eq!((polled.groups, polled.changed), (1, 1), "{polled:?}");
+    assert_eq!(polled.new, polled.read);
+    let members = members_of(&api, &id, &group.id).await;
+    assert!(members.contains(&newcomer.id) && !members.contains(&leaver.id));
+
+    // The next window overlaps this one: the same activities come again, and are not applied.
+    let again = api.service.poll_activities(integration).await.unwrap();
+    assert_eq!(
+        (again.read, again.new, again.groups),
+        (polled.read, 0, 0),
+        "{again:?}"
+    );
+
+    // A lag: the activity is not visible yet, so nothing changes; once it shows (within the
+    // overlap), the next poll applies it.
+    google.set_reports_lag(Duration::from_secs(3600));
+    google.remove_member(&group.email, &newcomer.id).unwrap();
+    let early = api.service.poll_activities(integration).await.unwrap();
+    assert_eq!(early.groups, 0, "{early:?}");
+    assert!(
+        members_of(&api, &id, &group.id)
+            .await
+            .contains(&newcomer.id)
+    );
+    google.set_reports_lag(Duration::ZERO);
+    let late = api.service.poll_activities(integration).await.unwrap();
+    assert_eq!((late.groups, late.changed), (1, 1), "{late:?}");
+    assert!(
+        !members_of(&api, &id, &group.id)
+            .await
+            .contains(&newcomer.id)
+    );
+
+    // A deleted group is deleted on Google's word (groups.get answers 404), by the upkeep's poll.
+    google.remove_group(&group.email).unwrap();
+    api.service.keep_push_channels().await.unwrap();
+    let view = api.service.store().view(integration).await.unwrap();
+    assert!(
+        view.groups
+            .iter()
+            .all(|g| g.external_id.as_str() != group.id)
+    );
+
+    // All of it by polling: every run since is a push, none a full sync.
+    let all = runs(&api, &id).await;
+    assert!(
+        all[..all.len() - before]
+            .iter()
+            .all(|r| r.counts.get("pushes") == Some(&1)),
+        "{all:?}"
+    );
+    let status = api.get("/api/v1/status").await;
+    let push = &status["integrations"][0]["push"];
+    assert!(push["activities"].as_u64().unwrap() >= 4, "{status}");
+    assert!(push["polled_until"].is_string(), "{status}");
+
+    // The backstop full sync finds nothing polling did not reach.
+    let run = api.sync(&id).await;
+    assert!(
+        run["counts"]
+            .as_object()
+            .unwrap()
+            .values()
+            .all(|v| v.as_u64() == Some(0)),
+        "the full sync agrees with what polling reached: {run}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_the_reports_scope_nothing_polls_and_push_says_it_covers_users_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let (google, api) = start(dir.path(), polling).await;
+    google.deny_scope(REPORTS);
+    let id = api.create_active(&google).await;
+    push_on(&api, &id).await;
+    let integration = IntegrationId::parse(&id).unwrap();
+    let status = api.get("/api/v1/status").await;
+    let push = &status["integrations"][0]["push"];
+    assert_eq!(push["polls_groups"], false, "{status}");
+    assert_eq!(push["note"], dirsync_service::USERS_ONLY);
+    let group = google.tenant().groups()[0].clone();
+    google.remove_group(&group.email).unwrap();
+    api.service.keep_push_channels().await.unwrap();
+    assert!(api.service.poll_activities(integration).await.is_err());
+    assert_eq!(
+        api.service
+            .store()
+            .activity_cursor(integration)
+            .await
+            .unwrap(),
+        None,
+        "nothing polled"
+    );
+    let calls = google.stats().requests_by_route;
+    assert!(
+        calls.keys().all(|route| !route.contains("/reports/")),
+        "{calls:?}"
+    );
 }

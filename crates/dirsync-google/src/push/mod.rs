@@ -5,7 +5,10 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use dirsync_core::{ChannelRequest, ExternalId, OpenedChannel, PushSource, UserRead};
+use dirsync_core::{
+    Activity, Authorization, ChannelRequest, ExternalId, GroupRead, OpenedChannel, PushSource,
+    UserRead,
+};
 use serde_json::{Value, json};
 
 use crate::GoogleConnector;
@@ -142,5 +145,21 @@ impl PushSource for GoogleConnector {
 
     async fn read_user(&self, id: &ExternalId) -> Result<UserRead, dirsync_core::Error> {
         Ok(self.get_user(id).await?)
+    }
+
+    fn polls_activities(&self, authorization: &Authorization) -> bool {
+        Self::reports_granted(authorization)
+    }
+
+    async fn read_activities(
+        &self,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+    ) -> Result<Vec<Activity>, dirsync_core::Error> {
+        Ok(self.activities(start, end).await?)
+    }
+
+    async fn read_group(&self, key: &str) -> Result<GroupRead, dirsync_core::Error> {
+        Ok(self.group_snapshot(key).await?)
     }
 }
