@@ -2,7 +2,7 @@
 //! change of the tenant records one, numbered and timed; the server renders them for the
 //! applications `groups_enterprise` and `admin` (see `server/reports.rs`).
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound as _, Utc};
 
 use super::Tenant;
 
@@ -79,7 +79,8 @@ impl Tenant {
         self.activity_seq += 1;
         self.group_activities.push(GroupActivity {
             seq: self.activity_seq,
-            time: Utc::now(),
+            // Google's activity times have millisecond precision.
+            time: Utc::now().trunc_subsecs(3),
             event,
             group_email: group_email.to_owned(),
             member: member.map(|(m, _)| m.to_owned()),

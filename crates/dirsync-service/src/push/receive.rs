@@ -17,6 +17,9 @@ use super::{Affected, same, token_hash};
 use crate::progress::Silent;
 use crate::{Error, Service};
 
+/// How often a channel's last notification is written to the store, at most.
+const NOTED_EVERY: chrono::Duration = chrono::Duration::seconds(5);
+
 /// One notification as it arrived (Google's `X-Goog-*` headers and the id in its body).
 #[derive(Debug, Clone)]
 #[non_exhaustive]
@@ -132,9 +135,16 @@ impl Service {
             tracing::warn!(%integration, channel = %notice.channel_id, "push notification refused: no such live channel");
             return Ok(Received::Refused);
         };
-        channel.last_notification = Some(now);
-        channel.last_message = notice.message_number.or(channel.last_message);
-        self.store.save_push_channel(&channel).await?;
+        // Recorded at most once per `NOTED_EVERY` per channel, not per notification: a burst
+        // of notifications is not a burst of store writes.
+        if channel
+            .last_notification
+            .is_none_or(|t| now - t >= NOTED_EVERY)
+        {
+            channel.last_notification = Some(now);
+            channel.last_message = notice.message_number.or(channel.last_message);
+            self.store.save_push_channel(&channel).await?;
+        }
         let user = match (notice.state.as_str(), notice.user_id) {
             ("sync", _) | (_, None) => return Ok(Received::Ignored),
             (_, Some(user)) => user,
