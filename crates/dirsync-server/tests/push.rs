@@ -4,7 +4,8 @@
 //! notification is caught by the backstop full sync, which then finds nothing push missed;
 //! channels are replaced with no gap; a storm is one full sync; two workers open one channel;
 //! memberships reach the directory by polling the Reports API alone (once each, after its lag,
-//! and the backstop agrees), and nothing polls without the Reports scope.
+//! and the backstop agrees), and nothing polls without the Reports scope; a pushed suspension
+//! reaches an outbound tenant with no scheduled run.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -514,5 +515,82 @@ async fn without_the_reports_scope_nothing_polls_and_push_says_it_covers_users_o
     assert!(
         calls.keys().all(|route| !route.contains("/reports/")),
         "{calls:?}"
+    );
+}
+
+/// Point 5: a suspension pushed by the primary's tenant reaches an outbound Google tenant in
+/// seconds, with no scheduled run and no sync asked: the outbound integration follows the push.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pushed_suspension_reaches_an_outbound_tenant_without_a_scheduled_run() {
+    use dirsync_core::{Selector, Trigger, UserProvisioning};
+    use dirsync_google_emulator::{NewUser, Tenant};
+    use dirsync_service::{NewRule, Silent};
+
+    let dir = tempfile::tempdir().unwrap();
+    let (a, api) = start(dir.path(), quick).await;
+    let primary = api.create_active(&a).await;
+    let domain = a.tenant().domain().to_owned();
+    let mut tb = Tenant::empty(&domain, "C0bbbbbb");
+    let mut admin = NewUser::new(&format!("b-admin@{domain}"), "Bea", "Admin");
+    admin.is_admin = true;
+    tb.add_user(admin).unwrap();
+    let b = Emulator::start(EmulatorConfig::with_tenant(tb))
+        .await
+        .unwrap();
+    let key_b = dir.path().join("b.json");
+    std::fs::write(&key_b, b.service_account_key_json()).unwrap();
+    let created = api
+        .send(
+            Method::POST,
+            "/api/v1/integrations",
+            Some(json!({"title": "B", "direction": "outbound",
+                        "settings": support::google_settings(&b, &key_b)})),
+            StatusCode::CREATED,
+        )
+        .await;
+    let outbound = IntegrationId::parse(created["id"].as_str().unwrap()).unwrap();
+    api.service.activate(outbound, &Silent).await.unwrap();
+    let rule = UserProvisioning::new(Selector::Everyone).creating_org_units(true);
+    api.service
+        .add_rule(
+            outbound,
+            NewRule::provision_users("People", rule, Trigger::Manual),
+        )
+        .await
+        .unwrap();
+    api.service.sync(outbound, &Silent).await.unwrap();
+    let ada = a
+        .tenant()
+        .live_users()
+        .find(|u| !u.is_admin && !u.suspended)
+        .unwrap()
+        .clone();
+    let in_b = |b: &RunningEmulator| {
+        b.tenant()
+            .live_users()
+            .find(|u| u.primary_email == ada.primary_email)
+            .map(|u| u.suspended)
+    };
+    assert_eq!(in_b(&b), Some(false), "B holds Ada, active");
+    let outbound_runs = api.service.runs(outbound, 100).await.unwrap().len();
+
+    push_on(&api, &primary).await;
+    a.suspend_user(&ada.id).unwrap();
+    for _ in 0..1000 {
+        if in_b(&b) == Some(true) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(
+        in_b(&b),
+        Some(true),
+        "the suspension reached B through push"
+    );
+    let runs = api.service.runs(outbound, 100).await.unwrap();
+    assert_eq!(
+        runs.len(),
+        outbound_runs + 1,
+        "one follow-up run of B: {runs:?}"
     );
 }
