@@ -47,8 +47,13 @@ pub(crate) async fn push(args: PushArgs) -> Result<()> {
         Duration::from_millis(args.poll_ms),
         chrono::Duration::minutes(10),
     );
-    let service =
-        Arc::new(Service::new(Arc::new(store), Registry::builtin()).with_push(settings.clone()));
+    // The push window would hold the 51st suspension within 10 minutes (the safeguard):
+    // widened here so that every change is applied.
+    let service = Arc::new(
+        Service::new(Arc::new(store), Registry::builtin())
+            .with_push(settings.clone())
+            .with_push_window(directory_sync::engine::PushWindow::new(10_000, 10)),
+    );
     let app = router(AppState::new(Arc::clone(&service)));
     tokio::spawn(async move { axum::serve(listener, app).await });
 
