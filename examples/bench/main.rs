@@ -6,6 +6,7 @@
 //! `cargo build --release -p dirsync && cargo run --release --example bench -- workers [--tenants T] [--workers W]`
 //! `cargo run --release --example bench -- provision [--users N] [--groups G] [--memberships M] [--latency-ms L]`
 //! `cargo run --release --example bench -- scim [--users N] [--groups G] [--memberships M] [--scim2-server PATH] [--requests-per-minute R]`
+//! `cargo run --release --example bench -- push [--users N] [--changes C] [--group-changes G] [--delay-ms D] [--poll-ms P] [--reports-lag-ms L]`
 //! `cargo build --release -p dirsync && cargo run --release --example bench -- cli [--users N] [--groups G] [--memberships M] [--latency-ms L] [--concurrency C] [--dirsync PATH]`
 //!
 //! Prints figures. `store`: one initial apply of a whole tenant (users with accounts, groups,
@@ -18,6 +19,9 @@
 //! the due rules of many PostgreSQL tenants run by 1, 2 and W `dirsync scheduler:work` processes.
 //! `scim`: outbound provisioning of a whole directory into the real `scim2-server` (pip install
 //! scim2-server), then a resync with no change.
+//! `push`: Google push and Reports polling (issue 19): from a change in the emulated tenant to
+//! the directory, for user suspensions by push and membership changes by polling, and the
+//! calls they cost against a full sync's.
 //! `cli`: the `dirsync` binary itself (create, activate with its initial sync, a resync with no
 //! change) against the emulator under latency, against the critical path.
 //! Figures, not assertions: compare runs, don't gate on them. `BENCHMARKS.md` records them.
@@ -25,6 +29,7 @@
 mod api;
 mod cli;
 mod provision;
+mod push;
 mod remote;
 mod scim;
 mod workers;
@@ -126,6 +131,27 @@ enum Command {
     },
     /// Outbound provisioning of a directory into an empty tenant under latency, then a resync.
     Provision(ProvisionArgs),
+    /// Google push and Reports polling: change-to-directory times and the calls they cost.
+    Push {
+        /// Users in the tenant.
+        #[arg(long, default_value_t = 20_000)]
+        users: usize,
+        /// User suspensions by push.
+        #[arg(long, default_value_t = 100)]
+        changes: usize,
+        /// Membership changes by polling.
+        #[arg(long, default_value_t = 5)]
+        group_changes: usize,
+        /// The emulator's delay before delivering each notification.
+        #[arg(long, default_value_t = 0)]
+        delay_ms: u64,
+        /// How often activities are polled.
+        #[arg(long, default_value_t = 5_000)]
+        poll_ms: u64,
+        /// How late the Reports API shows an activity.
+        #[arg(long, default_value_t = 2_000)]
+        reports_lag_ms: u64,
+    },
     /// Outbound provisioning of a directory into scim2-server, then a resync.
     Scim {
         /// Users.
@@ -297,6 +323,24 @@ async fn run(command: Command) -> Result<()> {
             churn,
             scale: false,
         } => plan(users, groups.max(1), memberships, churn).await,
+        Command::Push {
+            users,
+            changes,
+            group_changes,
+            delay_ms,
+            poll_ms,
+            reports_lag_ms,
+        } => {
+            push::push(push::PushArgs {
+                users,
+                changes,
+                group_changes,
+                delay_ms,
+                poll_ms,
+                reports_lag_ms,
+            })
+            .await
+        }
         Command::Workers {
             tenants,
             workers,

@@ -86,6 +86,7 @@
 
 mod access;
 mod account;
+mod activity;
 mod api_token;
 mod assignment;
 mod changes;
@@ -117,6 +118,7 @@ mod user;
 
 pub use access::{AccessCheck, AccessDenied, AccessReport};
 pub use account::{Account, AccountLink, AttributeValue, Attributes, LinkedBy};
+pub use activity::{Activity, ActivityCursor, GroupRead};
 pub use api_token::ApiToken;
 pub use assignment::{GroupAssignment, OwnedMembership, OwnershipChange, Person, Selector};
 pub use changes::{

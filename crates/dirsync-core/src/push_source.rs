@@ -1,12 +1,13 @@
 //! A source that pushes: a connector's way to open and stop a notification channel and to
-//! re-read one user a notification named (the notification itself is never trusted).
+//! re-read one user a notification named (the notification itself is never trusted), and,
+//! for what it cannot push, to read its activity log and re-read the groups named there.
 
 use std::fmt::Debug;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 
-use crate::{ChannelToken, Error, ExternalId, RemoteUser};
+use crate::{Activity, Authorization, ChannelToken, Error, ExternalId, GroupRead, RemoteUser};
 
 /// What to open: our channel id, the address notifications go to, the token they carry back
 /// (a secret) and the life asked for (the source may grant less).
@@ -91,4 +92,43 @@ pub trait PushSource: Send + Sync + Debug {
     /// # Errors
     /// The connector's errors; an unparsable user.
     async fn read_user(&self, id: &ExternalId) -> Result<UserRead, Error>;
+
+    /// Whether this source, as `authorization` allows, can tell group and membership changes
+    /// by [`read_activities`](Self::read_activities) (Google: the optional Reports API scope
+    /// was granted). When not, push covers users only. No by default.
+    fn polls_activities(&self, authorization: &Authorization) -> bool {
+        let _ = authorization;
+        false
+    }
+
+    /// The activities naming groups between `start` and `end` (both included), in any order,
+    /// possibly with repeats.
+    ///
+    /// # Errors
+    /// The connector's errors; by default, that the source cannot.
+    async fn read_activities(
+        &self,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+    ) -> Result<Vec<Activity>, Error> {
+        let _ = (start, end);
+        Err(unsupported("read activities"))
+    }
+
+    /// Re-reads one group (by the key an activity named it by) with all its members.
+    ///
+    /// # Errors
+    /// The connector's errors; by default, that the source cannot.
+    async fn read_group(&self, key: &str) -> Result<GroupRead, Error> {
+        let _ = key;
+        Err(unsupported("re-read one group"))
+    }
+}
+
+fn unsupported(what: &str) -> Error {
+    Error::InvalidValue {
+        kind: "push source",
+        value: String::new(),
+        reason: format!("this source cannot {what}"),
+    }
 }

@@ -39,6 +39,7 @@ pub const DEFAULT_GRANTED_SCOPES: &[&str] = &[
     "https://www.googleapis.com/auth/admin.directory.customer",
     "https://www.googleapis.com/auth/admin.directory.customer.readonly",
     "https://www.googleapis.com/auth/admin.directory.domain.readonly",
+    "https://www.googleapis.com/auth/admin.reports.audit.readonly",
     "https://www.googleapis.com/auth/cloud-platform",
 ];
 

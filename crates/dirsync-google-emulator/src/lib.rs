@@ -170,8 +170,8 @@ pub use faults::{
 };
 pub use push::{Notification, Outcome, PushDelivery, WatchChannel};
 pub use tenant::{
-    EmploymentType, Group, MemberType, Membership, NewUser, OrgUnit, Role, Tenant, TenantSpec,
-    User, UserPatch,
+    EmploymentType, Group, GroupActivity, GroupEvent, MemberType, Membership, NewUser, OrgUnit,
+    Role, Tenant, TenantSpec, User, UserPatch,
 };
 
 use server::{Shared, lock, read, write};
@@ -192,6 +192,8 @@ pub struct EmulatorConfig {
     pub require_admin_subject: bool,
     /// How push notifications are delivered (default: at once, no drops, 5 attempts).
     pub push: PushDelivery,
+    /// How long a group activity takes to show in the Reports API (default: none).
+    pub reports_lag: Duration,
 }
 
 impl EmulatorConfig {
@@ -209,6 +211,7 @@ impl EmulatorConfig {
             faults: Faults::default(),
             require_admin_subject: true,
             push: PushDelivery::default(),
+            reports_lag: Duration::ZERO,
         }
     }
 }
@@ -239,6 +242,7 @@ impl Emulator {
         let mut tenant = config.tenant;
         // Changes made before the start are the initial state, not events to notify.
         drop(tenant.take_user_events());
+        tenant.clear_group_activities();
         let shared = Arc::new(Shared {
             tenant: RwLock::new(tenant),
             auth: Mutex::new(auth),
@@ -248,6 +252,7 @@ impl Emulator {
             token_uri,
             require_admin_subject: config.require_admin_subject,
             watch: Mutex::new(server::watch::WatchState::new(config.push)),
+            reports_lag: Mutex::new(server::ReportsLag(config.reports_lag)),
             base_url: format!("http://{addr}"),
             http: reqwest::Client::builder()
                 .timeout(Duration::from_secs(5))
@@ -354,6 +359,11 @@ impl RunningEmulator {
         };
         self.shared.publish(events);
         r
+    }
+
+    /// Sets how long a group activity takes to show in the Reports API from now on.
+    pub fn set_reports_lag(&self, lag: Duration) {
+        lock(&self.shared.reports_lag).0 = lag;
     }
 
     /// Sets how push notifications are delivered from now on (delay, drops, retries, max TTL).

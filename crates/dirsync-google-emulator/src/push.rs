@@ -72,6 +72,9 @@ pub struct WatchChannel {
     pub expiration: DateTime<Utc>,
     /// The `event=` filter, if any (`add`, `update`, `delete`, ...).
     pub event: Option<String>,
+    /// The `domain=` it watches (lower case), if any: it hears only that domain's users.
+    /// `None` when opened with `customer=` (every user of the customer).
+    pub domain: Option<String>,
     /// Whether `channels.stop` stopped it.
     pub stopped: bool,
     /// Messages numbered so far (the `sync` handshake is number 1).

@@ -140,6 +140,7 @@ mod mapping;
 pub mod oauth;
 pub mod pacer;
 mod push;
+mod reports;
 pub mod retry;
 pub mod settings;
 mod wire;
@@ -205,6 +206,16 @@ impl fmt::Debug for GoogleConnector {
     }
 }
 
+/// `report` with the optional Reports scope among its granted scopes when `granted` (push
+/// then covers groups and memberships by polling); nothing is said when it is not (push covers
+/// users only, and activation does not fail for it).
+fn with_reports(mut report: AccessReport, reports: Scope, granted: bool) -> AccessReport {
+    if granted && report.all_passed() {
+        report.checks.push(AccessCheck::scope(reports, true));
+    }
+    report
+}
+
 impl GoogleConnector {
     /// A builder with the defaults.
     pub fn builder() -> GoogleConnectorBuilder {
@@ -233,6 +244,14 @@ impl GoogleConnector {
             Some(domain) => ("domain", domain),
             None => ("customer", &self.customer),
         }
+    }
+
+    /// Whether this connector reads users as an inbound source (the one that may push, and
+    /// poll the Reports API when granted).
+    fn pushes(&self) -> bool {
+        self.scopes
+            .iter()
+            .any(|s| s.as_str() == scopes::USER_READONLY)
     }
 
     /// The delegated subject.
@@ -270,6 +289,8 @@ impl GoogleConnector {
                 }
             }
             let readable = scopes.contains(&Scope::new(scopes::DOMAIN_READONLY)?);
+            let reports = Scope::new(scopes::REPORTS_AUDIT_READONLY)?;
+            let polls = self.pushes() && scopes.contains(&reports);
             let checked = self.probe_in_domain(granted, missing, readable).await.map_err(|e| {
                 if matches!(
                     e,
@@ -290,7 +311,7 @@ impl GoogleConnector {
                     e
                 }
             })?;
-            return Ok(checked
+            return Ok(with_reports(checked, reports, polls)
                 .with_subject(consent.consent().authorized_by.clone())
                 .with_method(AuthorizationMethod::OAuth));
         }
@@ -315,9 +336,14 @@ impl GoogleConnector {
             auth::check_scope(&self.client.http, &sa, key, &self.subject, &domains).await,
             Ok(ScopeCheck::Granted)
         );
-        Ok(self
-            .probe_in_domain(granted, missing, readable)
-            .await?
+        let reports = Scope::new(scopes::REPORTS_AUDIT_READONLY)?;
+        let polls = self.pushes()
+            && matches!(
+                auth::check_scope(&self.client.http, &sa, key, &self.subject, &reports).await,
+                Ok(ScopeCheck::Granted)
+            );
+        let report = self.probe_in_domain(granted, missing, readable).await?;
+        Ok(with_reports(report, reports, polls)
             .with_subject(self.subject.clone())
             .with_client(key.client_id.clone(), key.client_email.clone())
             .with_ownership(self.ownership)

@@ -311,6 +311,10 @@ pub mod scopes {
         "https://www.googleapis.com/auth/admin.directory.domain.readonly";
     /// Manage groups (outbound provisioning: `groups.insert`, `groups.patch`, `groups.delete`).
     pub const GROUP: &str = "https://www.googleapis.com/auth/admin.directory.group";
+    /// Read the Reports API's audit activities: optional, for push to cover groups and
+    /// memberships by polling their activities (without it, push covers users only).
+    pub const REPORTS_AUDIT_READONLY: &str =
+        "https://www.googleapis.com/auth/admin.reports.audit.readonly";
 }
 
 /// The exact scope strings a Google integration needs, for the admin to grant by domain-wide

@@ -112,3 +112,38 @@ async fn activation_names_the_domains_and_refuses_one_that_is_not_the_customers(
     assert!(report.all_passed(), "{:?}", report.checks);
     Ok(())
 }
+
+/// `users.watch` of a domain-limited integration watches that domain (`domain=`, as the users
+/// listing): its channel hears only the domain's users; an integration of the whole customer
+/// hears every user.
+#[tokio::test]
+async fn a_chosen_domain_watches_only_its_users() -> TestResult {
+    use dirsync_core::{ChannelRequest, ChannelToken, PushSource};
+    let google = two_domains().await?;
+    for (id, domain) in [("ch-eu", Some(EU)), ("ch-all", None)] {
+        let request = ChannelRequest::new(
+            id,
+            "http://127.0.0.1:9/hooks/google/x",
+            ChannelToken::new("t"),
+            chrono::Duration::hours(1),
+        );
+        connector(&google, domain)?.open_channel(&request).await?;
+    }
+    let channel = |id: &str| google.watch_channels().into_iter().find(|c| c.id == id);
+    assert_eq!(channel("ch-eu").and_then(|c| c.domain).as_deref(), Some(EU));
+    assert_eq!(channel("ch-all").and_then(|c| c.domain), None);
+
+    google.suspend_user(&format!("marie@{EU}"))?;
+    let primary = google.admin_subject();
+    let other = google
+        .tenant()
+        .live_users()
+        .find(|u| u.primary_email != primary && !u.primary_email.ends_with(EU))
+        .map(|u| u.id.clone())
+        .ok_or("no user in the primary domain")?;
+    google.suspend_user(&other)?;
+    // Messages are numbered when published: the handshake is 1.
+    assert_eq!(channel("ch-eu").map(|c| c.messages), Some(2));
+    assert_eq!(channel("ch-all").map(|c| c.messages), Some(3));
+    Ok(())
+}

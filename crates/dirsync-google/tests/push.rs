@@ -62,3 +62,41 @@ async fn a_channel_is_opened_and_stopped_and_a_notified_user_re_read() {
         .await
         .expect("stopping a channel Google no longer knows is fine");
 }
+
+/// When `users.get` gives no answer, a delete is still confirmed by the user listed among the
+/// deleted ones (`showDeleted=true`); a user not listed there is not taken for deleted.
+#[tokio::test]
+async fn a_delete_is_confirmed_by_the_deleted_users_listing_when_users_get_fails() {
+    let emu = Emulator::start(EmulatorConfig::new(TenantSpec::small(5)))
+        .await
+        .unwrap();
+    let connector = GoogleConnectorBuilder::new()
+        .api_base(emu.base_url())
+        .subject(Email::new(emu.admin_subject()).unwrap())
+        .key_json(ServiceAccountKey::new(emu.service_account_key_json()))
+        .retry({
+            let mut once = dirsync_google::RetryConfig::default();
+            once.max_retries = 0;
+            once
+        })
+        .build()
+        .unwrap();
+    let mut users = emu
+        .tenant()
+        .live_users()
+        .filter(|u| !u.is_admin)
+        .cloned()
+        .collect::<Vec<_>>();
+    let (gone, kept) = (users.remove(0), users.remove(0));
+    emu.remove_user(&gone.id).unwrap();
+    emu.fail_page("GET /admin/directory/v1/users/{user_key}", 0, 503);
+    let id = |u: &dirsync_google_emulator::User| dirsync_core::ExternalId::new(&u.id).unwrap();
+    assert_eq!(
+        connector.read_user(&id(&gone)).await.unwrap(),
+        UserRead::Deleted
+    );
+    assert!(
+        connector.read_user(&id(&kept)).await.is_err(),
+        "no answer, and not among the deleted: an error, never a delete"
+    );
+}

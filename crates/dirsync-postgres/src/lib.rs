@@ -100,9 +100,9 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod};
 use dirsync_core::{
-    Account, AnyIntegration, ApiToken, DirectoryChanges, DirectoryUser, Email, HeldPlan, Inbound,
-    Integration, IntegrationId, NewIntegration, OwnedGroup, OwnedMembership, OwnershipChange,
-    PlanId, Primary, PushChannel, SyncRun, UserId, Version,
+    Account, ActivityCursor, AnyIntegration, ApiToken, DirectoryChanges, DirectoryUser, Email,
+    HeldPlan, Inbound, Integration, IntegrationId, NewIntegration, OwnedGroup, OwnedMembership,
+    OwnershipChange, PlanId, Primary, PushChannel, SyncRun, UserId, Version,
 };
 use dirsync_store::{Applied, Error, Lease, LocalView, Removed, Result, Store, transaction};
 use tokio_postgres::{IsolationLevel, NoTls};
@@ -627,6 +627,27 @@ impl Store for PostgresStore {
             .db()?;
         tx.commit().await.db()?;
         Ok(channel)
+    }
+
+    async fn activity_cursor(&self, integration: IntegrationId) -> Result<Option<ActivityCursor>> {
+        let client = self.client().await?;
+        read::require_integration(&**client, integration).await?;
+        read::activity_cursor(&**client, integration).await
+    }
+
+    async fn save_activity_cursor(&self, cursor: &ActivityCursor) -> Result<()> {
+        let record = to_json("activity cursor", cursor)?;
+        let client = self.client().await?;
+        read::require_integration(&**client, cursor.integration).await?;
+        client
+            .execute(
+                "INSERT INTO activity_cursors (integration, record) VALUES ($1, $2) \
+                 ON CONFLICT (integration) DO UPDATE SET record = excluded.record",
+                &[&cursor.integration.to_string(), &record],
+            )
+            .await
+            .db()?;
+        Ok(())
     }
 
     async fn release_plan(&self, id: &PlanId) -> Result<HeldPlan> {

@@ -5,9 +5,9 @@
 use std::fmt::Display;
 
 use dirsync_core::{
-    Account, AnyIntegration, ApiToken, DirectoryUser, Email, ExternalId, Group, HeldPlan,
-    IntegrationId, IntegrationRecord, Member, Membership, OrgUnit, OwnedGroup, OwnedMembership,
-    PlanId, PushChannel, SyncRun, UserId, Version,
+    Account, ActivityCursor, AnyIntegration, ApiToken, DirectoryUser, Email, ExternalId, Group,
+    HeldPlan, IntegrationId, IntegrationRecord, Member, Membership, OrgUnit, OwnedGroup,
+    OwnedMembership, PlanId, PushChannel, SyncRun, UserId, Version,
 };
 use dirsync_store::{Error, Lease};
 use futures::TryStreamExt;
@@ -604,6 +604,31 @@ pub(crate) async fn push_channels(
          ORDER BY opened_s, opened_ns, id",
         &[&integration.to_string()],
         push_channel_row,
+    )
+    .await
+}
+
+/// An integration's activity cursor.
+pub(crate) async fn activity_cursor(
+    c: &impl Client,
+    integration: IntegrationId,
+) -> Result<Option<ActivityCursor>, Error> {
+    one(
+        c,
+        "SELECT integration, record FROM activity_cursors WHERE integration = $1",
+        &[&integration.to_string()],
+        |row| {
+            let t = "activity_cursors";
+            let (id, record): (String, String) = (col(row, 0, t)?, col(row, 1, t)?);
+            let cursor: ActivityCursor = from_json(t, &id, &record)?;
+            check(
+                cursor.integration.to_string() == id,
+                t,
+                &id,
+                "the record is another integration's",
+            )?;
+            Ok(cursor)
+        },
     )
     .await
 }

@@ -33,6 +33,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "0003_push_channels.sql",
         sql: include_str!("../migrations/0003_push_channels.sql"),
     },
+    Migration {
+        version: 4,
+        name: "0004_activity_cursors.sql",
+        sql: include_str!("../migrations/0004_activity_cursors.sql"),
+    },
 ];
 
 /// The newest schema version this build knows.

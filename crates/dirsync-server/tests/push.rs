@@ -2,7 +2,10 @@
 //! tenant to `/hooks/google/{id}`; a forged notification is refused and triggers nothing; a
 //! user suspended (then deleted) in the tenant reaches the directory through push alone; a lost
 //! notification is caught by the backstop full sync, which then finds nothing push missed;
-//! channels are replaced with no gap; a storm is one full sync; two workers open one channel.
+//! channels are replaced with no gap; a storm is one full sync; two workers open one channel;
+//! memberships reach the directory by polling the Reports API alone (once each, after its lag,
+//! and the backstop agrees), and nothing polls without the Reports scope; a pushed suspension
+//! reaches an outbound tenant with no scheduled run.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -166,14 +169,23 @@ async fn a_suspension_reaches_the_directory_through_push_and_a_forged_notificati
         .await
         .unwrap();
     assert!(stored[0].last_notification.is_some());
-    assert!(
-        stored[0].last_message.is_some_and(|n| n >= 2),
-        "the sync handshake was 1"
-    );
+    assert!(stored[0].last_message.is_some());
+
+    let noted = stored[0].last_notification;
 
     // A deletion Google confirms (users.get answers 404).
     google.remove_user(&ada.id).unwrap();
     until_status(&api, &ada.primary_email, UserStatus::Deprovisioned).await;
+    let stored = api
+        .service
+        .store()
+        .push_channels(IntegrationId::parse(&id).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        stored[0].last_notification, noted,
+        "the last notification is written at most every few seconds, not per notification"
+    );
 
     // Push off: the channel is stopped.
     api.send(
@@ -336,4 +348,249 @@ async fn a_storm_of_notifications_is_one_full_sync() {
     let new = &all[..all.len() - before];
     assert_eq!(new.len(), 1, "one full sync, not two pushes: {new:?}");
     assert_eq!(new[0].counts.get("pushes"), None);
+}
+
+const REPORTS: &str = "https://www.googleapis.com/auth/admin.reports.audit.readonly";
+
+/// The directory's memberships of `group` (by its Google id): member ids.
+async fn members_of(api: &Api, id: &str, group: &str) -> Vec<String> {
+    let view = api
+        .service
+        .store()
+        .view(IntegrationId::parse(id).unwrap())
+        .await
+        .unwrap();
+    let mut m: Vec<String> = view
+        .memberships
+        .iter()
+        .filter(|m| m.group.as_str() == group)
+        .map(|m| m.member.external_id.as_str().to_owned())
+        .collect();
+    m.sort();
+    m
+}
+
+fn polling(base: String) -> PushSettings {
+    // Every tick polls; windows overlap by a minute.
+    quick(base).with_polling(Duration::ZERO, chrono::Duration::minutes(1))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn memberships_reach_the_directory_by_polling_alone_once_each_and_the_backstop_agrees() {
+    let dir = tempfile::tempdir().unwrap();
+    let (google, api) = start(dir.path(), polling).await;
+    let id = api.create_active(&google).await;
+    push_on(&api, &id).await;
+    let integration = IntegrationId::parse(&id).unwrap();
+    let status = api.get("/api/v1/status").await;
+    let push = &status["integrations"][0]["push"];
+    assert_eq!(push["polls_groups"], true, "{status}");
+    assert!(push["note"].is_null());
+    let before = runs(&api, &id).await.len();
+
+    let t = google.tenant();
+    let user = dirsync_google_emulator::MemberType::User;
+    let outside = |g: &dirsync_google_emulator::Group| {
+        t.live_users()
+            .find(|u| !u.is_admin && g.members.iter().all(|m| m.id != u.id))
+            .cloned()
+    };
+    let group = t
+        .groups()
+        .iter()
+        .find(|g| g.members.iter().any(|m| m.member_type == user) && outside(g).is_some())
+        .unwrap()
+        .clone();
+    let newcomer = outside(&group).unwrap();
+    let leaver = group
+        .members
+        .iter()
+        .find(|m| m.member_type == user)
+        .unwrap()
+        .clone();
+    google
+        .add_member(
+            &group.email,
+            &newcomer.primary_email,
+            dirsync_google_emulator::Role::Member,
+        )
+        .unwrap();
+    google.remove_member(&group.email, &leaver.id).unwrap();
+    // Both activities name one group: one re-read (in each application, one id each).
+    let polled = api.service.poll_activities(integration).await.unwrap();
+    assert_eq!((polled.groups, polled.changed), (1, 1), "{polled:?}");
+    assert_eq!(polled.new, polled.read);
+    let members = members_of(&api, &id, &group.id).await;
+    assert!(members.contains(&newcomer.id) && !members.contains(&leaver.id));
+
+    // The next window overlaps this one: the same activities come again, and are not applied.
+    let again = api.service.poll_activities(integration).await.unwrap();
+    assert_eq!(
+        (again.read, again.new, again.groups),
+        (polled.read, 0, 0),
+        "{again:?}"
+    );
+
+    // A lag: the activity is not visible yet, so nothing changes; once it shows (within the
+    // overlap), the next poll applies it.
+    google.set_reports_lag(Duration::from_secs(3600));
+    google.remove_member(&group.email, &newcomer.id).unwrap();
+    let early = api.service.poll_activities(integration).await.unwrap();
+    assert_eq!(early.groups, 0, "{early:?}");
+    assert!(
+        members_of(&api, &id, &group.id)
+            .await
+            .contains(&newcomer.id)
+    );
+    google.set_reports_lag(Duration::ZERO);
+    let late = api.service.poll_activities(integration).await.unwrap();
+    assert_eq!((late.groups, late.changed), (1, 1), "{late:?}");
+    assert!(
+        !members_of(&api, &id, &group.id)
+            .await
+            .contains(&newcomer.id)
+    );
+
+    // A deleted group is deleted on Google's word (groups.get answers 404), by the upkeep's poll.
+    google.remove_group(&group.email).unwrap();
+    api.service.keep_push_channels().await.unwrap();
+    let view = api.service.store().view(integration).await.unwrap();
+    assert!(
+        view.groups
+            .iter()
+            .all(|g| g.external_id.as_str() != group.id)
+    );
+
+    // All of it by polling: every run since is a push, none a full sync.
+    let all = runs(&api, &id).await;
+    assert!(
+        all[..all.len() - before]
+            .iter()
+            .all(|r| r.counts.get("pushes") == Some(&1)),
+        "{all:?}"
+    );
+    let status = api.get("/api/v1/status").await;
+    let push = &status["integrations"][0]["push"];
+    assert!(push["activities"].as_u64().unwrap() >= 4, "{status}");
+    assert!(push["polled_until"].is_string(), "{status}");
+
+    // The backstop full sync finds nothing polling did not reach.
+    let run = api.sync(&id).await;
+    assert!(
+        run["counts"]
+            .as_object()
+            .unwrap()
+            .values()
+            .all(|v| v.as_u64() == Some(0)),
+        "the full sync agrees with what polling reached: {run}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_the_reports_scope_nothing_polls_and_push_says_it_covers_users_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let (google, api) = start(dir.path(), polling).await;
+    google.deny_scope(REPORTS);
+    let id = api.create_active(&google).await;
+    push_on(&api, &id).await;
+    let integration = IntegrationId::parse(&id).unwrap();
+    let status = api.get("/api/v1/status").await;
+    let push = &status["integrations"][0]["push"];
+    assert_eq!(push["polls_groups"], false, "{status}");
+    assert_eq!(push["note"], dirsync_service::USERS_ONLY);
+    let group = google.tenant().groups()[0].clone();
+    google.remove_group(&group.email).unwrap();
+    api.service.keep_push_channels().await.unwrap();
+    assert!(api.service.poll_activities(integration).await.is_err());
+    assert_eq!(
+        api.service
+            .store()
+            .activity_cursor(integration)
+            .await
+            .unwrap(),
+        None,
+        "nothing polled"
+    );
+    let calls = google.stats().requests_by_route;
+    assert!(
+        calls.keys().all(|route| !route.contains("/reports/")),
+        "{calls:?}"
+    );
+}
+
+/// Point 5: a suspension pushed by the primary's tenant reaches an outbound Google tenant in
+/// seconds, with no scheduled run and no sync asked: the outbound integration follows the push.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pushed_suspension_reaches_an_outbound_tenant_without_a_scheduled_run() {
+    use dirsync_core::{Selector, Trigger, UserProvisioning};
+    use dirsync_google_emulator::{NewUser, Tenant};
+    use dirsync_service::{NewRule, Silent};
+
+    let dir = tempfile::tempdir().unwrap();
+    let (a, api) = start(dir.path(), quick).await;
+    let primary = api.create_active(&a).await;
+    let domain = a.tenant().domain().to_owned();
+    let mut tb = Tenant::empty(&domain, "C0bbbbbb");
+    let mut admin = NewUser::new(&format!("b-admin@{domain}"), "Bea", "Admin");
+    admin.is_admin = true;
+    tb.add_user(admin).unwrap();
+    let b = Emulator::start(EmulatorConfig::with_tenant(tb))
+        .await
+        .unwrap();
+    let key_b = dir.path().join("b.json");
+    std::fs::write(&key_b, b.service_account_key_json()).unwrap();
+    let created = api
+        .send(
+            Method::POST,
+            "/api/v1/integrations",
+            Some(json!({"title": "B", "direction": "outbound",
+                        "settings": support::google_settings(&b, &key_b)})),
+            StatusCode::CREATED,
+        )
+        .await;
+    let outbound = IntegrationId::parse(created["id"].as_str().unwrap()).unwrap();
+    api.service.activate(outbound, &Silent).await.unwrap();
+    let rule = UserProvisioning::new(Selector::Everyone).creating_org_units(true);
+    api.service
+        .add_rule(
+            outbound,
+            NewRule::provision_users("People", rule, Trigger::Manual),
+        )
+        .await
+        .unwrap();
+    api.service.sync(outbound, &Silent).await.unwrap();
+    let ada = a
+        .tenant()
+        .live_users()
+        .find(|u| !u.is_admin && !u.suspended)
+        .unwrap()
+        .clone();
+    let in_b = |b: &RunningEmulator| {
+        b.tenant()
+            .live_users()
+            .find(|u| u.primary_email == ada.primary_email)
+            .map(|u| u.suspended)
+    };
+    assert_eq!(in_b(&b), Some(false), "B holds Ada, active");
+    let outbound_runs = api.service.runs(outbound, 100).await.unwrap().len();
+
+    push_on(&api, &primary).await;
+    a.suspend_user(&ada.id).unwrap();
+    for _ in 0..1000 {
+        if in_b(&b) == Some(true) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(
+        in_b(&b),
+        Some(true),
+        "the suspension reached B through push"
+    );
+    let runs = api.service.runs(outbound, 100).await.unwrap();
+    assert_eq!(
+        runs.len(),
+        outbound_runs + 1,
+        "one follow-up run of B: {runs:?}"
+    );
 }

@@ -63,7 +63,7 @@ impl Service {
 
     /// Starts a consent for integration `id` (consent-based, any state): the consent URL asks
     /// for the integration's scopes (and, optionally, reading the customer's domains, for
-    /// activation to name them) and comes back to `redirect_uri`. Complete it with
+    /// activation to name them, and the Reports API's audit log, for push to cover groups) and comes back to `redirect_uri`. Complete it with
     /// [`finish_consent`](Self::finish_consent); a server that answers the redirect in another
     /// request keeps it meanwhile in [`pending_consents`](Self::pending_consents).
     ///
@@ -80,9 +80,12 @@ impl Service {
         let any = self.store.integration(id).await?;
         let flow = kind.consent_flow(any.settings())?;
         let mut scopes = self.required(&any)?;
-        scopes.insert(dirsync_core::Scope::new(
+        for optional in [
             dirsync_google::scopes::DOMAIN_READONLY,
-        )?);
+            dirsync_google::scopes::REPORTS_AUDIT_READONLY,
+        ] {
+            scopes.insert(dirsync_core::Scope::new(optional)?);
+        }
         let pending = flow
             .start(redirect_uri, &scopes, login_hint)
             .map_err(dirsync_core::Error::from)?;

@@ -116,7 +116,7 @@ pub use notify::{Notification, Notifier};
 #[cfg(feature = "google")]
 pub use pending::{DEFAULT_CONSENT_EXPIRY, PendingConsents};
 pub use progress::{Progress, ProgressSink, Silent};
-pub use push::{ChannelChange, Notice, PushSettings, Received};
+pub use push::{ChannelChange, Notice, Polled, PushSettings, Received};
 pub use query::UserQuery;
 pub use registry::Registry;
 pub use review::HeldPlanDetail;
@@ -124,7 +124,9 @@ pub use rules::{DueRun, NewRule};
 pub use scim::NewScimIntegration;
 pub use sealed::{SECRET_KEY_VAR, SealedSecrets, SecretKey};
 pub use service::{DEFAULT_LEASE_SECONDS, DryRun, RunRetention, Service};
-pub use status::{HeldSummary, IntegrationStatus, PushSummary, RunSummary, StatusReport};
+pub use status::{
+    HeldSummary, IntegrationStatus, PushSummary, RunSummary, StatusReport, USERS_ONLY,
+};
 #[cfg(feature = "terminal")]
 pub use terminal::TerminalProgress;
 pub use update::IntegrationUpdate;

@@ -57,17 +57,61 @@ pub struct PushSummary {
     pub expires_at: Option<DateTime<Utc>>,
     /// When its last verified notification arrived.
     pub last_notification: Option<DateTime<Utc>>,
+    /// Whether groups and memberships are covered too, by polling the source's activity log
+    /// (Google: the Reports API); when not, push covers users only (see `note`).
+    pub polls_groups: bool,
+    /// The end of the last window of activities read (the activity cursor), once polled.
+    pub polled_until: Option<DateTime<Utc>>,
+    /// When activities were last polled.
+    pub last_poll: Option<DateTime<Utc>>,
+    /// Activities applied by polling so far.
+    pub activities: u64,
+    /// What push does not cover, for people (`push covers users only: …`).
+    pub note: Option<String>,
 }
 
+/// What an integration whose authorization cannot read activities is told.
+pub const USERS_ONLY: &str = "push covers users only: the authorization does not allow reading the activity log (for Google, grant the optional scope https://www.googleapis.com/auth/admin.reports.audit.readonly and reauthorize), so group and membership changes wait for the scheduled sync";
+
 impl PushSummary {
-    /// The newest-expiring of `channels` (while one replaces another, both are recorded).
-    fn of(channels: &[PushChannel]) -> Self {
+    /// The newest-expiring of `channels` (while one replaces another, both are recorded), and
+    /// the activity polling (`cursor`) when `polls`.
+    pub(crate) fn of(
+        channels: &[PushChannel],
+        polls: bool,
+        cursor: Option<&dirsync_core::ActivityCursor>,
+    ) -> Self {
         let live = channels.iter().max_by_key(|c| c.expires_at);
         Self {
             channel: live.map(|c| c.id.clone()),
             expires_at: live.map(|c| c.expires_at),
             last_notification: channels.iter().filter_map(|c| c.last_notification).max(),
+            polls_groups: polls,
+            polled_until: cursor.map(|c| c.since),
+            last_poll: cursor.map(|c| c.polled_at),
+            activities: cursor.map_or(0, |c| c.activities),
+            note: (!polls).then(|| USERS_ONLY.to_owned()),
         }
+    }
+}
+
+impl crate::Service {
+    /// `any`'s push summary, when push is on.
+    ///
+    /// # Errors
+    /// A store error.
+    pub async fn push_summary(&self, any: &AnyIntegration) -> Result<Option<PushSummary>, Error> {
+        if !any.record().push {
+            return Ok(None);
+        }
+        let channels = self.store.push_channels(any.id()).await?;
+        let polls = self
+            .connect(any, any.settings())
+            .ok()
+            .and_then(|c| c.push)
+            .is_some_and(|s| crate::push::polls(any, s.as_ref()));
+        let cursor = self.store.activity_cursor(any.id()).await?;
+        Ok(Some(PushSummary::of(&channels, polls, cursor.as_ref())))
     }
 }
 
@@ -208,10 +252,7 @@ impl Service {
                 })
                 .collect();
             let mut status = IntegrationStatus::of(&any, &runs, held);
-            if any.record().push {
-                let channels = self.store.push_channels(any.id()).await?;
-                status.push = Some(PushSummary::of(&channels));
-            }
+            status.push = self.push_summary(&any).await?;
             integrations.push(status);
         }
         Ok(StatusReport { integrations })

@@ -180,7 +180,13 @@ async fn the_whole_lifecycle_of_an_inbound_integration() {
         Some(f.google.admin_subject().as_str())
     );
     assert_eq!(auth.ownership, Some(KeyOwnership::ProviderManaged));
-    assert_eq!(auth.scopes.len(), 3);
+    // The three it needs, and the optional Reports scope (push then also polls groups).
+    assert_eq!(auth.scopes.len(), 4);
+    assert!(
+        auth.scopes
+            .iter()
+            .any(|s| s.as_str() == dirsync_google::scopes::REPORTS_AUDIT_READONLY)
+    );
     let initial = activated.initial_run.unwrap();
     assert_eq!(initial.outcome, RunOutcome::Succeeded);
     let live = f.google.tenant().live_users().count();

@@ -111,9 +111,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use dirsync_core::{
-    Account, AnyIntegration, ApiToken, DirectoryChanges, DirectoryUser, Email, HeldPlan, Inbound,
-    Integration, IntegrationId, NewIntegration, OwnedGroup, OwnedMembership, OwnershipChange,
-    PlanId, Primary, PushChannel, SyncRun, UserId, Version,
+    Account, ActivityCursor, AnyIntegration, ApiToken, DirectoryChanges, DirectoryUser, Email,
+    HeldPlan, Inbound, Integration, IntegrationId, NewIntegration, OwnedGroup, OwnedMembership,
+    OwnershipChange, PlanId, Primary, PushChannel, SyncRun, UserId, Version,
 };
 use dirsync_store::{Applied, Error, Lease, LocalView, Removed, Result, Store, transaction};
 use rusqlite::{Connection, TransactionBehavior, params};
@@ -663,6 +663,32 @@ impl Store for SqliteStore {
                 .execute([id.as_str()])
                 .db()?;
             Ok(channel)
+        })
+        .await
+    }
+
+    async fn activity_cursor(&self, integration: IntegrationId) -> Result<Option<ActivityCursor>> {
+        self.read(move |conn| {
+            read::require_integration(conn, integration)?;
+            read::activity_cursor(conn, integration)
+        })
+        .await
+    }
+
+    async fn save_activity_cursor(&self, cursor: &ActivityCursor) -> Result<()> {
+        let integration = cursor.integration;
+        let record = to_json("activity cursor", cursor)?;
+        self.write(move |tx| {
+            read::require_integration(tx.conn(), integration)?;
+            tx.conn()
+                .prepare_cached(
+                    "INSERT INTO activity_cursors (integration, record) VALUES (?1, ?2) \
+                     ON CONFLICT (integration) DO UPDATE SET record = excluded.record",
+                )
+                .db()?
+                .execute(params![integration.to_string(), record])
+                .db()?;
+            Ok(())
         })
         .await
     }

@@ -11,9 +11,9 @@ use std::fmt::Display;
 
 use chrono::{DateTime, Utc};
 use dirsync_core::{
-    Account, AnyIntegration, ApiToken, DirectoryUser, Email, ExternalId, Group, HeldPlan,
-    IntegrationId, IntegrationRecord, Member, Membership, OrgUnit, OwnedGroup, OwnedMembership,
-    PlanId, PushChannel, SyncRun, UserId, Version,
+    Account, ActivityCursor, AnyIntegration, ApiToken, DirectoryUser, Email, ExternalId, Group,
+    HeldPlan, IntegrationId, IntegrationRecord, Member, Membership, OrgUnit, OwnedGroup,
+    OwnedMembership, PlanId, PushChannel, SyncRun, UserId, Version,
 };
 use dirsync_store::{Error, Lease};
 use rusqlite::{Connection, OptionalExtension, Params, Row, params};
@@ -610,6 +610,30 @@ pub(crate) fn push_channel(conn: &Connection, id: &str) -> Result<Option<PushCha
         [id],
         texts,
         push_channel_row,
+    )
+}
+
+/// An integration's activity cursor.
+pub(crate) fn activity_cursor(
+    conn: &Connection,
+    integration: IntegrationId,
+) -> Result<Option<ActivityCursor>, Error> {
+    let id = integration.to_string();
+    one(
+        conn,
+        "SELECT record FROM activity_cursors WHERE integration = ?1",
+        [id.as_str()],
+        texts,
+        |[record]: [String; 1]| {
+            let cursor: ActivityCursor = from_json("activity_cursors", &id, &record)?;
+            check(
+                cursor.integration == integration,
+                "activity_cursors",
+                &id,
+                "the record is another integration's",
+            )?;
+            Ok(cursor)
+        },
     )
 }
 

@@ -56,6 +56,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "0005_push_channels.sql",
         sql: include_str!("../migrations/0005_push_channels.sql"),
     },
+    Migration {
+        version: 6,
+        name: "0006_activity_cursors.sql",
+        sql: include_str!("../migrations/0006_activity_cursors.sql"),
+    },
 ];
 
 /// The newest schema version this build knows.

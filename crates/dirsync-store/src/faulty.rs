@@ -5,9 +5,9 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use dirsync_core::{
-    Account, AnyIntegration, ApiToken, DirectoryChanges, DirectoryUser, Email, HeldPlan, Inbound,
-    Integration, IntegrationId, NewIntegration, OwnedGroup, OwnedMembership, OwnershipChange,
-    PlanId, Primary, PushChannel, SyncRun, UserId, Version,
+    Account, ActivityCursor, AnyIntegration, ApiToken, DirectoryChanges, DirectoryUser, Email,
+    HeldPlan, Inbound, Integration, IntegrationId, NewIntegration, OwnedGroup, OwnedMembership,
+    OwnershipChange, PlanId, Primary, PushChannel, SyncRun, UserId, Version,
 };
 
 use crate::{Applied, Error, Lease, LocalView, Removed, Result, Store};
@@ -310,6 +310,14 @@ impl<S: Store> Store for FaultyStore<S> {
 
     async fn remove_push_channel(&self, id: &str) -> Result<Option<PushChannel>> {
         self.inner.remove_push_channel(id).await
+    }
+
+    async fn activity_cursor(&self, integration: IntegrationId) -> Result<Option<ActivityCursor>> {
+        self.inner.activity_cursor(integration).await
+    }
+
+    async fn save_activity_cursor(&self, cursor: &ActivityCursor) -> Result<()> {
+        self.inner.save_activity_cursor(cursor).await
     }
 
     async fn acquire_lease(

@@ -5,9 +5,10 @@ use std::fmt::Debug;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use dirsync_core::{
-    Account, AnyIntegration, ApiToken, DirectoryChanges, DirectoryUser, Email, Group, HeldPlan,
-    Inbound, Integration, IntegrationId, Membership, NewIntegration, OrgUnit, OwnedGroup,
-    OwnedMembership, OwnershipChange, PlanId, Primary, PushChannel, SyncRun, UserId, Version,
+    Account, ActivityCursor, AnyIntegration, ApiToken, DirectoryChanges, DirectoryUser, Email,
+    Group, HeldPlan, Inbound, Integration, IntegrationId, Membership, NewIntegration, OrgUnit,
+    OwnedGroup, OwnedMembership, OwnershipChange, PlanId, Primary, PushChannel, SyncRun, UserId,
+    Version,
 };
 use serde::{Deserialize, Serialize};
 
@@ -246,4 +247,12 @@ pub trait Store: Send + Sync + Debug {
     /// Forgets a push channel (once it is stopped or expired) and returns it; `None` if no
     /// channel has that id.
     async fn remove_push_channel(&self, id: &str) -> Result<Option<PushChannel>>;
+
+    /// Where the integration's activity polling stands (e.g. Google's Reports API for groups
+    /// and memberships); `None` before its first poll. `NotFound` for an unknown integration.
+    async fn activity_cursor(&self, integration: IntegrationId) -> Result<Option<ActivityCursor>>;
+
+    /// Records the integration's activity cursor (replacing the one it had). `NotFound` for an
+    /// unknown integration. Removing the integration removes it.
+    async fn save_activity_cursor(&self, cursor: &ActivityCursor) -> Result<()>;
 }

@@ -27,6 +27,7 @@ pub(super) enum Op {
     DomainsRead,
     UsersWatch,
     ChannelsStop,
+    ReportsRead,
 }
 
 impl Op {
@@ -70,6 +71,7 @@ impl Op {
                 "admin.directory.customer.readonly",
             ],
             Op::DomainsRead => &["admin.directory.domain", "admin.directory.domain.readonly"],
+            Op::ReportsRead => &["admin.reports.audit.readonly"],
         }
     }
 }

@@ -8,11 +8,14 @@ mod members;
 mod oauth;
 mod org_units;
 mod paging;
+mod reports;
 mod response;
 mod token;
 mod user_writes;
 mod users;
 pub(crate) mod watch;
+
+pub(crate) use reports::ReportsLag;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -51,6 +54,8 @@ pub(crate) struct Shared {
     pub(crate) in_flight: AtomicU64,
     pub(crate) token_uri: String,
     pub(crate) require_admin_subject: bool,
+    /// How late the Reports API shows activities.
+    pub(crate) reports_lag: Mutex<reports::ReportsLag>,
     /// Push channels (`users.watch`) and their deliveries.
     pub(crate) watch: Mutex<watch::WatchState>,
     /// `http://127.0.0.1:PORT`.
@@ -114,6 +119,7 @@ pub(crate) fn app(shared: Arc<Shared>) -> Router {
         .route(&format!("{API}/users"), get(users_list).post(users_insert))
         .route(&format!("{API}/users/watch"), post(watch::users_watch))
         .route(watch::STOP_PATH, post(watch::channels_stop))
+        .route(reports::PATH, get(reports::activities))
         .route(
             &format!("{API}/users/{{user_key}}"),
             get(users_get).patch(users_patch).delete(users_delete),

@@ -88,6 +88,8 @@ impl WatchState {
 pub(crate) struct Pending {
     state: &'static str,
     user_id: String,
+    /// The user's domain (lower case): a channel watching one domain hears only its users.
+    domain: String,
     body: Value,
 }
 
@@ -106,9 +108,15 @@ pub(crate) fn drain(t: &mut Tenant) -> Vec<Pending> {
                 "etag": full.get("etag").cloned().unwrap_or(Value::Null),
                 "primaryEmail": u.primary_email,
             });
+            let domain = u
+                .primary_email
+                .rsplit_once('@')
+                .map(|(_, d)| d.to_ascii_lowercase())
+                .unwrap_or_default();
             Some(Pending {
                 state: e.kind.as_str(),
                 user_id: u.id.clone(),
+                domain,
                 body,
             })
         })
@@ -152,6 +160,7 @@ impl Shared {
                     if p.stopped
                         || p.expiration <= now
                         || p.event.as_deref().is_some_and(|f| f != e.state)
+                        || p.domain.as_deref().is_some_and(|d| d != e.domain)
                     {
                         continue;
                     }
@@ -281,14 +290,16 @@ pub(super) async fn users_watch(
     bytes: axum::body::Bytes,
 ) -> ApiResult {
     sh.gate(&headers, Op::UsersWatch, &route("POST", &mp), 0)?;
-    let customer = {
+    let (customer, domain) = {
         let t = read(&sh.tenant);
         match (p.get("customer"), p.get("domain")) {
             (Some(c), _) => {
                 check_customer(&t, c)?;
-                format!("customer={c}")
+                (format!("customer={c}"), None)
             }
-            (None, Some(d)) if d.eq_ignore_ascii_case(t.domain()) => format!("domain={d}"),
+            (None, Some(d)) if t.owns_domain(d) => {
+                (format!("domain={d}"), Some(d.to_ascii_lowercase()))
+            }
             (None, Some(_)) => return Err(ApiError::forbidden()),
             (None, None) => return Err(ApiError::bad_request()),
         }
@@ -350,6 +361,7 @@ pub(super) async fn users_watch(
             address: address.clone(),
             expiration,
             event: event.clone(),
+            domain,
             stopped: false,
             messages: 1,
         };

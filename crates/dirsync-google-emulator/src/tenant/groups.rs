@@ -1,6 +1,6 @@
 //! Groups: [`Group`] and adding or removing one.
 
-use super::{LOWER_ALNUM, Membership, Tenant};
+use super::{GroupEvent, LOWER_ALNUM, Membership, Tenant};
 use crate::error::Error;
 
 /// A group with its direct members.
@@ -43,6 +43,7 @@ impl Tenant {
             members: Vec::new(),
         };
         self.push_group(group.clone());
+        self.record_group(GroupEvent::CreateGroup, &group.email, None);
         Ok(group)
     }
 
@@ -72,6 +73,7 @@ impl Tenant {
         group.description = description.to_owned();
         let group = group.clone();
         self.rebuild_group_index();
+        self.record_group(GroupEvent::ChangeGroupSettings, &group.email, None);
         Ok(group)
     }
 
@@ -81,10 +83,23 @@ impl Tenant {
             .group_index_of(key)
             .ok_or_else(|| Error::NotFound(format!("group {key}")))?;
         let group = self.groups.remove(i);
+        let mut containing = Vec::new();
         for g in &mut self.groups {
+            let before = g.members.len();
             g.members.retain(|m| m.id != group.id);
+            if g.members.len() != before {
+                containing.push(g.email.clone());
+            }
         }
         self.rebuild_group_index();
+        self.record_group(GroupEvent::DeleteGroup, &group.email, None);
+        for parent in containing {
+            self.record_group(
+                GroupEvent::RemoveMember,
+                &parent,
+                Some((&group.email, "MEMBER")),
+            );
+        }
         Ok(())
     }
 }

@@ -2,7 +2,7 @@
 
 use std::collections::HashSet;
 
-use super::{DIGITS, Resolved, Tenant};
+use super::{DIGITS, GroupEvent, Resolved, Tenant};
 use crate::error::Error;
 
 /// A member's `role`.
@@ -160,6 +160,16 @@ impl Tenant {
             return Err(Error::AlreadyExists("Member already exists.".to_owned()));
         }
         group.members.push(membership.clone());
+        let group_email = group.email.clone();
+        let member = membership
+            .email
+            .clone()
+            .unwrap_or_else(|| membership.id.clone());
+        self.record_group(
+            GroupEvent::AddMember,
+            &group_email,
+            Some((&member, membership.role.as_str())),
+        );
         Ok(membership)
     }
 
@@ -188,7 +198,14 @@ impl Tenant {
             .member_position(gi, member_key)
             .ok_or_else(|| Error::NotFound("memberKey".to_owned()))?;
         if let Some(g) = self.groups.get_mut(gi) {
-            g.members.remove(pos);
+            let m = g.members.remove(pos);
+            let group_email = g.email.clone();
+            let member = m.email.unwrap_or(m.id);
+            self.record_group(
+                GroupEvent::RemoveMember,
+                &group_email,
+                Some((&member, m.role.as_str())),
+            );
         }
         Ok(())
     }
@@ -213,7 +230,17 @@ impl Tenant {
             .and_then(|g| g.members.get_mut(pos))
             .ok_or_else(|| Error::NotFound("memberKey".to_owned()))?;
         member.role = role;
-        Ok(member.clone())
+        let member = member.clone();
+        if let Some(g) = self.groups.get(gi) {
+            let group_email = g.email.clone();
+            let key = member.email.clone().unwrap_or_else(|| member.id.clone());
+            self.record_group(
+                GroupEvent::ChangeMemberRole,
+                &group_email,
+                Some((&key, role.as_str())),
+            );
+        }
+        Ok(member)
     }
 
     /// Whether `inner` is `outer` or reachable from it through nested group members.

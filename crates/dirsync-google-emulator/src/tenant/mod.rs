@@ -1,6 +1,7 @@
 //! The tenant: users, groups, memberships and org units, a deterministic generator and mutations.
 //! One file per resource (its types and mutations); the generator in `generate`.
 
+mod activities;
 mod events;
 mod generate;
 mod groups;
@@ -14,6 +15,7 @@ use chrono::{DateTime, TimeZone, Utc};
 
 use crate::rng::Rng;
 
+pub use activities::{GroupActivity, GroupEvent};
 pub(crate) use events::{UserEvent, UserEventKind};
 pub use generate::TenantSpec;
 pub use groups::Group;
@@ -47,6 +49,9 @@ pub struct Tenant {
     group_index: HashMap<String, usize>,
     /// User changes not yet drained by the push channels (`users.watch`).
     user_events: Vec<UserEvent>,
+    /// Group and membership changes, for the Reports API.
+    group_activities: Vec<GroupActivity>,
+    activity_seq: u64,
     rng: Rng,
 }
 
@@ -73,6 +78,8 @@ impl Tenant {
             user_index: HashMap::new(),
             group_index: HashMap::new(),
             user_events: Vec::new(),
+            group_activities: Vec::new(),
+            activity_seq: 0,
             rng: Rng::new(0),
         };
         t.org_units.push(OrgUnit {

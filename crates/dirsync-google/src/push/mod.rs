@@ -1,11 +1,15 @@
 //! Push notifications (reference §6): `users.watch` opens a channel (one per integration, no
 //! event filter, every user event), `channels.stop` stops it, and `users.get` re-reads the user
 //! a notification names — the notification's body is never trusted. A `users.get` answered
-//! 404 is Google's word that the user is deleted.
+//! 404 is Google's word that the user is deleted; so is the user listed among the deleted ones
+//! (`showDeleted=true`), which is looked up when `users.get` gives no answer.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use dirsync_core::{ChannelRequest, ExternalId, OpenedChannel, PushSource, UserRead};
+use dirsync_core::{
+    Activity, Authorization, ChannelRequest, ExternalId, GroupRead, OpenedChannel, PushSource,
+    UserRead,
+};
 use serde_json::{Value, json};
 
 use crate::GoogleConnector;
@@ -20,6 +24,8 @@ pub(crate) mod routes {
     pub(crate) const WATCH: &str = "POST /admin/directory/v1/users/watch";
     /// `channels.stop` (note `directory_v1`, as the discovery document has it).
     pub(crate) const STOP: &str = "POST /admin/directory_v1/channels/stop";
+    /// `users.list` (of the deleted users, confirming a delete).
+    pub(crate) use crate::fetch::routes::USERS;
     /// `users.get` of a notified user (the route label the write side reads accounts with).
     pub(crate) use crate::write_users::routes::GET_USER;
 }
@@ -50,11 +56,14 @@ impl GoogleConnector {
             "token": request.token.expose_secret(),
             "params": {"ttl": ttl.to_string()},
         });
+        // The same scope the users listing reads: a domain-limited integration watches only
+        // its domain's users.
+        let scope = self.listing_scope();
         let req = self
             .push_request(
                 routes::WATCH,
                 &["users", "watch"],
-                &[("customer", &self.customer), ("prettyPrint", "false")],
+                &[scope, ("prettyPrint", "false")],
             )?
             .with_method(reqwest::Method::POST, Some(body));
         let answer = self.client.get_json(&req, &Counters::default()).await?;
@@ -119,7 +128,48 @@ impl GoogleConnector {
             Err(Error::Http {
                 status: Some(404), ..
             }) => Ok(UserRead::Deleted),
-            Err(e) => Err(e),
+            // No answer about the user: Google's other word for a delete is the user listed
+            // among the deleted ones; otherwise the failure stands (nothing is deleted).
+            Err(e) => match self.listed_as_deleted(id).await {
+                Ok(true) => Ok(UserRead::Deleted),
+                Ok(false) => Err(e),
+                Err(listing) => {
+                    tracing::info!(error = %listing, "the deleted users could not be listed");
+                    Err(e)
+                }
+            },
+        }
+    }
+
+    /// Whether `id` is among the deleted users (`users.list?showDeleted=true`, every page
+    /// until it is found).
+    async fn listed_as_deleted(&self, id: &ExternalId) -> Result<bool, Error> {
+        let mut token: Option<String> = None;
+        loop {
+            let mut query = vec![
+                self.listing_scope(),
+                ("showDeleted", "true"),
+                ("maxResults", "500"),
+                ("fields", "nextPageToken,users(id)"),
+                ("prettyPrint", "false"),
+            ];
+            if let Some(t) = &token {
+                query.push(("pageToken", t));
+            }
+            let req = self.push_request(routes::USERS, &["users"], &query)?;
+            let page = self.client.get_json(&req, &Counters::default()).await?;
+            let users = page.get("users").and_then(Value::as_array);
+            if users
+                .into_iter()
+                .flatten()
+                .any(|u| u.get("id").and_then(Value::as_str) == Some(id.as_str()))
+            {
+                return Ok(true);
+            }
+            match page.get("nextPageToken").and_then(Value::as_str) {
+                Some(t) if !t.is_empty() => token = Some(t.to_owned()),
+                _ => return Ok(false),
+            }
         }
     }
 }
@@ -139,5 +189,21 @@ impl PushSource for GoogleConnector {
 
     async fn read_user(&self, id: &ExternalId) -> Result<UserRead, dirsync_core::Error> {
         Ok(self.get_user(id).await?)
+    }
+
+    fn polls_activities(&self, authorization: &Authorization) -> bool {
+        Self::reports_granted(authorization)
+    }
+
+    async fn read_activities(
+        &self,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+    ) -> Result<Vec<Activity>, dirsync_core::Error> {
+        Ok(self.activities(start, end).await?)
+    }
+
+    async fn read_group(&self, key: &str) -> Result<GroupRead, dirsync_core::Error> {
+        Ok(self.group_snapshot(key).await?)
     }
 }

@@ -13,7 +13,7 @@ use dirsync_core::{
 use rand::RngCore as _;
 use std::sync::Arc;
 
-use super::token_hash;
+use super::{Affected, token_hash};
 use crate::{Error, Service};
 
 /// What the upkeep did to one integration's channels.
@@ -27,8 +27,9 @@ pub enum ChannelChange {
 }
 
 impl Service {
-    /// Keeps every integration's push channel as it should be (see the module documentation);
-    /// for the scheduler loop, every tick. An integration another worker (or a run) holds the
+    /// Keeps every integration's push channel as it should be (see the module documentation)
+    /// and polls the activities of those that poll, when due; for the scheduler loop, every
+    /// tick. An integration another worker (or a run) holds the
     /// lease of is skipped this time. Failures are logged per integration and the others go on.
     ///
     /// # Errors
@@ -65,15 +66,27 @@ impl Service {
             .store
             .acquire_lease(id, &holder, now + self.lease, now)
             .await?;
-        let result = self.keep_channel_leased(any, source).await;
+        let result = self.keep_channel_leased(any, source.clone()).await;
+        // Activities are polled under the same lease, once the channel is as it should be.
+        let polled = match (&result, &source) {
+            (Ok(_), Some(s)) => match self.poll_if_due(any, s.as_ref()).await {
+                Ok(affected) => affected,
+                Err(e) => {
+                    tracing::warn!(integration = %id, error = %e, "polling activities failed; the next tick tries again");
+                    Affected::default()
+                }
+            },
+            _ => Affected::default(),
+        };
         if let Err(e) = self.store.release_lease(&lease).await {
             tracing::warn!(integration = %id, error = %e, "releasing the push lease failed; it expires on its own");
         }
+        self.follow_outbound(&polled).await;
         result
     }
 
     /// The source's push side, when this integration wants a channel.
-    fn push_source(&self, any: &AnyIntegration) -> Option<Arc<dyn PushSource>> {
+    pub(crate) fn push_source(&self, any: &AnyIntegration) -> Option<Arc<dyn PushSource>> {
         let wanted = any.push()
             && self.push.is_some()
             && any.direction() == DirectionKind::Inbound

@@ -1,14 +1,21 @@
 //! Pushed changes from a source that pushes (Google's `users.watch`, issue 19): the channel each
 //! push-enabled integration keeps open ([`channels`]), and the notifications it brings
 //! ([`receive`]): verified against the stored channel, queued, coalesced per user, each user
-//! re-read from the source and applied through the engine's push path.
+//! re-read from the source and applied through the engine's push path; what the source cannot
+//! push (groups and memberships) is polled from its activity log ([`poll`]); and the outbound
+//! integrations concerned follow every change at once ([`follow`]).
 
 mod channels;
+mod follow;
+mod poll;
 mod receive;
 
 use std::time::Duration;
 
 pub use channels::ChannelChange;
+pub(crate) use follow::Affected;
+pub use poll::Polled;
+pub(crate) use poll::polls;
 pub(crate) use receive::PushQueue;
 pub use receive::{Notice, Received};
 
@@ -29,11 +36,18 @@ pub struct PushSettings {
     pub coalesce: Duration,
     /// More users queued at once than this falls back to one full sync (a storm).
     pub storm: usize,
+    /// How often activities are polled (groups and memberships, when the integration's
+    /// authorization allows it), at the scheduler's ticks.
+    pub poll_every: Duration,
+    /// How far before the end of the last window the next one starts, to catch activities the
+    /// source shows late (Google: "a couple of minutes"); those seen already are skipped.
+    pub poll_overlap: chrono::Duration,
 }
 
 impl PushSettings {
     /// Channels to `public_url` (no trailing slash needed) living 6 hours, replaced 30 minutes
-    /// before they expire; notifications coalesced over 200 ms; a storm above 500 users.
+    /// before they expire; notifications coalesced over 200 ms; a storm above 500 users;
+    /// activities polled every minute over windows overlapping by 10 minutes.
     pub fn new(public_url: impl Into<String>) -> Self {
         Self {
             public_url: public_url.into().trim_end_matches('/').to_owned(),
@@ -41,7 +55,17 @@ impl PushSettings {
             renew_before: chrono::Duration::minutes(30),
             coalesce: Duration::from_millis(200),
             storm: 500,
+            poll_every: Duration::from_secs(60),
+            poll_overlap: chrono::Duration::minutes(10),
         }
+    }
+
+    /// With activities polled every `every`, each window starting `overlap` before the end of
+    /// the last one.
+    pub fn with_polling(mut self, every: Duration, overlap: chrono::Duration) -> Self {
+        self.poll_every = every;
+        self.poll_overlap = overlap;
+        self
     }
 
     /// With notifications coalesced over `window`.

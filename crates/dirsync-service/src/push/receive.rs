@@ -4,18 +4,21 @@
 //! the coalescing window, re-reads each queued user from the source (the notification's body is
 //! never trusted) and applies it through the engine's push path — a delete only when the source
 //! confirms it. More users queued than [`PushSettings::storm`](super::PushSettings::storm) is one
-//! full sync instead. Every directory change made this way runs the active outbound
-//! integrations, so that they follow in seconds.
+//! full sync instead. Every directory change made this way runs the outbound integrations it
+//! concerns (see `follow`), so that they follow in seconds.
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use dirsync_core::{DirectionKind, ExternalId, IntegrationId, UserRead};
-use dirsync_engine::{Push, PushOutcome};
+use dirsync_core::{ExternalId, IntegrationId, UserRead};
+use dirsync_engine::Push;
 
-use super::{same, token_hash};
+use super::{Affected, same, token_hash};
 use crate::progress::Silent;
 use crate::{Error, Service};
+
+/// How often a channel's last notification is written to the store, at most.
+const NOTED_EVERY: chrono::Duration = chrono::Duration::seconds(5);
 
 /// One notification as it arrived (Google's `X-Goog-*` headers and the id in its body).
 #[derive(Debug, Clone)]
@@ -132,9 +135,16 @@ impl Service {
             tracing::warn!(%integration, channel = %notice.channel_id, "push notification refused: no such live channel");
             return Ok(Received::Refused);
         };
-        channel.last_notification = Some(now);
-        channel.last_message = notice.message_number.or(channel.last_message);
-        self.store.save_push_channel(&channel).await?;
+        // Recorded at most once per `NOTED_EVERY` per channel, not per notification: a burst
+        // of notifications is not a burst of store writes.
+        if channel
+            .last_notification
+            .is_none_or(|t| now - t >= NOTED_EVERY)
+        {
+            channel.last_notification = Some(now);
+            channel.last_message = notice.message_number.or(channel.last_message);
+            self.store.save_push_channel(&channel).await?;
+        }
         let user = match (notice.state.as_str(), notice.user_id) {
             ("sync", _) | (_, None) => return Ok(Received::Ignored),
             (_, Some(user)) => user,
@@ -159,30 +169,26 @@ impl Service {
             let Some(users) = self.push_queue.take(integration) else {
                 return;
             };
-            let changed = if users.len() > storm {
+            let mut affected = Affected::default();
+            if users.len() > storm {
                 tracing::warn!(%integration, users = users.len(), "push storm: one full sync instead");
                 match self.sync(integration, &Silent).await {
-                    Ok(run) => run.counts.values().any(|&n| n > 0),
+                    Ok(run) => affected.everything = run.counts.values().any(|&n| n > 0),
                     Err(e) => {
                         tracing::warn!(%integration, error = %e, "the storm's full sync did not run; the scheduled sync is the backstop");
-                        false
                     }
                 }
             } else {
-                let mut changed = false;
                 for user in users {
                     match self.apply_notified_user(integration, &user).await {
-                        Ok(c) => changed |= c,
+                        Ok(c) => affected.users |= c,
                         Err(e) => {
                             tracing::warn!(%integration, error = %e, "a pushed user could not be applied; the scheduled sync is the backstop");
                         }
                     }
                 }
-                changed
-            };
-            if changed {
-                self.follow_outbound().await;
             }
+            self.follow_outbound(&affected).await;
         }
     }
 
@@ -205,28 +211,6 @@ impl Service {
             UserRead::Deleted => Push::UserDeleted(id),
             _ => return Ok(false),
         };
-        Ok(match self.apply_push(integration, &push).await? {
-            PushOutcome::Applied(_) => true,
-            PushOutcome::Held { plan, .. } => {
-                tracing::warn!(%integration, %plan, "a pushed change is held by the push window");
-                false
-            }
-            _ => false,
-        })
-    }
-
-    /// Runs every active outbound integration now (a pushed change follows in seconds).
-    async fn follow_outbound(&self) {
-        let Ok(all) = self.store.integrations().await else {
-            return;
-        };
-        for any in all
-            .iter()
-            .filter(|a| a.direction() == DirectionKind::Outbound && a.state().can_sync())
-        {
-            if let Err(e) = self.sync(any.id(), &Silent).await {
-                tracing::info!(integration = %any.id(), error = %e, "outbound follow-up of a push did not run; its schedule will");
-            }
-        }
+        self.applied(integration, &push).await
     }
 }

@@ -38,6 +38,7 @@ use futures::future::BoxFuture;
 
 use crate::{Error, Store};
 
+mod activity_cursors;
 mod api_tokens;
 mod apply;
 mod directory;
@@ -50,6 +51,7 @@ mod retention;
 mod runs;
 mod seed;
 
+pub use activity_cursors::activity_cursors_are_kept_per_integration;
 pub use api_tokens::api_tokens_are_kept_by_name_and_hash_until_revoked;
 pub use apply::*;
 pub use directory::*;
@@ -158,6 +160,7 @@ macro_rules! conformance_tests {
             group_ownership_records_are_refused_for_another_integration,
             api_tokens_are_kept_by_name_and_hash_until_revoked,
             push_channels_are_kept_per_integration_until_removed,
+            activity_cursors_are_kept_per_integration,
         );
     };
     (@tests [$factory:expr] $($name:ident,)*) => {

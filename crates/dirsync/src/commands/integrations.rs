@@ -256,6 +256,21 @@ pub(super) async fn show(s: &Service, id: &str) -> Result<Output> {
                 .map_or_else(|| "none yet".to_owned(), |t| t.to_rfc3339())
         );
     }
+    if let Some(p) = s.push_summary(&any).await? {
+        let at = |t: Option<chrono::DateTime<chrono::Utc>>| {
+            t.map_or_else(|| "none yet".to_owned(), |t| t.to_rfc3339())
+        };
+        let _ = match &p.note {
+            Some(note) => writeln!(text, "    {note}"),
+            None => writeln!(
+                text,
+                "    groups polled: activity cursor at {}, last poll {}, {} activities applied",
+                at(p.polled_until),
+                at(p.last_poll),
+                p.activities
+            ),
+        };
+    }
     let _ = writeln!(text, "  rules");
     for rule in &r.rules {
         let _ = writeln!(

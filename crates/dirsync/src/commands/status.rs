@@ -76,6 +76,16 @@ fn text(report: &StatusReport) -> String {
                     "  push          on, no channel yet (opened at the next tick)"
                 ),
             };
+            let _ = match &p.note {
+                Some(note) => writeln!(out, "  groups        {note}"),
+                None => writeln!(
+                    out,
+                    "  groups        polled: activities read until {}, last poll {}, {} applied",
+                    at(p.polled_until),
+                    at(p.last_poll),
+                    p.activities
+                ),
+            };
         }
     }
     let _ = write!(out, "{} failing, {} held", report.failing(), report.held());
