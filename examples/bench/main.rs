@@ -151,6 +151,10 @@ enum Command {
         /// How late the Reports API shows an activity.
         #[arg(long, default_value_t = 2_000)]
         reports_lag_ms: u64,
+        /// Make the membership changes all at once, then wait for them (as a burst of changes
+        /// within one polling interval), instead of one after another.
+        #[arg(long)]
+        burst: bool,
     },
     /// Outbound provisioning of a directory into scim2-server, then a resync.
     Scim {
@@ -330,6 +334,7 @@ async fn run(command: Command) -> Result<()> {
             delay_ms,
             poll_ms,
             reports_lag_ms,
+            burst,
         } => {
             push::push(push::PushArgs {
                 users,
@@ -338,6 +343,7 @@ async fn run(command: Command) -> Result<()> {
                 delay_ms,
                 poll_ms,
                 reports_lag_ms,
+                burst,
             })
             .await
         }

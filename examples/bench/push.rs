@@ -6,7 +6,8 @@
 //!    tenant to the directory (p50, p95, max), with the emulator's delivery delay;
 //! 2. a membership change, `--group-changes` times: the time from the change to the directory by
 //!    polling alone (the scheduler loop ticking every second, polling every `--poll-ms`, the
-//!    Reports API showing activities `--reports-lag-ms` late);
+//!    Reports API showing activities `--reports-lag-ms` late); with `--burst` the changes are
+//!    made together and then awaited, as changes falling within one polling interval;
 //! 3. the calls all of that cost the tenant, against the full sync's.
 
 use std::sync::Arc;
@@ -31,6 +32,7 @@ pub(crate) struct PushArgs {
     pub(crate) delay_ms: u64,
     pub(crate) poll_ms: u64,
     pub(crate) reports_lag_ms: u64,
+    pub(crate) burst: bool,
 }
 
 /// Runs the benchmark and prints its figures.
@@ -141,6 +143,8 @@ pub(crate) async fn push(args: PushArgs) -> Result<()> {
         .cloned()
         .collect();
     groups.truncate(args.group_changes);
+    // Each change: the group, the newcomer, when it was made.
+    let mut pending = Vec::new();
     let mut poll_latencies = Vec::new();
     for g in &groups {
         let newcomer = tenant
@@ -148,23 +152,25 @@ pub(crate) async fn push(args: PushArgs) -> Result<()> {
             .find(|u| !u.is_admin && !u.suspended && g.members.iter().all(|m| m.id != u.id))
             .context("a user outside the group")?
             .clone();
-        let t0 = Instant::now();
         google.add_member(&g.email, &newcomer.primary_email, Role::Member)?;
-        loop {
-            if member(service.store().as_ref(), id, &g.id, &newcomer.id).await? {
-                break;
-            }
-            if t0.elapsed() > Duration::from_secs(120) {
-                bail!(
-                    "{} never joined {} in the directory",
-                    newcomer.primary_email,
-                    g.email
-                );
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
+        pending.push((g, newcomer, Instant::now()));
+        if !args.burst {
+            await_members(
+                service.store().as_ref(),
+                id,
+                &mut pending,
+                &mut poll_latencies,
+            )
+            .await?;
         }
-        poll_latencies.push(t0.elapsed());
     }
+    await_members(
+        service.store().as_ref(),
+        id,
+        &mut pending,
+        &mut poll_latencies,
+    )
+    .await?;
     let _ = stop.send(());
     scheduler.await?;
     let spent = google.stats();
@@ -206,6 +212,35 @@ fn api_calls(stats: &dirsync_google_emulator::Stats) -> u64 {
         .map(|(_, n)| n)
         .sum::<u64>();
     stats.requests_total - tokens
+}
+
+/// Waits until the directory has every pending newcomer in its group, noting each one's time
+/// from its change.
+async fn await_members(
+    store: &dyn Store,
+    integration: IntegrationId,
+    pending: &mut Vec<(
+        &dirsync_google_emulator::Group,
+        dirsync_google_emulator::User,
+        Instant,
+    )>,
+    latencies: &mut Vec<Duration>,
+) -> Result<()> {
+    while let Some((g, newcomer, t0)) = pending.first() {
+        if member(store, integration, &g.id, &newcomer.id).await? {
+            latencies.push(t0.elapsed());
+            pending.remove(0);
+        } else if t0.elapsed() > Duration::from_secs(180) {
+            bail!(
+                "{} never joined {} in the directory",
+                newcomer.primary_email,
+                g.email
+            );
+        } else {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    Ok(())
 }
 
 /// Whether the directory has `member` in `group` (Google ids) for `integration`.

@@ -186,6 +186,8 @@ async fn integration_push_opens_and_stops_the_channel_and_status_shows_it() {
         text.contains(&format!("push          channel {}", channels[0].id)),
         "{text}"
     );
+    let shown = cli.json(&["integration:show", &id], 0).await;
+    assert_eq!(shown["push_status"], *push, "{shown}");
 
     let off = cli
         .json(

@@ -256,7 +256,8 @@ pub(super) async fn show(s: &Service, id: &str) -> Result<Output> {
                 .map_or_else(|| "none yet".to_owned(), |t| t.to_rfc3339())
         );
     }
-    if let Some(p) = s.push_summary(&any).await? {
+    let push = s.push_summary(&any).await?;
+    if let Some(p) = &push {
         let at = |t: Option<chrono::DateTime<chrono::Utc>>| {
             t.map_or_else(|| "none yet".to_owned(), |t| t.to_rfc3339())
         };
@@ -283,7 +284,12 @@ pub(super) async fn show(s: &Service, id: &str) -> Result<Output> {
             serde_json::to_string(&rule.scope).unwrap_or_default()
         );
     }
-    Ok(Output::new(render::integration(&any, s), text))
+    let mut json = render::integration(&any, s);
+    if let Some(p) = push {
+        // The channel and the activity cursor, as `status` shows them.
+        json["push_status"] = serde_json::to_value(p)?;
+    }
+    Ok(Output::new(json, text))
 }
 
 pub(super) async fn update(s: &Service, args: UpdateArgs) -> Result<Output> {
