@@ -1,5 +1,5 @@
 //! Push notifications: `users.watch`, deliveries with Google's headers, retries, drops,
-//! `channels.stop` and expiry.
+//! `channels.stop` and expiry; and the Reports API's group activities that polling reads.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -20,6 +20,8 @@ const GROUP_RO: &str = "https://www.googleapis.com/auth/admin.directory.group.re
 const SA_EMAIL: &str = "directory-sync-test@emulator-project.iam.gserviceaccount.com";
 const WATCH: &str = "/admin/directory/v1/users/watch?customer=my_customer";
 const STOP: &str = "/admin/directory_v1/channels/stop";
+const AUDIT: &str = "https://www.googleapis.com/auth/admin.reports.audit.readonly";
+const ACTIVITIES: &str = "/admin/reports/v1/activity/users/all/applications";
 
 /// A tenant holding its admin and Ada.
 async fn start() -> RunningEmulator {
@@ -310,4 +312,114 @@ async fn a_stopped_or_expired_channel_delivers_nothing_more() {
             .any(|c| c.id == "two" && !c.stopped && c.messages == 2)
     );
     assert_eq!(two["id"], "two");
+}
+
+async fn get(emu: &RunningEmulator, tok: &str, path: &str) -> (u16, Value) {
+    let r = reqwest::Client::new()
+        .get(format!("{}{path}", emu.base_url()))
+        .bearer_auth(tok)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+/// The `(time, uniqueQualifier, event name)` of each item of one activities page.
+fn items(page: &Value) -> Vec<(String, String, String)> {
+    page["items"]
+        .as_array()
+        .map(|items| {
+            items
+                .iter()
+                .map(|a| {
+                    (
+                        a["id"]["time"].as_str().unwrap().to_owned(),
+                        a["id"]["uniqueQualifier"].as_str().unwrap().to_owned(),
+                        a["events"][0]["name"].as_str().unwrap().to_owned(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn group_activities_show_after_the_lag_newest_first_in_pages_of_each_application() {
+    let emu = start().await;
+    let tok = token(&emu, &[AUDIT]).await;
+    emu.set_reports_lag(Duration::from_secs(3600));
+    emu.add_group("staff@example.com", "Staff").unwrap();
+    emu.add_member(
+        "staff@example.com",
+        "ada@example.com",
+        dirsync_google_emulator::Role::Member,
+    )
+    .unwrap();
+    emu.remove_member("staff@example.com", "ada@example.com")
+        .unwrap();
+    let (status, page) = get(&emu, &tok, &format!("{ACTIVITIES}/groups_enterprise")).await;
+    assert_eq!(status, 200, "{page}");
+    assert!(items(&page).is_empty(), "an hour's lag hides them: {page}");
+
+    emu.set_reports_lag(Duration::ZERO);
+    let mut seen = Vec::new();
+    let mut path = format!("{ACTIVITIES}/groups_enterprise?maxResults=2");
+    loop {
+        let (status, page) = get(&emu, &tok, &path).await;
+        assert_eq!(status, 200, "{page}");
+        assert!(items(&page).len() <= 2, "{page}");
+        seen.extend(items(&page));
+        match page["nextPageToken"].as_str() {
+            Some(next) => {
+                path = format!("{ACTIVITIES}/groups_enterprise?maxResults=2&pageToken={next}")
+            }
+            None => break,
+        }
+    }
+    let names: Vec<&str> = seen.iter().map(|(_, _, n)| n.as_str()).collect();
+    assert_eq!(
+        names,
+        ["remove_member", "add_member", "create_group"],
+        "newest first: {seen:?}"
+    );
+    let mut ids: Vec<&str> = seen.iter().map(|(_, id, _)| id.as_str()).collect();
+    ids.dedup();
+    assert_eq!(
+        ids.len(),
+        3,
+        "each activity once, with its own id: {seen:?}"
+    );
+    assert!(seen.windows(2).all(|w| w[0].0 >= w[1].0), "{seen:?}");
+
+    // The admin application names the same changes under its own ids; a window narrows them.
+    let (_, admin) = get(&emu, &tok, &format!("{ACTIVITIES}/admin")).await;
+    let admin = items(&admin);
+    assert_eq!(admin.len(), 3, "{admin:?}");
+    assert!(admin.iter().all(|(_, id, _)| !ids.contains(&id.as_str())));
+    let after = &seen[1].0;
+    let (_, window) = get(
+        &emu,
+        &tok,
+        &format!("{ACTIVITIES}/groups_enterprise?startTime={after}"),
+    )
+    .await;
+    assert!(
+        items(&window).iter().all(|(t, _, _)| t >= after),
+        "{window}"
+    );
+    assert!(!items(&window).is_empty());
+
+    let (status, _) = get(&emu, &tok, &format!("{ACTIVITIES}/calendar")).await;
+    assert_eq!(status, 400, "an application the emulator does not keep");
+    let (status, _) = get(
+        &emu,
+        &tok,
+        &format!("{ACTIVITIES}/groups_enterprise?startTime=yesterday"),
+    )
+    .await;
+    assert_eq!(status, 400);
+    let directory_only = token(&emu, &[GROUP_RO]).await;
+    let (status, _) = get(&emu, &directory_only, &format!("{ACTIVITIES}/admin")).await;
+    assert_eq!(status, 403, "the audit scope is needed");
 }
