@@ -11,7 +11,13 @@ use crate::tenant::{Group, MemberType, Membership, OrgUnit, Tenant, User};
 
 /// A quoted, opaque etag derived from the content (deterministic).
 pub(crate) fn etag(tenant: &Tenant, content: &Value) -> String {
-    let digest = Sha256::digest(content.to_string().as_bytes());
+    // The content is serialized straight into the hash: no copy of its text is made.
+    let mut hasher = Sha256::new();
+    if serde_json::to_writer(&mut hasher, content).is_err() {
+        // Writing into a hash cannot fail; a `Value` always serializes.
+        hasher.update(b"unserializable");
+    }
+    let digest = hasher.finalize();
     let tag = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&digest[..20]);
     let prefix = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .encode(&Sha256::digest(tenant.customer_id().as_bytes())[..20]);

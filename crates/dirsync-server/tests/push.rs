@@ -587,7 +587,15 @@ async fn a_pushed_suspension_reaches_an_outbound_tenant_without_a_scheduled_run(
         Some(true),
         "the suspension reached B through push"
     );
-    let runs = api.service.runs(outbound, 100).await.unwrap();
+    // B changes before the follow-up run's record is written: wait for the record.
+    let mut runs = api.service.runs(outbound, 100).await.unwrap();
+    for _ in 0..1000 {
+        if runs.len() > outbound_runs {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        runs = api.service.runs(outbound, 100).await.unwrap();
+    }
     assert_eq!(
         runs.len(),
         outbound_runs + 1,
