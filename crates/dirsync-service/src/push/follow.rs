@@ -75,8 +75,12 @@ impl Service {
         if affected.is_empty() {
             return;
         }
-        let Ok(all) = self.store.integrations().await else {
-            return;
+        let all = match self.store.integrations().await {
+            Ok(all) => all,
+            Err(e) => {
+                tracing::warn!(error = %e, "outbound follow-up of a push: the integrations could not be read; their schedules will run them");
+                return;
+            }
         };
         for any in all.iter().filter(|a| {
             a.direction() == DirectionKind::Outbound && a.state().can_sync() && affected.concerns(a)
