@@ -12,7 +12,8 @@ use directory_sync::sqlite::SqliteStore;
 use directory_sync::store::Store;
 use dirsync_server::{AppState, router};
 
-use crate::{create_primary, synthetic_changes};
+use crate::create_primary;
+use crate::local::synthetic_changes;
 
 /// Latencies of one kind of request: count, p50, p99, max.
 fn summary(name: &str, mut times: Vec<Duration>) {
