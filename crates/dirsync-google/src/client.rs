@@ -473,6 +473,18 @@ impl Client {
         self.get(req, counters).await
     }
 
+    /// [`get`](Self::get) for one record: its JSON text, checked to be JSON, for a mapper to
+    /// read (`mapping::map_*` take a record's text).
+    pub(crate) async fn get_record(
+        &self,
+        req: &ApiRequest,
+        counters: &Counters,
+    ) -> Result<String, Error> {
+        let body = self.send(req, counters).await?;
+        let raw: &serde_json::value::RawValue = decode(req.route, &body)?;
+        Ok(raw.get().to_owned())
+    }
+
     /// Sends `req` until it succeeds, the retry policy gives up, or a 401 repeats after one
     /// token refresh; parses the JSON body straight into `T`.
     pub(crate) async fn get<T: serde::de::DeserializeOwned>(
@@ -481,10 +493,7 @@ impl Client {
         counters: &Counters,
     ) -> Result<T, Error> {
         let body = self.send(req, counters).await?;
-        serde_json::from_slice(&body).map_err(|e| Error::Decode {
-            route: req.route.to_owned(),
-            message: e.to_string(),
-        })
+        decode(req.route, &body)
     }
 
     /// Sends `req` until it succeeds (any 2xx; the body is returned unparsed), the retry policy
@@ -569,6 +578,23 @@ impl Client {
                 }
             }
         }
+    }
+}
+
+/// Parses a response body of `route` as `T`, which may borrow from the body (a list page keeps
+/// its items as raw text).
+pub(crate) fn decode<'a, T: serde::Deserialize<'a>>(
+    route: &str,
+    body: &'a [u8],
+) -> Result<T, Error> {
+    serde_json::from_slice(body).map_err(|e| decode_error(route, &e))
+}
+
+/// The error for a response body of `route` that does not parse.
+pub(crate) fn decode_error(route: &str, e: &serde_json::Error) -> Error {
+    Error::Decode {
+        route: route.to_owned(),
+        message: e.to_string(),
     }
 }
 

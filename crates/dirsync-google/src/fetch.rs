@@ -26,10 +26,9 @@ use dirsync_core::{
     ScopeFilter, SnapshotBuilder,
 };
 use futures::{StreamExt as _, TryStreamExt as _};
-use serde_json::Value;
 
 use crate::GoogleConnector;
-use crate::client::{ApiRequest, Counters};
+use crate::client::{self, ApiRequest, Counters};
 use crate::error::Error;
 use crate::mapping;
 use crate::settings::scopes;
@@ -136,12 +135,13 @@ impl GoogleConnector {
         &self,
         run: &Run<'_>,
         make: impl Fn(Option<&str>) -> Result<ApiRequest, Error>,
-        mut on_page: impl FnMut(Page, Option<&str>) -> Result<(), Error>,
+        mut on_page: impl FnMut(Page<'_>, Option<&str>) -> Result<(), Error>,
     ) -> Result<(), Error> {
         let mut token: Option<String> = None;
         loop {
             let req = make(token.as_deref())?;
-            let page: Page = self.client.get(&req, &run.counters).await?;
+            let body = self.client.send(&req, &run.counters).await?;
+            let page = Page::parse(&body).map_err(|e| client::decode_error(req.route, &e))?;
             let next = page.next_page_token.clone().filter(|t| !t.is_empty());
             on_page(page, next.as_deref())?;
             match next {
@@ -163,10 +163,11 @@ impl GoogleConnector {
             scopes::ORGUNIT_READONLY,
             None,
         )?;
-        let page: Page = self.client.get(&req, &run.counters).await?;
+        let body = self.client.send(&req, &run.counters).await?;
+        let page = Page::parse(&body).map_err(|e| client::decode_error(req.route, &e))?;
         let (mut units, mut bad) = (Vec::new(), Vec::new());
         for v in &page.organization_units {
-            match mapping::map_org_unit(v) {
+            match mapping::map_org_unit(v.get()) {
                 Ok(u) if run.filter.includes_org_unit(&u.path) => units.push(u),
                 Ok(_) => {}
                 Err(q) => bad.push(q),
@@ -201,7 +202,7 @@ impl GoogleConnector {
         self.chain(run, make, |page, next| {
             let (mut users, mut bad) = (Vec::new(), Vec::new());
             for v in &page.users {
-                match mapping::map_user(v, &self.mapping) {
+                match mapping::map_user(v.get(), &self.mapping) {
                     Ok(u) => match (&u.org_unit, &run.filter.org_unit) {
                         (_, None) => users.push(u),
                         (Some(ou), Some(_)) => {
@@ -246,7 +247,7 @@ impl GoogleConnector {
         self.chain(run, make, |page, next| {
             let (mut users, mut bad) = (Vec::new(), Vec::new());
             for v in &page.users {
-                match mapping::map_deleted_user(v) {
+                match mapping::map_deleted_user(v.get()) {
                     Ok((d, ou)) => {
                         // Kept when its org unit is in scope or unknown: deletion evidence is
                         // keyed by id and never widens what the rule covers.
@@ -282,7 +283,7 @@ impl GoogleConnector {
         self.chain(run, make, |page, next| {
             let (mut groups, mut bad) = (Vec::new(), Vec::new());
             for v in &page.groups {
-                match mapping::map_group(v) {
+                match mapping::map_group(v.get()) {
                     Ok(g) if run.filter.includes_group(&g.email) => groups.push(g),
                     Ok(_) => {}
                     Err(q) => bad.push(q),
@@ -298,7 +299,7 @@ impl GoogleConnector {
     }
 
     /// One group by address; `None` when it does not exist (404).
-    async fn group(&self, run: &Run<'_>, email: Email) -> Result<Option<Value>, Error> {
+    async fn group(&self, run: &Run<'_>, email: Email) -> Result<Option<String>, Error> {
         let req = self.request(
             routes::GROUP,
             &["groups", email.as_str()],
@@ -306,7 +307,7 @@ impl GoogleConnector {
             scopes::GROUP_READONLY,
             None,
         )?;
-        match self.client.get_json(&req, &run.counters).await {
+        match self.client.get_record(&req, &run.counters).await {
             Ok(v) => Ok(Some(v)),
             Err(Error::Http {
                 status: Some(404), ..
@@ -324,7 +325,7 @@ impl GoogleConnector {
         run: &Run<'_>,
         allowed: &BTreeSet<Email>,
     ) -> Result<Vec<RemoteGroup>, Error> {
-        let found: Vec<Option<Value>> = futures::stream::iter(allowed.iter().cloned())
+        let found: Vec<Option<String>> = futures::stream::iter(allowed.iter().cloned())
             .map(|email| self.group(run, email))
             .buffer_unordered(self.concurrency)
             .try_collect()
@@ -367,7 +368,7 @@ impl GoogleConnector {
         self.chain(run, make, |page, next| {
             let (mut members, mut bad) = (Vec::new(), Vec::new());
             for v in &page.members {
-                match mapping::map_member(&group.external_id, v) {
+                match mapping::map_member(&group.external_id, v.get()) {
                     Ok(m) => members.push(m),
                     Err(q) => bad.push(q),
                 }

@@ -1,4 +1,5 @@
-//! Google records → `dirsync-core` types (DESIGN §6). Pure functions over JSON values.
+//! Google records → `dirsync-core` types (DESIGN §6). Pure functions over one record's JSON
+//! text (a list page's item, or a whole `get` response).
 //!
 //! A record that cannot be used (no id, an invalid primary email or org-unit path, an unknown
 //! member type or role) becomes a [`QuarantinedRecord`] with the reason; everything optional
@@ -16,8 +17,10 @@ use serde_json::Value;
 use crate::config::{EmploymentTypeSource, MappingConfig};
 use crate::wire;
 
-/// The label a quarantined record is shown with: its email or id, shortened.
-fn label_of(v: &Value, keys: &[&str]) -> String {
+/// The label a quarantined record is shown with: its email or id, shortened. Only built for
+/// a record that is refused, so the record is parsed again only then.
+fn label_of(raw: &str, keys: &[&str]) -> String {
+    let v: Value = serde_json::from_str(raw).unwrap_or_default();
     keys.iter()
         .find_map(|k| v.get(*k).and_then(Value::as_str).filter(|s| !s.is_empty()))
         .map(wire::clip)
@@ -59,7 +62,7 @@ pub(crate) fn employment_type(raw: &str) -> Option<EmploymentType> {
 }
 
 /// The primary organization, else the first.
-fn primary_org(u: &wire::User) -> Option<&wire::Organization> {
+fn primary_org<'u, 'a>(u: &'u wire::User<'a>) -> Option<&'u wire::Organization<'a>> {
     u.organizations
         .iter()
         .find(|o| o.primary)
@@ -95,9 +98,9 @@ fn custom_value(v: &Value) -> Option<AttributeValue> {
 /// # Errors
 /// A [`QuarantinedRecord`] (kind users) when the record has no id, an invalid primary email or
 /// an invalid org-unit path.
-pub(crate) fn map_user(v: &Value, cfg: &MappingConfig) -> Result<RemoteUser, QuarantinedRecord> {
-    let label = || label_of(v, &["primaryEmail", "id"]);
-    let u: wire::User = serde_json::from_value(v.clone()).map_err(|e| {
+pub(crate) fn map_user(raw: &str, cfg: &MappingConfig) -> Result<RemoteUser, QuarantinedRecord> {
+    let label = || label_of(raw, &["primaryEmail", "id"]);
+    let u: wire::User<'_> = serde_json::from_str(raw).map_err(|e| {
         quarantine(
             ObjectKind::Users,
             "",
@@ -117,7 +120,7 @@ pub(crate) fn map_user(v: &Value, cfg: &MappingConfig) -> Result<RemoteUser, Qua
         .external_ids
         .iter()
         .find(|x| x.kind == "organization" && !x.value.is_empty())
-        .map(|x| x.value.clone());
+        .map(|x| x.value.clone().into_owned());
     let marker = u
         .external_ids
         .iter()
@@ -168,8 +171,12 @@ pub(crate) fn map_user(v: &Value, cfg: &MappingConfig) -> Result<RemoteUser, Qua
         }
     }
     let raw_type: Option<String> = match &cfg.employment_type {
-        EmploymentTypeSource::OrganizationDescription => org.map(|o| o.description.clone()),
-        EmploymentTypeSource::OrganizationCustomType => org.map(|o| o.custom_type.clone()),
+        EmploymentTypeSource::OrganizationDescription => {
+            org.map(|o| o.description.clone().into_owned())
+        }
+        EmploymentTypeSource::OrganizationCustomType => {
+            org.map(|o| o.custom_type.clone().into_owned())
+        }
         EmploymentTypeSource::CustomSchema { schema, field } => u
             .custom_schemas
             .get(schema)
@@ -179,14 +186,14 @@ pub(crate) fn map_user(v: &Value, cfg: &MappingConfig) -> Result<RemoteUser, Qua
         EmploymentTypeSource::Disabled => None,
     };
     let display = if u.name.display_name.is_empty() {
-        u.name.full_name.clone()
+        u.name.full_name.clone().into_owned()
     } else {
-        u.name.display_name.clone()
+        u.name.display_name.clone().into_owned()
     };
     Ok(RemoteUser {
         name: PersonName {
-            given: u.name.given_name.clone(),
-            family: u.name.family_name.clone(),
+            given: u.name.given_name.into_owned(),
+            family: u.name.family_name.into_owned(),
             display,
         },
         suspended: u.suspended,
@@ -208,10 +215,10 @@ pub(crate) fn map_user(v: &Value, cfg: &MappingConfig) -> Result<RemoteUser, Qua
 /// # Errors
 /// A [`QuarantinedRecord`] (kind users) when the record has no usable id.
 pub(crate) fn map_deleted_user(
-    v: &Value,
+    raw: &str,
 ) -> Result<(DeletedUser, Option<OrgUnitPath>), QuarantinedRecord> {
-    let label = || label_of(v, &["primaryEmail", "id"]);
-    let u: wire::User = serde_json::from_value(v.clone()).map_err(|e| {
+    let label = || label_of(raw, &["primaryEmail", "id"]);
+    let u: wire::User<'_> = serde_json::from_str(raw).map_err(|e| {
         quarantine(
             ObjectKind::Users,
             "",
@@ -246,9 +253,9 @@ pub(crate) fn map_deleted_user(
 ///
 /// # Errors
 /// A [`QuarantinedRecord`] (kind groups) when the id or email is unusable.
-pub(crate) fn map_group(v: &Value) -> Result<RemoteGroup, QuarantinedRecord> {
-    let label = || label_of(v, &["email", "id"]);
-    let g: wire::Group = serde_json::from_value(v.clone()).map_err(|e| {
+pub(crate) fn map_group(raw: &str) -> Result<RemoteGroup, QuarantinedRecord> {
+    let label = || label_of(raw, &["email", "id"]);
+    let g: wire::Group<'_> = serde_json::from_str(raw).map_err(|e| {
         quarantine(
             ObjectKind::Groups,
             "",
@@ -262,8 +269,8 @@ pub(crate) fn map_group(v: &Value) -> Result<RemoteGroup, QuarantinedRecord> {
     Ok(RemoteGroup {
         external_id,
         email,
-        name: g.name,
-        description: g.description,
+        name: g.name.into_owned(),
+        description: g.description.into_owned(),
         direct_members_count: g
             .direct_members_count
             .as_deref()
@@ -275,9 +282,9 @@ pub(crate) fn map_group(v: &Value) -> Result<RemoteGroup, QuarantinedRecord> {
 ///
 /// # Errors
 /// A [`QuarantinedRecord`] (kind memberships) for a missing id, or an unknown type or role.
-pub(crate) fn map_member(group: &ExternalId, v: &Value) -> Result<RemoteMember, QuarantinedRecord> {
-    let label = || format!("{} in group {group}", label_of(v, &["email", "id"]));
-    let m: wire::Member = serde_json::from_value(v.clone()).map_err(|e| {
+pub(crate) fn map_member(group: &ExternalId, raw: &str) -> Result<RemoteMember, QuarantinedRecord> {
+    let label = || format!("{} in group {group}", label_of(raw, &["email", "id"]));
+    let m: wire::Member<'_> = serde_json::from_str(raw).map_err(|e| {
         quarantine(
             ObjectKind::Memberships,
             "",
@@ -287,17 +294,28 @@ pub(crate) fn map_member(group: &ExternalId, v: &Value) -> Result<RemoteMember, 
     })?;
     let q = |reason: String| quarantine(ObjectKind::Memberships, &m.id, label(), reason);
     let external_id = ExternalId::new(&m.id).map_err(|e| q(format!("member id: {e}")))?;
-    let kind = match m.kind.as_deref().map(str::to_ascii_uppercase).as_deref() {
-        Some("USER") | Some("EXTERNAL") => MemberKind::User,
-        Some("GROUP") => MemberKind::Group,
-        Some("CUSTOMER") => MemberKind::Customer,
-        other => return Err(q(format!("unknown member type {other:?}"))),
+    let is = |value: Option<&str>, word: &str| value.is_some_and(|v| v.eq_ignore_ascii_case(word));
+    let kind = m.kind.as_deref();
+    let kind = if is(kind, "USER") || is(kind, "EXTERNAL") {
+        MemberKind::User
+    } else if is(kind, "GROUP") {
+        MemberKind::Group
+    } else if is(kind, "CUSTOMER") {
+        MemberKind::Customer
+    } else {
+        let other = kind.map(str::to_ascii_uppercase);
+        return Err(q(format!("unknown member type {other:?}")));
     };
-    let role = match m.role.as_deref().map(str::to_ascii_uppercase).as_deref() {
-        None | Some("") | Some("MEMBER") => MemberRole::Member,
-        Some("OWNER") => MemberRole::Owner,
-        Some("MANAGER") => MemberRole::Manager,
-        Some(other) => return Err(q(format!("unknown member role {other:?}"))),
+    let role = m.role.as_deref();
+    let role = if role.is_none_or(|r| r.is_empty() || r.eq_ignore_ascii_case("MEMBER")) {
+        MemberRole::Member
+    } else if is(role, "OWNER") {
+        MemberRole::Owner
+    } else if is(role, "MANAGER") {
+        MemberRole::Manager
+    } else {
+        let other = role.map(str::to_ascii_uppercase).unwrap_or_default();
+        return Err(q(format!("unknown member role {other:?}")));
     };
     Ok(RemoteMember {
         group: group.clone(),
@@ -314,9 +332,9 @@ pub(crate) fn map_member(group: &ExternalId, v: &Value) -> Result<RemoteMember, 
 ///
 /// # Errors
 /// A [`QuarantinedRecord`] (kind org units) when the id or path is unusable.
-pub(crate) fn map_org_unit(v: &Value) -> Result<RemoteOrgUnit, QuarantinedRecord> {
-    let label = || label_of(v, &["orgUnitPath", "orgUnitId"]);
-    let o: wire::OrgUnit = serde_json::from_value(v.clone()).map_err(|e| {
+pub(crate) fn map_org_unit(raw: &str) -> Result<RemoteOrgUnit, QuarantinedRecord> {
+    let label = || label_of(raw, &["orgUnitPath", "orgUnitId"]);
+    let o: wire::OrgUnit<'_> = serde_json::from_str(raw).map_err(|e| {
         quarantine(
             ObjectKind::OrgUnits,
             "",
@@ -326,17 +344,18 @@ pub(crate) fn map_org_unit(v: &Value) -> Result<RemoteOrgUnit, QuarantinedRecord
     })?;
     let q = |reason: String| quarantine(ObjectKind::OrgUnits, &o.org_unit_id, label(), reason);
     let external_id = ExternalId::new(&o.org_unit_id).map_err(|e| q(format!("orgUnitId: {e}")))?;
-    let path = OrgUnitPath::new(&o.org_unit_path).map_err(|e| q(format!("orgUnitPath: {e}")))?;
+    let path =
+        OrgUnitPath::new(o.org_unit_path.as_ref()).map_err(|e| q(format!("orgUnitPath: {e}")))?;
     let name = if o.name.is_empty() {
         path.name().to_owned()
     } else {
-        o.name
+        o.name.into_owned()
     };
     Ok(RemoteOrgUnit {
         external_id,
         path,
         name,
-        description: o.description,
+        description: o.description.into_owned(),
         parent: o
             .parent_org_unit_id
             .as_deref()
@@ -353,7 +372,14 @@ mod tests {
     const MEMBERS: &str = include_str!("../tests/fixtures/members-page.json");
     const ORGUNITS: &str = include_str!("../tests/fixtures/orgunits.json");
 
-    fn page(s: &str) -> wire::Page {
+    /// A record's JSON text, as a page item or a `get` answer gives it to the mappers.
+    macro_rules! raw {
+        ($($json:tt)+) => {
+            serde_json::json!($($json)+).to_string()
+        };
+    }
+
+    fn page(s: &str) -> wire::Page<'_> {
         serde_json::from_str(s).unwrap()
     }
 
@@ -371,7 +397,7 @@ mod tests {
                 .is_some_and(|t| t.starts_with("Cj0K"))
         );
         let cfg = MappingConfig::default();
-        let ada = map_user(&p.users[0], &cfg).unwrap();
+        let ada = map_user(p.users[0].get(), &cfg).unwrap();
         assert_eq!(ada.external_id, id("108234567890123456789"));
         assert_eq!(ada.primary_email.as_str(), "ada.lovelace@example.com");
         assert_eq!(ada.name.given, "Ada");
@@ -414,7 +440,7 @@ mod tests {
             ada.created_at.map(|t| t.to_rfc3339()),
             Some("2021-03-02T10:00:00+00:00".to_owned())
         );
-        let charles = map_user(&p.users[1], &cfg).unwrap();
+        let charles = map_user(p.users[1].get(), &cfg).unwrap();
         assert!(charles.suspended && charles.is_admin);
         assert_eq!(charles.org_unit, Some(OrgUnitPath::root()));
         assert_eq!(charles.employee_id, None);
@@ -435,12 +461,12 @@ mod tests {
             "customSchemas":{"HR":{"kind":"EMPLOYEE"}}});
         let mut cfg = MappingConfig::default();
         assert_eq!(
-            map_user(&v, &cfg).unwrap().employment_type,
+            map_user(&v.to_string(), &cfg).unwrap().employment_type,
             Some(EmploymentType::Contractor)
         );
         cfg.employment_type = EmploymentTypeSource::OrganizationCustomType;
         assert_eq!(
-            map_user(&v, &cfg).unwrap().employment_type,
+            map_user(&v.to_string(), &cfg).unwrap().employment_type,
             Some(EmploymentType::Employee)
         );
         cfg.employment_type = EmploymentTypeSource::CustomSchema {
@@ -448,38 +474,37 @@ mod tests {
             field: "kind".into(),
         };
         assert_eq!(
-            map_user(&v, &cfg).unwrap().employment_type,
+            map_user(&v.to_string(), &cfg).unwrap().employment_type,
             Some(EmploymentType::Employee)
         );
         cfg.employment_type = EmploymentTypeSource::Disabled;
-        assert_eq!(map_user(&v, &cfg).unwrap().employment_type, None);
+        assert_eq!(
+            map_user(&v.to_string(), &cfg).unwrap().employment_type,
+            None
+        );
     }
 
     #[test]
     fn unusable_users_are_quarantined_with_a_reason_and_odd_fields_tolerated() {
         let cfg = MappingConfig::default();
-        let q = map_user(&serde_json::json!({"primaryEmail":"a@x.com"}), &cfg).unwrap_err();
+        let q = map_user(&raw!({"primaryEmail":"a@x.com"}), &cfg).unwrap_err();
         assert_eq!(q.kind, ObjectKind::Users);
         assert_eq!(q.label, "a@x.com");
         assert!(q.reason.contains("id"), "{}", q.reason);
-        let q = map_user(
-            &serde_json::json!({"id":"7","primaryEmail":"not-an-email"}),
-            &cfg,
-        )
-        .unwrap_err();
+        let q = map_user(&raw!({"id":"7","primaryEmail":"not-an-email"}), &cfg).unwrap_err();
         assert_eq!(q.external_id, Some(id("7")));
         assert!(q.reason.contains("primaryEmail"), "{}", q.reason);
         let q = map_user(
-            &serde_json::json!({"id":"7","primaryEmail":"a@x.com","orgUnitPath":"Sales"}),
+            &raw!({"id":"7","primaryEmail":"a@x.com","orgUnitPath":"Sales"}),
             &cfg,
         )
         .unwrap_err();
         assert!(q.reason.contains("orgUnitPath"), "{}", q.reason);
-        let q = map_user(&serde_json::json!("just a string"), &cfg).unwrap_err();
+        let q = map_user(&raw!("just a string"), &cfg).unwrap_err();
         assert!(q.reason.contains("not a user record"));
         // A bad manager and a bad time are dropped, the user kept.
         let u = map_user(
-            &serde_json::json!({"id":"8","primaryEmail":"b@x.com","relations":[{"type":"manager","value":"Bob"}],
+            &raw!({"id":"8","primaryEmail":"b@x.com","relations":[{"type":"manager","value":"Bob"}],
                 "creationTime":"yesterday","externalIds":[{"type":"custom","value":"z"}]}),
             &cfg,
         )
@@ -492,23 +517,25 @@ mod tests {
     #[test]
     fn groups_members_and_org_units_of_reference_3_5() {
         let p = page(GROUPS);
-        let groups: Vec<_> = p.groups.iter().map(|g| map_group(g).unwrap()).collect();
+        let groups: Vec<_> = p
+            .groups
+            .iter()
+            .map(|g| map_group(g.get()).unwrap())
+            .collect();
         assert_eq!(groups[0].email.as_str(), "engineering@example.com");
         assert_eq!(groups[0].direct_members_count, Some(42));
         assert_eq!(groups[1].direct_members_count, Some(3));
         assert_eq!(groups[1].description, "");
-        let g =
-            map_group(&serde_json::json!({"id":"g","email":"g@x.com","directMembersCount":"many"}))
-                .unwrap();
+        let g = map_group(&raw!({"id":"g","email":"g@x.com","directMembersCount":"many"})).unwrap();
         assert_eq!(g.direct_members_count, None);
-        assert!(map_group(&serde_json::json!({"id":"g"})).is_err());
+        assert!(map_group(&raw!({"id":"g"})).is_err());
 
         let p = page(MEMBERS);
         let gid = id("03x8tuzt3hqdv5t");
         let members: Vec<_> = p
             .members
             .iter()
-            .map(|m| map_member(&gid, m).unwrap())
+            .map(|m| map_member(&gid, m.get()).unwrap())
             .collect();
         assert_eq!(members.len(), 4);
         assert_eq!(members[0].role, MemberRole::Owner);
@@ -520,14 +547,10 @@ mod tests {
         assert_eq!(members[3].member.kind, MemberKind::Customer);
         assert_eq!(members[3].member.email, None);
         assert_eq!(members[3].member.external_id, id("C03az79cb"));
-        let q = map_member(&gid, &serde_json::json!({"id":"1","type":"ROBOT"})).unwrap_err();
+        let q = map_member(&gid, &raw!({"id":"1","type":"ROBOT"})).unwrap_err();
         assert_eq!(q.kind, ObjectKind::Memberships);
         assert!(q.reason.contains("ROBOT"));
-        let q = map_member(
-            &gid,
-            &serde_json::json!({"id":"1","type":"USER","role":"BOSS"}),
-        )
-        .unwrap_err();
+        let q = map_member(&gid, &raw!({"id":"1","type":"USER","role":"BOSS"})).unwrap_err();
         assert!(q.reason.contains("BOSS"));
 
         let p = page(ORGUNITS);
@@ -535,23 +558,24 @@ mod tests {
         let units: Vec<_> = p
             .organization_units
             .iter()
-            .map(|o| map_org_unit(o).unwrap())
+            .map(|o| map_org_unit(o.get()).unwrap())
             .collect();
         assert_eq!(units[0].path.as_str(), "/Engineering");
         assert_eq!(units[0].description, "R&D");
         assert_eq!(units[1].parent, Some(id("id:03ph8a2z1mnq4x7")));
-        assert!(
-            map_org_unit(&serde_json::json!({"orgUnitId":"x","orgUnitPath":"no-slash"})).is_err()
-        );
+        assert!(map_org_unit(&raw!({"orgUnitId":"x","orgUnitPath":"no-slash"})).is_err());
     }
 
     #[test]
     fn deleted_users_need_only_an_id() {
-        let (d, ou) = map_deleted_user(&serde_json::json!({"id":"9","deletionTime":"2026-11-01T09:30:00.000Z","orgUnitPath":"/Sales"})).unwrap();
+        let (d, ou) = map_deleted_user(
+            &raw!({"id":"9","deletionTime":"2026-11-01T09:30:00.000Z","orgUnitPath":"/Sales"}),
+        )
+        .unwrap();
         assert_eq!(d.external_id, id("9"));
         assert_eq!(d.primary_email, None);
         assert!(d.deleted_at.is_some());
         assert_eq!(ou, Some(OrgUnitPath::new("/Sales").unwrap()));
-        assert!(map_deleted_user(&serde_json::json!({"primaryEmail":"x@y.com"})).is_err());
+        assert!(map_deleted_user(&raw!({"primaryEmail":"x@y.com"})).is_err());
     }
 }

@@ -13,11 +13,12 @@ use dirsync_core::{Activity, Authorization, GroupRead, Scope};
 use serde_json::Value;
 
 use crate::GoogleConnector;
-use crate::client::{ApiRequest, Counters};
+use crate::client::{self, ApiRequest, Counters};
 use crate::error::Error;
 use crate::fetch::{GROUP_GET_FIELDS, MEMBER_FIELDS, routes as fetch_routes};
 use crate::mapping;
 use crate::settings::scopes;
+use crate::wire::Page;
 
 /// The route label of the activities listing.
 pub(crate) const ACTIVITIES: &str =
@@ -94,7 +95,7 @@ impl GoogleConnector {
             &[("fields", GROUP_GET_FIELDS), ("prettyPrint", "false")],
             &scope,
         )?;
-        let raw = match self.client.get_json(&req, &counters).await {
+        let raw = match self.client.get_record(&req, &counters).await {
             Ok(v) => v,
             Err(Error::Http {
                 status: Some(404), ..
@@ -125,21 +126,17 @@ impl GoogleConnector {
                 &query,
                 &scope,
             )?;
-            let page = self.client.get_json(&req, &counters).await?;
-            for v in page
-                .get("members")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-            {
+            let body = self.client.send(&req, &counters).await?;
+            let page = Page::parse(&body).map_err(|e| client::decode_error(req.route, &e))?;
+            for v in &page.members {
                 members.push(
-                    mapping::map_member(&group.external_id, v)
+                    mapping::map_member(&group.external_id, v.get())
                         .map_err(|q| unusable(fetch_routes::MEMBERS, &q.label, &q.reason))?,
                 );
             }
-            match page.get("nextPageToken").and_then(Value::as_str) {
-                Some(t) if !t.is_empty() => token = Some(t.to_owned()),
-                _ => break,
+            match page.next_page_token.filter(|t| !t.is_empty()) {
+                Some(t) => token = Some(t),
+                None => break,
             }
         }
         Ok(GroupRead::Present {

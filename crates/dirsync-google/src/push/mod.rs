@@ -118,7 +118,7 @@ impl GoogleConnector {
                 ("prettyPrint", "false"),
             ],
         )?;
-        match self.client.get_json(&req, &Counters::default()).await {
+        match self.client.get_record(&req, &Counters::default()).await {
             Ok(v) => mapping::map_user(&v, &self.mapping)
                 .map(|u| UserRead::Present(Box::new(u)))
                 .map_err(|q| Error::Decode {
