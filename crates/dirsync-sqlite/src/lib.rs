@@ -100,6 +100,7 @@
 
 mod codec;
 mod read;
+mod rows;
 mod schema;
 mod tx;
 
@@ -178,6 +179,10 @@ impl PausedWrite {
 /// How many read connections a file store keeps.
 const READERS: usize = 4;
 
+/// The write connection's page cache, in KiB (`PRAGMA cache_size` takes a negative count of
+/// KiB): 64 MiB, at most.
+const WRITER_CACHE_KIB: i64 = -65_536;
+
 impl fmt::Debug for SqliteStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SqliteStore")
@@ -203,6 +208,11 @@ impl SqliteStore {
         let path = path.as_ref();
         let mut conn = Connection::open(path).db()?;
         schema::prepare(&mut conn, Mode::File)?;
+        // SQLite's default page cache is 2 MiB: a large apply (an initial sync writes tens of
+        // MiB of B-tree pages) would spill and re-read its own dirty pages through the kernel.
+        // The cache grows only as pages are used.
+        conn.pragma_update(None, "cache_size", WRITER_CACHE_KIB)
+            .db()?;
         let conns = (0..READERS)
             .map(|_| schema::open_reader(path).map(Mutex::new))
             .collect::<Result<Vec<_>>>()?;

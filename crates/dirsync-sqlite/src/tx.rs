@@ -13,6 +13,7 @@ use rusqlite::{Connection, params};
 
 use crate::codec::{Db, count, instant, kind_code, role_code, to_json, version_to_sql};
 use crate::read;
+use crate::rows::Upsert;
 
 /// The connection inside a write transaction (`BEGIN IMMEDIATE`), committed by the store if
 /// the rule succeeded and rolled back otherwise. It holds the connection by `&mut` (not a
@@ -243,19 +244,18 @@ impl Transaction for SqlTx<'_> {
         // another user (the rules check it first), the UNIQUE constraint refuses the write
         // instead of silently deleting that other user. In order: an email moving between
         // users of the batch is freed before it is taken.
-        for user in users {
-            self.exec(
-                "INSERT INTO users (id, email_key, record) VALUES (?1, ?2, ?3) \
-                 ON CONFLICT (id) DO UPDATE SET email_key = excluded.email_key, \
-                 record = excluded.record",
-                params![
-                    user.id.to_string(),
-                    user.profile.primary_email.key(),
-                    to_json("user", user)?,
-                ],
-            )?;
-        }
-        Ok(())
+        const USERS: Upsert = Upsert {
+            head: "users (id, email_key, record)",
+            columns: 3,
+            tail: "ON CONFLICT (id) DO UPDATE SET email_key = excluded.email_key, \
+                   record = excluded.record",
+        };
+        USERS.run(self.conn(), users, |s, at, user| {
+            s.raw_bind_parameter(at, user.id.to_string()).db()?;
+            s.raw_bind_parameter(at + 1, user.profile.primary_email.key())
+                .db()?;
+            s.raw_bind_parameter(at + 2, to_json("user", user)?).db()
+        })
     }
 
     async fn existing_accounts(
@@ -272,21 +272,22 @@ impl Transaction for SqlTx<'_> {
     }
 
     async fn put_accounts(&mut self, accounts: &[&Account]) -> Result<(), Error> {
+        const ACCOUNTS: Upsert = Upsert {
+            head: "accounts (integration, external_id, user_id, record)",
+            columns: 4,
+            tail: "ON CONFLICT (integration, external_id) DO UPDATE \
+                   SET user_id = excluded.user_id, record = excluded.record",
+        };
         let mut ids = IdText::default();
-        for account in accounts {
-            self.exec(
-                "INSERT INTO accounts (integration, external_id, user_id, record) \
-                 VALUES (?1, ?2, ?3, ?4) ON CONFLICT (integration, external_id) DO UPDATE \
-                 SET user_id = excluded.user_id, record = excluded.record",
-                params![
-                    ids.of(account.integration),
-                    account.external_id.as_str(),
-                    account.link.map(|l| l.user.to_string()),
-                    to_json("account", account)?,
-                ],
-            )?;
-        }
-        Ok(())
+        ACCOUNTS.run(self.conn(), accounts, |s, at, account| {
+            s.raw_bind_parameter(at, ids.of(account.integration)).db()?;
+            s.raw_bind_parameter(at + 1, account.external_id.as_str())
+                .db()?;
+            s.raw_bind_parameter(at + 2, account.link.map(|l| l.user.to_string()))
+                .db()?;
+            s.raw_bind_parameter(at + 3, to_json("account", account)?)
+                .db()
+        })
     }
 
     async fn delete_accounts(
@@ -315,21 +316,20 @@ impl Transaction for SqlTx<'_> {
     }
 
     async fn put_groups(&mut self, groups: &[&Group]) -> Result<(), Error> {
+        // An upsert, never `INSERT OR REPLACE`: replacing would delete the row and cascade to
+        // the group's memberships.
+        const GROUPS: Upsert = Upsert {
+            head: "groups (integration, external_id, record)",
+            columns: 3,
+            tail: "ON CONFLICT (integration, external_id) DO UPDATE SET record = excluded.record",
+        };
         let mut ids = IdText::default();
-        for group in groups {
-            // An upsert, never `INSERT OR REPLACE`: replacing would delete the row and
-            // cascade to the group's memberships.
-            self.exec(
-                "INSERT INTO groups (integration, external_id, record) VALUES (?1, ?2, ?3) \
-                 ON CONFLICT (integration, external_id) DO UPDATE SET record = excluded.record",
-                params![
-                    ids.of(group.integration),
-                    group.external_id.as_str(),
-                    to_json("group", group)?,
-                ],
-            )?;
-        }
-        Ok(())
+        GROUPS.run(self.conn(), groups, |s, at, group| {
+            s.raw_bind_parameter(at, ids.of(group.integration)).db()?;
+            s.raw_bind_parameter(at + 1, group.external_id.as_str())
+                .db()?;
+            s.raw_bind_parameter(at + 2, to_json("group", group)?).db()
+        })
     }
 
     async fn delete_groups(
@@ -386,25 +386,28 @@ impl Transaction for SqlTx<'_> {
     }
 
     async fn put_memberships(&mut self, memberships: &[&Membership]) -> Result<(), Error> {
+        const MEMBERSHIPS: Upsert = Upsert {
+            head: "memberships \
+                   (integration, group_ext, member_kind, member_ext, member_email, role)",
+            columns: 6,
+            tail: "ON CONFLICT (integration, group_ext, member_kind, member_ext) DO UPDATE \
+                   SET member_email = excluded.member_email, role = excluded.role",
+        };
         let mut ids = IdText::default();
-        for membership in memberships {
-            self.exec(
-                "INSERT INTO memberships \
-                 (integration, group_ext, member_kind, member_ext, member_email, role) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
-                 ON CONFLICT (integration, group_ext, member_kind, member_ext) DO UPDATE \
-                 SET member_email = excluded.member_email, role = excluded.role",
-                params![
-                    ids.of(membership.integration),
-                    membership.group.as_str(),
-                    kind_code(membership.member.kind),
-                    membership.member.external_id.as_str(),
-                    membership.member.email.as_ref().map(Email::as_str),
-                    role_code(membership.role),
-                ],
-            )?;
-        }
-        Ok(())
+        MEMBERSHIPS.run(self.conn(), memberships, |s, at, membership| {
+            s.raw_bind_parameter(at, ids.of(membership.integration))
+                .db()?;
+            s.raw_bind_parameter(at + 1, membership.group.as_str())
+                .db()?;
+            s.raw_bind_parameter(at + 2, kind_code(membership.member.kind))
+                .db()?;
+            s.raw_bind_parameter(at + 3, membership.member.external_id.as_str())
+                .db()?;
+            s.raw_bind_parameter(at + 4, membership.member.email.as_ref().map(Email::as_str))
+                .db()?;
+            s.raw_bind_parameter(at + 5, role_code(membership.role))
+                .db()
+        })
     }
 
     async fn delete_memberships(
