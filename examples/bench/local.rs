@@ -44,13 +44,13 @@ pub(crate) async fn store(
     let built = started.elapsed();
     let ops = changes.ops().len();
 
-    let started = Instant::now();
+    let (started, cpu) = (Instant::now(), crate::cpu_seconds());
     let applied = store.apply(&changes).await?;
-    let apply = started.elapsed();
+    let (apply, apply_cpu) = (started.elapsed(), crate::cpu_seconds() - cpu);
 
-    let started = Instant::now();
+    let (started, cpu) = (Instant::now(), crate::cpu_seconds());
     let view = store.view(id).await?;
-    let read = started.elapsed();
+    let (read, read_cpu) = (started.elapsed(), crate::cpu_seconds() - cpu);
 
     let started = Instant::now();
     let noop = store
@@ -81,12 +81,12 @@ pub(crate) async fn store(
     );
     println!("  build changes   {:>8.2} s", built.as_secs_f64());
     println!(
-        "  initial apply   {:>8.2} s  ({:.0} ops/s)",
+        "  initial apply   {:>8.2} s  ({:.0} ops/s; {apply_cpu:.2} CPU-s)",
         apply.as_secs_f64(),
         ops as f64 / apply.as_secs_f64()
     );
     println!(
-        "  full view       {:>8.2} s  ({} users, {} accounts, {} memberships)",
+        "  full view       {:>8.2} s  ({read_cpu:.2} CPU-s; {} users, {} accounts, {} memberships)",
         read.as_secs_f64(),
         view.users.len(),
         view.accounts.len(),
