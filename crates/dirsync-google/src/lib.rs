@@ -319,8 +319,25 @@ impl GoogleConnector {
             reason: "validate_access needs the service-account key (key_json or key_file)".into(),
         })?;
         let sa = key.service_account(&self.subject)?;
-        for scope in &self.scopes {
-            match auth::check_scope(&self.client.http, &sa, key, &self.subject, scope).await? {
+        let domains = Scope::new(scopes::DOMAIN_READONLY)?;
+        let reports = Scope::new(scopes::REPORTS_AUDIT_READONLY)?;
+        // The first scope's token request alone (a wrong key or subject fails there, after one
+        // request), then every other at once (each is a round trip to the token endpoint).
+        // The answers are read in the scopes' order, as one request at a time would give them.
+        let check = |scope| auth::check_scope(&self.client.http, &sa, key, &self.subject, scope);
+        let mut scopes = self.scopes.iter();
+        let first = match scopes.next() {
+            Some(scope) => Some(check(scope).await?),
+            None => None,
+        };
+        let (rest, readable, polled) = futures::join!(
+            futures::future::join_all(scopes.map(check)),
+            check(&domains),
+            check(&reports),
+        );
+        let checked = first.map(Ok).into_iter().chain(rest);
+        for (scope, check) in self.scopes.iter().zip(checked) {
+            match check? {
                 ScopeCheck::Granted => {
                     granted.insert(scope.clone());
                 }
@@ -330,18 +347,11 @@ impl GoogleConnector {
                 }
             }
         }
-        let domains = Scope::new(scopes::DOMAIN_READONLY)?;
-        // Optional: whatever keeps it from being granted only leaves the domains unnamed.
-        let readable = matches!(
-            auth::check_scope(&self.client.http, &sa, key, &self.subject, &domains).await,
-            Ok(ScopeCheck::Granted)
-        );
-        let reports = Scope::new(scopes::REPORTS_AUDIT_READONLY)?;
-        let polls = self.pushes()
-            && matches!(
-                auth::check_scope(&self.client.http, &sa, key, &self.subject, &reports).await,
-                Ok(ScopeCheck::Granted)
-            );
+        // Optional: whatever keeps them from being granted only leaves the domains unnamed,
+        // or the groups unpolled.
+        let readable = matches!(readable, Ok(ScopeCheck::Granted));
+        let polled = matches!(polled, Ok(ScopeCheck::Granted));
+        let polls = self.pushes() && polled;
         let report = self.probe_in_domain(granted, missing, readable).await?;
         Ok(with_reports(report, reports, polls)
             .with_subject(self.subject.clone())
@@ -456,6 +466,7 @@ impl GoogleConnector {
             },
         ];
         let mut some_group = None;
+        let mut requests = Vec::new();
         for Probe {
             scope,
             route,
@@ -464,11 +475,26 @@ impl GoogleConnector {
         } in probes
         {
             let scope = Scope::new(scope)?;
-            if !granted.contains(&scope) {
-                continue;
+            if granted.contains(&scope) {
+                requests.push(ApiRequest::new(
+                    &self.api_base,
+                    route,
+                    &segments,
+                    &query,
+                    &scope,
+                )?);
             }
-            let req = ApiRequest::new(&self.api_base, route, &segments, &query, &scope)?;
-            match self.client.get_json(&req, &counters).await {
+        }
+        // The probes at once; their answers read in order, as one at a time would give them.
+        let answers = futures::future::join_all(
+            requests
+                .iter()
+                .map(|req| self.client.get_json(req, &counters)),
+        )
+        .await;
+        for (req, answer) in requests.iter().zip(answers) {
+            let route = req.route;
+            match answer {
                 Ok(page) if route == fetch_routes::GROUPS => {
                     some_group = page
                         .pointer("/groups/0/id")
