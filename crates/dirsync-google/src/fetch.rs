@@ -31,6 +31,7 @@ use crate::GoogleConnector;
 use crate::client::{self, ApiRequest, Counters};
 use crate::error::Error;
 use crate::mapping;
+use crate::member_queue::MemberQueue;
 use crate::settings::scopes;
 use crate::wire::Page;
 
@@ -264,7 +265,7 @@ impl GoogleConnector {
         .await
     }
 
-    async fn groups(&self, run: &Run<'_>) -> Result<Vec<RemoteGroup>, Error> {
+    async fn groups(&self, run: &Run<'_>, queue: &MemberQueue) -> Result<(), Error> {
         let make = |token: Option<&str>| {
             self.request(
                 routes::GROUPS,
@@ -279,7 +280,6 @@ impl GoogleConnector {
                 token,
             )
         };
-        let mut all = Vec::new();
         self.chain(run, make, |page, next| {
             let (mut groups, mut bad) = (Vec::new(), Vec::new());
             for v in &page.groups {
@@ -291,11 +291,10 @@ impl GoogleConnector {
             }
             run.progress.page(ObjectKind::Groups, groups.len());
             run.quarantine(bad)?;
-            all.extend(groups.iter().cloned());
+            queue.push(groups.iter().cloned())?;
             run.with(|b| b.groups_page(groups, next))
         })
-        .await?;
-        Ok(all)
+        .await
     }
 
     /// One group by address; `None` when it does not exist (404).
@@ -324,7 +323,8 @@ impl GoogleConnector {
         &self,
         run: &Run<'_>,
         allowed: &BTreeSet<Email>,
-    ) -> Result<Vec<RemoteGroup>, Error> {
+        queue: &MemberQueue,
+    ) -> Result<(), Error> {
         let found: Vec<Option<String>> = futures::stream::iter(allowed.iter().cloned())
             .map(|email| self.group(run, email))
             .buffer_unordered(self.concurrency)
@@ -345,9 +345,17 @@ impl GoogleConnector {
         groups.sort_by(|a, b| a.external_id.cmp(&b.external_id));
         run.progress.page(ObjectKind::Groups, groups.len());
         run.quarantine(bad)?;
-        let all = groups.clone();
-        run.with(|b| b.groups_page(groups, None))?;
-        Ok(all)
+        queue.push(groups.iter().cloned())?;
+        run.with(|b| b.groups_page(groups, None))
+    }
+
+    /// Lists the members of the queue's groups, one group at a time, until the queue is closed
+    /// and empty.
+    async fn member_worker(&self, run: &Run<'_>, queue: &MemberQueue) -> Result<(), Error> {
+        while let Some(group) = queue.next().await? {
+            self.members(run, group).await?;
+        }
+        Ok(())
     }
 
     async fn members(&self, run: &Run<'_>, group: RemoteGroup) -> Result<(), Error> {
@@ -410,35 +418,29 @@ impl GoogleConnector {
             }
             Ok::<(), Error>(())
         };
+        // The groups' members are listed while the groups listing still pages, by up to
+        // `concurrency` workers taking the biggest group known first (see `MemberQueue`).
+        let queue = MemberQueue::new(kinds.contains(ObjectKind::Memberships));
         let groups = async {
             if kinds.contains(ObjectKind::Groups) || kinds.contains(ObjectKind::Memberships) {
-                let groups = match &request.filter.groups {
+                match &request.filter.groups {
                     Some(allowed) if allowed.len() <= GROUPS_GET_MAX => {
-                        self.allowed_groups(&run, allowed).await?
+                        self.allowed_groups(&run, allowed, &queue).await?
                     }
-                    _ => self.groups(&run).await?,
-                };
-                if kinds.contains(ObjectKind::Memberships) {
-                    let run = &run;
-                    let mut todo: Vec<RemoteGroup> = groups
-                        .into_iter()
-                        .filter(|g| g.direct_members_count != Some(0))
-                        .collect();
-                    // Longest chains first (unknown counts count as long): the biggest group's
-                    // pages bound the wall time, so they must not wait behind small groups.
-                    todo.sort_by_key(|g| {
-                        std::cmp::Reverse(g.direct_members_count.unwrap_or(u64::MAX))
-                    });
-                    futures::stream::iter(todo)
-                        .map(|g| self.members(run, g))
-                        .buffer_unordered(self.concurrency)
-                        .try_collect::<Vec<()>>()
-                        .await?;
+                    _ => self.groups(&run, &queue).await?,
                 }
+            }
+            queue.close()
+        };
+        let members = async {
+            if kinds.contains(ObjectKind::Memberships) {
+                let workers =
+                    (0..self.concurrency.max(1)).map(|_| self.member_worker(&run, &queue));
+                futures::future::try_join_all(workers).await?;
             }
             Ok::<(), Error>(())
         };
-        tokio::try_join!(org_units, users, groups)?;
+        tokio::try_join!(org_units, users, groups, members)?;
         let stats = run.counters.stats(started.elapsed());
         let builder = run.builder.into_inner().map_err(|_| Error::Poisoned {
             what: "snapshot builder",

@@ -137,6 +137,7 @@ mod fetch;
 mod hostile_tests;
 mod kind;
 mod mapping;
+mod member_queue;
 pub mod oauth;
 pub mod pacer;
 mod push;
