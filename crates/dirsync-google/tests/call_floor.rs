@@ -4,8 +4,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use dirsync_core::{DirectorySource, Email, FetchRequest, NoProgress, ObjectKinds, ScopeFilter};
-use dirsync_google::{GoogleConnectorBuilder, ServiceAccountKey};
+mod support;
+
+use dirsync_google::GoogleConnectorBuilder;
 use dirsync_google_emulator::{Emulator, EmulatorConfig, TenantSpec};
 
 const MEMBERS_ROUTE: &str = "GET /admin/directory/v1/groups/{group_key}/members";
@@ -43,16 +44,9 @@ async fn a_full_read_with_the_default_concurrency_sends_the_call_floor() {
         "and a multi-page group"
     );
 
-    let connector = GoogleConnectorBuilder::new()
-        .api_base(emu.base_url())
-        .subject(Email::new(emu.admin_subject()).unwrap())
-        .key_json(ServiceAccountKey::new(emu.service_account_key_json()))
-        .requests_per_minute(0)
-        .build()
-        .unwrap();
+    let connector = support::connector(&emu, 0);
     emu.reset_stats();
-    let request = FetchRequest::new(ObjectKinds::all(), ScopeFilter::everything());
-    let fetched = connector.fetch(&request, &NoProgress).await.unwrap();
+    let fetched = support::read_all(&connector).await;
 
     let stats = emu.stats();
     let api_calls = stats.requests_total - stats.requests("POST /token");

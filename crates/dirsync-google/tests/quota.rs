@@ -7,10 +7,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod support;
+
 use std::time::Duration;
 
-use dirsync_core::{DirectorySource, Email, FetchRequest, NoProgress, ObjectKinds, ScopeFilter};
-use dirsync_google::{GoogleConnectorBuilder, ServiceAccountKey};
 use dirsync_google_emulator::{Emulator, EmulatorConfig, TenantSpec};
 
 #[tokio::test]
@@ -28,16 +28,9 @@ async fn a_paced_full_read_draws_no_quota_refusal() {
     // once. Unpaced, the same read draws dozens of refusals.
     emu.set_quota(Some(45), Duration::from_secs(1));
     emu.set_latency(Duration::from_millis(2));
-    let connector = GoogleConnectorBuilder::new()
-        .api_base(emu.base_url())
-        .subject(Email::new(emu.admin_subject()).unwrap())
-        .key_json(ServiceAccountKey::new(emu.service_account_key_json()))
-        .requests_per_minute(2_400)
-        .build()
-        .unwrap();
+    let connector = support::connector(&emu, 2_400);
     emu.reset_stats();
-    let request = FetchRequest::new(ObjectKinds::all(), ScopeFilter::everything());
-    let fetched = connector.fetch(&request, &NoProgress).await.unwrap();
+    let fetched = support::read_all(&connector).await;
 
     let stats = emu.stats();
     let api_calls = stats.requests_total - stats.requests("POST /token");
