@@ -46,7 +46,7 @@ pub(crate) struct CreateArgs {
     pub(crate) quota_per_minute: u32,
     /// API requests in flight at once (default 32, the best measured; more helps only a tenant
     /// whose quota was raised). Change it later with
-    /// `integration:reauthorize ID --setting concurrency=N`.
+    /// `google-integration:update ID --concurrency N`.
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     pub(crate) concurrency: Option<u32>,
     /// Who owns the service account (default: the customer).
@@ -224,11 +224,19 @@ pub(crate) struct GoogleUpdateArgs {
     /// The integration's id.
     pub(crate) id: String,
     /// Limit users and groups to this one of the customer's domains.
-    #[arg(long, value_name = "DOMAIN", required_unless_present = "all_domains")]
+    #[arg(
+        long,
+        value_name = "DOMAIN",
+        required_unless_present_any = ["all_domains", "concurrency"]
+    )]
     pub(crate) domain: Option<String>,
     /// Read every domain of the customer again.
     #[arg(long, conflicts_with = "domain")]
     pub(crate) all_domains: bool,
+    /// API requests in flight at once (default 32, the best measured; more helps only a
+    /// tenant whose quota was raised).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    pub(crate) concurrency: Option<u32>,
 }
 
 #[derive(Debug, Args)]

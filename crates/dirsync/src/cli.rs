@@ -98,11 +98,11 @@ pub(crate) enum Command {
     /// Create a Google Workspace integration (staged) and print what the admin must grant.
     #[command(name = "google-integration:create")]
     GoogleCreate(CreateArgs),
-    /// Change which of the customer's domains a Google integration reads. A staged integration
-    /// takes it as is (activation checks it); another is checked first (the domain must be
-    /// one of the customer's), and nothing changes if the check fails. Users and groups outside
-    /// the new domain are no longer read: the next sync treats them as gone from Google
-    /// (safeguards hold a large change for review).
+    /// Change which of the customer's domains a Google integration reads, or how many requests
+    /// it keeps in flight. A staged integration takes it as is (activation checks it); another
+    /// is checked first (the domain must be one of the customer's), and nothing changes if the
+    /// check fails. Users and groups outside the new domain are no longer read: the next sync
+    /// treats them as gone from Google (safeguards hold a large change for review).
     #[command(name = "google-integration:update")]
     GoogleUpdate(GoogleUpdateArgs),
     /// Authorize a consent-based integration: print the consent URL (with --json, the first

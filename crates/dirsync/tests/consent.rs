@@ -278,5 +278,18 @@ async fn a_chosen_domain_is_checked_and_limits_what_is_read() -> TestResult {
         .await;
     assert!(all["settings"]["domain"].is_null(), "{all}");
     assert_eq!(all["state_name"], "active", "{all}");
+
+    // The concurrency alone: checked like any reauthorization, the domain left as it is.
+    let faster = cli
+        .json(&["google-integration:update", &id, "--concurrency", "8"], 0)
+        .await;
+    assert_eq!(faster["settings"]["concurrency"], 8, "{faster}");
+    assert!(faster["settings"]["domain"].is_null(), "{faster}");
+    let zero = cli
+        .run(&["google-integration:update", &id, "--concurrency", "0"])
+        .await;
+    assert_eq!(zero.code, 2, "{}", zero.stderr);
+    let nothing = cli.run(&["google-integration:update", &id]).await;
+    assert_eq!(nothing.code, 2, "{}", nothing.stderr);
     Ok(())
 }

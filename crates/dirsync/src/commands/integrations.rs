@@ -346,13 +346,20 @@ pub(super) async fn reauthorize(s: &Service, args: ReauthorizeArgs) -> Result<Ou
     Ok(state_change(&any, s, "reauthorized"))
 }
 
-/// `google-integration:update`: the domain, through reauthorization (checked unless staged).
+/// `google-integration:update`: the domain and the concurrency, through reauthorization
+/// (checked unless staged).
 pub(super) async fn update_google(s: &Service, args: &GoogleUpdateArgs) -> Result<Output> {
-    let domain = args
-        .domain
-        .as_deref()
-        .map_or(serde_json::Value::Null, |d| json!(d.to_ascii_lowercase()));
-    let change = Reauthorize::default().with_setting("domain", domain);
+    let mut change = Reauthorize::default();
+    if args.domain.is_some() || args.all_domains {
+        let domain = args
+            .domain
+            .as_deref()
+            .map_or(serde_json::Value::Null, |d| json!(d.to_ascii_lowercase()));
+        change = change.with_setting("domain", domain);
+    }
+    if let Some(n) = args.concurrency {
+        change = change.with_setting("concurrency", json!(n));
+    }
     let any = s.reauthorize(integration_id(&args.id)?, change).await?;
     Ok(state_change(&any, s, "updated"))
 }
