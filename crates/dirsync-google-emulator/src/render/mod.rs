@@ -158,7 +158,7 @@ pub(crate) fn member(tenant: &Tenant, m: &Membership) -> Value {
 }
 
 /// A member's `status`: a user's suspension, `ACTIVE` for a group, none for the others.
-fn member_status(tenant: &Tenant, m: &Membership) -> Option<&'static str> {
+pub(crate) fn member_status(tenant: &Tenant, m: &Membership) -> Option<&'static str> {
     match m.member_type {
         MemberType::User => Some(match tenant.any_user_by_id(&m.id) {
             Some(u) if u.suspended => "SUSPENDED",

@@ -293,10 +293,11 @@ pub(crate) struct MemberJson<'a> {
 }
 
 impl<'a> MemberJson<'a> {
-    pub(crate) fn new(tenant: &Tenant, prefix: &str, m: &'a Membership) -> Self {
+    /// `status` as [`super::member_status`] gives it.
+    pub(crate) fn new(prefix: &str, m: &'a Membership, status: Option<&'static str>) -> Self {
         let mut j = Self {
             m,
-            status: super::member_status(tenant, m),
+            status,
             etag: None,
         };
         j.etag = Some(item_etag(prefix, &j));

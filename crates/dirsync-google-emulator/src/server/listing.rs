@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex};
 
 use super::lock;
 use super::paging::lowercase;
+use crate::render;
 use crate::tenant::Tenant;
 
 /// The tenant and its listing indexes. Reading derefs to the [`Tenant`]; any mutable access
@@ -41,6 +42,8 @@ type Indexes = HashMap<Listing, Arc<SortedIndex>>;
 #[derive(Debug)]
 pub(crate) struct SortedIndex {
     entries: Vec<(Box<str>, usize)>,
+    /// A members listing's `status` by position in the group (a user lookup each, done once).
+    statuses: Vec<Option<&'static str>>,
 }
 
 impl TenantState {
@@ -113,7 +116,19 @@ impl SortedIndex {
             }),
         };
         entries.sort_unstable();
-        Self { entries }
+        let statuses = match listing {
+            Listing::Members(gi) => t.groups().get(gi).map_or_else(Vec::new, |g| {
+                let members = g.members.iter();
+                members.map(|m| render::member_status(t, m)).collect()
+            }),
+            _ => Vec::new(),
+        };
+        Self { entries, statuses }
+    }
+
+    /// The `status` of the member at `pos` of a members listing's group.
+    pub(crate) fn status(&self, pos: usize) -> Option<&'static str> {
+        self.statuses.get(pos).copied().flatten()
     }
 
     /// The page after `after` (descending when asked) of the positions `keep` accepts, and

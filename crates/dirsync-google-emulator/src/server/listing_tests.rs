@@ -164,7 +164,7 @@ fn members_both_ways(t: &TenantState, gi: usize, roles: Option<&[Role]>) -> usiz
         let prefix = render::etag_prefix(t);
         let new = new
             .iter()
-            .map(|&i| MemberJson::new(t, &prefix, &members[i]))
+            .map(|&i| MemberJson::new(&prefix, &members[i], index.status(i)))
             .collect();
         let new = ListJson::new(
             t,

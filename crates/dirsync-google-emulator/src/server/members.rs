@@ -77,24 +77,28 @@ pub(super) async fn members_list(
     };
     let keep = |m: &Membership| roles.as_ref().is_none_or(|r| r.contains(&m.role));
     let derived = (get("includeDerivedMembership") == "true").then(|| derived_members(&t, gi));
-    let (members, next): (Vec<&Membership>, _) = match (&derived, t.groups().get(gi)) {
+    let prefix = render::etag_prefix(&t);
+    let (members, next): (Vec<MemberJson<'_>>, _) = match (&derived, t.groups().get(gi)) {
         (Some(derived), _) => {
             let items = derived.iter().filter(|m| keep(m));
             let items = items.map(|m| (lowercase(&m.id), m)).collect();
-            take_page(items, after.as_deref(), false, size)
+            let (page, next) = take_page(items, after.as_deref(), false, size);
+            let page = page.into_iter();
+            let json = |m| MemberJson::new(&prefix, m, render::member_status(&t, m));
+            (page.map(json).collect(), next)
         }
         (None, None) => (Vec::new(), None),
         (None, Some(g)) => {
             let index = t.index(Listing::Members(gi));
             let keep = |i: usize| g.members.get(i).is_some_and(keep);
             let (page, next) = index.page(after.as_deref(), false, size, keep);
-            let page = page.iter().filter_map(|&i| g.members.get(i)).collect();
-            (page, next)
+            let json = |&i: &usize| {
+                let m = g.members.get(i)?;
+                Some(MemberJson::new(&prefix, m, index.status(i)))
+            };
+            (page.iter().filter_map(json).collect(), next)
         }
     };
-    let prefix = render::etag_prefix(&t);
-    let members = members.into_iter();
-    let members = members.map(|m| MemberJson::new(&t, &prefix, m)).collect();
     let next = next.map(|k| encode_token(&fp, page + 1, &k));
     let list = ListJson::new(&t, "admin#directory#members", "members", members, next);
     ok_text(&p, &list)
