@@ -244,7 +244,7 @@ impl Emulator {
         drop(tenant.take_user_events());
         tenant.clear_group_activities();
         let shared = Arc::new(Shared {
-            tenant: RwLock::new(tenant),
+            tenant: RwLock::new(server::TenantState::new(tenant)),
             auth: Mutex::new(auth),
             faults: Mutex::new(faults::FaultState::new(config.faults)),
             stats: Mutex::new(Stats::default()),

@@ -1,16 +1,14 @@
 //! `groups.list` and `groups.get`.
 
-use std::borrow::Cow;
-
 use axum::extract::{MatchedPath, Path, Query, State};
 use axum::http::HeaderMap;
-use serde_json::Value;
 
 use super::gate::Op;
-use super::paging::{encode_token, fingerprint, lowercase, max_results, take_page};
-use super::response::{ApiError, ApiResult, ok};
+use super::listing::Listing;
+use super::paging::{encode_token, fingerprint, max_results};
+use super::response::{ApiError, ApiResult, ok, ok_text};
 use super::{Params, S, check_customer, read, route};
-use crate::render::{self};
+use crate::render::{self, GroupJson, ListJson};
 use crate::tenant::Resolved;
 
 pub(super) async fn groups_list(
@@ -66,24 +64,22 @@ pub(super) async fn groups_list(
             );
         }
     };
-    let items: Vec<(Cow<'_, str>, _)> = t
-        .groups()
-        .iter()
-        .filter(|g| {
+    let keep = |i: usize| {
+        t.groups().get(i).is_some_and(|g| {
             member_id
                 .as_ref()
                 .is_none_or(|id| g.members.iter().any(|m| &m.id == id))
+                && super::users::in_domain(&g.email, domain.as_deref())
         })
-        .filter(|g| super::users::in_domain(&g.email, domain.as_deref()))
-        .map(|g| (lowercase(&g.email), g))
-        .collect();
-    let (groups, next) = take_page(items, after.as_deref(), descending, size);
-    let groups: Vec<Value> = groups.into_iter().map(|g| render::group(&t, g)).collect();
+    };
+    let index = t.index(Listing::Groups);
+    let (groups, next) = index.page(after.as_deref(), descending, size, keep);
+    let prefix = render::etag_prefix(&t);
+    let groups = groups.iter().filter_map(|&i| t.groups().get(i));
+    let groups = groups.map(|g| GroupJson::new(&prefix, g)).collect();
     let next = next.map(|k| encode_token(&fp, page + 1, &k));
-    ok(
-        &p,
-        render::list(&t, "admin#directory#groups", "groups", groups, next),
-    )
+    let list = ListJson::new(&t, "admin#directory#groups", "groups", groups, next);
+    ok_text(&p, &list)
 }
 
 /// `domains.list`: the customer's domains, the primary first.

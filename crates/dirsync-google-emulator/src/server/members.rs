@@ -1,7 +1,6 @@
 //! Members: `members.list`, `members.get`, `members.hasMember`, `members.insert` and
 //! `members.delete`.
 
-use std::borrow::Cow;
 use std::collections::HashSet;
 
 use axum::extract::{MatchedPath, Path, Query, State};
@@ -10,11 +9,12 @@ use axum::response::IntoResponse;
 use serde_json::{Value, json};
 
 use super::gate::Op;
+use super::listing::Listing;
 use super::paging::{encode_token, fingerprint, lowercase, max_results, take_page};
-use super::response::{ApiError, ApiResult, ok};
+use super::response::{ApiError, ApiResult, ok, ok_text};
 use super::{Params, S, lock, read, route, write};
 use crate::error::Error;
-use crate::render::{self};
+use crate::render::{self, ListJson, MemberJson};
 use crate::tenant::{MemberType, Membership, Resolved, Role, Tenant};
 
 pub(super) fn derived_members(t: &Tenant, gi: usize) -> Vec<Membership> {
@@ -75,26 +75,33 @@ pub(super) async fn members_list(
                 .collect::<Result<_, _>>()?,
         ),
     };
-    let members: Cow<'_, [Membership]> = if get("includeDerivedMembership") == "true" {
-        derived_members(&t, gi).into()
-    } else {
-        t.groups()
-            .get(gi)
-            .map_or(&[][..], |g| &g.members[..])
-            .into()
+    let keep = |m: &Membership| roles.as_ref().is_none_or(|r| r.contains(&m.role));
+    let derived = (get("includeDerivedMembership") == "true").then(|| derived_members(&t, gi));
+    let prefix = render::etag_prefix(&t);
+    let (members, next): (Vec<MemberJson<'_>>, _) = match (&derived, t.groups().get(gi)) {
+        (Some(derived), _) => {
+            let items = derived.iter().filter(|m| keep(m));
+            let items = items.map(|m| (lowercase(&m.id), m)).collect();
+            let (page, next) = take_page(items, after.as_deref(), false, size);
+            let page = page.into_iter();
+            let json = |m| MemberJson::new(&prefix, m, render::member_status(&t, m));
+            (page.map(json).collect(), next)
+        }
+        (None, None) => (Vec::new(), None),
+        (None, Some(g)) => {
+            let index = t.index(Listing::Members(gi));
+            let keep = |i: usize| g.members.get(i).is_some_and(keep);
+            let (page, next) = index.page(after.as_deref(), false, size, keep);
+            let json = |&i: &usize| {
+                let m = g.members.get(i)?;
+                Some(MemberJson::new(&prefix, m, index.status(i)))
+            };
+            (page.iter().filter_map(json).collect(), next)
+        }
     };
-    let items: Vec<(Cow<'_, str>, &Membership)> = members
-        .iter()
-        .filter(|m| roles.as_ref().is_none_or(|r| r.contains(&m.role)))
-        .map(|m| (lowercase(&m.id), m))
-        .collect();
-    let (members, next) = take_page(items, after.as_deref(), false, size);
-    let members: Vec<Value> = members.iter().map(|m| render::member(&t, m)).collect();
     let next = next.map(|k| encode_token(&fp, page + 1, &k));
-    ok(
-        &p,
-        render::list(&t, "admin#directory#members", "members", members, next),
-    )
+    let list = ListJson::new(&t, "admin#directory#members", "members", members, next);
+    ok_text(&p, &list)
 }
 
 pub(super) async fn members_get(

@@ -4,6 +4,9 @@
 mod gate;
 mod group_writes;
 mod groups;
+mod listing;
+#[cfg(test)]
+mod listing_tests;
 mod members;
 mod oauth;
 mod org_units;
@@ -34,6 +37,7 @@ use crate::tenant::Tenant;
 
 use self::group_writes::{groups_delete, groups_insert, groups_patch};
 use self::groups::{domains_list, groups_get, groups_list};
+pub(crate) use self::listing::TenantState;
 use self::members::{
     has_member, members_delete, members_get, members_insert, members_list, members_patch,
 };
@@ -47,7 +51,7 @@ pub(crate) const API: &str = "/admin/directory/v1";
 
 /// Shared server state.
 pub(crate) struct Shared {
-    pub(crate) tenant: RwLock<Tenant>,
+    pub(crate) tenant: RwLock<TenantState>,
     pub(crate) auth: Mutex<AuthState>,
     pub(crate) faults: Mutex<FaultState>,
     pub(crate) stats: Mutex<Stats>,

@@ -8,7 +8,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use crate::render::FieldMask;
+use crate::render::{self, FieldMask, Masked};
 
 /// A Google API error (rendered as the `{"error":{code,message,errors[]}}` envelope).
 #[derive(Debug)]
@@ -82,8 +82,11 @@ pub(super) fn json_response(status: StatusCode, v: &Value, pretty: bool) -> Resp
     } else {
         serde_json::to_string(v)
     };
-    let body = body.unwrap_or_default();
-    let mut r = Response::new(Body::from(body));
+    with_json_type(status, body.unwrap_or_default().into())
+}
+
+fn with_json_type(status: StatusCode, body: Body) -> Response {
+    let mut r = Response::new(body);
     *r.status_mut() = status;
     r.headers_mut().insert(
         header::CONTENT_TYPE,
@@ -94,16 +97,32 @@ pub(super) fn json_response(status: StatusCode, v: &Value, pretty: bool) -> Resp
 
 pub(super) type ApiResult = Result<Response, ApiError>;
 
+/// The `fields=` mask, if any (`invalid` when it does not parse).
+fn mask(p: &HashMap<String, String>) -> Result<Option<FieldMask>, ApiError> {
+    p.get("fields")
+        .map(|f| {
+            FieldMask::parse(f).ok_or_else(|| {
+                ApiError::invalid(format!("Invalid field selection {f}")).at("fields", "parameter")
+            })
+        })
+        .transpose()
+}
+
+fn pretty(p: &HashMap<String, String>) -> bool {
+    p.get("prettyPrint").is_none_or(|v| v != "false")
+}
+
 /// Renders a success body honouring `fields=` and `prettyPrint=`.
 pub(super) fn ok(p: &HashMap<String, String>, v: Value) -> ApiResult {
-    let v = match p.get("fields") {
-        Some(f) => FieldMask::parse(f)
-            .ok_or_else(|| {
-                ApiError::invalid(format!("Invalid field selection {f}")).at("fields", "parameter")
-            })?
-            .apply(&v),
+    let v = match mask(p)? {
+        Some(m) => m.apply(&v),
         None => v,
     };
-    let pretty = p.get("prettyPrint").is_none_or(|v| v != "false");
-    Ok(json_response(StatusCode::OK, &v, pretty))
+    Ok(json_response(StatusCode::OK, &v, pretty(p)))
+}
+
+/// [`ok`] for a body written straight to text (the listings): the same bytes.
+pub(super) fn ok_text<T: Masked + ?Sized>(p: &HashMap<String, String>, v: &T) -> ApiResult {
+    let body = render::to_body(v, mask(p)?.as_ref(), pretty(p)).unwrap_or_default();
+    Ok(with_json_type(StatusCode::OK, body.into()))
 }

@@ -1,16 +1,14 @@
 //! `users.list` (with `query=`) and `users.get`.
 
-use std::borrow::Cow;
-
 use axum::extract::{MatchedPath, Path, Query, State};
 use axum::http::HeaderMap;
-use serde_json::Value;
 
 use super::gate::Op;
-use super::paging::{encode_token, fingerprint, lowercase, max_results, take_page};
-use super::response::{ApiError, ApiResult, ok};
+use super::listing::Listing;
+use super::paging::{encode_token, fingerprint, max_results};
+use super::response::{ApiError, ApiResult, ok, ok_text};
 use super::{Params, S, check_customer, read, route};
-use crate::render::{self};
+use crate::render::{self, ListJson, UserJson};
 use crate::tenant::User;
 
 /// One term of a users.list `query`.
@@ -111,9 +109,9 @@ pub(super) async fn users_list(
     let show_deleted = get("showDeleted") == "true";
     let filters = query_filter(get("query"))?;
     let order = match get("orderBy") {
-        "" | "email" => 0,
-        "givenName" => 1,
-        "familyName" => 2,
+        "" | "email" => Listing::UsersByEmail,
+        "givenName" => Listing::UsersByGivenName,
+        "familyName" => Listing::UsersByFamilyName,
         o => {
             return Err(
                 ApiError::invalid(format!("Invalid value '{o}'")).at("orderBy", "parameter")
@@ -129,28 +127,21 @@ pub(super) async fn users_list(
             );
         }
     };
-    let items: Vec<(Cow<'_, str>, &User)> = t
-        .users()
-        .iter()
-        .filter(|u| u.is_deleted() == show_deleted && filters.iter().all(|f| f(u)))
-        .filter(|u| in_domain(&u.primary_email, domain.as_deref()))
-        .map(|u| {
-            let email = lowercase(&u.primary_email);
-            let key = match order {
-                1 => Cow::Owned(format!("{}\u{1}{email}", u.given_name.to_lowercase())),
-                2 => Cow::Owned(format!("{}\u{1}{email}", u.family_name.to_lowercase())),
-                _ => email,
-            };
-            (key, u)
+    let keep = |i: usize| {
+        t.users().get(i).is_some_and(|u| {
+            u.is_deleted() == show_deleted
+                && filters.iter().all(|f| f(u))
+                && in_domain(&u.primary_email, domain.as_deref())
         })
-        .collect();
-    let (users, next) = take_page(items, after.as_deref(), descending, size);
-    let users: Vec<Value> = users.into_iter().map(|u| render::user(&t, u)).collect();
+    };
+    let index = t.index(order);
+    let (users, next) = index.page(after.as_deref(), descending, size, keep);
+    let prefix = render::etag_prefix(&t);
+    let users = users.iter().filter_map(|&i| t.users().get(i));
+    let users = users.map(|u| UserJson::new(&t, &prefix, u)).collect();
     let next = next.map(|k| encode_token(&fp, page + 1, &k));
-    ok(
-        &p,
-        render::list(&t, "admin#directory#users", "users", users, next),
-    )
+    let list = ListJson::new(&t, "admin#directory#users", "users", users, next);
+    ok_text(&p, &list)
 }
 
 /// Whether `email` is in the domain (`@domain`, lower case) a listing's `domain=` names.

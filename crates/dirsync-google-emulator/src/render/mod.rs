@@ -9,6 +9,10 @@ use sha2::{Digest, Sha256};
 
 use crate::tenant::{Group, MemberType, Membership, OrgUnit, Tenant, User};
 
+mod text;
+
+pub(crate) use text::{GroupJson, ListJson, Masked, MemberJson, UserJson, to_body};
+
 /// A quoted, opaque etag derived from the content (deterministic).
 pub(crate) fn etag(tenant: &Tenant, content: &Value) -> String {
     // The content is serialized straight into the hash: no copy of its text is made.
@@ -17,10 +21,18 @@ pub(crate) fn etag(tenant: &Tenant, content: &Value) -> String {
         // Writing into a hash cannot fail; a `Value` always serializes.
         hasher.update(b"unserializable");
     }
-    let digest = hasher.finalize();
+    etag_text(&etag_prefix(tenant), &hasher.finalize())
+}
+
+/// The tenant's part of its etags.
+pub(crate) fn etag_prefix(tenant: &Tenant) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(&Sha256::digest(tenant.customer_id().as_bytes())[..20])
+}
+
+/// An etag from the tenant's prefix and the content's digest.
+fn etag_text(prefix: &str, digest: &[u8]) -> String {
     let tag = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&digest[..20]);
-    let prefix = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .encode(&Sha256::digest(tenant.customer_id().as_bytes())[..20]);
     format!("\"{prefix}/{tag}\"")
 }
 
@@ -138,18 +150,23 @@ pub(crate) fn member(tenant: &Tenant, m: &Membership) -> Value {
     }
     o.insert("role".into(), json!(m.role.as_str()));
     o.insert("type".into(), json!(m.member_type.as_str()));
-    let status = match m.member_type {
+    let status = member_status(tenant, m);
+    if let Some(s) = status {
+        o.insert("status".into(), json!(s));
+    }
+    with_etag(tenant, Value::Object(o))
+}
+
+/// A member's `status`: a user's suspension, `ACTIVE` for a group, none for the others.
+pub(crate) fn member_status(tenant: &Tenant, m: &Membership) -> Option<&'static str> {
+    match m.member_type {
         MemberType::User => Some(match tenant.any_user_by_id(&m.id) {
             Some(u) if u.suspended => "SUSPENDED",
             _ => "ACTIVE",
         }),
         MemberType::Group => Some("ACTIVE"),
         MemberType::ExternalUser | MemberType::Customer => None,
-    };
-    if let Some(s) = status {
-        o.insert("status".into(), json!(s));
     }
-    with_etag(tenant, Value::Object(o))
 }
 
 pub(crate) fn org_unit(tenant: &Tenant, o: &OrgUnit) -> Value {
@@ -308,6 +325,11 @@ impl FieldMask {
                 sub.insert(rest, leaf);
             }
         }
+    }
+
+    /// `Some(sub-mask)` when the mask keeps `key` (`Some(None)`: all of its value).
+    pub(crate) fn field(&self, key: &str) -> Option<Option<&FieldMask>> {
+        self.0.get(key).map(Option::as_ref)
     }
 
     /// Keeps only the selected fields; arrays apply the mask to each element.
