@@ -102,6 +102,7 @@ mod codec;
 mod read;
 mod schema;
 mod tx;
+mod view;
 
 use std::fmt;
 use std::path::Path;
@@ -305,28 +306,20 @@ impl SqliteStore {
         F: FnOnce(&Connection) -> Result<T> + Send + 'static,
     {
         let Some(readers) = self.readers.clone() else {
-            return self
-                .with_writer(move |conn| {
-                    let tx = conn
-                        .transaction_with_behavior(TransactionBehavior::Deferred)
-                        .db()?;
-                    let value = f(&tx)?;
-                    tx.commit().db()?;
-                    Ok(value)
-                })
-                .await;
+            return self.with_writer(move |conn| in_read_tx(conn, f)).await;
         };
-        blocking(move || {
-            let mut conn = readers.take()?;
-            let tx = conn
-                .transaction_with_behavior(TransactionBehavior::Deferred)
-                .db()?;
-            let value = f(&tx)?;
-            tx.commit().db()?;
-            Ok(value)
-        })
-        .await
+        blocking(move || in_read_tx(&mut *readers.take()?, f)).await
     }
+}
+
+/// Runs `f` in one read transaction on `conn`, so that everything it reads is one state.
+fn in_read_tx<T>(conn: &mut Connection, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Deferred)
+        .db()?;
+    let value = f(&tx)?;
+    tx.commit().db()?;
+    Ok(value)
 }
 
 impl Readers {
@@ -340,6 +333,13 @@ impl Readers {
             }
         }
         lock(&self.conns[start % n])
+    }
+
+    /// A free read connection now, or `None` when every one is busy (no waiting).
+    fn try_take(&self) -> Option<MutexGuard<'_, Connection>> {
+        let start = self.next.fetch_add(1, Ordering::Relaxed);
+        let n = self.conns.len();
+        (0..n).find_map(|i| self.conns[(start + i) % n].try_lock().ok())
     }
 }
 
@@ -412,19 +412,10 @@ impl Store for SqliteStore {
     }
 
     async fn view(&self, integration: IntegrationId) -> Result<LocalView> {
-        self.read(move |conn| {
-            read::require_integration(conn, integration)?;
-            Ok(LocalView {
-                integration,
-                version: read::version(conn, integration)?,
-                accounts: read::accounts(conn, integration)?,
-                groups: read::groups(conn, integration)?,
-                memberships: read::memberships(conn, integration)?,
-                org_units: read::org_units(conn, integration)?,
-                users: read::users(conn)?,
-            })
-        })
-        .await
+        match self.readers.clone() {
+            Some(readers) => blocking(move || view::on_two(&readers, integration)).await,
+            None => self.read(move |conn| view::on_one(conn, integration)).await,
+        }
     }
 
     async fn apply(&self, changes: &DirectoryChanges) -> Result<Applied> {
