@@ -413,7 +413,7 @@ impl Store for SqliteStore {
 
     async fn view(&self, integration: IntegrationId) -> Result<LocalView> {
         match self.readers.clone() {
-            Some(readers) => blocking(move || view::on_two(&readers, integration)).await,
+            Some(readers) => blocking(move || view::on_several(&readers, integration)).await,
             None => self.read(move |conn| view::on_one(conn, integration)).await,
         }
     }

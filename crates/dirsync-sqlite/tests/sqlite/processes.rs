@@ -91,11 +91,11 @@ async fn reads_answer_while_an_apply_holds_the_write_lock() {
     );
 }
 
-/// A view is read on two read connections at once (memberships beside the rest); WAL lets
-/// each see another commit, so the store compares the version both read and reads again when
-/// they differ. Here every apply adds one group and one membership in it, and views are read
-/// while the applies commit: each view must be one state (as many memberships as groups, at
-/// its version). A view mixing two commits would break the count; whether a read straddles a
+/// A view is read on several read connections at once (memberships and accounts beside the
+/// rest); WAL lets each see another commit, so the store compares the versions they read and
+/// reads again when they differ. Here every apply adds one group, one membership in it and one
+/// account, and views are read while the applies commit: each view must be one state (as many
+/// of each as its version). A view mixing two commits would break the count; whether a read straddles a
 /// commit is up to the scheduler, so this catches a missing check often, not always.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_view_read_while_applies_commit_is_one_state() {
@@ -118,6 +118,10 @@ async fn a_view_read_while_applies_commit_is_one_state() {
                     MemberKind::User,
                     MemberRole::Member,
                 )));
+                let address = format!("user{n}@example.com");
+                changes.push(DirectoryOp::UpsertAccount(account(
+                    id, &name, &address, None,
+                )));
                 store.apply(&changes).await.unwrap();
             }
         })
@@ -128,8 +132,12 @@ async fn a_view_read_while_applies_commit_is_one_state() {
         let view = store.view(id).await.unwrap();
         let version = usize::try_from(view.version.0).unwrap();
         assert_eq!(
-            (view.groups.len(), view.memberships.len()),
-            (version, version),
+            (
+                view.groups.len(),
+                view.memberships.len(),
+                view.accounts.len()
+            ),
+            (version, version, version),
             "view {views} mixes two states"
         );
         views += 1;
