@@ -39,7 +39,9 @@
 //! blocking pool (`spawn_blocking`), so the async runtime is never blocked by disk IO or by a
 //! large apply. Writes of one store are serialized on the write connection; reads
 //! ([`Store::view`], [`Store::users`], ...) answer while an apply runs, each in one read
-//! transaction, so they see one consistent version. The store's rules
+//! transaction, so they see one consistent version; a view, the largest read, is read on up
+//! to three read connections at once (memberships, accounts, the rest), each part's version
+//! compared and the view read again if an apply committed in between. The store's rules
 //! ([`dirsync_store::transaction`]) are async and batched; over SQLite their primitives never
 //! wait, so the write connection's thread drives them to their end itself
 //! ([`transaction::ready`]) with no per-row hop between threads. Several processes may open the

@@ -20,7 +20,7 @@ use rusqlite::Connection;
 use crate::codec::unavailable;
 use crate::{Readers, in_read_tx, read};
 
-/// How many times two connections are tried before the view is read on one.
+/// How many times several connections are tried before the view is read on one.
 const ATTEMPTS: usize = 3;
 
 /// Everything of a view but its accounts and memberships, read in one transaction.
