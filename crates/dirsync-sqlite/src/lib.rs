@@ -39,7 +39,9 @@
 //! blocking pool (`spawn_blocking`), so the async runtime is never blocked by disk IO or by a
 //! large apply. Writes of one store are serialized on the write connection; reads
 //! ([`Store::view`], [`Store::users`], ...) answer while an apply runs, each in one read
-//! transaction, so they see one consistent version. The store's rules
+//! transaction, so they see one consistent version; a view, the largest read, is read on up
+//! to three read connections at once (memberships, accounts, the rest), each part's version
+//! compared and the view read again if an apply committed in between. The store's rules
 //! ([`dirsync_store::transaction`]) are async and batched; over SQLite their primitives never
 //! wait, so the write connection's thread drives them to their end itself
 //! ([`transaction::ready`]) with no per-row hop between threads. Several processes may open the
@@ -103,6 +105,7 @@ mod read;
 mod rows;
 mod schema;
 mod tx;
+mod view;
 
 use std::fmt;
 use std::path::Path;
@@ -320,28 +323,20 @@ impl SqliteStore {
         F: FnOnce(&Connection) -> Result<T> + Send + 'static,
     {
         let Some(readers) = self.readers.clone() else {
-            return self
-                .with_writer(move |conn| {
-                    let tx = conn
-                        .transaction_with_behavior(TransactionBehavior::Deferred)
-                        .db()?;
-                    let value = f(&tx)?;
-                    tx.commit().db()?;
-                    Ok(value)
-                })
-                .await;
+            return self.with_writer(move |conn| in_read_tx(conn, f)).await;
         };
-        blocking(move || {
-            let mut conn = readers.take()?;
-            let tx = conn
-                .transaction_with_behavior(TransactionBehavior::Deferred)
-                .db()?;
-            let value = f(&tx)?;
-            tx.commit().db()?;
-            Ok(value)
-        })
-        .await
+        blocking(move || in_read_tx(&mut *readers.take()?, f)).await
     }
+}
+
+/// Runs `f` in one read transaction on `conn`, so that everything it reads is one state.
+fn in_read_tx<T>(conn: &mut Connection, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Deferred)
+        .db()?;
+    let value = f(&tx)?;
+    tx.commit().db()?;
+    Ok(value)
 }
 
 impl Readers {
@@ -355,6 +350,13 @@ impl Readers {
             }
         }
         lock(&self.conns[start % n])
+    }
+
+    /// A free read connection now, or `None` when every one is busy (no waiting).
+    fn try_take(&self) -> Option<MutexGuard<'_, Connection>> {
+        let start = self.next.fetch_add(1, Ordering::Relaxed);
+        let n = self.conns.len();
+        (0..n).find_map(|i| self.conns[(start + i) % n].try_lock().ok())
     }
 }
 
@@ -427,19 +429,10 @@ impl Store for SqliteStore {
     }
 
     async fn view(&self, integration: IntegrationId) -> Result<LocalView> {
-        self.read(move |conn| {
-            read::require_integration(conn, integration)?;
-            Ok(LocalView {
-                integration,
-                version: read::version(conn, integration)?,
-                accounts: read::accounts(conn, integration)?,
-                groups: read::groups(conn, integration)?,
-                memberships: read::memberships(conn, integration)?,
-                org_units: read::org_units(conn, integration)?,
-                users: read::users(conn)?,
-            })
-        })
-        .await
+        match self.readers.clone() {
+            Some(readers) => blocking(move || view::on_several(&readers, integration)).await,
+            None => self.read(move |conn| view::on_one(conn, integration)).await,
+        }
     }
 
     async fn apply(&self, changes: &DirectoryChanges) -> Result<Applied> {

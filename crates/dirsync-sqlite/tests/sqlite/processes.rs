@@ -90,3 +90,61 @@ async fn reads_answer_while_an_apply_holds_the_write_lock() {
             .any(|g| g.external_id.as_str() == "during")
     );
 }
+
+/// A view is read on several read connections at once (memberships and accounts beside the
+/// rest); WAL lets each see another commit, so the store compares the versions they read and
+/// reads again when they differ. Here every apply adds one group, one membership in it and one
+/// account, and views are read while the applies commit: each view must be one state (as many
+/// of each as its version). A view mixing two commits would break the count; whether a read straddles a
+/// commit is up to the scheduler, so this catches a missing check often, not always.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_view_read_while_applies_commit_is_one_state() {
+    let dir = TempDir::new().unwrap();
+    let store = Arc::new(SqliteStore::open(db_path(&dir)).unwrap());
+    let p = primary(&*store).await;
+    let id = p.id();
+    const APPLIES: u64 = 40;
+    let writer = {
+        let (store, p) = (Arc::clone(&store), p.clone());
+        tokio::spawn(async move {
+            for n in 0..APPLIES {
+                let name = format!("g{n}");
+                let mut changes = DirectoryChanges::new(&p, Version(n));
+                changes.push(DirectoryOp::UpsertGroup(group(id, &name)));
+                changes.push(DirectoryOp::UpsertMembership(membership(
+                    id,
+                    &name,
+                    "100",
+                    MemberKind::User,
+                    MemberRole::Member,
+                )));
+                let address = format!("user{n}@example.com");
+                changes.push(DirectoryOp::UpsertAccount(account(
+                    id, &name, &address, None,
+                )));
+                store.apply(&changes).await.unwrap();
+            }
+        })
+    };
+    let mut views = 0;
+    loop {
+        let done = writer.is_finished();
+        let view = store.view(id).await.unwrap();
+        let version = usize::try_from(view.version.0).unwrap();
+        assert_eq!(
+            (
+                view.groups.len(),
+                view.memberships.len(),
+                view.accounts.len()
+            ),
+            (version, version, version),
+            "view {views} mixes two states"
+        );
+        views += 1;
+        if done {
+            break;
+        }
+    }
+    writer.await.unwrap();
+    assert!(views > 1);
+}
