@@ -17,7 +17,7 @@
 //! listed.
 
 use std::collections::BTreeSet;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use chrono::Utc;
@@ -131,20 +131,35 @@ impl GoogleConnector {
         ApiRequest::new(&self.api_base, route, segments, &q, &scope)
     }
 
-    /// Follows one chain to its last page, handing each page and its next token to `on_page`.
-    async fn chain(
+    /// Follows one chain to its last page. Each page is parsed and mapped by `parse` on
+    /// tokio's blocking pool, off the task that drives every chain of the fetch: a big page's
+    /// parse never holds up another chain's next request (the longest chain's pages, one after
+    /// the other, are the fetch's wall time), and pages parse on every core. What `parse` gives
+    /// is handed, with the page's next token, to `on_page`.
+    async fn chain<T: Send + 'static>(
         &self,
         run: &Run<'_>,
         make: impl Fn(Option<&str>) -> Result<ApiRequest, Error>,
-        mut on_page: impl FnMut(Page<'_>, Option<&str>) -> Result<(), Error>,
+        parse: impl Fn(&Page<'_>) -> T + Clone + Send + 'static,
+        mut on_page: impl FnMut(T, Option<&str>) -> Result<(), Error>,
     ) -> Result<(), Error> {
         let mut token: Option<String> = None;
         loop {
             let req = make(token.as_deref())?;
             let body = self.client.send(&req, &run.counters).await?;
-            let page = Page::parse(&body).map_err(|e| client::decode_error(req.route, &e))?;
-            let next = page.next_page_token.clone().filter(|t| !t.is_empty());
-            on_page(page, next.as_deref())?;
+            let (route, parse, span) = (req.route, parse.clone(), tracing::Span::current());
+            let (items, next) = tokio::task::spawn_blocking(move || {
+                span.in_scope(|| {
+                    let page = Page::parse(&body).map_err(|e| client::decode_error(route, &e))?;
+                    let next = page.next_page_token.clone().filter(|t| !t.is_empty());
+                    Ok::<_, Error>((parse(&page), next))
+                })
+            })
+            .await
+            .map_err(|_| Error::Poisoned {
+                what: "page parser",
+            })??;
+            on_page(items, next.as_deref())?;
             match next {
                 Some(t) => token = Some(t),
                 None => return Ok(()),
@@ -200,14 +215,15 @@ impl GoogleConnector {
                 token,
             )
         };
-        self.chain(run, make, |page, next| {
+        let (mapping, filter) = (self.mapping.clone(), Arc::new(run.filter.clone()));
+        let parse = move |page: &Page<'_>| {
             let (mut users, mut bad) = (Vec::new(), Vec::new());
             for v in &page.users {
-                match mapping::map_user(v.get(), &self.mapping) {
-                    Ok(u) => match (&u.org_unit, &run.filter.org_unit) {
+                match mapping::map_user(v.get(), &mapping) {
+                    Ok(u) => match (&u.org_unit, &filter.org_unit) {
                         (_, None) => users.push(u),
                         (Some(ou), Some(_)) => {
-                            if run.filter.includes_org_unit(ou) {
+                            if filter.includes_org_unit(ou) {
                                 users.push(u);
                             }
                         }
@@ -224,6 +240,9 @@ impl GoogleConnector {
                     Err(q) => bad.push(q),
                 }
             }
+            (users, bad)
+        };
+        self.chain(run, make, parse, |(users, bad), next| {
             run.progress.page(ObjectKind::Users, users.len());
             run.quarantine(bad)?;
             run.with(|b| b.users_page(users, next))
@@ -245,20 +264,24 @@ impl GoogleConnector {
                 token,
             )
         };
-        self.chain(run, make, |page, next| {
+        let filter = Arc::new(run.filter.clone());
+        let parse = move |page: &Page<'_>| {
             let (mut users, mut bad) = (Vec::new(), Vec::new());
             for v in &page.users {
                 match mapping::map_deleted_user(v.get()) {
                     Ok((d, ou)) => {
                         // Kept when its org unit is in scope or unknown: deletion evidence is
                         // keyed by id and never widens what the rule covers.
-                        if ou.as_ref().is_none_or(|o| run.filter.includes_org_unit(o)) {
+                        if ou.as_ref().is_none_or(|o| filter.includes_org_unit(o)) {
                             users.push(d);
                         }
                     }
                     Err(q) => bad.push(q),
                 }
             }
+            (users, bad)
+        };
+        self.chain(run, make, parse, |(users, bad), next| {
             run.quarantine(bad)?;
             run.with(|b| b.deleted_users_page(users, next))
         })
@@ -280,15 +303,19 @@ impl GoogleConnector {
                 token,
             )
         };
-        self.chain(run, make, |page, next| {
+        let filter = Arc::new(run.filter.clone());
+        let parse = move |page: &Page<'_>| {
             let (mut groups, mut bad) = (Vec::new(), Vec::new());
             for v in &page.groups {
                 match mapping::map_group(v.get()) {
-                    Ok(g) if run.filter.includes_group(&g.email) => groups.push(g),
+                    Ok(g) if filter.includes_group(&g.email) => groups.push(g),
                     Ok(_) => {}
                     Err(q) => bad.push(q),
                 }
             }
+            (groups, bad)
+        };
+        self.chain(run, make, parse, |(groups, bad), next| {
             run.progress.page(ObjectKind::Groups, groups.len());
             run.quarantine(bad)?;
             queue.push(groups.iter().cloned())?;
@@ -373,14 +400,18 @@ impl GoogleConnector {
                 token,
             )
         };
-        self.chain(run, make, |page, next| {
+        let id = group.external_id.clone();
+        let parse = move |page: &Page<'_>| {
             let (mut members, mut bad) = (Vec::new(), Vec::new());
             for v in &page.members {
-                match mapping::map_member(&group.external_id, v.get()) {
+                match mapping::map_member(&id, v.get()) {
                     Ok(m) => members.push(m),
                     Err(q) => bad.push(q),
                 }
             }
+            (members, bad)
+        };
+        self.chain(run, make, parse, |(members, bad), next| {
             run.progress.page(ObjectKind::Memberships, members.len());
             run.quarantine(bad)?;
             run.with(|b| b.members_page(&group.external_id, members, next))
