@@ -587,15 +587,10 @@ pub(crate) fn decode<'a, T: serde::Deserialize<'a>>(
     route: &str,
     body: &'a [u8],
 ) -> Result<T, Error> {
-    serde_json::from_slice(body).map_err(|e| decode_error(route, &e))
-}
-
-/// The error for a response body of `route` that does not parse.
-pub(crate) fn decode_error(route: &str, e: &serde_json::Error) -> Error {
-    Error::Decode {
+    serde_json::from_slice(body).map_err(|e| Error::Decode {
         route: route.to_owned(),
         message: e.to_string(),
-    }
+    })
 }
 
 #[cfg(test)]

@@ -28,7 +28,7 @@ use dirsync_core::{
 use futures::{StreamExt as _, TryStreamExt as _};
 
 use crate::GoogleConnector;
-use crate::client::{self, ApiRequest, Counters};
+use crate::client::{ApiRequest, Counters};
 use crate::error::Error;
 use crate::mapping;
 use crate::member_queue::MemberQueue;
@@ -74,7 +74,8 @@ pub(crate) mod routes {
 struct Run<'a> {
     builder: Mutex<SnapshotBuilder>,
     counters: Counters,
-    filter: &'a ScopeFilter,
+    /// The rule's scope, shared with the page parsers on the blocking pool.
+    filter: Arc<ScopeFilter>,
     progress: &'a dyn FetchProgress,
 }
 
@@ -150,7 +151,7 @@ impl GoogleConnector {
             let (route, parse, span) = (req.route, parse.clone(), tracing::Span::current());
             let (items, next) = tokio::task::spawn_blocking(move || {
                 span.in_scope(|| {
-                    let page = Page::parse(&body).map_err(|e| client::decode_error(route, &e))?;
+                    let page = Page::parse(route, &body)?;
                     let next = page.next_page_token.clone().filter(|t| !t.is_empty());
                     Ok::<_, Error>((parse(&page), next))
                 })
@@ -180,7 +181,7 @@ impl GoogleConnector {
             None,
         )?;
         let body = self.client.send(&req, &run.counters).await?;
-        let page = Page::parse(&body).map_err(|e| client::decode_error(req.route, &e))?;
+        let page = Page::parse(req.route, &body)?;
         let (mut units, mut bad) = (Vec::new(), Vec::new());
         for v in &page.organization_units {
             match mapping::map_org_unit(v.get()) {
@@ -215,7 +216,7 @@ impl GoogleConnector {
                 token,
             )
         };
-        let (mapping, filter) = (self.mapping.clone(), Arc::new(run.filter.clone()));
+        let (mapping, filter) = (self.mapping.clone(), Arc::clone(&run.filter));
         let parse = move |page: &Page<'_>| {
             let (mut users, mut bad) = (Vec::new(), Vec::new());
             for v in &page.users {
@@ -264,7 +265,7 @@ impl GoogleConnector {
                 token,
             )
         };
-        let filter = Arc::new(run.filter.clone());
+        let filter = Arc::clone(&run.filter);
         let parse = move |page: &Page<'_>| {
             let (mut users, mut bad) = (Vec::new(), Vec::new());
             for v in &page.users {
@@ -303,7 +304,7 @@ impl GoogleConnector {
                 token,
             )
         };
-        let filter = Arc::new(run.filter.clone());
+        let filter = Arc::clone(&run.filter);
         let parse = move |page: &Page<'_>| {
             let (mut groups, mut bad) = (Vec::new(), Vec::new());
             for v in &page.groups {
@@ -434,7 +435,7 @@ impl GoogleConnector {
                 Utc::now(),
             )),
             counters: Counters::default(),
-            filter: &request.filter,
+            filter: Arc::new(request.filter.clone()),
             progress,
         };
         let org_units = async {

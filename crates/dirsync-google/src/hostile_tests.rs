@@ -137,7 +137,7 @@ fn json_value() -> impl Strategy<Value = Value> {
 
 /// Every parser and mapper the connector runs on remote bytes, on `bytes`.
 fn parse_everything(bytes: &[u8]) {
-    let _ = Page::parse(bytes);
+    let _ = Page::parse("test", bytes);
     let _ = parse_error(bytes);
     let subject = Email::new("admin@example.com").unwrap();
     for status in [200, 400, 401, 403, 429, 503] {
@@ -231,12 +231,12 @@ proptest! {
 #[test]
 fn deeply_nested_json_is_a_typed_error_not_a_stack_overflow() {
     let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
-    assert!(Page::parse(deep.as_bytes()).is_err());
+    assert!(Page::parse("test", deep.as_bytes()).is_err());
     parse_everything(deep.as_bytes());
     // A page keeps its items as raw text (skipped over without recursion), so a deep item
     // fails alone, when it is mapped: a quarantined record, not a crash.
     let deep_users = format!(r#"{{"users":{}}}"#, deep);
-    let page = Page::parse(deep_users.as_bytes()).unwrap();
+    let page = Page::parse("test", deep_users.as_bytes()).unwrap();
     assert_eq!(page.users.len(), 1);
     let user = map_user(page.users[0].get(), &MappingConfig::default());
     assert!(user.is_err());

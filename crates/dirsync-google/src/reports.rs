@@ -13,7 +13,7 @@ use dirsync_core::{Activity, Authorization, GroupRead, Scope};
 use serde_json::Value;
 
 use crate::GoogleConnector;
-use crate::client::{self, ApiRequest, Counters};
+use crate::client::{ApiRequest, Counters};
 use crate::error::Error;
 use crate::fetch::{GROUP_GET_FIELDS, MEMBER_FIELDS, routes as fetch_routes};
 use crate::mapping;
@@ -127,7 +127,7 @@ impl GoogleConnector {
                 &scope,
             )?;
             let body = self.client.send(&req, &counters).await?;
-            let page = Page::parse(&body).map_err(|e| client::decode_error(req.route, &e))?;
+            let page = Page::parse(req.route, &body)?;
             for v in &page.members {
                 members.push(
                     mapping::map_member(&group.external_id, v.get())

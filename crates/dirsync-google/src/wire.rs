@@ -40,13 +40,16 @@ pub(crate) struct Page<'a> {
 }
 
 impl<'a> Page<'a> {
-    /// Parses a list response, which must be a JSON object: serde would otherwise read an
-    /// array field by field, and a page that is not a page must fail the chain, never look
-    /// like an empty (last) page.
-    pub(crate) fn parse(body: &'a [u8]) -> Result<Self, serde_json::Error> {
+    /// Parses a list response of `route`, which must be a JSON object: serde would otherwise
+    /// read an array field by field, and a page that is not a page must fail the chain, never
+    /// look like an empty (last) page.
+    pub(crate) fn parse(route: &str, body: &'a [u8]) -> Result<Self, crate::error::Error> {
         match body.iter().find(|b| !b.is_ascii_whitespace()) {
-            Some(b'{') => serde_json::from_slice(body),
-            _ => Err(de::Error::custom("a list response is a JSON object")),
+            Some(b'{') => crate::client::decode(route, body),
+            _ => Err(crate::error::Error::Decode {
+                route: route.to_owned(),
+                message: "a list response is a JSON object".to_owned(),
+            }),
         }
     }
 }
