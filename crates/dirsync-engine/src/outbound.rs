@@ -456,7 +456,7 @@ pub fn plan_outbound(
         counts,
         report,
         trips,
-    )?)
+    ))
 }
 
 /// Adds a provisioning part's counts, report and trips (not its operations) to the plan's.

@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::OnceLock;
 
 use chrono::{DateTime, Utc};
 use dirsync_core::{
@@ -178,10 +179,11 @@ impl fmt::Display for Trip {
 ///
 /// Deterministic: planning the same inputs at the same instant gives the same plan and the same
 /// [`PlanId`], the SHA-256 of the canonical JSON of its integration, base version and changes.
-#[derive(Debug, Serialize, Deserialize)]
-#[serde(bound = "")]
+/// The id is computed when first asked for ([`id`](Self::id), serializing, comparing): a plan
+/// applied at once never needs it, and hashing a large plan is a noticeable part of planning.
+#[derive(Debug)]
 pub struct Plan<D: Destination> {
-    id: PlanId,
+    id: OnceLock<PlanId>,
     integration: IntegrationId,
     based_on: Version,
     planned_at: DateTime<Utc>,
@@ -208,7 +210,7 @@ impl<D: Destination> Clone for Plan<D> {
 
 impl<D: Destination> PartialEq for Plan<D> {
     fn eq(&self, other: &Self) -> bool {
-        self.id == other.id
+        self.id() == other.id()
             && self.integration == other.integration
             && self.based_on == other.based_on
             && self.planned_at == other.planned_at
@@ -216,6 +218,53 @@ impl<D: Destination> PartialEq for Plan<D> {
             && self.counts == other.counts
             && self.report == other.report
             && self.trips == other.trips
+    }
+}
+
+/// A plan's serialized form (the field order is the stored JSON's): borrowed to write, owned
+/// to read.
+#[derive(Serialize, Deserialize)]
+struct Stored<I, C, N, R, T> {
+    id: I,
+    integration: IntegrationId,
+    based_on: Version,
+    planned_at: DateTime<Utc>,
+    changes: C,
+    counts: N,
+    report: R,
+    trips: T,
+}
+
+impl<D: Destination> Serialize for Plan<D> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        Stored {
+            id: self.id(),
+            integration: self.integration,
+            based_on: self.based_on,
+            planned_at: self.planned_at,
+            changes: &self.changes,
+            counts: &self.counts,
+            report: &self.report,
+            trips: &self.trips,
+        }
+        .serialize(serializer)
+    }
+}
+
+impl<'de, D: Destination> Deserialize<'de> for Plan<D> {
+    fn deserialize<De: serde::Deserializer<'de>>(deserializer: De) -> Result<Self, De::Error> {
+        let stored: Stored<PlanId, D::Changes, Counts, PlanReport, Vec<Trip>> =
+            Stored::deserialize(deserializer)?;
+        Ok(Self {
+            id: OnceLock::from(stored.id),
+            integration: stored.integration,
+            based_on: stored.based_on,
+            planned_at: stored.planned_at,
+            changes: stored.changes,
+            counts: stored.counts,
+            report: stored.report,
+            trips: stored.trips,
+        })
     }
 }
 
@@ -269,7 +318,7 @@ impl std::io::Write for Digest {
 }
 
 impl<D: Destination> Plan<D> {
-    /// Assembles a plan and computes its id.
+    /// Assembles a plan (its id is computed when first asked for).
     pub(crate) fn new(
         integration: IntegrationId,
         based_on: Version,
@@ -278,9 +327,9 @@ impl<D: Destination> Plan<D> {
         counts: Counts,
         report: PlanReport,
         trips: Vec<Trip>,
-    ) -> Result<Self, serde_json::Error> {
-        Ok(Self {
-            id: plan_id(integration, based_on, &changes)?,
+    ) -> Self {
+        Self {
+            id: OnceLock::new(),
             integration,
             based_on,
             planned_at,
@@ -288,6 +337,17 @@ impl<D: Destination> Plan<D> {
             counts,
             report,
             trips,
+        }
+    }
+
+    /// The id its content hashes to.
+    fn content_id(&self) -> PlanId {
+        plan_id(self.integration, self.based_on, &self.changes).unwrap_or_else(|e| {
+            // serde_json fails only on a map keyed by something other than a string or a
+            // number, which the (sealed) change types never hold; should one ever, the id is
+            // still the digest of the whole content, in its Debug form.
+            tracing::error!(error = %e, "a plan's changes did not serialize; its id is taken from their Debug form");
+            PlanId::digest(format!("{:?}{:?}{:?}", self.integration, self.based_on, self.changes).as_bytes())
         })
     }
 
@@ -304,7 +364,7 @@ impl<D: Destination> Plan<D> {
 
     /// The plan's id (what an approval names).
     pub fn id(&self) -> &PlanId {
-        &self.id
+        self.id.get_or_init(|| self.content_id())
     }
 
     /// The integration.
@@ -354,7 +414,11 @@ impl<D: Destination> Plan<D> {
 
     /// Whether its content still hashes to its id (a deserialized plan may have been altered).
     pub fn verify(&self) -> bool {
-        plan_id(self.integration, self.based_on, &self.changes).is_ok_and(|id| id == self.id)
+        match self.id.get() {
+            // Computed here from this content: nothing to compare.
+            None => true,
+            Some(id) => self.content_id() == *id,
+        }
     }
 
     /// The plan as JSON (the dry run, and what a held plan stores).
@@ -377,7 +441,9 @@ impl<D: Destination> fmt::Display for Plan<D> {
         writeln!(
             f,
             "plan {} (integration {}, based on {})",
-            self.id, self.integration, self.based_on
+            self.id(),
+            self.integration,
+            self.based_on
         )?;
         if self.is_empty() {
             writeln!(f, "  no changes")?;
@@ -439,5 +505,42 @@ mod tests {
         assert!(whole.len() > 3 * 64 * 1024);
         let id = plan_id(integration, based_on, &changes).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(id, PlanId::digest(&whole));
+    }
+
+    #[test]
+    fn an_id_computed_when_asked_for_is_written_first_and_read_back() {
+        let integration = IntegrationId::random();
+        let at = DateTime::<Utc>::UNIX_EPOCH;
+        let empty = || -> RemoteChanges {
+            serde_json::from_value(serde_json::json!({
+                "integration": integration, "base": 4, "ops": []
+            }))
+            .unwrap_or_else(|e| panic!("{e}"))
+        };
+        let plan = Plan::<ToRemote>::new(
+            integration,
+            Version(4),
+            at,
+            empty(),
+            Counts::new(),
+            PlanReport::default(),
+            Vec::new(),
+        );
+        let expected = plan_id(integration, Version(4), &empty()).unwrap_or_else(|e| panic!("{e}"));
+        let text = serde_json::to_string(&plan).unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            text.starts_with(&format!("{{\"id\":\"{expected}\",\"integration\"")),
+            "{text}"
+        );
+        let back: Plan<ToRemote> = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(back.id(), &expected);
+        assert!(back.verify() && plan.verify());
+        assert_eq!(back, plan);
+        // A stored id its content does not hash to is caught.
+        let other = "0".repeat(64);
+        let altered = text.replacen(expected.as_str(), &other, 1);
+        let altered: Plan<ToRemote> =
+            serde_json::from_str(&altered).unwrap_or_else(|e| panic!("{e}"));
+        assert!(!altered.verify());
     }
 }

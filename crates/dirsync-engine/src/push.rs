@@ -182,7 +182,7 @@ pub fn plan_push(
         counts,
         report,
         Vec::new(),
-    )?)
+    ))
 }
 
 /// What the store holds of the pushed object only (and every directory user, for matching).
@@ -262,7 +262,7 @@ fn group_deleted(
         counts,
         crate::PlanReport::default(),
         Vec::new(),
-    )?)
+    ))
 }
 
 /// Users a plan takes away (suspended or deprovisioned): what the push window counts.

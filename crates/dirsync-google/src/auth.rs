@@ -12,6 +12,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
@@ -165,16 +166,19 @@ fn gcp_error_text(e: &gcp_auth::Error) -> String {
 /// (5xx, 429, timeouts, connection errors, non-JSON bodies — a transient [`Error::Token`] that
 /// the connector retries within its budget). Scopes are requested one at a time (a missing
 /// grant for one API cannot break the others). Tokens are cached per scope until 20 s before
-/// they expire; one exchange at a time, so concurrent callers of a cold cache wait for the
-/// first instead of each asking.
+/// they expire; one exchange at a time per scope, so concurrent callers of a cold scope wait
+/// for the first instead of each asking, while different scopes are asked at once.
 pub struct GcpAuthTokenSource {
     key: KeyInfo,
     subject: Email,
     timeout: Duration,
     http: reqwest::Client,
     account: gcp_auth::CustomServiceAccount,
-    cache: tokio::sync::Mutex<HashMap<Scope, (AccessToken, tokio::time::Instant)>>,
+    cache: std::sync::Mutex<HashMap<Scope, Arc<Slot>>>,
 }
+
+/// One scope's cached token and until when it is used; locked across its exchange.
+type Slot = tokio::sync::Mutex<Option<(AccessToken, tokio::time::Instant)>>;
 
 impl fmt::Debug for GcpAuthTokenSource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -207,8 +211,43 @@ impl GcpAuthTokenSource {
             timeout,
             http,
             account,
-            cache: tokio::sync::Mutex::new(HashMap::new()),
+            cache: std::sync::Mutex::new(HashMap::new()),
         })
+    }
+
+    /// `scope`'s slot (created empty on first use).
+    fn slot(&self, scope: &Scope) -> Arc<Slot> {
+        // The map's lock is held only to find the slot, never across an exchange; a panic
+        // while it was held cannot have left the map half-changed.
+        let mut slots = self
+            .cache
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        Arc::clone(slots.entry(scope.clone()).or_default())
+    }
+
+    /// [`check_scope`] through this source: one token request for `scope`, whose token is
+    /// kept (the access check's requests then serve the first calls that follow).
+    ///
+    /// # Errors
+    /// As [`check_scope`].
+    pub async fn check(&self, scope: &Scope) -> Result<ScopeCheck, Error> {
+        let slot = self.slot(scope);
+        let mut cached = slot.lock().await;
+        let now = tokio::time::Instant::now();
+        match exchange(&self.http, &self.account, &self.key, &self.subject, scope).await {
+            TokenAnswer::ScopeRefused { reason } => {
+                *cached = None;
+                Ok(ScopeCheck::Missing {
+                    description: reason,
+                })
+            }
+            other => {
+                let (token, expires_in) = other.into_result(&self.subject, scope)?;
+                *cached = Some((token, now + expires_in.saturating_sub(EXPIRY_MARGIN)));
+                Ok(ScopeCheck::Granted)
+            }
+        }
     }
 }
 
@@ -218,9 +257,10 @@ const EXPIRY_MARGIN: Duration = Duration::from_secs(20);
 #[async_trait]
 impl TokenSource for GcpAuthTokenSource {
     async fn token(&self, scope: &Scope) -> Result<AccessToken, Error> {
-        let mut cache = self.cache.lock().await;
+        let slot = self.slot(scope);
+        let mut cached = slot.lock().await;
         let now = tokio::time::Instant::now();
-        if let Some((token, until)) = cache.get(scope)
+        if let Some((token, until)) = cached.as_ref()
             && *until > now
         {
             return Ok(token.clone());
@@ -229,7 +269,7 @@ impl TokenSource for GcpAuthTokenSource {
         match answer.into_result(&self.subject, scope) {
             Ok((token, expires_in)) => {
                 let until = now + expires_in.saturating_sub(EXPIRY_MARGIN);
-                cache.insert(scope.clone(), (token.clone(), until));
+                *cached = Some((token.clone(), until));
                 Ok(token)
             }
             Err(e) => {
@@ -240,7 +280,7 @@ impl TokenSource for GcpAuthTokenSource {
     }
 
     async fn invalidate(&self, scope: &Scope) {
-        self.cache.lock().await.remove(scope);
+        *self.slot(scope).lock().await = None;
     }
 }
 

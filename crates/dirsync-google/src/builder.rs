@@ -332,13 +332,17 @@ impl GoogleConnectorBuilder {
         if let Some(k) = &key {
             check_endpoint("the key's token_uri", &k.token_uri)?;
         }
-        let tokens: Arc<dyn TokenSource> = match (self.token_source, &key) {
-            (Some(t), _) => t,
-            (None, Some(k)) => Arc::new(GcpAuthTokenSource::new(
-                k.clone(),
-                subject.clone(),
-                self.token_timeout,
-            )?),
+        // A source of the key's own is also the access check's: its token requests are kept.
+        let (tokens, key_tokens): (Arc<dyn TokenSource>, _) = match (self.token_source, &key) {
+            (Some(t), _) => (t, None),
+            (None, Some(k)) => {
+                let own = Arc::new(GcpAuthTokenSource::new(
+                    k.clone(),
+                    subject.clone(),
+                    self.token_timeout,
+                )?);
+                (Arc::clone(&own) as Arc<dyn TokenSource>, Some(own))
+            }
             (None, None) => {
                 return Err(Error::Config {
                     reason: "no service-account key (key_json or key_file) and no token source"
@@ -375,6 +379,7 @@ impl GoogleConnectorBuilder {
             domain: self.domain,
             subject,
             key,
+            key_tokens,
             consent: self.consent,
             ownership: self.ownership,
             scopes: self.scopes,

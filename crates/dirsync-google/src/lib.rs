@@ -184,6 +184,8 @@ pub struct GoogleConnector {
     domain: Option<String>,
     subject: Email,
     key: Option<KeyInfo>,
+    /// The token source built from `key`, when the tokens come from it.
+    key_tokens: Option<std::sync::Arc<auth::GcpAuthTokenSource>>,
     consent: Option<std::sync::Arc<oauth::RefreshTokenSource>>,
     ownership: KeyOwnership,
     scopes: BTreeSet<Scope>,
@@ -325,7 +327,15 @@ impl GoogleConnector {
         // The first scope's token request alone (a wrong key or subject fails there, after one
         // request), then every other at once (each is a round trip to the token endpoint).
         // The answers are read in the scopes' order, as one request at a time would give them.
-        let check = |scope| auth::check_scope(&self.client.http, &sa, key, &self.subject, scope);
+        // Through the connector's own token source when it has one: the tokens the check was
+        // issued then serve the probes and the first sync instead of being asked again.
+        let sa = &sa;
+        let check = |scope| async move {
+            match &self.key_tokens {
+                Some(tokens) => tokens.check(scope).await,
+                None => auth::check_scope(&self.client.http, sa, key, &self.subject, scope).await,
+            }
+        };
         let mut scopes = self.scopes.iter();
         let first = match scopes.next() {
             Some(scope) => Some(check(scope).await?),
@@ -371,42 +381,50 @@ impl GoogleConnector {
         missing: BTreeSet<Scope>,
         readable: bool,
     ) -> Result<AccessReport, Error> {
-        let domains = if readable {
-            self.domains().await?
-        } else {
-            None
+        if !readable {
+            return self.probe(granted, missing).await;
+        }
+        let Some(chosen) = &self.domain else {
+            // No domain to check first: the domains are read beside the probes.
+            let (domains, report) = futures::join!(self.domains(), self.probe(granted, missing));
+            let mut report = report?;
+            if let Some(domains) = domains? {
+                report.checks.push(AccessCheck::passed(format!(
+                    "the customer's domains: {}",
+                    domains.join(", ")
+                )));
+            }
+            return Ok(report);
         };
-        let Some(domains) = domains else {
+        let Some(domains) = self.domains().await? else {
             return self.probe(granted, missing).await;
         };
-        // Whether the chosen domain (if any) is one of them.
-        let known = self.domain.as_ref().map(|chosen| domains.contains(chosen));
-        let mut report = if known == Some(false) {
+        // Whether the chosen domain is one of them.
+        let known = domains.contains(chosen);
+        let mut report = if known {
+            self.probe(granted, missing).await?
+        } else {
             AccessReport::new(
                 self.scopes
                     .iter()
                     .map(|s| AccessCheck::scope(s.clone(), granted.contains(s)))
                     .collect(),
             )
-        } else {
-            self.probe(granted, missing).await?
         };
         let list = domains.join(", ");
         report.checks.push(AccessCheck::passed(format!(
             "the customer's domains: {list}"
         )));
-        if let (Some(chosen), Some(known)) = (&self.domain, known) {
-            report.checks.push(if known {
-                AccessCheck::passed(format!("domain {chosen}"))
-            } else {
-                AccessCheck::failed(
-                    format!("domain {chosen}"),
-                    format!(
-                        "it is not one of the customer's domains ({list}): choose one of them (google-integration:update --domain)"
-                    ),
-                )
-            });
-        }
+        report.checks.push(if known {
+            AccessCheck::passed(format!("domain {chosen}"))
+        } else {
+            AccessCheck::failed(
+                format!("domain {chosen}"),
+                format!(
+                    "it is not one of the customer's domains ({list}): choose one of them (google-integration:update --domain)"
+                ),
+            )
+        });
         Ok(report)
     }
 

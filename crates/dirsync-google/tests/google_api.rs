@@ -15,7 +15,8 @@ use dirsync_core::{
     OrgUnitPath, Scope, ScopeFilter,
 };
 use dirsync_google::{
-    Error, GoogleConnector, GoogleConnectorBuilder, RetryConfig, StaticTokenSource,
+    Error, GcpAuthTokenSource, GoogleConnector, GoogleConnectorBuilder, KeyInfo, RetryConfig,
+    ScopeCheck, StaticTokenSource, TokenSource,
 };
 use dirsync_google::{ServiceAccountKey, scopes as google_scopes};
 use mockito::{Matcher, Mock, Server, ServerGuard};
@@ -733,9 +734,9 @@ async fn validate_access_names_the_missing_scope_and_probes_the_granted_apis() {
     let (key, _) = test_key(&server);
     let connector = key_builder(&server, key).build().unwrap();
     let report = connector.validate_access().await.unwrap();
-    // Our own exchange once per scope, plus gcp_auth's token for each probe.
-    user.expect(2).assert_async().await;
-    group.expect(2).assert_async().await;
+    // One exchange per scope: the check's token is kept and serves its probe.
+    user.expect(1).assert_async().await;
+    group.expect(1).assert_async().await;
     orgunit.expect(1).assert_async().await;
     users_probe.assert_async().await;
     groups_probe.assert_async().await;
@@ -764,6 +765,66 @@ async fn validate_access_names_the_missing_scope_and_probes_the_granted_apis() {
         }
         other => panic!("{other:?}"),
     }
+}
+
+/// Concurrent callers share one exchange per scope; a scope's token is cached, a refused
+/// check leaves nothing cached, and an invalidated token is asked for again.
+#[tokio::test]
+async fn the_key_token_source_asks_once_per_scope_and_keeps_what_a_check_was_issued() {
+    let mut server = Server::new_async().await;
+    let ok = r#"{"access_token":"ya29.secret-access","expires_in":3599,"token_type":"Bearer"}"#;
+    let refused =
+        r#"{"error":"unauthorized_client","error_description":"not authorized for the scope"}"#;
+    let user = token_mock(&mut server, google_scopes::USER_READONLY, 200, ok).await;
+    let group = token_mock(&mut server, google_scopes::GROUP_READONLY, 200, ok).await;
+    let orgunit = token_mock(&mut server, google_scopes::ORGUNIT_READONLY, 401, refused).await;
+    let (key, _) = test_key(&server);
+    let key = KeyInfo::parse(key).unwrap();
+    let source = GcpAuthTokenSource::new(
+        key,
+        Email::new(ADMIN).unwrap(),
+        std::time::Duration::from_secs(10),
+    )
+    .unwrap();
+    let scope = |s: &str| Scope::new(s).unwrap();
+    let (users, groups) = (
+        scope(google_scopes::USER_READONLY),
+        scope(google_scopes::GROUP_READONLY),
+    );
+    let orgunits = scope(google_scopes::ORGUNIT_READONLY);
+
+    // Four callers, two scopes, a cold cache: one exchange each.
+    let tokens = futures::future::join_all([
+        source.token(&users),
+        source.token(&groups),
+        source.token(&users),
+        source.token(&groups),
+    ])
+    .await;
+    for token in tokens {
+        assert_eq!(token.unwrap().expose_secret(), "ya29.secret-access");
+    }
+
+    // A check asks (it is the check), and keeps the token it was issued.
+    assert_eq!(source.check(&users).await.unwrap(), ScopeCheck::Granted);
+    source.token(&users).await.unwrap();
+
+    // A refused scope is reported missing, and nothing is kept for it.
+    assert!(matches!(
+        source.check(&orgunits).await.unwrap(),
+        ScopeCheck::Missing { .. }
+    ));
+    assert!(source.token(&orgunits).await.is_err());
+
+    // An invalidated token is asked for again.
+    source.invalidate(&groups).await;
+    source.token(&groups).await.unwrap();
+
+    // users: one for the four callers, one for the check; groups: one, one after the
+    // invalidation; org units: the check, then the token call.
+    user.expect(2).assert_async().await;
+    group.expect(2).assert_async().await;
+    orgunit.expect(2).assert_async().await;
 }
 
 #[tokio::test]

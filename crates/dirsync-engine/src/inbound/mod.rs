@@ -244,6 +244,6 @@ impl<'a> Planner<'a> {
             self.counts,
             self.report,
             trips,
-        )?)
+        ))
     }
 }
