@@ -235,6 +235,11 @@ impl DirectoryChanges {
         &self.ops
     }
 
+    /// The operations, in order, taken out.
+    pub fn into_ops(self) -> Vec<DirectoryOp> {
+        self.ops
+    }
+
     /// Whether there is nothing to do.
     pub fn is_empty(&self) -> bool {
         self.ops.is_empty()
