@@ -37,7 +37,10 @@
 //! A file store holds one write connection and a small pool of read connections (WAL lets them
 //! read the last committed state while a write runs), and runs every operation on tokio's
 //! blocking pool (`spawn_blocking`), so the async runtime is never blocked by disk IO or by a
-//! large apply. Writes of one store are serialized on the write connection; reads
+//! large apply. An apply on a multi-threaded runtime is the exception: it writes the change
+//! set it is given in place (`block_in_place`: the worker hands its other tasks to the
+//! others) rather than copying it for the pool, so other futures of the calling task (those
+//! joined or selected with it) wait for the apply. Writes of one store are serialized on the write connection; reads
 //! ([`Store::view`], [`Store::users`], ...) answer while an apply runs, each in one read
 //! transaction, so they see one consistent version; a view, the largest read, is read on up
 //! to three read connections at once (memberships, accounts, the rest), each part's version
@@ -269,15 +272,7 @@ impl SqliteStore {
         F: FnOnce(&mut Connection) -> Result<T> + Send + 'static,
     {
         let conn = Arc::clone(&self.writer);
-        blocking(move || {
-            let mut conn = lock(&conn)?;
-            if !conn.is_autocommit() {
-                // A transaction left open (its rollback failed): end it before anything else.
-                conn.execute_batch("ROLLBACK").db()?;
-            }
-            f(&mut conn)
-        })
-        .await
+        blocking(move || with_writer(&conn, f)).await
     }
 
     /// Runs `f` in a `BEGIN IMMEDIATE` transaction on the write connection: committed if it
@@ -289,28 +284,20 @@ impl SqliteStore {
         T: Send + 'static,
         F: FnOnce(&mut SqlTx<'_>) -> Result<T> + Send + 'static,
     {
-        let pause = Arc::clone(&self.pause);
-        self.with_writer(move |conn| {
-            conn.execute_batch("BEGIN IMMEDIATE").db()?;
-            if let Some((begun, resume)) = lock(&pause)?.take() {
-                let _ = begun.send(());
-                let _ = resume.recv();
-            }
-            let mut tx = SqlTx { conn };
-            match f(&mut tx) {
-                Ok(value) => {
-                    tx.conn.execute_batch("COMMIT").db()?;
-                    Ok(value)
-                }
-                Err(e) => {
-                    if let Err(rollback) = tx.conn.execute_batch("ROLLBACK") {
-                        tracing::warn!(error = %rollback, "rolling back a failed SQLite transaction failed");
-                    }
-                    Err(e)
-                }
-            }
-        })
-        .await
+        let (writer, pause) = (Arc::clone(&self.writer), Arc::clone(&self.pause));
+        blocking(move || write_tx(&writer, &pause, f)).await
+    }
+
+    /// [`write`](Self::write) on this thread, for a write that borrows what it writes (an
+    /// apply's change set) instead of copying it for the blocking pool: on a multi-threaded
+    /// runtime, whose worker hands its other tasks on while this one blocks
+    /// (`block_in_place`). `None` on a current-thread runtime or outside one, where the caller
+    /// copies and uses [`write`](Self::write).
+    fn write_in_place<T>(&self, f: impl FnOnce(&mut SqlTx<'_>) -> Result<T>) -> Option<Result<T>> {
+        let multi_threaded = tokio::runtime::Handle::try_current()
+            .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+        multi_threaded
+            .then(|| tokio::task::block_in_place(|| write_tx(&self.writer, &self.pause, f)))
     }
 
     /// Runs `f` in one read transaction, so that everything it reads is one consistent state:
@@ -326,6 +313,48 @@ impl SqliteStore {
         };
         blocking(move || in_read_tx(&mut *readers.take()?, f)).await
     }
+}
+
+/// Runs `f` with the write connection, ending first a transaction a failed rollback left open.
+fn with_writer<T>(
+    writer: &Mutex<Connection>,
+    f: impl FnOnce(&mut Connection) -> Result<T>,
+) -> Result<T> {
+    let mut conn = lock(writer)?;
+    if !conn.is_autocommit() {
+        // A transaction left open (its rollback failed): end it before anything else.
+        conn.execute_batch("ROLLBACK").db()?;
+    }
+    f(&mut conn)
+}
+
+/// The body of [`SqliteStore::write`]: `f` in one `BEGIN IMMEDIATE` transaction, committed if
+/// it returns `Ok` and rolled back otherwise (after the test hook's pause, if one is set).
+fn write_tx<T>(
+    writer: &Mutex<Connection>,
+    pause: &Mutex<Option<Pause>>,
+    f: impl FnOnce(&mut SqlTx<'_>) -> Result<T>,
+) -> Result<T> {
+    with_writer(writer, |conn| {
+        conn.execute_batch("BEGIN IMMEDIATE").db()?;
+        if let Some((begun, resume)) = lock(pause)?.take() {
+            let _ = begun.send(());
+            let _ = resume.recv();
+        }
+        let mut tx = SqlTx { conn };
+        match f(&mut tx) {
+            Ok(value) => {
+                tx.conn.execute_batch("COMMIT").db()?;
+                Ok(value)
+            }
+            Err(e) => {
+                if let Err(rollback) = tx.conn.execute_batch("ROLLBACK") {
+                    tracing::warn!(error = %rollback, "rolling back a failed SQLite transaction failed");
+                }
+                Err(e)
+            }
+        }
+    })
 }
 
 /// Runs `f` in one read transaction on `conn`, so that everything it reads is one state.

@@ -13,7 +13,7 @@ use dirsync_store::{Applied, Error, Lease, LocalView, Removed, Result, Store, tr
 use rusqlite::params;
 
 use crate::codec::{self, Db, instant, to_json};
-use crate::{SqliteStore, blocking};
+use crate::{SqlTx, SqliteStore, blocking};
 use crate::{read, view};
 
 #[async_trait]
@@ -75,11 +75,15 @@ impl Store for SqliteStore {
     }
 
     async fn apply(&self, changes: &DirectoryChanges) -> Result<Applied> {
-        // The blocking pool needs an owned value: one copy of the change set, small next to
-        // the rows it writes.
+        let apply = |tx: &mut SqlTx<'_>, changes: &DirectoryChanges| {
+            transaction::ready(transaction::apply_changes(tx, changes))
+        };
+        if let Some(applied) = self.write_in_place(|tx| apply(tx, changes)) {
+            return applied;
+        }
+        // The blocking pool needs an owned value: a copy of the change set.
         let changes = changes.clone();
-        self.write(move |tx| transaction::ready(transaction::apply_changes(tx, &changes)))
-            .await
+        self.write(move |tx| apply(tx, &changes)).await
     }
 
     async fn version(&self, integration: IntegrationId) -> Result<Version> {
@@ -391,12 +395,16 @@ impl Store for SqliteStore {
     }
 
     async fn apply_fenced(&self, changes: &DirectoryChanges, fence: &Lease) -> Result<Applied> {
+        let apply = |tx: &mut SqlTx<'_>, changes: &DirectoryChanges, fence: &Lease| {
+            transaction::ready(transaction::check_fence(tx, fence))?;
+            transaction::ready(transaction::apply_changes(tx, changes))
+        };
+        if let Some(applied) = self.write_in_place(|tx| apply(tx, changes, fence)) {
+            return applied;
+        }
+        // The blocking pool needs owned values: a copy of the change set.
         let (changes, fence) = (changes.clone(), fence.clone());
-        self.write(move |tx| {
-            transaction::ready(transaction::check_fence(tx, &fence))?;
-            transaction::ready(transaction::apply_changes(tx, &changes))
-        })
-        .await
+        self.write(move |tx| apply(tx, &changes, &fence)).await
     }
 
     async fn record_ownership_fenced(

@@ -239,7 +239,9 @@ impl<'a> Planner<'a> {
         }
         let (report, theirs) = (&mut self.report, other.report);
         report.quarantined.extend(theirs.quarantined);
-        report.unresolved_managers.extend(theirs.unresolved_managers);
+        report
+            .unresolved_managers
+            .extend(theirs.unresolved_managers);
         report.manager_cycles.extend(theirs.manager_cycles);
         report.protected.extend(theirs.protected);
         report.in_grace.extend(theirs.in_grace);
