@@ -114,7 +114,10 @@ impl<'c> Pending<'c> {
         let mut email_keys = HashSet::new();
         let (mut accounts, mut groups, mut org_units) = (Vec::new(), Vec::new(), Vec::new());
         let mut memberships = Vec::new();
+        // Each kind's operations: its pending writes' map is sized once, not grown by doubling.
+        let mut writes = Writes::default();
         for op in ops {
+            writes.count(op);
             match op {
                 DirectoryOp::UpsertAccount(a) => user_ids.extend(a.link.map(|l| l.user)),
                 DirectoryOp::RemoveAccount { external_id } => accounts.push(external_id),
@@ -164,17 +167,17 @@ impl<'c> Pending<'c> {
             integration,
             users,
             emails,
-            user_writes: Vec::new(),
+            user_writes: Vec::with_capacity(writes.users),
             stored_accounts: set(tx.existing_accounts(integration, &accounts).await?),
-            accounts: Staged::default(),
+            accounts: Staged::with_capacity(writes.accounts),
             stored_groups: set(tx.existing_groups(integration, &groups).await?),
-            groups: Staged::default(),
+            groups: Staged::with_capacity(writes.groups),
             deleted_groups: Vec::new(),
             deleted_group_set: HashSet::new(),
             stored_memberships: set(tx.existing_memberships(integration, &memberships).await?),
-            memberships: Staged::default(),
+            memberships: Staged::with_capacity(writes.memberships),
             stored_org_units: set(tx.existing_org_units(integration, &org_units).await?),
-            org_units: Staged::default(),
+            org_units: Staged::with_capacity(writes.org_units),
         })
     }
 
@@ -359,6 +362,34 @@ impl<'c> Pending<'c> {
         tx.put_accounts(&account_puts).await?;
         tx.put_org_units(&unit_puts).await?;
         Ok(())
+    }
+}
+
+/// How many operations of a change set write each kind.
+#[derive(Default)]
+struct Writes {
+    users: usize,
+    accounts: usize,
+    groups: usize,
+    memberships: usize,
+    org_units: usize,
+}
+
+impl Writes {
+    fn count(&mut self, op: &DirectoryOp) {
+        let kind = match op {
+            DirectoryOp::Profile(_) => &mut self.users,
+            DirectoryOp::UpsertAccount(_) | DirectoryOp::RemoveAccount { .. } => &mut self.accounts,
+            DirectoryOp::UpsertGroup(_) | DirectoryOp::RemoveGroup { .. } => &mut self.groups,
+            DirectoryOp::UpsertMembership(_) | DirectoryOp::RemoveMembership(_) => {
+                &mut self.memberships
+            }
+            DirectoryOp::UpsertOrgUnit(_) | DirectoryOp::RemoveOrgUnit { .. } => {
+                &mut self.org_units
+            }
+            _ => return,
+        };
+        *kind += 1;
     }
 }
 

@@ -17,15 +17,14 @@ pub(super) struct Staged<K, V> {
     slots: HashMap<K, (usize, Slot<V>)>,
 }
 
-impl<K: Hash + Eq, V> Default for Staged<K, V> {
-    fn default() -> Self {
+impl<K: Hash + Eq, V> Staged<K, V> {
+    /// Room for `keys` keys before the map grows (a change set's writes of this kind).
+    pub(super) fn with_capacity(keys: usize) -> Self {
         Self {
-            slots: HashMap::new(),
+            slots: HashMap::with_capacity(keys),
         }
     }
-}
 
-impl<K: Hash + Eq, V> Staged<K, V> {
     /// The key's pending state, if it was written.
     pub(super) fn get(&self, key: &K) -> Option<&Slot<V>> {
         self.slots.get(key).map(|(_, slot)| slot)
