@@ -61,6 +61,7 @@ pub(crate) async fn cli(
     latency_ms: u64,
     concurrency: Option<usize>,
     binary: Option<PathBuf>,
+    compare: Vec<String>,
 ) -> Result<()> {
     let binary = dirsync_binary(binary)?;
     let emu = emulator(tenant.users, tenant.groups, tenant.memberships).await?;
@@ -160,6 +161,52 @@ pub(crate) async fn cli(
             run["outcome"].as_str().unwrap_or("?"),
             run["requests"].as_u64().unwrap_or(0),
             run["retries"].as_u64().unwrap_or(0),
+        );
+        println!(
+            "    emulator      {:>8} requests (tokens issued {}, refused for quota {})",
+            stats.requests_total, stats.tokens_issued, stats.quota_rejections
+        );
+    }
+    for command in &compare {
+        emu.reset_stats();
+        let (command, env) = (
+            command.clone(),
+            [
+                ("DIRSYNC_EMU_BASE", base.clone()),
+                ("DIRSYNC_EMU_KEY", key.display().to_string()),
+                ("DIRSYNC_EMU_SUBJECT", subject.clone()),
+            ],
+        );
+        let (out, wall) = tokio::task::spawn_blocking(move || {
+            let started = Instant::now();
+            let out = std::process::Command::new("sh")
+                .arg("-c")
+                .arg(&command)
+                .envs(env)
+                .output();
+            (out.map(|o| (command, o)), started.elapsed())
+        })
+        .await?;
+        let (command, out) = out.context("running a --compare command")?;
+        let stats = emu.stats();
+        println!("  compared: {command}");
+        if !out.status.success() {
+            println!(
+                "    failed        {} ({})",
+                out.status,
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
+            continue;
+        }
+        println!(
+            "    wall          {:>8.2} s  = {:.2}× the critical path, {:.1}× dirsync's activation",
+            wall.as_secs_f64(),
+            ratio(wall),
+            wall.as_secs_f64() / activate_wall.as_secs_f64()
+        );
+        println!(
+            "    read          {}",
+            String::from_utf8_lossy(&out.stdout).trim()
         );
         println!(
             "    emulator      {:>8} requests (tokens issued {}, refused for quota {})",

@@ -226,6 +226,12 @@ enum Command {
         /// profile's build).
         #[arg(long = "dirsync")]
         binary: Option<std::path::PathBuf>,
+        /// Another client to read the same tenant after `dirsync`, side by side: a command run
+        /// by `sh -c` with `DIRSYNC_EMU_BASE`, `DIRSYNC_EMU_KEY` (a key file) and
+        /// `DIRSYNC_EMU_SUBJECT` set (`examples/bench/clients/` has Google's Python and Node
+        /// clients). Repeatable.
+        #[arg(long)]
+        compare: Vec<String>,
     },
 }
 
@@ -402,7 +408,8 @@ async fn run(command: Command) -> Result<()> {
             latency_ms,
             concurrency,
             binary,
-        } => cli::cli(tenant, latency_ms, concurrency, binary).await,
+            compare,
+        } => cli::cli(tenant, latency_ms, concurrency, binary, compare).await,
     }
 }
 
