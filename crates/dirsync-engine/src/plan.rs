@@ -346,8 +346,12 @@ impl<D: Destination> Plan<D> {
             // serde_json fails only on a map keyed by something other than a string or a
             // number, which the (sealed) change types never hold; should one ever, the id is
             // still the digest of the whole content, in its Debug form.
-            tracing::error!(error = %e, "a plan's changes did not serialize; its id is taken from their Debug form");
-            PlanId::digest(format!("{:?}{:?}{:?}", self.integration, self.based_on, self.changes).as_bytes())
+            tracing::error!(error = %e, "a plan did not serialize: its id is of its Debug form");
+            let content = format!(
+                "{:?}{:?}{:?}",
+                self.integration, self.based_on, self.changes
+            );
+            PlanId::digest(content.as_bytes())
         })
     }
 

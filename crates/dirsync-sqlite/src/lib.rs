@@ -40,11 +40,12 @@
 //! large apply. An apply on a multi-threaded runtime is the exception: it writes the change
 //! set it is given in place (`block_in_place`: the worker hands its other tasks to the
 //! others) rather than copying it for the pool, so other futures of the calling task (those
-//! joined or selected with it) wait for the apply. Writes of one store are serialized on the write connection; reads
-//! ([`Store::view`], [`Store::users`], ...) answer while an apply runs, each in one read
-//! transaction, so they see one consistent version; a view, the largest read, is read on up
-//! to three read connections at once (memberships, accounts, the rest), each part's version
-//! compared and the view read again if an apply committed in between. The store's rules
+//! joined or selected with it) wait for the apply. Writes of one store are serialized on the
+//! write connection; reads ([`Store::view`], [`Store::users`], ...) answer while an apply
+//! runs, each in one read transaction, so they see one consistent version; a view, the
+//! largest read, is read on up to three read connections at once (memberships, accounts, the
+//! rest), each part's version compared and the view read again if an apply committed in
+//! between. The store's rules
 //! ([`dirsync_store::transaction`]) are async and batched; over SQLite their primitives never
 //! wait, so the write connection's thread drives them to their end itself
 //! ([`transaction::ready`]) with no per-row hop between threads. Several processes may open the
