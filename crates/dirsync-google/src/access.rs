@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 use dirsync_core::{AccessCheck, AccessDenied, AccessReport, AuthorizationMethod, Scope};
 
-use crate::auth::{self, ScopeCheck};
+use crate::auth::{GcpAuthTokenSource, ScopeCheck};
 use crate::client::{ApiRequest, Counters};
 use crate::fetch::routes as fetch_routes;
 use crate::{Error, GoogleConnector, scopes};
@@ -66,21 +66,27 @@ impl GoogleConnector {
         let key = self.key.as_ref().ok_or_else(|| Error::Config {
             reason: "validate_access needs the service-account key (key_json or key_file)".into(),
         })?;
-        let sa = key.service_account(&self.subject)?;
+        // Through the connector's own token source (the tokens the check is issued then serve
+        // the probes and the first sync instead of being asked again), or, when its tokens
+        // come from elsewhere (an application's broker), one for the key made for the check.
+        let key_tokens;
+        let tokens = match &self.key_tokens {
+            Some(tokens) => tokens.as_ref(),
+            None => {
+                key_tokens = GcpAuthTokenSource::new(
+                    key.clone(),
+                    self.subject.clone(),
+                    self.client.token_timeout,
+                )?;
+                &key_tokens
+            }
+        };
         let domains = Scope::new(scopes::DOMAIN_READONLY)?;
         let reports = Scope::new(scopes::REPORTS_AUDIT_READONLY)?;
         // The first scope's token request alone (a wrong key or subject fails there, after one
         // request), then every other at once (each is a round trip to the token endpoint).
         // The answers are read in the scopes' order, as one request at a time would give them.
-        // Through the connector's own token source when it has one: the tokens the check was
-        // issued then serve the probes and the first sync instead of being asked again.
-        let sa = &sa;
-        let check = |scope| async move {
-            match &self.key_tokens {
-                Some(tokens) => tokens.check(scope).await,
-                None => auth::check_scope(&self.client.http, sa, key, &self.subject, scope).await,
-            }
-        };
+        let check = |scope| tokens.check(scope);
         let mut scopes = self.scopes.iter();
         let first = match scopes.next() {
             Some(scope) => Some(check(scope).await?),
