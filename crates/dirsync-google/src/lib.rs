@@ -124,6 +124,9 @@
 //!
 //! With a real key: `.key_file("key.json")` (or `.key_json(ServiceAccountKey::new(json))`) instead
 //! of `.token_source(..)`, and the default `api_base`.
+//!
+//! [`AccessDenied::Unauthorized`]: dirsync_core::AccessDenied::Unauthorized
+//! [`AccessDenied::MissingScopes`]: dirsync_core::AccessDenied::MissingScopes
 
 #![warn(missing_docs)]
 
