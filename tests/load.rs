@@ -78,16 +78,20 @@ async fn fifty_tenants_sync_concurrently_with_fair_progress() {
     }
     let started = Instant::now();
     let finished = Arc::new(AtomicUsize::new(0));
+    // Every tenant's store and integration are set up before any run starts: the runs, not
+    // the set-ups (a blocking SQLite open and migration each), are what must interleave.
+    let ready = Arc::new(tokio::sync::Barrier::new(emulators.len()));
     let mut tasks = Vec::new();
     for (i, emu) in emulators.iter().enumerate() {
         let path = dir.path().join(format!("tenant-{i}.db"));
         let emu = Arc::clone(emu);
-        let finished = Arc::clone(&finished);
+        let (finished, ready) = (Arc::clone(&finished), Arc::clone(&ready));
         tasks.push(tokio::spawn(async move {
             let store = SqliteStore::open(&path).unwrap();
             let id = active_integration(&store, &emu).await;
             let connector = connector(&emu).concurrency(4).build().unwrap();
             let policy = Policy::default();
+            ready.wait().await;
             let progress = FirstPage {
                 finished: Arc::clone(&finished),
                 seen: Mutex::new(None),
