@@ -235,19 +235,11 @@ impl GcpAuthTokenSource {
         let slot = self.slot(scope);
         let mut cached = slot.lock().await;
         let now = tokio::time::Instant::now();
-        match exchange(&self.http, &self.account, &self.key, &self.subject, scope).await {
-            TokenAnswer::ScopeRefused { reason } => {
-                *cached = None;
-                Ok(ScopeCheck::Missing {
-                    description: reason,
-                })
-            }
-            other => {
-                let (token, expires_in) = other.into_result(&self.subject, scope)?;
-                *cached = Some((token, now + expires_in.saturating_sub(EXPIRY_MARGIN)));
-                Ok(ScopeCheck::Granted)
-            }
-        }
+        let answer = exchange(&self.http, &self.account, &self.key, &self.subject, scope).await;
+        let (check, issued) = answer.into_check(&self.subject, scope)?;
+        *cached = issued
+            .map(|(token, expires_in)| (token, now + expires_in.saturating_sub(EXPIRY_MARGIN)));
+        Ok(check)
     }
 }
 
@@ -402,6 +394,30 @@ pub enum TokenAnswer {
 
 impl TokenAnswer {
     /// The issued token and its lifetime, or the connector error the answer means.
+    /// What the answer says of the scope: a token issued (and kept), or the scope missing
+    /// (`unauthorized_client`); any other refusal or weather is the error [`into_result`]
+    /// gives.
+    ///
+    /// [`into_result`]: Self::into_result
+    fn into_check(
+        self,
+        subject: &Email,
+        scope: &Scope,
+    ) -> Result<(ScopeCheck, Option<(AccessToken, Duration)>), Error> {
+        match self {
+            Self::ScopeRefused { reason } => Ok((
+                ScopeCheck::Missing {
+                    description: reason,
+                },
+                None,
+            )),
+            other => Ok((
+                ScopeCheck::Granted,
+                Some(other.into_result(subject, scope)?),
+            )),
+        }
+    }
+
     fn into_result(self, subject: &Email, scope: &Scope) -> Result<(AccessToken, Duration), Error> {
         Err(match self {
             Self::Issued { token, expires_in } => return Ok((token, expires_in)),
@@ -527,14 +543,8 @@ pub async fn check_scope(
     subject: &Email,
     scope: &Scope,
 ) -> Result<ScopeCheck, Error> {
-    match exchange(http, sa, key, subject, scope).await {
-        TokenAnswer::ScopeRefused { reason } => Ok(ScopeCheck::Missing {
-            description: reason,
-        }),
-        other => other
-            .into_result(subject, scope)
-            .map(|_| ScopeCheck::Granted),
-    }
+    let answer = exchange(http, sa, key, subject, scope).await;
+    Ok(answer.into_check(subject, scope)?.0)
 }
 
 /// OAuth `error`s that are weather, not a refusal (RFC 6749 §5.2 and §4.1.2.1).
