@@ -97,6 +97,10 @@ pub struct Faults {
     /// Probability in `[0, 1]` that a write is applied and its answer then lost: answered 504
     /// `gatewayTimeout` (a lost acknowledgement).
     pub lost_write_rate: f64,
+    /// A front end shedding load: a Directory API request that arrives while this many are
+    /// being served already is answered 503 `backendError` (after [`latency`](Self::latency),
+    /// a round trip like any answer), before authorization; `None` = no bound.
+    pub max_in_flight: Option<u64>,
 }
 
 impl Default for Faults {
@@ -113,6 +117,7 @@ impl Default for Faults {
             token: TokenFaults::default(),
             write_error_rate: 0.0,
             lost_write_rate: 0.0,
+            max_in_flight: None,
         }
     }
 }
@@ -164,6 +169,8 @@ pub struct Stats {
     pub token_faults_injected: u64,
     /// Requests refused by the per-subject quota.
     pub quota_rejections: u64,
+    /// Requests refused for load ([`Faults::max_in_flight`]).
+    pub overload_rejections: u64,
     /// Members added through the API (`members.insert` answered 200).
     pub members_inserted: u64,
     /// Members removed through the API (`members.delete` answered 204).

@@ -125,10 +125,12 @@
 //! `rateLimitExceeded`, 403 `userRateLimitExceeded`); failing pages by route and page index; a
 //! per-subject quota over a **sliding 60-second window** (refused requests are not counted;
 //! [`RunningEmulator::set_quota`] shortens the window for tests) answered with 403
-//! `userRateLimitExceeded`; token revocation and runtime denial of scopes and subjects.
-//! Writes (`members.insert`/`patch`/`delete`) get all of these too, plus their own: every write to a
+//! `userRateLimitExceeded`; a bound on requests in flight, past which a front end sheds load
+//! with 503 `backendError` ([`Faults::max_in_flight`]); token revocation and runtime denial of
+//! scopes and subjects. Writes (`members.insert`/`patch`/`delete`) get all of these too, plus their own: every write to a
 //! group failing ([`FailingGroup`]) and the N-th write failing once ([`Faults::failing_writes`]).
-//! [`Stats`] counts requests by route, in-flight maximum, tokens issued, injected errors, and
+//! [`Stats`] counts requests by route, in-flight maximum, tokens issued, injected errors, refusals
+//! (quota, load), and
 //! the members actually inserted, patched and deleted.
 //!
 //! Writes behave as Google's (reference §0.15, §4.2): inserting an existing member is 409
@@ -454,6 +456,13 @@ impl RunningEmulator {
     /// Sets the latency added to every request.
     pub fn set_latency(&self, latency: Duration) {
         lock(&self.shared.faults).faults.latency = latency;
+    }
+
+    /// Answers 503 `backendError` to a Directory API request that arrives while `max` are
+    /// being served already, as a front end shedding load ([`Faults::max_in_flight`]); `None`
+    /// removes the bound.
+    pub fn set_max_in_flight(&self, max: Option<u64>) {
+        lock(&self.shared.faults).faults.max_in_flight = max;
     }
 
     /// Sets the transient error rate (`0.0..=1.0`).

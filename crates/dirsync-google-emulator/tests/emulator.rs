@@ -1209,6 +1209,47 @@ async fn mutations_are_visible() {
 }
 
 #[tokio::test]
+async fn a_front_end_sheds_load_past_its_bound_with_503_backend_error() {
+    let emu = start(TenantSpec::small(18)).await;
+    let tok = admin_token(&emu).await;
+    let path = format!("{USERS}?customer=my_customer&maxResults=10");
+    // Five requests at once, each served for 200 ms, against a bound of two.
+    emu.set_latency(Duration::from_millis(200));
+    emu.set_max_in_flight(Some(2));
+    emu.reset_stats();
+    let (a, b, c, d, e) = tokio::join!(
+        get(&emu, &tok, &path),
+        get(&emu, &tok, &path),
+        get(&emu, &tok, &path),
+        get(&emu, &tok, &path),
+        get(&emu, &tok, &path),
+    );
+    let answers = [a, b, c, d, e];
+    assert_eq!(answers.iter().filter(|(s, _)| *s == 200).count(), 2);
+    for (status, body) in answers.iter().filter(|(s, _)| *s != 200) {
+        assert_eq!(*status, 503);
+        assert_eq!(body["error"]["errors"][0]["reason"], "backendError");
+    }
+    assert_eq!(emu.stats().overload_rejections, 3);
+    // The token endpoint is not the Directory API: never shed.
+    emu.set_max_in_flight(Some(1));
+    let (t1, t2) = tokio::join!(admin_token(&emu), admin_token(&emu));
+    assert!(!t1.is_empty() && !t2.is_empty());
+    assert_eq!(emu.stats().overload_rejections, 3);
+    // The bound lifted, all five are answered.
+    emu.set_max_in_flight(None);
+    let (a, b, c, d, e) = tokio::join!(
+        get(&emu, &tok, &path),
+        get(&emu, &tok, &path),
+        get(&emu, &tok, &path),
+        get(&emu, &tok, &path),
+        get(&emu, &tok, &path),
+    );
+    assert!([a, b, c, d, e].iter().all(|(s, _)| *s == 200));
+    assert_eq!(emu.stats().overload_rejections, 3);
+}
+
+#[tokio::test]
 async fn injected_latency_errors_failing_pages_and_quota() {
     let emu = start(TenantSpec::small(18)).await;
     let tok = admin_token(&emu).await;

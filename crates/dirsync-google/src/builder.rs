@@ -222,7 +222,9 @@ impl GoogleConnectorBuilder {
     }
 
     /// At most this many API requests in flight at once (default
-    /// [`DEFAULT_CONCURRENCY`](Self::DEFAULT_CONCURRENCY); at least 1).
+    /// [`DEFAULT_CONCURRENCY`](Self::DEFAULT_CONCURRENCY); at least 1). It is the ceiling of an
+    /// adaptive bound: fewer are sent while Google answers 429, 503 or a rate-limit 403 (half as
+    /// many at each round of them), and more again, one a round, while it answers without.
     pub fn concurrency(mut self, n: usize) -> Self {
         self.concurrency = n;
         self

@@ -14,12 +14,12 @@ use rand::SeedableRng;
 use rand::rngs::StdRng;
 use reqwest::header::{HeaderMap, RETRY_AFTER};
 use serde_json::Value;
-use tokio::sync::Semaphore;
 use url::Url;
 
 use crate::auth::TokenSource;
 use crate::config::RetryConfig;
 use crate::error::Error;
+use crate::limit::{Answer, Limit};
 use crate::pacer::Pacer;
 use crate::retry::{self, Decision};
 use crate::wire;
@@ -239,7 +239,8 @@ pub(crate) struct Client {
     pub(crate) token_timeout: Duration,
     pub(crate) pacer: Pacer,
     pub(crate) retry: RetryConfig,
-    pub(crate) limit: Semaphore,
+    /// The bound on requests in flight, adapting to Google's answers.
+    pub(crate) limit: Limit,
     pub(crate) rng: Mutex<StdRng>,
     /// The largest response body read; a larger one is [`Error::TooLarge`].
     pub(crate) max_body: usize,
@@ -251,7 +252,7 @@ impl fmt::Debug for Client {
             .field("tokens", &self.tokens)
             .field("pace", &self.pacer.interval())
             .field("retry", &self.retry)
-            .field("concurrency", &self.limit.available_permits())
+            .field("concurrency", &self.limit.bound())
             .finish_non_exhaustive()
     }
 }
@@ -303,7 +304,7 @@ impl Client {
             token_timeout,
             pacer,
             retry,
-            limit: Semaphore::new(concurrency),
+            limit: Limit::new(concurrency),
             rng: Mutex::new(StdRng::from_os_rng()),
             max_body,
         }
@@ -422,7 +423,7 @@ impl Client {
 
     async fn attempt(&self, req: &ApiRequest, counters: &Counters) -> Result<Attempt, Error> {
         let token = self.token(&req.scope, counters).await?;
-        let _permit = self.limit.acquire().await.map_err(|_| Error::Closed)?;
+        let ticket = self.limit.acquire().await?;
         self.pacer.acquire().await;
         counters.request(req.route);
         let _gauge = InFlight::start(counters);
@@ -453,6 +454,12 @@ impl Client {
             u64::try_from(body.len()).unwrap_or(u64::MAX),
             Ordering::Relaxed,
         );
+        // Only a 403's reason tells a rate limit from a refusal: the others need no parse.
+        ticket.answered(if status == 403 {
+            Answer::of(status, wire::parse_error(&body).reason.as_deref())
+        } else {
+            Answer::of(status, None)
+        });
         if (200..300).contains(&status) {
             Ok(Attempt::Ok(body))
         } else {

@@ -120,7 +120,10 @@
 //!   reason and whether they were transient.
 //! - The [`pacer`] spaces request starts evenly, 2 % under `N` a minute, for the whole connector
 //!   (one subject; exact spacing let one start too many into a sliding minute);
-//!   the concurrency bound caps requests in flight, across all page chains.
+//!   the concurrency bound caps requests in flight, across all page chains. It adapts: an
+//!   answer that says Google is shedding load or rate limiting (429, 503, 403 with a rate-limit
+//!   reason) halves it, once a round, and it climbs back by one for every round of answers
+//!   without one, never past the configured concurrency.
 //!
 //! With a real key: `.key_file("key.json")` (or `.key_json(ServiceAccountKey::new(json))`) instead
 //! of `.token_source(..)`, and the default `api_base`.
@@ -140,6 +143,7 @@ mod fetch;
 #[cfg(test)]
 mod hostile_tests;
 mod kind;
+mod limit;
 mod mapping;
 mod member_queue;
 pub mod oauth;

@@ -44,8 +44,9 @@ pub(crate) struct CreateArgs {
     /// more if the tenant's quota was raised; 0 turns pacing off).
     #[arg(long, default_value_t = 2_400)]
     pub(crate) quota_per_minute: u32,
-    /// API requests in flight at once (default 32, the best measured; more helps only a tenant
-    /// whose quota was raised). Change it later with
+    /// API requests in flight at once, at most (default 32, the best measured; more helps only
+    /// a tenant whose quota was raised; fewer are sent while Google sheds load or rate limits,
+    /// and more again as it recovers). Change it later with
     /// `google-integration:update ID --concurrency N`.
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     pub(crate) concurrency: Option<u32>,
@@ -233,8 +234,8 @@ pub(crate) struct GoogleUpdateArgs {
     /// Read every domain of the customer again.
     #[arg(long, conflicts_with = "domain")]
     pub(crate) all_domains: bool,
-    /// API requests in flight at once (default 32, the best measured; more helps only a
-    /// tenant whose quota was raised).
+    /// API requests in flight at once, at most (default 32, the best measured; more helps only
+    /// a tenant whose quota was raised; fewer are sent while Google sheds load or rate limits).
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     pub(crate) concurrency: Option<u32>,
 }

@@ -143,10 +143,16 @@ async fn plan_and_apply(
     now: DateTime<Utc>,
     stats: FetchStats,
 ) -> Result<Outcome, Error> {
+    let planning = std::time::Instant::now();
     let plan = match plan_inbound(any, snapshot, view, ctx.policy, now) {
         Ok(plan) => plan,
         Err(e) => return Ok(Outcome::failed(e, Some(stats))),
     };
+    tracing::debug!(
+        operations = plan.changes().ops().len(),
+        elapsed_ms = planning.elapsed().as_millis(),
+        "planned"
+    );
     let counts = plan.count_names();
     let quarantined = plan.report().quarantined.clone();
     let outcome = if plan.is_empty() {
@@ -157,7 +163,14 @@ async fn plan_and_apply(
             plan: plan.id().clone(),
         }
     } else {
-        match ctx.store.apply_fenced(plan.changes(), lease).await {
+        let applying = std::time::Instant::now();
+        let applied = ctx.store.apply_fenced(plan.changes(), lease).await;
+        tracing::debug!(
+            elapsed_ms = applying.elapsed().as_millis(),
+            ok = applied.is_ok(),
+            "applied"
+        );
+        match applied {
             Ok(_) => {
                 release_superseded(ctx.store, any.id(), None).await?;
                 RunOutcome::Succeeded

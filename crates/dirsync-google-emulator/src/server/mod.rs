@@ -28,7 +28,7 @@ use axum::Router;
 use axum::extract::{MatchedPath, Query, Request, State};
 use axum::http::Method;
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 
 use crate::auth::AuthState;
@@ -90,7 +90,7 @@ fn route_label(method: &Method, path: Option<&MatchedPath>) -> String {
     }
 }
 
-/// Middleware: stats, in-flight tracking and injected latency.
+/// Middleware: stats, in-flight tracking, injected latency and load shedding.
 async fn track(State(shared): S, req: Request, next: Next) -> Response {
     let label = route_label(req.method(), req.extensions().get::<MatchedPath>());
     {
@@ -103,11 +103,20 @@ async fn track(State(shared): S, req: Request, next: Next) -> Response {
         let mut s = lock(&shared.stats);
         s.max_in_flight = s.max_in_flight.max(now);
     }
-    let latency = lock(&shared.faults).faults.latency;
+    let (latency, bound) = {
+        let f = lock(&shared.faults);
+        (f.faults.latency, f.faults.max_in_flight)
+    };
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
     }
-    let resp = next.run(req).await;
+    let shed = bound.is_some_and(|max| now > max) && req.uri().path().starts_with(API);
+    let resp = if shed {
+        lock(&shared.stats).overload_rejections += 1;
+        ApiError::injected(503).into_response()
+    } else {
+        next.run(req).await
+    };
     shared.in_flight.fetch_sub(1, Ordering::SeqCst);
     resp
 }
