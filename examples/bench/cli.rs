@@ -62,6 +62,7 @@ pub(crate) async fn cli(
     concurrency: Option<usize>,
     binary: Option<PathBuf>,
     compare: Vec<String>,
+    shed: Option<u64>,
 ) -> Result<()> {
     let binary = dirsync_binary(binary)?;
     let emu = emulator(tenant.users, tenant.groups, tenant.memberships).await?;
@@ -71,6 +72,7 @@ pub(crate) async fn cli(
     drop(t);
     let latency = Duration::from_millis(latency_ms);
     emu.set_latency(latency);
+    emu.set_max_in_flight(shed);
     let dir = tempfile::tempdir()?;
     let key = dir.path().join("key.json");
     std::fs::write(&key, emu.service_account_key_json())?;
@@ -121,6 +123,9 @@ pub(crate) async fn cli(
         "cli benchmark (the dirsync binary, one process a command, SQLite file; emulator {latency_ms} ms a request, --quota-per-minute 1000000, --concurrency {})",
         concurrency.as_deref().unwrap_or("default")
     );
+    if let Some(n) = shed {
+        println!("  the emulator sheds load past {n} requests in flight (503 backendError)");
+    }
     println!("  binary          {}", binary.display());
     println!("  tenant          {described}");
     println!(
@@ -163,8 +168,11 @@ pub(crate) async fn cli(
             run["retries"].as_u64().unwrap_or(0),
         );
         println!(
-            "    emulator      {:>8} requests (tokens issued {}, refused for quota {})",
-            stats.requests_total, stats.tokens_issued, stats.quota_rejections
+            "    emulator      {:>8} requests (tokens issued {}, refused for quota {}, for load {})",
+            stats.requests_total,
+            stats.tokens_issued,
+            stats.quota_rejections,
+            stats.overload_rejections
         );
     }
     for command in &compare {
@@ -209,8 +217,11 @@ pub(crate) async fn cli(
             String::from_utf8_lossy(&out.stdout).trim()
         );
         println!(
-            "    emulator      {:>8} requests (tokens issued {}, refused for quota {})",
-            stats.requests_total, stats.tokens_issued, stats.quota_rejections
+            "    emulator      {:>8} requests (tokens issued {}, refused for quota {}, for load {})",
+            stats.requests_total,
+            stats.tokens_issued,
+            stats.quota_rejections,
+            stats.overload_rejections
         );
     }
     emu.shutdown().await;

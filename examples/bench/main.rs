@@ -7,7 +7,7 @@
 //! `cargo run --release --example bench -- provision [--users N] [--groups G] [--memberships M] [--latency-ms L]`
 //! `cargo run --release --example bench -- scim [--users N] [--groups G] [--memberships M] [--scim2-server PATH] [--requests-per-minute R]`
 //! `cargo run --release --example bench -- push [--users N] [--changes C] [--group-changes G] [--delay-ms D] [--poll-ms P] [--reports-lag-ms L]`
-//! `cargo build --release -p dirsync && cargo run --release --example bench -- cli [--users N] [--groups G] [--memberships M] [--latency-ms L] [--concurrency C] [--dirsync PATH]`
+//! `cargo build --release -p dirsync && cargo run --release --example bench -- cli [--users N] [--groups G] [--memberships M] [--latency-ms L] [--concurrency C] [--dirsync PATH] [--compare CMD] [--shed N]`
 //!
 //! Prints figures. `store`: one initial apply of a whole tenant (users with accounts, groups,
 //! memberships), a full read of the integration's view, and a re-apply with no change (which
@@ -232,6 +232,10 @@ enum Command {
         /// clients). Repeatable.
         #[arg(long)]
         compare: Vec<String>,
+        /// The emulator sheds load past this many requests in flight (503 `backendError`), to
+        /// see the connector's bound adapt (default: no bound).
+        #[arg(long)]
+        shed: Option<u64>,
     },
 }
 
@@ -409,7 +413,8 @@ async fn run(command: Command) -> Result<()> {
             concurrency,
             binary,
             compare,
-        } => cli::cli(tenant, latency_ms, concurrency, binary, compare).await,
+            shed,
+        } => cli::cli(tenant, latency_ms, concurrency, binary, compare, shed).await,
     }
 }
 
