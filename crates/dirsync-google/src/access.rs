@@ -7,7 +7,8 @@ use std::collections::BTreeSet;
 use dirsync_core::{AccessCheck, AccessDenied, AccessReport, AuthorizationMethod, Scope};
 
 use crate::auth::{GcpAuthTokenSource, ScopeCheck};
-use crate::client::{ApiRequest, Counters};
+use crate::client::ApiRequest;
+use crate::counters::Counters;
 use crate::fetch::routes as fetch_routes;
 use crate::{Error, GoogleConnector, scopes};
 

@@ -1,15 +1,13 @@
 //! The HTTP side: request building (pure), the send loop with retries, pacing, timeouts and the
-//! 401 token refresh, and the figures for [`FetchStats`]. Reads (`GET`) and writes (`POST` with
+//! 401 token refresh, counted into [`Counters`]. Reads (`GET`) and writes (`POST` with
 //! a JSON body, `DELETE`) share the loop, so they share its retries, pacer and concurrency bound.
 
-use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::Duration;
 
-use dirsync_core::{AccessDenied, FetchStats, Scope};
+use dirsync_core::{AccessDenied, Scope};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use reqwest::header::{HeaderMap, RETRY_AFTER};
@@ -18,6 +16,7 @@ use url::Url;
 
 use crate::auth::TokenSource;
 use crate::config::RetryConfig;
+use crate::counters::{Counters, InFlight};
 use crate::error::Error;
 use crate::limit::{Answer, Limit};
 use crate::pacer::Pacer;
@@ -126,99 +125,6 @@ pub(crate) fn encode_segment(segment: &str) -> String {
     url::form_urlencoded::byte_serialize(segment.as_bytes())
         .collect::<String>()
         .replace('+', "%20")
-}
-
-/// One more in `map` for `route` and `status`.
-fn count(map: &Mutex<BTreeMap<String, BTreeMap<String, u64>>>, route: &str, status: &str) {
-    if let Ok(mut m) = map.lock() {
-        *m.entry(route.to_owned())
-            .or_default()
-            .entry(status.to_owned())
-            .or_default() += 1;
-    }
-}
-
-/// Counters of one fetch (or one apply), shared by its tasks, and when it started (its retry
-/// budget runs from then).
-#[derive(Debug)]
-pub(crate) struct Counters {
-    requests: Mutex<BTreeMap<String, u64>>,
-    responses: Mutex<BTreeMap<String, BTreeMap<String, u64>>>,
-    retries: AtomicU64,
-    retries_by: Mutex<BTreeMap<String, BTreeMap<String, u64>>>,
-    bytes: AtomicU64,
-    in_flight: AtomicU32,
-    max_in_flight: AtomicU32,
-    started: tokio::time::Instant,
-}
-
-impl Default for Counters {
-    fn default() -> Self {
-        Self {
-            requests: Mutex::default(),
-            responses: Mutex::default(),
-            retries: AtomicU64::default(),
-            retries_by: Mutex::default(),
-            bytes: AtomicU64::default(),
-            in_flight: AtomicU32::default(),
-            max_in_flight: AtomicU32::default(),
-            started: tokio::time::Instant::now(),
-        }
-    }
-}
-
-impl Counters {
-    fn request(&self, route: &str) {
-        if let Ok(mut r) = self.requests.lock() {
-            *r.entry(route.to_owned()).or_default() += 1;
-        }
-    }
-
-    /// An answer of `status` (`error`: none) on `route`.
-    fn answer(&self, route: &str, status: &str) {
-        count(&self.responses, route, status);
-    }
-
-    /// A retry of `route` after `status` (`error`: no answer).
-    fn retry(&self, route: &str, status: Option<u16>) {
-        self.retries.fetch_add(1, Ordering::Relaxed);
-        let status = status.map_or_else(|| "error".to_owned(), |s| s.to_string());
-        count(&self.retries_by, route, &status);
-    }
-
-    /// The figures so far, with `elapsed`.
-    pub(crate) fn stats(&self, elapsed: Duration) -> FetchStats {
-        let mut stats = FetchStats::default();
-        stats.requests = self.requests.lock().map(|r| r.clone()).unwrap_or_default();
-        stats.responses = self.responses.lock().map(|r| r.clone()).unwrap_or_default();
-        stats.retries = self.retries.load(Ordering::Relaxed);
-        stats.retries_by = self
-            .retries_by
-            .lock()
-            .map(|r| r.clone())
-            .unwrap_or_default();
-        stats.bytes = self.bytes.load(Ordering::Relaxed);
-        stats.elapsed_ms = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX);
-        stats.max_in_flight = self.max_in_flight.load(Ordering::Relaxed);
-        stats
-    }
-}
-
-/// Decrements the in-flight gauge when a request ends, however it ends.
-struct InFlight<'a>(&'a Counters);
-
-impl<'a> InFlight<'a> {
-    fn start(c: &'a Counters) -> Self {
-        let now = c.in_flight.fetch_add(1, Ordering::Relaxed) + 1;
-        c.max_in_flight.fetch_max(now, Ordering::Relaxed);
-        Self(c)
-    }
-}
-
-impl Drop for InFlight<'_> {
-    fn drop(&mut self) {
-        self.0.in_flight.fetch_sub(1, Ordering::Relaxed);
-    }
 }
 
 /// What one attempt produced.
@@ -332,7 +238,7 @@ impl Client {
             (other, _) => other,
         };
         match decision {
-            Decision::Retry(wait) if counters.started.elapsed() + wait > self.retry.budget => {
+            Decision::Retry(wait) if counters.started().elapsed() + wait > self.retry.budget => {
                 tracing::warn!(budget = ?self.retry.budget, "retry budget spent");
                 Decision::GiveUp
             }
@@ -450,10 +356,7 @@ impl Client {
             Ok(b) => b,
             Err(message) => return Ok(Attempt::Transport(message)),
         };
-        counters.bytes.fetch_add(
-            u64::try_from(body.len()).unwrap_or(u64::MAX),
-            Ordering::Relaxed,
-        );
+        counters.received(body.len());
         // Only a 403's reason tells a rate limit from a refusal: the others need no parse.
         ticket.answered(if status == 403 {
             Answer::of(status, wire::parse_error(&body).reason.as_deref())

@@ -28,7 +28,8 @@ use dirsync_core::{
 use futures::{StreamExt as _, TryStreamExt as _};
 
 use crate::GoogleConnector;
-use crate::client::{ApiRequest, Counters};
+use crate::client::ApiRequest;
+use crate::counters::Counters;
 use crate::error::Error;
 use crate::mapping;
 use crate::member_queue::MemberQueue;

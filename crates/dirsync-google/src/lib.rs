@@ -138,6 +138,7 @@ pub mod auth;
 pub mod builder;
 mod client;
 pub mod config;
+mod counters;
 pub mod error;
 mod fetch;
 #[cfg(test)]

@@ -13,7 +13,8 @@ use dirsync_core::{Activity, Authorization, GroupRead, Scope};
 use serde_json::Value;
 
 use crate::GoogleConnector;
-use crate::client::{ApiRequest, Counters};
+use crate::client::ApiRequest;
+use crate::counters::Counters;
 use crate::error::Error;
 use crate::fetch::{GROUP_GET_FIELDS, MEMBER_FIELDS, routes as fetch_routes};
 use crate::mapping;

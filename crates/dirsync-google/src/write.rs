@@ -38,7 +38,8 @@ use futures::{StreamExt as _, TryStreamExt as _};
 use serde_json::json;
 
 use crate::GoogleConnector;
-use crate::client::{ApiRequest, Counters};
+use crate::client::ApiRequest;
+use crate::counters::Counters;
 use crate::error::Error;
 use crate::settings::scopes;
 

@@ -24,7 +24,8 @@ use rand::distr::{Alphanumeric, SampleString as _};
 use serde_json::{Value, json};
 
 use crate::GoogleConnector;
-use crate::client::{ApiRequest, Counters};
+use crate::client::ApiRequest;
+use crate::counters::Counters;
 use crate::error::Error;
 use crate::settings::scopes;
 

@@ -13,7 +13,8 @@ use dirsync_core::{
 use serde_json::{Value, json};
 
 use crate::GoogleConnector;
-use crate::client::{ApiRequest, Counters};
+use crate::client::ApiRequest;
+use crate::counters::Counters;
 use crate::error::Error;
 use crate::mapping;
 use crate::settings::scopes;
