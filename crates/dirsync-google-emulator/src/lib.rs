@@ -127,11 +127,11 @@
 //! [`RunningEmulator::set_quota`] shortens the window for tests) answered with 403
 //! `userRateLimitExceeded`; a bound on requests in flight, past which a front end sheds load
 //! with 503 `backendError` ([`Faults::max_in_flight`]); token revocation and runtime denial of
-//! scopes and subjects. Writes (`members.insert`/`patch`/`delete`) get all of these too, plus their own: every write to a
-//! group failing ([`FailingGroup`]) and the N-th write failing once ([`Faults::failing_writes`]).
-//! [`Stats`] counts requests by route, in-flight maximum, tokens issued, injected errors, refusals
-//! (quota, load), and
-//! the members actually inserted, patched and deleted.
+//! scopes and subjects. Writes (`members.insert`/`patch`/`delete`) get all of these too, plus
+//! their own: every write to a group failing ([`FailingGroup`]) and the N-th write failing once
+//! ([`Faults::failing_writes`]). [`Stats`] counts requests by route, in-flight maximum, tokens
+//! issued, injected errors, refusals (quota, load), and the members actually inserted, patched
+//! and deleted.
 //!
 //! Writes behave as Google's (reference §0.15, §4.2): inserting an existing member is 409
 //! `duplicate` `Member already exists.`; deleting a non-member is 404 `notFound`
