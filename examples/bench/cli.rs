@@ -167,13 +167,7 @@ pub(crate) async fn cli(
             run["requests"].as_u64().unwrap_or(0),
             run["retries"].as_u64().unwrap_or(0),
         );
-        println!(
-            "    emulator      {:>8} requests (tokens issued {}, refused for quota {}, for load {})",
-            stats.requests_total,
-            stats.tokens_issued,
-            stats.quota_rejections,
-            stats.overload_rejections
-        );
+        print_emulator(stats);
     }
     for command in &compare {
         emu.reset_stats();
@@ -216,14 +210,19 @@ pub(crate) async fn cli(
             "    read          {}",
             String::from_utf8_lossy(&out.stdout).trim()
         );
-        println!(
-            "    emulator      {:>8} requests (tokens issued {}, refused for quota {}, for load {})",
-            stats.requests_total,
-            stats.tokens_issued,
-            stats.quota_rejections,
-            stats.overload_rejections
-        );
+        print_emulator(&stats);
     }
     emu.shutdown().await;
     Ok(())
+}
+
+/// The emulator's line of a command's figures: its requests, tokens and refusals.
+fn print_emulator(stats: &dirsync_google_emulator::Stats) {
+    println!(
+        "    emulator      {:>8} requests (tokens issued {}, refused for quota {}, for load {})",
+        stats.requests_total,
+        stats.tokens_issued,
+        stats.quota_rejections,
+        stats.overload_rejections
+    );
 }

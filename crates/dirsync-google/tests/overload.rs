@@ -9,17 +9,13 @@ mod support;
 
 use std::time::Duration;
 
-use dirsync_core::Email;
-use dirsync_google::builder::GoogleConnectorBuilder;
+use dirsync_google::GoogleConnector;
 use dirsync_google::config::RetryConfig;
-use dirsync_google::{GoogleConnector, ServiceAccountKey};
-use dirsync_google_emulator::{Emulator, EmulatorConfig, TenantSpec};
+use dirsync_google_emulator::{Emulator, EmulatorConfig, RunningEmulator, TenantSpec};
 
-fn connector(emu: &dirsync_google_emulator::RunningEmulator) -> GoogleConnector {
-    GoogleConnectorBuilder::new()
-        .api_base(emu.base_url())
-        .subject(Email::new(emu.admin_subject()).unwrap())
-        .key_json(ServiceAccountKey::new(emu.service_account_key_json()))
+/// A connector allowed 32 in flight, unpaced, whose retries wait 5-80 ms.
+fn connector(emu: &RunningEmulator) -> GoogleConnector {
+    support::builder(emu)
         .requests_per_minute(0)
         .concurrency(32)
         .retry(

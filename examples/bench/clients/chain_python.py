@@ -7,38 +7,20 @@ needs the token the one before it returned.
 
     target/release/examples/bench cli --compare '/tmp/gvenv/bin/python examples/bench/clients/chain_python.py'
 
-The bench sets DIRSYNC_EMU_BASE, DIRSYNC_EMU_KEY and DIRSYNC_EMU_SUBJECT (see read_python.py).
+The bench sets DIRSYNC_EMU_BASE, DIRSYNC_EMU_KEY and DIRSYNC_EMU_SUBJECT (see
+emulated_directory.py).
 """
 
-import json
-import os
 import time
 
-from google.oauth2 import service_account
-from googleapiclient.discovery import build
+from emulated_directory import directory as directory_for, every
 
 SCOPES = ["https://www.googleapis.com/auth/admin.directory.group.readonly"]
 
 
 def main():
-    with open(os.environ["DIRSYNC_EMU_KEY"], encoding="utf-8") as f:
-        key = json.load(f)
-    credentials = service_account.Credentials.from_service_account_info(
-        key, scopes=SCOPES, subject=os.environ["DIRSYNC_EMU_SUBJECT"]
-    )
-    directory = build(
-        "admin",
-        "directory_v1",
-        credentials=credentials,
-        static_discovery=True,
-        client_options={"api_endpoint": os.environ["DIRSYNC_EMU_BASE"]},
-    )
-    groups = []
-    request = directory.groups().list(customer="my_customer", maxResults=200)
-    while request is not None:
-        response = request.execute()
-        groups.extend(response.get("groups", []))
-        request = directory.groups().list_next(request, response)
+    directory = directory_for(SCOPES)
+    groups = every(directory.groups(), "list", "groups", customer="my_customer", maxResults=200)
     biggest = max(groups, key=lambda g: int(g.get("directMembersCount", "0")))
     request = directory.members().list(groupKey=biggest["id"], maxResults=200)
     pages = []

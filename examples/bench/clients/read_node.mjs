@@ -9,7 +9,7 @@
 //     target/release/examples/bench cli \
 //       --compare 'NODE_PATH=/tmp/gnode/node_modules node examples/bench/clients/read_node.mjs'
 //
-// The bench sets DIRSYNC_EMU_BASE, DIRSYNC_EMU_KEY and DIRSYNC_EMU_SUBJECT (see read_python.py).
+// The bench sets DIRSYNC_EMU_BASE, DIRSYNC_EMU_KEY and DIRSYNC_EMU_SUBJECT (see emulated_directory.py).
 // google-auth-library's JWT client posts to Google's own token URL, fixed in the library, so
 // the one token exchange (at the key's token_uri, the emulator's) is made here; every API
 // request goes through the client.

@@ -9,15 +9,11 @@ what it read, on one line.
     python3 -m venv /tmp/gvenv && /tmp/gvenv/bin/pip install google-api-python-client google-auth
     target/release/examples/bench cli --compare '/tmp/gvenv/bin/python examples/bench/clients/read_python.py'
 
-The bench sets DIRSYNC_EMU_BASE (the emulator's http://127.0.0.1:PORT), DIRSYNC_EMU_KEY (its
-service-account key file, whose token_uri is the emulator's) and DIRSYNC_EMU_SUBJECT.
+The bench sets DIRSYNC_EMU_BASE, DIRSYNC_EMU_KEY and DIRSYNC_EMU_SUBJECT (see
+emulated_directory.py).
 """
 
-import json
-import os
-
-from google.oauth2 import service_account
-from googleapiclient.discovery import build
+from emulated_directory import directory as directory_for, every
 
 SCOPES = [
     "https://www.googleapis.com/auth/admin.directory.user.readonly",
@@ -26,28 +22,8 @@ SCOPES = [
 ]
 
 
-def every(collection, method, field, **kwargs):
-    """Every item of a listing, page after page."""
-    request = getattr(collection, method)(**kwargs)
-    while request is not None:
-        response = request.execute()
-        yield from response.get(field, [])
-        request = collection.list_next(request, response)
-
-
 def main():
-    with open(os.environ["DIRSYNC_EMU_KEY"], encoding="utf-8") as f:
-        key = json.load(f)
-    credentials = service_account.Credentials.from_service_account_info(
-        key, scopes=SCOPES, subject=os.environ["DIRSYNC_EMU_SUBJECT"]
-    )
-    directory = build(
-        "admin",
-        "directory_v1",
-        credentials=credentials,
-        static_discovery=True,
-        client_options={"api_endpoint": os.environ["DIRSYNC_EMU_BASE"]},
-    )
+    directory = directory_for(SCOPES)
     org_units = directory.orgunits().list(customerId="my_customer", type="all").execute()
     users = list(every(directory.users(), "list", "users", customer="my_customer", maxResults=500))
     deleted = list(

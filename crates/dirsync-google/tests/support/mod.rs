@@ -7,13 +7,18 @@ use dirsync_core::{
 use dirsync_google::{GoogleConnector, GoogleConnectorBuilder, ServiceAccountKey};
 use dirsync_google_emulator::RunningEmulator;
 
-/// A connector with the emulator's service account, paced to `requests_per_minute` (0: not
-/// paced).
-pub(crate) fn connector(emu: &RunningEmulator, requests_per_minute: u32) -> GoogleConnector {
+/// A connector builder with the emulator's API, admin and service account.
+pub(crate) fn builder(emu: &RunningEmulator) -> GoogleConnectorBuilder {
     GoogleConnectorBuilder::new()
         .api_base(emu.base_url())
         .subject(Email::new(emu.admin_subject()).unwrap())
         .key_json(ServiceAccountKey::new(emu.service_account_key_json()))
+}
+
+/// A connector with the emulator's service account, paced to `requests_per_minute` (0: not
+/// paced).
+pub(crate) fn connector(emu: &RunningEmulator, requests_per_minute: u32) -> GoogleConnector {
+    builder(emu)
         .requests_per_minute(requests_per_minute)
         .build()
         .unwrap()
